@@ -1,0 +1,50 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { doctor } from "./commands/doctor.ts";
+import { UserError } from "./output.ts";
+
+const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+/** Runs a command's action and turns its outcome into an exit code; expected failures print one line. */
+function action<A extends unknown[]>(run: (...args: A) => Promise<number | undefined>) {
+  return async (...args: A) => {
+    try {
+      process.exitCode = (await run(...args)) ?? 0;
+    } catch (error) {
+      if (process.env.HRPIPE_DEBUG === "1" || !(error instanceof Error)) console.error(error);
+      else console.error(`hrpipe: ${error.message}`);
+      process.exitCode = error instanceof UserError ? 2 : 1;
+    }
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command("hrpipe")
+    .description(
+      "Heart rate from facial video at dataset scale: BullMQ stage workers, S3 artifacts, CNN and rPPG reports.",
+    )
+    .version(version, "-v, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText(
+      "after",
+      "\nEnvironment: REDIS_URL, STORAGE_URL (file://dir or s3://bucket/prefix), S3_ENDPOINT, S3_REGION,\n" +
+        "S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_FORCE_PATH_STYLE, HRPIPE_QUEUE_PREFIX, LOG_LEVEL.",
+    );
+
+  program
+    .command("doctor")
+    .description("check Redis, storage, ffmpeg, ONNX Runtime, the tfjs backend and the face models")
+    .option("--json", "print one JSON object { ok, checks: [{ name, ok, required, detail }] }")
+    .action(action((options: { json?: boolean }) => doctor(options)));
+
+  return program;
+}
+
+try {
+  await buildProgram().exitOverride().parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exitCode = error.exitCode;
+  else throw error;
+}

@@ -1,0 +1,81 @@
+import * as tf from "@tensorflow/tfjs";
+
+export type TfjsBackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+
+export interface TfjsBackendCandidate {
+  name: TfjsBackendName;
+  /** Registers the backend with tfjs (an import that fails when the package or its binary is absent). */
+  register(): Promise<unknown>;
+  /** The name tfjs knows the backend by. */
+  tfjsName: string;
+}
+
+/** Best first. tfjs-node(-gpu) are optional: their libtensorflow download fails offline. */
+export const defaultTfjsCandidates: TfjsBackendCandidate[] = [
+  {
+    name: "tensorflow-gpu",
+    register: () => import(/* @vite-ignore */ "@tensorflow/tfjs-node-gpu" as string),
+    tfjsName: "tensorflow",
+  },
+  {
+    name: "tensorflow",
+    register: () => import(/* @vite-ignore */ "@tensorflow/tfjs-node" as string),
+    tfjsName: "tensorflow",
+  },
+  { name: "wasm", register: () => import("@tensorflow/tfjs-backend-wasm"), tfjsName: "wasm" },
+  { name: "cpu", register: async () => undefined, tfjsName: "cpu" },
+];
+
+export interface TfjsBackendChoice {
+  name: TfjsBackendName;
+  tf: typeof tf;
+  /** The better backends that could not be used, and why. */
+  skipped: { name: TfjsBackendName; reason: string }[];
+}
+
+let chosen: Promise<TfjsBackendChoice> | undefined;
+
+/**
+ * Picks the best tfjs backend that loads: tfjs-node-gpu, tfjs-node, wasm, cpu. HRPIPE_TFJS_BACKEND
+ * pins one by name. The choice is made once per process.
+ */
+export function selectTfjsBackend(
+  candidates: TfjsBackendCandidate[] = defaultTfjsCandidates,
+  pinned: string | undefined = process.env.HRPIPE_TFJS_BACKEND,
+): Promise<TfjsBackendChoice> {
+  if (candidates === defaultTfjsCandidates && pinned === process.env.HRPIPE_TFJS_BACKEND) {
+    chosen ??= pickBackend(candidates, pinned);
+    return chosen;
+  }
+  return pickBackend(candidates, pinned);
+}
+
+async function pickBackend(
+  candidates: TfjsBackendCandidate[],
+  pinned: string | undefined,
+): Promise<TfjsBackendChoice> {
+  const eligible = pinned ? candidates.filter((c) => c.name === pinned) : candidates;
+  if (eligible.length === 0) {
+    throw new Error(
+      `HRPIPE_TFJS_BACKEND=${pinned} is not one of ${candidates.map((c) => c.name).join(", ")}; fix or unset it.`,
+    );
+  }
+  const skipped: TfjsBackendChoice["skipped"] = [];
+  for (const candidate of eligible) {
+    try {
+      await candidate.register();
+      if (!(await tf.setBackend(candidate.tfjsName)))
+        throw new Error(`tfjs could not initialise backend ${candidate.tfjsName}`);
+      await tf.ready();
+      return { name: candidate.name, tf, skipped };
+    } catch (error) {
+      skipped.push({
+        name: candidate.name,
+        reason: ((error as Error).message ?? String(error)).split("\n")[0]!,
+      });
+    }
+  }
+  throw new Error(
+    `no tfjs backend could be loaded (${skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")}).`,
+  );
+}

@@ -1,0 +1,135 @@
+import { z } from "zod";
+
+/** The queues of the pipeline, one per stage; their order is the data flow. */
+export const stageNames = ["ingest", "ecg", "decode", "face", "train", "eval"] as const;
+export type StageName = (typeof stageNames)[number];
+
+export const protocolNames = ["unseen-participants", "unseen-videos"] as const;
+export type ProtocolName = (typeof protocolNames)[number];
+
+const id = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, "must be a safe id (letters, digits, '.', '-', '_')");
+const key = z
+  .string()
+  .min(1)
+  .refine((k) => !k.startsWith("/") && !k.split("/").includes(".."), "must be a relative storage key");
+const participant = z.string().regex(/^P\d{2,4}$/, "must be a zero-padded participant id such as P01");
+
+export const ecgOptionsSchema = z.object({
+  /** joined_data column holding the ECG lead; AMIGOS: 14 right arm, 15 left arm. */
+  column: z.number().int().min(0).max(16).default(15),
+  fps: z.number().positive().max(240).default(25),
+  windowS: z.number().positive().max(120).default(10),
+});
+
+export const decodeOptionsSchema = z.object({
+  segmentS: z.number().positive().max(600).default(10),
+});
+
+export const faceOptionsSchema = z.object({
+  detector: z.enum(["tiny", "ssd"]).default("tiny"),
+  detectEvery: z.number().int().min(1).max(250).default(5),
+  cropSize: z.number().int().min(16).max(512).default(128),
+  keepChunks: z.boolean().default(false),
+});
+
+export const trainOptionsSchema = z.object({
+  epochs: z.number().int().min(1).max(1000).default(15),
+  batchSize: z.number().int().min(1).max(4096).default(32),
+  learningRate: z.number().positive().max(1).default(1e-3),
+  validationSplit: z.number().min(0).max(0.9).default(0.2),
+  seed: z.number().int().default(1),
+});
+
+export const ingestPayloadSchema = z.object({
+  runId: id,
+  /** Storage key prefix of an AMIGOS-layout tree ('' for the storage root). */
+  datasetPrefix: z
+    .string()
+    .refine((k) => !k.startsWith("/") && !k.split("/").includes(".."), "must be a relative storage prefix"),
+  protocols: z
+    .array(z.enum(protocolNames))
+    .min(1)
+    .default([...protocolNames]),
+  ecg: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
+  decode: decodeOptionsSchema.default(decodeOptionsSchema.parse({})),
+  face: faceOptionsSchema.default(faceOptionsSchema.parse({})),
+  train: trainOptionsSchema.default(trainOptionsSchema.parse({})),
+});
+
+export const ecgPayloadSchema = z.object({
+  runId: id,
+  participant,
+  matKey: key,
+  options: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
+});
+
+export const decodePayloadSchema = z.object({
+  runId: id,
+  participant,
+  videoId: id,
+  videoKey: key,
+  options: decodeOptionsSchema.default(decodeOptionsSchema.parse({})),
+  face: faceOptionsSchema.default(faceOptionsSchema.parse({})),
+});
+
+export const facePayloadSchema = z.object({
+  runId: id,
+  participant,
+  videoId: id,
+  segment: z.number().int().min(0),
+  chunkKey: key,
+  firstFrame: z.number().int().min(0),
+  frameCount: z.number().int().min(1),
+  fps: z.number().positive(),
+  options: faceOptionsSchema.default(faceOptionsSchema.parse({})),
+});
+
+export const trainPayloadSchema = z.object({
+  runId: id,
+  protocol: z.enum(protocolNames),
+  fold: z.number().int().min(0).default(0),
+  options: trainOptionsSchema.default(trainOptionsSchema.parse({})),
+});
+
+export const evalPayloadSchema = z.object({
+  runId: id,
+  protocol: z.enum(protocolNames),
+  fold: z.number().int().min(0).default(0),
+});
+
+export const payloadSchemas = {
+  ingest: ingestPayloadSchema,
+  ecg: ecgPayloadSchema,
+  decode: decodePayloadSchema,
+  face: facePayloadSchema,
+  train: trainPayloadSchema,
+  eval: evalPayloadSchema,
+} satisfies Record<StageName, z.ZodType>;
+
+/** What a stage's processor receives, defaults filled in. */
+export type Payload<S extends StageName> = z.output<(typeof payloadSchemas)[S]>;
+/** What a caller may pass when adding a job; defaults may be omitted. */
+export type PayloadInput<S extends StageName> = z.input<(typeof payloadSchemas)[S]>;
+
+export type EcgOptions = z.output<typeof ecgOptionsSchema>;
+export type DecodeOptions = z.output<typeof decodeOptionsSchema>;
+export type FaceOptions = z.output<typeof faceOptionsSchema>;
+export type TrainOptions = z.output<typeof trainOptionsSchema>;
+
+export class InvalidPayloadError extends Error {
+  override name = "InvalidPayloadError";
+}
+
+/** Validates a payload at the queue boundary; the error names the stage, the field and what is wrong. */
+export function parsePayload<S extends StageName>(stage: S, payload: unknown): Payload<S> {
+  const parsed = payloadSchemas[stage].safeParse(payload);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join(".") || "(payload)"}: ${issue.message}`,
+    );
+    throw new InvalidPayloadError(`${stage} job payload is invalid: ${problems.join("; ")}.`);
+  }
+  return parsed.data as Payload<S>;
+}

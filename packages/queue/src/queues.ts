@@ -1,0 +1,130 @@
+import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { jobLogger, type Logger } from "./logger.ts";
+import { type Payload, type PayloadInput, parsePayload, type StageName } from "./payloads.ts";
+
+/**
+ * Input that no retry can fix (corrupt video, unreadable .mat, no face, no usable ECG). BullMQ fails
+ * such a job at once instead of retrying it; the message names the file and the reason.
+ */
+export class BadInputError extends UnrecoverableError {
+  override name = "BadInputError";
+}
+
+/** Transient faults (Redis, storage, network) are retried with exponential backoff: 2, 4, 8, 16 s... */
+export const defaultJobOptions: JobsOptions = {
+  attempts: 6,
+  backoff: { type: "exponential", delay: 2_000 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 50_000 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};
+
+export interface StageQueuesOptions {
+  /** A producer connection (see createRedisConnection). */
+  connection: Redis;
+  /** BullMQ key prefix: every deployment or test uses its own. */
+  prefix: string;
+}
+
+/** The producer side: one BullMQ queue per stage, every payload validated before it reaches Redis. */
+export class StageQueues {
+  private readonly queues = new Map<StageName, Queue>();
+
+  constructor(private readonly options: StageQueuesOptions) {}
+
+  queue(stage: StageName): Queue {
+    let queue = this.queues.get(stage);
+    if (!queue) {
+      queue = new Queue(stage, {
+        connection: this.options.connection,
+        prefix: this.options.prefix,
+        defaultJobOptions,
+      });
+      this.queues.set(stage, queue);
+    }
+    return queue;
+  }
+
+  async add<S extends StageName>(
+    stage: S,
+    payload: PayloadInput<S>,
+    options?: JobsOptions,
+  ): Promise<Job<Payload<S>>> {
+    const data = parsePayload(stage, payload);
+    return (await this.queue(stage).add(stage, data, options)) as Job<Payload<S>>;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    this.queues.clear();
+  }
+}
+
+export interface StageJobContext {
+  job: Job;
+  logger: Logger;
+  /** Reports progress (0-100 or a structured object) to BullMQ and the dashboard. */
+  progress(value: number | object): Promise<void>;
+}
+
+export type StageProcessor<S extends StageName, R = unknown> = (
+  payload: Payload<S>,
+  context: StageJobContext,
+) => Promise<R>;
+
+export interface StageWorkerOptions {
+  /** A worker connection (maxRetriesPerRequest null, see createRedisConnection). */
+  connection: Redis;
+  prefix: string;
+  logger: Logger;
+  concurrency?: number;
+  /** How long a job's lock lasts without renewal; a killed worker's job is taken over after this. */
+  lockDurationMs?: number;
+  /** How often stalled jobs (lost locks) are looked for and moved back to waiting. */
+  stalledIntervalMs?: number;
+  autorun?: boolean;
+}
+
+/**
+ * The consumer side: a BullMQ worker for one stage. Payloads are validated again at this boundary
+ * (a producer may run another version); an invalid one fails at once as unrecoverable.
+ */
+export function createStageWorker<S extends StageName, R>(
+  stage: S,
+  processor: StageProcessor<S, R>,
+  options: StageWorkerOptions,
+): Worker<Payload<S>, R> {
+  return new Worker<Payload<S>, R>(
+    stage,
+    async (job) => {
+      const logger = jobLogger(options.logger, {
+        stage,
+        jobId: job.id,
+        runId: (job.data as { runId?: string }).runId,
+      });
+      let payload: Payload<S>;
+      try {
+        payload = parsePayload(stage, job.data);
+      } catch (error) {
+        throw new UnrecoverableError((error as Error).message);
+      }
+      const started = performance.now();
+      const result = await processor(payload, {
+        job,
+        logger,
+        progress: (value) => job.updateProgress(value),
+      });
+      logger.info({ ms: Math.round(performance.now() - started) }, `${stage} job done`);
+      return result;
+    },
+    {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency ?? 1,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      stalledInterval: options.stalledIntervalMs ?? 30_000,
+      maxStalledCount: 2,
+      autorun: options.autorun ?? true,
+    },
+  );
+}

@@ -1,0 +1,53 @@
+import type { Readable } from "node:stream";
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+/**
+ * The one storage contract every stage uses. Keys are relative ('/'-separated safe segments, see
+ * keys.ts) and resolved under the backend's root or prefix. Every write is atomic: a reader sees the
+ * old object, the new one, or none, never a partial one.
+ */
+export interface Storage {
+  /** A human-readable location, e.g. `s3://bucket/prefix` or `file:///data/hrpipe`. */
+  readonly url: string;
+  put(key: string, body: Uint8Array | string): Promise<void>;
+  get(key: string): Promise<Buffer>;
+  /** Streams an object; the stream errors with ArtifactNotFoundError when it is missing. */
+  read(key: string): Promise<Readable>;
+  /** Writes a stream (multipart where the backend has it); the object appears only once complete. */
+  write(key: string, body: Readable): Promise<void>;
+  exists(key: string): Promise<boolean>;
+  /** Every object whose key starts with the prefix (a folder prefix should end in '/'), sorted by key. */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  /** Deletes an object; deleting a missing object is not an error. */
+  delete(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class ArtifactNotFoundError extends Error {
+  override name = "ArtifactNotFoundError";
+  constructor(
+    readonly storageUrl: string,
+    readonly key: string,
+  ) {
+    super(`${key} does not exist in ${storageUrl}; check the key or re-run the stage that writes it.`);
+  }
+}
+
+export async function getJson<T = unknown>(storage: Storage, key: string): Promise<T> {
+  const bytes = await storage.get(key);
+  try {
+    return JSON.parse(bytes.toString("utf8")) as T;
+  } catch (error) {
+    throw new Error(
+      `${key} in ${storage.url} is not valid JSON (${(error as Error).message}); delete it and re-run its stage.`,
+    );
+  }
+}
+
+export function putJson(storage: Storage, key: string, value: unknown): Promise<void> {
+  return storage.put(key, JSON.stringify(value, null, 2));
+}

@@ -1,0 +1,160 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { request } from "node:http";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+/** A service the test run started, with what it takes to stop it. */
+export interface RunningService {
+  url: string;
+  description: string;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function hasBinary(name: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }).status === 0;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms.`);
+}
+
+function redisPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("error", () => resolve(false));
+    socket.once("data", (data: Buffer) => {
+      socket.destroy();
+      resolve(data.toString().startsWith("+PONG"));
+    });
+    socket.write("PING\r\n");
+  });
+}
+
+/** A private redis-server on a free port, configured as BullMQ requires (noeviction, no persistence). */
+export async function startRedisServer(binary = "redis-server"): Promise<RunningService> {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), "hrpipe-redis-"));
+  const child: ChildProcess = spawn(
+    binary,
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      "--maxmemory-policy",
+      "noeviction",
+    ],
+    { stdio: "ignore" },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await waitFor(() => redisPing(port), `redis-server on port ${port}`);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    description: `private redis-server on port ${port}`,
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const s3rverCredentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER", region: "us-east-1" };
+
+/** s3rver in this process on a free port: a real S3 protocol server, not a mock of the SDK. */
+export async function startS3rver(): Promise<RunningService> {
+  const { default: S3rver } = await import("s3rver");
+  const port = await freePort();
+  const directory = await mkdtemp(path.join(tmpdir(), "hrpipe-s3-"));
+  const server = new S3rver({ port, address: "127.0.0.1", silent: true, directory, resetOnClose: true });
+  await server.run();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    description: `s3rver on port ${port}`,
+    async stop() {
+      await server.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** True when a Docker engine answers on its socket (testcontainers needs one). */
+export function dockerEngineAnswers(socketPath = "/var/run/docker.sock"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: "/_ping", timeout: 1_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.once("error", () => resolve(false));
+    req.once("timeout", () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
+}
+
+/** Redis in a container, through testcontainers; only called where a Docker engine answers. */
+export async function startRedisContainer(): Promise<RunningService> {
+  const { GenericContainer, Wait } = await import("testcontainers");
+  const container = await new GenericContainer("redis:7-alpine")
+    .withCommand(["redis-server", "--maxmemory-policy", "noeviction", "--save", ""])
+    .withExposedPorts(6379)
+    .withWaitStrategy(Wait.forLogMessage("Ready to accept connections"))
+    .start();
+  return {
+    url: `redis://${container.getHost()}:${container.getMappedPort(6379)}`,
+    description: "redis:7-alpine container (testcontainers)",
+    async stop() {
+      await container.stop();
+    },
+  };
+}
+
+/** MinIO in a container, through testcontainers; only called where a Docker engine answers. */
+export async function startMinioContainer(): Promise<
+  RunningService & { accessKeyId: string; secretAccessKey: string }
+> {
+  const { GenericContainer, Wait } = await import("testcontainers");
+  const accessKeyId = "hrpipe";
+  const secretAccessKey = "hrpipe-secret";
+  const container = await new GenericContainer("minio/minio:latest")
+    .withCommand(["server", "/data"])
+    .withEnvironment({ MINIO_ROOT_USER: accessKeyId, MINIO_ROOT_PASSWORD: secretAccessKey })
+    .withExposedPorts(9000)
+    .withWaitStrategy(Wait.forHttp("/minio/health/live", 9000))
+    .start();
+  return {
+    url: `http://${container.getHost()}:${container.getMappedPort(9000)}`,
+    description: "minio container (testcontainers)",
+    accessKeyId,
+    secretAccessKey,
+    async stop() {
+      await container.stop();
+    },
+  };
+}
