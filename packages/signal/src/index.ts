@@ -1,0 +1,3 @@
+export * from "./ecg.ts";
+export * from "./filters.ts";
+export * from "./heart-rate.ts";
