@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { doctor } from "./commands/doctor.ts";
+import { type EcgCommandOptions, ecgCommand } from "./commands/ecg.ts";
 import { UserError } from "./output.ts";
 
 const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
@@ -38,6 +39,19 @@ export function buildProgram(): Command {
     .description("check Redis, storage, ffmpeg, ONNX Runtime, the tfjs backend and the face models")
     .option("--json", "print one JSON object { ok, checks: [{ name, ok, required, detail }] }")
     .action(action((options: { json?: boolean }) => doctor(options)));
+
+  program
+    .command("ecg")
+    .description(
+      "label one participant's trials locally: R peaks and per-frame heart rate from an AMIGOS .mat file",
+    )
+    .argument("<matFile>", "Data_Preprocessed_Pxx.mat (MAT v5)")
+    .requiredOption("-o, --out <dir>", "folder for <participant>_<videoId>.labels.json")
+    .option("--column <n>", "joined_data column with the ECG lead (14 right, 15 left)", "15")
+    .option("--fps <n>", "video frame rate the labels are computed for", "25")
+    .option("--window <seconds>", "heart-rate window centred on each frame (the original study: 24)", "10")
+    .option("--participant <id>", "participant id, when the file name does not carry it")
+    .action(action((matFile: string, options: EcgCommandOptions) => ecgCommand(matFile, options)));
 
   return program;
 }

@@ -1,5 +1,5 @@
 import { inflateSync } from "node:zlib";
-import { MatFileError, type MatFile, type MatValue, type NumericClass } from "./types.ts";
+import { type MatFile, MatFileError, type MatNumeric, type MatValue, type NumericClass } from "./types.ts";
 
 // Data element types (MAT-File Format, Level 5, table 1-1).
 const miINT8 = 1;
@@ -64,7 +64,8 @@ class ElementReader {
   }
 
   next(): Element {
-    if (this.offset + 8 > this.bytes.length) this.fail(`a data element header at byte ${this.offset} is cut off (truncated file?)`);
+    if (this.offset + 8 > this.bytes.length)
+      this.fail(`a data element header at byte ${this.offset} is cut off (truncated file?)`);
     const first = this.view.getUint32(this.offset, this.littleEndian);
     // Small data element format: type and size share the first word, the data sits in the second.
     if (first >>> 16 !== 0) {
@@ -77,7 +78,10 @@ class ElementReader {
     }
     const size = this.view.getUint32(this.offset + 4, this.littleEndian);
     const start = this.offset + 8;
-    if (start + size > this.bytes.length) this.fail(`a data element at byte ${this.offset} needs ${size} bytes but the file ends first (truncated?)`);
+    if (start + size > this.bytes.length)
+      this.fail(
+        `a data element at byte ${this.offset} needs ${size} bytes but the file ends first (truncated?)`,
+      );
     const data = this.bytes.subarray(start, start + size);
     // Compressed elements are not padded; every other element is padded to 8 bytes.
     this.offset = first === miCOMPRESSED ? start + size : start + Math.ceil(size / 8) * 8;
@@ -87,7 +91,8 @@ class ElementReader {
   expect(type: number | number[], what: string): Element {
     const element = this.next();
     const allowed = Array.isArray(type) ? type : [type];
-    if (!allowed.includes(element.type)) this.fail(`${what} has data type ${element.type}, expected ${allowed.join(" or ")}`);
+    if (!allowed.includes(element.type))
+      this.fail(`${what} has data type ${element.type}, expected ${allowed.join(" or ")}`);
     return element;
   }
 }
@@ -109,7 +114,8 @@ function toNumbers(element: Element, littleEndian: boolean, reader: ElementReade
   };
   const size = width[type];
   if (size === undefined) reader.fail(`numeric data has unsupported data type ${type}`);
-  if (data.byteLength % size !== 0) reader.fail(`numeric data of ${data.byteLength} bytes is not a whole number of ${size}-byte values`);
+  if (data.byteLength % size !== 0)
+    reader.fail(`numeric data of ${data.byteLength} bytes is not a whole number of ${size}-byte values`);
   const count = data.byteLength / size;
   const out = new Float64Array(count);
   if (type === miDOUBLE && littleEndian && data.byteOffset % 8 === 0) {
@@ -178,28 +184,49 @@ function product(dims: number[]): number {
 }
 
 /** Parses the body of an miMATRIX element; returns the array name and its value. */
-function readMatrix(bytes: Uint8Array, source: string, littleEndian: boolean): { name: string; value: MatValue } {
+function readMatrix(
+  bytes: Uint8Array,
+  source: string,
+  littleEndian: boolean,
+): { name: string; value: MatValue } {
   const reader = new ElementReader(bytes, source, littleEndian);
-  if (reader.done) return { name: "", value: { kind: "numeric", numericClass: "double", logical: false, dims: [0, 0], real: new Float64Array(0) } };
+  if (reader.done)
+    return {
+      name: "",
+      value: {
+        kind: "numeric",
+        numericClass: "double",
+        logical: false,
+        dims: [0, 0],
+        real: new Float64Array(0),
+      },
+    };
   const flags = reader.expect(miUINT32, "array flags");
   if (flags.data.byteLength < 8) reader.fail("array flags are shorter than 8 bytes");
   const flagWord = new DataView(flags.data.buffer, flags.data.byteOffset, 8).getUint32(0, littleEndian);
   const arrayClass = flagWord & 0xff;
   const complex = (flagWord & 0x800) !== 0;
   const logical = (flagWord & 0x200) !== 0;
-  if (arrayClass === mxOBJECT) reader.fail("it holds a MATLAB object, which hrpipe cannot read; save the data as plain arrays");
-  if (arrayClass === mxSPARSE) reader.fail("it holds a sparse matrix, which hrpipe cannot read; save it with full()");
+  if (arrayClass === mxOBJECT)
+    reader.fail("it holds a MATLAB object, which hrpipe cannot read; save the data as plain arrays");
+  if (arrayClass === mxSPARSE)
+    reader.fail("it holds a sparse matrix, which hrpipe cannot read; save it with full()");
   const dims = Array.from(toNumbers(reader.expect(miINT32, "dimensions"), littleEndian, reader));
   const name = decodeText(reader.expect([miINT8, miUINT8, miUTF8], "array name"), littleEndian, reader);
   const count = product(dims);
 
   if (arrayClass === mxCELL) {
     const cells: MatValue[] = [];
-    for (let i = 0; i < count; i++) cells.push(readMatrix(reader.expect(miMATRIX, `cell ${i} of ${name || "a cell"}`).data, source, littleEndian).value);
+    for (let i = 0; i < count; i++)
+      cells.push(
+        readMatrix(reader.expect(miMATRIX, `cell ${i} of ${name || "a cell"}`).data, source, littleEndian)
+          .value,
+      );
     return { name, value: { kind: "cell", dims, cells } };
   }
   if (arrayClass === mxSTRUCT) {
-    const fieldNameLength = toNumbers(reader.expect(miINT32, "field name length"), littleEndian, reader)[0] ?? 0;
+    const fieldNameLength =
+      toNumbers(reader.expect(miINT32, "field name length"), littleEndian, reader)[0] ?? 0;
     const namesElement = reader.expect([miINT8, miUINT8], "field names");
     const fieldNames: string[] = [];
     if (fieldNameLength > 0) {
@@ -212,7 +239,12 @@ function readMatrix(bytes: Uint8Array, source: string, littleEndian: boolean): {
     const elements: Record<string, MatValue>[] = [];
     for (let i = 0; i < count; i++) {
       const record: Record<string, MatValue> = {};
-      for (const field of fieldNames) record[field] = readMatrix(reader.expect(miMATRIX, `field ${field}`).data, source, littleEndian).value;
+      for (const field of fieldNames)
+        record[field] = readMatrix(
+          reader.expect(miMATRIX, `field ${field}`).data,
+          source,
+          littleEndian,
+        ).value;
       elements.push(record);
     }
     return { name, value: { kind: "struct", dims, fieldNames, elements } };
@@ -222,10 +254,13 @@ function readMatrix(bytes: Uint8Array, source: string, littleEndian: boolean): {
     return { name, value: { kind: "char", dims, text } };
   }
   const numericClass = numericClasses[arrayClass];
-  if (!numericClass) reader.fail(`array ${name || "(unnamed)"} has unknown class ${arrayClass}`);
+  if (numericClass === undefined) reader.fail(`array ${name || "(unnamed)"} has unknown class ${arrayClass}`);
   const real = toNumbers(reader.next(), littleEndian, reader);
-  if (real.length !== count) reader.fail(`array ${name || "(unnamed)"} holds ${real.length} values but its dimensions ${dims.join("x")} need ${count}`);
-  const value: MatValue = { kind: "numeric", numericClass, logical, dims, real };
+  if (real.length !== count)
+    reader.fail(
+      `array ${name || "(unnamed)"} holds ${real.length} values but its dimensions ${dims.join("x")} need ${count}`,
+    );
+  const value: MatNumeric = { kind: "numeric", numericClass: numericClass!, logical, dims, real };
   if (complex) value.imag = toNumbers(reader.next(), littleEndian, reader);
   return { name, value };
 }
@@ -241,7 +276,10 @@ export function readMat(bytes: Uint8Array, source = "the MAT-file"): MatFile {
   if (bytes.length < 128) fail(`it holds ${bytes.length} bytes, fewer than the 128-byte header`);
   const description = new TextDecoder("latin1").decode(bytes.subarray(0, 116)).replace(/[\0 ]+$/, "");
   const hdf5Signature = [0x89, 0x48, 0x44, 0x46];
-  if (description.includes("MATLAB 7.3") || (bytes.length > 516 && hdf5Signature.every((b, i) => bytes[512 + i] === b))) {
+  if (
+    description.includes("MATLAB 7.3") ||
+    (bytes.length > 516 && hdf5Signature.every((b, i) => bytes[512 + i] === b))
+  ) {
     fail("it is a MATLAB v7.3 (HDF5) file; re-save it with save(..., '-v7') or scipy.io.savemat");
   }
   const endian = String.fromCharCode(bytes[126]!, bytes[127]!);

@@ -1,7 +1,17 @@
 /** A MATLAB value as read from a Level 5 MAT-file. Numeric data is column-major, as MATLAB stores it. */
 export type MatValue = MatNumeric | MatChar | MatCell | MatStruct;
 
-export type NumericClass = "double" | "single" | "int8" | "uint8" | "int16" | "uint16" | "int32" | "uint32" | "int64" | "uint64";
+export type NumericClass =
+  | "double"
+  | "single"
+  | "int8"
+  | "uint8"
+  | "int16"
+  | "uint16"
+  | "int32"
+  | "uint32"
+  | "int64"
+  | "uint64";
 
 export interface MatNumeric {
   kind: "numeric";

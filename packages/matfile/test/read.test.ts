@@ -3,7 +3,10 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { readMat } from "../src/read.ts";
 
-const fixture = path.resolve(import.meta.dirname, "../../../../shared/fixtures/amigos-mat/Data_Preprocessed_P01.mat");
+const fixture = path.resolve(
+  import.meta.dirname,
+  "../../../../shared/fixtures/amigos-mat/Data_Preprocessed_P01.mat",
+);
 const truth = JSON.parse(readFileSync(path.join(path.dirname(fixture), "truth_P01.json"), "utf8")) as {
   fs: number;
   trials: { videoId: string; durationS: number; nanGapS: [number, number] | null }[];
@@ -27,7 +30,12 @@ describe("readMat on the scipy-written AMIGOS fixture", () => {
 
   it("reads VideoIDs as char cells and keeps NaN stretches", () => {
     const ids = file.variables["VideoIDs"]!;
-    expect(ids.kind === "cell" && ids.cells.map((c) => (c.kind === "char" ? c.text : "?"))).toEqual(["4", "5", "9", "N1"]);
+    expect(ids.kind === "cell" && ids.cells.map((c) => (c.kind === "char" ? c.text : "?"))).toEqual([
+      "4",
+      "5",
+      "9",
+      "N1",
+    ]);
     const joined = file.variables["joined_data"]!;
     if (joined.kind !== "cell") throw new Error("joined_data is not a cell");
     const n1 = joined.cells[3]!;
@@ -50,12 +58,18 @@ describe("readMat on bad input", () => {
   const good = readFileSync(fixture);
 
   it("names the file and the reason", () => {
-    expect(() => readMat(Buffer.from("hello"), "x.mat")).toThrow(/^x\.mat is not a readable MAT-file: it holds 5 bytes/);
+    expect(() => readMat(Buffer.from("hello"), "x.mat")).toThrow(
+      /^x\.mat is not a readable MAT-file: it holds 5 bytes/,
+    );
     expect(() => readMat(Buffer.alloc(200), "zeros.mat")).toThrow(/no endian indicator/);
-    expect(() => readMat(good.subarray(0, 5000), "cut.mat")).toThrow(/^cut\.mat is not a readable MAT-file: .*truncated/);
+    expect(() => readMat(good.subarray(0, 5000), "cut.mat")).toThrow(
+      /^cut\.mat is not a readable MAT-file: .*truncated/,
+    );
     const garbled = Buffer.from(good);
     garbled.fill(0x55, 200, 400);
-    expect(() => readMat(garbled, "garbled.mat")).toThrow(/garbled\.mat is not a readable MAT-file: a compressed element does not inflate/);
+    expect(() => readMat(garbled, "garbled.mat")).toThrow(
+      /garbled\.mat is not a readable MAT-file: a compressed element does not inflate/,
+    );
   });
 
   it("recognises v7.3 (HDF5) files", () => {

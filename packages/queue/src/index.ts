@@ -6,3 +6,4 @@ export * from "./queues.ts";
 export * from "./redis.ts";
 export * from "./safetensors.ts";
 export * from "./storage/index.ts";
+export * from "./worker-process.ts";

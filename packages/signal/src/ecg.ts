@@ -69,7 +69,11 @@ function integratedEnergy(cleaned: Float64Array, fsHz: number): Float64Array {
   const n = band.length;
   const squared = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const d = (2 * (band[Math.min(n - 1, i + 1)]! - band[Math.max(0, i - 1)]!) + band[Math.min(n - 1, i + 2)]! - band[Math.max(0, i - 2)]!) / 8;
+    const d =
+      (2 * (band[Math.min(n - 1, i + 1)]! - band[Math.max(0, i - 1)]!) +
+        band[Math.min(n - 1, i + 2)]! -
+        band[Math.max(0, i - 2)]!) /
+      8;
     squared[i] = d * d;
   }
   const half = Math.max(1, Math.round((integrationWindowS * fsHz) / 2));
@@ -147,7 +151,12 @@ function panTompkinsDecisions(energy: Float64Array, cleaned: Float64Array, fsHz:
         let best = -1;
         for (let j = candidateIndex - 1; j >= 0 && candidates[j]! > previous; j--) {
           const c = candidates[j]!;
-          if (c - previous >= refractory && energy[c]! > threshold() / 2 && (best < 0 || energy[c]! > energy[best]!)) best = c;
+          if (
+            c - previous >= refractory &&
+            energy[c]! > threshold() / 2 &&
+            (best < 0 || energy[c]! > energy[best]!)
+          )
+            best = c;
         }
         if (best >= 0 && peak - best >= refractory) {
           accept(best, 0.25);
@@ -160,7 +169,8 @@ function panTompkinsDecisions(energy: Float64Array, cleaned: Float64Array, fsHz:
     if (previous !== undefined && peak - previous < refractory) continue;
     if (value > threshold()) {
       const slope = maxSlope(cleaned, peak, slopeHalf);
-      const isTWave = previous !== undefined && peak - previous < tWaveWindowS * fsHz && slope < 0.5 * lastSlope;
+      const isTWave =
+        previous !== undefined && peak - previous < tWaveWindowS * fsHz && slope < 0.5 * lastSlope;
       if (isTWave) noiseLevel = 0.125 * value + 0.875 * noiseLevel;
       else accept(peak, 0.125);
     } else {
@@ -211,10 +221,15 @@ export function detectRPeaks(ecg: Float64Array, fsHz: number, options: RPeakOpti
       const peak = refinePeak(cleaned, polarity, qrs, halfWidth);
       const last = refined[refined.length - 1];
       if (last !== undefined && peak - last < refractoryS * fsHz) {
-        if (polarity * cleaned[Math.round(peak)]! > polarity * cleaned[Math.round(last)]!) refined[refined.length - 1] = peak;
+        if (polarity * cleaned[Math.round(peak)]! > polarity * cleaned[Math.round(last)]!)
+          refined[refined.length - 1] = peak;
       } else refined.push(peak);
     }
     for (const peak of refined) rPeakTimesS.push((start + peak) / fsHz);
   });
-  return { rPeakTimesS, polarity, spansS: runs.map(([start, end]) => ({ startS: start / fsHz, endS: end / fsHz })) };
+  return {
+    rPeakTimesS,
+    polarity,
+    spansS: runs.map(([start, end]) => ({ startS: start / fsHz, endS: end / fsHz })),
+  };
 }

@@ -32,17 +32,22 @@ function prototypePoles(order: number): Complex[] {
 }
 
 function checkBand(what: string, hz: number, fsHz: number): void {
-  if (!(hz > 0 && hz < fsHz / 2)) throw new RangeError(`${what} ${hz} Hz must lie between 0 and the Nyquist frequency ${fsHz / 2} Hz.`);
+  if (!(hz > 0 && hz < fsHz / 2))
+    throw new RangeError(`${what} ${hz} Hz must lie between 0 and the Nyquist frequency ${fsHz / 2} Hz.`);
 }
 
 function butterworth(order: number, cutoffHz: number, fsHz: number, kind: "lowpass" | "highpass"): Sos {
-  if (!Number.isInteger(order) || order < 1 || order > 12) throw new RangeError(`filter order ${order} must be an integer from 1 to 12.`);
+  if (!Number.isInteger(order) || order < 1 || order > 12)
+    throw new RangeError(`filter order ${order} must be an integer from 1 to 12.`);
   checkBand(`${kind} cutoff`, cutoffHz, fsHz);
   const warped = 2 * fsHz * Math.tan((Math.PI * cutoffHz) / fsHz);
   const sections: Section[] = [];
   for (const p of prototypePoles(order)) {
     // lowpass: s = wc * p; highpass: s = wc / p = wc * conj(p) / |p|^2 (|p| = 1)
-    const s = kind === "lowpass" ? { re: warped * p.re, im: warped * p.im } : { re: warped * p.re, im: -warped * p.im };
+    const s =
+      kind === "lowpass"
+        ? { re: warped * p.re, im: warped * p.im }
+        : { re: warped * p.re, im: -warped * p.im };
     const z = bilinear(s, fsHz);
     const zeroSign = kind === "lowpass" ? 1 : -1; // zeros at z = -1 (lowpass) or z = +1 (highpass)
     if (Math.abs(p.im) < 1e-12) sections.push([1, zeroSign, 0, 1, -z.re, 0]);

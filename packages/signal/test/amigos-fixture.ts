@@ -29,7 +29,11 @@ export function fixtureColumn(trialIndex: number, column: number): Float64Array 
 }
 
 /** Matches detections to truth one-to-one within the tolerance; returns precision, recall and F1. */
-export function peakF1(detectedS: number[], trueS: number[], toleranceS: number): { f1: number; precision: number; recall: number } {
+export function peakF1(
+  detectedS: number[],
+  trueS: number[],
+  toleranceS: number,
+): { f1: number; precision: number; recall: number } {
   const used = new Set<number>();
   let matched = 0;
   for (const t of trueS) {
@@ -45,5 +49,9 @@ export function peakF1(detectedS: number[], trueS: number[], toleranceS: number)
   }
   const precision = detectedS.length === 0 ? 0 : matched / detectedS.length;
   const recall = trueS.length === 0 ? 1 : matched / trueS.length;
-  return { precision, recall, f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall) };
+  return {
+    precision,
+    recall,
+    f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall),
+  };
 }

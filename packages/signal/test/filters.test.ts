@@ -13,7 +13,10 @@ import {
 const fsHz = 128;
 
 function sine(hz: number, seconds: number, amplitude = 1): Float64Array {
-  return Float64Array.from({ length: Math.round(seconds * fsHz) }, (_, n) => amplitude * Math.sin((2 * Math.PI * hz * n) / fsHz));
+  return Float64Array.from(
+    { length: Math.round(seconds * fsHz) },
+    (_, n) => amplitude * Math.sin((2 * Math.PI * hz * n) / fsHz),
+  );
 }
 
 function rms(x: Float64Array, from = 0, to = x.length): number {
@@ -96,7 +99,9 @@ describe("filtering", () => {
   });
 
   it("rejects impossible designs with the setting named", () => {
-    expect(() => butterworthLowpass(2, 70, fsHz)).toThrow(/lowpass cutoff 70 Hz must lie between 0 and the Nyquist frequency 64 Hz/);
+    expect(() => butterworthLowpass(2, 70, fsHz)).toThrow(
+      /lowpass cutoff 70 Hz must lie between 0 and the Nyquist frequency 64 Hz/,
+    );
     expect(() => butterworthLowpass(0, 10, fsHz)).toThrow(/filter order 0/);
     expect(() => butterworthBandpass(2, 15, 5, fsHz)).toThrow(/must be increasing/);
   });

@@ -24,7 +24,10 @@ describe("rrIntervals", () => {
 describe("frameHeartRates", () => {
   it("averages the RR intervals wholly inside the centred window and nulls windows with fewer than two", () => {
     // Beats every 0.8 s (75 bpm) from 0 to 8 s, then every 0.5 s (120 bpm) from 8 to 12 s.
-    const beats = [...Array.from({ length: 11 }, (_, i) => i * 0.8), ...Array.from({ length: 8 }, (_, i) => 8.5 + i * 0.5)];
+    const beats = [
+      ...Array.from({ length: 11 }, (_, i) => i * 0.8),
+      ...Array.from({ length: 8 }, (_, i) => 8.5 + i * 0.5),
+    ];
     const { intervals } = rrIntervals(beats, [{ startS: 0, endS: 20 }]);
     const hr = frameHeartRates(intervals, { frameCount: 20 * 4, fps: 4, windowS: 2 });
     expect(hr[4 * 3]).toBeCloseTo(75, 10); // window [2, 4]: intervals 2.4-3.2, 3.2-4.0

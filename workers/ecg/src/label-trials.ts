@@ -1,0 +1,167 @@
+import { type MatValue, readMat } from "@hrpipe/matfile";
+import type { EcgOptions } from "@hrpipe/queue";
+import { detectRPeaks, frameHeartRates, rrIntervals, type SpanS } from "@hrpipe/signal";
+
+/** AMIGOS preprocessed data: 128 Hz, joined_data columns 0-13 EEG, 14 ECG right, 15 ECG left, 16 GSR. */
+export const amigosSampleRateHz = 128;
+export const amigosColumns = 17;
+
+/** The label artifact of one trial (one video), as written to labels/<hash>/<participant>/<videoId>.json. */
+export interface TrialLabels {
+  participant: string;
+  videoId: string;
+  fps: number;
+  windowS: number;
+  column: number;
+  fsHz: number;
+  durationS: number;
+  frameCount: number;
+  /** R-peak times in seconds from the start of the trial. */
+  rPeakTimesS: number[];
+  /** Heart rate of frame k (at k / fps seconds), null where the window holds too few valid beats. */
+  hrBpm: (number | null)[];
+  quality: {
+    beats: number;
+    rrIntervals: number;
+    rrRejected: number;
+    /** Share of frames with a label. */
+    labelledShare: number;
+    polarity: "upright" | "inverted";
+    /** Recorded (finite) stretches; the rest of the trial is NaN in the source. */
+    spansS: SpanS[];
+    meanHrBpm: number | null;
+    minHrBpm: number | null;
+    maxHrBpm: number | null;
+  };
+}
+
+export interface TrialExclusion {
+  videoId: string;
+  reason: string;
+}
+
+export interface ParticipantLabels {
+  trials: TrialLabels[];
+  excluded: TrialExclusion[];
+}
+
+/** A .mat file that cannot be labelled at all; the message names the file and the reason. */
+export class EcgInputError extends Error {
+  override name = "EcgInputError";
+}
+
+function charText(value: MatValue | undefined): string | undefined {
+  return value?.kind === "char" ? value.text.trim() : undefined;
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+/** Labels one trial's ECG column; returns the reason instead when the trial has no usable ECG. */
+export function labelTrial(
+  ecg: Float64Array,
+  context: { participant: string; videoId: string; column: number },
+  options: EcgOptions,
+): TrialLabels | string {
+  const fsHz = amigosSampleRateHz;
+  const durationS = ecg.length / fsHz;
+  const finite = ecg.reduce((count, v) => count + (Number.isFinite(v) ? 1 : 0), 0);
+  if (finite === 0) return `column ${context.column} holds no ECG samples (empty or all NaN)`;
+  const peaks = detectRPeaks(ecg, fsHz);
+  const rr = rrIntervals(peaks.rPeakTimesS, peaks.spansS);
+  if (rr.intervals.length < 2) {
+    return `column ${context.column} has no usable ECG: ${peaks.rPeakTimesS.length} beats and ${rr.intervals.length} valid RR intervals in ${round(durationS, 1)} s`;
+  }
+  const frameCount = Math.floor(durationS * options.fps);
+  const hrBpm = frameHeartRates(rr.intervals, { frameCount, fps: options.fps, windowS: options.windowS });
+  const labelled = hrBpm.filter((hr): hr is number => hr !== null);
+  if (labelled.length === 0) {
+    return `column ${context.column} has no frame with ${options.windowS} s of valid beats around it`;
+  }
+  return {
+    participant: context.participant,
+    videoId: context.videoId,
+    fps: options.fps,
+    windowS: options.windowS,
+    column: context.column,
+    fsHz,
+    durationS,
+    frameCount,
+    rPeakTimesS: peaks.rPeakTimesS.map((t) => round(t, 5)),
+    hrBpm: hrBpm.map((hr) => (hr === null ? null : round(hr, 3))),
+    quality: {
+      beats: peaks.rPeakTimesS.length,
+      rrIntervals: rr.intervals.length,
+      rrRejected: rr.rejected,
+      labelledShare: round(labelled.length / frameCount, 4),
+      polarity: peaks.polarity === 1 ? "upright" : "inverted",
+      spansS: peaks.spansS,
+      meanHrBpm: round(labelled.reduce((s, v) => s + v, 0) / labelled.length, 3),
+      minHrBpm: round(Math.min(...labelled), 3),
+      maxHrBpm: round(Math.max(...labelled), 3),
+    },
+  };
+}
+
+/**
+ * Labels every trial of an AMIGOS `Data_Preprocessed_Pxx.mat`. A file that cannot be read at all
+ * throws EcgInputError; a trial without usable ECG is excluded with its reason and the others go on.
+ */
+export function labelMatFile(
+  bytes: Uint8Array,
+  source: string,
+  participant: string,
+  options: EcgOptions,
+): ParticipantLabels {
+  let variables: Record<string, MatValue>;
+  try {
+    variables = readMat(bytes, source).variables;
+  } catch (error) {
+    throw new EcgInputError((error as Error).message);
+  }
+  const joined = variables["joined_data"];
+  const ids = variables["VideoIDs"];
+  if (joined?.kind !== "cell") {
+    throw new EcgInputError(
+      `${source} has no joined_data cell array; is it an AMIGOS Data_Preprocessed_Pxx.mat file?`,
+    );
+  }
+  if (ids?.kind !== "cell")
+    throw new EcgInputError(
+      `${source} has no VideoIDs cell array; is it an AMIGOS Data_Preprocessed_Pxx.mat file?`,
+    );
+  if (ids.cells.length !== joined.cells.length) {
+    throw new EcgInputError(
+      `${source} has ${joined.cells.length} joined_data trials but ${ids.cells.length} VideoIDs; the file is inconsistent.`,
+    );
+  }
+  const result: ParticipantLabels = { trials: [], excluded: [] };
+  joined.cells.forEach((trial, i) => {
+    const videoId = charText(ids.cells[i]) ?? `trial${i + 1}`;
+    if (trial.kind !== "numeric") {
+      result.excluded.push({
+        videoId,
+        reason: `${source} trial ${videoId}: joined_data holds a ${trial.kind}, not a matrix`,
+      });
+      return;
+    }
+    const [rows = 0, columns = 0] = trial.dims;
+    if (rows === 0 || columns === 0) {
+      result.excluded.push({ videoId, reason: `${source} trial ${videoId}: joined_data is empty` });
+      return;
+    }
+    if (columns <= options.column) {
+      throw new EcgInputError(
+        `${source} trial ${videoId} has ${columns} columns, too few for ECG column ${options.column}; AMIGOS preprocessed trials have ${amigosColumns}.`,
+      );
+    }
+    const ecg = trial.real.subarray(options.column * rows, (options.column + 1) * rows);
+    const labels = labelTrial(ecg, { participant, videoId, column: options.column }, options);
+    if (typeof labels === "string")
+      result.excluded.push({ videoId, reason: `${source} trial ${videoId}: ${labels}` });
+    else result.trials.push(labels);
+  });
+  return result;
+}
