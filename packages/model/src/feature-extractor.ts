@@ -1,0 +1,154 @@
+import { createHash } from "node:crypto";
+import { decodeSafetensors, type Logger, type SafetensorsFile } from "@hrpipe/queue";
+import * as ort from "onnxruntime-node";
+import {
+  type BackboneWeights,
+  backboneTensors,
+  buildDenseNetGraph,
+  type DenseNetConfig,
+  densenet161,
+  featureDim,
+  randomBackboneWeights,
+} from "./densenet.ts";
+import { cudaProviderInstalled } from "./onnx-runtime.ts";
+import { encodeOnnxModel } from "./onnx/graph.ts";
+
+/** Where a backbone's weights came from; copied into every artifact and report they touch. */
+export interface WeightsProvenance {
+  kind: "pretrained" | "random-init";
+  /** The weights file, or the seed of the random initialisation. */
+  source: string;
+  /** Content address of the weights and config: features cached under it are reused only with the same backbone. */
+  weightsHash: string;
+  config: DenseNetConfig;
+  note: string;
+}
+
+export class WeightsError extends Error {
+  override name = "WeightsError";
+}
+
+/** Reads torchvision-named backbone tensors from a safetensors file, checking every name, dtype and shape. */
+export function backboneWeightsFromSafetensors(file: SafetensorsFile, config: DenseNetConfig, source: string): BackboneWeights {
+  const weights: BackboneWeights = new Map();
+  for (const expected of backboneTensors(config)) {
+    const tensor = file.tensors[expected.name];
+    if (!tensor) {
+      throw new WeightsError(
+        `${source} has no tensor ${expected.name}; it does not hold torchvision DenseNet weights for this config (growth ${config.growthRate}, blocks ${config.blockConfig.join("-")}), so check --arch.`,
+      );
+    }
+    if (tensor.dtype !== "F32") throw new WeightsError(`${source}: tensor ${expected.name} is ${tensor.dtype}; convert the weights to F32.`);
+    if (tensor.shape.join(",") !== expected.shape.join(",")) {
+      throw new WeightsError(
+        `${source}: tensor ${expected.name} has shape [${tensor.shape}] but the config needs [${expected.shape}]; check --arch.`,
+      );
+    }
+    weights.set(expected.name, tensor.data as Float32Array);
+  }
+  return weights;
+}
+
+function hashOf(parts: (string | Uint8Array)[]): string {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part);
+  return hash.digest("hex").slice(0, 16);
+}
+
+export interface FeatureExtractorOptions {
+  config?: DenseNetConfig;
+  /** A torchvision/timm-named safetensors file; without it the backbone is randomly initialised. */
+  weights?: { bytes: Uint8Array; source: string };
+  seed?: number;
+  /** Images per ONNX Runtime call. */
+  batchSize?: number;
+  /** Execution providers in order of preference; default: CUDA where installed, then CPU. */
+  executionProviders?: ("cuda" | "cpu")[];
+  /** Threads for one convolution; default: ONNX Runtime's choice (all cores). */
+  intraOpThreads?: number;
+  logger?: Logger;
+}
+
+/**
+ * A frozen DenseNet backbone in ONNX Runtime: u8 NHWC images in, features after norm5 + ReLU +
+ * global average pool out. The graph is built here from the config and weights, so no converted
+ * model file is needed.
+ */
+export class FeatureExtractor {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly provenance: WeightsProvenance,
+    readonly featureDim: number,
+    readonly batchSize: number,
+    readonly executionProvider: string,
+    /** The serialised graph, for tools that want to run it themselves (benchmarks, export). */
+    readonly onnxModel: Uint8Array,
+  ) {}
+
+  static async create(options: FeatureExtractorOptions = {}): Promise<FeatureExtractor> {
+    const config = options.config ?? densenet161;
+    let weights: BackboneWeights;
+    let provenance: WeightsProvenance;
+    const configJson = JSON.stringify(config);
+    if (options.weights) {
+      const file = decodeSafetensors(options.weights.bytes, options.weights.source);
+      weights = backboneWeightsFromSafetensors(file, config, options.weights.source);
+      provenance = {
+        kind: "pretrained",
+        source: options.weights.source,
+        weightsHash: hashOf([configJson, options.weights.bytes]),
+        config,
+        note: "backbone weights loaded from the file named in source",
+      };
+    } else {
+      const seed = options.seed ?? 1;
+      weights = randomBackboneWeights(config, seed);
+      provenance = {
+        kind: "random-init",
+        source: `seed ${seed}`,
+        weightsHash: hashOf([configJson, `random-init seed ${seed}`]),
+        config,
+        note: "RANDOMLY INITIALISED backbone, not ImageNet-pretrained: features carry no learned visual knowledge (pass --weights or run hrpipe model fetch-weights)",
+      };
+      options.logger?.warn({ seed }, provenance.note);
+    }
+    const onnxModel = encodeOnnxModel(buildDenseNetGraph(config, weights));
+    const wanted = options.executionProviders ?? (cudaProviderInstalled() ? ["cuda", "cpu"] : ["cpu"]);
+    const session = await ort.InferenceSession.create(onnxModel, {
+      executionProviders: wanted,
+      graphOptimizationLevel: "all",
+      ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
+    });
+    options.logger?.info({ providers: wanted, weights: provenance.kind, weightsHash: provenance.weightsHash }, "DenseNet backbone ready");
+    return new FeatureExtractor(session, provenance, featureDim(config), options.batchSize ?? 16, wanted[0]!, onnxModel);
+  }
+
+  /**
+   * Features of `count` images of height x width x 3 u8 (NHWC, RGB), in batches; `onBatch` reports
+   * progress. Returns F32 [count, featureDim].
+   */
+  async embed(
+    images: Uint8Array,
+    shape: { count: number; height: number; width: number },
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<Float32Array> {
+    const { count, height, width } = shape;
+    const imageBytes = height * width * 3;
+    if (images.length !== count * imageBytes) {
+      throw new WeightsError(`images hold ${images.length} bytes but ${count} x ${height} x ${width} x 3 needs ${count * imageBytes}.`);
+    }
+    const out = new Float32Array(count * this.featureDim);
+    for (let start = 0; start < count; start += this.batchSize) {
+      const n = Math.min(this.batchSize, count - start);
+      const input = new ort.Tensor("uint8", images.subarray(start * imageBytes, (start + n) * imageBytes), [n, height, width, 3]);
+      const result = await this.session.run({ images: input });
+      out.set(result["features"]!.data as Float32Array, start * this.featureDim);
+      onBatch?.(start + n, count);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}
