@@ -1,4 +1,5 @@
 import { FeatureExtractor } from "@hrpipe/model";
+
 const t0 = performance.now();
 const fx = await FeatureExtractor.create({ batchSize: 8 });
 console.log("build+session ms", performance.now() - t0, fx.onnxModel.length);

@@ -1,1 +1,2 @@
 export * from "./binaries.ts";
+export * from "./ffmpeg.ts";

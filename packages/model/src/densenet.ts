@@ -1,4 +1,5 @@
 import type { OnnxInitializer, OnnxModel, OnnxNode } from "./onnx/graph.ts";
+import { seededNormal } from "./random.ts";
 
 /** A DenseNet in torchvision's layout (torchvision.models.densenet.DenseNet). */
 export interface DenseNetConfig {
@@ -8,7 +9,12 @@ export interface DenseNetConfig {
   bnSize: number;
 }
 
-export const densenet161: DenseNetConfig = { growthRate: 48, blockConfig: [6, 12, 36, 24], numInitFeatures: 96, bnSize: 4 };
+export const densenet161: DenseNetConfig = {
+  growthRate: 48,
+  blockConfig: [6, 12, 36, 24],
+  numInitFeatures: 96,
+  bnSize: 4,
+};
 
 export const imagenetMean = [0.485, 0.456, 0.406] as const;
 export const imagenetStd = [0.229, 0.224, 0.225] as const;
@@ -84,25 +90,12 @@ export function backboneParameterCount(config: DenseNetConfig): number {
 
 export type BackboneWeights = Map<string, Float32Array>;
 
-/** A small deterministic PRNG (mulberry32) with Box-Muller normals, so random initialisation is reproducible. */
-function normalSampler(seed: number): () => number {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-}
-
 /**
  * torchvision's initialisation: Kaiming-normal convolutions (fan-in, ReLU gain), batch norm scale 1
  * and shift 0, running statistics 0 and 1. Features from such a network carry no ImageNet knowledge.
  */
 export function randomBackboneWeights(config: DenseNetConfig, seed = 1): BackboneWeights {
-  const normal = normalSampler(seed);
+  const normal = seededNormal(seed);
   const weights: BackboneWeights = new Map();
   for (const tensor of backboneTensors(config)) {
     const size = tensor.shape.reduce((a, b) => a * b, 1);
@@ -136,11 +129,25 @@ export function buildDenseNetGraph(config: DenseNetConfig, weights: BackboneWeig
     return output;
   };
   const bn = (x: string, prefix: string) =>
-    node("BatchNormalization", [x, param(`${prefix}.weight`), param(`${prefix}.bias`), param(`${prefix}.running_mean`), param(`${prefix}.running_var`)], {
-      epsilon: { float: batchNormEpsilon },
-    });
+    node(
+      "BatchNormalization",
+      [
+        x,
+        param(`${prefix}.weight`),
+        param(`${prefix}.bias`),
+        param(`${prefix}.running_mean`),
+        param(`${prefix}.running_var`),
+      ],
+      {
+        epsilon: { float: batchNormEpsilon },
+      },
+    );
   const conv = (x: string, name: string, kernel: number, stride = 1, pad = 0) =>
-    node("Conv", [x, param(name)], { kernel_shape: [kernel, kernel], strides: [stride, stride], pads: [pad, pad, pad, pad] });
+    node("Conv", [x, param(name)], {
+      kernel_shape: [kernel, kernel],
+      strides: [stride, stride],
+      pads: [pad, pad, pad, pad],
+    });
   const relu = (x: string) => node("Relu", [x]);
 
   // u8 NHWC -> float NCHW, (x / 255 - mean) / std folded into one scale and one shift per channel.

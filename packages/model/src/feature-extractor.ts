@@ -10,8 +10,8 @@ import {
   featureDim,
   randomBackboneWeights,
 } from "./densenet.ts";
-import { cudaProviderInstalled } from "./onnx-runtime.ts";
 import { encodeOnnxModel } from "./onnx/graph.ts";
+import { cudaProviderInstalled } from "./onnx-runtime.ts";
 
 /** Where a backbone's weights came from; copied into every artifact and report they touch. */
 export interface WeightsProvenance {
@@ -29,7 +29,11 @@ export class WeightsError extends Error {
 }
 
 /** Reads torchvision-named backbone tensors from a safetensors file, checking every name, dtype and shape. */
-export function backboneWeightsFromSafetensors(file: SafetensorsFile, config: DenseNetConfig, source: string): BackboneWeights {
+export function backboneWeightsFromSafetensors(
+  file: SafetensorsFile,
+  config: DenseNetConfig,
+  source: string,
+): BackboneWeights {
   const weights: BackboneWeights = new Map();
   for (const expected of backboneTensors(config)) {
     const tensor = file.tensors[expected.name];
@@ -38,7 +42,10 @@ export function backboneWeightsFromSafetensors(file: SafetensorsFile, config: De
         `${source} has no tensor ${expected.name}; it does not hold torchvision DenseNet weights for this config (growth ${config.growthRate}, blocks ${config.blockConfig.join("-")}), so check --arch.`,
       );
     }
-    if (tensor.dtype !== "F32") throw new WeightsError(`${source}: tensor ${expected.name} is ${tensor.dtype}; convert the weights to F32.`);
+    if (tensor.dtype !== "F32")
+      throw new WeightsError(
+        `${source}: tensor ${expected.name} is ${tensor.dtype}; convert the weights to F32.`,
+      );
     if (tensor.shape.join(",") !== expected.shape.join(",")) {
       throw new WeightsError(
         `${source}: tensor ${expected.name} has shape [${tensor.shape}] but the config needs [${expected.shape}]; check --arch.`,
@@ -119,8 +126,18 @@ export class FeatureExtractor {
       graphOptimizationLevel: "all",
       ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
     });
-    options.logger?.info({ providers: wanted, weights: provenance.kind, weightsHash: provenance.weightsHash }, "DenseNet backbone ready");
-    return new FeatureExtractor(session, provenance, featureDim(config), options.batchSize ?? 16, wanted[0]!, onnxModel);
+    options.logger?.info(
+      { providers: wanted, weights: provenance.kind, weightsHash: provenance.weightsHash },
+      "DenseNet backbone ready",
+    );
+    return new FeatureExtractor(
+      session,
+      provenance,
+      featureDim(config),
+      options.batchSize ?? 16,
+      wanted[0]!,
+      onnxModel,
+    );
   }
 
   /**
@@ -135,12 +152,19 @@ export class FeatureExtractor {
     const { count, height, width } = shape;
     const imageBytes = height * width * 3;
     if (images.length !== count * imageBytes) {
-      throw new WeightsError(`images hold ${images.length} bytes but ${count} x ${height} x ${width} x 3 needs ${count * imageBytes}.`);
+      throw new WeightsError(
+        `images hold ${images.length} bytes but ${count} x ${height} x ${width} x 3 needs ${count * imageBytes}.`,
+      );
     }
     const out = new Float32Array(count * this.featureDim);
     for (let start = 0; start < count; start += this.batchSize) {
       const n = Math.min(this.batchSize, count - start);
-      const input = new ort.Tensor("uint8", images.subarray(start * imageBytes, (start + n) * imageBytes), [n, height, width, 3]);
+      const input = new ort.Tensor("uint8", images.subarray(start * imageBytes, (start + n) * imageBytes), [
+        n,
+        height,
+        width,
+        3,
+      ]);
       const result = await this.session.run({ images: input });
       out.set(result["features"]!.data as Float32Array, start * this.featureDim);
       onBatch?.(start + n, count);

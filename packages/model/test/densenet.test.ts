@@ -14,12 +14,28 @@ describe("DenseNet in the torchvision layout", () => {
   });
 
   it("reproduces torchvision's features for the tiny fixture within 1e-4 of the largest feature", async () => {
-    const config = JSON.parse(readFileSync(path.join(tiny, "config.json"), "utf8")) as DenseNetConfig & { featureDim: number };
+    const config = JSON.parse(readFileSync(path.join(tiny, "config.json"), "utf8")) as DenseNetConfig & {
+      featureDim: number;
+    };
     expect(featureDim(config)).toBe(config.featureDim);
     const weightsFile = path.join(tiny, "weights.safetensors");
-    const extractor = await FeatureExtractor.create({ config, weights: { bytes: readFileSync(weightsFile), source: weightsFile }, batchSize: 3 });
-    const images = getTensor(decodeSafetensors(readFileSync(path.join(tiny, "inputs.safetensors"))), "images", "U8", 4);
-    const expected = getTensor(decodeSafetensors(readFileSync(path.join(tiny, "expected.safetensors"))), "features", "F32", 2);
+    const extractor = await FeatureExtractor.create({
+      config,
+      weights: { bytes: readFileSync(weightsFile), source: weightsFile },
+      batchSize: 3,
+    });
+    const images = getTensor(
+      decodeSafetensors(readFileSync(path.join(tiny, "inputs.safetensors"))),
+      "images",
+      "U8",
+      4,
+    );
+    const expected = getTensor(
+      decodeSafetensors(readFileSync(path.join(tiny, "expected.safetensors"))),
+      "features",
+      "F32",
+      2,
+    );
     const [count, height, width] = images.shape as [number, number, number];
     const features = await extractor.embed(images.data, { count, height, width });
     await extractor.close();
@@ -35,7 +51,11 @@ describe("DenseNet in the torchvision layout", () => {
     const extractor = await FeatureExtractor.create({ config, seed: 3 });
     expect(extractor.provenance).toMatchObject({ kind: "random-init", source: "seed 3" });
     expect(extractor.provenance.note).toMatch(/RANDOMLY INITIALISED.*not ImageNet-pretrained/);
-    const features = await extractor.embed(new Uint8Array(2 * 32 * 32 * 3).fill(128), { count: 2, height: 32, width: 32 });
+    const features = await extractor.embed(new Uint8Array(2 * 32 * 32 * 3).fill(128), {
+      count: 2,
+      height: 32,
+      width: 32,
+    });
     expect(features.length).toBe(2 * featureDim(config));
     await extractor.close();
   });
@@ -43,7 +63,12 @@ describe("DenseNet in the torchvision layout", () => {
   it("names the tensor and the file when weights do not fit the config", async () => {
     const weightsFile = path.join(tiny, "weights.safetensors");
     await expect(
-      FeatureExtractor.create({ config: densenet161, weights: { bytes: readFileSync(weightsFile), source: "weights.safetensors" } }),
-    ).rejects.toThrow(/^weights\.safetensors: tensor features\.conv0\.weight has shape \[16,3,7,7\] but the config needs \[96,3,7,7\]; check --arch\.$/);
+      FeatureExtractor.create({
+        config: densenet161,
+        weights: { bytes: readFileSync(weightsFile), source: "weights.safetensors" },
+      }),
+    ).rejects.toThrow(
+      /^weights\.safetensors: tensor features\.conv0\.weight has shape \[16,3,7,7\] but the config needs \[96,3,7,7\]; check --arch\.$/,
+    );
   });
 });

@@ -29,6 +29,12 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, '-' or '_'")
     .default("hrpipe"),
+  HRPIPE_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1, "must be a whole number from 1 to 64")
+    .max(64, "must be a whole number from 1 to 64")
+    .default(1),
   LOG_LEVEL: z.enum(logLevels, { message: `must be one of ${logLevels.join(", ")}` }).default("info"),
 });
 
@@ -46,6 +52,8 @@ export interface HrpipeConfig {
   storageUrl: string;
   s3: S3Settings;
   queuePrefix: string;
+  /** Jobs one worker process runs at once, per stage. */
+  concurrency: number;
   logLevel: (typeof logLevels)[number];
 }
 
@@ -74,6 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
       forcePathStyle: e.S3_FORCE_PATH_STYLE ?? e.S3_ENDPOINT !== undefined,
     },
     queuePrefix: e.HRPIPE_QUEUE_PREFIX,
+    concurrency: e.HRPIPE_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -29,7 +29,10 @@ export const decodeOptionsSchema = z.object({
 
 export const faceOptionsSchema = z.object({
   detector: z.enum(["tiny", "ssd"]).default("tiny"),
-  detectEvery: z.number().int().min(1).max(250).default(5),
+  /** TinyFaceDetector input size; 320 finds faces of 40+ px in 720p frames (see BENCHMARKS.md). */
+  inputSize: z.number().int().min(128).max(1024).multipleOf(32).default(320),
+  /** Detect every K frames and interpolate between: K = 8 keeps IoU with per-frame detection near 0.97. */
+  detectEvery: z.number().int().min(1).max(250).default(8),
   cropSize: z.number().int().min(16).max(512).default(128),
   keepChunks: z.boolean().default(false),
 });
@@ -78,11 +81,17 @@ export const facePayloadSchema = z.object({
   runId: id,
   participant,
   videoId: id,
+  /** Content address of this video's face and trace shards (see artifactKeys.faces). */
+  facesHash: id,
   segment: z.number().int().min(0),
+  /** The segment's coded frames (see workers/decode), and their SHA-256 for an integrity check. */
   chunkKey: key,
+  chunkSha256: z.string().regex(/^[0-9a-f]{64}$/, "must be a hex SHA-256"),
   firstFrame: z.number().int().min(0),
   frameCount: z.number().int().min(1),
   fps: z.number().positive(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
   options: faceOptionsSchema.default(faceOptionsSchema.parse({})),
 });
 

@@ -40,7 +40,12 @@ export async function runWorkerProcess(
     config,
     logger,
     storage,
-    workerOptions: { connection, prefix: config.queuePrefix, logger, concurrency: options.concurrency },
+    workerOptions: {
+      connection,
+      prefix: config.queuePrefix,
+      logger,
+      concurrency: options.concurrency ?? config.concurrency,
+    },
   });
   for (const worker of workers) {
     worker.on("failed", (job, error) =>

@@ -2,10 +2,6 @@ import { runWorkerProcess } from "@hrpipe/queue";
 import { createEcgWorker } from "./worker.ts";
 
 // Entry point of a dedicated ECG worker process: `node --import tsx workers/ecg/src/main.ts`.
-await runWorkerProcess(
-  "ecg worker",
-  ({ storage, workerOptions }) => [createEcgWorker(storage, workerOptions)],
-  {
-    concurrency: Number(process.env.HRPIPE_CONCURRENCY ?? 1),
-  },
-);
+await runWorkerProcess("ecg worker", ({ storage, workerOptions }) => [
+  createEcgWorker(storage, workerOptions),
+]);

@@ -51,7 +51,10 @@ function encodeAttribute(name: string, value: AttributeValue): ProtoWriter {
 function encodeValueInfo(info: OnnxValueInfo): ProtoWriter {
   const shape = new ProtoWriter();
   for (const dim of info.shape) {
-    shape.message(1, typeof dim === "number" ? new ProtoWriter().int(1, dim) : new ProtoWriter().string(2, dim));
+    shape.message(
+      1,
+      typeof dim === "number" ? new ProtoWriter().int(1, dim) : new ProtoWriter().string(2, dim),
+    );
   }
   const tensorType = new ProtoWriter().int(1, OnnxType[info.type]).message(2, shape);
   return new ProtoWriter().string(1, info.name).message(2, new ProtoWriter().message(1, tensorType));
@@ -73,7 +76,8 @@ export function encodeOnnxModel(model: OnnxModel, graphName = "hrpipe"): Uint8Ar
     for (const input of node.inputs) proto.string(1, input);
     for (const output of node.outputs) proto.string(2, output);
     proto.string(3, `${node.op}_${index}`).string(4, node.op);
-    for (const [name, value] of Object.entries(node.attributes ?? {})) proto.message(5, encodeAttribute(name, value));
+    for (const [name, value] of Object.entries(node.attributes ?? {}))
+      proto.message(5, encodeAttribute(name, value));
     graph.message(1, proto);
   });
   graph.string(2, graphName);

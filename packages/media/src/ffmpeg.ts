@@ -1,0 +1,335 @@
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import { once } from "node:events";
+import type { Readable, Writable } from "node:stream";
+import { resolveTool } from "./binaries.ts";
+
+/** ffmpeg or ffprobe failed; the message carries the file and ffmpeg's own last words. */
+export class MediaError extends Error {
+  override name = "MediaError";
+}
+
+interface RunResult {
+  stdout: Buffer;
+  stderr: string;
+  code: number | null;
+}
+
+function lastLines(stderr: string, count = 3): string {
+  return stderr.trim().split("\n").slice(-count).join(" | ").trim();
+}
+
+async function run(tool: "ffmpeg" | "ffprobe", args: string[]): Promise<RunResult> {
+  const child = spawn(resolveTool(tool).path, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const out: Buffer[] = [];
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const [code] = (await once(child, "close")) as [number | null];
+  return { stdout: Buffer.concat(out), stderr, code };
+}
+
+export interface VideoInfo {
+  durationS: number;
+  fps: number;
+  /** Frames in the stream (the container's count, else counted from packets). */
+  frameCount: number;
+  width: number;
+  height: number;
+  /** Display rotation in degrees (0, 90, 180, 270). */
+  rotation: number;
+  codec: string;
+  pixelFormat: string;
+}
+
+function parseRate(rate: string | undefined): number {
+  const [num, den] = (rate ?? "0/1").split("/").map(Number);
+  return den ? num! / den : 0;
+}
+
+/** Probes the first video stream of a file. */
+export async function probeVideo(file: string): Promise<VideoInfo> {
+  const result = await run("ffprobe", [
+    "-v",
+    "error",
+    "-select_streams",
+    "v:0",
+    "-count_packets",
+    "-show_entries",
+    "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,nb_read_packets,duration,pix_fmt:stream_tags=rotate:stream_side_data=rotation:format=duration",
+    "-of",
+    "json",
+    file,
+  ]);
+  if (result.code !== 0)
+    throw new MediaError(
+      `${file} cannot be probed: ${lastLines(result.stderr) || `ffprobe exited ${result.code}`}.`,
+    );
+  const parsed = JSON.parse(result.stdout.toString()) as {
+    streams?: {
+      codec_name: string;
+      width: number;
+      height: number;
+      avg_frame_rate?: string;
+      r_frame_rate?: string;
+      nb_frames?: string;
+      nb_read_packets?: string;
+      duration?: string;
+      pix_fmt?: string;
+      tags?: { rotate?: string };
+      side_data_list?: { rotation?: number }[];
+    }[];
+    format?: { duration?: string };
+  };
+  const stream = parsed.streams?.[0];
+  if (!stream) throw new MediaError(`${file} has no video stream.`);
+  const fps = parseRate(stream.avg_frame_rate) || parseRate(stream.r_frame_rate);
+  const declaredFrames = Number(stream.nb_frames ?? 0);
+  const presentFrames = Number(stream.nb_read_packets ?? 0);
+  if (declaredFrames > 0 && presentFrames < declaredFrames) {
+    throw new MediaError(
+      `${file} is truncated: its header lists ${declaredFrames} frames but only ${presentFrames} are present.`,
+    );
+  }
+  const frameCount = declaredFrames || presentFrames;
+  const durationS = Number(stream.duration ?? parsed.format?.duration ?? frameCount / (fps || 1));
+  if (!(fps > 0) || !(frameCount > 0))
+    throw new MediaError(`${file} reports no frames or no frame rate (truncated or not a video?).`);
+  // ffprobe reports the display matrix as a counter-clockwise angle; older files carry a clockwise rotate tag.
+  const matrixRotation = stream.side_data_list?.find((side) => side.rotation !== undefined)?.rotation;
+  const clockwise = matrixRotation !== undefined ? -matrixRotation : Number(stream.tags?.rotate ?? 0);
+  const rotation = ((clockwise % 360) + 360) % 360;
+  return {
+    durationS,
+    fps,
+    frameCount,
+    width: stream.width,
+    height: stream.height,
+    rotation,
+    codec: stream.codec_name,
+    pixelFormat: stream.pix_fmt ?? "unknown",
+  };
+}
+
+/** Presentation times (s) of the keyframes of the first video stream, read from packet flags without decoding. */
+export async function keyframeTimesS(file: string): Promise<number[]> {
+  const result = await run("ffprobe", [
+    "-v",
+    "error",
+    "-select_streams",
+    "v:0",
+    "-show_entries",
+    "packet=pts_time,flags",
+    "-of",
+    "csv=p=0",
+    file,
+  ]);
+  if (result.code !== 0)
+    throw new MediaError(`${file} cannot be scanned for keyframes: ${lastLines(result.stderr)}.`);
+  return result.stdout
+    .toString()
+    .split("\n")
+    .filter((line) => line.includes("K"))
+    .map((line) => Number(line.split(",")[0]))
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Copies the coded frames from `startS` (a keyframe time) for `durationS` into a Matroska file without
+ * re-encoding, keeping the source timestamps so that frame k still sits at k / fps.
+ */
+export async function copySegment(
+  file: string,
+  out: string,
+  startS: number,
+  durationS: number,
+): Promise<void> {
+  const result = await run("ffmpeg", [
+    "-v",
+    "error",
+    "-y",
+    "-ss",
+    startS.toFixed(6),
+    "-t",
+    durationS.toFixed(6),
+    "-i",
+    file,
+    "-map",
+    "0:v:0",
+    "-c",
+    "copy",
+    "-copyts",
+    "-f",
+    "matroska",
+    out,
+  ]);
+  if (result.code !== 0)
+    throw new MediaError(
+      `${file} segment at ${startS.toFixed(2)} s cannot be copied: ${lastLines(result.stderr)}.`,
+    );
+}
+
+export interface FrameRange {
+  /** Index of the first frame (frame k is shown at k / fps). */
+  firstFrame: number;
+  frameCount: number;
+  fps: number;
+}
+
+export interface DecodeOptions {
+  /** Output size; default the stored size. Scaling uses area averaging, which preserves mean colour. */
+  width?: number;
+  height?: number;
+}
+
+/**
+ * Decodes a frame range to RGB24 frames, one Uint8Array of width x height x 3 per frame, with
+ * backpressure: ffmpeg is paused while the consumer is busy. Seeking is frame-accurate (decode from the
+ * previous keyframe, discard up to the range), so consecutive ranges neither repeat nor skip a frame.
+ * Fewer frames than asked for is an error naming the file.
+ */
+export async function* decodeFrames(
+  file: string,
+  range: FrameRange,
+  size: { width: number; height: number },
+  options: DecodeOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const width = options.width ?? size.width;
+  const height = options.height ?? size.height;
+  const frameBytes = width * height * 3;
+  // Half a frame before the first frame's timestamp: immune to rounding of k / fps.
+  const seekS = Math.max(0, (range.firstFrame - 0.5) / range.fps);
+  const scale =
+    width !== size.width || height !== size.height ? ["-vf", `scale=${width}:${height}:flags=area`] : [];
+  const child: ChildProcessByStdio<Writable | null, Readable, Readable> = spawn(
+    resolveTool("ffmpeg").path,
+    [
+      "-v",
+      "error",
+      // Seek by the stored timestamps: a chunk starts at its keyframe's time, not at zero.
+      "-seek_timestamp",
+      "1",
+      ...(seekS > 0 ? ["-ss", seekS.toFixed(6)] : []),
+      "-i",
+      file,
+      "-map",
+      "0:v:0",
+      ...scale,
+      "-frames:v",
+      String(range.frameCount),
+      "-f",
+      "rawvideo",
+      "-pix_fmt",
+      "rgb24",
+      "pipe:1",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = once(child, "close") as Promise<[number | null]>;
+  let produced = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      while (pendingBytes >= frameBytes) {
+        const joined = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+        const frame = new Uint8Array(frameBytes);
+        frame.set(joined.subarray(0, frameBytes));
+        const rest = joined.subarray(frameBytes);
+        pending = rest.length > 0 ? [rest] : [];
+        pendingBytes = rest.length;
+        produced++;
+        yield frame;
+      }
+    }
+  } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  }
+  const [code] = await exited;
+  if (produced < range.frameCount) {
+    const why = lastLines(stderr) || (code === 0 ? "the stream ended early" : `ffmpeg exited ${code}`);
+    throw new MediaError(
+      `${file} yielded ${produced} of ${range.frameCount} frames from frame ${range.firstFrame} (truncated or corrupt?): ${why}.`,
+    );
+  }
+}
+
+export interface EncodeOptions {
+  width: number;
+  height: number;
+  fps: number;
+  /** x264 constant rate factor: 0 lossless, 18 visually lossless, 23 default. */
+  crf?: number;
+  preset?: string;
+}
+
+/**
+ * An H.264 encoder fed RGB24 frames; `write` waits for ffmpeg to drain, so memory stays bounded.
+ * The container follows the file extension (.mov for AMIGOS-style videos).
+ */
+export class VideoEncoder {
+  private readonly child: ChildProcessByStdio<Writable, null, Readable>;
+  private stderr = "";
+  private readonly exited: Promise<[number | null]>;
+
+  constructor(
+    private readonly out: string,
+    private readonly options: EncodeOptions,
+  ) {
+    this.child = spawn(
+      resolveTool("ffmpeg").path,
+      [
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        `${options.width}x${options.height}`,
+        "-r",
+        String(options.fps),
+        "-i",
+        "pipe:0",
+        "-c:v",
+        "libx264",
+        "-preset",
+        options.preset ?? "veryfast",
+        "-crf",
+        String(options.crf ?? 18),
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        out,
+      ],
+      { stdio: ["pipe", "ignore", "pipe"] },
+    );
+    this.child.stderr.on("data", (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+    });
+    this.exited = once(this.child, "close") as Promise<[number | null]>;
+  }
+
+  async write(frame: Uint8Array): Promise<void> {
+    if (!this.child.stdin.write(frame)) await once(this.child.stdin, "drain");
+  }
+
+  async close(): Promise<void> {
+    this.child.stdin.end();
+    const [code] = await this.exited;
+    if (code !== 0)
+      throw new MediaError(
+        `encoding ${this.out} failed: ${lastLines(this.stderr) || `ffmpeg exited ${code}`}.`,
+      );
+  }
+}

@@ -1,0 +1,86 @@
+import { createRequire } from "node:module";
+import { faceModelsDir } from "./face-models.ts";
+import { selectTfjsBackend, type TfjsBackendName } from "./tfjs-backend.ts";
+
+const require = createRequire(import.meta.url);
+
+/** A face box in pixels of the image it was found in. */
+export interface FaceBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  score: number;
+}
+
+export type DetectorKind = "tiny" | "ssd";
+
+export interface FaceDetectorOptions {
+  kind?: DetectorKind;
+  /** TinyFaceDetector input size (multiple of 32): larger finds smaller faces, slower. */
+  inputSize?: number;
+  minScore?: number;
+}
+
+// face-api ships one build per tfjs flavour; each must share the tfjs engine hrpipe selected.
+const faceApiBuild: Record<TfjsBackendName, string> = {
+  "tensorflow-gpu": "@vladmandic/face-api/dist/face-api.node-gpu.js",
+  tensorflow: "@vladmandic/face-api/dist/face-api.node.js",
+  wasm: "@vladmandic/face-api/dist/face-api.node-wasm.js",
+  cpu: "@vladmandic/face-api/dist/face-api.node-wasm.js",
+};
+
+interface FaceApi {
+  tf: { tensor3d(data: Uint8Array, shape: [number, number, number], dtype: "int32"): { dispose(): void } };
+  nets: {
+    tinyFaceDetector: { loadFromDisk(dir: string): Promise<void> };
+    ssdMobilenetv1: { loadFromDisk(dir: string): Promise<void> };
+  };
+  TinyFaceDetectorOptions: new (o: { inputSize: number; scoreThreshold: number }) => unknown;
+  SsdMobilenetv1Options: new (o: { minConfidence: number }) => unknown;
+  detectAllFaces(
+    input: unknown,
+    options: unknown,
+  ): Promise<{ box: { x: number; y: number; width: number; height: number }; score: number }[]>;
+}
+
+/** @vladmandic/face-api on hrpipe's tfjs backend, with its models loaded from the package. */
+export class FaceDetector {
+  private constructor(
+    private readonly api: FaceApi,
+    private readonly detectorOptions: unknown,
+    readonly kind: DetectorKind,
+    readonly backend: TfjsBackendName,
+  ) {}
+
+  static async create(options: FaceDetectorOptions = {}): Promise<FaceDetector> {
+    const { name } = await selectTfjsBackend();
+    const api = require(faceApiBuild[name]) as FaceApi;
+    const kind = options.kind ?? "tiny";
+    const minScore = options.minScore ?? 0.4;
+    if (kind === "tiny") {
+      await api.nets.tinyFaceDetector.loadFromDisk(faceModelsDir());
+      return new FaceDetector(
+        api,
+        new api.TinyFaceDetectorOptions({ inputSize: options.inputSize ?? 416, scoreThreshold: minScore }),
+        kind,
+        name,
+      );
+    }
+    await api.nets.ssdMobilenetv1.loadFromDisk(faceModelsDir());
+    return new FaceDetector(api, new api.SsdMobilenetv1Options({ minConfidence: minScore }), kind, name);
+  }
+
+  /** Every face in an RGB24 image, largest first. */
+  async detect(rgb: Uint8Array, width: number, height: number): Promise<FaceBox[]> {
+    const input = this.api.tf.tensor3d(rgb, [height, width, 3], "int32");
+    try {
+      const found = await this.api.detectAllFaces(input, this.detectorOptions);
+      return found
+        .map((d) => ({ x: d.box.x, y: d.box.y, width: d.box.width, height: d.box.height, score: d.score }))
+        .sort((a, b) => b.width * b.height - a.width * a.height);
+    } finally {
+      input.dispose();
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export * from "./face-video.ts";
+export * from "./pulse.ts";

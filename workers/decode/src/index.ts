@@ -1,0 +1,3 @@
+export * from "./plan.ts";
+export * from "./processor.ts";
+export * from "./worker.ts";

@@ -1,0 +1,145 @@
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { copySegment, keyframeTimesS, MediaError, probeVideo, type VideoInfo } from "@hrpipe/media";
+import {
+  ArtifactNotFoundError,
+  artifactHash,
+  artifactKeys,
+  BadInputError,
+  type DecodeOptions,
+  type FaceOptions,
+  joinKey,
+  type Logger,
+  putJson,
+  type Storage,
+} from "@hrpipe/queue";
+import { planSegments, type SegmentPlan } from "./plan.ts";
+
+/** Bumped whenever the chunk format or the segment plan changes. */
+export const decodeFormatVersion = 1;
+
+export interface DecodeJobInput {
+  participant: string;
+  videoId: string;
+  videoKey: string;
+  options: DecodeOptions;
+  face: FaceOptions;
+}
+
+export interface PlannedChunk extends SegmentPlan {
+  chunkKey: string;
+  chunkSha256: string;
+  bytes: number;
+}
+
+export interface DecodeJobResult {
+  facesHash: string;
+  info: VideoInfo;
+  /** Segments whose face shards still have to be made, with their chunks. */
+  chunks: PlannedChunk[];
+  /** Segments whose face and trace shards already exist. */
+  done: number[];
+  segments: number;
+  chunkBytesPerVideoS: number;
+}
+
+export interface DecodeJobContext {
+  storage: Storage;
+  logger?: Logger;
+}
+
+/** The per-video plan that later stages read to know which shards make a complete video. */
+export function planKey(facesHash: string, participant: string, videoId: string): string {
+  return joinKey("faces", facesHash, participant, videoId, "_plan.json");
+}
+
+/**
+ * Chunks are the segment's coded frames copied without re-encoding (Matroska, source timestamps kept),
+ * from the keyframe at or before the segment: decoding one gives bit-identical pixels to decoding the
+ * source, and it costs about the source's own bytes. Its SHA-256 travels in the face job.
+ */
+export async function processDecodeJob(
+  input: DecodeJobInput,
+  context: DecodeJobContext,
+): Promise<DecodeJobResult> {
+  const { storage, logger } = context;
+  const object = (await storage.list(input.videoKey)).find((o) => o.key === input.videoKey);
+  if (!object) throw new ArtifactNotFoundError(storage.url, input.videoKey);
+  const facesHash = artifactHash({
+    input: { key: input.videoKey, size: object.size },
+    options: { decode: input.options, face: input.face },
+    formatVersion: decodeFormatVersion,
+  });
+  const dir = await mkdtemp(path.join(tmpdir(), "hrpipe-decode-"));
+  try {
+    const source = path.join(dir, `source${path.extname(input.videoKey) || ".mov"}`);
+    await pipeline(await storage.read(input.videoKey), createWriteStream(source));
+    let info: VideoInfo;
+    let keyframes: number[];
+    try {
+      info = await probeVideo(source);
+      keyframes = await keyframeTimesS(source);
+    } catch (error) {
+      if (error instanceof MediaError) throw new BadInputError(error.message.replace(source, input.videoKey));
+      throw error;
+    }
+    if (keyframes.length === 0)
+      throw new BadInputError(`${input.videoKey} has no keyframe to decode from (truncated or corrupt?).`);
+    const plans = planSegments(info.frameCount, info.fps, input.options.segmentS, keyframes);
+    await putJson(storage, planKey(facesHash, input.participant, input.videoId), {
+      participant: input.participant,
+      videoId: input.videoId,
+      videoKey: input.videoKey,
+      info,
+      segments: plans.map(({ segment, firstFrame, frameCount }) => ({ segment, firstFrame, frameCount })),
+    });
+    const chunks: PlannedChunk[] = [];
+    const done: number[] = [];
+    for (const plan of plans) {
+      const facesKey = artifactKeys.faces(facesHash, input.participant, input.videoId, plan.segment);
+      const tracesKey = artifactKeys.traces(facesHash, input.participant, input.videoId, plan.segment);
+      if ((await storage.exists(facesKey)) && (await storage.exists(tracesKey))) {
+        done.push(plan.segment);
+        continue;
+      }
+      const chunkFile = path.join(dir, `chunk-${plan.segment}.mkv`);
+      try {
+        await copySegment(source, chunkFile, plan.chunkStartS, plan.chunkDurationS);
+      } catch (error) {
+        if (error instanceof MediaError)
+          throw new BadInputError(error.message.replace(source, input.videoKey));
+        throw error;
+      }
+      const bytes = await readFile(chunkFile);
+      const chunkKey = artifactKeys.frames(facesHash, input.participant, input.videoId, plan.segment, "mkv");
+      await storage.put(chunkKey, bytes);
+      await rm(chunkFile);
+      chunks.push({
+        ...plan,
+        chunkKey,
+        chunkSha256: createHash("sha256").update(bytes).digest("hex"),
+        bytes: bytes.length,
+      });
+    }
+    const chunkBytes = chunks.reduce((sum, c) => sum + c.bytes, 0);
+    const chunkSeconds = chunks.reduce((sum, c) => sum + c.frameCount / info.fps, 0);
+    logger?.info(
+      { video: input.videoKey, segments: plans.length, chunks: chunks.length, done: done.length },
+      "video segmented",
+    );
+    return {
+      facesHash,
+      info,
+      chunks,
+      done,
+      segments: plans.length,
+      chunkBytesPerVideoS: chunkSeconds > 0 ? chunkBytes / chunkSeconds : 0,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

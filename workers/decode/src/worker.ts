@@ -1,0 +1,42 @@
+import { createStageWorker, type StageQueues, type StageWorkerOptions, type Storage } from "@hrpipe/queue";
+import { processDecodeJob } from "./processor.ts";
+
+/**
+ * Binds the decode processor to the `decode` queue. Each chunk becomes a face job whose id is derived
+ * from its content address, so a retried decode job never enqueues a segment twice; face jobs join
+ * the decode job's own parent (the run), which waits for them.
+ */
+export function createDecodeWorker(storage: Storage, queues: StageQueues, options: StageWorkerOptions) {
+  return createStageWorker(
+    "decode",
+    async (payload, { job, logger }) => {
+      const result = await processDecodeJob(payload, { storage, logger });
+      for (const chunk of result.chunks) {
+        await queues.add(
+          "face",
+          {
+            runId: payload.runId,
+            participant: payload.participant,
+            videoId: payload.videoId,
+            facesHash: result.facesHash,
+            segment: chunk.segment,
+            chunkKey: chunk.chunkKey,
+            chunkSha256: chunk.chunkSha256,
+            firstFrame: chunk.firstFrame,
+            frameCount: chunk.frameCount,
+            fps: result.info.fps,
+            width: result.info.width,
+            height: result.info.height,
+            options: payload.face,
+          },
+          {
+            jobId: `face.${result.facesHash}.${payload.participant}.${payload.videoId}.${chunk.segment}`,
+            ...(job.opts.parent ? { parent: job.opts.parent, ignoreDependencyOnFailure: true } : {}),
+          },
+        );
+      }
+      return result;
+    },
+    options,
+  );
+}

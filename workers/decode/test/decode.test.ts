@@ -1,0 +1,125 @@
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { decodeFrames, probeVideo } from "@hrpipe/media";
+import { BadInputError, FileStorage } from "@hrpipe/queue";
+import { readBarcode } from "@hrpipe/synth";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testVideo, testVideoSpec } from "../../../tests/harness/videos.ts";
+import { processDecodeJob } from "../src/processor.ts";
+
+const faceOptions = {
+  detector: "tiny" as const,
+  inputSize: 320,
+  detectEvery: 8,
+  cropSize: 128,
+  keepChunks: false,
+};
+
+describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
+  let dir: string;
+  let storage: FileStorage;
+  let source: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hrpipe-decode-test-"));
+    storage = new FileStorage(dir);
+    source = await testVideo(testVideoSpec({ durationS: 30, barcode: true }));
+    await storage.put("amigos/P01_4_face.mov", await readFile(source));
+  }, 120_000);
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  for (const segmentS of [10, 7]) {
+    it(`yields exactly ffprobe's frame count, in order, across ${segmentS}-s segment boundaries`, async () => {
+      const info = await probeVideo(source);
+      expect(info).toMatchObject({ fps: 25, width: 1280, height: 720, frameCount: 750, codec: "h264" });
+      const result = await processDecodeJob(
+        {
+          participant: "P01",
+          videoId: "4",
+          videoKey: "amigos/P01_4_face.mov",
+          options: { segmentS },
+          face: faceOptions,
+        },
+        { storage },
+      );
+      expect(result.segments).toBe(Math.ceil(30 / segmentS));
+      const indices: number[] = [];
+      for (const chunk of result.chunks) {
+        const file = path.join(dir, `read-${segmentS}-${chunk.segment}.mkv`);
+        await writeFile(file, await storage.get(chunk.chunkKey));
+        for await (const frame of decodeFrames(file, { ...chunk, fps: info.fps }, info))
+          indices.push(readBarcode(frame, info.width));
+      }
+      expect(indices).toEqual(Array.from({ length: 750 }, (_, i) => i));
+      // Chunks cost about the source's own bytes per second, not raw frames (1280 x 720 x 3 x 25 = 69 MB/s).
+      expect(result.chunkBytesPerVideoS).toBeLessThan(4 * ((await readFile(source)).length / 30));
+    });
+  }
+
+  it("decodes chunk pixels identical to a decode of the source (mean error 0 per channel)", async () => {
+    const info = await probeVideo(source);
+    const result = await processDecodeJob(
+      {
+        participant: "P01",
+        videoId: "4",
+        videoKey: "amigos/P01_4_face.mov",
+        options: { segmentS: 7 },
+        face: faceOptions,
+      },
+      { storage },
+    );
+    const chunk = result.chunks[2]!;
+    const file = path.join(dir, "pixels.mkv");
+    await writeFile(file, await storage.get(chunk.chunkKey));
+    const range = { firstFrame: chunk.firstFrame, frameCount: chunk.frameCount, fps: info.fps };
+    const fromChunk: Uint8Array[] = [];
+    for await (const frame of decodeFrames(file, range, info)) fromChunk.push(frame);
+    const errorSum = [0, 0, 0];
+    let i = 0;
+    for await (const frame of decodeFrames(source, range, info)) {
+      const other = fromChunk[i++]!;
+      for (let p = 0; p < frame.length; p++) errorSum[p % 3]! += Math.abs(frame[p]! - other[p]!);
+    }
+    expect(i).toBe(chunk.frameCount);
+    expect(errorSum.map((sum) => sum / ((i * info.width * info.height) as number))).toEqual([0, 0, 0]);
+  });
+
+  it("fails a truncated video as bad input naming the key", async () => {
+    const bytes = await readFile(source);
+    await storage.put("amigos/P02_4_face.mov", bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const attempt = processDecodeJob(
+      {
+        participant: "P02",
+        videoId: "4",
+        videoKey: "amigos/P02_4_face.mov",
+        options: { segmentS: 10 },
+        face: faceOptions,
+      },
+      { storage },
+    );
+    await expect(attempt).rejects.toBeInstanceOf(BadInputError);
+    await expect(attempt).rejects.toThrow(
+      /^amigos\/P02_4_face\.mov is truncated: its header lists 750 frames but only \d+ are present\.$/,
+    );
+    expect(await storage.list("frames/")).not.toContainEqual(
+      expect.objectContaining({ key: expect.stringContaining("P02") }),
+    );
+  });
+
+  it("fails a file that is not a video as bad input", async () => {
+    await copyFile(path.join(import.meta.dirname, "decode.test.ts"), path.join(dir, "not-video.mov"));
+    await storage.put("amigos/P03_4_face.mov", await readFile(path.join(dir, "not-video.mov")));
+    await expect(
+      processDecodeJob(
+        {
+          participant: "P03",
+          videoId: "4",
+          videoKey: "amigos/P03_4_face.mov",
+          options: { segmentS: 10 },
+          face: faceOptions,
+        },
+        { storage },
+      ),
+    ).rejects.toThrow(/^amigos\/P03_4_face\.mov cannot be probed: /);
+  });
+});

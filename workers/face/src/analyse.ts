@@ -1,0 +1,130 @@
+import { type Box, cropResize, skinMean, squareCrop } from "./image.ts";
+import { interpolateBoxes } from "./tracker.ts";
+
+export interface Detector {
+  detect(rgb: Uint8Array, width: number, height: number): Promise<Box[]>;
+}
+
+export interface FrameWindow {
+  firstFrame: number;
+  frameCount: number;
+  fps: number;
+  width: number;
+  height: number;
+}
+
+export interface AnalyseOptions {
+  /** Run the detector every this many frames and interpolate the box in between. */
+  detectEvery: number;
+  cropSize: number;
+  /** Extra width around the face in the square crop (0.2 = 20%). */
+  cropMargin?: number;
+}
+
+/** Face crops and skin traces of one frame window: the content of a faces and a traces shard. */
+export interface FaceAnalysis {
+  /** Crops of the frames with a face: [faces, cropSize, cropSize, 3]. */
+  images: Uint8Array;
+  frameIndex: Int32Array;
+  timeS: Float32Array;
+  /** The face box of each crop, [x, y, width, height] in source pixels. */
+  box: Float32Array;
+  /** Mean skin colour of every frame (NaN where no face), [frames, 3]. */
+  rgb: Float32Array;
+  traceTimeS: Float32Array;
+  faceFound: Uint8Array;
+  detectorCalls: number;
+  /** The boxes used per frame, for checks of the tracking. */
+  boxes: (Box | null)[];
+}
+
+/**
+ * Finds the face in every frame: the detector runs every `detectEvery` frames and the largest face's
+ * box is interpolated in between; where a detection misses, every frame of that stretch is
+ * detected on its own. Frames without a face are flagged, never filled with the whole frame.
+ */
+export async function analyseFaces(
+  frames: AsyncIterable<Uint8Array>,
+  window: FrameWindow,
+  detector: Detector,
+  options: AnalyseOptions,
+): Promise<FaceAnalysis> {
+  const { frameCount, width, height } = window;
+  const size = options.cropSize;
+  const margin = options.cropMargin ?? 0.2;
+  const step = Math.max(1, options.detectEvery);
+  const crops: Uint8Array[] = [];
+  const frameIndex: number[] = [];
+  const timeS: number[] = [];
+  const boxList: number[] = [];
+  const rgb = new Float32Array(frameCount * 3).fill(Number.NaN);
+  const faceFound = new Uint8Array(frameCount);
+  const boxes: (Box | null)[] = new Array(frameCount).fill(null);
+  let detectorCalls = 0;
+
+  const detectLargest = async (frame: Uint8Array): Promise<Box | null> => {
+    detectorCalls++;
+    return (await detector.detect(frame, width, height))[0] ?? null;
+  };
+
+  const emit = (local: number, frame: Uint8Array, box: Box | null) => {
+    boxes[local] = box;
+    if (!box) return;
+    const skin = skinMean(frame, width, height, box);
+    if (skin.pixels === 0) return;
+    rgb.set([skin.r, skin.g, skin.b], local * 3);
+    faceFound[local] = 1;
+    crops.push(cropResize(frame, width, height, squareCrop(box, margin), size));
+    frameIndex.push(window.firstFrame + local);
+    timeS.push((window.firstFrame + local) / window.fps);
+    boxList.push(box.x, box.y, box.width, box.height);
+  };
+
+  // The anchor is the last detected frame; `pending` holds the frames after it up to the next detection.
+  let anchor: { local: number; frame: Uint8Array; box: Box | null } | undefined;
+  let pending: Uint8Array[] = [];
+  const closeWindow = async () => {
+    const start = anchor!;
+    const end = pending[pending.length - 1]!;
+    const endBox = await detectLargest(end);
+    const detections = new Map<number, Box | null>([
+      [0, start.box],
+      [pending.length, endBox],
+    ]);
+    if (!start.box || !endBox) {
+      for (let i = 0; i < pending.length - 1; i++) detections.set(i + 1, await detectLargest(pending[i]!));
+    }
+    const windowBoxes = interpolateBoxes(detections, pending.length + 1);
+    emit(start.local, start.frame, start.box);
+    for (let i = 0; i < pending.length - 1; i++)
+      emit(start.local + 1 + i, pending[i]!, windowBoxes[i + 1] ?? null);
+    anchor = { local: start.local + pending.length, frame: end, box: endBox };
+    pending = [];
+  };
+
+  let local = 0;
+  for await (const frame of frames) {
+    if (!anchor) anchor = { local, frame, box: await detectLargest(frame) };
+    else {
+      pending.push(frame);
+      if (pending.length === step) await closeWindow();
+    }
+    local++;
+  }
+  if (pending.length > 0) await closeWindow();
+  if (anchor) emit(anchor.local, anchor.frame, anchor.box);
+
+  const images = new Uint8Array(crops.length * size * size * 3);
+  crops.forEach((crop, i) => images.set(crop, i * size * size * 3));
+  return {
+    images,
+    frameIndex: Int32Array.from(frameIndex),
+    timeS: Float32Array.from(timeS),
+    box: Float32Array.from(boxList),
+    rgb,
+    traceTimeS: Float32Array.from({ length: frameCount }, (_, i) => (window.firstFrame + i) / window.fps),
+    faceFound,
+    detectorCalls,
+    boxes,
+  };
+}
