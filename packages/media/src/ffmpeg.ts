@@ -282,7 +282,7 @@ export class VideoEncoder {
 
   constructor(
     private readonly out: string,
-    private readonly options: EncodeOptions,
+    options: EncodeOptions,
   ) {
     this.child = spawn(
       resolveTool("ffmpeg").path,

@@ -34,6 +34,14 @@ export type HeadTrainingOptions = TrainOptions & {
   onEpoch?: (curve: EpochCurve) => void;
 };
 
+/** Rows `indices` of a row-major [n, dim] matrix, in that order. */
+export function gatherRows(matrix: Float32Array, indices: number[], dim: number): Float32Array {
+  const out = new Float32Array(indices.length * dim);
+  for (let i = 0; i < indices.length; i++)
+    out.set(matrix.subarray(indices[i]! * dim, (indices[i]! + 1) * dim), i * dim);
+  return out;
+}
+
 function buildHead(tf: typeof tfTypes, inputDim: number, seed: number): tfTypes.Sequential {
   const model = tf.sequential();
   headHiddenUnits.forEach((units, i) => {
@@ -80,13 +88,11 @@ export async function trainHead(
     Math.sqrt(trainLabels.reduce((s, v) => s + (v - labelMean) ** 2, 0) / trainLabels.length) || 1;
 
   const gather = (indices: number[]) => {
-    const x = new Float32Array(indices.length * inputDim);
-    const y = new Float32Array(indices.length);
-    indices.forEach((row, i) => {
-      x.set(features.subarray(row * inputDim, (row + 1) * inputDim), i * inputDim);
-      y[i] = (labels[row]! - labelMean) / labelStd;
-    });
-    return { x: tf.tensor2d(x, [indices.length, inputDim]), y: tf.tensor2d(y, [indices.length, 1]) };
+    const y = Float32Array.from(indices, (row) => (labels[row]! - labelMean) / labelStd);
+    return {
+      x: tf.tensor2d(gatherRows(features, indices, inputDim), [indices.length, inputDim]),
+      y: tf.tensor2d(y, [indices.length, 1]),
+    };
   };
   const train = gather(trainIndices);
   const val = gather(valIndices);
@@ -134,11 +140,7 @@ export async function trainHead(
     valIndices,
     valRmse: 0,
   };
-  const valFeatures = new Float32Array(valIndices.length * inputDim);
-  valIndices.forEach((row, i) =>
-    valFeatures.set(features.subarray(row * inputDim, (row + 1) * inputDim), i * inputDim),
-  );
-  const predicted = predictHead(head, valFeatures);
+  const predicted = predictHead(head, gatherRows(features, valIndices, inputDim));
   head.valRmse = Math.sqrt(
     valIndices.reduce((s, row, i) => s + (predicted[i]! - labels[row]!) ** 2, 0) / valIndices.length,
   );

@@ -115,7 +115,7 @@ export async function analyseFaces(
   if (anchor) emit(anchor.local, anchor.frame, anchor.box);
 
   const images = new Uint8Array(crops.length * size * size * 3);
-  crops.forEach((crop, i) => images.set(crop, i * size * size * 3));
+  for (const [i, crop] of crops.entries()) images.set(crop, i * size * size * 3);
   return {
     images,
     frameIndex: Int32Array.from(frameIndex),

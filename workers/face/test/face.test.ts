@@ -1,0 +1,118 @@
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { decodeFrames, probeVideo, VideoEncoder } from "@hrpipe/media";
+import { FaceDetector } from "@hrpipe/model";
+import { BadInputError, decodeSafetensors, FileStorage, getTensor } from "@hrpipe/queue";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testVideo, testVideoSpec } from "../../../tests/harness/videos.ts";
+import { analyseFaces } from "../src/analyse.ts";
+import { iou } from "../src/image.ts";
+import { processFaceJob } from "../src/processor.ts";
+
+const options = { detector: "tiny" as const, inputSize: 320, detectEvery: 8, cropSize: 128, keepChunks: false };
+
+describe("face stage on a generated 720p video of a real face moving smoothly", () => {
+  let dir: string;
+  let storage: FileStorage;
+  let source: string;
+  let detector: FaceDetector;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hrpipe-face-test-"));
+    storage = new FileStorage(dir);
+    source = await testVideo(testVideoSpec({ durationS: 10 }));
+    detector = await FaceDetector.create({ kind: "tiny", inputSize: 320 });
+  }, 120_000);
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("finds a face in >= 99% of frames, tracks within mean IoU >= 0.85 of per-frame detection, one trace row per frame", async () => {
+    const info = await probeVideo(source);
+    const window = { firstFrame: 0, frameCount: info.frameCount, fps: info.fps, width: info.width, height: info.height };
+    const tracked = await analyseFaces(decodeFrames(source, window, info), window, detector, options);
+    const perFrame = [];
+    for await (const frame of decodeFrames(source, window, info)) perFrame.push((await detector.detect(frame, info.width, info.height))[0]);
+    let iouSum = 0;
+    let pairs = 0;
+    for (const [k, box] of tracked.boxes.entries()) {
+      const reference = perFrame[k];
+      if (box && reference) {
+        iouSum += iou(box, reference);
+        pairs++;
+      }
+    }
+    expect(tracked.frameIndex.length / info.frameCount).toBeGreaterThanOrEqual(0.99);
+    expect(iouSum / pairs).toBeGreaterThanOrEqual(0.85);
+    expect(tracked.detectorCalls).toBeLessThanOrEqual(Math.ceil(info.frameCount / options.detectEvery) + 1);
+    expect(tracked.faceFound.length).toBe(info.frameCount);
+    expect(tracked.rgb.length).toBe(info.frameCount * 3);
+  }, 180_000);
+
+  it("turns a chunk into faces and traces shards of the design and deletes the chunk", async () => {
+    const info = await probeVideo(source);
+    const bytes = await readFile(source);
+    await storage.put("frames/h1/P01/4/0000.mov", bytes);
+    const result = await processFaceJob(
+      {
+        participant: "P01",
+        videoId: "4",
+        facesHash: "h1",
+        segment: 0,
+        chunkKey: "frames/h1/P01/4/0000.mov",
+        chunkSha256: createHash("sha256").update(bytes).digest("hex"),
+        firstFrame: 50,
+        frameCount: 100,
+        fps: info.fps,
+        width: info.width,
+        height: info.height,
+        options,
+      },
+      { storage, detector },
+    );
+    expect(result).toMatchObject({ facesKey: "faces/h1/P01/4/0000.safetensors", tracesKey: "traces/h1/P01/4/0000.safetensors", frames: 100 });
+    const faces = decodeSafetensors(await storage.get(result.facesKey));
+    const n = result.facesFound;
+    expect(getTensor(faces, "images", "U8").shape).toEqual([n, 128, 128, 3]);
+    expect(Array.from(getTensor(faces, "frameIndex", "I32").data).slice(0, 3)).toEqual([50, 51, 52]);
+    expect(getTensor(faces, "timeS", "F32").data[0]).toBeCloseTo(2, 5);
+    expect(getTensor(faces, "box", "F32").shape).toEqual([n, 4]);
+    const traces = decodeSafetensors(await storage.get(result.tracesKey));
+    expect(getTensor(traces, "rgb", "F32").shape).toEqual([100, 3]);
+    expect(getTensor(traces, "faceFound", "U8").shape).toEqual([100]);
+    expect(faces.metadata).toMatchObject({ participant: "P01", videoId: "4", segment: "0", detector: "tiny" });
+    expect(await storage.exists("frames/h1/P01/4/0000.mov")).toBe(false);
+  }, 120_000);
+
+  it("fails a segment without any face as bad input, writing no shards", async () => {
+    const file = path.join(dir, "noface.mov");
+    const encoder = new VideoEncoder(file, { width: 320, height: 240, fps: 25 });
+    const frame = new Uint8Array(320 * 240 * 3);
+    for (let k = 0; k < 25; k++) {
+      for (let p = 0; p < frame.length; p++) frame[p] = (p * 7 + k * 13) % 256;
+      await encoder.write(frame);
+    }
+    await encoder.close();
+    const bytes = await readFile(file);
+    await storage.put("frames/h2/P09/7/0000.mov", bytes);
+    const job = processFaceJob(
+      {
+        participant: "P09",
+        videoId: "7",
+        facesHash: "h2",
+        segment: 0,
+        chunkKey: "frames/h2/P09/7/0000.mov",
+        chunkSha256: createHash("sha256").update(bytes).digest("hex"),
+        firstFrame: 0,
+        frameCount: 25,
+        fps: 25,
+        width: 320,
+        height: 240,
+        options,
+      },
+      { storage, detector },
+    );
+    await expect(job).rejects.toBeInstanceOf(BadInputError);
+    await expect(job).rejects.toThrow(/^P09\/7: no face in frames 0-24 \(segment 0\)/);
+    expect(await storage.list("faces/h2/")).toEqual([]);
+  });
+});
