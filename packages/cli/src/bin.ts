@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { doctor } from "./commands/doctor.ts";
 import { type EcgCommandOptions, ecgCommand } from "./commands/ecg.ts";
+import { type FacesCommandOptions, facesCommand } from "./commands/faces.ts";
 import { UserError } from "./output.ts";
 
 const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
@@ -52,6 +53,17 @@ export function buildProgram(): Command {
     .option("--window <seconds>", "heart-rate window centred on each frame (the original study: 24)", "10")
     .option("--participant <id>", "participant id, when the file name does not carry it")
     .action(action((matFile: string, options: EcgCommandOptions) => ecgCommand(matFile, options)));
+
+  program
+    .command("faces")
+    .description("decode and face-normalise one video locally: face and trace shards plus a contact sheet")
+    .argument("<video>", "a video file (e.g. P01_4_face.mov)")
+    .requiredOption("-o, --out <dir>", "folder for faces/*.safetensors, traces/*.safetensors and contact-sheet.png")
+    .option("--sample-fps <n>", "rate at which crops are sampled into the contact sheet (at most 60 tiles)", "1")
+    .option("--detector <kind>", "tiny (TinyFaceDetector) or ssd (SSD MobileNet v1)", "tiny")
+    .option("--detect-every <k>", "run the detector every k frames and track in between", "8")
+    .option("--segment <seconds>", "frames per shard, in seconds", "10")
+    .action(action((video: string, options: FacesCommandOptions) => facesCommand(video, options)));
 
   return program;
 }

@@ -15,3 +15,26 @@ export function formatTable(header: string[], rows: string[][]): string {
 export class UserError extends Error {
   override name = "UserError";
 }
+
+/** A one-line progress counter on stderr: redrawn in place on a terminal, a line per update otherwise. */
+export class ProgressLine {
+  private lastWrite = 0;
+
+  constructor(
+    private readonly label: string,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+  ) {}
+
+  update(done: number, total: number, detail = ""): void {
+    const now = Date.now();
+    const finished = done >= total;
+    if (!finished && now - this.lastWrite < (this.stream.isTTY ? 100 : 2000)) return;
+    this.lastWrite = now;
+    const width = 24;
+    const filled = total > 0 ? Math.round((width * done) / total) : width;
+    const bar = `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
+    const text = `${this.label} ${bar} ${done}/${total}${detail ? ` ${detail}` : ""}`;
+    if (this.stream.isTTY) this.stream.write(`\r${text}\u001b[K${finished ? "\n" : ""}`);
+    else this.stream.write(`${text}\n`);
+  }
+}

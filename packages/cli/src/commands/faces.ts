@@ -1,0 +1,105 @@
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { decodeFrames, probeVideo } from "@hrpipe/media";
+import { FaceDetector } from "@hrpipe/model";
+import { faceOptionsSchema } from "@hrpipe/queue";
+import { planSegments } from "@hrpipe/worker-decode";
+import { analyseFaces, encodeFacesShard, encodeTracesShard } from "@hrpipe/worker-face";
+import { formatTable, ProgressLine, UserError } from "../output.ts";
+import { drawText } from "../render/bitmap-font.ts";
+import { writePng } from "../render/png.ts";
+
+export interface FacesCommandOptions {
+  out: string;
+  sampleFps: string;
+  detector: string;
+  detectEvery: string;
+  segment: string;
+}
+
+interface SheetTile {
+  crop: Uint8Array;
+  timeS: number;
+}
+
+const maxTiles = 60;
+const tileLabelHeight = 14;
+
+async function writeContactSheet(file: string, tiles: SheetTile[], size: number): Promise<void> {
+  const columns = Math.min(10, Math.max(1, tiles.length));
+  const rows = Math.max(1, Math.ceil(tiles.length / columns));
+  const cellHeight = size + tileLabelHeight;
+  const width = columns * size;
+  const height = rows * cellHeight;
+  const sheet = new Uint8Array(width * height * 3).fill(24);
+  tiles.forEach((tile, i) => {
+    const x0 = (i % columns) * size;
+    const y0 = Math.floor(i / columns) * cellHeight;
+    for (let y = 0; y < size; y++) sheet.set(tile.crop.subarray(y * size * 3, (y + 1) * size * 3), ((y0 + y) * width + x0) * 3);
+    drawText(sheet, width, height, `${tile.timeS.toFixed(1)}s`, x0 + 3, y0 + size + 2, 2, [230, 230, 230]);
+  });
+  await writePng(file, sheet, width, height);
+}
+
+/** `hrpipe faces <video> --out dir`: decode and face-normalise one video locally, no Redis or storage. */
+export async function facesCommand(video: string, options: FacesCommandOptions): Promise<number> {
+  if (!existsSync(video)) throw new UserError(`${video} does not exist; pass the path of a video file.`);
+  const parsed = faceOptionsSchema.safeParse({ detector: options.detector, detectEvery: Number(options.detectEvery) });
+  if (!parsed.success) throw new UserError(`--detector or --detect-every is invalid: ${parsed.error.issues[0]!.message}.`);
+  const faceOptions = parsed.data;
+  const sampleFps = Number(options.sampleFps);
+  if (!(sampleFps > 0)) throw new UserError(`--sample-fps must be a positive number, got ${options.sampleFps}.`);
+  const segmentS = Number(options.segment);
+  if (!(segmentS > 0)) throw new UserError(`--segment must be a positive number of seconds, got ${options.segment}.`);
+
+  const info = await probeVideo(video);
+  const detector = await FaceDetector.create({ kind: faceOptions.detector, inputSize: faceOptions.inputSize });
+  await mkdir(path.join(options.out, "faces"), { recursive: true });
+  await mkdir(path.join(options.out, "traces"), { recursive: true });
+  // Decoding straight from the source needs no chunks; the segment plan is the decode stage's own.
+  const plans = planSegments(info.frameCount, info.fps, segmentS, [0]);
+  const sampleEveryS = Math.max(1 / sampleFps, info.durationS / maxTiles);
+  const tiles: SheetTile[] = [];
+  const progress = new ProgressLine(`faces ${path.basename(video)}`);
+  const videoName = path.basename(video, path.extname(video));
+  let framesDone = 0;
+  let facesFound = 0;
+  const started = performance.now();
+  for (const plan of plans) {
+    const window = { firstFrame: plan.firstFrame, frameCount: plan.frameCount, fps: info.fps, width: info.width, height: info.height };
+    const analysis = await analyseFaces(decodeFrames(video, window, info), window, detector, faceOptions);
+    const context = { participant: "-", videoId: videoName, segment: plan.segment, detector: faceOptions.detector, detectEvery: faceOptions.detectEvery };
+    const name = `${String(plan.segment).padStart(4, "0")}.safetensors`;
+    await writeFile(path.join(options.out, "faces", name), encodeFacesShard(analysis, faceOptions.cropSize, context));
+    await writeFile(path.join(options.out, "traces", name), encodeTracesShard(analysis, context));
+    const cropBytes = faceOptions.cropSize * faceOptions.cropSize * 3;
+    analysis.timeS.forEach((timeS, i) => {
+      const last = tiles[tiles.length - 1];
+      if (tiles.length < maxTiles && (!last || timeS - last.timeS >= sampleEveryS - 1e-6)) {
+        tiles.push({ crop: analysis.images.subarray(i * cropBytes, (i + 1) * cropBytes), timeS });
+      }
+    });
+    framesDone += plan.frameCount;
+    facesFound += analysis.frameIndex.length;
+    progress.update(framesDone, info.frameCount, `frames, ${(framesDone / ((performance.now() - started) / 1000)).toFixed(1)} fps`);
+  }
+  const sheet = path.join(options.out, "contact-sheet.png");
+  await writeContactSheet(sheet, tiles, faceOptions.cropSize);
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(
+    `${formatTable(
+      ["video", "frames", "faces found", "size", "throughput"],
+      [
+        [
+          path.basename(video),
+          String(info.frameCount),
+          `${facesFound} (${((100 * facesFound) / info.frameCount).toFixed(1)}%)`,
+          `${info.width}x${info.height} @ ${info.fps} fps`,
+          `${(info.frameCount / seconds).toFixed(1)} frames/s`,
+        ],
+      ],
+    )}\n\nshards in ${path.join(options.out, "faces")} and ${path.join(options.out, "traces")}; contact sheet ${sheet}\n`,
+  );
+  return facesFound > 0 ? 0 : 1;
+}
