@@ -58,8 +58,15 @@ export function buildProgram(): Command {
     .command("faces")
     .description("decode and face-normalise one video locally: face and trace shards plus a contact sheet")
     .argument("<video>", "a video file (e.g. P01_4_face.mov)")
-    .requiredOption("-o, --out <dir>", "folder for faces/*.safetensors, traces/*.safetensors and contact-sheet.png")
-    .option("--sample-fps <n>", "rate at which crops are sampled into the contact sheet (at most 60 tiles)", "1")
+    .requiredOption(
+      "-o, --out <dir>",
+      "folder for faces/*.safetensors, traces/*.safetensors and contact-sheet.png",
+    )
+    .option(
+      "--sample-fps <n>",
+      "rate at which crops are sampled into the contact sheet (at most 60 tiles)",
+      "1",
+    )
     .option("--detector <kind>", "tiny (TinyFaceDetector) or ssd (SSD MobileNet v1)", "tiny")
     .option("--detect-every <k>", "run the detector every k frames and track in between", "8")
     .option("--segment <seconds>", "frames per shard, in seconds", "10")

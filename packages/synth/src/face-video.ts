@@ -104,7 +104,8 @@ export async function loadPortrait(
   const filter =
     `crop=${Math.round(cropWidth)}:${Math.round(cropHeight)}:${left}:${top},split[a][b];` +
     `[b]scale=${plateWidth}:${plateHeight},boxblur=40:2[bg];[a]scale=-2:${plateHeight}:flags=area[fg];` +
-    "[bg][fg]overlay=(W-w)/2:0";
+    // A little optical blur, as any camera has; it also keeps sub-pixel resampling from flickering.
+    "[bg][fg]overlay=(W-w)/2:0,gblur=sigma=1.2";
   return loadImage(file, filter, { width: plateWidth, height: plateHeight });
 }
 
@@ -208,10 +209,15 @@ export async function renderFaceVideo(spec: FaceVideoSpec): Promise<FaceVideoTru
   for (let k = 0; k < frameCount; k++) {
     const timeS = k / spec.fps;
     hrBpm.push(spec.heart.hrBpmAt(timeS));
-    const dx = Math.round(margin + spec.motionPx * Math.sin(2 * Math.PI * 0.11 * timeS + spec.seed));
-    const dy = Math.round(
-      margin + 0.6 * spec.motionPx * Math.sin(2 * Math.PI * 0.07 * timeS + 2 * spec.seed),
-    );
+    // Sub-pixel head motion: the plate is resampled bilinearly, as a camera sees a moving head.
+    const dx = margin + spec.motionPx * Math.sin(2 * Math.PI * 0.11 * timeS + spec.seed);
+    const dy = margin + 0.6 * spec.motionPx * Math.sin(2 * Math.PI * 0.07 * timeS + 2 * spec.seed);
+    const x0 = Math.floor(dx);
+    const y0 = Math.floor(dy);
+    const fx = dx - x0;
+    const fy = dy - y0;
+    const weights = [(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy];
+    const taps = [0, 1, plate.width, plate.width + 1];
     const light = 1 + spec.illuminationDrift * Math.sin(2 * Math.PI * 0.03 * timeS + spec.seed);
     const pulse = spec.pulseAmplitude * pulseWave(phase[k]!);
     const skinGain = [
@@ -221,15 +227,18 @@ export async function renderFaceVideo(spec: FaceVideoSpec): Promise<FaceVideoTru
     ];
     noiseOffset = (noiseOffset * 1103515245 + 12345) % 65_536;
     for (let y = 0; y < spec.height; y++) {
-      const plateRow = (y + dy) * plate.width + dx;
+      const plateRow = (y + y0) * plate.width + x0;
       const frameRow = y * spec.width;
       for (let x = 0; x < spec.width; x++) {
         const s = plateRow + x;
         const p = (frameRow + x) * 3;
-        const q = s * 3;
-        const skin = mask[s] === 1;
         for (let c = 0; c < 3; c++) {
-          const value = plate.rgb[q + c]! * (skin ? skinGain[c]! : light) + noise[noiseOffset + p + c]!;
+          let value = 0;
+          for (let t = 0; t < 4; t++) {
+            const q = s + taps[t]!;
+            value += weights[t]! * plate.rgb[q * 3 + c]! * (mask[q] === 1 ? skinGain[c]! : light);
+          }
+          value += noise[noiseOffset + p + c]!;
           frame[p + c] = value < 0 ? 0 : value > 255 ? 255 : value + 0.5;
         }
       }

@@ -1,5 +1,5 @@
 import { type Box, cropResize, skinMean, squareCrop } from "./image.ts";
-import { interpolateBoxes } from "./tracker.ts";
+import { FaceTracker } from "./tracker.ts";
 
 export interface Detector {
   detect(rgb: Uint8Array, width: number, height: number): Promise<Box[]>;
@@ -39,9 +39,10 @@ export interface FaceAnalysis {
 }
 
 /**
- * Finds the face in every frame: the detector runs every `detectEvery` frames and the largest face's
- * box is interpolated in between; where a detection misses, every frame of that stretch is
- * detected on its own. Frames without a face are flagged, never filled with the whole frame.
+ * Finds the face in every frame: the largest face is detected every `detectEvery` frames and tracked
+ * by its content in between (FaceTracker); detections correct the track gently, and a face missed by
+ * the detector is held for up to 2 s. Frames without a face are flagged, never filled with the whole
+ * frame.
  */
 export async function analyseFaces(
   frames: AsyncIterable<Uint8Array>,
@@ -80,39 +81,27 @@ export async function analyseFaces(
     boxList.push(box.x, box.y, box.width, box.height);
   };
 
-  // The anchor is the last detected frame; `pending` holds the frames after it up to the next detection.
-  let anchor: { local: number; frame: Uint8Array; box: Box | null } | undefined;
-  let pending: Uint8Array[] = [];
-  const closeWindow = async () => {
-    const start = anchor!;
-    const end = pending[pending.length - 1]!;
-    const endBox = await detectLargest(end);
-    const detections = new Map<number, Box | null>([
-      [0, start.box],
-      [pending.length, endBox],
-    ]);
-    if (!start.box || !endBox) {
-      for (let i = 0; i < pending.length - 1; i++) detections.set(i + 1, await detectLargest(pending[i]!));
-    }
-    const windowBoxes = interpolateBoxes(detections, pending.length + 1);
-    emit(start.local, start.frame, start.box);
-    for (let i = 0; i < pending.length - 1; i++)
-      emit(start.local + 1 + i, pending[i]!, windowBoxes[i + 1] ?? null);
-    anchor = { local: start.local + pending.length, frame: end, box: endBox };
-    pending = [];
-  };
-
+  const tracker = new FaceTracker();
+  let lastDetectedLocal = -Infinity;
+  const holdFrames = Math.round(window.fps * 2);
   let local = 0;
   for await (const frame of frames) {
-    if (!anchor) anchor = { local, frame, box: await detectLargest(frame) };
-    else {
-      pending.push(frame);
-      if (pending.length === step) await closeWindow();
+    let box = tracker.track(frame, width, height);
+    // Detect on schedule, and on every frame while no face is held.
+    if (!box || local % step === 0) {
+      const detection = await detectLargest(frame);
+      if (detection) {
+        box = tracker.correct(detection, frame, width, height);
+        lastDetectedLocal = local;
+      } else if (local - lastDetectedLocal > holdFrames) {
+        // The face is gone (or was never there); a box is only held through short detector misses.
+        tracker.reset();
+        box = undefined;
+      }
     }
+    emit(local, frame, box ?? null);
     local++;
   }
-  if (pending.length > 0) await closeWindow();
-  if (anchor) emit(anchor.local, anchor.frame, anchor.box);
 
   const images = new Uint8Array(crops.length * size * size * 3);
   for (const [i, crop] of crops.entries()) images.set(crop, i * size * size * 3);

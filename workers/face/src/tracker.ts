@@ -1,38 +1,146 @@
 import type { Box } from "./image.ts";
 
-/** A box per frame of a window: detected on some frames, interpolated between them, null where no face. */
-export type FrameBoxes = (Box | null)[];
+/** Samples of the inner part of a box (a side-by-side grid), grey levels, from an RGB24 image. */
+export const patchSize = 48;
+/** The inner share of the box that is tracked: the face itself, not the background at its edges. */
+const innerShare = 0.7;
 
-function lerp(a: Box, b: Box, t: number): Box {
-  return {
-    x: a.x + (b.x - a.x) * t,
-    y: a.y + (b.y - a.y) * t,
-    width: a.width + (b.width - a.width) * t,
-    height: a.height + (b.height - a.height) * t,
+function grey(rgb: Uint8Array, width: number, height: number, x: number, y: number): number {
+  const cx = Math.min(Math.max(x, 0), width - 1.001);
+  const cy = Math.min(Math.max(y, 0), height - 1.001);
+  const x0 = Math.floor(cx);
+  const y0 = Math.floor(cy);
+  const fx = cx - x0;
+  const fy = cy - y0;
+  const at = (xx: number, yy: number) => {
+    const p = (yy * width + xx) * 3;
+    return 0.299 * rgb[p]! + 0.587 * rgb[p + 1]! + 0.114 * rgb[p + 2]!;
   };
+  return (
+    (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) +
+    fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1))
+  );
+}
+
+function samplePatch(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  box: Box,
+  dx: number,
+  dy: number,
+): Float64Array {
+  const patch = new Float64Array(patchSize * patchSize);
+  const stepX = (box.width * innerShare) / patchSize;
+  const stepY = (box.height * innerShare) / patchSize;
+  const left = box.x + (box.width * (1 - innerShare)) / 2 + dx;
+  const top = box.y + (box.height * (1 - innerShare)) / 2 + dy;
+  for (let j = 0; j < patchSize; j++) {
+    for (let i = 0; i < patchSize; i++)
+      patch[j * patchSize + i] = grey(rgb, width, height, left + (i + 0.5) * stepX, top + (j + 0.5) * stepY);
+  }
+  return patch;
 }
 
 /**
- * Fills the frames between detections: linear interpolation between two detections (faces move
- * smoothly over a fifth of a second), the detection itself held at the ends of the window. Frames
- * between a detection and a miss stay null unless detected themselves; the caller detects those.
+ * Follows a face from frame to frame by its image content: the translation that best aligns the
+ * face patch of the previous frame with the current one (inverse-compositional Lucas-Kanade on a
+ * 48 x 48 grey patch, sub-pixel). Unlike detections, whose boxes snap to the detector's grid, the
+ * tracked box moves with the skin, so the skin region of the colour trace stays put on the face.
  */
-export function interpolateBoxes(detections: Map<number, Box | null>, frameCount: number): FrameBoxes {
-  const keys = [...detections.keys()].sort((a, b) => a - b);
-  const boxes: FrameBoxes = new Array(frameCount).fill(null);
-  for (const k of keys) boxes[k] = detections.get(k) ?? null;
-  for (let i = 0; i + 1 < keys.length; i++) {
-    const from = detections.get(keys[i]!);
-    const to = detections.get(keys[i + 1]!);
-    if (!from || !to) continue;
-    for (let f = keys[i]! + 1; f < keys[i + 1]!; f++)
-      boxes[f] = lerp(from, to, (f - keys[i]!) / (keys[i + 1]! - keys[i]!));
+export class FaceTracker {
+  private template: Float64Array | undefined;
+  private gradX = new Float64Array(patchSize * patchSize);
+  private gradY = new Float64Array(patchSize * patchSize);
+  private inverseHessian: [number, number, number] = [0, 0, 0];
+  box: Box | undefined;
+
+  constructor(
+    /** Weight of a new detection's position against the tracked one (0: ignore detections, 1: jump to them). */
+    private readonly positionGain = 0.1,
+    /**
+     * Weight of a new detection's size. Faces change size slowly, but detections of one face jitter by
+     * +/-5% in size, and every size change moves the skin region over the face: so, very little.
+     */
+    private readonly sizeGain = 0.03,
+  ) {}
+
+  reset(): void {
+    this.template = undefined;
+    this.box = undefined;
   }
-  const first = keys[0];
-  const last = keys[keys.length - 1];
-  if (first !== undefined && detections.get(first))
-    for (let f = 0; f < first; f++) boxes[f] = detections.get(first)!;
-  if (last !== undefined && detections.get(last))
-    for (let f = last + 1; f < frameCount; f++) boxes[f] = detections.get(last)!;
-  return boxes;
+
+  private setTemplate(rgb: Uint8Array, width: number, height: number): void {
+    const box = this.box!;
+    const template = samplePatch(rgb, width, height, box, 0, 0);
+    let hxx = 0;
+    let hxy = 0;
+    let hyy = 0;
+    for (let j = 0; j < patchSize; j++) {
+      for (let i = 0; i < patchSize; i++) {
+        const k = j * patchSize + i;
+        const gx = i > 0 && i < patchSize - 1 ? (template[k + 1]! - template[k - 1]!) / 2 : 0;
+        const gy = j > 0 && j < patchSize - 1 ? (template[k + patchSize]! - template[k - patchSize]!) / 2 : 0;
+        this.gradX[k] = gx;
+        this.gradY[k] = gy;
+        hxx += gx * gx;
+        hxy += gx * gy;
+        hyy += gy * gy;
+      }
+    }
+    const det = hxx * hyy - hxy * hxy;
+    this.inverseHessian = det > 1e-9 ? [hyy / det, -hxy / det, hxx / det] : [0, 0, 0];
+    this.template = template;
+  }
+
+  /** Moves the box with the content of the new frame; returns the tracked box. */
+  track(rgb: Uint8Array, width: number, height: number): Box | undefined {
+    if (!this.box || !this.template) return this.box;
+    const box = this.box;
+    const stepX = (box.width * innerShare) / patchSize;
+    const stepY = (box.height * innerShare) / patchSize;
+    let dx = 0;
+    let dy = 0;
+    for (let iteration = 0; iteration < 8; iteration++) {
+      const warped = samplePatch(rgb, width, height, box, dx, dy);
+      let bx = 0;
+      let by = 0;
+      for (let k = 0; k < warped.length; k++) {
+        const error = warped[k]! - this.template[k]!;
+        bx += this.gradX[k]! * error;
+        by += this.gradY[k]! * error;
+      }
+      const [a, b, c] = this.inverseHessian;
+      const stepI = a * bx + b * by;
+      const stepJ = b * bx + c * by;
+      dx -= stepI * stepX;
+      dy -= stepJ * stepY;
+      if (Math.abs(stepI) < 0.01 && Math.abs(stepJ) < 0.01) break;
+    }
+    this.box = { ...box, x: box.x + dx, y: box.y + dy };
+    this.setTemplate(rgb, width, height);
+    return this.box;
+  }
+
+  /** Takes a detection into account: the first one places the box, later ones pull it gently. */
+  correct(detection: Box, rgb: Uint8Array, width: number, height: number): Box {
+    const box = this.box;
+    if (box) {
+      const centreX =
+        box.x +
+        box.width / 2 +
+        this.positionGain * (detection.x + detection.width / 2 - (box.x + box.width / 2));
+      const centreY =
+        box.y +
+        box.height / 2 +
+        this.positionGain * (detection.y + detection.height / 2 - (box.y + box.height / 2));
+      const width = box.width + this.sizeGain * (detection.width - box.width);
+      const height = box.height + this.sizeGain * (detection.height - box.height);
+      this.box = { x: centreX - width / 2, y: centreY - height / 2, width, height };
+    } else {
+      this.box = { x: detection.x, y: detection.y, width: detection.width, height: detection.height };
+    }
+    this.setTemplate(rgb, width, height);
+    return this.box;
+  }
 }

@@ -11,7 +11,13 @@ import { analyseFaces } from "../src/analyse.ts";
 import { iou } from "../src/image.ts";
 import { processFaceJob } from "../src/processor.ts";
 
-const options = { detector: "tiny" as const, inputSize: 320, detectEvery: 8, cropSize: 128, keepChunks: false };
+const options = {
+  detector: "tiny" as const,
+  inputSize: 320,
+  detectEvery: 8,
+  cropSize: 128,
+  keepChunks: false,
+};
 
 describe("face stage on a generated 720p video of a real face moving smoothly", () => {
   let dir: string;
@@ -28,10 +34,17 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
 
   it("finds a face in >= 99% of frames, tracks within mean IoU >= 0.85 of per-frame detection, one trace row per frame", async () => {
     const info = await probeVideo(source);
-    const window = { firstFrame: 0, frameCount: info.frameCount, fps: info.fps, width: info.width, height: info.height };
+    const window = {
+      firstFrame: 0,
+      frameCount: info.frameCount,
+      fps: info.fps,
+      width: info.width,
+      height: info.height,
+    };
     const tracked = await analyseFaces(decodeFrames(source, window, info), window, detector, options);
     const perFrame = [];
-    for await (const frame of decodeFrames(source, window, info)) perFrame.push((await detector.detect(frame, info.width, info.height))[0]);
+    for await (const frame of decodeFrames(source, window, info))
+      perFrame.push((await detector.detect(frame, info.width, info.height))[0]);
     let iouSum = 0;
     let pairs = 0;
     for (const [k, box] of tracked.boxes.entries()) {
@@ -69,7 +82,11 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
       },
       { storage, detector },
     );
-    expect(result).toMatchObject({ facesKey: "faces/h1/P01/4/0000.safetensors", tracesKey: "traces/h1/P01/4/0000.safetensors", frames: 100 });
+    expect(result).toMatchObject({
+      facesKey: "faces/h1/P01/4/0000.safetensors",
+      tracesKey: "traces/h1/P01/4/0000.safetensors",
+      frames: 100,
+    });
     const faces = decodeSafetensors(await storage.get(result.facesKey));
     const n = result.facesFound;
     expect(getTensor(faces, "images", "U8").shape).toEqual([n, 128, 128, 3]);
@@ -79,7 +96,12 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     const traces = decodeSafetensors(await storage.get(result.tracesKey));
     expect(getTensor(traces, "rgb", "F32").shape).toEqual([100, 3]);
     expect(getTensor(traces, "faceFound", "U8").shape).toEqual([100]);
-    expect(faces.metadata).toMatchObject({ participant: "P01", videoId: "4", segment: "0", detector: "tiny" });
+    expect(faces.metadata).toMatchObject({
+      participant: "P01",
+      videoId: "4",
+      segment: "0",
+      detector: "tiny",
+    });
     expect(await storage.exists("frames/h1/P01/4/0000.mov")).toBe(false);
   }, 120_000);
 

@@ -36,7 +36,8 @@ async function writeContactSheet(file: string, tiles: SheetTile[], size: number)
   tiles.forEach((tile, i) => {
     const x0 = (i % columns) * size;
     const y0 = Math.floor(i / columns) * cellHeight;
-    for (let y = 0; y < size; y++) sheet.set(tile.crop.subarray(y * size * 3, (y + 1) * size * 3), ((y0 + y) * width + x0) * 3);
+    for (let y = 0; y < size; y++)
+      sheet.set(tile.crop.subarray(y * size * 3, (y + 1) * size * 3), ((y0 + y) * width + x0) * 3);
     drawText(sheet, width, height, `${tile.timeS.toFixed(1)}s`, x0 + 3, y0 + size + 2, 2, [230, 230, 230]);
   });
   await writePng(file, sheet, width, height);
@@ -45,16 +46,25 @@ async function writeContactSheet(file: string, tiles: SheetTile[], size: number)
 /** `hrpipe faces <video> --out dir`: decode and face-normalise one video locally, no Redis or storage. */
 export async function facesCommand(video: string, options: FacesCommandOptions): Promise<number> {
   if (!existsSync(video)) throw new UserError(`${video} does not exist; pass the path of a video file.`);
-  const parsed = faceOptionsSchema.safeParse({ detector: options.detector, detectEvery: Number(options.detectEvery) });
-  if (!parsed.success) throw new UserError(`--detector or --detect-every is invalid: ${parsed.error.issues[0]!.message}.`);
+  const parsed = faceOptionsSchema.safeParse({
+    detector: options.detector,
+    detectEvery: Number(options.detectEvery),
+  });
+  if (!parsed.success)
+    throw new UserError(`--detector or --detect-every is invalid: ${parsed.error.issues[0]!.message}.`);
   const faceOptions = parsed.data;
   const sampleFps = Number(options.sampleFps);
-  if (!(sampleFps > 0)) throw new UserError(`--sample-fps must be a positive number, got ${options.sampleFps}.`);
+  if (!(sampleFps > 0))
+    throw new UserError(`--sample-fps must be a positive number, got ${options.sampleFps}.`);
   const segmentS = Number(options.segment);
-  if (!(segmentS > 0)) throw new UserError(`--segment must be a positive number of seconds, got ${options.segment}.`);
+  if (!(segmentS > 0))
+    throw new UserError(`--segment must be a positive number of seconds, got ${options.segment}.`);
 
   const info = await probeVideo(video);
-  const detector = await FaceDetector.create({ kind: faceOptions.detector, inputSize: faceOptions.inputSize });
+  const detector = await FaceDetector.create({
+    kind: faceOptions.detector,
+    inputSize: faceOptions.inputSize,
+  });
   await mkdir(path.join(options.out, "faces"), { recursive: true });
   await mkdir(path.join(options.out, "traces"), { recursive: true });
   // Decoding straight from the source needs no chunks; the segment plan is the decode stage's own.
@@ -67,11 +77,26 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
   let facesFound = 0;
   const started = performance.now();
   for (const plan of plans) {
-    const window = { firstFrame: plan.firstFrame, frameCount: plan.frameCount, fps: info.fps, width: info.width, height: info.height };
+    const window = {
+      firstFrame: plan.firstFrame,
+      frameCount: plan.frameCount,
+      fps: info.fps,
+      width: info.width,
+      height: info.height,
+    };
     const analysis = await analyseFaces(decodeFrames(video, window, info), window, detector, faceOptions);
-    const context = { participant: "-", videoId: videoName, segment: plan.segment, detector: faceOptions.detector, detectEvery: faceOptions.detectEvery };
+    const context = {
+      participant: "-",
+      videoId: videoName,
+      segment: plan.segment,
+      detector: faceOptions.detector,
+      detectEvery: faceOptions.detectEvery,
+    };
     const name = `${String(plan.segment).padStart(4, "0")}.safetensors`;
-    await writeFile(path.join(options.out, "faces", name), encodeFacesShard(analysis, faceOptions.cropSize, context));
+    await writeFile(
+      path.join(options.out, "faces", name),
+      encodeFacesShard(analysis, faceOptions.cropSize, context),
+    );
     await writeFile(path.join(options.out, "traces", name), encodeTracesShard(analysis, context));
     const cropBytes = faceOptions.cropSize * faceOptions.cropSize * 3;
     analysis.timeS.forEach((timeS, i) => {
@@ -82,7 +107,11 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
     });
     framesDone += plan.frameCount;
     facesFound += analysis.frameIndex.length;
-    progress.update(framesDone, info.frameCount, `frames, ${(framesDone / ((performance.now() - started) / 1000)).toFixed(1)} fps`);
+    progress.update(
+      framesDone,
+      info.frameCount,
+      `frames, ${(framesDone / ((performance.now() - started) / 1000)).toFixed(1)} fps`,
+    );
   }
   const sheet = path.join(options.out, "contact-sheet.png");
   await writeContactSheet(sheet, tiles, faceOptions.cropSize);

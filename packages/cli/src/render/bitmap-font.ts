@@ -17,7 +17,16 @@ const glyphs: Record<string, string[]> = {
 };
 
 /** Draws `text` into an RGB24 image at (x, y), each font pixel a `scale` x `scale` square. */
-export function drawText(rgb: Uint8Array, width: number, height: number, text: string, x: number, y: number, scale: number, color: [number, number, number]): void {
+export function drawText(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  text: string,
+  x: number,
+  y: number,
+  scale: number,
+  color: [number, number, number],
+): void {
   let cursor = x;
   for (const char of text) {
     const glyph = glyphs[char];
