@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "@hrpipe/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";
-import { freePort } from "../harness/services.ts";
 import { runCli } from "./run-cli.ts";
 
 interface DoctorReport {

@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
-import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort, startPrivateRedis } from "@hrpipe/queue";
 
 /** A service the test run started, with what it takes to stop it. */
 export interface RunningService {
@@ -12,75 +12,14 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export function hasBinary(name: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }).status === 0;
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${what} did not become ready within ${timeoutMs} ms.`);
-}
-
-function redisPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("error", () => resolve(false));
-    socket.once("data", (data: Buffer) => {
-      socket.destroy();
-      resolve(data.toString().startsWith("+PONG"));
-    });
-    socket.write("PING\r\n");
-  });
-}
-
 /** A private redis-server on a free port, configured as BullMQ requires (noeviction, no persistence). */
-export async function startRedisServer(binary = "redis-server"): Promise<RunningService> {
-  const port = await freePort();
-  const dir = await mkdtemp(path.join(tmpdir(), "hrpipe-redis-"));
-  const child: ChildProcess = spawn(
-    binary,
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--dir",
-      dir,
-      "--maxmemory-policy",
-      "noeviction",
-    ],
-    { stdio: "ignore" },
-  );
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await waitFor(() => redisPing(port), `redis-server on port ${port}`);
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    description: `private redis-server on port ${port}`,
-    async stop() {
-      child.kill("SIGTERM");
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+export async function startRedisServer(): Promise<RunningService> {
+  const redis = await startPrivateRedis();
+  return { url: redis.url, description: `private redis-server on port ${redis.port}`, stop: redis.stop };
 }
 
 export const s3rverCredentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER", region: "us-east-1" };

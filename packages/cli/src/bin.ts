@@ -1,8 +1,14 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { type DemoCommandOptions, demoCommand } from "./commands/demo.ts";
 import { doctor } from "./commands/doctor.ts";
 import { type EcgCommandOptions, ecgCommand } from "./commands/ecg.ts";
 import { type FacesCommandOptions, facesCommand } from "./commands/faces.ts";
+import { type IngestCommandOptions, ingestCommand } from "./commands/ingest.ts";
+import { type ArtifactsCommandOptions, artifactsCommand, reportCommand } from "./commands/report.ts";
+import { type StatusCommandOptions, statusCommand } from "./commands/status.ts";
+import { type SynthCommandOptions, synthCommand } from "./commands/synth.ts";
+import { type WorkerCommandOptions, workerCommand } from "./commands/worker.ts";
 import { UserError } from "./output.ts";
 
 const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
@@ -40,6 +46,78 @@ export function buildProgram(): Command {
     .description("check Redis, storage, ffmpeg, ONNX Runtime, the tfjs backend and the face models")
     .option("--json", "print one JSON object { ok, checks: [{ name, ok, required, detail }] }")
     .action(action((options: { json?: boolean }) => doctor(options)));
+
+  program
+    .command("demo")
+    .description(
+      "the whole pipeline on this machine: private Redis, file storage, a synthetic dataset, every stage -> report",
+    )
+    .option("--redis <url>", "use this Redis instead of starting a private redis-server")
+    .option("--storage <uri>", "file://dir or s3://bucket/prefix", "file://./.hrpipe")
+    .option("--participants <n>", "synthetic participants", "4")
+    .option("--videos <n>", "videos per participant", "2")
+    .option("--seconds <n>", "length of each video", "15")
+    .option("--size <WxH>", "video frame size", "320x240")
+    .option("--seed <n>", "seed of the synthetic dataset", "1")
+    .option("--epochs <n>", "head training epochs", "15")
+    .action(action((options: DemoCommandOptions) => demoCommand(options)));
+
+  program
+    .command("synth")
+    .description("write a synthetic AMIGOS-layout dataset (face videos, ECG .mat files, ground truth)")
+    .argument("<outUri>", "file://dir or s3://bucket/prefix")
+    .option("--participants <n>", "participants", "6")
+    .option("--videos <n>", "videos per participant", "4")
+    .option("--seconds <n>", "length of each video", "30")
+    .option("--seed <n>", "random seed", "1")
+    .option("--size <WxH>", "video frame size", "640x360")
+    .action(action((outUri: string, options: SynthCommandOptions) => synthCommand(outUri, options)));
+
+  program
+    .command("ingest")
+    .description("enqueue a dataset ingest job (ecg, decode, face, train and eval follow); prints the run id")
+    .argument("<datasetUri>", "key prefix in STORAGE_URL, or a URI inside it")
+    .option("--run-id <id>", "name the run (default: run-<timestamp>-<random>)")
+    .option("--protocols <list>", "comma-separated", "unseen-participants,unseen-videos")
+    .option("--segment <seconds>", "video segment per face job", "10")
+    .option("--column <n>", "joined_data ECG column (14 right, 15 left)", "15")
+    .option("--window <seconds>", "heart-rate label window (the study: 24)", "10")
+    .option("--fps <n>", "label frame rate", "25")
+    .option("--epochs <n>", "head training epochs", "15")
+    .option("--detect-every <k>", "face detection every k frames", "8")
+    .action(
+      action((datasetUri: string, options: IngestCommandOptions) => ingestCommand(datasetUri, options)),
+    );
+
+  program
+    .command("worker")
+    .description("run stage workers until SIGTERM: decode, face, ecg, train, eval, ingest, or all")
+    .argument("<stages...>", "stage names, or all")
+    .option("--concurrency <n>", "jobs at once per stage (default HRPIPE_CONCURRENCY or 1)")
+    .action(action((stages: string[], options: WorkerCommandOptions) => workerCommand(stages, options)));
+
+  program
+    .command("status")
+    .description("queue depths per stage and state; with a run id, the run's progress and failures")
+    .argument("[runId]", "a run id printed by hrpipe ingest")
+    .option("--watch", "refresh until the run finishes")
+    .option("--interval <seconds>", "refresh interval", "2")
+    .action(
+      action((runId: string | undefined, options: StatusCommandOptions) => statusCommand(runId, options)),
+    );
+
+  program
+    .command("report")
+    .description("print a run's metrics tables")
+    .argument("<runId>")
+    .action(action((runId: string) => reportCommand(runId)));
+
+  program
+    .command("artifacts")
+    .description("download a run's reports and models from storage")
+    .argument("<runId>")
+    .requiredOption("-o, --out <dir>", "destination folder")
+    .action(action((runId: string, options: ArtifactsCommandOptions) => artifactsCommand(runId, options)));
 
   program
     .command("ecg")
@@ -81,3 +159,5 @@ try {
   if (error instanceof CommanderError) process.exitCode = error.exitCode;
   else throw error;
 }
+// A finished command leaves nothing worth waiting for (retrying sockets, tfjs threads); workers never get here.
+process.exit(process.exitCode ?? 0);

@@ -1,2 +1,3 @@
 export * from "./read.ts";
 export * from "./types.ts";
+export * from "./write.ts";

@@ -78,3 +78,23 @@ describe("readMat on bad input", () => {
     expect(() => readMat(header, "v73.mat")).toThrow(/v7\.3 \(HDF5\).*re-save/);
   });
 });
+
+describe("writeMat", () => {
+  it("writes what readMat reads back: doubles with NaN, strings and cells", async () => {
+    const { writeMat } = await import("../src/write.ts");
+    const data = Float64Array.from([1, 2, Number.NaN, 4, 5, 6]);
+    const bytes = writeMat({ joined_data: [{ dims: [3, 2], data }], VideoIDs: ["4", "N1"], name: "hrpipe" });
+    const back = readMat(bytes, "written.mat").variables;
+    const joined = back["joined_data"];
+    if (joined?.kind !== "cell" || joined.cells[0]?.kind !== "numeric")
+      throw new Error("joined_data did not round-trip");
+    expect(joined.cells[0].dims).toEqual([3, 2]);
+    expect(Array.from(joined.cells[0].real)).toEqual([1, 2, Number.NaN, 4, 5, 6]);
+    const ids = back["VideoIDs"];
+    expect(ids?.kind === "cell" && ids.cells.map((c) => (c.kind === "char" ? c.text : ""))).toEqual([
+      "4",
+      "N1",
+    ]);
+    expect(back["name"]).toMatchObject({ kind: "char", text: "hrpipe" });
+  });
+});

@@ -1,5 +1,5 @@
+import { seededNormal } from "@hrpipe/queue";
 import type { OnnxInitializer, OnnxModel, OnnxNode } from "./onnx/graph.ts";
-import { seededNormal } from "./random.ts";
 
 /** A DenseNet in torchvision's layout (torchvision.models.densenet.DenseNet). */
 export interface DenseNetConfig {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { decodeSafetensors, type Logger, type SafetensorsFile } from "@hrpipe/queue";
+import { readFile } from "node:fs/promises";
+import { decodeSafetensors, type HrpipeConfig, type Logger, type SafetensorsFile } from "@hrpipe/queue";
 import * as ort from "onnxruntime-node";
 import {
   type BackboneWeights,
@@ -175,4 +176,28 @@ export class FeatureExtractor {
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** One DenseNet-161 backbone per process, from HRPIPE_DENSENET_WEIGHTS or randomly initialised. */
+export function backboneLoader(
+  config: Pick<HrpipeConfig, "densenetWeights">,
+  logger: Logger,
+): () => Promise<FeatureExtractor> {
+  let extractor: Promise<FeatureExtractor> | undefined;
+  return () => {
+    extractor ??= (async () => {
+      const weights = config.densenetWeights
+        ? {
+            bytes: await readFile(config.densenetWeights).catch(() => {
+              throw new Error(
+                `HRPIPE_DENSENET_WEIGHTS=${config.densenetWeights} cannot be read; point it at a DenseNet-161 safetensors file.`,
+              );
+            }),
+            source: config.densenetWeights,
+          }
+        : undefined;
+      return FeatureExtractor.create({ weights, logger, batchSize: 16 });
+    })();
+    return extractor;
+  };
 }

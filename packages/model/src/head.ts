@@ -1,6 +1,6 @@
 import type { TrainOptions } from "@hrpipe/queue";
+import { seededPermutation } from "@hrpipe/queue";
 import type * as tfTypes from "@tensorflow/tfjs";
-import { seededPermutation } from "./random.ts";
 import { selectTfjsBackend, type TfjsBackendName } from "./tfjs-backend.ts";
 
 /** The study's regression head: 2208-16-32-16-1 with ReLU. */

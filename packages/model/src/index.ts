@@ -1,3 +1,4 @@
+export * from "./dataset.ts";
 export * from "./densenet.ts";
 export * from "./face-detector.ts";
 export * from "./face-models.ts";
@@ -6,5 +7,4 @@ export * from "./head.ts";
 export * from "./head-io.ts";
 export * from "./onnx/graph.ts";
 export * from "./onnx-runtime.ts";
-export * from "./random.ts";
 export * from "./tfjs-backend.ts";

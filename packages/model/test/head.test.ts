@@ -1,7 +1,7 @@
+import { seededNormal } from "@hrpipe/queue";
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { predictHead, trainHead } from "../src/head.ts";
-import { seededNormal } from "../src/random.ts";
 import { selectTfjsBackend, type TfjsBackendCandidate } from "../src/tfjs-backend.ts";
 
 describe("regression head on the wasm backend", () => {

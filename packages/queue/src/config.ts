@@ -35,6 +35,7 @@ const envSchema = z.object({
     .min(1, "must be a whole number from 1 to 64")
     .max(64, "must be a whole number from 1 to 64")
     .default(1),
+  HRPIPE_DENSENET_WEIGHTS: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(logLevels, { message: `must be one of ${logLevels.join(", ")}` }).default("info"),
 });
 
@@ -52,6 +53,8 @@ export interface HrpipeConfig {
   storageUrl: string;
   s3: S3Settings;
   queuePrefix: string;
+  /** A torchvision/timm DenseNet-161 safetensors file; without it the backbone is randomly initialised. */
+  densenetWeights?: string;
   /** Jobs one worker process runs at once, per stage. */
   concurrency: number;
   logLevel: (typeof logLevels)[number];
@@ -83,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
     },
     queuePrefix: e.HRPIPE_QUEUE_PREFIX,
     concurrency: e.HRPIPE_CONCURRENCY,
+    densenetWeights: e.HRPIPE_DENSENET_WEIGHTS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -10,6 +10,8 @@ export type ProtocolName = (typeof protocolNames)[number];
 const id = z
   .string()
   .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, "must be a safe id (letters, digits, '.', '-', '_')");
+/** Run ids appear inside job ids (`<stage>.<runId>....`), so they hold no '.'. */
+const runIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, '-' or '_'");
 const key = z
   .string()
   .min(1)
@@ -46,7 +48,7 @@ export const trainOptionsSchema = z.object({
 });
 
 export const ingestPayloadSchema = z.object({
-  runId: id,
+  runId: runIdSchema,
   /** Storage key prefix of an AMIGOS-layout tree ('' for the storage root). */
   datasetPrefix: z
     .string()
@@ -62,14 +64,14 @@ export const ingestPayloadSchema = z.object({
 });
 
 export const ecgPayloadSchema = z.object({
-  runId: id,
+  runId: runIdSchema,
   participant,
   matKey: key,
   options: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
 });
 
 export const decodePayloadSchema = z.object({
-  runId: id,
+  runId: runIdSchema,
   participant,
   videoId: id,
   videoKey: key,
@@ -78,7 +80,7 @@ export const decodePayloadSchema = z.object({
 });
 
 export const facePayloadSchema = z.object({
-  runId: id,
+  runId: runIdSchema,
   participant,
   videoId: id,
   /** Content address of this video's face and trace shards (see artifactKeys.faces). */
@@ -96,14 +98,14 @@ export const facePayloadSchema = z.object({
 });
 
 export const trainPayloadSchema = z.object({
-  runId: id,
+  runId: runIdSchema,
   protocol: z.enum(protocolNames),
   fold: z.number().int().min(0).default(0),
   options: trainOptionsSchema.default(trainOptionsSchema.parse({})),
 });
 
 export const evalPayloadSchema = z.object({
-  runId: id,
+  runId: runIdSchema,
   protocol: z.enum(protocolNames),
   fold: z.number().int().min(0).default(0),
 });

@@ -1,4 +1,4 @@
-import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from "bullmq";
+import { FlowProducer, type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { jobLogger, type Logger } from "./logger.ts";
 import { type Payload, type PayloadInput, parsePayload, type StageName } from "./payloads.ts";
@@ -29,6 +29,7 @@ export interface StageQueuesOptions {
 /** The producer side: one BullMQ queue per stage, every payload validated before it reaches Redis. */
 export class StageQueues {
   private readonly queues = new Map<StageName, Queue>();
+  private flows: FlowProducer | undefined;
 
   constructor(private readonly options: StageQueuesOptions) {}
 
@@ -54,14 +55,42 @@ export class StageQueues {
     return (await this.queue(stage).add(stage, data, options)) as Job<Payload<S>>;
   }
 
+  /**
+   * Adds `parent` to run after `child` completes (a BullMQ flow), both validated; the parent can read
+   * the child's return value.
+   */
+  async addChain<P extends StageName, C extends StageName>(
+    parent: { stage: P; payload: PayloadInput<P>; jobId: string },
+    child: { stage: C; payload: PayloadInput<C>; jobId: string },
+  ): Promise<void> {
+    this.flows ??= new FlowProducer({ connection: this.options.connection, prefix: this.options.prefix });
+    await this.flows.add({
+      name: parent.stage,
+      queueName: parent.stage,
+      data: parsePayload(parent.stage, parent.payload),
+      opts: { ...defaultJobOptions, jobId: parent.jobId },
+      children: [
+        {
+          name: child.stage,
+          queueName: child.stage,
+          data: parsePayload(child.stage, child.payload),
+          opts: { ...defaultJobOptions, jobId: child.jobId, failParentOnFailure: true },
+        },
+      ],
+    });
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    await this.flows?.close();
     this.queues.clear();
   }
 }
 
 export interface StageJobContext {
   job: Job;
+  /** The worker's lock token for this job (for steps such as moveToWaitingChildren). */
+  token: string | undefined;
   logger: Logger;
   /** Reports progress (0-100 or a structured object) to BullMQ and the dashboard. */
   progress(value: number | object): Promise<void>;
@@ -96,7 +125,7 @@ export function createStageWorker<S extends StageName, R>(
 ): Worker<Payload<S>, R> {
   return new Worker<Payload<S>, R>(
     stage,
-    async (job) => {
+    async (job, token) => {
       const logger = jobLogger(options.logger, {
         stage,
         jobId: job.id,
@@ -111,6 +140,7 @@ export function createStageWorker<S extends StageName, R>(
       const started = performance.now();
       const result = await processor(payload, {
         job,
+        token,
         logger,
         progress: (value) => job.updateProgress(value),
       });

@@ -31,7 +31,7 @@ export function cardiacPhase(heart: HeartRateTrajectory, durationS: number, fsHz
 }
 
 /** Times (s) at which the phase crosses each whole number: the beats, with linear interpolation. */
-export function beatTimesS(phase: Float64Array, fsHz: number, offsetBeats = 0.3): number[] {
+export function beatTimesS(phase: Float64Array, fsHz: number, offsetBeats = 0): number[] {
   const beats: number[] = [];
   for (let i = 1; i < phase.length; i++) {
     const a = phase[i - 1]! + offsetBeats;

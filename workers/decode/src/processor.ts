@@ -10,11 +10,10 @@ import {
   artifactHash,
   artifactKeys,
   BadInputError,
+  type DecodeJobResult,
   type DecodeOptions,
   type FaceOptions,
-  joinKey,
   type Logger,
-  putJson,
   type Storage,
 } from "@hrpipe/queue";
 import { planSegments, type SegmentPlan } from "./plan.ts";
@@ -36,25 +35,9 @@ export interface PlannedChunk extends SegmentPlan {
   bytes: number;
 }
 
-export interface DecodeJobResult {
-  facesHash: string;
-  info: VideoInfo;
-  /** Segments whose face shards still have to be made, with their chunks. */
-  chunks: PlannedChunk[];
-  /** Segments whose face and trace shards already exist. */
-  done: number[];
-  segments: number;
-  chunkBytesPerVideoS: number;
-}
-
 export interface DecodeJobContext {
   storage: Storage;
   logger?: Logger;
-}
-
-/** The per-video plan that later stages read to know which shards make a complete video. */
-export function planKey(facesHash: string, participant: string, videoId: string): string {
-  return joinKey("faces", facesHash, participant, videoId, "_plan.json");
 }
 
 /**
@@ -90,13 +73,6 @@ export async function processDecodeJob(
     if (keyframes.length === 0)
       throw new BadInputError(`${input.videoKey} has no keyframe to decode from (truncated or corrupt?).`);
     const plans = planSegments(info.frameCount, info.fps, input.options.segmentS, keyframes);
-    await putJson(storage, planKey(facesHash, input.participant, input.videoId), {
-      participant: input.participant,
-      videoId: input.videoId,
-      videoKey: input.videoKey,
-      info,
-      segments: plans.map(({ segment, firstFrame, frameCount }) => ({ segment, firstFrame, frameCount })),
-    });
     const chunks: PlannedChunk[] = [];
     const done: number[] = [];
     for (const plan of plans) {
@@ -132,11 +108,23 @@ export async function processDecodeJob(
       "video segmented",
     );
     return {
+      participant: input.participant,
+      videoId: input.videoId,
       facesHash,
-      info,
-      chunks,
+      fps: info.fps,
+      frameCount: info.frameCount,
+      width: info.width,
+      height: info.height,
+      segments: plans.map(({ segment, firstFrame, frameCount }) => ({ segment, firstFrame, frameCount })),
+      chunks: chunks.map(({ segment, firstFrame, frameCount, chunkKey, chunkSha256, bytes }) => ({
+        segment,
+        firstFrame,
+        frameCount,
+        chunkKey,
+        chunkSha256,
+        bytes,
+      })),
       done,
-      segments: plans.length,
       chunkBytesPerVideoS: chunkSeconds > 0 ? chunkBytes / chunkSeconds : 0,
     };
   } finally {

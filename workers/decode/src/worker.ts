@@ -1,4 +1,10 @@
-import { createStageWorker, type StageQueues, type StageWorkerOptions, type Storage } from "@hrpipe/queue";
+import {
+  createStageWorker,
+  jobIds,
+  type StageQueues,
+  type StageWorkerOptions,
+  type Storage,
+} from "@hrpipe/queue";
 import { processDecodeJob } from "./processor.ts";
 
 /**
@@ -24,13 +30,13 @@ export function createDecodeWorker(storage: Storage, queues: StageQueues, option
             chunkSha256: chunk.chunkSha256,
             firstFrame: chunk.firstFrame,
             frameCount: chunk.frameCount,
-            fps: result.info.fps,
-            width: result.info.width,
-            height: result.info.height,
+            fps: result.fps,
+            width: result.width,
+            height: result.height,
             options: payload.face,
           },
           {
-            jobId: `face.${result.facesHash}.${payload.participant}.${payload.videoId}.${chunk.segment}`,
+            jobId: jobIds.face(payload.runId, payload.participant, payload.videoId, chunk.segment),
             ...(job.opts.parent ? { parent: job.opts.parent, ignoreDependencyOnFailure: true } : {}),
           },
         );

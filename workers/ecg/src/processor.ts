@@ -3,6 +3,7 @@ import {
   artifactHash,
   artifactKeys,
   BadInputError,
+  type EcgJobResult,
   type EcgOptions,
   getJson,
   joinKey,
@@ -10,7 +11,7 @@ import {
   putJson,
   type Storage,
 } from "@hrpipe/queue";
-import { EcgInputError, labelMatFile, type TrialExclusion } from "./label-trials.ts";
+import { EcgInputError, labelMatFile } from "./label-trials.ts";
 
 /** Bumped whenever the label file layout or the labelling method changes, so old labels are not reused. */
 export const ecgFormatVersion = 1;
@@ -21,14 +22,7 @@ export interface EcgProcessorInput {
   options: EcgOptions;
 }
 
-export interface EcgProcessorResult {
-  participant: string;
-  hash: string;
-  labels: { videoId: string; key: string; labelledShare: number }[];
-  excluded: TrialExclusion[];
-  /** True when every artifact already existed and nothing was computed. */
-  skipped: boolean;
-}
+export type EcgProcessorResult = EcgJobResult;
 
 export interface EcgProcessorContext {
   storage: Storage;

@@ -7,6 +7,7 @@ import {
   artifactKeys,
   BadInputError,
   encodeSafetensors,
+  type FaceJobResult,
   type FaceOptions,
   type Logger,
   type Storage,
@@ -78,14 +79,6 @@ export interface FaceJobInput extends FrameWindow {
   options: FaceOptions;
 }
 
-export interface FaceJobResult {
-  facesKey: string;
-  tracesKey: string;
-  frames: number;
-  facesFound: number;
-  skipped: boolean;
-}
-
 export interface FaceJobContext {
   storage: Storage;
   detector: Detector;
@@ -101,12 +94,13 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
   const { storage } = context;
   const facesKey = artifactKeys.faces(input.facesHash, input.participant, input.videoId, input.segment);
   const tracesKey = artifactKeys.traces(input.facesHash, input.participant, input.videoId, input.segment);
+  const identity = { participant: input.participant, videoId: input.videoId, segment: input.segment };
   const removeChunk = async () => {
     if (!input.options.keepChunks) await storage.delete(input.chunkKey);
   };
   if ((await storage.exists(facesKey)) && (await storage.exists(tracesKey))) {
     await removeChunk();
-    return { facesKey, tracesKey, frames: input.frameCount, facesFound: -1, skipped: true };
+    return { ...identity, facesKey, tracesKey, frames: input.frameCount, facesFound: -1, skipped: true };
   }
   const chunk = await storage.get(input.chunkKey);
   const digest = createHash("sha256").update(chunk).digest("hex");
@@ -151,7 +145,7 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
       { segment: input.segment, frames: input.frameCount, facesFound, detectorCalls: analysis.detectorCalls },
       "faces written",
     );
-    return { facesKey, tracesKey, frames: input.frameCount, facesFound, skipped: false };
+    return { ...identity, facesKey, tracesKey, frames: input.frameCount, facesFound, skipped: false };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,0 +1,93 @@
+import { createWriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
+import { getJson, joinKey, loadConfig, openStorage, type Storage, safeId } from "@hrpipe/queue";
+import { metricsHeader, metricsRows, type RunReport } from "@hrpipe/worker-eval";
+import { formatTable, ProgressLine, UserError } from "../output.ts";
+
+export const runReportKey = (runId: string) =>
+  joinKey("runs", safeId(runId, "run id"), "reports", "report.json");
+export const runReportHtmlKey = (runId: string) =>
+  joinKey("runs", safeId(runId, "run id"), "reports", "report.html");
+
+/** The metrics tables of a run report, one per protocol, with the study's published numbers beside them. */
+export function renderReport(report: RunReport): string {
+  const parts: string[] = [];
+  for (const protocol of Object.values(report.protocols)) {
+    if (!protocol) continue;
+    const published = protocol.published.medianRmse
+      ? `${protocol.published.meanRmse} mean / ${protocol.published.medianRmse} median`
+      : `${protocol.published.meanRmse} mean`;
+    parts.push(
+      `${protocol.protocol}: ${protocol.split.test.length} test videos, ${protocol.windows.count} windows; published CNN RMSE ${published} bpm; backbone ${protocol.weights.kind}`,
+      formatTable(metricsHeader, metricsRows(protocol)),
+      "",
+    );
+  }
+  if (report.exclusions.length > 0) parts.push(`${report.exclusions.length} exclusions (see report.html)`);
+  return parts.join("\n");
+}
+
+/** Where a stored object can be opened on this machine, when the storage is a local folder. */
+export function localPathOf(storage: Storage, key: string): string | undefined {
+  return storage.url.startsWith("file://")
+    ? path.join(fileURLToPath(storage.url), ...key.split("/"))
+    : undefined;
+}
+
+/** `hrpipe report <runId>`: print a run's metrics tables. */
+export async function reportCommand(runId: string): Promise<number> {
+  const config = loadConfig();
+  const storage = openStorage(config.storageUrl, config);
+  try {
+    if (!(await storage.exists(runReportKey(runId)))) {
+      throw new UserError(
+        `${runReportKey(runId)} does not exist in ${storage.url}; the run is not evaluated yet (hrpipe status ${runId}).`,
+      );
+    }
+    process.stdout.write(`${renderReport(await getJson<RunReport>(storage, runReportKey(runId)))}\n`);
+  } finally {
+    await storage.close();
+  }
+  return 0;
+}
+
+export interface ArtifactsCommandOptions {
+  out: string;
+}
+
+/** `hrpipe artifacts <runId> --out dir`: download a run's reports and models. */
+export async function artifactsCommand(runId: string, options: ArtifactsCommandOptions): Promise<number> {
+  const config = loadConfig();
+  const storage = openStorage(config.storageUrl, config);
+  try {
+    const prefix = `${joinKey("runs", safeId(runId, "run id"))}/`;
+    const objects = [
+      ...(await storage.list(`${prefix}reports/`)),
+      ...(await storage.list(`${prefix}models/`)),
+      ...(await storage.list(`${prefix}manifest.json`)),
+    ];
+    if (objects.length === 0)
+      throw new UserError(
+        `nothing is stored under ${storage.url}/${prefix}; check the run id (hrpipe status).`,
+      );
+    const progress = new ProgressLine(`artifacts ${runId}`);
+    let done = 0;
+    for (const object of objects) {
+      const target = path.join(options.out, ...object.key.slice(prefix.length).split("/"));
+      await mkdir(path.dirname(target), { recursive: true });
+      await pipeline(await storage.read(object.key), createWriteStream(target));
+      progress.update(++done, objects.length, object.key.slice(prefix.length));
+    }
+    const html = path.join(options.out, "reports", "report.html");
+    const bytes = objects.reduce((sum, o) => sum + o.size, 0);
+    process.stdout.write(
+      `${objects.length} files (${(bytes / 1e6).toFixed(1)} MB) in ${options.out}; open ${html}\n`,
+    );
+  } finally {
+    await storage.close();
+  }
+  return 0;
+}

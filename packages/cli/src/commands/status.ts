@@ -1,0 +1,88 @@
+import {
+  loadConfig,
+  openRedis,
+  openStorage,
+  queueCounts,
+  type RunProgress,
+  runProgress,
+  StageQueues,
+  type Storage,
+  stageNames,
+} from "@hrpipe/queue";
+import { formatTable, UserError } from "../output.ts";
+
+export function renderRunProgress(progress: RunProgress): string {
+  const rows = stageNames.map((stage) => {
+    const s = progress.stages[stage];
+    const total = s.done + s.failed + s.pending;
+    return [
+      stage,
+      String(s.done),
+      String(s.failed),
+      String(s.pending),
+      total > 0 ? `${Math.round((100 * (s.done + s.failed)) / total)}%` : "-",
+    ];
+  });
+  const lines = [
+    `run ${progress.runId}: ${progress.manifest?.state ?? "unknown (no manifest yet)"}${progress.finished ? ", finished" : ""}`,
+    formatTable(["stage", "done", "failed", "pending", "progress"], rows),
+  ];
+  if (progress.failures.length > 0) {
+    lines.push("", "failures:", ...progress.failures.map((f) => `  ${f.stage} ${f.job}: ${f.reason}`));
+  }
+  const excluded = progress.manifest?.excluded ?? [];
+  if (excluded.length > 0) lines.push("", `exclusions recorded in the manifest: ${excluded.length}`);
+  return lines.join("\n");
+}
+
+export async function renderStatus(queues: StageQueues, storage: Storage, runId?: string): Promise<string> {
+  const counts = await queueCounts(queues);
+  const states = [
+    "waiting",
+    "prioritized",
+    "active",
+    "waiting-children",
+    "delayed",
+    "completed",
+    "failed",
+  ] as const;
+  const table = formatTable(
+    ["queue", ...states],
+    stageNames.map((stage) => [stage, ...states.map((state) => String(counts[stage][state]))]),
+  );
+  return runId ? `${table}\n\n${renderRunProgress(await runProgress(queues, storage, runId))}` : table;
+}
+
+export interface StatusCommandOptions {
+  watch?: boolean;
+  interval: string;
+}
+
+/** `hrpipe status [runId] [--watch]`: queue depths per stage and state, and a run's progress and failures. */
+export async function statusCommand(
+  runId: string | undefined,
+  options: StatusCommandOptions,
+): Promise<number> {
+  const config = loadConfig();
+  if (!config.redisUrl)
+    throw new UserError("REDIS_URL is not set; point it at the Redis server your workers use.");
+  const connection = await openRedis(config.redisUrl, "producer");
+  const queues = new StageQueues({ connection, prefix: config.queuePrefix });
+  const storage = openStorage(config.storageUrl, config);
+  try {
+    do {
+      const text = await renderStatus(queues, storage, runId);
+      if (options.watch && process.stdout.isTTY) process.stdout.write("\u001b[2J\u001b[H");
+      process.stdout.write(`${text}\n`);
+      if (options.watch) {
+        if (runId && (await runProgress(queues, storage, runId)).finished) break;
+        await new Promise((resolve) => setTimeout(resolve, Number(options.interval) * 1000));
+      }
+    } while (options.watch);
+  } finally {
+    await queues.close();
+    await storage.close();
+    connection.disconnect();
+  }
+  return 0;
+}

@@ -1,0 +1,32 @@
+/**
+ * Job ids of a run: deterministic, so that a retried step never enqueues the same work twice, and
+ * readable back (`<stage>.<runId>.<participant>[.<videoId>[.<segment>]]`) when results are gathered.
+ */
+export const jobIds = {
+  ingest: (runId: string) => `ingest.${runId}`,
+  ecg: (runId: string, participant: string) => `ecg.${runId}.${participant}`,
+  decode: (runId: string, participant: string, videoId: string) =>
+    `decode.${runId}.${participant}.${videoId}`,
+  face: (runId: string, participant: string, videoId: string, segment: number) =>
+    `face.${runId}.${participant}.${videoId}.${segment}`,
+  train: (runId: string, protocol: string) => `train.${runId}.${protocol}`,
+  eval: (runId: string, protocol: string) => `eval.${runId}.${protocol}`,
+};
+
+/** The parts of a job id made by `jobIds` (the key may carry BullMQ's `prefix:queue:` in front). */
+export function parseJobId(jobKey: string): {
+  stage: string;
+  runId: string;
+  participant?: string;
+  videoId?: string;
+  segment?: number;
+} {
+  const id = jobKey.split(":").pop() ?? "";
+  const [stage = "", runId = "", participant, videoId, segment] = id.split(".");
+  return { stage, runId, participant, videoId, segment: segment === undefined ? undefined : Number(segment) };
+}
+
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  return `run-${stamp}-${Math.random().toString(16).slice(2, 6)}`;
+}

@@ -1,0 +1,94 @@
+import { z } from "zod";
+import { artifactKeys } from "./keys.ts";
+import {
+  decodeOptionsSchema,
+  ecgOptionsSchema,
+  faceOptionsSchema,
+  protocolNames,
+  trainOptionsSchema,
+} from "./payloads.ts";
+import { BadInputError } from "./queues.ts";
+import { getJson, putJson, type Storage } from "./storage/index.ts";
+
+/** An item the run could not use, and why; carried into every report. */
+export const exclusionSchema = z.object({
+  stage: z.enum(["ingest", "ecg", "decode", "face", "train", "eval"]),
+  participant: z.string(),
+  videoId: z.string().optional(),
+  segment: z.number().int().optional(),
+  key: z.string().optional(),
+  reason: z.string(),
+});
+export type Exclusion = z.infer<typeof exclusionSchema>;
+
+const segmentArtifactSchema = z.object({
+  segment: z.number().int(),
+  facesKey: z.string(),
+  tracesKey: z.string(),
+  frames: z.number().int(),
+});
+
+/** One video that reached the end of ingest: its labels and its face and trace shards. */
+export const videoArtifactsSchema = z.object({
+  participant: z.string(),
+  videoId: z.string(),
+  labelsKey: z.string(),
+  fps: z.number(),
+  frameCount: z.number().int(),
+  segments: z.array(segmentArtifactSchema),
+});
+export type VideoArtifacts = z.infer<typeof videoArtifactsSchema>;
+
+export const splitSchema = z.object({
+  /** "Pxx/videoId" references. */
+  train: z.array(z.string()),
+  test: z.array(z.string()),
+  rule: z.string(),
+});
+export type Split = z.infer<typeof splitSchema>;
+
+export const runManifestSchema = z.object({
+  version: z.literal(1),
+  runId: z.string(),
+  createdAt: z.string(),
+  state: z.enum(["planned", "ingested", "training", "done", "cancelled"]),
+  storageUrl: z.string(),
+  datasetPrefix: z.string(),
+  options: z.object({
+    protocols: z.array(z.enum(protocolNames)),
+    ecg: ecgOptionsSchema,
+    decode: decodeOptionsSchema,
+    face: faceOptionsSchema,
+    train: trainOptionsSchema,
+  }),
+  participants: z.array(z.object({ participant: z.string(), matKey: z.string() })),
+  videos: z.array(z.object({ participant: z.string(), videoId: z.string(), videoKey: z.string() })),
+  /** Filled when every ecg, decode and face job has finished or failed. */
+  artifacts: z.array(videoArtifactsSchema).default([]),
+  splits: z.record(z.string(), splitSchema).default({}),
+  /** Work found already done by an earlier run with the same inputs and options. */
+  reused: z
+    .object({ labels: z.number().int(), faceSegments: z.number().int() })
+    .default({ labels: 0, faceSegments: 0 }),
+  excluded: z.array(exclusionSchema).default([]),
+});
+export type RunManifest = z.infer<typeof runManifestSchema>;
+
+export function videoRef(participant: string, videoId: string): string {
+  return `${participant}/${videoId}`;
+}
+
+export async function readManifest(storage: Storage, runId: string): Promise<RunManifest> {
+  const key = artifactKeys.manifest(runId);
+  const parsed = runManifestSchema.safeParse(await getJson(storage, key));
+  if (!parsed.success) {
+    throw new BadInputError(
+      `${key} does not match the run manifest schema (${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}).`,
+    );
+  }
+  return parsed.data;
+}
+
+export function writeManifest(storage: Storage, manifest: RunManifest): Promise<void> {
+  return putJson(storage, artifactKeys.manifest(manifest.runId), runManifestSchema.parse(manifest));
+}

@@ -1,0 +1,122 @@
+import type { Job } from "bullmq";
+import { jobIds, parseJobId } from "./job-ids.ts";
+import { type RunManifest, readManifest } from "./manifest.ts";
+import { type StageName, stageNames } from "./payloads.ts";
+import type { StageQueues } from "./queues.ts";
+import type { Storage } from "./storage/index.ts";
+
+export interface StageProgress {
+  done: number;
+  failed: number;
+  pending: number;
+}
+
+export interface RunProgress {
+  runId: string;
+  manifest?: RunManifest;
+  /** ingest, ecg, decode, face, train, eval: jobs done, failed and still to run. */
+  stages: Record<StageName, StageProgress>;
+  failures: { stage: string; job: string; reason: string }[];
+  /** Every train and eval job has finished (completed or failed). */
+  finished: boolean;
+}
+
+const jobStates = [
+  "active",
+  "waiting",
+  "waiting-children",
+  "delayed",
+  "prioritized",
+  "completed",
+  "failed",
+  "paused",
+] as const;
+export type QueueCounts = Record<StageName, Record<(typeof jobStates)[number], number>>;
+
+/** Jobs per queue and state: what `hrpipe status`, the dashboard and the autoscaler look at. */
+export async function queueCounts(queues: StageQueues): Promise<QueueCounts> {
+  const entries = await Promise.all(
+    stageNames.map(async (stage) => [stage, await queues.queue(stage).getJobCounts(...jobStates)] as const),
+  );
+  return Object.fromEntries(entries) as QueueCounts;
+}
+
+function empty(): StageProgress {
+  return { done: 0, failed: 0, pending: 0 };
+}
+
+function record(
+  progress: RunProgress,
+  job: Job | undefined,
+  state: string,
+  stage: StageName,
+  reason?: string,
+): void {
+  if (!job) return;
+  if (state === "completed") progress.stages[stage].done++;
+  else if (state === "failed") {
+    progress.stages[stage].failed++;
+    progress.failures.push({ stage, job: job.id ?? "", reason: reason ?? job.failedReason });
+  } else progress.stages[stage].pending++;
+}
+
+/** How far a run has come, from its ingest job's children, its train and eval jobs, and its manifest. */
+export async function runProgress(
+  queues: StageQueues,
+  storage: Storage,
+  runId: string,
+): Promise<RunProgress> {
+  const progress: RunProgress = {
+    runId,
+    stages: Object.fromEntries(stageNames.map((s) => [s, empty()])) as Record<StageName, StageProgress>,
+    failures: [],
+    finished: false,
+  };
+  progress.manifest = await readManifest(storage, runId).catch(() => undefined);
+  const ingest = await queues.queue("ingest").getJob(jobIds.ingest(runId));
+  if (ingest) {
+    record(progress, ingest, await ingest.getState(), "ingest");
+    // Dependencies come in pages; follow every cursor to the end.
+    const page = { count: 1000 };
+    let cursors = { processed: 0, unprocessed: 0, ignored: 0 };
+    do {
+      const deps = await ingest.getDependencies({
+        processed: { ...page, cursor: cursors.processed },
+        unprocessed: { ...page, cursor: cursors.unprocessed },
+        ignored: { ...page, cursor: cursors.ignored },
+      });
+      for (const key of Object.keys(deps.processed ?? {}))
+        progress.stages[parseJobId(key).stage as StageName].done++;
+      for (const key of deps.unprocessed ?? []) progress.stages[parseJobId(key).stage as StageName].pending++;
+      for (const [key, reason] of Object.entries(deps.ignored ?? {})) {
+        const stage = parseJobId(key).stage as StageName;
+        progress.stages[stage].failed++;
+        progress.failures.push({ stage, job: key.split(":").pop() ?? key, reason: String(reason) });
+      }
+      cursors = {
+        processed: deps.nextProcessedCursor ?? 0,
+        unprocessed: deps.nextUnprocessedCursor ?? 0,
+        ignored: deps.nextIgnoredCursor ?? 0,
+      };
+    } while (cursors.processed || cursors.unprocessed || cursors.ignored);
+  }
+  const protocols = progress.manifest?.options.protocols ?? [];
+  let chained = 0;
+  let finished = 0;
+  for (const protocol of protocols) {
+    for (const stage of ["train", "eval"] as const) {
+      const job = await queues.queue(stage).getJob(jobIds[stage](runId, protocol));
+      if (!job) continue;
+      chained++;
+      const state = await job.getState();
+      record(progress, job, state, stage);
+      if (state === "completed" || state === "failed") finished++;
+    }
+  }
+  const ingested = progress.manifest?.state === "training" || progress.manifest?.state === "done";
+  progress.finished =
+    progress.manifest?.state === "cancelled" ||
+    (ingested && chained > 0 && finished === chained) ||
+    (ingested && chained === 0);
+  return progress;
+}

@@ -1,0 +1,154 @@
+import type { FrameSet } from "@hrpipe/model";
+import {
+  type AgreementMetrics,
+  agreement,
+  mean,
+  median,
+  type RppgMethod,
+  rppgHeartRate,
+  rppgMethods,
+} from "@hrpipe/signal";
+
+export type EstimatorName = "cnn" | RppgMethod;
+export const estimatorNames: EstimatorName[] = ["cnn", ...rppgMethods];
+
+/** One video of the test split, as evaluation needs it. */
+export interface TestVideo {
+  participant: string;
+  videoId: string;
+  fps: number;
+  /** ECG label per label frame, bpm, at labelFps. */
+  labelHrBpm: (number | null)[];
+  labelFps: number;
+  /** Concatenated traces of every segment: mean skin colour per frame [frames, 3] and the face flag. */
+  rgb: Float32Array;
+  faceFound: Uint8Array;
+  /** Frame index of the first trace row. */
+  firstFrame: number;
+}
+
+export interface WindowComparison {
+  participant: string;
+  videoId: string;
+  startS: number;
+  endS: number;
+  /** The ECG label at the window centre. */
+  referenceBpm: number;
+  estimates: Record<EstimatorName, number>;
+}
+
+export interface WindowOptions {
+  windowS: number;
+  strideS: number;
+}
+
+/**
+ * Every estimator on exactly the same windows: the CNN as the mean of its frame predictions in the
+ * window, each rPPG method from its spectrum, all against the ECG label at the window centre. A window
+ * counts only where every estimator and the label have a value.
+ */
+export function compareWindows(
+  video: TestVideo,
+  cnnFrames: { frameIndex: number[]; predictedBpm: number[] },
+  options: WindowOptions,
+): WindowComparison[] {
+  const perMethod = Object.fromEntries(
+    rppgMethods.map((method) => [
+      method,
+      rppgHeartRate(method, video.rgb, video.faceFound, video.fps, options),
+    ]),
+  ) as Record<RppgMethod, ReturnType<typeof rppgHeartRate>>;
+  const predicted = new Map(cnnFrames.frameIndex.map((frame, i) => [frame, cnnFrames.predictedBpm[i]!]));
+  const windows: WindowComparison[] = [];
+  perMethod.pos.forEach((window, w) => {
+    const startS = window.startS + video.firstFrame / video.fps;
+    const endS = window.endS + video.firstFrame / video.fps;
+    const centreS = (startS + endS) / 2;
+    const referenceBpm = video.labelHrBpm[Math.round(centreS * video.labelFps)];
+    if (referenceBpm === null || referenceBpm === undefined) return;
+    const inWindow: number[] = [];
+    for (let frame = Math.round(startS * video.fps); frame < Math.round(endS * video.fps); frame++) {
+      const value = predicted.get(frame);
+      if (value !== undefined) inWindow.push(value);
+    }
+    // At least half the window's frames must carry a CNN prediction.
+    if (inWindow.length < 0.5 * (endS - startS) * video.fps) return;
+    const estimates = { cnn: mean(inWindow) } as Record<EstimatorName, number>;
+    for (const method of rppgMethods) {
+      const value = perMethod[method][w]?.hrBpm;
+      if (value === null || value === undefined) return;
+      estimates[method] = value;
+    }
+    windows.push({
+      participant: video.participant,
+      videoId: video.videoId,
+      startS,
+      endS,
+      referenceBpm,
+      estimates,
+    });
+  });
+  return windows;
+}
+
+export interface ParticipantMetrics {
+  participant: string;
+  frames: AgreementMetrics;
+  windows: Record<EstimatorName, AgreementMetrics>;
+}
+
+export interface ProtocolMetrics {
+  participants: ParticipantMetrics[];
+  overall: { frames: AgreementMetrics; windows: Record<EstimatorName, AgreementMetrics> };
+  /** The study's headline numbers: mean and median over participants of the per-participant RMSE. */
+  headline: {
+    cnnFrames: { meanRmse: number; medianRmse: number };
+    windows: Record<EstimatorName, { meanRmse: number; medianRmse: number }>;
+  };
+}
+
+function windowMetrics(windows: WindowComparison[]): Record<EstimatorName, AgreementMetrics> {
+  const reference = windows.map((w) => w.referenceBpm);
+  return Object.fromEntries(
+    estimatorNames.map((name) => [
+      name,
+      agreement(
+        windows.map((w) => w.estimates[name]),
+        reference,
+      ),
+    ]),
+  ) as Record<EstimatorName, AgreementMetrics>;
+}
+
+export function protocolMetrics(
+  frames: Pick<FrameSet, "participant" | "hrBpm">,
+  predictedBpm: Float32Array,
+  windows: WindowComparison[],
+): ProtocolMetrics {
+  const ids = [...new Set([...frames.participant, ...windows.map((w) => w.participant)])].sort();
+  const participants = ids.map((participant) => {
+    const rows = frames.participant.flatMap((p, i) => (p === participant ? [i] : []));
+    return {
+      participant,
+      frames: agreement(
+        rows.map((i) => predictedBpm[i]!),
+        rows.map((i) => frames.hrBpm[i]!),
+      ),
+      windows: windowMetrics(windows.filter((w) => w.participant === participant)),
+    };
+  });
+  const summarise = (values: number[]) => {
+    const finite = values.filter(Number.isFinite);
+    return { meanRmse: mean(finite), medianRmse: median(finite) };
+  };
+  return {
+    participants,
+    overall: { frames: agreement(predictedBpm, frames.hrBpm), windows: windowMetrics(windows) },
+    headline: {
+      cnnFrames: summarise(participants.map((p) => p.frames.rmse)),
+      windows: Object.fromEntries(
+        estimatorNames.map((name) => [name, summarise(participants.map((p) => p.windows[name].rmse))]),
+      ) as Record<EstimatorName, { meanRmse: number; medianRmse: number }>,
+    },
+  };
+}

@@ -1,0 +1,180 @@
+import type { EpochCurve } from "@hrpipe/model";
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+import {
+  type EstimatorName,
+  estimatorNames,
+  type ProtocolMetrics,
+  type WindowComparison,
+} from "./evaluate.ts";
+
+const estimatorLabel: Record<EstimatorName, string> = {
+  cnn: "CNN (DenseNet-161 + head)",
+  pos: "POS",
+  chrom: "CHROM",
+  green: "GREEN",
+};
+const palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+const colour = {
+  field: "estimator",
+  type: "nominal",
+  scale: { domain: estimatorNames.map((n) => estimatorLabel[n]), range: palette },
+  title: "estimator",
+} as const;
+
+/** Renders a Vega-Lite spec to a standalone SVG string, headless (no browser, no canvas). */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+export function rmseBarsSpec(metrics: ProtocolMetrics, protocol: string): TopLevelSpec {
+  const values = metrics.participants.flatMap((p) =>
+    estimatorNames.map((name) => ({
+      participant: p.participant,
+      estimator: estimatorLabel[name],
+      rmse: p.windows[name].rmse,
+    })),
+  );
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: `Per-participant window RMSE, ${protocol}`,
+    data: { values: values.filter((v) => Number.isFinite(v.rmse)) },
+    mark: "bar",
+    encoding: {
+      x: { field: "participant", type: "nominal", title: "participant" },
+      xOffset: { field: "estimator", type: "nominal" },
+      y: { field: "rmse", type: "quantitative", title: "RMSE (bpm)" },
+      color: colour,
+    },
+    width: Math.max(240, 60 * metrics.participants.length),
+    height: 220,
+  };
+}
+
+export function scatterSpec(windows: WindowComparison[], protocol: string): TopLevelSpec {
+  const values = windows.flatMap((w) =>
+    estimatorNames.map((name) => ({
+      estimator: estimatorLabel[name],
+      ecg: w.referenceBpm,
+      estimate: w.estimates[name],
+    })),
+  );
+  const all = values.flatMap((v) => [v.ecg, v.estimate]);
+  const domain = [Math.floor(Math.min(40, ...all) / 10) * 10, Math.ceil(Math.max(140, ...all) / 10) * 10];
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: `Estimated vs ECG heart rate per window, ${protocol}`,
+    layer: [
+      {
+        data: {
+          values: [
+            { x: domain[0], y: domain[0] },
+            { x: domain[1], y: domain[1] },
+          ],
+        },
+        mark: { type: "line", color: "#888", strokeDash: [4, 4] },
+        encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } },
+      },
+      {
+        data: { values },
+        mark: { type: "point", opacity: 0.6, filled: true, size: 20 },
+        encoding: {
+          x: { field: "ecg", type: "quantitative", title: "ECG heart rate (bpm)", scale: { domain } },
+          y: { field: "estimate", type: "quantitative", title: "estimate (bpm)", scale: { domain } },
+          color: colour,
+        },
+      },
+    ],
+    width: 320,
+    height: 320,
+  };
+}
+
+export function blandAltmanSpec(
+  windows: WindowComparison[],
+  metrics: ProtocolMetrics,
+  protocol: string,
+): TopLevelSpec {
+  const points = windows.flatMap((w) =>
+    estimatorNames.map((name) => ({
+      mark: "point",
+      estimator: estimatorLabel[name],
+      mean: (w.estimates[name] + w.referenceBpm) / 2,
+      difference: w.estimates[name] - w.referenceBpm,
+    })),
+  );
+  const rules = estimatorNames.flatMap((name) => {
+    const m = metrics.overall.windows[name];
+    return [
+      { mark: "rule", estimator: estimatorLabel[name], line: "bias", difference: m.bias },
+      { mark: "rule", estimator: estimatorLabel[name], line: "95% limits", difference: m.loaLower },
+      { mark: "rule", estimator: estimatorLabel[name], line: "95% limits", difference: m.loaUpper },
+    ].filter((r) => Number.isFinite(r.difference));
+  });
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: `Bland-Altman per window, ${protocol}`,
+    data: { values: [...points, ...rules] },
+    facet: {
+      column: {
+        field: "estimator",
+        type: "nominal",
+        title: null,
+        sort: estimatorNames.map((n) => estimatorLabel[n]),
+      },
+    },
+    spec: {
+      width: 170,
+      height: 170,
+      layer: [
+        {
+          transform: [{ filter: "datum.mark === 'point'" }],
+          mark: { type: "point", filled: true, opacity: 0.5, size: 16 },
+          encoding: {
+            x: {
+              field: "mean",
+              type: "quantitative",
+              title: "mean of estimate and ECG (bpm)",
+              scale: { zero: false },
+            },
+            y: { field: "difference", type: "quantitative", title: "estimate - ECG (bpm)" },
+            color: colour,
+          },
+        },
+        {
+          transform: [{ filter: "datum.mark === 'rule'" }],
+          mark: { type: "rule", color: "#444" },
+          encoding: {
+            y: { field: "difference", type: "quantitative" },
+            strokeDash: { field: "line", type: "nominal", title: null },
+          },
+        },
+      ],
+    },
+  };
+}
+
+export function trainingCurvesSpec(curves: EpochCurve[], protocol: string): TopLevelSpec {
+  const values = curves.flatMap((c) => [
+    { epoch: c.epoch, loss: c.trainLoss, set: "train" },
+    { epoch: c.epoch, loss: c.valLoss, set: "validation" },
+  ]);
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: `Head training curves, ${protocol}`,
+    data: { values },
+    mark: { type: "line", point: true },
+    encoding: {
+      x: { field: "epoch", type: "quantitative", title: "epoch" },
+      y: { field: "loss", type: "quantitative", title: "MSE (standardised labels)" },
+      color: { field: "set", type: "nominal", title: null },
+    },
+    width: 320,
+    height: 200,
+  };
+}

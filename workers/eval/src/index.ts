@@ -1,0 +1,5 @@
+export * from "./evaluate.ts";
+export * from "./figures.ts";
+export * from "./processor.ts";
+export * from "./report.ts";
+export * from "./worker.ts";

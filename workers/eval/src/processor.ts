@@ -1,0 +1,246 @@
+import {
+  type EpochCurve,
+  type FeatureExtractor,
+  type FrameSet,
+  type LoadedHead,
+  loadFrameSet,
+  loadHead,
+  predictHead,
+  type WeightsProvenance,
+} from "@hrpipe/model";
+import {
+  artifactKeys,
+  BadInputError,
+  decodeSafetensors,
+  getJson,
+  getTensor,
+  joinKey,
+  type Logger,
+  type ProtocolName,
+  protocolNames,
+  putJson,
+  readManifest,
+  type Storage,
+  videoRef,
+} from "@hrpipe/queue";
+import { compareWindows, protocolMetrics, type TestVideo, type WindowComparison } from "./evaluate.ts";
+import { blandAltmanSpec, renderSvg, rmseBarsSpec, scatterSpec, trainingCurvesSpec } from "./figures.ts";
+import { type ProtocolReport, publishedRmse, type RunReport, renderHtml, reportVersion } from "./report.ts";
+
+export interface EvalJobInput {
+  runId: string;
+  protocol: ProtocolName;
+  fold: number;
+}
+
+export interface EvalJobResult {
+  reportKey: string;
+  htmlKey: string;
+  runReportKey?: string;
+  windows: number;
+  cnnMeanRmse: number;
+  posMeanRmse: number;
+}
+
+export interface EvalJobContext {
+  storage: Storage;
+  extractor: () => Promise<FeatureExtractor>;
+  logger?: Logger;
+}
+
+const windowOptions = { windowS: 10, strideS: 1 };
+
+/** curves.json as the train stage writes it. */
+interface TrainingCurves {
+  bestEpoch: number;
+  valRmseBpm: number;
+  epochs: EpochCurve[];
+}
+
+async function loadTraces(
+  storage: Storage,
+  video: { participant: string; videoId: string; segments: { tracesKey: string }[] },
+) {
+  const rgb: number[] = [];
+  const faceFound: number[] = [];
+  let firstFrame = -1;
+  let expectedNext = -1;
+  for (const segment of video.segments) {
+    const traces = decodeSafetensors(await storage.get(segment.tracesKey), segment.tracesKey);
+    const times = getTensor(traces, "timeS", "F32", 1).data;
+    const found = getTensor(traces, "faceFound", "U8", 1).data;
+    const colours = getTensor(traces, "rgb", "F32", 2).data;
+    // An excluded segment leaves a hole: fill it with "no face" so no window spans it.
+    const fps = times.length > 1 ? 1 / (times[1]! - times[0]!) : 25;
+    const start = Math.round(times[0]! * fps);
+    if (firstFrame < 0) firstFrame = start;
+    for (let missing = expectedNext; missing >= 0 && missing < start; missing++) {
+      rgb.push(Number.NaN, Number.NaN, Number.NaN);
+      faceFound.push(0);
+    }
+    for (let i = 0; i < found.length; i++) {
+      rgb.push(colours[i * 3]!, colours[i * 3 + 1]!, colours[i * 3 + 2]!);
+      faceFound.push(found[i]!);
+    }
+    expectedNext = start + found.length;
+  }
+  return {
+    rgb: Float32Array.from(rgb),
+    faceFound: Uint8Array.from(faceFound),
+    firstFrame: Math.max(0, firstFrame),
+  };
+}
+
+async function renderFigures(report: ProtocolReport, windows: WindowComparison[], curves: TrainingCurves) {
+  return {
+    "rmse-by-participant.svg": await renderSvg(rmseBarsSpec(report.metrics, report.protocol)),
+    "scatter.svg": await renderSvg(scatterSpec(windows, report.protocol)),
+    "bland-altman.svg": await renderSvg(blandAltmanSpec(windows, report.metrics, report.protocol)),
+    "training-curves.svg": await renderSvg(trainingCurvesSpec(curves.epochs, report.protocol)),
+  };
+}
+
+/**
+ * Evaluates one protocol on its test split: CNN frame predictions and every rPPG method on the same
+ * windows, metrics per participant and overall, report.json, report.html and SVG figures. When every
+ * protocol of the run has a report, the run-level report combining them is (re)written too.
+ */
+export async function processEvalJob(input: EvalJobInput, context: EvalJobContext): Promise<EvalJobResult> {
+  const { storage } = context;
+  const manifest = await readManifest(storage, input.runId);
+  const split = manifest.splits[input.protocol];
+  if (!split)
+    throw new BadInputError(`run ${input.runId} has no ${input.protocol} split; re-run the ingest.`);
+  const wanted = new Set(split.test);
+  const videos = manifest.artifacts.filter((v) => wanted.has(videoRef(v.participant, v.videoId)));
+  if (videos.length === 0)
+    throw new BadInputError(
+      `run ${input.runId}, ${input.protocol}: no test video has both labels and faces.`,
+    );
+  const modelPrefix = `runs/${input.runId}/models/${input.protocol}`;
+  const head: LoadedHead = await loadHead(storage, modelPrefix);
+  const provenance = await getJson<{ weights: WeightsProvenance; backend: string }>(
+    storage,
+    joinKey(modelPrefix, "provenance.json"),
+  );
+  const curves = await getJson<TrainingCurves>(storage, joinKey(modelPrefix, "curves.json"));
+  const samples = await getJson<{ rows: unknown[] }>(storage, joinKey(modelPrefix, "samples.json"));
+  const extractor = await context.extractor();
+  if (extractor.provenance.weightsHash !== provenance.weights.weightsHash) {
+    throw new BadInputError(
+      `the head of ${modelPrefix} was trained on backbone ${provenance.weights.weightsHash} but this worker has ${extractor.provenance.weightsHash}; give eval workers the same HRPIPE_DENSENET_WEIGHTS.`,
+    );
+  }
+  const frames: FrameSet = await loadFrameSet(storage, extractor, videos);
+  const predicted = predictHead(head, frames.features);
+  head.model.dispose();
+
+  const windows: WindowComparison[] = [];
+  for (const video of videos) {
+    const labels = await getJson<{ fps: number; hrBpm: (number | null)[] }>(storage, video.labelsKey);
+    const traces = await loadTraces(storage, video);
+    const test: TestVideo = { ...video, labelHrBpm: labels.hrBpm, labelFps: labels.fps, ...traces };
+    const rows = frames.participant.flatMap((p, i) =>
+      p === video.participant && frames.videoId[i] === video.videoId ? [i] : [],
+    );
+    windows.push(
+      ...compareWindows(
+        test,
+        { frameIndex: rows.map((i) => frames.frameIndex[i]!), predictedBpm: rows.map((i) => predicted[i]!) },
+        windowOptions,
+      ),
+    );
+  }
+  const metrics = protocolMetrics(frames, predicted, windows);
+  const report: ProtocolReport = {
+    reportVersion,
+    runId: input.runId,
+    protocol: input.protocol,
+    createdAt: new Date().toISOString(),
+    split,
+    options: manifest.options,
+    weights: provenance.weights,
+    training: {
+      samples: samples.rows.length,
+      bestEpoch: curves.bestEpoch,
+      valRmseBpm: curves.valRmseBpm,
+      backend: provenance.backend,
+    },
+    testFrames: frames.hrBpm.length,
+    windows: { count: windows.length, ...windowOptions },
+    metrics,
+    published: {
+      meanRmse: publishedRmse[input.protocol].mean,
+      medianRmse: publishedRmse[input.protocol].median,
+    },
+    exclusions: manifest.excluded,
+    figures: {},
+  };
+  const figures = await renderFigures(report, windows, curves);
+  for (const [name, svg] of Object.entries(figures)) {
+    const key = artifactKeys.report(input.runId, input.protocol, name);
+    await storage.put(key, svg);
+    report.figures[name] = key;
+  }
+  const reportKey = artifactKeys.report(input.runId, input.protocol, "report.json");
+  const htmlKey = artifactKeys.report(input.runId, input.protocol, "report.html");
+  await putJson(storage, reportKey, report);
+  await storage.put(
+    htmlKey,
+    renderHtml(
+      {
+        reportVersion,
+        runId: input.runId,
+        createdAt: report.createdAt,
+        protocols: { [input.protocol]: report },
+        exclusions: manifest.excluded,
+      },
+      { [input.protocol]: figures },
+    ),
+  );
+
+  const runReportKey = await writeRunReport(storage, input.runId, manifest.options.protocols);
+  context.logger?.info(
+    { protocol: input.protocol, windows: windows.length, cnnMeanRmse: metrics.headline.cnnFrames.meanRmse },
+    "report written",
+  );
+  return {
+    reportKey,
+    htmlKey,
+    runReportKey,
+    windows: windows.length,
+    cnnMeanRmse: metrics.headline.cnnFrames.meanRmse,
+    posMeanRmse: metrics.headline.windows.pos.meanRmse,
+  };
+}
+
+/** The run-level report: every protocol's report in one report.json and one report.html, once all exist. */
+export async function writeRunReport(
+  storage: Storage,
+  runId: string,
+  protocols: ProtocolName[],
+): Promise<string | undefined> {
+  const reports: Partial<Record<ProtocolName, ProtocolReport>> = {};
+  const figures: Partial<Record<ProtocolName, Record<string, string>>> = {};
+  for (const protocol of protocols.filter((p) => protocolNames.includes(p))) {
+    const key = artifactKeys.report(runId, protocol, "report.json");
+    if (!(await storage.exists(key))) return undefined;
+    const report = await getJson<ProtocolReport>(storage, key);
+    reports[protocol] = report;
+    figures[protocol] = {};
+    for (const [name, figureKey] of Object.entries(report.figures))
+      figures[protocol][name] = (await storage.get(figureKey)).toString();
+  }
+  const manifest = await readManifest(storage, runId);
+  const run: RunReport = {
+    reportVersion,
+    runId,
+    createdAt: new Date().toISOString(),
+    protocols: reports,
+    exclusions: manifest.excluded,
+  };
+  const key = joinKey("runs", runId, "reports", "report.json");
+  await putJson(storage, key, run);
+  await storage.put(joinKey("runs", runId, "reports", "report.html"), renderHtml(run, figures));
+  return key;
+}

@@ -1,0 +1,162 @@
+import type { WeightsProvenance } from "@hrpipe/model";
+import type { Exclusion, ProtocolName, RunManifest, Split } from "@hrpipe/queue";
+import type { AgreementMetrics } from "@hrpipe/signal";
+import { type EstimatorName, estimatorNames, type ProtocolMetrics } from "./evaluate.ts";
+
+export const reportVersion = 1;
+
+/** The published numbers of the study this project reproduces, for side-by-side reading. */
+export const publishedRmse: Record<ProtocolName, { mean: number; median?: number }> = {
+  "unseen-participants": { mean: 27.17 },
+  "unseen-videos": { mean: 16.96, median: 12.32 },
+};
+
+export interface ProtocolReport {
+  reportVersion: number;
+  runId: string;
+  protocol: ProtocolName;
+  createdAt: string;
+  split: Split;
+  options: RunManifest["options"];
+  weights: WeightsProvenance;
+  training: { samples: number; bestEpoch: number; valRmseBpm: number; backend: string };
+  testFrames: number;
+  windows: { count: number; windowS: number; strideS: number };
+  metrics: ProtocolMetrics;
+  published: { meanRmse: number; medianRmse?: number };
+  exclusions: Exclusion[];
+  figures: Record<string, string>;
+}
+
+export interface RunReport {
+  reportVersion: number;
+  runId: string;
+  createdAt: string;
+  protocols: Partial<Record<ProtocolName, ProtocolReport>>;
+  exclusions: Exclusion[];
+}
+
+const names: Record<EstimatorName, string> = { cnn: "CNN", pos: "POS", chrom: "CHROM", green: "GREEN" };
+
+function fmt(value: number, digits = 2): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : "-";
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
+}
+
+/** The metrics table users read first: one row per estimator, the study's headline columns first. */
+export function metricsRows(report: ProtocolReport): string[][] {
+  const rows: string[][] = [];
+  const frames = report.metrics.overall.frames;
+  rows.push([
+    "CNN (frames)",
+    fmt(report.metrics.headline.cnnFrames.meanRmse),
+    fmt(report.metrics.headline.cnnFrames.medianRmse),
+    fmt(frames.rmse),
+    fmt(frames.mae),
+    fmt(frames.mape, 1),
+    fmt(frames.pearsonR),
+    `${fmt(frames.bias)} [${fmt(frames.loaLower)}, ${fmt(frames.loaUpper)}]`,
+    String(frames.n),
+  ]);
+  for (const name of estimatorNames) {
+    const m: AgreementMetrics = report.metrics.overall.windows[name];
+    const headline = report.metrics.headline.windows[name];
+    rows.push([
+      `${names[name]} (windows)`,
+      fmt(headline.meanRmse),
+      fmt(headline.medianRmse),
+      fmt(m.rmse),
+      fmt(m.mae),
+      fmt(m.mape, 1),
+      fmt(m.pearsonR),
+      `${fmt(m.bias)} [${fmt(m.loaLower)}, ${fmt(m.loaUpper)}]`,
+      String(m.n),
+    ]);
+  }
+  return rows;
+}
+
+export const metricsHeader = [
+  "estimator",
+  "mean RMSE/pp",
+  "median RMSE/pp",
+  "RMSE",
+  "MAE",
+  "MAPE %",
+  "r",
+  "bias [95% LoA]",
+  "n",
+];
+
+function table(header: string[], rows: string[][]): string {
+  const head = header.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
+  const body = rows
+    .map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell)}</td>`).join("")}</tr>`)
+    .join("\n");
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+function protocolSection(report: ProtocolReport, figures: Record<string, string>): string {
+  const perParticipant = report.metrics.participants.map((p) => [
+    p.participant,
+    fmt(p.frames.rmse),
+    ...estimatorNames.map((name) => fmt(p.windows[name].rmse)),
+    String(p.windows.cnn.n),
+  ]);
+  const weightsNote =
+    report.weights.kind === "random-init"
+      ? `<p class="warn">${escapeHtml(report.weights.note)}</p>`
+      : `<p>Backbone weights: ${escapeHtml(report.weights.source)} (hash ${escapeHtml(report.weights.weightsHash)}).</p>`;
+  const published = `${fmt(report.published.meanRmse)}${report.published.medianRmse ? ` mean / ${fmt(report.published.medianRmse)} median` : " mean"}`;
+  return `
+<section id="${report.protocol}">
+<h2>${escapeHtml(report.protocol)}</h2>
+<p>Split: ${escapeHtml(report.split.rule)}. ${report.split.train.length} training and ${report.split.test.length} test videos; ${report.testFrames} labelled test frames; ${report.windows.count} windows of ${report.windows.windowS} s every ${report.windows.strideS} s on which every estimator was scored. Published CNN RMSE for this protocol: ${published} bpm.</p>
+${weightsNote}
+${table(metricsHeader, metricsRows(report))}
+<h3>Per participant (RMSE, bpm)</h3>
+${table(["participant", "CNN frames", ...estimatorNames.map((n) => `${names[n]} windows`), "windows"], perParticipant)}
+<div class="figures">${Object.values(figures)
+    .map((svg) => `<figure>${svg}</figure>`)
+    .join("\n")}</div>
+<p>Head: best validation epoch ${report.training.bestEpoch}, validation RMSE ${fmt(report.training.valRmseBpm)} bpm on ${report.training.samples} samples, TensorFlow.js backend ${escapeHtml(report.training.backend)}.</p>
+</section>`;
+}
+
+/** A self-contained HTML page (inline SVG, inline CSS): it opens offline from a downloaded folder. */
+export function renderHtml(
+  run: RunReport,
+  figures: Partial<Record<ProtocolName, Record<string, string>>>,
+): string {
+  const sections = Object.values(run.protocols).map((report) =>
+    protocolSection(report!, figures[report!.protocol] ?? {}),
+  );
+  const exclusions = run.exclusions.map((e) => [
+    e.stage,
+    e.participant,
+    e.videoId ?? "",
+    e.segment === undefined ? "" : String(e.segment),
+    e.reason,
+  ]);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>hrpipe report ${escapeHtml(run.runId)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1200px;color:#222;line-height:1.4}
+table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
+th:first-child,td:first-child{text-align:left}thead{background:#f3f3f3}.warn{background:#fff4e5;border-left:4px solid #f5a623;padding:.5rem}
+.figures{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0}
+</style></head><body>
+<h1>Heart rate from facial video: run ${escapeHtml(run.runId)}</h1>
+<p>Report version ${run.reportVersion}, written ${escapeHtml(run.createdAt)}. CNN: frozen DenseNet-161 features and a 2208-16-32-16-1 regression head. POS, CHROM and GREEN: classical rPPG on the mean skin colour of the same faces, scored on exactly the same windows against the ECG label at each window's centre.</p>
+${sections.join("\n")}
+<h2>Exclusions</h2>
+${exclusions.length ? table(["stage", "participant", "video", "segment", "reason"], exclusions) : "<p>None.</p>"}
+</body></html>
+`;
+}

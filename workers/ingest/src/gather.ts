@@ -1,0 +1,150 @@
+import {
+  artifactKeys,
+  type DecodeJobResult,
+  type EcgJobResult,
+  type Exclusion,
+  type FaceJobResult,
+  parseJobId,
+  protocolSplit,
+  type RunManifest,
+  type VideoArtifacts,
+  videoRef,
+} from "@hrpipe/queue";
+
+/** Children results by job key (`prefix:queue:jobId`), as BullMQ's getChildrenValues returns them. */
+export type ChildResults = Record<string, unknown>;
+/** Failed children by job key, with their failure reason (getIgnoredChildrenFailures). */
+export type ChildFailures = Record<string, string>;
+
+/**
+ * Folds the finished and failed jobs of a run into its manifest: which videos have labels and face
+ * shards for every usable segment (the artifacts training reads), what was excluded and why, what
+ * was reused from earlier runs, and the split of every protocol.
+ */
+export function gatherRun(
+  manifest: RunManifest,
+  results: ChildResults,
+  failures: ChildFailures,
+): RunManifest {
+  const excluded: Exclusion[] = [...manifest.excluded];
+  const labels = new Map<string, string>();
+  const decoded = new Map<string, DecodeJobResult>();
+  const faces = new Map<string, FaceJobResult>();
+  let reusedLabels = 0;
+  let reusedSegments = 0;
+  for (const [jobKey, value] of Object.entries(results)) {
+    const queue = parseJobId(jobKey).stage;
+    if (queue === "ecg") {
+      const ecg = value as EcgJobResult;
+      if (ecg.skipped) reusedLabels += ecg.labels.length;
+      for (const label of ecg.labels) labels.set(videoRef(ecg.participant, label.videoId), label.key);
+      for (const trial of ecg.excluded)
+        excluded.push({
+          stage: "ecg",
+          participant: ecg.participant,
+          videoId: trial.videoId,
+          reason: trial.reason,
+        });
+    } else if (queue === "decode") {
+      const decode = value as DecodeJobResult;
+      decoded.set(videoRef(decode.participant, decode.videoId), decode);
+      reusedSegments += decode.done.length;
+    } else if (queue === "face") {
+      const face = value as FaceJobResult;
+      faces.set(`${videoRef(face.participant, face.videoId)}#${face.segment}`, face);
+    }
+  }
+  for (const [jobKey, reason] of Object.entries(failures)) {
+    const { stage, participant = "?", videoId, segment } = parseJobId(jobKey);
+    if (stage !== "ecg" && stage !== "decode" && stage !== "face") continue;
+    excluded.push({ stage, participant, videoId, segment, reason });
+  }
+
+  const artifacts: VideoArtifacts[] = [];
+  for (const video of manifest.videos) {
+    const ref = videoRef(video.participant, video.videoId);
+    const labelsKey = labels.get(ref);
+    const decode = decoded.get(ref);
+    if (!labelsKey || !decode) {
+      const failedAlready = excluded.some(
+        (e) =>
+          e.participant === video.participant && (e.videoId === video.videoId || e.videoId === undefined),
+      );
+      if (!failedAlready) {
+        excluded.push({
+          stage: labelsKey ? "decode" : "ecg",
+          participant: video.participant,
+          videoId: video.videoId,
+          key: video.videoKey,
+          reason: labelsKey
+            ? `${video.videoKey} was not segmented.`
+            : `no ECG labels for trial ${video.videoId} of ${video.participant}.`,
+        });
+      }
+      continue;
+    }
+    const segments = decode.segments.flatMap((segment) => {
+      const face = faces.get(`${ref}#${segment.segment}`);
+      if (face)
+        return [
+          {
+            segment: segment.segment,
+            facesKey: face.facesKey,
+            tracesKey: face.tracesKey,
+            frames: segment.frameCount,
+          },
+        ];
+      if (decode.done.includes(segment.segment)) {
+        return [
+          {
+            segment: segment.segment,
+            facesKey: artifactKeys.faces(decode.facesHash, video.participant, video.videoId, segment.segment),
+            tracesKey: artifactKeys.traces(
+              decode.facesHash,
+              video.participant,
+              video.videoId,
+              segment.segment,
+            ),
+            frames: segment.frameCount,
+          },
+        ];
+      }
+      return [];
+    });
+    if (segments.length === 0) {
+      const reasons = excluded.filter(
+        (e) => e.stage === "face" && e.participant === video.participant && e.videoId === video.videoId,
+      );
+      excluded.push({
+        stage: "face",
+        participant: video.participant,
+        videoId: video.videoId,
+        key: video.videoKey,
+        reason: `no face anywhere in ${video.videoKey} (${decode.frameCount} frames${reasons.length ? `; ${reasons.length} segments failed` : ""}); the video is excluded.`,
+      });
+      continue;
+    }
+    artifacts.push({
+      participant: video.participant,
+      videoId: video.videoId,
+      labelsKey,
+      fps: decode.fps,
+      frameCount: decode.frameCount,
+      segments,
+    });
+  }
+  const splits = Object.fromEntries(
+    manifest.options.protocols.map((protocol) => [
+      protocol,
+      protocolSplit(protocol, artifacts, { seed: manifest.options.train.seed }),
+    ]),
+  );
+  return {
+    ...manifest,
+    state: "ingested",
+    artifacts,
+    splits,
+    excluded,
+    reused: { labels: reusedLabels, faceSegments: reusedSegments },
+  };
+}

@@ -1,0 +1,3 @@
+export * from "./gather.ts";
+export * from "./plan.ts";
+export * from "./worker.ts";
