@@ -35,8 +35,14 @@ export function parseStages(names: string[]): StageName[] {
   return [...new Set(names)] as StageName[];
 }
 
+export interface WorkerSet {
+  workers: Worker[];
+  /** Stops taking jobs, waits for running ones (or not, with force), and closes every connection. */
+  close(force?: boolean): Promise<void>;
+}
+
 /** BullMQ workers for the given stages in this process, sharing one DenseNet backbone. */
-export function createWorkerSet(stages: StageName[], deps: WorkerSetDeps): Worker[] {
+export function createWorkerSet(stages: StageName[], deps: WorkerSetDeps): WorkerSet {
   const { config, logger, storage } = deps;
   const redisUrl = config.redisUrl!;
   const connections: Redis[] = [];
