@@ -18,7 +18,7 @@ export async function workerCommand(names: string[], options: WorkerCommandOptio
         logger,
         storage,
         concurrency: Object.fromEntries(stages.map((s) => [s, perStage])),
-      });
+      }).workers;
     },
     { concurrency },
   );
