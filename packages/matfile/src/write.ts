@@ -25,7 +25,7 @@ function element(type: number, payload: Uint8Array): Buffer {
 
 function int32s(values: number[]): Uint8Array {
   const out = Buffer.alloc(values.length * 4);
-  values.forEach((v, i) => out.writeInt32LE(v, i * 4));
+  for (const [i, v] of values.entries()) out.writeInt32LE(v, i * 4);
   return out;
 }
 
