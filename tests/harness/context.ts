@@ -43,6 +43,7 @@ export async function createTestServices(name: string): Promise<TestServices> {
     },
     queuePrefix,
     concurrency: 1,
+    stalledIntervalMs: 30_000,
     logLevel: "warn",
   };
   const client = createS3Client(config.s3);

@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import type { TestProject } from "vitest/node";
 import {
   dockerEngineAnswers,
@@ -80,7 +81,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     };
   } else {
     const server = await startS3rver();
-    started.push(server);
+    started.push({
+      ...server,
+      stop: async () => {
+        await server.stop();
+        await rm(server.directory, { recursive: true, force: true });
+      },
+    });
     s3 = { endpoint: server.url, ...s3rverCredentials };
   }
 

@@ -25,18 +25,23 @@ export async function startRedisServer(): Promise<RunningService> {
 export const s3rverCredentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER", region: "us-east-1" };
 
 /** s3rver in this process on a free port: a real S3 protocol server, not a mock of the SDK. */
-export async function startS3rver(): Promise<RunningService> {
+export async function startS3rver(at?: {
+  port: number;
+  directory: string;
+}): Promise<RunningService & { port: number; directory: string }> {
   const { default: S3rver } = await import("s3rver");
-  const port = await freePort();
-  const directory = await mkdtemp(path.join(tmpdir(), "hrpipe-s3-"));
-  const server = new S3rver({ port, address: "127.0.0.1", silent: true, directory, resetOnClose: true });
+  const port = at?.port ?? (await freePort());
+  const directory = at?.directory ?? (await mkdtemp(path.join(tmpdir(), "hrpipe-s3-")));
+  const server = new S3rver({ port, address: "127.0.0.1", silent: true, directory, resetOnClose: false });
   await server.run();
   return {
     url: `http://127.0.0.1:${port}`,
     description: `s3rver on port ${port}`,
+    port,
+    directory,
+    /** Stops the server; its objects stay in `directory`, so it can be started again on the same port. */
     async stop() {
       await server.close();
-      await rm(directory, { recursive: true, force: true });
     },
   };
 }

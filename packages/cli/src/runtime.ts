@@ -58,6 +58,8 @@ export function createWorkerSet(stages: StageName[], deps: WorkerSetDeps): Worke
     prefix: config.queuePrefix,
     logger,
     concurrency: deps.concurrency[stage] ?? 1,
+    lockDurationMs: config.stalledIntervalMs,
+    stalledIntervalMs: config.stalledIntervalMs,
   });
   const factories: Record<StageName, () => Worker> = {
     ingest: () => createIngestWorker(storage, queues, options("ingest")),

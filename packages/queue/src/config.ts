@@ -35,6 +35,12 @@ const envSchema = z.object({
     .min(1, "must be a whole number from 1 to 64")
     .max(64, "must be a whole number from 1 to 64")
     .default(1),
+  HRPIPE_STALLED_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(1000, "must be at least 1000 (ms)")
+    .max(3_600_000, "must be at most 3600000 (ms)")
+    .default(30_000),
   HRPIPE_DENSENET_WEIGHTS: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(logLevels, { message: `must be one of ${logLevels.join(", ")}` }).default("info"),
 });
@@ -55,6 +61,11 @@ export interface HrpipeConfig {
   queuePrefix: string;
   /** A torchvision/timm DenseNet-161 safetensors file; without it the backbone is randomly initialised. */
   densenetWeights?: string;
+  /**
+   * How long a job's lock lasts and how often stalled jobs are looked for: a killed worker's job is
+   * picked up by another worker within about twice this.
+   */
+  stalledIntervalMs: number;
   /** Jobs one worker process runs at once, per stage. */
   concurrency: number;
   logLevel: (typeof logLevels)[number];
@@ -87,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
     queuePrefix: e.HRPIPE_QUEUE_PREFIX,
     concurrency: e.HRPIPE_CONCURRENCY,
     densenetWeights: e.HRPIPE_DENSENET_WEIGHTS,
+    stalledIntervalMs: e.HRPIPE_STALLED_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

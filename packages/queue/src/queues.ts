@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { FlowProducer, type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { jobLogger, type Logger } from "./logger.ts";
@@ -155,6 +156,8 @@ export function createStageWorker<S extends StageName, R>(
       stalledInterval: options.stalledIntervalMs ?? 30_000,
       maxStalledCount: 2,
       autorun: options.autorun ?? true,
+      // Recorded on every job it takes (job.processedBy): which machine and process ran it.
+      name: `${hostname()}:${process.pid}`,
     },
   );
 }

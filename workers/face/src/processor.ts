@@ -127,6 +127,7 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
     const facesFound = analysis.frameIndex.length;
     const lastFrame = input.firstFrame + input.frameCount - 1;
     if (facesFound === 0) {
+      await removeChunk();
       throw new BadInputError(
         `${input.participant}/${input.videoId}: no face in frames ${input.firstFrame}-${lastFrame} (segment ${input.segment}); the segment is excluded.`,
       );

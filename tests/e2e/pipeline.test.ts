@@ -1,0 +1,204 @@
+import { createHash } from "node:crypto";
+import {
+  createRedisConnection,
+  getJson,
+  jobIds,
+  readManifest,
+  runProgress,
+  StageQueues,
+} from "@hrpipe/queue";
+import { synthDataset } from "@hrpipe/synth";
+import type { RunReport } from "@hrpipe/worker-eval";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../cli/run-cli.ts";
+import { createTestServices, type TestServices } from "../harness/context.ts";
+import { startWorkerProcess, type WorkerProcess, waitUntil } from "../harness/processes.ts";
+
+/**
+ * The whole pipeline through the harness's Redis and S3 server with workers in child processes: a
+ * tiny synthetic dataset plus a corrupt video and a corrupt .mat, one face worker SIGKILLed in the
+ * middle of a job, and the run still ends with a report of both protocols.
+ */
+describe("end to end: synth, ingest, workers in child processes, report", () => {
+  let services: TestServices;
+  let queues: StageQueues;
+  const workers: WorkerProcess[] = [];
+  let env: Record<string, string>;
+  const runId = "e2e1";
+
+  beforeAll(async () => {
+    services = await createTestServices("e2e");
+    env = { ...services.env, HRPIPE_STALLED_INTERVAL_MS: "3000", HRPIPE_TFJS_BACKEND: "wasm" };
+    queues = new StageQueues({
+      connection: createRedisConnection(services.redisUrl, "producer"),
+      prefix: services.queuePrefix,
+    });
+    await synthDataset(services.storage, {
+      participants: 3,
+      videos: 2,
+      seconds: 12,
+      seed: 7,
+      width: 256,
+      height: 192,
+      fps: 25,
+      prefix: "datasets/tiny",
+    });
+    // A video whose bytes end halfway, and a participant whose .mat is not a MAT-file.
+    const video = await services.storage.get("datasets/tiny/faces/P01/P01_4_face.mov");
+    await services.storage.put(
+      "datasets/tiny/faces/P01/P01_9_face.mov",
+      video.subarray(0, Math.floor(video.length / 2)),
+    );
+    await services.storage.put(
+      "datasets/tiny/ecg/Data_Preprocessed_P4.mat",
+      Buffer.from("this is not a MAT-file"),
+    );
+    await services.storage.put("datasets/tiny/faces/P04/P04_4_face.mov", video);
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.stop("SIGKILL")));
+    await queues.close();
+    await services.cleanup();
+  });
+
+  it("completes a run with both protocols despite a SIGKILLed face worker and bad inputs", async () => {
+    workers.push(startWorkerProcess(["ingest", "ecg", "decode", "train", "eval"], env));
+    const victim = startWorkerProcess(["face"], env);
+    workers.push(victim);
+    const ingest = await runCli(
+      ["ingest", "datasets/tiny", "--run-id", runId, "--epochs", "3", "--segment", "4"],
+      env,
+    );
+    expect(ingest.code, ingest.stderr).toBe(0);
+    expect(ingest.stdout.trim()).toBe(runId);
+
+    // Kill the only face worker while it holds a job, then start another one.
+    const victimPid = String(victim.child.pid);
+    const taken = await waitUntil(
+      async () =>
+        (await queues.queue("face").getActive()).find((job) => job.processedBy?.endsWith(`:${victimPid}`)),
+      `a face job active on worker ${victimPid}`,
+      120_000,
+    );
+    await victim.stop("SIGKILL");
+    workers.push(startWorkerProcess(["face"], env));
+
+    const progress = await waitUntil(
+      async () => {
+        const p = await runProgress(queues, services.storage, runId);
+        return p.finished ? p : undefined;
+      },
+      "the run to finish",
+      300_000,
+      1000,
+    ).catch((error) => {
+      throw new Error(`${error.message}\n${workers.map((w) => w.output().slice(-3000)).join("\n---\n")}`);
+    });
+
+    // The killed job was taken over after the stall interval and completed.
+    const resumed = await queues.queue("face").getJob(taken.id!);
+    expect(await resumed?.getState()).toBe("completed");
+    expect(resumed?.processedBy).not.toContain(`:${victimPid}`);
+
+    // Every planned segment of every usable video has exactly one faces and one traces shard.
+    const manifest = await readManifest(services.storage, runId);
+    const faces = (await services.storage.list("faces/")).map((o) => o.key);
+    const traces = (await services.storage.list("traces/")).map((o) => o.key);
+    for (const video of manifest.artifacts) {
+      for (const segment of video.segments) {
+        expect(faces.filter((k) => k === segment.facesKey)).toHaveLength(1);
+        expect(traces.filter((k) => k === segment.tracesKey)).toHaveLength(1);
+      }
+    }
+    expect(manifest.artifacts.map((v) => `${v.participant}/${v.videoId}`).sort()).toEqual([
+      "P01/4",
+      "P01/5",
+      "P02/4",
+      "P02/5",
+      "P03/4",
+      "P03/5",
+    ]);
+    // Chunks are deleted once their face job is done, or has failed for good.
+    expect((await services.storage.list("frames/")).map((o) => o.key)).toEqual([]);
+
+    // The corrupt video and the corrupt .mat end as exclusions with their reasons.
+    expect(manifest.excluded).toContainEqual(
+      expect.objectContaining({
+        stage: "decode",
+        participant: "P01",
+        videoId: "9",
+        reason: expect.stringMatching(/P01_9_face\.mov is truncated/),
+      }),
+    );
+    expect(manifest.excluded).toContainEqual(
+      expect.objectContaining({
+        stage: "ecg",
+        participant: "P04",
+        reason: expect.stringMatching(/Data_Preprocessed_P4\.mat is not a readable MAT-file/),
+      }),
+    );
+    expect(progress.stages.train).toMatchObject({ done: 2, failed: 0 });
+    expect(progress.stages.eval).toMatchObject({ done: 2, failed: 0 });
+
+    const report = await getJson<RunReport>(services.storage, `runs/${runId}/reports/report.json`);
+    expect(Object.keys(report.protocols).sort()).toEqual(["unseen-participants", "unseen-videos"]);
+    for (const protocol of Object.values(report.protocols)) {
+      expect(Object.keys(protocol!.metrics.overall.windows).sort()).toEqual(["chrom", "cnn", "green", "pos"]);
+      expect(protocol!.metrics.overall.frames.n).toBeGreaterThan(100);
+      expect(protocol!.windows.count).toBeGreaterThan(0);
+      expect(protocol!.weights.kind).toBe("random-init");
+    }
+    expect(await services.storage.exists(`runs/${runId}/reports/report.html`)).toBe(true);
+    expect(
+      createHash("sha256")
+        .update(await services.storage.get(`runs/${runId}/models/unseen-videos/weights.bin`))
+        .digest("hex"),
+    ).toHaveLength(64);
+    expect(await queues.queue("ingest").getJob(jobIds.ingest(runId))).toBeDefined();
+  }, 480_000);
+
+  it("re-ingesting the same dataset and options reuses every label and face shard", async () => {
+    const again = await runCli(
+      ["ingest", "datasets/tiny", "--run-id", "e2e2", "--epochs", "3", "--segment", "4"],
+      env,
+    );
+    expect(again.code, again.stderr).toBe(0);
+    await waitUntil(
+      async () => (await runProgress(queues, services.storage, "e2e2")).finished,
+      "the second run to finish",
+      240_000,
+      1000,
+    );
+    const manifest = await readManifest(services.storage, "e2e2");
+    expect(manifest.reused.labels).toBe(6);
+    expect(manifest.reused.faceSegments).toBeGreaterThanOrEqual(
+      manifest.artifacts.reduce((sum, v) => sum + v.segments.length, 0),
+    );
+    // Only segments that failed in the first run (no face found) are tried again.
+    const first = await readManifest(services.storage, runId);
+    const failedBefore = first.excluded
+      .filter((e) => e.stage === "face")
+      .map((e) => `${e.participant}/${e.videoId}/${e.segment}`);
+    const faceJobs = await queues.queue("face").getJobs(["completed", "failed", "active", "waiting"]);
+    const redone = faceJobs
+      .filter((job) => job.id?.startsWith("face.e2e2."))
+      .map((job) => `${job.data.participant}/${job.data.videoId}/${job.data.segment}`);
+    expect(redone.filter((segment) => !failedBefore.includes(segment))).toEqual([]);
+    const train = await queues.queue("train").getJob(jobIds.train("e2e2", "unseen-videos"));
+    expect((train?.returnvalue as { featureShards: { computed: number } }).featureShards.computed).toBe(0);
+  }, 300_000);
+
+  it("hrpipe status, report and artifacts read the finished run", async () => {
+    const status = await runCli(["status", runId], env);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/run e2e1: training, finished|run e2e1: done, finished/);
+    const report = await runCli(["report", runId], env);
+    expect(report.stdout).toMatch(/unseen-participants: .*windows/);
+    expect(report.stdout).toMatch(/POS \(windows\)/);
+    const out = `/tmp/hrpipe-e2e-artifacts-${process.pid}`;
+    const artifacts = await runCli(["artifacts", runId, "--out", out], env);
+    expect(artifacts.code, artifacts.stderr).toBe(0);
+    expect(artifacts.stdout).toMatch(/open .*reports\/report\.html/);
+  }, 60_000);
+});
