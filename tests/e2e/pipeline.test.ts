@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import {
   createRedisConnection,
+  freePort,
   getJson,
   jobIds,
   readManifest,
@@ -9,10 +11,22 @@ import {
 } from "@hrpipe/queue";
 import { synthDataset } from "@hrpipe/synth";
 import type { RunReport } from "@hrpipe/worker-eval";
+import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../cli/run-cli.ts";
 import { createTestServices, type TestServices } from "../harness/context.ts";
-import { startWorkerProcess, type WorkerProcess, waitUntil } from "../harness/processes.ts";
+import { startHrpipe, startWorkerProcess, type WorkerProcess, waitUntil } from "../harness/processes.ts";
+
+const chromiumPath = "/usr/bin/chromium";
+const chromiumFlags = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--no-first-run",
+];
+/** Shared with the browser suite at the end of the file, which reads the finished run. */
+const shared: { env: Record<string, string> } = { env: {} };
 
 /**
  * The whole pipeline through the harness's Redis and S3 server with workers in child processes: a
@@ -29,6 +43,7 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
   beforeAll(async () => {
     services = await createTestServices("e2e");
     env = { ...services.env, HRPIPE_STALLED_INTERVAL_MS: "3000", HRPIPE_TFJS_BACKEND: "wasm" };
+    shared.env = env;
     queues = new StageQueues({
       connection: createRedisConnection(services.redisUrl, "producer"),
       prefix: services.queuePrefix,
@@ -201,4 +216,91 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
     expect(artifacts.code, artifacts.stderr).toBe(0);
     expect(artifacts.stdout).toMatch(/open .*reports\/report\.html/);
   }, 60_000);
+
+  describe.runIf(existsSync(chromiumPath))("dashboard and report in headless Chromium", () => {
+    it("serves queues, runs with a working report link, Prometheus metrics, and 401 without credentials", async () => {
+      // Uses the finished run of the suite above (same file, same services).
+      const port = await freePort();
+      const credentials = { HRPIPE_DASHBOARD_USER: "ops", HRPIPE_DASHBOARD_PASSWORD: "s3cret" };
+      const dashboard = startHrpipe(["dashboard", "--port", String(port)], { ...shared.env, ...credentials });
+      const base = `http://127.0.0.1:${port}`;
+      try {
+        await waitUntil(
+          async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok,
+          "the dashboard",
+          60_000,
+        );
+        expect((await fetch(`${base}/runs`)).status).toBe(401);
+        expect((await fetch(`${base}/metrics`)).status).toBe(401);
+        const auth = { Authorization: `Basic ${Buffer.from("ops:s3cret").toString("base64")}` };
+        const metrics = await (await fetch(`${base}/metrics`, { headers: auth })).text();
+        for (const line of metrics.trim().split("\n")) {
+          expect(line).toMatch(
+            /^(# (HELP|TYPE) .+|[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_]+="[^"]*"(,[a-zA-Z_]+="[^"]*")*\})? -?\d+(\.\d+)?(e[-+]?\d+)?)$/,
+          );
+        }
+        expect(metrics).toMatch(/^hrpipe_queue_jobs\{queue="face",state="completed"\} [1-9]\d*$/m);
+        expect(metrics).toMatch(/^hrpipe_queue_jobs\{queue="decode",state="prioritized"\} 0$/m);
+
+        const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
+        try {
+          const context = await browser.newContext({
+            httpCredentials: { username: "ops", password: "s3cret" },
+          });
+          const page = await context.newPage();
+          const errors: string[] = [];
+          page.on("pageerror", (error) => errors.push(error.message));
+          await page.goto(`${base}/queues/`);
+          for (const stage of ["ingest", "ecg", "decode", "face", "train", "eval"]) {
+            await expect(page.getByText(stage, { exact: true }).first()).toBeTruthy();
+          }
+          await page.waitForSelector("text=face", { timeout: 30_000 });
+          const queuesText = await page.textContent("body");
+          expect(queuesText).toMatch(/decode/);
+          expect(queuesText).toMatch(/eval/);
+
+          await page.goto(`${base}/runs`);
+          const row = page.locator("tr", { hasText: "e2e1" });
+          await expect(await row.count()).toBe(1);
+          await row.getByRole("link", { name: "report" }).click();
+          await page.waitForLoadState("load");
+          expect(await page.title()).toBe("hrpipe report e2e1");
+          const figures = await page.$$eval("figure svg", (svgs) =>
+            svgs.map((svg) => svg.getBoundingClientRect().width * svg.getBoundingClientRect().height),
+          );
+          expect(figures.length).toBe(8);
+          for (const area of figures) expect(area).toBeGreaterThan(10_000);
+          await page.screenshot({ path: `/tmp/hrpipe-report-${process.pid}.png`, fullPage: true });
+          expect(errors).toEqual([]);
+        } finally {
+          await browser.close();
+        }
+      } finally {
+        await dashboard.stop();
+      }
+    }, 120_000);
+
+    it("report.html fetched with hrpipe artifacts opens offline and shows its figures", async () => {
+      const out = `/tmp/hrpipe-e2e-offline-${process.pid}`;
+      expect((await runCli(["artifacts", "e2e1", "--out", out], shared.env)).code).toBe(0);
+      const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on("pageerror", (error) => errors.push(error.message));
+        page.on("requestfailed", (request) => errors.push(`request failed: ${request.url()}`));
+        await page.goto(`file://${out}/reports/report.html`);
+        const shot = await page.screenshot({ fullPage: true });
+        expect(shot.length).toBeGreaterThan(50_000);
+        const marks = await page.$$eval(
+          "figure svg .mark-symbol path, figure svg .mark-rect path, figure svg .mark-line path",
+          (paths) => paths.length,
+        );
+        expect(marks).toBeGreaterThan(20);
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    }, 60_000);
+  });
 });

@@ -3,7 +3,7 @@ import path from "node:path";
 
 const bin = path.resolve(import.meta.dirname, "../../packages/cli/bin/hrpipe.js");
 
-/** An `hrpipe worker ...` child process, its output kept for the test's error messages. */
+/** A long-running `hrpipe ...` child process (workers, dashboard), its output kept for error messages. */
 export interface WorkerProcess {
   child: ChildProcess;
   output(): string;
@@ -12,7 +12,11 @@ export interface WorkerProcess {
 }
 
 export function startWorkerProcess(stages: string[], env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, [bin, "worker", ...stages], {
+  return startHrpipe(["worker", ...stages], env);
+}
+
+export function startHrpipe(args: string[], env: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, [bin, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { type DashboardCommandOptions, dashboardCommand } from "./commands/dashboard.ts";
 import { type DemoCommandOptions, demoCommand } from "./commands/demo.ts";
 import { doctor } from "./commands/doctor.ts";
 import { type EcgCommandOptions, ecgCommand } from "./commands/ecg.ts";
@@ -105,6 +106,18 @@ export function buildProgram(): Command {
     .action(
       action((runId: string | undefined, options: StatusCommandOptions) => statusCommand(runId, options)),
     );
+
+  program
+    .command("dashboard")
+    .description("bull-board for every stage queue, run pages with reports, Prometheus /metrics, /healthz")
+    .option("--port <n>", "port", "3000")
+    .option(
+      "--host <host>",
+      "interface; other than loopback needs HRPIPE_DASHBOARD_USER/PASSWORD",
+      "127.0.0.1",
+    )
+    .option("--allow-writes", "let bull-board retry, promote and remove jobs")
+    .action(action((options: DashboardCommandOptions) => dashboardCommand(options)));
 
   program
     .command("report")

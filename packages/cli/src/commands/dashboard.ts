@@ -1,0 +1,43 @@
+import { loadConfig, openRedis, openStorage, StageQueues } from "@hrpipe/queue";
+import { createDashboardApp, isLoopback, listen } from "../dashboard/server.ts";
+import { UserError } from "../output.ts";
+
+export interface DashboardCommandOptions {
+  port: string;
+  host: string;
+  allowWrites?: boolean;
+}
+
+/** `hrpipe dashboard`: bull-board, the runs pages and Prometheus /metrics until SIGTERM. */
+export async function dashboardCommand(options: DashboardCommandOptions): Promise<undefined> {
+  const config = loadConfig();
+  if (!config.redisUrl)
+    throw new UserError("REDIS_URL is not set; point it at the Redis server your workers use.");
+  const user = process.env.HRPIPE_DASHBOARD_USER;
+  const password = process.env.HRPIPE_DASHBOARD_PASSWORD;
+  if (!isLoopback(options.host) && !(user && password)) {
+    throw new UserError(
+      `refusing to serve the dashboard on ${options.host} without HRPIPE_DASHBOARD_USER and HRPIPE_DASHBOARD_PASSWORD; set both, or bind 127.0.0.1.`,
+    );
+  }
+  const connection = await openRedis(config.redisUrl, "producer");
+  const queues = new StageQueues({ connection, prefix: config.queuePrefix });
+  const storage = openStorage(config.storageUrl, config);
+  const app = createDashboardApp({
+    queues,
+    storage,
+    connection,
+    credentials: user && password ? { user, password } : undefined,
+    allowWrites: options.allowWrites,
+  });
+  const server = await listen(app, options.host, Number(options.port));
+  const address = server.address() as { port: number };
+  process.stderr.write(
+    `dashboard on http://${options.host}:${address.port}/ (runs), /queues (bull-board${options.allowWrites ? "" : ", read-only"}), /metrics\n`,
+  );
+  const stop = () => server.close(() => process.exit(0));
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  await new Promise(() => {});
+  return undefined;
+}

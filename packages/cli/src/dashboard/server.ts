@@ -1,0 +1,129 @@
+import { timingSafeEqual } from "node:crypto";
+import type { Server } from "node:http";
+import { createBullBoard } from "@bull-board/api";
+import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
+import { ExpressAdapter } from "@bull-board/express";
+import {
+  joinKey,
+  type Redis,
+  runProgress,
+  type StageQueues,
+  type Storage,
+  safeId,
+  stageNames,
+} from "@hrpipe/queue";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { renderMetrics } from "./metrics.ts";
+import { runPage, runsPage } from "./pages.ts";
+
+export interface DashboardOptions {
+  queues: StageQueues;
+  storage: Storage;
+  connection: Redis;
+  credentials?: { user: string; password: string };
+  /** Lets bull-board retry, promote and remove jobs; read-only otherwise. */
+  allowWrites?: boolean;
+}
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function basicAuth(credentials: { user: string; password: string }) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const header = req.headers.authorization ?? "";
+    const [user, password] = Buffer.from(header.replace(/^Basic /, ""), "base64")
+      .toString()
+      .split(/:(.*)/s);
+    if (
+      header.startsWith("Basic ") &&
+      sameText(user ?? "", credentials.user) &&
+      sameText(password ?? "", credentials.password)
+    )
+      return next();
+    res.set("WWW-Authenticate", 'Basic realm="hrpipe"').status(401).send("authentication required\n");
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
+
+/** bull-board for every stage queue, the runs pages, Prometheus /metrics and /healthz. */
+export function createDashboardApp(options: DashboardOptions): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/healthz", async (_req, res) => {
+    try {
+      await options.connection.ping();
+      res.json({ ok: true });
+    } catch (error) {
+      res.status(503).json({ ok: false, error: (error as Error).message });
+    }
+  });
+  if (options.credentials) app.use(basicAuth(options.credentials));
+
+  const board = new ExpressAdapter();
+  board.setBasePath("/queues");
+  createBullBoard({
+    queues: stageNames.map(
+      (stage) => new BullMQAdapter(options.queues.queue(stage), { readOnlyMode: !options.allowWrites }),
+    ),
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: "hrpipe" } },
+  });
+  app.use("/queues", board.getRouter());
+
+  app.get("/metrics", async (_req, res) => {
+    res.type("text/plain; version=0.0.4").send(await renderMetrics(options.queues));
+  });
+
+  const runIds = async () =>
+    (await options.storage.list("runs/"))
+      .filter((o) => o.key.endsWith("/manifest.json"))
+      .map((o) => o.key.split("/")[1]!)
+      .sort()
+      .reverse();
+  const reportKey = (runId: string) => joinKey("runs", safeId(runId, "run id"), "reports", "report.html");
+
+  app.get("/", (_req, res) => res.redirect("/runs"));
+  app.get("/runs", async (_req, res) => {
+    const runs = await Promise.all(
+      (await runIds()).slice(0, 50).map(async (runId) => ({
+        progress: await runProgress(options.queues, options.storage, runId),
+        hasReport: await options.storage.exists(reportKey(runId)),
+      })),
+    );
+    res.type("html").send(runsPage(runs));
+  });
+  app.get("/runs/:runId", async (req, res) => {
+    const runId = safeId(req.params.runId, "run id");
+    res
+      .type("html")
+      .send(
+        runPage(
+          await runProgress(options.queues, options.storage, runId),
+          await options.storage.exists(reportKey(runId)),
+        ),
+      );
+  });
+  app.get("/runs/:runId/report.html", async (req, res) => {
+    const key = reportKey(req.params.runId);
+    if (!(await options.storage.exists(key)))
+      return void res.status(404).send(`${key} does not exist yet.\n`);
+    res.type("html").send(await options.storage.get(key));
+  });
+  app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
+    res.status(error.name === "UnsafeKeyError" ? 400 : 500).send(`${error.message}\n`);
+  });
+  return app;
+}
+
+export function listen(app: express.Express, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, () => resolve(server));
+    server.once("error", reject);
+  });
+}
