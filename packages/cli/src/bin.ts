@@ -6,7 +6,14 @@ import { doctor } from "./commands/doctor.ts";
 import { type EcgCommandOptions, ecgCommand } from "./commands/ecg.ts";
 import { type FacesCommandOptions, facesCommand } from "./commands/faces.ts";
 import { type IngestCommandOptions, ingestCommand } from "./commands/ingest.ts";
+import {
+  type EmbedOptions,
+  embedCommand,
+  type FetchWeightsOptions,
+  fetchWeightsCommand,
+} from "./commands/model.ts";
 import { type ArtifactsCommandOptions, artifactsCommand, reportCommand } from "./commands/report.ts";
+import { type RppgCommandOptions, rppgCommand } from "./commands/rppg.ts";
 import { type StatusCommandOptions, statusCommand } from "./commands/status.ts";
 import { type SynthCommandOptions, synthCommand } from "./commands/synth.ts";
 import { type WorkerCommandOptions, workerCommand } from "./commands/worker.ts";
@@ -162,6 +169,34 @@ export function buildProgram(): Command {
     .option("--detect-every <k>", "run the detector every k frames and track in between", "8")
     .option("--segment <seconds>", "frames per shard, in seconds", "10")
     .action(action((video: string, options: FacesCommandOptions) => facesCommand(video, options)));
+
+  program
+    .command("rppg")
+    .description("classical rPPG heart rate per window for one video (local decode and face stages)")
+    .argument("<video>", "a face video")
+    .requiredOption("-o, --out <file.json>", "{ method, fps, windows: [{ startS, endS, hrBpm, snrDb }] }")
+    .option("--method <m>", "pos, chrom or green", "pos")
+    .option("--window <seconds>", "analysis window", "10")
+    .option("--stride <seconds>", "step between windows", "1")
+    .action(action((video: string, options: RppgCommandOptions) => rppgCommand(video, options)));
+
+  const model = program
+    .command("model")
+    .description("the DenseNet backbone: ImageNet weights and feature extraction");
+  model
+    .command("fetch-weights")
+    .description("download timm/densenet161.tv_in1k (torchvision ImageNet weights) from the Hugging Face hub")
+    .option("-o, --out <file>", "destination", "densenet161.tv_in1k.safetensors")
+    .action(action((options: FetchWeightsOptions) => fetchWeightsCommand(options)));
+  model
+    .command("embed")
+    .description("DenseNet features (after norm5, ReLU, global average pool) for images U8 [N,H,W,3]")
+    .requiredOption("--images <st>", "safetensors with images U8 [N,H,W,3] RGB")
+    .requiredOption("--out <st>", "safetensors with features F32 [N,C]")
+    .option("--weights <st>", "torchvision/timm-named weights; random initialisation without")
+    .option("--arch <name|config.json>", "densenet161, or a torchvision DenseNet config", "densenet161")
+    .option("--batch <n>", "images per ONNX Runtime call", "16")
+    .action(action((options: EmbedOptions) => embedCommand(options)));
 
   return program;
 }

@@ -1,0 +1,61 @@
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { decodeFrames, probeVideo } from "@hrpipe/media";
+import { FaceDetector } from "@hrpipe/model";
+import { type RppgMethod, rppgHeartRate, rppgMethods } from "@hrpipe/signal";
+import { analyseFaces } from "@hrpipe/worker-face";
+import { ProgressLine, UserError } from "../output.ts";
+
+export interface RppgCommandOptions {
+  out: string;
+  method: string;
+  window: string;
+  stride: string;
+}
+
+async function* counted<T>(items: AsyncIterable<T>, progress: ProgressLine, total: number) {
+  let done = 0;
+  for await (const item of items) {
+    yield item;
+    progress.update(++done, total, "frames");
+  }
+}
+
+/** `hrpipe rppg <video>`: classical rPPG heart rate per window for one video, locally. */
+export async function rppgCommand(video: string, options: RppgCommandOptions): Promise<number> {
+  if (!existsSync(video)) throw new UserError(`${video} does not exist; pass the path of a video file.`);
+  if (!rppgMethods.includes(options.method as RppgMethod))
+    throw new UserError(`--method must be one of ${rppgMethods.join(", ")}, got ${options.method}.`);
+  const [windowS, strideS] = [Number(options.window), Number(options.stride)];
+  if (!(windowS > 0 && strideS > 0))
+    throw new UserError("--window and --stride must be positive numbers of seconds.");
+  const info = await probeVideo(video);
+  const detector = await FaceDetector.create({ kind: "tiny", inputSize: 320 });
+  const window = {
+    firstFrame: 0,
+    frameCount: info.frameCount,
+    fps: info.fps,
+    width: info.width,
+    height: info.height,
+  };
+  const faces = await analyseFaces(
+    counted(decodeFrames(video, window, info), new ProgressLine("rppg"), info.frameCount),
+    window,
+    detector,
+    {
+      detectEvery: 8,
+      cropSize: 128,
+    },
+  );
+  const windows = rppgHeartRate(options.method as RppgMethod, faces.rgb, faces.faceFound, info.fps, {
+    windowS,
+    strideS,
+  });
+  await writeFile(options.out, JSON.stringify({ method: options.method, fps: info.fps, windows }, null, 2));
+  const estimated = windows.filter((w) => w.hrBpm !== null);
+  const mean = estimated.reduce((s, w) => s + w.hrBpm!, 0) / Math.max(1, estimated.length);
+  process.stdout.write(
+    `${options.out}: ${estimated.length}/${windows.length} windows with a heart rate, mean ${mean.toFixed(1)} bpm (${options.method})\n`,
+  );
+  return estimated.length > 0 ? 0 : 1;
+}
