@@ -1,8 +1,13 @@
 import { benchEcg } from "./ecg.ts";
+import { benchDecode, benchFace } from "./media.ts";
+import { benchModel } from "./model.ts";
 import { type BenchResult, saveResult } from "./report.ts";
 
 const benches: Record<string, () => Promise<BenchResult>> = {
   ecg: benchEcg,
+  decode: benchDecode,
+  face: benchFace,
+  model: benchModel,
 };
 
 const wanted = process.argv.slice(2);

@@ -41,6 +41,7 @@ const envSchema = z.object({
     .min(1000, "must be at least 1000 (ms)")
     .max(3_600_000, "must be at most 3600000 (ms)")
     .default(30_000),
+  HRPIPE_READY_FILE: z.string().min(1).optional(),
   HRPIPE_DENSENET_WEIGHTS: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(logLevels, { message: `must be one of ${logLevels.join(", ")}` }).default("info"),
 });
@@ -66,6 +67,8 @@ export interface HrpipeConfig {
    * picked up by another worker within about twice this.
    */
   stalledIntervalMs: number;
+  /** Written once a worker process takes jobs, removed when it drains (a Kubernetes readiness probe). */
+  readyFile?: string;
   /** Jobs one worker process runs at once, per stage. */
   concurrency: number;
   logLevel: (typeof logLevels)[number];
@@ -99,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
     concurrency: e.HRPIPE_CONCURRENCY,
     densenetWeights: e.HRPIPE_DENSENET_WEIGHTS,
     stalledIntervalMs: e.HRPIPE_STALLED_INTERVAL_MS,
+    readyFile: e.HRPIPE_READY_FILE,
     logLevel: e.LOG_LEVEL,
   };
 }

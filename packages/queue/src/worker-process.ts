@@ -1,3 +1,4 @@
+import { rm, writeFile } from "node:fs/promises";
 import type { Worker } from "bullmq";
 import { ConfigError, type HrpipeConfig, loadConfig } from "./config.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -63,11 +64,14 @@ export async function runWorkerProcess(
     `${name} ready`,
   );
 
+  if (config.readyFile) await writeFile(config.readyFile, `${process.pid}\n`);
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, `${name} draining: finishing running jobs, taking no new ones`);
+    if (config.readyFile) await rm(config.readyFile, { force: true });
     await Promise.all(workers.map((worker) => worker.close()));
     await storage.close();
     connection.disconnect();

@@ -1,3 +1,4 @@
+export * from "./cache.ts";
 export * from "./dataset.ts";
 export * from "./ecg.ts";
 export * from "./face-video.ts";

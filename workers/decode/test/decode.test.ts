@@ -3,9 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { decodeFrames, probeVideo } from "@hrpipe/media";
 import { BadInputError, FileStorage } from "@hrpipe/queue";
-import { readBarcode } from "@hrpipe/synth";
+import { cachedFaceVideo, faceVideoSpec, readBarcode } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testVideo, testVideoSpec } from "../../../tests/harness/videos.ts";
 import { processDecodeJob } from "../src/processor.ts";
 
 const faceOptions = {
@@ -23,7 +22,7 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "hrpipe-decode-test-"));
     storage = new FileStorage(dir);
-    source = await testVideo(testVideoSpec({ durationS: 30, barcode: true }));
+    source = await cachedFaceVideo(faceVideoSpec({ durationS: 30, barcode: true }));
     await storage.put("amigos/P01_4_face.mov", await readFile(source));
   }, 120_000);
   afterAll(() => rm(dir, { recursive: true, force: true }));

@@ -5,8 +5,8 @@ import path from "node:path";
 import { decodeFrames, probeVideo, VideoEncoder } from "@hrpipe/media";
 import { FaceDetector } from "@hrpipe/model";
 import { BadInputError, decodeSafetensors, FileStorage, getTensor } from "@hrpipe/queue";
+import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testVideo, testVideoSpec } from "../../../tests/harness/videos.ts";
 import { analyseFaces } from "../src/analyse.ts";
 import { iou } from "../src/image.ts";
 import { processFaceJob } from "../src/processor.ts";
@@ -27,7 +27,7 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "hrpipe-face-test-"));
     storage = new FileStorage(dir);
-    source = await testVideo(testVideoSpec({ durationS: 10 }));
+    source = await cachedFaceVideo(faceVideoSpec({ durationS: 10 }));
     detector = await FaceDetector.create({ kind: "tiny", inputSize: 320 });
   }, 120_000);
   afterAll(() => rm(dir, { recursive: true, force: true }));

@@ -43,7 +43,7 @@ export async function rppgCommand(video: string, options: RppgCommandOptions): P
     window,
     detector,
     {
-      detectEvery: 8,
+      detectEvery: 10,
       cropSize: 128,
     },
   );

@@ -3,14 +3,15 @@ import { existsSync } from "node:fs";
 import { mkdir, rename } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type FaceVideoSpec, heartTrajectory, renderFaceVideo } from "@hrpipe/synth";
+import { type FaceVideoSpec, renderFaceVideo } from "./face-video.ts";
+import { heartTrajectory } from "./pulse.ts";
 
 const cacheDir = path.join(tmpdir(), "hrpipe-test-videos");
 
-export type TestVideoSpec = Omit<FaceVideoSpec, "out" | "heart"> & { meanBpm: number };
+export type CachedVideoSpec = Omit<FaceVideoSpec, "out" | "heart"> & { meanBpm: number };
 
-/** The defaults of a test face video: 720p, 25 fps, a real face moving slowly, a 0.6% pulse. */
-export function testVideoSpec(overrides: Partial<TestVideoSpec> = {}): TestVideoSpec {
+/** The defaults of a test or benchmark face video: 720p, 25 fps, a real face moving slowly, a 0.6% pulse. */
+export function faceVideoSpec(overrides: Partial<CachedVideoSpec> = {}): CachedVideoSpec {
   return {
     width: 1280,
     height: 720,
@@ -31,7 +32,7 @@ export function testVideoSpec(overrides: Partial<TestVideoSpec> = {}): TestVideo
  * Renders a synthetic face video once per spec and machine (cached in the temp folder; rendering a
  * 30-s 720p video takes ~15 s here) and returns its path.
  */
-export async function testVideo(spec: TestVideoSpec): Promise<string> {
+export async function cachedFaceVideo(spec: CachedVideoSpec): Promise<string> {
   const id = createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 16);
   const file = path.join(cacheDir, `${id}.mov`);
   if (existsSync(file)) return file;
