@@ -134,7 +134,9 @@ export async function benchFace(): Promise<BenchResult> {
       value: info.frameCount / run.seconds,
       unit: "frames/s",
       reference: { what: "detection on every frame", value: info.frameCount / reference.seconds },
-      ...(detectEvery === faceOptions.detectEvery ? { target: ">= 60 frames/s", met: info.frameCount / run.seconds >= 60 } : {}),
+      ...(detectEvery === faceOptions.detectEvery
+        ? { target: ">= 60 frames/s", met: info.frameCount / run.seconds >= 60 }
+        : {}),
     });
   }
   const dir = await mkdtemp(path.join(tmpdir(), "hrpipe-bench-face-"));

@@ -2,12 +2,16 @@ import { benchEcg } from "./ecg.ts";
 import { benchDecode, benchFace } from "./media.ts";
 import { benchModel } from "./model.ts";
 import { type BenchResult, saveResult } from "./report.ts";
+import { benchRppg } from "./rppg.ts";
+import { benchScaling } from "./scaling.ts";
 
 const benches: Record<string, () => Promise<BenchResult>> = {
   ecg: benchEcg,
   decode: benchDecode,
   face: benchFace,
   model: benchModel,
+  rppg: benchRppg,
+  scaling: benchScaling,
 };
 
 const wanted = process.argv.slice(2);
