@@ -1,18 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { decodeFrames, probeVideo } from "@hrpipe/media";
 import { FaceDetector } from "@hrpipe/model";
 import { type RppgMethod, rppgHeartRate, rppgMethods } from "@hrpipe/signal";
-import { heartTrajectory, renderFaceVideo } from "@hrpipe/synth";
-import { analyseFaces } from "@hrpipe/worker-face";
+import { knownPulseVideoSpec, knownPulseVideos, renderFaceVideo } from "@hrpipe/synth";
+import { analyseVideo } from "@hrpipe/worker-face";
 import { type BenchResult, machineDescription } from "./report.ts";
-
-const videos = [
-  { meanBpm: 65, photo: 6 },
-  { meanBpm: 90, photo: 3 },
-  { meanBpm: 115, photo: 2 },
-];
 
 /** Window RMSE of each rPPG method against the known pulse, at two H.264 compression levels. */
 export async function benchRppg(): Promise<BenchResult> {
@@ -22,32 +15,10 @@ export async function benchRppg(): Promise<BenchResult> {
   try {
     for (const crf of [18, 23]) {
       const squared: Record<RppgMethod, number[]> = { pos: [], chrom: [], green: [] };
-      for (const video of videos) {
+      for (const video of knownPulseVideos) {
         const file = path.join(dir, `${crf}-${video.meanBpm}.mov`);
-        const truth = await renderFaceVideo({
-          out: file,
-          width: 640,
-          height: 360,
-          fps: 25,
-          durationS: 30,
-          portrait: { photo: video.photo, face: 0 },
-          heart: heartTrajectory({ meanBpm: video.meanBpm, swingBpm: 5, swingPeriodS: 30, phase: 1 }),
-          pulseAmplitude: 0.005,
-          motionPx: 8,
-          illuminationDrift: 0.02,
-          noiseLevel: 2,
-          seed: video.meanBpm,
-          crf,
-        });
-        const info = await probeVideo(file);
-        const window = {
-          firstFrame: 0,
-          frameCount: info.frameCount,
-          fps: info.fps,
-          width: info.width,
-          height: info.height,
-        };
-        const faces = await analyseFaces(decodeFrames(file, window, info), window, detector, {
+        const truth = await renderFaceVideo(knownPulseVideoSpec(video, crf, file));
+        const { info, analysis: faces } = await analyseVideo(file, detector, {
           detectEvery: 10,
           cropSize: 128,
         });

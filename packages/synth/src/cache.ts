@@ -47,3 +47,36 @@ export async function cachedFaceVideo(spec: CachedVideoSpec): Promise<string> {
   await rename(partial, file);
   return file;
 }
+
+/**
+ * The rPPG accuracy videos of the tests and benchmarks: three real faces, heart rates around 65, 90
+ * and 115 bpm (each swinging +/-5 bpm), a 0.5% pulse on green, +/-8 px head motion, 2% illumination
+ * drift, sensor noise, 30 s of 640x360 H.264 at the given CRF.
+ */
+export const knownPulseVideos = [
+  { meanBpm: 65, photo: 6 },
+  { meanBpm: 90, photo: 3 },
+  { meanBpm: 115, photo: 2 },
+] as const;
+
+export function knownPulseVideoSpec(
+  video: (typeof knownPulseVideos)[number],
+  crf: number,
+  out: string,
+): FaceVideoSpec {
+  return {
+    out,
+    width: 640,
+    height: 360,
+    fps: 25,
+    durationS: 30,
+    portrait: { photo: video.photo, face: 0 },
+    heart: heartTrajectory({ meanBpm: video.meanBpm, swingBpm: 5, swingPeriodS: 30, phase: 1 }),
+    pulseAmplitude: 0.005,
+    motionPx: 8,
+    illuminationDrift: 0.02,
+    noiseLevel: 2,
+    seed: video.meanBpm,
+    crf,
+  };
+}

@@ -1,3 +1,4 @@
+import { decodeFrames, probeVideo, type VideoInfo } from "@hrpipe/media";
 import { type Box, cropResize, skinMean, squareCrop } from "./image.ts";
 import { FaceTracker } from "./tracker.ts";
 
@@ -116,4 +117,28 @@ export async function analyseFaces(
     detectorCalls,
     boxes,
   };
+}
+
+/** Every frame of a video file, analysed from start to end (for local tools, tests and benchmarks). */
+export async function analyseVideo(
+  file: string,
+  detector: Detector,
+  options: AnalyseOptions,
+  frames: (all: AsyncIterable<Uint8Array>, total: number) => AsyncIterable<Uint8Array> = (all) => all,
+): Promise<{ info: VideoInfo; window: FrameWindow; analysis: FaceAnalysis }> {
+  const info = await probeVideo(file);
+  const window = {
+    firstFrame: 0,
+    frameCount: info.frameCount,
+    fps: info.fps,
+    width: info.width,
+    height: info.height,
+  };
+  const analysis = await analyseFaces(
+    frames(decodeFrames(file, window, info), info.frameCount),
+    window,
+    detector,
+    options,
+  );
+  return { info, window, analysis };
 }

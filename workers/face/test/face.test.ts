@@ -7,7 +7,7 @@ import { FaceDetector } from "@hrpipe/model";
 import { BadInputError, decodeSafetensors, FileStorage, getTensor } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { analyseFaces } from "../src/analyse.ts";
+import { analyseVideo } from "../src/analyse.ts";
 import { iou } from "../src/image.ts";
 import { processFaceJob } from "../src/processor.ts";
 
@@ -33,15 +33,7 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it("finds a face in >= 99% of frames, tracks within mean IoU >= 0.85 of per-frame detection, one trace row per frame", async () => {
-    const info = await probeVideo(source);
-    const window = {
-      firstFrame: 0,
-      frameCount: info.frameCount,
-      fps: info.fps,
-      width: info.width,
-      height: info.height,
-    };
-    const tracked = await analyseFaces(decodeFrames(source, window, info), window, detector, options);
+    const { info, window, analysis: tracked } = await analyseVideo(source, detector, options);
     const perFrame = [];
     for await (const frame of decodeFrames(source, window, info))
       perFrame.push((await detector.detect(frame, info.width, info.height))[0]);

@@ -1,9 +1,8 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { decodeFrames, probeVideo } from "@hrpipe/media";
 import { FaceDetector } from "@hrpipe/model";
 import { type RppgMethod, rppgHeartRate, rppgMethods } from "@hrpipe/signal";
-import { analyseFaces } from "@hrpipe/worker-face";
+import { analyseVideo } from "@hrpipe/worker-face";
 import { ProgressLine, UserError } from "../output.ts";
 
 export interface RppgCommandOptions {
@@ -29,23 +28,13 @@ export async function rppgCommand(video: string, options: RppgCommandOptions): P
   const [windowS, strideS] = [Number(options.window), Number(options.stride)];
   if (!(windowS > 0 && strideS > 0))
     throw new UserError("--window and --stride must be positive numbers of seconds.");
-  const info = await probeVideo(video);
   const detector = await FaceDetector.create({ kind: "tiny", inputSize: 320 });
-  const window = {
-    firstFrame: 0,
-    frameCount: info.frameCount,
-    fps: info.fps,
-    width: info.width,
-    height: info.height,
-  };
-  const faces = await analyseFaces(
-    counted(decodeFrames(video, window, info), new ProgressLine("rppg"), info.frameCount),
-    window,
+  const progress = new ProgressLine("rppg");
+  const { info, analysis: faces } = await analyseVideo(
+    video,
     detector,
-    {
-      detectEvery: 10,
-      cropSize: 128,
-    },
+    { detectEvery: 10, cropSize: 128 },
+    (frames, total) => counted(frames, progress, total),
   );
   const windows = rppgHeartRate(options.method as RppgMethod, faces.rgb, faces.faceFound, info.fps, {
     windowS,
