@@ -42,7 +42,7 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
 
   beforeAll(async () => {
     services = await createTestServices("e2e");
-    env = { ...services.env, HRPIPE_STALLED_INTERVAL_MS: "3000", HRPIPE_TFJS_BACKEND: "wasm" };
+    env = { ...services.env, HRPIPE_STALLED_INTERVAL_MS: "5000", HRPIPE_TFJS_BACKEND: "wasm" };
     shared.env = env;
     queues = new StageQueues({
       connection: createRedisConnection(services.redisUrl, "producer"),
