@@ -39,7 +39,8 @@ async function faceStageSeconds(
       stdio: "ignore",
     }),
   );
-  const queues = new StageQueues({ connection: createRedisConnection(redisUrl, "producer"), prefix });
+  const connection = createRedisConnection(redisUrl, "producer");
+  const queues = new StageQueues({ connection, prefix });
   try {
     while (!ready.every(existsSync)) await new Promise((resolve) => setTimeout(resolve, 100));
     const started = performance.now();
@@ -54,6 +55,7 @@ async function faceStageSeconds(
     return (performance.now() - started) / 1000;
   } finally {
     await queues.close();
+    connection.disconnect();
     for (const child of children) child.kill("SIGTERM");
   }
 }

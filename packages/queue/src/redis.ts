@@ -15,12 +15,17 @@ export function createRedisConnection(
   role: ConnectionRole,
   overrides: RedisOptions = {},
 ): Redis {
-  return new Redis(url, {
+  const connection = new Redis(url, {
     maxRetriesPerRequest: role === "worker" ? null : 1,
     enableOfflineQueue: role === "worker",
     retryStrategy: defaultRetryStrategy,
     ...overrides,
   });
+  // While Redis is away ioredis reconnects with backoff and BullMQ reports the outage as 'error'
+  // events of its workers and queues, which the worker process logs; without a listener here ioredis
+  // would also print every failed reconnect attempt.
+  connection.on("error", () => {});
+  return connection;
 }
 
 function defaultRetryStrategy(attempt: number): number {
