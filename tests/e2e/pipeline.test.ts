@@ -201,7 +201,7 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
       .map((job) => `${job.data.participant}/${job.data.videoId}/${job.data.segment}`);
     expect(redone.filter((segment) => !failedBefore.includes(segment))).toEqual([]);
     const train = await queues.queue("train").getJob(jobIds.train("e2e2", "unseen-videos"));
-    expect((train?.returnvalue as { featureShards: { computed: number } }).featureShards.computed).toBe(0);
+    expect((train!.returnvalue as { featureShards: { computed: number } }).featureShards.computed).toBe(0);
   }, 300_000);
 
   it("hrpipe status, report and artifacts read the finished run", async () => {
