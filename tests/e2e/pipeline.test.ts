@@ -1,5 +1,9 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { VideoEncoder } from "@hrpipe/media";
 import {
   createRedisConnection,
   freePort,
@@ -69,6 +73,17 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
       Buffer.from("this is not a MAT-file"),
     );
     await services.storage.put("datasets/tiny/faces/P04/P04_4_face.mov", video);
+    // A labelled video in which no frame shows a face.
+    const noFace = path.join(tmpdir(), `hrpipe-noface-${process.pid}.mov`);
+    const encoder = new VideoEncoder(noFace, { width: 256, height: 192, fps: 25 });
+    const frame = new Uint8Array(256 * 192 * 3);
+    for (let k = 0; k < 12 * 25; k++) {
+      for (let p = 0; p < frame.length; p++) frame[p] = (p * 7 + k * 13) % 256;
+      await encoder.write(frame);
+    }
+    await encoder.close();
+    await services.storage.put("datasets/tiny/faces/P03/P03_5_face.mov", await readFile(noFace));
+    await rm(noFace);
   }, 180_000);
 
   afterAll(async () => {
@@ -132,7 +147,6 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
       "P02/4",
       "P02/5",
       "P03/4",
-      "P03/5",
     ]);
     // Chunks are deleted once their face job is done, or has failed for good.
     expect((await services.storage.list("frames/")).map((o) => o.key)).toEqual([]);
@@ -151,6 +165,14 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
         stage: "ecg",
         participant: "P04",
         reason: expect.stringMatching(/Data_Preprocessed_P4\.mat is not a readable MAT-file/),
+      }),
+    );
+    expect(manifest.excluded).toContainEqual(
+      expect.objectContaining({
+        stage: "face",
+        participant: "P03",
+        videoId: "5",
+        reason: expect.stringMatching(/^no face anywhere in .*P03_5_face\.mov/),
       }),
     );
     expect(progress.stages.train).toMatchObject({ done: 2, failed: 0 });
