@@ -14,7 +14,7 @@ import {
 } from "./commands/model.ts";
 import { type ArtifactsCommandOptions, artifactsCommand, reportCommand } from "./commands/report.ts";
 import { type RppgCommandOptions, rppgCommand } from "./commands/rppg.ts";
-import { type StatusCommandOptions, statusCommand } from "./commands/status.ts";
+import { cancelCommand, type StatusCommandOptions, statusCommand } from "./commands/status.ts";
 import { type SynthCommandOptions, synthCommand } from "./commands/synth.ts";
 import { type WorkerCommandOptions, workerCommand } from "./commands/worker.ts";
 import { UserError } from "./output.ts";
@@ -125,6 +125,14 @@ export function buildProgram(): Command {
     )
     .option("--allow-writes", "let bull-board retry, promote and remove jobs")
     .action(action((options: DashboardCommandOptions) => dashboardCommand(options)));
+
+  program
+    .command("cancel")
+    .description(
+      "cancel a run: its queued jobs are removed, running ones finish, the manifest says cancelled",
+    )
+    .argument("<runId>")
+    .action(action((runId: string) => cancelCommand(runId)));
 
   program
     .command("report")

@@ -1,6 +1,6 @@
 import type { Job } from "bullmq";
 import { jobIds, parseJobId } from "./job-ids.ts";
-import { type RunManifest, readManifest } from "./manifest.ts";
+import { type RunManifest, readManifest, writeManifest } from "./manifest.ts";
 import { type StageName, stageNames } from "./payloads.ts";
 import type { StageQueues } from "./queues.ts";
 import type { Storage } from "./storage/index.ts";
@@ -119,4 +119,35 @@ export async function runProgress(
     (ingested && chained > 0 && finished === chained) ||
     (ingested && chained === 0);
   return progress;
+}
+
+/**
+ * Cancels a run: the manifest says so, and the run's queued work is removed (the ingest job with its
+ * waiting ecg, decode and face children, and the train and eval jobs). Jobs a worker is running
+ * finish, but nothing follows them.
+ */
+export async function cancelRun(
+  queues: StageQueues,
+  storage: Storage,
+  runId: string,
+): Promise<{ removed: string[] }> {
+  const manifest = await readManifest(storage, runId);
+  await writeManifest(storage, { ...manifest, state: "cancelled" });
+  const removed: string[] = [];
+  const ingest = await queues.queue("ingest").getJob(jobIds.ingest(runId));
+  if (ingest && !(await ingest.isCompleted())) {
+    const children = await ingest.getDependencies({ unprocessed: { count: 100_000 } });
+    await ingest.remove({ removeChildren: true });
+    removed.push(ingest.id!, ...(children.unprocessed ?? []).map((key) => key.split(":").pop()!));
+  }
+  for (const protocol of manifest.options.protocols) {
+    for (const stage of ["eval", "train"] as const) {
+      const job = await queues.queue(stage).getJob(jobIds[stage](runId, protocol));
+      if (job && !(await job.isCompleted()) && !(await job.isActive())) {
+        await job.remove({ removeChildren: true });
+        removed.push(job.id!);
+      }
+    }
+  }
+  return { removed };
 }

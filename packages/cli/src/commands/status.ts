@@ -1,4 +1,5 @@
 import {
+  cancelRun,
   loadConfig,
   openRedis,
   openStorage,
@@ -79,6 +80,25 @@ export async function statusCommand(
         await new Promise((resolve) => setTimeout(resolve, Number(options.interval) * 1000));
       }
     } while (options.watch);
+  } finally {
+    await queues.close();
+    await storage.close();
+    connection.disconnect();
+  }
+  return 0;
+}
+
+/** `hrpipe cancel <runId>`: stop a run; queued work is removed, running jobs finish. */
+export async function cancelCommand(runId: string): Promise<number> {
+  const config = loadConfig();
+  if (!config.redisUrl)
+    throw new UserError("REDIS_URL is not set; point it at the Redis server your workers use.");
+  const connection = await openRedis(config.redisUrl, "producer");
+  const queues = new StageQueues({ connection, prefix: config.queuePrefix });
+  const storage = openStorage(config.storageUrl, config);
+  try {
+    const { removed } = await cancelRun(queues, storage, runId);
+    process.stdout.write(`run ${runId} cancelled; ${removed.length} queued jobs removed\n`);
   } finally {
     await queues.close();
     await storage.close();
