@@ -12,7 +12,7 @@ const bin = path.resolve(import.meta.dirname, "../packages/cli/bin/hrpipe.js");
 const faceOptions = {
   detector: "tiny" as const,
   inputSize: 320,
-  detectEvery: 10,
+  detectEvery: 8,
   cropSize: 128,
   keepChunks: true,
 };

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { FaceDetector } from "@hrpipe/model";
+import { faceOptionsSchema } from "@hrpipe/queue";
 import { type RppgMethod, rppgHeartRate, rppgMethods } from "@hrpipe/signal";
 import { knownPulseVideoSpec, knownPulseVideos, renderFaceVideo } from "@hrpipe/synth";
 import { analyseVideo } from "@hrpipe/worker-face";
@@ -22,7 +23,7 @@ describe("rPPG on generated face videos with a known pulse", () => {
     for (const video of knownPulseVideos) {
       const file = path.join(dir, `${video.meanBpm}.mov`);
       const truth = await renderFaceVideo(knownPulseVideoSpec(video, 18, file));
-      const { info, analysis: faces } = await analyseVideo(file, detector, { detectEvery: 8, cropSize: 128 });
+      const { info, analysis: faces } = await analyseVideo(file, detector, faceOptionsSchema.parse({}));
       for (const method of rppgMethods) {
         for (const estimate of rppgHeartRate(method, faces.rgb, faces.faceFound, info.fps)) {
           expect(estimate.hrBpm, `${method} ${video.meanBpm} bpm window ${estimate.startS}s`).not.toBeNull();

@@ -34,10 +34,11 @@ export const faceOptionsSchema = z.object({
   /** TinyFaceDetector input size; 320 finds faces of 40+ px in 720p frames (see BENCHMARKS.md). */
   inputSize: z.number().int().min(128).max(1024).multipleOf(32).default(320),
   /**
-   * Detect every K frames and track the face by its content in between. K = 10 keeps the mean IoU with
-   * per-frame detection above 0.9 at about 70 frames/s at 720p (BENCHMARKS.md, face stage).
+   * Detect every K frames and track the face by its content in between. K = 8 keeps the mean IoU with
+   * per-frame detection above 0.9 at about 60 frames/s at 720p, and CHROM within 3 bpm on the
+   * known-pulse videos where K = 10 is not (BENCHMARKS.md).
    */
-  detectEvery: z.number().int().min(1).max(250).default(10),
+  detectEvery: z.number().int().min(1).max(250).default(8),
   cropSize: z.number().int().min(16).max(512).default(128),
   keepChunks: z.boolean().default(false),
 });

@@ -99,7 +99,7 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
         window: "10",
         fps: "25",
         epochs: options.epochs,
-        detectEvery: "10",
+        detectEvery: "8",
       }),
     );
     process.stderr.write(`demo: run ${runId} queued\n`);

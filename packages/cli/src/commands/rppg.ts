@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { FaceDetector } from "@hrpipe/model";
+import { faceOptionsSchema } from "@hrpipe/queue";
 import { type RppgMethod, rppgHeartRate, rppgMethods } from "@hrpipe/signal";
 import { analyseVideo } from "@hrpipe/worker-face";
 import { ProgressLine, UserError } from "../output.ts";
@@ -33,7 +34,7 @@ export async function rppgCommand(video: string, options: RppgCommandOptions): P
   const { info, analysis: faces } = await analyseVideo(
     video,
     detector,
-    { detectEvery: 10, cropSize: 128 },
+    faceOptionsSchema.parse({}),
     (frames, total) => counted(frames, progress, total),
   );
   const windows = rppgHeartRate(options.method as RppgMethod, faces.rgb, faces.faceFound, info.fps, {
