@@ -103,7 +103,7 @@ export async function loadPortrait(
   );
   const filter =
     `crop=${Math.round(cropWidth)}:${Math.round(cropHeight)}:${left}:${top},split[a][b];` +
-    `[b]scale=${plateWidth}:${plateHeight},boxblur=${Math.max(1, Math.floor(Math.min(plateWidth, plateHeight) / 8))}:2[bg];[a]scale=-2:${plateHeight}:flags=area[fg];` +
+    `[b]scale=${plateWidth}:${plateHeight},boxblur=${Math.max(1, Math.min(40, Math.floor(Math.min(plateWidth, plateHeight) / 8)))}:2[bg];[a]scale=-2:${plateHeight}:flags=area[fg];` +
     // A little optical blur, as any camera has; it also keeps sub-pixel resampling from flickering.
     "[bg][fg]overlay=(W-w)/2:0,gblur=sigma=1.2";
   return loadImage(file, filter, { width: plateWidth, height: plateHeight });
