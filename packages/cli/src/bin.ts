@@ -19,6 +19,10 @@ import { type SynthCommandOptions, synthCommand } from "./commands/synth.ts";
 import { type WorkerCommandOptions, workerCommand } from "./commands/worker.ts";
 import { UserError } from "./output.ts";
 
+// hrpipe pins the AWS SDK in its lockfile and supports Node 20; the SDK's notice that later releases
+// will need Node 22 is for SDK upgrades, not for users of this command.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
   version: string;
 };
