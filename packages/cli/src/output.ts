@@ -19,6 +19,7 @@ export class UserError extends Error {
 /** A one-line progress counter on stderr: redrawn in place on a terminal, a line per update otherwise. */
 export class ProgressLine {
   private lastWrite = 0;
+  private lastText = "";
 
   constructor(
     private readonly label: string,
@@ -34,6 +35,9 @@ export class ProgressLine {
     const filled = total > 0 ? Math.round((width * done) / total) : width;
     const bar = `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
     const text = `${this.label} ${bar} ${done}/${total}${detail ? ` ${detail}` : ""}`;
+    // A log file gets a line only when something changed.
+    if (!this.stream.isTTY && text === this.lastText) return;
+    this.lastText = text;
     if (this.stream.isTTY) this.stream.write(`\r${text}\u001b[K${finished ? "\n" : ""}`);
     else this.stream.write(`${text}\n`);
   }

@@ -1,16 +1,14 @@
 import {
   cancelRun,
-  loadConfig,
-  openRedis,
-  openStorage,
   queueCounts,
   type RunProgress,
   runProgress,
-  StageQueues,
+  type StageQueues,
   type Storage,
   stageNames,
 } from "@hrpipe/queue";
-import { formatTable, UserError } from "../output.ts";
+import { formatTable } from "../output.ts";
+import { withPipeline } from "../pipeline.ts";
 
 export function renderRunProgress(progress: RunProgress): string {
   const rows = stageNames.map((stage) => {
@@ -60,17 +58,8 @@ export interface StatusCommandOptions {
 }
 
 /** `hrpipe status [runId] [--watch]`: queue depths per stage and state, and a run's progress and failures. */
-export async function statusCommand(
-  runId: string | undefined,
-  options: StatusCommandOptions,
-): Promise<number> {
-  const config = loadConfig();
-  if (!config.redisUrl)
-    throw new UserError("REDIS_URL is not set; point it at the Redis server your workers use.");
-  const connection = await openRedis(config.redisUrl, "producer");
-  const queues = new StageQueues({ connection, prefix: config.queuePrefix });
-  const storage = openStorage(config.storageUrl, config);
-  try {
+export function statusCommand(runId: string | undefined, options: StatusCommandOptions): Promise<number> {
+  return withPipeline(async ({ queues, storage }) => {
     do {
       const text = await renderStatus(queues, storage, runId);
       if (options.watch && process.stdout.isTTY) process.stdout.write("\u001b[2J\u001b[H");
@@ -80,29 +69,15 @@ export async function statusCommand(
         await new Promise((resolve) => setTimeout(resolve, Number(options.interval) * 1000));
       }
     } while (options.watch);
-  } finally {
-    await queues.close();
-    await storage.close();
-    connection.disconnect();
-  }
-  return 0;
+    return 0;
+  });
 }
 
 /** `hrpipe cancel <runId>`: stop a run; queued work is removed, running jobs finish. */
-export async function cancelCommand(runId: string): Promise<number> {
-  const config = loadConfig();
-  if (!config.redisUrl)
-    throw new UserError("REDIS_URL is not set; point it at the Redis server your workers use.");
-  const connection = await openRedis(config.redisUrl, "producer");
-  const queues = new StageQueues({ connection, prefix: config.queuePrefix });
-  const storage = openStorage(config.storageUrl, config);
-  try {
+export function cancelCommand(runId: string): Promise<number> {
+  return withPipeline(async ({ queues, storage }) => {
     const { removed } = await cancelRun(queues, storage, runId);
     process.stdout.write(`run ${runId} cancelled; ${removed.length} queued jobs removed\n`);
-  } finally {
-    await queues.close();
-    await storage.close();
-    connection.disconnect();
-  }
-  return 0;
+    return 0;
+  });
 }
