@@ -20,6 +20,22 @@ const faceOptions = {
   keepChunks: false,
 };
 
+const benchVideoKey = "v/P01_4_face.mov";
+
+/** The decode stage on the stored benchmark video in 10-s segments, as a decode worker runs it. */
+function segmentVideo(storage: FileStorage) {
+  return processDecodeJob(
+    {
+      participant: "P01",
+      videoId: "4",
+      videoKey: "v/P01_4_face.mov",
+      options: { segmentS: 10 },
+      face: faceOptions,
+    },
+    { storage },
+  );
+}
+
 async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number }> {
   const started = performance.now();
   const value = await work();
@@ -33,22 +49,11 @@ export async function benchDecode(): Promise<BenchResult> {
   const dir = await mkdtemp(path.join(tmpdir(), "hrpipe-bench-decode-"));
   try {
     const storage = new FileStorage(dir);
-    await storage.put("v/P01_4_face.mov", await readFile(source));
+    await storage.put(benchVideoKey, await readFile(source));
     const reference = await timed(() =>
       execFileAsync(resolveTool("ffmpeg").path, ["-v", "error", "-i", source, "-f", "null", "-"]),
     );
-    const stage = await timed(() =>
-      processDecodeJob(
-        {
-          participant: "P01",
-          videoId: "4",
-          videoKey: "v/P01_4_face.mov",
-          options: { segmentS: 10 },
-          face: faceOptions,
-        },
-        { storage },
-      ),
-    );
+    const stage = await timed(() => segmentVideo(storage));
     // The pixels themselves are decoded where they are used, in the face stage: time that path too.
     const pixels = await timed(async () => {
       let frames = 0;
@@ -142,17 +147,8 @@ export async function benchFace(): Promise<BenchResult> {
   const dir = await mkdtemp(path.join(tmpdir(), "hrpipe-bench-face-"));
   try {
     const storage = new FileStorage(dir);
-    await storage.put("v/P01_4_face.mov", await readFile(source));
-    const decoded = await processDecodeJob(
-      {
-        participant: "P01",
-        videoId: "4",
-        videoKey: "v/P01_4_face.mov",
-        options: { segmentS: 10 },
-        face: faceOptions,
-      },
-      { storage },
-    );
+    await storage.put(benchVideoKey, await readFile(source));
+    const decoded = await segmentVideo(storage);
     const chunk = decoded.chunks[0]!;
     const job = await timed(() =>
       processFaceJob(

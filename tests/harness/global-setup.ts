@@ -1,8 +1,8 @@
 import { rm } from "node:fs/promises";
+import { redisServerBinary } from "@hrpipe/queue";
 import type { TestProject } from "vitest/node";
 import {
   dockerEngineAnswers,
-  hasBinary,
   type RunningService,
   s3rverCredentials,
   startMinioContainer,
@@ -46,7 +46,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const redis = await startRedisContainer();
     started.push(redis);
     redisUrl = redis.url;
-  } else if (hasBinary("redis-server")) {
+  } else if (redisServerBinary()) {
     const redis = await startRedisServer();
     started.push(redis);
     redisUrl = redis.url;

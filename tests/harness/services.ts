@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -10,10 +9,6 @@ export interface RunningService {
   url: string;
   description: string;
   stop(): Promise<void>;
-}
-
-export function hasBinary(name: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }).status === 0;
 }
 
 /** A private redis-server on a free port, configured as BullMQ requires (noeviction, no persistence). */

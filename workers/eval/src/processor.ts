@@ -57,10 +57,7 @@ interface TrainingCurves {
   epochs: EpochCurve[];
 }
 
-async function loadTraces(
-  storage: Storage,
-  video: { participant: string; videoId: string; segments: { tracesKey: string }[] },
-) {
+async function loadTraces(storage: Storage, video: { fps: number; segments: { tracesKey: string }[] }) {
   const rgb: number[] = [];
   const faceFound: number[] = [];
   let firstFrame = -1;
@@ -71,8 +68,7 @@ async function loadTraces(
     const found = getTensor(traces, "faceFound", "U8", 1).data;
     const colours = getTensor(traces, "rgb", "F32", 2).data;
     // An excluded segment leaves a hole: fill it with "no face" so no window spans it.
-    const fps = times.length > 1 ? 1 / (times[1]! - times[0]!) : 25;
-    const start = Math.round(times[0]! * fps);
+    const start = Math.round(times[0]! * video.fps);
     if (firstFrame < 0) firstFrame = start;
     for (let missing = expectedNext; missing >= 0 && missing < start; missing++) {
       rgb.push(Number.NaN, Number.NaN, Number.NaN);
