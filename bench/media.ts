@@ -8,7 +8,7 @@ import { FaceDetector } from "@hrpipe/model";
 import { FileStorage } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { processDecodeJob } from "@hrpipe/worker-decode";
-import { analyseFaces, iou, processFaceJob } from "@hrpipe/worker-face";
+import { analyseFaces, type Box, detectLargestFace, iou, processFaceJob } from "@hrpipe/worker-face";
 import { type BenchResult, machineDescription } from "./report.ts";
 
 const execFileAsync = promisify(execFile);
@@ -116,10 +116,10 @@ export async function benchFace(): Promise<BenchResult> {
     width: info.width,
     height: info.height,
   };
-  const perFrame: ({ x: number; y: number; width: number; height: number } | undefined)[] = [];
+  const perFrame: (Box | null)[] = [];
   const reference = await timed(async () => {
     for await (const frame of decodeFrames(source, window, info))
-      perFrame.push((await detector.detect(frame, info.width, info.height))[0]);
+      perFrame.push(await detectLargestFace(detector, frame, info.width, info.height));
   });
   const rows: BenchResult["rows"] = [];
   for (const detectEvery of [4, 8, 16]) {

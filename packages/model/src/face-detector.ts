@@ -44,6 +44,9 @@ interface FaceApi {
   ): Promise<{ box: { x: number; y: number; width: number; height: number }; score: number }[]>;
 }
 
+/** SSD MobileNet v1 in face-api resizes every input to 512 x 512. */
+const ssdInputSize = 512;
+
 /** @vladmandic/face-api on hrpipe's tfjs backend, with its models loaded from the package. */
 export class FaceDetector {
   private constructor(
@@ -51,6 +54,8 @@ export class FaceDetector {
     private readonly detectorOptions: unknown,
     readonly kind: DetectorKind,
     readonly backend: TfjsBackendName,
+    /** The longest image side the network looks at (face-api resizes every input to it). */
+    readonly inputSize: number,
   ) {}
 
   static async create(options: FaceDetectorOptions = {}): Promise<FaceDetector> {
@@ -59,16 +64,24 @@ export class FaceDetector {
     const kind = options.kind ?? "tiny";
     const minScore = options.minScore ?? 0.4;
     if (kind === "tiny") {
+      const inputSize = options.inputSize ?? 416;
       await api.nets.tinyFaceDetector.loadFromDisk(faceModelsDir());
       return new FaceDetector(
         api,
-        new api.TinyFaceDetectorOptions({ inputSize: options.inputSize ?? 416, scoreThreshold: minScore }),
+        new api.TinyFaceDetectorOptions({ inputSize, scoreThreshold: minScore }),
         kind,
         name,
+        inputSize,
       );
     }
     await api.nets.ssdMobilenetv1.loadFromDisk(faceModelsDir());
-    return new FaceDetector(api, new api.SsdMobilenetv1Options({ minConfidence: minScore }), kind, name);
+    return new FaceDetector(
+      api,
+      new api.SsdMobilenetv1Options({ minConfidence: minScore }),
+      kind,
+      name,
+      ssdInputSize,
+    );
   }
 
   /** Every face in an RGB24 image, largest first. */

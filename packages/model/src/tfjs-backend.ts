@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { registerFastWasmConcat } from "./wasm-concat.ts";
 
 export type TfjsBackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 
@@ -67,6 +68,7 @@ async function pickBackend(
       if (!(await tf.setBackend(candidate.tfjsName)))
         throw new Error(`tfjs could not initialise backend ${candidate.tfjsName}`);
       await tf.ready();
+      if (candidate.tfjsName === "wasm") registerFastWasmConcat();
       return { name: candidate.name, tf, skipped };
     } catch (error) {
       skipped.push({

@@ -72,7 +72,7 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
     await writeFile(file, await storage.get(chunk.chunkKey));
     const range = { firstFrame: chunk.firstFrame, frameCount: chunk.frameCount, fps: info.fps };
     const fromChunk: Uint8Array[] = [];
-    for await (const frame of decodeFrames(file, range, info)) fromChunk.push(frame);
+    for await (const frame of decodeFrames(file, range, info)) fromChunk.push(frame.slice());
     const errorSum = [0, 0, 0];
     let i = 0;
     for await (const frame of decodeFrames(source, range, info)) {

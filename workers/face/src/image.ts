@@ -7,79 +7,86 @@ export interface Box {
   height: number;
 }
 
-/** Weights of source pixels covering each output pixel of a 1-D area resample of [start, start + length). */
-function areaWeights(
-  start: number,
-  length: number,
-  outSize: number,
-  limit: number,
-): { index: number; weight: number }[][] {
+/**
+ * The source pixels covering each output pixel of a 1-D area resample of [start, start + length):
+ * output o reads `count[o]` taps from `first[o]` on, with weights `weight[o * stride ...]`.
+ */
+function areaTaps(start: number, length: number, outSize: number, limit: number) {
   const step = length / outSize;
-  const result: { index: number; weight: number }[][] = [];
+  const stride = Math.ceil(step) + 1;
+  const first = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weight = new Float32Array(outSize * stride);
   for (let o = 0; o < outSize; o++) {
     const from = start + o * step;
     const to = from + step;
-    const taps: { index: number; weight: number }[] = [];
-    for (let i = Math.floor(from); i < Math.ceil(to); i++) {
-      const overlap = Math.min(to, i + 1) - Math.max(from, i);
-      // Pixels outside the image count as black, so a crop at the border keeps its geometry.
-      if (overlap > 0 && i >= 0 && i < limit) taps.push({ index: i, weight: overlap / step });
-    }
-    result.push(taps);
+    // Pixels outside the image count as black, so a crop at the border keeps its geometry.
+    const lo = Math.max(0, Math.floor(from));
+    const hi = Math.min(limit, Math.ceil(to));
+    first[o] = lo;
+    count[o] = Math.max(0, hi - lo);
+    for (let i = lo; i < hi; i++)
+      weight[o * stride + i - lo] = Math.max(0, Math.min(to, i + 1) - Math.max(from, i)) / step;
   }
-  return result;
+  return { first, count, weight, stride };
 }
 
 /**
- * Crops `box` (any real-valued rectangle, possibly beyond the image) and resizes it to out x out by
- * area averaging: every output pixel is the exact mean of the source area it covers.
+ * Crops `box` (any real-valued rectangle, possibly beyond the image) and resizes it to outWidth x
+ * outHeight by area averaging: every output pixel is the exact mean of the source area it covers,
+ * so mean colours survive any scale.
  */
-export function cropResize(
+export function resizeArea(
   rgb: Uint8Array,
   width: number,
   height: number,
   box: Box,
-  out: number,
+  outWidth: number,
+  outHeight: number,
 ): Uint8Array {
-  const columns = areaWeights(box.x, box.width, out, width);
-  const rows = areaWeights(box.y, box.height, out, height);
-  const horizontal = new Float32Array(height * out * 3);
+  const columns = areaTaps(box.x, box.width, outWidth, width);
+  const rows = areaTaps(box.y, box.height, outHeight, height);
   const rowFrom = Math.max(0, Math.floor(box.y));
   const rowTo = Math.min(height, Math.ceil(box.y + box.height));
+  const rowBytes = outWidth * 3;
+  // Horizontal pass over the rows the box covers, then the vertical pass into the output.
+  const horizontal = new Float32Array(Math.max(0, rowTo - rowFrom) * rowBytes);
+  const { first: columnFirst, count: columnCount, weight: columnWeight, stride: columnStride } = columns;
   for (let y = rowFrom; y < rowTo; y++) {
-    for (let o = 0; o < out; o++) {
+    const rowStart = y * width;
+    let q = (y - rowFrom) * rowBytes;
+    for (let o = 0; o < outWidth; o++) {
       let r = 0;
       let g = 0;
       let b = 0;
-      for (const { index, weight } of columns[o]!) {
-        const p = (y * width + index) * 3;
+      let p = (rowStart + columnFirst[o]!) * 3;
+      const w0 = o * columnStride;
+      const w1 = w0 + columnCount[o]!;
+      for (let w = w0; w < w1; w++) {
+        const weight = columnWeight[w]!;
         r += rgb[p]! * weight;
         g += rgb[p + 1]! * weight;
         b += rgb[p + 2]! * weight;
+        p += 3;
       }
-      const q = (y * out + o) * 3;
-      horizontal[q] = r;
-      horizontal[q + 1] = g;
-      horizontal[q + 2] = b;
+      horizontal[q++] = r;
+      horizontal[q++] = g;
+      horizontal[q++] = b;
     }
   }
-  const result = new Uint8Array(out * out * 3);
-  for (let oy = 0; oy < out; oy++) {
-    for (let ox = 0; ox < out; ox++) {
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      for (const { index, weight } of rows[oy]!) {
-        const q = (index * out + ox) * 3;
-        r += horizontal[q]! * weight;
-        g += horizontal[q + 1]! * weight;
-        b += horizontal[q + 2]! * weight;
-      }
-      const p = (oy * out + ox) * 3;
-      result[p] = Math.round(r);
-      result[p + 1] = Math.round(g);
-      result[p + 2] = Math.round(b);
+  const result = new Uint8Array(outHeight * rowBytes);
+  const sum = new Float32Array(rowBytes);
+  const { first: rowFirst, count: rowCount, weight: rowWeight, stride: rowStride } = rows;
+  for (let oy = 0; oy < outHeight; oy++) {
+    sum.fill(0);
+    let source = (rowFirst[oy]! - rowFrom) * rowBytes;
+    for (let w = oy * rowStride, end = w + rowCount[oy]!; w < end; w++, source += rowBytes) {
+      const weight = rowWeight[w]!;
+      for (let i = 0; i < rowBytes; i++) sum[i] = sum[i]! + horizontal[source + i]! * weight;
     }
+    const out = oy * rowBytes;
+    // Uint8Array stores truncate: add 0.5 to round to nearest.
+    for (let i = 0; i < rowBytes; i++) result[out + i] = sum[i]! + 0.5;
   }
   return result;
 }
@@ -119,21 +126,29 @@ export function skinMean(rgb: Uint8Array, width: number, height: number, face: B
   let g = 0;
   let b = 0;
   let pixels = 0;
-  const cx = face.x + face.width / 2;
+  const halfWidth = face.width / 2;
+  const cx = face.x + halfWidth;
   const cy = face.y + face.height / 2;
-  const x0 = Math.max(0, Math.floor(face.x));
-  const x1 = Math.min(width, Math.ceil(face.x + face.width));
   const y0 = Math.max(0, Math.floor(face.y));
   const y1 = Math.min(height, Math.ceil(face.y + face.height));
+  // The mouth's columns: pixel centres at 0.28 < u < 0.72 of the box width.
+  const mouthFrom = Math.floor(face.x + 0.28 * face.width - 0.5) + 1;
+  const mouthTo = Math.ceil(face.x + 0.72 * face.width - 0.5) - 1;
   for (let y = y0; y < y1; y++) {
     const v = (y + 0.5 - face.y) / face.height; // 0 at the top of the box, 1 at the chin
     if (v > 0.22 && v < 0.45) continue; // eyes and brows
     const dy = (y + 0.5 - cy) / (face.height / 2);
-    for (let x = x0; x < x1; x++) {
-      const u = (x + 0.5 - face.x) / face.width;
-      if (v > 0.68 && v < 0.9 && u > 0.28 && u < 0.72) continue; // mouth
-      const dx = (x + 0.5 - cx) / (face.width / 2);
-      if (dx * dx + dy * dy > 1) continue;
+    if (dy * dy > 1) continue;
+    // The row's stretch of pixel centres inside the ellipse.
+    const reach = halfWidth * Math.sqrt(1 - dy * dy);
+    const x0 = Math.max(0, Math.ceil(cx - reach - 0.5));
+    const x1 = Math.min(width - 1, Math.floor(cx + reach - 0.5));
+    const mouthRow = v > 0.68 && v < 0.9;
+    for (let x = x0; x <= x1; x++) {
+      if (mouthRow && x >= mouthFrom && x <= mouthTo) {
+        x = mouthTo;
+        continue;
+      }
       const p = (y * width + x) * 3;
       const pr = rgb[p]!;
       const pg = rgb[p + 1]!;

@@ -5,23 +5,12 @@ export const patchSize = 48;
 /** The inner share of the box that is tracked: the face itself, not the background at its edges. */
 const innerShare = 0.7;
 
-function grey(rgb: Uint8Array, width: number, height: number, x: number, y: number): number {
-  const cx = Math.min(Math.max(x, 0), width - 1.001);
-  const cy = Math.min(Math.max(y, 0), height - 1.001);
-  const x0 = Math.floor(cx);
-  const y0 = Math.floor(cy);
-  const fx = cx - x0;
-  const fy = cy - y0;
-  const at = (xx: number, yy: number) => {
-    const p = (yy * width + xx) * 3;
-    return 0.299 * rgb[p]! + 0.587 * rgb[p + 1]! + 0.114 * rgb[p + 2]!;
-  };
-  return (
-    (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) +
-    fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1))
-  );
+/** Grey level (BT.601 luma) of pixel p of an RGB24 image. */
+function luma(rgb: Uint8Array, p: number): number {
+  return 0.299 * rgb[p]! + 0.587 * rgb[p + 1]! + 0.114 * rgb[p + 2]!;
 }
 
+/** Bilinear samples of the grey image on a patchSize x patchSize grid over the inner box, moved by (dx, dy). */
 function samplePatch(
   rgb: Uint8Array,
   width: number,
@@ -29,15 +18,26 @@ function samplePatch(
   box: Box,
   dx: number,
   dy: number,
-): Float64Array {
-  const patch = new Float64Array(patchSize * patchSize);
+  patch: Float32Array,
+): Float32Array {
   const stepX = (box.width * innerShare) / patchSize;
   const stepY = (box.height * innerShare) / patchSize;
   const left = box.x + (box.width * (1 - innerShare)) / 2 + dx;
   const top = box.y + (box.height * (1 - innerShare)) / 2 + dy;
+  const rowBytes = width * 3;
   for (let j = 0; j < patchSize; j++) {
-    for (let i = 0; i < patchSize; i++)
-      patch[j * patchSize + i] = grey(rgb, width, height, left + (i + 0.5) * stepX, top + (j + 0.5) * stepY);
+    const cy = Math.min(Math.max(top + (j + 0.5) * stepY, 0), height - 1.001);
+    const y0 = Math.floor(cy);
+    const fy = cy - y0;
+    for (let i = 0; i < patchSize; i++) {
+      const cx = Math.min(Math.max(left + (i + 0.5) * stepX, 0), width - 1.001);
+      const x0 = Math.floor(cx);
+      const fx = cx - x0;
+      const p = y0 * rowBytes + x0 * 3;
+      const upper = (1 - fx) * luma(rgb, p) + fx * luma(rgb, p + 3);
+      const lower = (1 - fx) * luma(rgb, p + rowBytes) + fx * luma(rgb, p + rowBytes + 3);
+      patch[j * patchSize + i] = (1 - fy) * upper + fy * lower;
+    }
   }
   return patch;
 }
@@ -49,9 +49,10 @@ function samplePatch(
  * tracked box moves with the skin, so the skin region of the colour trace stays put on the face.
  */
 export class FaceTracker {
-  private template: Float64Array | undefined;
-  private gradX = new Float64Array(patchSize * patchSize);
-  private gradY = new Float64Array(patchSize * patchSize);
+  private template: Float32Array | undefined;
+  private readonly gradX = new Float32Array(patchSize * patchSize);
+  private readonly gradY = new Float32Array(patchSize * patchSize);
+  private readonly warped = new Float32Array(patchSize * patchSize);
   private inverseHessian: [number, number, number] = [0, 0, 0];
   box: Box | undefined;
 
@@ -72,7 +73,15 @@ export class FaceTracker {
 
   private setTemplate(rgb: Uint8Array, width: number, height: number): void {
     const box = this.box!;
-    const template = samplePatch(rgb, width, height, box, 0, 0);
+    const template = samplePatch(
+      rgb,
+      width,
+      height,
+      box,
+      0,
+      0,
+      this.template ?? new Float32Array(patchSize ** 2),
+    );
     let hxx = 0;
     let hxy = 0;
     let hyy = 0;
@@ -102,7 +111,7 @@ export class FaceTracker {
     let dx = 0;
     let dy = 0;
     for (let iteration = 0; iteration < 8; iteration++) {
-      const warped = samplePatch(rgb, width, height, box, dx, dy);
+      const warped = samplePatch(rgb, width, height, box, dx, dy, this.warped);
       let bx = 0;
       let by = 0;
       for (let k = 0; k < warped.length; k++) {

@@ -7,7 +7,7 @@ import { FaceDetector } from "@hrpipe/model";
 import { BadInputError, decodeSafetensors, FileStorage, getTensor } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { analyseVideo } from "../src/analyse.ts";
+import { analyseVideo, detectLargestFace } from "../src/analyse.ts";
 import { iou } from "../src/image.ts";
 import { processFaceJob } from "../src/processor.ts";
 
@@ -36,7 +36,7 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     const { info, window, analysis: tracked } = await analyseVideo(source, detector, options);
     const perFrame = [];
     for await (const frame of decodeFrames(source, window, info))
-      perFrame.push((await detector.detect(frame, info.width, info.height))[0]);
+      perFrame.push(await detectLargestFace(detector, frame, info.width, info.height));
     let iouSum = 0;
     let pairs = 0;
     for (const [k, box] of tracked.boxes.entries()) {

@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { resizeArea, skinMean } from "../src/image.ts";
+
+function randomImage(width: number, height: number, seed: number): Uint8Array {
+  let state = seed;
+  return Uint8Array.from({ length: width * height * 3 }, () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state % 256;
+  });
+}
+
+describe("resizeArea", () => {
+  it("gives the exact mean of each source block for an integer factor", () => {
+    const [width, height] = [12, 9];
+    const image = randomImage(width, height, 1);
+    const out = resizeArea(image, width, height, { x: 0, y: 0, width, height }, 4, 3);
+    for (let oy = 0; oy < 3; oy++) {
+      for (let ox = 0; ox < 4; ox++) {
+        for (let c = 0; c < 3; c++) {
+          let sum = 0;
+          for (let y = 0; y < 3; y++)
+            for (let x = 0; x < 3; x++) sum += image[((oy * 3 + y) * width + ox * 3 + x) * 3 + c]!;
+          expect(out[(oy * 4 + ox) * 3 + c]).toBe(Math.round(sum / 9));
+        }
+      }
+    }
+  });
+
+  it("weights partly covered pixels by their overlap and keeps the mean colour at any scale", () => {
+    const [width, height] = [50, 40];
+    const image = randomImage(width, height, 2);
+    const out = resizeArea(image, width, height, { x: 0, y: 0, width, height }, 17, 13);
+    for (let c = 0; c < 3; c++) {
+      let source = 0;
+      for (let p = c; p < image.length; p += 3) source += image[p]!;
+      let resized = 0;
+      for (let p = c; p < out.length; p += 3) resized += out[p]!;
+      // Rounding each output pixel moves the mean by at most half a level.
+      expect(Math.abs(resized / (17 * 13) - source / (width * height))).toBeLessThan(0.5);
+    }
+  });
+
+  it("fills the part of a box beyond the image with black, keeping the geometry", () => {
+    const image = new Uint8Array(4 * 4 * 3).fill(200);
+    const out = resizeArea(image, 4, 4, { x: 0, y: 0, width: 8, height: 8 }, 2, 2);
+    expect(Array.from(out)).toEqual([200, 200, 200, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe("skinMean", () => {
+  it("averages skin-coloured pixels of the face ellipse only, leaving out background, eyes and mouth", () => {
+    const [width, height] = [100, 100];
+    const image = new Uint8Array(width * height * 3);
+    for (let p = 0; p < width * height; p++) image.set([20, 120, 30], p * 3); // green: not skin
+    const face = { x: 20, y: 10, width: 60, height: 80 };
+    const skin = [190, 140, 120];
+    for (let y = face.y; y < face.y + face.height; y++) {
+      for (let x = face.x; x < face.x + face.width; x++) {
+        const v = (y + 0.5 - face.y) / face.height;
+        // Eye band and mouth in other skin tones: only the geometry can leave them out.
+        const eyes = v > 0.25 && v < 0.4;
+        const mouth = v > 0.72 && v < 0.85 && Math.abs(x + 0.5 - 50) < 10;
+        const colour = eyes ? [200, 150, 130] : mouth ? [170, 120, 100] : skin;
+        image.set(colour, (y * width + x) * 3);
+      }
+    }
+    const mean = skinMean(image, width, height, face);
+    expect([mean.r, mean.g, mean.b]).toEqual(skin);
+    expect(mean.pixels).toBeGreaterThan(0.5 * Math.PI * 30 * 40);
+    expect(skinMean(image, width, height, { x: 0, y: 0, width: 15, height: 15 }).pixels).toBe(0);
+  });
+});
