@@ -185,7 +185,9 @@ export async function benchFace(): Promise<BenchResult> {
     method:
       `A generated 10-s ${info.width}x${info.height} video of a real face moving smoothly. TinyFaceDetector (input 320) on the tfjs wasm backend, ` +
       "content-based tracking between detections, 128x128 crops and skin traces for every frame. Wall-clock frames/s of one worker process " +
-      "(ffmpeg decodes in a child process beside it), against detecting on every frame in the same run.",
+      "pinned to one core together with the ffmpeg child that decodes for it (`pnpm bench face` runs itself under `taskset -c 0`), " +
+      "against detecting on every frame in the same run. The end-to-end row is a face job as a worker runs it: the chunk read from " +
+      "storage and checked, decoded, analysed, and both shards written.",
     rows,
     measuredAt: new Date().toISOString().slice(0, 10),
     machine: machineDescription(),

@@ -26,7 +26,10 @@ const resultsDir = path.join(import.meta.dirname, "results");
 const benchmarksFile = path.join(import.meta.dirname, "..", "BENCHMARKS.md");
 
 export function machineDescription(): string {
-  return `${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const cores = os.cpus().length;
+  const usable = os.availableParallelism();
+  const pinned = usable < cores ? `, pinned to ${usable} of the ${cores} cores` : "";
+  return `${cores} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}${pinned}`;
 }
 
 function formatNumber(value: number): string {

@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { benchEcg } from "./ecg.ts";
 import { benchDecode, benchFace } from "./media.ts";
 import { benchModel } from "./model.ts";
@@ -14,6 +16,26 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   scaling: benchScaling,
 };
 
+/** Benchmarks whose target is per core: run pinned to core 0 (ffmpeg children included) with taskset. */
+const oneCore = new Set(["face"]);
+
+/** Runs a one-core benchmark in a child process pinned by taskset; false when taskset is missing. */
+function runPinned(name: string): boolean {
+  const child = spawnSync(
+    "taskset",
+    ["-c", "0", process.execPath, ...process.execArgv, import.meta.filename, name],
+    {
+      stdio: "inherit",
+    },
+  );
+  if (child.error) {
+    console.error(`bench: taskset is not available (${child.error.message}); ${name} runs on every core.`);
+    return false;
+  }
+  if (child.status !== 0) process.exit(child.status ?? 1);
+  return true;
+}
+
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !(name in benches));
 if (unknown.length > 0) {
@@ -23,7 +45,8 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {
-  console.error(`bench: running ${name}...`);
+  if (oneCore.has(name) && availableParallelism() > 1 && runPinned(name)) continue;
+  console.error(`bench: running ${name}${availableParallelism() === 1 ? " on one core" : ""}...`);
   const result = await benches[name]!();
   saveResult(result);
   for (const row of result.rows) {

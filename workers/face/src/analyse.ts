@@ -5,31 +5,56 @@ import { FaceTracker } from "./tracker.ts";
 export interface Detector {
   /** The longest image side the detector's network looks at; larger frames are reduced to it first. */
   readonly inputSize: number;
-  /** Every face in an RGB24 image, largest first, in pixels of that image. */
-  detect(rgb: Uint8Array, width: number, height: number): Promise<Box[]>;
+  /** The network size used for a region around a face already found. */
+  readonly regionInputSize: number;
+  /** Every face in an RGB24 image, largest first, in pixels of that image, at a network size of `inputSize`. */
+  detect(rgb: Uint8Array, width: number, height: number, inputSize?: number): Promise<Box[]>;
 }
 
+/** Side of the region searched around a tracked face, in face sizes: room for a second of head motion. */
+const regionScale = 2;
+
 /**
- * The largest face in a frame, in frame pixels. A frame larger than the detector's input is reduced
- * and padded to the network's square here, by area averaging, rather than by tfjs ops inside
- * face-api: at 720p that costs a few milliseconds instead of most of the detection time.
+ * The largest face in a frame, in frame pixels; with `near`, the largest face in the square region
+ * `regionScale` times its size around it. The region (or a frame larger than the detector's input)
+ * is reduced and padded to the network's square here, by area averaging, rather than by tfjs ops
+ * inside face-api: at 720p that costs a few milliseconds instead of most of the detection time.
  */
 export async function detectLargestFace(
   detector: Detector,
   rgb: Uint8Array,
   width: number,
   height: number,
+  near?: Box,
 ): Promise<Box | null> {
-  const side = Math.max(width, height);
-  if (side <= detector.inputSize) return (await detector.detect(rgb, width, height))[0] ?? null;
-  // The square the network sees, the frame at its top left and black below or to the right, as
-  // face-api would pad it.
-  const square = { x: 0, y: 0, width: side, height: side };
-  const size = detector.inputSize;
-  const face = (await detector.detect(resizeArea(rgb, width, height, square, size, size), size, size))[0];
+  let region: Box;
+  let size: number;
+  if (near) {
+    const side = regionScale * Math.max(near.width, near.height);
+    region = {
+      x: near.x + near.width / 2 - side / 2,
+      y: near.y + near.height / 2 - side / 2,
+      width: side,
+      height: side,
+    };
+    size = detector.regionInputSize;
+  } else {
+    const side = Math.max(width, height);
+    if (side <= detector.inputSize) return (await detector.detect(rgb, width, height))[0] ?? null;
+    // The frame at the square's top left, black below or to the right, as face-api would pad it.
+    region = { x: 0, y: 0, width: side, height: side };
+    size = detector.inputSize;
+  }
+  const square = resizeArea(rgb, width, height, region, size, size);
+  const face = (await detector.detect(square, size, size, size))[0];
   if (!face) return null;
-  const scale = side / size;
-  return { x: face.x * scale, y: face.y * scale, width: face.width * scale, height: face.height * scale };
+  const scale = region.width / size;
+  return {
+    x: region.x + face.x * scale,
+    y: region.y + face.y * scale,
+    width: face.width * scale,
+    height: face.height * scale,
+  };
 }
 
 export interface FrameWindow {
@@ -90,8 +115,12 @@ export async function analyseFaces(
   const boxes: (Box | null)[] = new Array(frameCount).fill(null);
   let detectorCalls = 0;
 
-  const detectLargest = (frame: Uint8Array): Promise<Box | null> => {
+  // Around the tracked face when there is one, and in the whole frame when that finds nothing.
+  const detectLargest = async (frame: Uint8Array, tracked: Box | undefined): Promise<Box | null> => {
     detectorCalls++;
+    const near = tracked && (await detectLargestFace(detector, frame, width, height, tracked));
+    if (near) return near;
+    if (tracked) detectorCalls++;
     return detectLargestFace(detector, frame, width, height);
   };
 
@@ -116,7 +145,7 @@ export async function analyseFaces(
     let box = tracker.track(frame, width, height);
     // Detect on schedule, and on every frame while no face is held.
     if (!box || local % step === 0) {
-      const detection = await detectLargest(frame);
+      const detection = await detectLargest(frame, box);
       if (detection) {
         box = tracker.correct(detection, frame, width, height);
         lastDetectedLocal = local;

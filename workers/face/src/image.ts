@@ -31,6 +31,14 @@ function areaTaps(start: number, length: number, outSize: number, limit: number)
   return { first, count, weight, stride };
 }
 
+let scratchBuffer = new Float32Array(0);
+
+/** A reused work buffer: resizing runs several times a frame, and fresh buffers of this size cost more in collection than in use. */
+function scratch(length: number): Float32Array {
+  if (scratchBuffer.length < length) scratchBuffer = new Float32Array(length);
+  return scratchBuffer;
+}
+
 /**
  * Crops `box` (any real-valued rectangle, possibly beyond the image) and resizes it to outWidth x
  * outHeight by area averaging: every output pixel is the exact mean of the source area it covers,
@@ -50,7 +58,7 @@ export function resizeArea(
   const rowTo = Math.min(height, Math.ceil(box.y + box.height));
   const rowBytes = outWidth * 3;
   // Horizontal pass over the rows the box covers, then the vertical pass into the output.
-  const horizontal = new Float32Array(Math.max(0, rowTo - rowFrom) * rowBytes);
+  const horizontal = scratch(Math.max(0, rowTo - rowFrom) * rowBytes);
   const { first: columnFirst, count: columnCount, weight: columnWeight, stride: columnStride } = columns;
   for (let y = rowFrom; y < rowTo; y++) {
     const rowStart = y * width;
