@@ -37,6 +37,7 @@ describe("hrpipe doctor", () => {
       "storage",
       "ffmpeg",
       "ffprobe",
+      "video-io",
       "onnxruntime",
       "tfjs",
       "face-models",

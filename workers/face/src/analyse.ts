@@ -11,14 +11,14 @@ export interface Detector {
   detect(rgb: Uint8Array, width: number, height: number, inputSize?: number): Promise<Box[]>;
 }
 
-/** Side of the region searched around a tracked face, in face sizes: room for a second of head motion. */
-const regionScale = 2;
+/** Margin of the square searched around a tracked face (1: twice its size), room for head motion. */
+const regionMargin = 1;
 
 /**
- * The largest face in a frame, in frame pixels; with `near`, the largest face in the square region
- * `regionScale` times its size around it. The region (or a frame larger than the detector's input)
- * is reduced and padded to the network's square here, by area averaging, rather than by tfjs ops
- * inside face-api: at 720p that costs a few milliseconds instead of most of the detection time.
+ * The largest face in a frame, in frame pixels; with `near`, the largest face in the square twice its
+ * size around it. The region (or a frame larger than the detector's input) is reduced and padded to
+ * the network's square here, by area averaging, rather than by tfjs ops inside face-api: at 720p
+ * that costs a few milliseconds instead of most of the detection time.
  */
 export async function detectLargestFace(
   detector: Detector,
@@ -30,13 +30,7 @@ export async function detectLargestFace(
   let region: Box;
   let size: number;
   if (near) {
-    const side = regionScale * Math.max(near.width, near.height);
-    region = {
-      x: near.x + near.width / 2 - side / 2,
-      y: near.y + near.height / 2 - side / 2,
-      width: side,
-      height: side,
-    };
+    region = squareCrop(near, regionMargin);
     size = detector.regionInputSize;
   } else {
     const side = Math.max(width, height);
@@ -91,10 +85,10 @@ export interface FaceAnalysis {
 }
 
 /**
- * Finds the face in every frame: the largest face is detected every `detectEvery` frames and tracked
- * by its content in between (FaceTracker); detections correct the track gently, and a face missed by
- * the detector is held for up to 2 s. Frames without a face are flagged, never filled with the whole
- * frame.
+ * Finds the face in every frame: the largest face is detected in the whole frame, then tracked by its
+ * content (FaceTracker) and looked for again every `detectEvery` frames in the region around it;
+ * detections correct the track gently, and a face missed by the detector is held for up to 2 s.
+ * Frames without a face are flagged, never filled with the whole frame.
  */
 export async function analyseFaces(
   frames: AsyncIterable<Uint8Array>,

@@ -1,5 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { resolveTool, toolVersion } from "@hrpipe/media";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { decodeFrames, resolveTool, toolVersion, VideoEncoder } from "@hrpipe/media";
 import { faceModelsDir, missingFaceModels, onnxRuntimeInfo, selectTfjsBackend } from "@hrpipe/model";
 import {
   type HrpipeConfig,
@@ -66,6 +69,24 @@ async function checkStorage(config: HrpipeConfig): Promise<string> {
   }
 }
 
+/** Encodes a tiny clip and decodes it back the way the face stage reads frames (named pipe included). */
+async function checkVideoRoundTrip(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), "hrpipe-doctor-video-"));
+  try {
+    const size = { width: 32, height: 32 };
+    const file = path.join(dir, "probe.mp4");
+    const encoder = new VideoEncoder(file, { ...size, fps: 25, crf: 0 });
+    const frames = 3;
+    for (let k = 0; k < frames; k++) await encoder.write(new Uint8Array(32 * 32 * 3).fill(60 * k));
+    await encoder.close();
+    let decoded = 0;
+    for await (const _ of decodeFrames(file, { firstFrame: 0, frameCount: frames, fps: 25 }, size)) decoded++;
+    return `H.264 encode and RGB24 decode of ${decoded} frames through a named pipe`;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export async function runChecks(env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
   let config: HrpipeConfig;
   try {
@@ -90,6 +111,7 @@ export async function runChecks(env: NodeJS.ProcessEnv = process.env): Promise<C
       const tool = resolveTool("ffprobe", env);
       return `${toolVersion(tool)} (${tool.path}, ${tool.source})`;
     }),
+    await check("video-io", true, checkVideoRoundTrip),
     await check("onnxruntime", true, () => {
       const info = onnxRuntimeInfo();
       return `onnxruntime-node ${info.version}, providers ${info.providers.join(", ")}`;
