@@ -96,7 +96,11 @@ export function buildProgram(): Command {
     .option("--window <seconds>", "heart-rate label window (the study: 24)", "10")
     .option("--fps <n>", "label frame rate", "25")
     .option("--epochs <n>", "head training epochs", "15")
-    .option("--detect-every <k>", "face detection every k frames", "8")
+    .option(
+      "--detect-every <k>",
+      "face detection every k frames, tracking in between (1: every frame, as the study)",
+      "8",
+    )
     .action(
       action((datasetUri: string, options: IngestCommandOptions) => ingestCommand(datasetUri, options)),
     );
@@ -178,7 +182,11 @@ export function buildProgram(): Command {
       "1",
     )
     .option("--detector <kind>", "tiny (TinyFaceDetector) or ssd (SSD MobileNet v1)", "tiny")
-    .option("--detect-every <k>", "run the detector every k frames and track in between", "8")
+    .option(
+      "--detect-every <k>",
+      "run the detector every k frames and track in between (1: detect in every frame, as the study)",
+      "8",
+    )
     .option("--segment <seconds>", "frames per shard, in seconds", "10")
     .action(action((video: string, options: FacesCommandOptions) => facesCommand(video, options)));
 

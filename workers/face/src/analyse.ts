@@ -88,7 +88,8 @@ export interface FaceAnalysis {
  * Finds the face in every frame: the largest face is detected in the whole frame, then tracked by its
  * content (FaceTracker) and looked for again every `detectEvery` frames in the region around it;
  * detections correct the track gently, and a face missed by the detector is held for up to 2 s.
- * Frames without a face are flagged, never filled with the whole frame.
+ * `detectEvery` 1 is the study's method instead: a whole-frame detection in every frame, its box
+ * used as it is. Frames without a face are flagged, never filled with the whole frame.
  */
 export async function analyseFaces(
   frames: AsyncIterable<Uint8Array>,
@@ -136,6 +137,11 @@ export async function analyseFaces(
   const holdFrames = Math.round(window.fps * 2);
   let local = 0;
   for await (const frame of frames) {
+    if (step === 1) {
+      // The study's method: the whole frame searched in every frame, each box used as detected.
+      emit(local++, frame, await detectLargest(frame, undefined));
+      continue;
+    }
     let box = tracker.track(frame, width, height);
     // Detect on schedule, and on every frame while no face is held.
     if (!box || local % step === 0) {

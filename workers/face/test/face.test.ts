@@ -7,7 +7,7 @@ import { FaceDetector } from "@hrpipe/model";
 import { BadInputError, decodeSafetensors, FileStorage, getTensor } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { analyseVideo, detectLargestFace } from "../src/analyse.ts";
+import { analyseFaces, analyseVideo, detectLargestFace } from "../src/analyse.ts";
 import { iou } from "../src/image.ts";
 import { processFaceJob } from "../src/processor.ts";
 
@@ -52,6 +52,20 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     expect(tracked.faceFound.length).toBe(info.frameCount);
     expect(tracked.rgb.length).toBe(info.frameCount * 3);
   }, 180_000);
+
+  it("with detectEvery 1 uses the study's method: a whole-frame detection in every frame, boxes as detected", async () => {
+    const info = await probeVideo(source);
+    const window = { firstFrame: 100, frameCount: 20, fps: info.fps, width: info.width, height: info.height };
+    const study = await analyseFaces(decodeFrames(source, window, info), window, detector, {
+      detectEvery: 1,
+      cropSize: 128,
+    });
+    const perFrame = [];
+    for await (const frame of decodeFrames(source, window, info))
+      perFrame.push(await detectLargestFace(detector, frame, info.width, info.height));
+    expect(study.detectorCalls).toBe(window.frameCount);
+    expect(study.boxes).toEqual(perFrame);
+  });
 
   it("turns a chunk into faces and traces shards of the design and deletes the chunk", async () => {
     const info = await probeVideo(source);
