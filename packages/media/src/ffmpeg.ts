@@ -249,7 +249,13 @@ export async function* decodeFrames(
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    const exited = once(child, "close") as Promise<[number | null]>;
+    let startFailure: Error | undefined;
+    const exited = new Promise<number | null>((resolve) => {
+      child.once("close", resolve).once("error", (error) => {
+        startFailure = error;
+        resolve(null);
+      });
+    });
     const frame = new Uint8Array(frameBytes);
     let filled = 0;
     let produced = 0;
@@ -302,7 +308,11 @@ export async function* decodeFrames(
       if (child.exitCode === null) child.kill("SIGKILL");
       reader.destroy();
     }
-    const [code] = await exited;
+    const code = await exited;
+    if (startFailure)
+      throw new MediaError(
+        `ffmpeg could not be started to decode ${file} (${startFailure.message}); install ffmpeg or fix FFMPEG_PATH.`,
+      );
     if (produced < range.frameCount) {
       const why = lastLines(stderr) || (code === 0 ? "the stream ended early" : `ffmpeg exited ${code}`);
       throw new MediaError(
@@ -315,16 +325,17 @@ export async function* decodeFrames(
 }
 
 /**
- * Opens a named pipe for reading, which waits for its writer. If ffmpeg exits before the reader is
- * open (it failed before opening its output), a writer opened here releases the reader and is
- * closed once the reader is open, so that the reader sees end of file.
+ * Opens a named pipe for reading, which waits for its writer. If ffmpeg exits (or cannot start)
+ * before the reader is open, a writer opened here releases the reader and is closed once the reader
+ * is open, so that the reader sees end of file.
  */
 async function openForReading(fifo: string, writer: ChildProcess): Promise<number> {
   let opened = false;
   let releaser: number | undefined;
-  writer.once("exit", () => {
-    if (!opened) releaser = openSync(fifo, "r+");
-  });
+  const release = () => {
+    if (!opened && releaser === undefined) releaser = openSync(fifo, "r+");
+  };
+  writer.once("exit", release).once("error", release);
   const fd = await openAsync(fifo, "r");
   opened = true;
   if (releaser !== undefined) closeSync(releaser);
