@@ -8,7 +8,14 @@ import { FaceDetector } from "@hrpipe/model";
 import { FileStorage } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { processDecodeJob } from "@hrpipe/worker-decode";
-import { analyseFaces, type Box, detectLargestFace, iou, processFaceJob } from "@hrpipe/worker-face";
+import {
+  analyseFaces,
+  type Box,
+  detectLargestFace,
+  iou,
+  processFaceJob,
+  wholeVideo,
+} from "@hrpipe/worker-face";
 import { type BenchResult, machineDescription } from "./report.ts";
 
 const execFileAsync = promisify(execFile);
@@ -134,13 +141,7 @@ export async function benchFace(): Promise<BenchResult> {
   const source = await cachedFaceVideo(faceVideoSpec({ durationS: 10 }));
   const info = await probeVideo(source);
   const detector = await FaceDetector.create({ kind: "tiny", inputSize: 320 });
-  const window = {
-    firstFrame: 0,
-    frameCount: info.frameCount,
-    fps: info.fps,
-    width: info.width,
-    height: info.height,
-  };
+  const window = wholeVideo(info);
   const perFrame: (Box | null)[] = [];
   const reference = await timed(async () => {
     for await (const frame of decodeFrames(source, window, info))

@@ -174,6 +174,17 @@ export async function analyseFaces(
   };
 }
 
+/** The frame window of a whole video. */
+export function wholeVideo(info: VideoInfo): FrameWindow {
+  return {
+    firstFrame: 0,
+    frameCount: info.frameCount,
+    fps: info.fps,
+    width: info.width,
+    height: info.height,
+  };
+}
+
 /** Every frame of a video file, analysed from start to end (for local tools, tests and benchmarks). */
 export async function analyseVideo(
   file: string,
@@ -182,13 +193,7 @@ export async function analyseVideo(
   frames: (all: AsyncIterable<Uint8Array>, total: number) => AsyncIterable<Uint8Array> = (all) => all,
 ): Promise<{ info: VideoInfo; window: FrameWindow; analysis: FaceAnalysis }> {
   const info = await probeVideo(file);
-  const window = {
-    firstFrame: 0,
-    frameCount: info.frameCount,
-    fps: info.fps,
-    width: info.width,
-    height: info.height,
-  };
+  const window = wholeVideo(info);
   const analysis = await analyseFaces(
     frames(decodeFrames(file, window, info), info.frameCount),
     window,
