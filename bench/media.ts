@@ -5,7 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { decodeFrames, probeVideo, resolveTool } from "@hrpipe/media";
 import { FaceDetector } from "@hrpipe/model";
-import { FileStorage } from "@hrpipe/queue";
+import { FileStorage, faceOptionsSchema } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { processDecodeJob } from "@hrpipe/worker-decode";
 import {
@@ -19,13 +19,8 @@ import {
 import { type BenchResult, machineDescription } from "./report.ts";
 
 const execFileAsync = promisify(execFile);
-const faceOptions = {
-  detector: "tiny" as const,
-  inputSize: 320,
-  detectEvery: 8,
-  cropSize: 128,
-  keepChunks: false,
-};
+/** The pipeline's face options (tiny detector at 320, detect every 8, 128-px crops). */
+const faceOptions = faceOptionsSchema.parse({});
 
 const benchVideoKey = "v/P01_4_face.mov";
 
@@ -140,7 +135,10 @@ export async function benchDecode(): Promise<BenchResult> {
 export async function benchFace(): Promise<BenchResult> {
   const source = await cachedFaceVideo(faceVideoSpec({ durationS: 10 }));
   const info = await probeVideo(source);
-  const detector = await FaceDetector.create({ kind: "tiny", inputSize: 320 });
+  const detector = await FaceDetector.create({
+    kind: faceOptions.detector,
+    inputSize: faceOptions.inputSize,
+  });
   const window = wholeVideo(info);
   const perFrame: (Box | null)[] = [];
   const reference = await timed(async () => {

@@ -2,18 +2,12 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { decodeFrames, probeVideo } from "@hrpipe/media";
-import { BadInputError, FileStorage } from "@hrpipe/queue";
+import { BadInputError, FileStorage, faceOptionsSchema } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec, readBarcode } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processDecodeJob } from "../src/processor.ts";
 
-const faceOptions = {
-  detector: "tiny" as const,
-  inputSize: 320,
-  detectEvery: 8,
-  cropSize: 128,
-  keepChunks: false,
-};
+const faceOptions = faceOptionsSchema.parse({});
 
 describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
   let dir: string;

@@ -4,20 +4,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { decodeFrames, probeVideo, VideoEncoder } from "@hrpipe/media";
 import { FaceDetector } from "@hrpipe/model";
-import { BadInputError, decodeSafetensors, FileStorage, getTensor } from "@hrpipe/queue";
+import { BadInputError, decodeSafetensors, FileStorage, faceOptionsSchema, getTensor } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyseFaces, analyseVideo, detectLargestFace } from "../src/analyse.ts";
 import { iou } from "../src/image.ts";
 import { processFaceJob } from "../src/processor.ts";
 
-const options = {
-  detector: "tiny" as const,
-  inputSize: 320,
-  detectEvery: 8,
-  cropSize: 128,
-  keepChunks: false,
-};
+const options = faceOptionsSchema.parse({});
 
 describe("face stage on a generated 720p video of a real face moving smoothly", () => {
   let dir: string;
@@ -28,7 +22,7 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     dir = await mkdtemp(path.join(tmpdir(), "hrpipe-face-test-"));
     storage = new FileStorage(dir);
     source = await cachedFaceVideo(faceVideoSpec({ durationS: 10 }));
-    detector = await FaceDetector.create({ kind: "tiny", inputSize: 320 });
+    detector = await FaceDetector.create({ kind: options.detector, inputSize: options.inputSize });
   }, 120_000);
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
