@@ -2,7 +2,12 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["packages/*/test/**/*.test.ts", "workers/*/test/**/*.test.ts", "tests/**/*.test.ts"],
+    include: [
+      "apps/*/test/**/*.test.ts",
+      "packages/*/test/**/*.test.ts",
+      "workers/*/test/**/*.test.ts",
+      "tests/**/*.test.ts",
+    ],
     globalSetup: ["tests/harness/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -3,19 +3,12 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { analyseFaces, type Box, detectLargestFace, FaceDetector, iou, wholeVideo } from "@hrpipe/face";
 import { decodeFrames, probeVideo, resolveTool } from "@hrpipe/media";
-import { FaceDetector } from "@hrpipe/model";
 import { FileStorage, faceOptionsSchema } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { processDecodeJob } from "@hrpipe/worker-decode";
-import {
-  analyseFaces,
-  type Box,
-  detectLargestFace,
-  iou,
-  processFaceJob,
-  wholeVideo,
-} from "@hrpipe/worker-face";
+import { processFaceJob } from "@hrpipe/worker-face";
 import { type BenchResult, machineDescription } from "./report.ts";
 
 const execFileAsync = promisify(execFile);

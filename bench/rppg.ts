@@ -1,11 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { FaceDetector } from "@hrpipe/model";
+import { analyseVideo, FaceDetector } from "@hrpipe/face";
 import { faceOptionsSchema } from "@hrpipe/queue";
 import { type RppgMethod, rppgHeartRate, rppgMethods } from "@hrpipe/signal";
 import { knownPulseVideoSpec, knownPulseVideos, renderFaceVideo } from "@hrpipe/synth";
-import { analyseVideo } from "@hrpipe/worker-face";
 import { type BenchResult, machineDescription } from "./report.ts";
 
 /** Window RMSE of each rPPG method against the known pulse, at two H.264 compression levels. */

@@ -8,7 +8,7 @@ import { synthDataset } from "@hrpipe/synth";
 import { processDecodeJob } from "@hrpipe/worker-decode";
 import { type BenchResult, machineDescription } from "./report.ts";
 
-const bin = path.resolve(import.meta.dirname, "../packages/cli/bin/hrpipe.js");
+const bin = path.resolve(import.meta.dirname, "../apps/cli/bin/hrpipe.js");
 const faceOptions = {
   detector: "tiny" as const,
   inputSize: 320,

@@ -21,7 +21,7 @@ import {
 import { parse } from "yaml";
 
 const root = path.resolve(import.meta.dirname, "..");
-const bin = path.join(root, "packages/cli/bin/hrpipe.js");
+const bin = path.join(root, "apps/cli/bin/hrpipe.js");
 
 interface ComposeService {
   image?: string;

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 
 export const repoRoot = path.resolve(import.meta.dirname, "../..");
-const bin = path.join(repoRoot, "packages/cli/bin/hrpipe.js");
+const bin = path.join(repoRoot, "apps/cli/bin/hrpipe.js");
 
 export interface CliResult {
   code: number;

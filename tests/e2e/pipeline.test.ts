@@ -5,16 +5,17 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { VideoEncoder } from "@hrpipe/media";
 import {
+  artifactKeys,
   createRedisConnection,
   freePort,
-  getJson,
   jobIds,
+  readArtifact,
   readManifest,
   runProgress,
+  runReportSchema,
   StageQueues,
 } from "@hrpipe/queue";
 import { synthDataset } from "@hrpipe/synth";
-import type { RunReport } from "@hrpipe/worker-eval";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../cli/run-cli.ts";
@@ -178,7 +179,7 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
     expect(progress.stages.train).toMatchObject({ done: 2, failed: 0 });
     expect(progress.stages.eval).toMatchObject({ done: 2, failed: 0 });
 
-    const report = await getJson<RunReport>(services.storage, `runs/${runId}/reports/report.json`);
+    const report = await readArtifact(services.storage, artifactKeys.runReport(runId), runReportSchema);
     expect(Object.keys(report.protocols).sort()).toEqual(["unseen-participants", "unseen-videos"]);
     for (const protocol of Object.values(report.protocols)) {
       expect(Object.keys(protocol!.metrics.overall.windows).sort()).toEqual(["chrom", "cnn", "green", "pos"]);

@@ -42,8 +42,7 @@ export async function createTestServices(name: string): Promise<TestServices> {
       forcePathStyle: true,
     },
     queuePrefix,
-    concurrency: 1,
-    stalledIntervalMs: 30_000,
+    worker: {},
     logLevel: "warn",
   };
   const client = createS3Client(config.s3);

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 
-const bin = path.resolve(import.meta.dirname, "../../packages/cli/bin/hrpipe.js");
+const bin = path.resolve(import.meta.dirname, "../../apps/cli/bin/hrpipe.js");
 
 /** A long-running `hrpipe ...` child process (workers, dashboard), its output kept for error messages. */
 export interface WorkerProcess {

@@ -11,7 +11,7 @@ import {
 } from "@hrpipe/queue";
 import { describe, expect, inject, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { exportedMetrics, renderMetrics } from "../../packages/cli/src/dashboard/metrics.ts";
+import { exportedMetrics, renderMetrics } from "../../apps/cli/src/dashboard/metrics.ts";
 
 const infra = path.resolve(import.meta.dirname, "../../infra");
 

@@ -1,8 +1,15 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { createRedisConnection, StageQueues } from "@hrpipe/queue";
-import { createEcgWorker, type EcgProcessorResult, type TrialLabels } from "@hrpipe/worker-ecg";
-import { QueueEvents, type Worker } from "bullmq";
+import {
+  createRedisConnection,
+  type EcgJobResult,
+  StageQueues,
+  startStageWorkers,
+  type TrialLabels,
+  type WorkerSet,
+} from "@hrpipe/queue";
+import { ecgStage } from "@hrpipe/worker-ecg";
+import { QueueEvents } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";
 
@@ -14,18 +21,14 @@ const fixture = path.resolve(
 describe("ecg worker through the harness's Redis and S3", () => {
   let services: TestServices;
   let queues: StageQueues;
-  let worker: Worker;
+  let worker: WorkerSet;
   let events: QueueEvents;
   const producer = () => createRedisConnection(services.redisUrl, "producer");
 
   beforeAll(async () => {
     services = await createTestServices("ecg-worker");
     queues = new StageQueues({ connection: producer(), prefix: services.queuePrefix });
-    worker = createEcgWorker(services.storage, {
-      connection: createRedisConnection(services.redisUrl, "worker"),
-      prefix: services.queuePrefix,
-      logger: services.logger,
-    });
+    worker = startStageWorkers([ecgStage], services);
     events = new QueueEvents("ecg", {
       connection: createRedisConnection(services.redisUrl, "worker"),
       prefix: services.queuePrefix,
@@ -50,8 +53,8 @@ describe("ecg worker through the harness's Redis and S3", () => {
     const payload = { runId: "run-ecg", participant: "P01", matKey: "amigos/Data_Preprocessed_P01.mat" };
     const first = (await (
       await queues.add("ecg", payload)
-    ).waitUntilFinished(events, 30_000)) as EcgProcessorResult;
-    expect(first.skipped).toBe(false);
+    ).waitUntilFinished(events, 30_000)) as EcgJobResult;
+    expect(first.reused).toBe(false);
     expect(first.excluded).toEqual([]);
     expect(first.labels.map((l) => l.videoId)).toEqual(["4", "5", "9", "N1"]);
     const objects = await services.storage.list(`labels/${first.hash}/P01/`);
@@ -79,15 +82,15 @@ describe("ecg worker through the harness's Redis and S3", () => {
 
     const second = (await (
       await queues.add("ecg", payload)
-    ).waitUntilFinished(events, 30_000)) as EcgProcessorResult;
-    expect(second.skipped).toBe(true);
+    ).waitUntilFinished(events, 30_000)) as EcgJobResult;
+    expect(second.reused).toBe(true);
     expect(second.hash).toBe(first.hash);
     expect(await services.storage.list("labels/")).toEqual(objects);
 
     const otherWindow = (await (
       await queues.add("ecg", { ...payload, options: { windowS: 24 } })
-    ).waitUntilFinished(events, 30_000)) as EcgProcessorResult;
-    expect(otherWindow.skipped).toBe(false);
+    ).waitUntilFinished(events, 30_000)) as EcgJobResult;
+    expect(otherWindow.reused).toBe(false);
     expect(otherWindow.hash).not.toBe(first.hash);
   });
 

@@ -4,6 +4,7 @@ import {
   InvalidPayloadError,
   openRedis,
   readRedisServerInfo,
+  resolveWorkerSettings,
   StageQueues,
 } from "@hrpipe/queue";
 import { QueueEvents } from "bullmq";
@@ -34,7 +35,12 @@ describe("typed queues through the harness's Redis", () => {
         seen.push(payload);
         return { labelled: payload.participant, windowS: payload.options.windowS };
       },
-      { connection: workerConnection, prefix: services.queuePrefix, logger: services.logger },
+      {
+        ...resolveWorkerSettings("ecg", services.config),
+        connection: workerConnection,
+        prefix: services.queuePrefix,
+        logger: services.logger,
+      },
     );
     const events = new QueueEvents("ecg", {
       connection: createRedisConnection(services.redisUrl, "worker"),

@@ -1,6 +1,12 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { decodeSafetensors, type HrpipeConfig, type Logger, type SafetensorsFile } from "@hrpipe/queue";
+import {
+  decodeSafetensors,
+  type HrpipeConfig,
+  type Logger,
+  type SafetensorsFile,
+  type WeightsProvenance,
+} from "@hrpipe/queue";
 import * as ort from "onnxruntime-node";
 import {
   type BackboneWeights,
@@ -15,15 +21,6 @@ import { encodeOnnxModel } from "./onnx/graph.ts";
 import { cudaProviderInstalled } from "./onnx-runtime.ts";
 
 /** Where a backbone's weights came from; copied into every artifact and report they touch. */
-export interface WeightsProvenance {
-  kind: "pretrained" | "random-init";
-  /** The weights file, or the seed of the random initialisation. */
-  source: string;
-  /** Content address of the weights and config: features cached under it are reused only with the same backbone. */
-  weightsHash: string;
-  config: DenseNetConfig;
-  note: string;
-}
 
 export class WeightsError extends Error {
   override name = "WeightsError";

@@ -1,9 +1,8 @@
 import {
   encodeSafetensors,
-  getJson,
-  joinKey,
-  putJson,
-  type Storage,
+  type HeadInfo,
+  type LayersModelJson,
+  layersModelSchema,
   type TensorMap,
   tensor,
 } from "@hrpipe/queue";
@@ -11,77 +10,74 @@ import type * as tfTypes from "@tensorflow/tfjs";
 import type { TrainedHead } from "./head.ts";
 import { selectTfjsBackend } from "./tfjs-backend.ts";
 
-/** What is needed besides the weights to turn head outputs back into bpm. */
-export interface HeadInfo {
-  inputDim: number;
-  labelMean: number;
-  labelStd: number;
-  bestEpoch: number;
-  backend: string;
-}
-
 export interface LoadedHead extends HeadInfo {
   model: tfTypes.LayersModel;
   tf: typeof tfTypes;
 }
 
 /**
- * Saves a trained head under `prefix`: a TensorFlow.js layers model (model.json + weights.bin, loadable
- * with tf.loadLayersModel), a safetensors copy of its weights for PyTorch/NumPy users, and head.json.
+ * The files of a trained head: a TensorFlow.js layers model (model.json + weights.bin, loadable with
+ * tf.loadLayersModel), a safetensors copy of its weights for PyTorch/NumPy users, and head.json.
+ * Where they are stored is the caller's business.
  */
-export async function saveHead(head: TrainedHead, storage: Storage, prefix: string): Promise<string[]> {
-  const written: string[] = [];
+export interface HeadFiles {
+  modelJson: LayersModelJson;
+  weightsBin: Uint8Array;
+  safetensors: Buffer;
+  info: HeadInfo;
+}
+
+export async function serialiseHead(head: TrainedHead): Promise<HeadFiles> {
+  let saved: { modelJson: LayersModelJson; weightsBin: Uint8Array } | undefined;
   await head.model.save(
     head.tf.io.withSaveHandler(async (artifacts) => {
-      const weightData = artifacts.weightData as ArrayBuffer;
-      const modelJson = {
-        format: "layers-model",
-        generatedBy: `TensorFlow.js ${head.tf.version.tfjs}`,
-        convertedBy: null,
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: ["weights.bin"], weights: artifacts.weightSpecs }],
+      saved = {
+        modelJson: layersModelSchema.parse({
+          format: "layers-model",
+          generatedBy: `TensorFlow.js ${head.tf.version.tfjs}`,
+          convertedBy: null,
+          modelTopology: artifacts.modelTopology,
+          weightsManifest: [{ paths: ["weights.bin"], weights: artifacts.weightSpecs }],
+        }),
+        weightsBin: new Uint8Array(artifacts.weightData as ArrayBuffer),
       };
-      await storage.put(joinKey(prefix, "weights.bin"), new Uint8Array(weightData));
-      await putJson(storage, joinKey(prefix, "model.json"), modelJson);
-      written.push(joinKey(prefix, "weights.bin"), joinKey(prefix, "model.json"));
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
     }),
   );
+  if (!saved) throw new Error("TensorFlow.js saved no model artifacts for the head; this is a bug.");
   const tensors: TensorMap = {};
   for (const weight of head.model.weights) {
     const value = weight.read();
     tensors[weight.name] = tensor("F32", value.shape, value.dataSync() as Float32Array);
   }
-  const info: HeadInfo = {
-    inputDim: head.inputDim,
-    labelMean: head.labelMean,
-    labelStd: head.labelStd,
-    bestEpoch: head.bestEpoch,
-    backend: head.backend,
+  return {
+    ...saved,
+    safetensors: encodeSafetensors(tensors, {
+      labelMean: String(head.labelMean),
+      labelStd: String(head.labelStd),
+    }),
+    info: {
+      inputDim: head.inputDim,
+      labelMean: head.labelMean,
+      labelStd: head.labelStd,
+      bestEpoch: head.bestEpoch,
+      backend: head.backend,
+    },
   };
-  await storage.put(
-    joinKey(prefix, "head.safetensors"),
-    encodeSafetensors(tensors, { labelMean: String(head.labelMean), labelStd: String(head.labelStd) }),
-  );
-  await putJson(storage, joinKey(prefix, "head.json"), info);
-  written.push(joinKey(prefix, "head.safetensors"), joinKey(prefix, "head.json"));
-  return written;
 }
 
-export async function loadHead(storage: Storage, prefix: string): Promise<LoadedHead> {
+export async function loadHead(files: Omit<HeadFiles, "safetensors">): Promise<LoadedHead> {
   const { tf } = await selectTfjsBackend();
-  const info = await getJson<HeadInfo>(storage, joinKey(prefix, "head.json"));
-  const modelJson = await getJson<{
-    modelTopology: object;
-    weightsManifest: { weights: tfTypes.io.WeightsManifestEntry[] }[];
-  }>(storage, joinKey(prefix, "model.json"));
-  const weights = await storage.get(joinKey(prefix, "weights.bin"));
+  const weights = files.weightsBin;
   const model = await tf.loadLayersModel(
     tf.io.fromMemory({
-      modelTopology: modelJson.modelTopology,
-      weightSpecs: modelJson.weightsManifest.flatMap((group) => group.weights),
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+      modelTopology: files.modelJson.modelTopology,
+      weightSpecs: files.modelJson.weightsManifest.flatMap((group) => group.weights),
+      weightData: weights.buffer.slice(
+        weights.byteOffset,
+        weights.byteOffset + weights.byteLength,
+      ) as ArrayBuffer,
     }),
   );
-  return { ...info, model, tf };
+  return { ...files.info, model, tf };
 }

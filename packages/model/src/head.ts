@@ -1,17 +1,10 @@
-import type { TrainOptions } from "@hrpipe/queue";
+import type { EpochCurve, TrainOptions } from "@hrpipe/queue";
 import { seededPermutation } from "@hrpipe/queue";
 import type * as tfTypes from "@tensorflow/tfjs";
 import { selectTfjsBackend, type TfjsBackendName } from "./tfjs-backend.ts";
 
 /** The study's regression head: 2208-16-32-16-1 with ReLU. */
 export const headHiddenUnits = [16, 32, 16] as const;
-
-export interface EpochCurve {
-  epoch: number;
-  /** Mean squared error on standardised labels. */
-  trainLoss: number;
-  valLoss: number;
-}
 
 export interface TrainedHead {
   model: tfTypes.LayersModel;

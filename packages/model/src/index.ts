@@ -1,7 +1,4 @@
-export * from "./dataset.ts";
 export * from "./densenet.ts";
-export * from "./face-detector.ts";
-export * from "./face-models.ts";
 export * from "./feature-extractor.ts";
 export * from "./head.ts";
 export * from "./head-io.ts";

@@ -11,6 +11,12 @@ const booleanString = z
   .enum(["1", "0", "true", "false", "yes", "no"])
   .transform((value) => value === "1" || value === "true" || value === "yes");
 
+const milliseconds = z.coerce
+  .number()
+  .int()
+  .min(1000, "must be at least 1000 (ms)")
+  .max(3_600_000, "must be at most 3600000 (ms)");
+
 const envSchema = z.object({
   REDIS_URL: z
     .string()
@@ -34,13 +40,9 @@ const envSchema = z.object({
     .int()
     .min(1, "must be a whole number from 1 to 64")
     .max(64, "must be a whole number from 1 to 64")
-    .default(1),
-  HRPIPE_STALLED_INTERVAL_MS: z.coerce
-    .number()
-    .int()
-    .min(1000, "must be at least 1000 (ms)")
-    .max(3_600_000, "must be at most 3600000 (ms)")
-    .default(30_000),
+    .optional(),
+  HRPIPE_LOCK_DURATION_MS: milliseconds.optional(),
+  HRPIPE_STALLED_INTERVAL_MS: milliseconds.optional(),
   HRPIPE_READY_FILE: z.string().min(1).optional(),
   HRPIPE_DENSENET_WEIGHTS: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(logLevels, { message: `must be one of ${logLevels.join(", ")}` }).default("info"),
@@ -55,6 +57,15 @@ export interface S3Settings {
   forcePathStyle: boolean;
 }
 
+export interface WorkerOverrides {
+  /** Jobs one worker process runs at once, per stage. */
+  concurrency?: number;
+  /** How long a job's lock lasts: a killed worker's job moves on after about this. */
+  lockDurationMs?: number;
+  /** How often stalled jobs are looked for. */
+  stalledIntervalMs?: number;
+}
+
 export interface HrpipeConfig {
   redisUrl?: string;
   storageUrl: string;
@@ -62,15 +73,10 @@ export interface HrpipeConfig {
   queuePrefix: string;
   /** A torchvision/timm DenseNet-161 safetensors file; without it the backbone is randomly initialised. */
   densenetWeights?: string;
-  /**
-   * How long a job's lock lasts and how often stalled jobs are looked for: a killed worker's job is
-   * picked up by another worker within about twice this.
-   */
-  stalledIntervalMs: number;
+  /** Overrides of every stage's declared worker defaults (see stages.ts); unset keeps each stage's own. */
+  worker: WorkerOverrides;
   /** Written once a worker process takes jobs, removed when it drains (a Kubernetes readiness probe). */
   readyFile?: string;
-  /** Jobs one worker process runs at once, per stage. */
-  concurrency: number;
   logLevel: (typeof logLevels)[number];
 }
 
@@ -99,9 +105,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
       forcePathStyle: e.S3_FORCE_PATH_STYLE ?? e.S3_ENDPOINT !== undefined,
     },
     queuePrefix: e.HRPIPE_QUEUE_PREFIX,
-    concurrency: e.HRPIPE_CONCURRENCY,
     densenetWeights: e.HRPIPE_DENSENET_WEIGHTS,
-    stalledIntervalMs: e.HRPIPE_STALLED_INTERVAL_MS,
+    worker: {
+      concurrency: e.HRPIPE_CONCURRENCY,
+      lockDurationMs: e.HRPIPE_LOCK_DURATION_MS,
+      stalledIntervalMs: e.HRPIPE_STALLED_INTERVAL_MS,
+    },
     readyFile: e.HRPIPE_READY_FILE,
     logLevel: e.LOG_LEVEL,
   };

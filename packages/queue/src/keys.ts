@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-
 /** An id or key that would escape its folder or confuse a storage backend. */
 export class UnsafeKeyError extends Error {
   override name = "UnsafeKeyError";
@@ -43,25 +41,6 @@ export function normaliseParticipant(id: string): string {
   return `P${match[1]!.padStart(2, "0")}`;
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/**
- * The content address of an artifact family: the same inputs, stage options and format version give
- * the same hash, so a re-run finds finished work; changing any of them gives a fresh folder.
- */
-export function artifactHash(parts: { input: unknown; options: unknown; formatVersion: number }): string {
-  return createHash("sha256").update(canonicalJson(parts)).digest("hex").slice(0, 16);
-}
-
 /** Where every artifact of the design lives, relative to the storage prefix. */
 export const artifactKeys = {
   manifest: (runId: string) => joinKey("runs", safeId(runId, "run id"), "manifest.json"),
@@ -72,18 +51,46 @@ export const artifactKeys = {
       safeId(participant, "participant"),
       `${safeId(videoId, "video id")}.json`,
     ),
-  frames: (hash: string, participant: string, videoId: string, segment: number, extension: string) =>
-    joinKey("frames", hash, participant, videoId, `${segmentName(segment)}.${extension}`),
+  /** Written last by an ecg job: the participant is done (and what it produced). */
+  labelsSummary: (hash: string, participant: string) =>
+    joinKey("labels", safeId(hash, "hash"), safeId(participant, "participant"), "_summary.json"),
+  /**
+   * A segment's coded frames. The chunk's own SHA-256 is part of its name, so two runs that cut the
+   * same segment at once never overwrite each other's chunk with other bytes.
+   */
+  frames: (hash: string, participant: string, videoId: string, segment: number, chunkSha256: string) =>
+    joinKey("frames", hash, participant, videoId, `${segmentName(segment)}-${chunkSha256.slice(0, 16)}.mkv`),
   faces: (hash: string, participant: string, videoId: string, segment: number) =>
     joinKey("faces", hash, participant, videoId, `${segmentName(segment)}.safetensors`),
   traces: (hash: string, participant: string, videoId: string, segment: number) =>
     joinKey("traces", hash, participant, videoId, `${segmentName(segment)}.safetensors`),
-  features: (weightsHash: string, participant: string, videoId: string, segment: number) =>
-    joinKey("features", weightsHash, participant, videoId, `${segmentName(segment)}.safetensors`),
-  model: (runId: string, protocol: string, file: string) => joinKey("runs", runId, "models", protocol, file),
+  features: (hash: string, participant: string, videoId: string, segment: number) =>
+    joinKey("features", hash, participant, videoId, `${segmentName(segment)}.safetensors`),
+  /** A trained head under its content address; a run's models folder holds a copy. */
+  head: (hash: string, file: HeadFile) => joinKey("heads", safeId(hash, "hash"), file),
+  model: (runId: string, protocol: string, file: HeadFile | ModelFile) =>
+    joinKey("runs", safeId(runId, "run id"), "models", protocol, file),
   report: (runId: string, protocol: string, file: string) =>
-    joinKey("runs", runId, "reports", protocol, file),
+    joinKey("runs", safeId(runId, "run id"), "reports", protocol, file),
+  runReport: (runId: string) => joinKey("runs", safeId(runId, "run id"), "reports", "report.json"),
+  runReportHtml: (runId: string) => joinKey("runs", safeId(runId, "run id"), "reports", "report.html"),
 };
+
+/**
+ * The files of a trained head, head.json last: it is written last, so its presence means the head is
+ * complete (see workers/train).
+ */
+export const headFiles = [
+  "model.json",
+  "weights.bin",
+  "head.safetensors",
+  "curves.json",
+  "samples.json",
+  "head.json",
+] as const;
+export type HeadFile = (typeof headFiles)[number];
+/** What a run's models folder holds besides a copy of its head: which head, trained on what. */
+export type ModelFile = "provenance.json";
 
 export function segmentName(segment: number): string {
   if (!Number.isInteger(segment) || segment < 0)

@@ -1,14 +1,15 @@
 import { z } from "zod";
+import { readArtifact, writeArtifact } from "./artifact-io.ts";
 import { artifactKeys } from "./keys.ts";
 import {
   decodeOptionsSchema,
   ecgOptionsSchema,
+  evalOptionsSchema,
   faceOptionsSchema,
   protocolNames,
   trainOptionsSchema,
 } from "./payloads.ts";
-import { BadInputError } from "./queues.ts";
-import { getJson, putJson, type Storage } from "./storage/index.ts";
+import type { Storage } from "./storage/index.ts";
 
 /** An item the run could not use, and why; carried into every report. */
 export const exclusionSchema = z.object({
@@ -60,6 +61,7 @@ export const runManifestSchema = z.object({
     decode: decodeOptionsSchema,
     face: faceOptionsSchema,
     train: trainOptionsSchema,
+    eval: evalOptionsSchema,
   }),
   participants: z.array(z.object({ participant: z.string(), matKey: z.string() })),
   videos: z.array(z.object({ participant: z.string(), videoId: z.string(), videoKey: z.string() })),
@@ -78,17 +80,10 @@ export function videoRef(participant: string, videoId: string): string {
   return `${participant}/${videoId}`;
 }
 
-export async function readManifest(storage: Storage, runId: string): Promise<RunManifest> {
-  const key = artifactKeys.manifest(runId);
-  const parsed = runManifestSchema.safeParse(await getJson(storage, key));
-  if (!parsed.success) {
-    throw new BadInputError(
-      `${key} does not match the run manifest schema (${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}).`,
-    );
-  }
-  return parsed.data;
+export function readManifest(storage: Storage, runId: string): Promise<RunManifest> {
+  return readArtifact(storage, artifactKeys.manifest(runId), runManifestSchema);
 }
 
 export function writeManifest(storage: Storage, manifest: RunManifest): Promise<void> {
-  return putJson(storage, artifactKeys.manifest(manifest.runId), runManifestSchema.parse(manifest));
+  return writeArtifact(storage, artifactKeys.manifest(manifest.runId), runManifestSchema, manifest);
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-/** The queues of the pipeline, one per stage; their order is the data flow. */
+/** The queues of the pipeline, one per stage, in the order of the data flow (see stages.ts). */
 export const stageNames = ["ingest", "ecg", "decode", "face", "train", "eval"] as const;
 export type StageName = (typeof stageNames)[number];
 
@@ -53,8 +53,19 @@ export const trainOptionsSchema = z.object({
   seed: z.number().int().default(1),
 });
 
+export const evalOptionsSchema = z.object({
+  /** Every estimator is scored on the same windows of this length... */
+  windowS: z.number().positive().max(120).default(10),
+  /** ...starting every this many seconds. */
+  strideS: z.number().positive().max(120).default(1),
+});
+
+/** The two steps of an ingest job: plan the run and add its jobs, then gather their results. */
+export const ingestSteps = ["plan", "gather"] as const;
+
 export const ingestPayloadSchema = z.object({
   runId: runIdSchema,
+  step: z.enum(ingestSteps).default("plan"),
   /** Storage key prefix of an AMIGOS-layout tree ('' for the storage root). */
   datasetPrefix: z
     .string()
@@ -67,6 +78,7 @@ export const ingestPayloadSchema = z.object({
   decode: decodeOptionsSchema.default(decodeOptionsSchema.parse({})),
   face: faceOptionsSchema.default(faceOptionsSchema.parse({})),
   train: trainOptionsSchema.default(trainOptionsSchema.parse({})),
+  eval: evalOptionsSchema.default(evalOptionsSchema.parse({})),
 });
 
 export const ecgPayloadSchema = z.object({
@@ -106,14 +118,13 @@ export const facePayloadSchema = z.object({
 export const trainPayloadSchema = z.object({
   runId: runIdSchema,
   protocol: z.enum(protocolNames),
-  fold: z.number().int().min(0).default(0),
   options: trainOptionsSchema.default(trainOptionsSchema.parse({})),
 });
 
 export const evalPayloadSchema = z.object({
   runId: runIdSchema,
   protocol: z.enum(protocolNames),
-  fold: z.number().int().min(0).default(0),
+  options: evalOptionsSchema.default(evalOptionsSchema.parse({})),
 });
 
 export const payloadSchemas = {
@@ -134,6 +145,7 @@ export type EcgOptions = z.output<typeof ecgOptionsSchema>;
 export type DecodeOptions = z.output<typeof decodeOptionsSchema>;
 export type FaceOptions = z.output<typeof faceOptionsSchema>;
 export type TrainOptions = z.output<typeof trainOptionsSchema>;
+export type EvalOptions = z.output<typeof evalOptionsSchema>;
 
 export class InvalidPayloadError extends Error {
   override name = "InvalidPayloadError";

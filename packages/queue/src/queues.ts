@@ -3,6 +3,7 @@ import { FlowProducer, type Job, type JobsOptions, Queue, UnrecoverableError, Wo
 import type { Redis } from "ioredis";
 import { jobLogger, type Logger } from "./logger.ts";
 import { type Payload, type PayloadInput, parsePayload, type StageName } from "./payloads.ts";
+import { type StageRuntimeDefaults, stageGraph } from "./stages.ts";
 
 /**
  * Input that no retry can fix (corrupt video, unreadable .mat, no face, no usable ECG). BullMQ fails
@@ -12,13 +13,19 @@ export class BadInputError extends UnrecoverableError {
   override name = "BadInputError";
 }
 
-/** Transient faults (Redis, storage, network) are retried with exponential backoff: 2, 4, 8, 16 s... */
-export const defaultJobOptions: JobsOptions = {
-  attempts: 6,
-  backoff: { type: "exponential", delay: 2_000 },
-  removeOnComplete: { age: 7 * 24 * 3600, count: 50_000 },
-  removeOnFail: { age: 30 * 24 * 3600 },
-};
+/**
+ * A stage's job options: transient faults (Redis, storage, network) are retried with exponential
+ * backoff (2, 4, 8, 16 s... by default); finished jobs are kept a week, failed ones a month.
+ */
+export function stageJobOptions(stage: StageName): JobsOptions {
+  const { attempts, backoffMs } = stageGraph[stage].defaults;
+  return {
+    attempts,
+    backoff: { type: "exponential", delay: backoffMs },
+    removeOnComplete: { age: 7 * 24 * 3600, count: 50_000 },
+    removeOnFail: { age: 30 * 24 * 3600 },
+  };
+}
 
 export interface StageQueuesOptions {
   /** A producer connection (see createRedisConnection). */
@@ -40,7 +47,7 @@ export class StageQueues {
       queue = new Queue(stage, {
         connection: this.options.connection,
         prefix: this.options.prefix,
-        defaultJobOptions,
+        defaultJobOptions: stageJobOptions(stage),
       });
       this.queues.set(stage, queue);
     }
@@ -69,13 +76,13 @@ export class StageQueues {
       name: parent.stage,
       queueName: parent.stage,
       data: parsePayload(parent.stage, parent.payload),
-      opts: { ...defaultJobOptions, jobId: parent.jobId },
+      opts: { ...stageJobOptions(parent.stage), jobId: parent.jobId },
       children: [
         {
           name: child.stage,
           queueName: child.stage,
           data: parsePayload(child.stage, child.payload),
-          opts: { ...defaultJobOptions, jobId: child.jobId, failParentOnFailure: true },
+          opts: { ...stageJobOptions(child.stage), jobId: child.jobId, failParentOnFailure: true },
         },
       ],
     });
@@ -102,16 +109,11 @@ export type StageProcessor<S extends StageName, R = unknown> = (
   context: StageJobContext,
 ) => Promise<R>;
 
-export interface StageWorkerOptions {
+export interface StageWorkerOptions extends StageRuntimeDefaults {
   /** A worker connection (maxRetriesPerRequest null, see createRedisConnection). */
   connection: Redis;
   prefix: string;
   logger: Logger;
-  concurrency?: number;
-  /** How long a job's lock lasts without renewal; a killed worker's job is taken over after this. */
-  lockDurationMs?: number;
-  /** How often stalled jobs (lost locks) are looked for and moved back to waiting. */
-  stalledIntervalMs?: number;
   autorun?: boolean;
 }
 
@@ -151,9 +153,9 @@ export function createStageWorker<S extends StageName, R>(
     {
       connection: options.connection,
       prefix: options.prefix,
-      concurrency: options.concurrency ?? 1,
-      lockDuration: options.lockDurationMs ?? 30_000,
-      stalledInterval: options.stalledIntervalMs ?? 30_000,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs,
       maxStalledCount: 2,
       autorun: options.autorun ?? true,
       // Recorded on every job it takes (job.processedBy): which machine and process ran it.

@@ -1,47 +1,104 @@
-/** What stage jobs return: the ingest step that gathers a run reads these from BullMQ. */
+import { z } from "zod";
 
-export interface EcgJobResult {
-  participant: string;
+/**
+ * What stage jobs return. The ingest job's gather step reads its children's results from BullMQ and
+ * validates them here; every result says whether the job computed anything (`reused` is true when
+ * every artifact it would write already existed), which `hrpipe status RUN --json` counts.
+ */
+
+export const ingestResultSchema = z.object({
+  runId: z.string(),
+  state: z.string(),
+  videos: z.number().int().optional(),
+  excluded: z.number().int().optional(),
+  reused: z.literal(false),
+});
+
+export const ecgResultSchema = z.object({
+  participant: z.string(),
   /** Content address of the participant's label files. */
-  hash: string;
-  labels: { videoId: string; key: string; labelledShare: number }[];
-  excluded: { videoId: string; reason: string }[];
-  /** True when every artifact already existed and nothing was computed. */
-  skipped: boolean;
-}
+  hash: z.string(),
+  labels: z.array(z.object({ videoId: z.string(), key: z.string(), labelledShare: z.number() })),
+  excluded: z.array(z.object({ videoId: z.string(), reason: z.string() })),
+  reused: z.boolean(),
+});
+export type EcgJobResult = z.infer<typeof ecgResultSchema>;
 
-export interface DecodeJobResult {
-  participant: string;
-  videoId: string;
-  facesHash: string;
-  fps: number;
-  frameCount: number;
-  width: number;
-  height: number;
+const segmentSchema = z.object({
+  segment: z.number().int(),
+  firstFrame: z.number().int(),
+  frameCount: z.number().int(),
+});
+
+export const decodeResultSchema = z.object({
+  participant: z.string(),
+  videoId: z.string(),
+  facesHash: z.string(),
+  fps: z.number(),
+  frameCount: z.number().int(),
+  width: z.number().int(),
+  height: z.number().int(),
   /** Every segment of the video. */
-  segments: { segment: number; firstFrame: number; frameCount: number }[];
+  segments: z.array(segmentSchema),
   /** Segments whose shards already existed (no face job was needed). */
-  done: number[];
+  done: z.array(z.number().int()),
   /** Segments sent to face jobs, with their chunk. */
-  chunks: {
-    segment: number;
-    firstFrame: number;
-    frameCount: number;
-    chunkKey: string;
-    chunkSha256: string;
-    bytes: number;
-  }[];
-  chunkBytesPerVideoS: number;
-}
+  chunks: z.array(
+    segmentSchema.extend({
+      chunkKey: z.string(),
+      chunkSha256: z.string(),
+      bytes: z.number().int(),
+    }),
+  ),
+  chunkBytesPerVideoS: z.number(),
+  reused: z.boolean(),
+});
+export type DecodeJobResult = z.infer<typeof decodeResultSchema>;
 
-export interface FaceJobResult {
-  participant: string;
-  videoId: string;
-  segment: number;
-  facesKey: string;
-  tracesKey: string;
-  frames: number;
+export const faceResultSchema = z.object({
+  participant: z.string(),
+  videoId: z.string(),
+  segment: z.number().int(),
+  facesKey: z.string(),
+  tracesKey: z.string(),
+  frames: z.number().int(),
   /** Frames with a face; -1 when the shards already existed. */
-  facesFound: number;
-  skipped: boolean;
+  facesFound: z.number().int(),
+  reused: z.boolean(),
+});
+export type FaceJobResult = z.infer<typeof faceResultSchema>;
+
+export const trainResultSchema = z.object({
+  modelPrefix: z.string(),
+  headHash: z.string(),
+  trainVideos: z.number().int(),
+  samples: z.number().int(),
+  valRmseBpm: z.number().nullable(),
+  bestEpoch: z.number().int(),
+  backend: z.string(),
+  featureShards: z.object({ cached: z.number().int(), computed: z.number().int() }),
+  reused: z.boolean(),
+});
+export type TrainJobResult = z.infer<typeof trainResultSchema>;
+
+export const evalResultSchema = z.object({
+  reportKey: z.string(),
+  htmlKey: z.string(),
+  runReportKey: z.string().optional(),
+  windows: z.number().int(),
+  featureShards: z.object({ cached: z.number().int(), computed: z.number().int() }),
+  reused: z.literal(false),
+});
+export type EvalJobResult = z.infer<typeof evalResultSchema>;
+
+/** A child job's return value that does not match its stage's result schema (another version wrote it). */
+export function parseResult<S extends z.ZodType>(schema: S, value: unknown, jobKey: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(
+      `the result of job ${jobKey} does not match its stage's result schema at ${issue.path.join(".") || "(result)"} (${issue.message}); run every worker at the same hrpipe version.`,
+    );
+  }
+  return parsed.data;
 }

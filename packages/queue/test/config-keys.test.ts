@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { addresses, contentHash, formatVersions } from "../src/addresses.ts";
 import { ConfigError, loadConfig } from "../src/config.ts";
-import { artifactHash, artifactKeys, normaliseParticipant, safeId, UnsafeKeyError } from "../src/keys.ts";
-import { parsePayload } from "../src/payloads.ts";
+import { artifactKeys, normaliseParticipant, safeId, UnsafeKeyError } from "../src/keys.ts";
+import {
+  decodeOptionsSchema,
+  ecgOptionsSchema,
+  faceOptionsSchema,
+  parsePayload,
+  trainOptionsSchema,
+} from "../src/payloads.ts";
 
 describe("config", () => {
   it("fills defaults and derives path-style for custom endpoints", () => {
@@ -39,21 +46,73 @@ describe("keys", () => {
     expect(() => artifactKeys.manifest("../x")).toThrow(/run id/);
   });
 
-  it("hashes inputs, options and format version independently of key order", () => {
-    const a = artifactHash({
-      input: { key: "x", size: 1 },
-      options: { fps: 25, windowS: 10 },
-      formatVersion: 1,
-    });
-    expect(
-      artifactHash({ input: { size: 1, key: "x" }, options: { windowS: 10, fps: 25 }, formatVersion: 1 }),
-    ).toBe(a);
-    expect(
-      artifactHash({ input: { key: "x", size: 1 }, options: { fps: 25, windowS: 24 }, formatVersion: 1 }),
-    ).not.toBe(a);
-    expect(
-      artifactHash({ input: { key: "x", size: 1 }, options: { fps: 25, windowS: 10 }, formatVersion: 2 }),
-    ).not.toBe(a);
+  it("hashes parts independently of key order", () => {
+    expect(contentHash({ a: 1, b: { c: 2, d: 3 } })).toBe(contentHash({ b: { d: 3, c: 2 }, a: 1 }));
+    expect(contentHash({ a: 1 })).not.toBe(contentHash({ a: 2 }));
+  });
+});
+
+describe("content addresses", () => {
+  const sha = (c: string) => c.repeat(64);
+  const decode = decodeOptionsSchema.parse({});
+  const face = faceOptionsSchema.parse({});
+  const facesInput = { sourceSha256: sha("a"), decode, face };
+
+  it("faces: source bytes, decode options, face options and both format versions each change it", () => {
+    const base = addresses.faces(facesInput);
+    const variants = [
+      addresses.faces({ ...facesInput, sourceSha256: sha("b") }),
+      addresses.faces({ ...facesInput, decode: { segmentS: 7 } }),
+      addresses.faces({ ...facesInput, face: { ...face, detectEvery: 4 } }),
+      addresses.faces({ ...facesInput, face: { ...face, detector: "ssd" } }),
+      addresses.faces({ ...facesInput, face: { ...face, cropSize: 64 } }),
+      addresses.faces(facesInput, { ...formatVersions, chunks: formatVersions.chunks + 1 }),
+      addresses.faces(facesInput, { ...formatVersions, faces: formatVersions.faces + 1 }),
+    ];
+    for (const variant of variants) expect(variant).not.toBe(base);
+    expect(new Set(variants).size).toBe(variants.length);
+    // Unchanged inputs give the same address, and keepChunks (a clean-up choice) changes no shard.
+    expect(addresses.faces({ ...facesInput })).toBe(base);
+    expect(addresses.faces({ ...facesInput, face: { ...face, keepChunks: true } })).toBe(base);
+    // Versions of other families do not invalidate faces.
+    expect(addresses.faces(facesInput, { ...formatVersions, labels: 99, head: 99 })).toBe(base);
+  });
+
+  it("labels: source bytes, ECG options and the labels version each change it", () => {
+    const options = ecgOptionsSchema.parse({});
+    const base = addresses.labels({ sourceSha256: sha("a"), options });
+    for (const variant of [
+      addresses.labels({ sourceSha256: sha("b"), options }),
+      addresses.labels({ sourceSha256: sha("a"), options: { ...options, windowS: 24 } }),
+      addresses.labels({ sourceSha256: sha("a"), options: { ...options, column: 14 } }),
+      addresses.labels({ sourceSha256: sha("a"), options }, { ...formatVersions, labels: 2 }),
+    ])
+      expect(variant).not.toBe(base);
+    expect(addresses.labels({ sourceSha256: sha("a"), options: { ...options } })).toBe(base);
+  });
+
+  it("features and heads: every input, the backbone and their versions change them", () => {
+    const features = addresses.features({ facesKey: "faces/h/P01/4/0000.safetensors", weightsHash: "w" });
+    expect(addresses.features({ facesKey: "faces/g/P01/4/0000.safetensors", weightsHash: "w" })).not.toBe(
+      features,
+    );
+    expect(addresses.features({ facesKey: "faces/h/P01/4/0000.safetensors", weightsHash: "v" })).not.toBe(
+      features,
+    );
+    const options = trainOptionsSchema.parse({});
+    const trainSet = [
+      { labelsKey: "labels/l/P01/4.json", featuresKeys: ["features/f/P01/4/0000.safetensors"] },
+    ];
+    const head = addresses.head({ trainSet, weightsHash: "w", options });
+    for (const variant of [
+      addresses.head({ trainSet: [], weightsHash: "w", options }),
+      addresses.head({ trainSet, weightsHash: "v", options }),
+      addresses.head({ trainSet, weightsHash: "w", options: { ...options, epochs: 3 } }),
+      addresses.head({ trainSet, weightsHash: "w", options: { ...options, learningRate: 1e-4 } }),
+      addresses.head({ trainSet, weightsHash: "w", options }, { ...formatVersions, head: 2 }),
+      addresses.head({ trainSet, weightsHash: "w", options }, { ...formatVersions, features: 2 }),
+    ])
+      expect(variant).not.toBe(head);
   });
 });
 

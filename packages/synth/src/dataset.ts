@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { writeMat } from "@hrpipe/matfile";
-import { joinKey, putJson, type Storage, seededUniform } from "@hrpipe/queue";
+import { joinKey, type Storage, seededUniform } from "@hrpipe/queue";
 import { amigosMatVariables, ecgSampleRateHz, ecgTrial } from "./ecg.ts";
 import { type PortraitSpec, renderFaceVideo } from "./face-video.ts";
 import { beatTimesS, cardiacPhase, heartTrajectory } from "./pulse.ts";
@@ -122,7 +122,8 @@ export async function synthDataset(storage: Storage, options: SynthOptions): Pro
         joinKey(prefix, "ecg", `Data_Preprocessed_${participant}.mat`),
         writeMat(amigosMatVariables(trials)),
       );
-      await putJson(storage, joinKey(prefix, "truth", `${participant}.json`), truth);
+      // Ground truth for people, beside the dataset; no stage reads it.
+      await storage.put(joinKey(prefix, "truth", `${participant}.json`), JSON.stringify(truth, null, 2));
       truths.push(truth);
     }
   } finally {

@@ -2,8 +2,8 @@ import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { promisify } from "node:util";
+import { FaceDetector } from "@hrpipe/face";
 import { resolveTool, VideoEncoder } from "@hrpipe/media";
-import { FaceDetector } from "@hrpipe/model";
 import { cardiacPhase, type HeartRateTrajectory, pulseWave } from "./pulse.ts";
 
 const execFileAsync = promisify(execFile);

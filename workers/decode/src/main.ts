@@ -1,11 +1,6 @@
-import { createRedisConnection, runWorkerProcess, StageQueues } from "@hrpipe/queue";
-import { createDecodeWorker } from "./worker.ts";
+import { runWorkerProcess } from "@hrpipe/queue";
+import { decodeStage } from "./worker.ts";
 
 // Entry point of a dedicated decode worker process: `node --import tsx workers/decode/src/main.ts`.
-await runWorkerProcess("decode worker", ({ config, storage, workerOptions }) => {
-  const queues = new StageQueues({
-    connection: createRedisConnection(config.redisUrl!, "producer"),
-    prefix: config.queuePrefix,
-  });
-  return [createDecodeWorker(storage, queues, workerOptions)];
-});
+await runWorkerProcess("decode worker", [decodeStage]);
+process.exit(0);

@@ -7,7 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { copySegment, keyframeTimesS, MediaError, probeVideo, type VideoInfo } from "@hrpipe/media";
 import {
   ArtifactNotFoundError,
-  artifactHash,
+  addresses,
   artifactKeys,
   BadInputError,
   type DecodeJobResult,
@@ -17,9 +17,6 @@ import {
   type Storage,
 } from "@hrpipe/queue";
 import { planSegments, type SegmentPlan } from "./plan.ts";
-
-/** Bumped whenever the chunk format or the segment plan changes. */
-export const decodeFormatVersion = 1;
 
 export interface DecodeJobInput {
   participant: string;
@@ -50,17 +47,27 @@ export async function processDecodeJob(
   context: DecodeJobContext,
 ): Promise<DecodeJobResult> {
   const { storage, logger } = context;
-  const object = (await storage.list(input.videoKey)).find((o) => o.key === input.videoKey);
-  if (!object) throw new ArtifactNotFoundError(storage.url, input.videoKey);
-  const facesHash = artifactHash({
-    input: { key: input.videoKey, size: object.size },
-    options: { decode: input.options, face: input.face },
-    formatVersion: decodeFormatVersion,
-  });
+  if (!(await storage.exists(input.videoKey))) throw new ArtifactNotFoundError(storage.url, input.videoKey);
   const dir = await mkdtemp(path.join(tmpdir(), "hrpipe-decode-"));
   try {
     const source = path.join(dir, `source${path.extname(input.videoKey) || ".mov"}`);
-    await pipeline(await storage.read(input.videoKey), createWriteStream(source));
+    // The source is hashed as it arrives: its shards are addressed by what it holds, not by its name.
+    const sourceHash = createHash("sha256");
+    await pipeline(
+      await storage.read(input.videoKey),
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          sourceHash.update(chunk);
+          yield chunk;
+        }
+      },
+      createWriteStream(source),
+    );
+    const facesHash = addresses.faces({
+      sourceSha256: sourceHash.digest("hex"),
+      decode: input.options,
+      face: input.face,
+    });
     let info: VideoInfo;
     let keyframes: number[];
     try {
@@ -91,15 +98,17 @@ export async function processDecodeJob(
         throw error;
       }
       const bytes = await readFile(chunkFile);
-      const chunkKey = artifactKeys.frames(facesHash, input.participant, input.videoId, plan.segment, "mkv");
+      const chunkSha256 = createHash("sha256").update(bytes).digest("hex");
+      const chunkKey = artifactKeys.frames(
+        facesHash,
+        input.participant,
+        input.videoId,
+        plan.segment,
+        chunkSha256,
+      );
       await storage.put(chunkKey, bytes);
       await rm(chunkFile);
-      chunks.push({
-        ...plan,
-        chunkKey,
-        chunkSha256: createHash("sha256").update(bytes).digest("hex"),
-        bytes: bytes.length,
-      });
+      chunks.push({ ...plan, chunkKey, chunkSha256, bytes: bytes.length });
     }
     const chunkBytes = chunks.reduce((sum, c) => sum + c.bytes, 0);
     const chunkSeconds = chunks.reduce((sum, c) => sum + c.frameCount / info.fps, 0);
@@ -126,6 +135,7 @@ export async function processDecodeJob(
       })),
       done,
       chunkBytesPerVideoS: chunkSeconds > 0 ? chunkBytes / chunkSeconds : 0,
+      reused: chunks.length === 0,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

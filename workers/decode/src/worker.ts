@@ -1,20 +1,14 @@
-import {
-  createStageWorker,
-  jobIds,
-  type StageQueues,
-  type StageWorkerOptions,
-  type Storage,
-} from "@hrpipe/queue";
+import { defineStage, jobIds } from "@hrpipe/queue";
 import { processDecodeJob } from "./processor.ts";
 
 /**
  * Binds the decode processor to the `decode` queue. Each chunk becomes a face job whose id is derived
- * from its content address, so a retried decode job never enqueues a segment twice; face jobs join
- * the decode job's own parent (the run), which waits for them.
+ * from its segment, so a retried decode job never enqueues a segment twice; face jobs join the decode
+ * job's own parent (the run), which waits for them.
  */
-export function createDecodeWorker(storage: Storage, queues: StageQueues, options: StageWorkerOptions) {
-  return createStageWorker(
-    "decode",
+export const decodeStage = defineStage(
+  "decode",
+  ({ storage, queues }) =>
     async (payload, { job, logger }) => {
       const result = await processDecodeJob(payload, { storage, logger });
       for (const chunk of result.chunks) {
@@ -43,6 +37,4 @@ export function createDecodeWorker(storage: Storage, queues: StageQueues, option
       }
       return result;
     },
-    options,
-  );
-}
+);

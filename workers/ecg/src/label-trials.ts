@@ -1,39 +1,10 @@
 import { type MatValue, readMat } from "@hrpipe/matfile";
-import type { EcgOptions } from "@hrpipe/queue";
-import { detectRPeaks, frameHeartRates, rrIntervals, type SpanS } from "@hrpipe/signal";
+import type { EcgOptions, TrialLabels } from "@hrpipe/queue";
+import { detectRPeaks, frameHeartRates, rrIntervals } from "@hrpipe/signal";
 
 /** AMIGOS preprocessed data: 128 Hz, joined_data columns 0-13 EEG, 14 ECG right, 15 ECG left, 16 GSR. */
 export const amigosSampleRateHz = 128;
 export const amigosColumns = 17;
-
-/** The label artifact of one trial (one video), as written to labels/<hash>/<participant>/<videoId>.json. */
-export interface TrialLabels {
-  participant: string;
-  videoId: string;
-  fps: number;
-  windowS: number;
-  column: number;
-  fsHz: number;
-  durationS: number;
-  frameCount: number;
-  /** R-peak times in seconds from the start of the trial. */
-  rPeakTimesS: number[];
-  /** Heart rate of frame k (at k / fps seconds), null where the window holds too few valid beats. */
-  hrBpm: (number | null)[];
-  quality: {
-    beats: number;
-    rrIntervals: number;
-    rrRejected: number;
-    /** Share of frames with a label. */
-    labelledShare: number;
-    polarity: "upright" | "inverted";
-    /** Recorded (finite) stretches; the rest of the trial is NaN in the source. */
-    spansS: SpanS[];
-    meanHrBpm: number | null;
-    minHrBpm: number | null;
-    maxHrBpm: number | null;
-  };
-}
 
 export interface TrialExclusion {
   videoId: string;

@@ -1,7 +1,6 @@
 import { runWorkerProcess } from "@hrpipe/queue";
-import { createEcgWorker } from "./worker.ts";
+import { ecgStage } from "./worker.ts";
 
 // Entry point of a dedicated ECG worker process: `node --import tsx workers/ecg/src/main.ts`.
-await runWorkerProcess("ecg worker", ({ storage, workerOptions }) => [
-  createEcgWorker(storage, workerOptions),
-]);
+await runWorkerProcess("ecg worker", [ecgStage]);
+process.exit(0);

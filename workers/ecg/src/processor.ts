@@ -1,20 +1,19 @@
 import {
   ArtifactNotFoundError,
-  artifactHash,
+  addresses,
   artifactKeys,
   BadInputError,
   type EcgJobResult,
   type EcgOptions,
-  getJson,
-  joinKey,
+  ecgResultSchema,
   type Logger,
-  putJson,
+  readArtifact,
   type Storage,
+  sha256Of,
+  trialLabelsSchema,
+  writeArtifact,
 } from "@hrpipe/queue";
 import { EcgInputError, labelMatFile } from "./label-trials.ts";
-
-/** Bumped whenever the label file layout or the labelling method changes, so old labels are not reused. */
-export const ecgFormatVersion = 1;
 
 export interface EcgProcessorInput {
   participant: string;
@@ -22,44 +21,35 @@ export interface EcgProcessorInput {
   options: EcgOptions;
 }
 
-export type EcgProcessorResult = EcgJobResult;
-
 export interface EcgProcessorContext {
   storage: Storage;
   logger?: Logger;
 }
 
-function summaryKey(hash: string, participant: string): string {
-  return joinKey("labels", hash, participant, "_summary.json");
-}
-
 /**
  * Labels one participant: reads the .mat from storage, writes one label file per usable trial, then
- * a summary that marks the participant done. A re-run with the same input and options finds the
- * summary and skips the work. Bad input fails as BadInputError before anything is written.
+ * a summary that marks the participant done. Labels are addressed by the file's SHA-256 and the
+ * options, so a re-run on the same bytes finds the summary and skips the work, and a file replaced by
+ * other bytes is labelled afresh. Bad input fails as BadInputError before anything is written.
  */
 export async function processEcg(
   input: EcgProcessorInput,
   context: EcgProcessorContext,
-): Promise<EcgProcessorResult> {
+): Promise<EcgJobResult> {
   const { storage, logger } = context;
-  const object = (await storage.list(input.matKey)).find((o) => o.key === input.matKey);
-  if (!object) throw new ArtifactNotFoundError(storage.url, input.matKey);
-  const hash = artifactHash({
-    input: { key: input.matKey, size: object.size },
-    options: input.options,
-    formatVersion: ecgFormatVersion,
-  });
-  const summary = summaryKey(hash, input.participant);
+  if (!(await storage.exists(input.matKey))) throw new ArtifactNotFoundError(storage.url, input.matKey);
+  const bytes = await storage.get(input.matKey);
+  const hash = addresses.labels({ sourceSha256: sha256Of(bytes), options: input.options });
+  const summary = artifactKeys.labelsSummary(hash, input.participant);
   if (await storage.exists(summary)) {
-    const done = await getJson<EcgProcessorResult>(storage, summary);
+    const done = await readArtifact(storage, summary, ecgResultSchema);
     logger?.info({ participant: input.participant, hash }, "labels exist; skipping");
-    return { ...done, skipped: true };
+    return { ...done, reused: true };
   }
 
   let labelled: ReturnType<typeof labelMatFile>;
   try {
-    labelled = labelMatFile(await storage.get(input.matKey), input.matKey, input.participant, input.options);
+    labelled = labelMatFile(bytes, input.matKey, input.participant, input.options);
   } catch (error) {
     if (error instanceof EcgInputError) throw new BadInputError(error.message);
     throw error;
@@ -69,20 +59,20 @@ export async function processEcg(
     throw new BadInputError(`${input.matKey} has no trial with usable ECG (${reasons || "no trials"}).`);
   }
 
-  const labels: EcgProcessorResult["labels"] = [];
+  const labels: EcgJobResult["labels"] = [];
   for (const trial of labelled.trials) {
     const key = artifactKeys.labels(hash, input.participant, trial.videoId);
-    await putJson(storage, key, trial);
+    await writeArtifact(storage, key, trialLabelsSchema, trial);
     labels.push({ videoId: trial.videoId, key, labelledShare: trial.quality.labelledShare });
   }
   for (const exclusion of labelled.excluded) logger?.warn({ videoId: exclusion.videoId }, exclusion.reason);
-  const result: EcgProcessorResult = {
+  const result: EcgJobResult = {
     participant: input.participant,
     hash,
     labels,
     excluded: labelled.excluded,
-    skipped: false,
+    reused: false,
   };
-  await putJson(storage, summary, result);
+  await writeArtifact(storage, summary, ecgResultSchema, result);
   return result;
 }

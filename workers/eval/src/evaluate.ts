@@ -1,4 +1,4 @@
-import type { FrameSet } from "@hrpipe/model";
+import { type EstimatorName, estimatorNames, type FrameSet, type ProtocolMetrics } from "@hrpipe/queue";
 import {
   type AgreementMetrics,
   agreement,
@@ -8,9 +8,6 @@ import {
   rppgHeartRate,
   rppgMethods,
 } from "@hrpipe/signal";
-
-export type EstimatorName = "cnn" | RppgMethod;
-export const estimatorNames: EstimatorName[] = ["cnn", ...rppgMethods];
 
 /** One video of the test split, as evaluation needs it. */
 export interface TestVideo {
@@ -89,22 +86,6 @@ export function compareWindows(
     });
   });
   return windows;
-}
-
-export interface ParticipantMetrics {
-  participant: string;
-  frames: AgreementMetrics;
-  windows: Record<EstimatorName, AgreementMetrics>;
-}
-
-export interface ProtocolMetrics {
-  participants: ParticipantMetrics[];
-  overall: { frames: AgreementMetrics; windows: Record<EstimatorName, AgreementMetrics> };
-  /** The study's headline numbers: mean and median over participants of the per-participant RMSE. */
-  headline: {
-    cnnFrames: { meanRmse: number; medianRmse: number };
-    windows: Record<EstimatorName, { meanRmse: number; medianRmse: number }>;
-  };
 }
 
 function windowMetrics(windows: WindowComparison[]): Record<EstimatorName, AgreementMetrics> {

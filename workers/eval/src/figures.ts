@@ -1,12 +1,7 @@
-import type { EpochCurve } from "@hrpipe/model";
+import { type EpochCurve, type EstimatorName, estimatorNames, type ProtocolMetrics } from "@hrpipe/queue";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import {
-  type EstimatorName,
-  estimatorNames,
-  type ProtocolMetrics,
-  type WindowComparison,
-} from "./evaluate.ts";
+import type { WindowComparison } from "./evaluate.ts";
 
 const estimatorLabel: Record<EstimatorName, string> = {
   cnn: "CNN (DenseNet-161 + head)",

@@ -1,45 +1,40 @@
-import {
-  type EpochCurve,
-  type FeatureExtractor,
-  type FrameSet,
-  type LoadedHead,
-  loadFrameSet,
-  loadHead,
-  predictHead,
-  type WeightsProvenance,
-} from "@hrpipe/model";
+import { type FeatureExtractor, type LoadedHead, loadHead, predictHead } from "@hrpipe/model";
 import {
   artifactKeys,
   BadInputError,
-  decodeSafetensors,
-  getJson,
-  getTensor,
-  joinKey,
+  decodeTracesShard,
+  type EvalJobResult,
+  type EvalOptions,
+  type FrameSet,
+  headSummarySchema,
   type Logger,
+  layersModelSchema,
+  loadFrameSet,
+  modelProvenanceSchema,
   type ProtocolName,
+  type ProtocolReport,
   protocolNames,
-  putJson,
+  protocolReportSchema,
+  type RunReport,
+  readArtifact,
   readManifest,
+  reportVersion,
+  runReportSchema,
   type Storage,
+  type TrainingCurves,
+  trainingCurvesSchema,
+  trialLabelsSchema,
   videoRef,
+  writeArtifact,
 } from "@hrpipe/queue";
 import { compareWindows, protocolMetrics, type TestVideo, type WindowComparison } from "./evaluate.ts";
 import { blandAltmanSpec, renderSvg, rmseBarsSpec, scatterSpec, trainingCurvesSpec } from "./figures.ts";
-import { type ProtocolReport, publishedRmse, type RunReport, renderHtml, reportVersion } from "./report.ts";
+import { publishedRmse, renderHtml } from "./report.ts";
 
 export interface EvalJobInput {
   runId: string;
   protocol: ProtocolName;
-  fold: number;
-}
-
-export interface EvalJobResult {
-  reportKey: string;
-  htmlKey: string;
-  runReportKey?: string;
-  windows: number;
-  cnnMeanRmse: number;
-  posMeanRmse: number;
+  options: EvalOptions;
 }
 
 export interface EvalJobContext {
@@ -48,25 +43,16 @@ export interface EvalJobContext {
   logger?: Logger;
 }
 
-const windowOptions = { windowS: 10, strideS: 1 };
-
-/** curves.json as the train stage writes it. */
-interface TrainingCurves {
-  bestEpoch: number;
-  valRmseBpm: number;
-  epochs: EpochCurve[];
-}
-
 async function loadTraces(storage: Storage, video: { fps: number; segments: { tracesKey: string }[] }) {
   const rgb: number[] = [];
   const faceFound: number[] = [];
   let firstFrame = -1;
   let expectedNext = -1;
   for (const segment of video.segments) {
-    const traces = decodeSafetensors(await storage.get(segment.tracesKey), segment.tracesKey);
-    const times = getTensor(traces, "timeS", "F32", 1).data;
-    const found = getTensor(traces, "faceFound", "U8", 1).data;
-    const colours = getTensor(traces, "rgb", "F32", 2).data;
+    const traces = decodeTracesShard(await storage.get(segment.tracesKey), segment.tracesKey);
+    const times = traces.timeS;
+    const found = traces.faceFound;
+    const colours = traces.rgb;
     // An excluded segment leaves a hole: fill it with "no face" so no window spans it.
     const start = Math.round(times[0]! * video.fps);
     if (firstFrame < 0) firstFrame = start;
@@ -113,18 +99,20 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
     throw new BadInputError(
       `run ${input.runId}, ${input.protocol}: no test video has both labels and faces.`,
     );
-  const modelPrefix = `runs/${input.runId}/models/${input.protocol}`;
-  const head: LoadedHead = await loadHead(storage, modelPrefix);
-  const provenance = await getJson<{ weights: WeightsProvenance; backend: string }>(
-    storage,
-    joinKey(modelPrefix, "provenance.json"),
-  );
-  const curves = await getJson<TrainingCurves>(storage, joinKey(modelPrefix, "curves.json"));
-  const samples = await getJson<{ rows: unknown[] }>(storage, joinKey(modelPrefix, "samples.json"));
+  const modelKey = (file: Parameters<typeof artifactKeys.model>[2]) =>
+    artifactKeys.model(input.runId, input.protocol, file);
+  const info = await readArtifact(storage, modelKey("head.json"), headSummarySchema);
+  const head: LoadedHead = await loadHead({
+    modelJson: await readArtifact(storage, modelKey("model.json"), layersModelSchema),
+    weightsBin: await storage.get(modelKey("weights.bin")),
+    info,
+  });
+  const provenance = await readArtifact(storage, modelKey("provenance.json"), modelProvenanceSchema);
+  const curves = await readArtifact(storage, modelKey("curves.json"), trainingCurvesSchema);
   const extractor = await context.extractor();
   if (extractor.provenance.weightsHash !== provenance.weights.weightsHash) {
     throw new BadInputError(
-      `the head of ${modelPrefix} was trained on backbone ${provenance.weights.weightsHash} but this worker has ${extractor.provenance.weightsHash}; give eval workers the same HRPIPE_DENSENET_WEIGHTS.`,
+      `the head of run ${input.runId}, ${input.protocol} was trained on backbone ${provenance.weights.weightsHash} but this worker has ${extractor.provenance.weightsHash}; give eval workers the same HRPIPE_DENSENET_WEIGHTS.`,
     );
   }
   const frames: FrameSet = await loadFrameSet(storage, extractor, videos);
@@ -133,7 +121,7 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
 
   const windows: WindowComparison[] = [];
   for (const video of videos) {
-    const labels = await getJson<{ fps: number; hrBpm: (number | null)[] }>(storage, video.labelsKey);
+    const labels = await readArtifact(storage, video.labelsKey, trialLabelsSchema);
     const traces = await loadTraces(storage, video);
     const test: TestVideo = { ...video, labelHrBpm: labels.hrBpm, labelFps: labels.fps, ...traces };
     const rows = frames.participant.flatMap((p, i) =>
@@ -143,7 +131,7 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
       ...compareWindows(
         test,
         { frameIndex: rows.map((i) => frames.frameIndex[i]!), predictedBpm: rows.map((i) => predicted[i]!) },
-        windowOptions,
+        input.options,
       ),
     );
   }
@@ -157,13 +145,13 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
     options: manifest.options,
     weights: provenance.weights,
     training: {
-      samples: samples.rows.length,
+      samples: info.samples,
       bestEpoch: curves.bestEpoch,
       valRmseBpm: curves.valRmseBpm,
       backend: provenance.backend,
     },
     testFrames: frames.hrBpm.length,
-    windows: { count: windows.length, ...windowOptions },
+    windows: { count: windows.length, ...input.options },
     metrics,
     published: {
       meanRmse: publishedRmse[input.protocol].mean,
@@ -180,7 +168,7 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
   }
   const reportKey = artifactKeys.report(input.runId, input.protocol, "report.json");
   const htmlKey = artifactKeys.report(input.runId, input.protocol, "report.html");
-  await putJson(storage, reportKey, report);
+  await writeArtifact(storage, reportKey, protocolReportSchema, report);
   await storage.put(
     htmlKey,
     renderHtml(
@@ -205,8 +193,8 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
     htmlKey,
     runReportKey,
     windows: windows.length,
-    cnnMeanRmse: metrics.headline.cnnFrames.meanRmse,
-    posMeanRmse: metrics.headline.windows.pos.meanRmse,
+    featureShards: { cached: frames.cachedShards, computed: frames.computedShards },
+    reused: false,
   };
 }
 
@@ -221,7 +209,7 @@ export async function writeRunReport(
   for (const protocol of protocols.filter((p) => protocolNames.includes(p))) {
     const key = artifactKeys.report(runId, protocol, "report.json");
     if (!(await storage.exists(key))) return undefined;
-    const report = await getJson<ProtocolReport>(storage, key);
+    const report = await readArtifact(storage, key, protocolReportSchema);
     reports[protocol] = report;
     figures[protocol] = {};
     for (const [name, figureKey] of Object.entries(report.figures))
@@ -235,8 +223,8 @@ export async function writeRunReport(
     protocols: reports,
     exclusions: manifest.excluded,
   };
-  const key = joinKey("runs", runId, "reports", "report.json");
-  await putJson(storage, key, run);
-  await storage.put(joinKey("runs", runId, "reports", "report.html"), renderHtml(run, figures));
+  const key = artifactKeys.runReport(runId);
+  await writeArtifact(storage, key, runReportSchema, run);
+  await storage.put(artifactKeys.runReportHtml(runId), renderHtml(run, figures));
   return key;
 }

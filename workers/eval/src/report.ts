@@ -1,40 +1,17 @@
-import type { WeightsProvenance } from "@hrpipe/model";
-import type { Exclusion, ProtocolName, RunManifest, Split } from "@hrpipe/queue";
+import {
+  type EstimatorName,
+  estimatorNames,
+  type ProtocolName,
+  type ProtocolReport,
+  type RunReport,
+} from "@hrpipe/queue";
 import type { AgreementMetrics } from "@hrpipe/signal";
-import { type EstimatorName, estimatorNames, type ProtocolMetrics } from "./evaluate.ts";
-
-export const reportVersion = 1;
 
 /** The published numbers of the study this project reproduces, for side-by-side reading. */
 export const publishedRmse: Record<ProtocolName, { mean: number; median?: number }> = {
   "unseen-participants": { mean: 27.17 },
   "unseen-videos": { mean: 16.96, median: 12.32 },
 };
-
-export interface ProtocolReport {
-  reportVersion: number;
-  runId: string;
-  protocol: ProtocolName;
-  createdAt: string;
-  split: Split;
-  options: RunManifest["options"];
-  weights: WeightsProvenance;
-  training: { samples: number; bestEpoch: number; valRmseBpm: number; backend: string };
-  testFrames: number;
-  windows: { count: number; windowS: number; strideS: number };
-  metrics: ProtocolMetrics;
-  published: { meanRmse: number; medianRmse?: number };
-  exclusions: Exclusion[];
-  figures: Record<string, string>;
-}
-
-export interface RunReport {
-  reportVersion: number;
-  runId: string;
-  createdAt: string;
-  protocols: Partial<Record<ProtocolName, ProtocolReport>>;
-  exclusions: Exclusion[];
-}
 
 const names: Record<EstimatorName, string> = { cnn: "CNN", pos: "POS", chrom: "CHROM", green: "GREEN" };
 

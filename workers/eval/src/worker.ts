@@ -1,19 +1,10 @@
-import type { FeatureExtractor } from "@hrpipe/model";
-import { createStageWorker, type StageWorkerOptions, type Storage } from "@hrpipe/queue";
+import { backboneLoader } from "@hrpipe/model";
+import { defineStage } from "@hrpipe/queue";
 import { processEvalJob } from "./processor.ts";
 
-/** Binds the eval processor to the `eval` queue. */
-export function createEvalWorker(
-  storage: Storage,
-  extractor: () => Promise<FeatureExtractor>,
-  options: StageWorkerOptions,
-) {
-  return createStageWorker(
-    "eval",
-    (payload, { logger }) => processEvalJob(payload, { storage, extractor, logger }),
-    {
-      ...options,
-      lockDurationMs: options.lockDurationMs ?? 120_000,
-    },
-  );
-}
+/** Binds the eval processor to the `eval` queue; the backbone is shared with train in one process. */
+export const evalStage = defineStage("eval", ({ storage, config, logger, shared }) => {
+  const extractor = shared("backbone", () => backboneLoader(config, logger));
+  return (payload, { logger: jobLogger }) =>
+    processEvalJob(payload, { storage, extractor, logger: jobLogger });
+});

@@ -2,72 +2,18 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { analyseFaces, type Detector, type FrameWindow } from "@hrpipe/face";
 import { decodeFrames } from "@hrpipe/media";
 import {
   artifactKeys,
   BadInputError,
-  encodeSafetensors,
+  encodeFacesShard,
+  encodeTracesShard,
   type FaceJobResult,
   type FaceOptions,
   type Logger,
   type Storage,
-  tensor,
 } from "@hrpipe/queue";
-import { analyseFaces, type Detector, type FaceAnalysis, type FrameWindow } from "./analyse.ts";
-
-/** Bumped whenever the shard layout or the face method changes. */
-export const faceFormatVersion = 1;
-
-export interface FaceShardContext {
-  participant: string;
-  videoId: string;
-  segment: number;
-  detector: string;
-  detectEvery: number;
-}
-
-/** The faces shard of the design: images u8 [N,S,S,3], frameIndex i32 [N], timeS f32 [N], box f32 [N,4]. */
-export function encodeFacesShard(
-  analysis: FaceAnalysis,
-  cropSize: number,
-  context: FaceShardContext,
-): Buffer {
-  const n = analysis.frameIndex.length;
-  return encodeSafetensors(
-    {
-      images: tensor("U8", [n, cropSize, cropSize, 3], analysis.images),
-      frameIndex: tensor("I32", [n], analysis.frameIndex),
-      timeS: tensor("F32", [n], analysis.timeS),
-      box: tensor("F32", [n, 4], analysis.box),
-    },
-    metadataOf(context),
-  );
-}
-
-/** The traces shard: rgb f32 [F,3] mean skin colour (NaN without a face), timeS f32 [F], faceFound u8 [F]. */
-export function encodeTracesShard(analysis: FaceAnalysis, context: FaceShardContext): Buffer {
-  const frames = analysis.faceFound.length;
-  return encodeSafetensors(
-    {
-      rgb: tensor("F32", [frames, 3], analysis.rgb),
-      timeS: tensor("F32", [frames], analysis.traceTimeS),
-      faceFound: tensor("U8", [frames], analysis.faceFound),
-    },
-    metadataOf(context),
-  );
-}
-
-function metadataOf(context: FaceShardContext): Record<string, string> {
-  return {
-    format: "hrpipe-faces",
-    formatVersion: String(faceFormatVersion),
-    participant: context.participant,
-    videoId: context.videoId,
-    segment: String(context.segment),
-    detector: context.detector,
-    detectEvery: String(context.detectEvery),
-  };
-}
 
 export interface FaceJobInput extends FrameWindow {
   participant: string;
@@ -100,7 +46,7 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
   };
   if ((await storage.exists(facesKey)) && (await storage.exists(tracesKey))) {
     await removeChunk();
-    return { ...identity, facesKey, tracesKey, frames: input.frameCount, facesFound: -1, skipped: true };
+    return { ...identity, facesKey, tracesKey, frames: input.frameCount, facesFound: -1, reused: true };
   }
   const chunk = await storage.get(input.chunkKey);
   const digest = createHash("sha256").update(chunk).digest("hex");
@@ -139,14 +85,20 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
       detector: input.options.detector,
       detectEvery: input.options.detectEvery,
     };
-    await storage.put(tracesKey, encodeTracesShard(analysis, shardContext));
-    await storage.put(facesKey, encodeFacesShard(analysis, input.options.cropSize, shardContext));
+    await storage.put(
+      tracesKey,
+      encodeTracesShard({ ...analysis, timeS: analysis.traceTimeS }, shardContext),
+    );
+    await storage.put(
+      facesKey,
+      encodeFacesShard({ ...analysis, cropSize: input.options.cropSize }, shardContext),
+    );
     await removeChunk();
     context.logger?.info(
       { segment: input.segment, frames: input.frameCount, facesFound, detectorCalls: analysis.detectorCalls },
       "faces written",
     );
-    return { ...identity, facesKey, tracesKey, frames: input.frameCount, facesFound, skipped: false };
+    return { ...identity, facesKey, tracesKey, frames: input.frameCount, facesFound, reused: false };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

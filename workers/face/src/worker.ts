@@ -1,9 +1,9 @@
-import { FaceDetector } from "@hrpipe/model";
-import { createStageWorker, type StageWorkerOptions, type Storage } from "@hrpipe/queue";
+import { FaceDetector } from "@hrpipe/face";
+import { defineStage } from "@hrpipe/queue";
 import { processFaceJob } from "./processor.ts";
 
 /** Binds the face processor to the `face` queue; one detector per kind and size, loaded on first use. */
-export function createFaceWorker(storage: Storage, options: StageWorkerOptions) {
+export const faceStage = defineStage("face", ({ storage }) => {
   const detectors = new Map<string, Promise<FaceDetector>>();
   const detectorFor = (kind: "tiny" | "ssd", inputSize: number) => {
     const key = `${kind}-${inputSize}`;
@@ -14,15 +14,11 @@ export function createFaceWorker(storage: Storage, options: StageWorkerOptions) 
     }
     return detector;
   };
-  return createStageWorker(
-    "face",
-    async (payload, { logger, progress }) =>
-      processFaceJob(payload, {
-        storage,
-        detector: await detectorFor(payload.options.detector, payload.options.inputSize),
-        logger,
-        progress: (done, total) => void progress({ frames: done, of: total }),
-      }),
-    options,
-  );
-}
+  return async (payload, { logger, progress }) =>
+    processFaceJob(payload, {
+      storage,
+      detector: await detectorFor(payload.options.detector, payload.options.inputSize),
+      logger,
+      progress: (done, total) => void progress({ frames: done, of: total }),
+    });
+});

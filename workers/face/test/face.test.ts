@@ -2,13 +2,11 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { analyseFaces, analyseVideo, detectLargestFace, FaceDetector, iou } from "@hrpipe/face";
 import { decodeFrames, probeVideo, VideoEncoder } from "@hrpipe/media";
-import { FaceDetector } from "@hrpipe/model";
 import { BadInputError, decodeSafetensors, FileStorage, faceOptionsSchema, getTensor } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { analyseFaces, analyseVideo, detectLargestFace } from "../src/analyse.ts";
-import { iou } from "../src/image.ts";
 import { processFaceJob } from "../src/processor.ts";
 
 const options = faceOptionsSchema.parse({});

@@ -1,12 +1,17 @@
 import {
   artifactKeys,
   type DecodeJobResult,
-  type EcgJobResult,
+  decodeResultSchema,
   type Exclusion,
+  ecgResultSchema,
   type FaceJobResult,
+  faceResultSchema,
+  gatheredStages,
   parseJobId,
+  parseResult,
   protocolSplit,
   type RunManifest,
+  type StageName,
   type VideoArtifacts,
   videoRef,
 } from "@hrpipe/queue";
@@ -35,8 +40,8 @@ export function gatherRun(
   for (const [jobKey, value] of Object.entries(results)) {
     const queue = parseJobId(jobKey).stage;
     if (queue === "ecg") {
-      const ecg = value as EcgJobResult;
-      if (ecg.skipped) reusedLabels += ecg.labels.length;
+      const ecg = parseResult(ecgResultSchema, value, jobKey);
+      if (ecg.reused) reusedLabels += ecg.labels.length;
       for (const label of ecg.labels) labels.set(videoRef(ecg.participant, label.videoId), label.key);
       for (const trial of ecg.excluded)
         excluded.push({
@@ -46,18 +51,18 @@ export function gatherRun(
           reason: trial.reason,
         });
     } else if (queue === "decode") {
-      const decode = value as DecodeJobResult;
+      const decode = parseResult(decodeResultSchema, value, jobKey);
       decoded.set(videoRef(decode.participant, decode.videoId), decode);
       reusedSegments += decode.done.length;
     } else if (queue === "face") {
-      const face = value as FaceJobResult;
+      const face = parseResult(faceResultSchema, value, jobKey);
       faces.set(`${videoRef(face.participant, face.videoId)}#${face.segment}`, face);
     }
   }
   for (const [jobKey, reason] of Object.entries(failures)) {
     const { stage, participant = "?", videoId, segment } = parseJobId(jobKey);
-    if (stage !== "ecg" && stage !== "decode" && stage !== "face") continue;
-    excluded.push({ stage, participant, videoId, segment, reason });
+    if (!gatheredStages.includes(stage as StageName)) continue;
+    excluded.push({ stage: stage as Exclusion["stage"], participant, videoId, segment, reason });
   }
 
   const artifacts: VideoArtifacts[] = [];

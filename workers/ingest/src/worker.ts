@@ -1,18 +1,7 @@
-import {
-  createStageWorker,
-  jobIds,
-  type Payload,
-  readManifest,
-  type StageQueues,
-  type StageWorkerOptions,
-  type Storage,
-  writeManifest,
-} from "@hrpipe/queue";
+import { defineStage, jobIds, readManifest, writeManifest } from "@hrpipe/queue";
 import { WaitingChildrenError } from "bullmq";
 import { gatherRun } from "./gather.ts";
-import { planRun } from "./plan.ts";
-
-type IngestStep = "plan" | "gather";
+import { datasetPrefixOf, plannedJobs, planRun } from "./plan.ts";
 
 /**
  * The ingest job drives a run in two steps. plan: list the dataset, write the manifest, add one ecg
@@ -20,36 +9,25 @@ type IngestStep = "plan" | "gather";
  * jobs add their face jobs as children of this job too). gather: fold every child's result or failure
  * into the manifest, then add a train -> eval chain per protocol.
  */
-export function createIngestWorker(storage: Storage, queues: StageQueues, options: StageWorkerOptions) {
-  return createStageWorker(
-    "ingest",
-    async (payload: Payload<"ingest">, { job, token, logger }) => {
-      const step: IngestStep = (job.data as { step?: IngestStep }).step ?? "plan";
-      const parent = { id: job.id!, queue: job.queueQualifiedName };
-      const child = { parent, ignoreDependencyOnFailure: true };
-      if (step === "plan") {
-        const manifest = await planRun(storage, payload);
+export const ingestStage = defineStage(
+  "ingest",
+  ({ storage, queues }) =>
+    async (payload, { job, token, logger }) => {
+      if (payload.step === "plan") {
+        const prefix = datasetPrefixOf(payload);
+        const manifest = planRun(payload, {
+          storageUrl: storage.url,
+          objects: await storage.list(prefix === "" ? "" : `${prefix}/`),
+          createdAt: new Date().toISOString(),
+        });
         await writeManifest(storage, manifest);
-        for (const { participant, matKey } of manifest.participants) {
-          await queues.add(
-            "ecg",
-            { runId: payload.runId, participant, matKey, options: payload.ecg },
-            { ...child, jobId: jobIds.ecg(payload.runId, participant) },
-          );
-        }
-        for (const video of manifest.videos) {
-          await queues.add(
-            "decode",
-            {
-              runId: payload.runId,
-              participant: video.participant,
-              videoId: video.videoId,
-              videoKey: video.videoKey,
-              options: payload.decode,
-              face: payload.face,
-            },
-            { ...child, jobId: jobIds.decode(payload.runId, video.participant, video.videoId) },
-          );
+        const parent = { id: job.id!, queue: job.queueQualifiedName };
+        for (const planned of plannedJobs(manifest)) {
+          await queues.add(planned.stage, planned.payload, {
+            parent,
+            ignoreDependencyOnFailure: true,
+            jobId: planned.jobId,
+          });
         }
         logger.info(
           {
@@ -59,11 +37,11 @@ export function createIngestWorker(storage: Storage, queues: StageQueues, option
           },
           "run planned",
         );
-        await job.updateData({ ...job.data, step: "gather" });
+        await job.updateData({ ...payload, step: "gather" });
         if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
       }
       const manifest = await readManifest(storage, payload.runId);
-      if (manifest.state === "cancelled") return { runId: payload.runId, state: "cancelled" };
+      if (manifest.state === "cancelled") return { runId: payload.runId, state: "cancelled", reused: false };
       const gathered = gatherRun(
         manifest,
         await job.getChildrenValues(),
@@ -82,12 +60,12 @@ export function createIngestWorker(storage: Storage, queues: StageQueues, option
         await queues.addChain(
           {
             stage: "eval",
-            payload: { runId: payload.runId, protocol, fold: 0 },
+            payload: { runId: payload.runId, protocol, options: gathered.options.eval },
             jobId: jobIds.eval(payload.runId, protocol),
           },
           {
             stage: "train",
-            payload: { runId: payload.runId, protocol, fold: 0, options: payload.train },
+            payload: { runId: payload.runId, protocol, options: gathered.options.train },
             jobId: jobIds.train(payload.runId, protocol),
           },
         );
@@ -102,8 +80,7 @@ export function createIngestWorker(storage: Storage, queues: StageQueues, option
         state: "training",
         videos: gathered.artifacts.length,
         excluded: gathered.excluded.length,
+        reused: false,
       };
     },
-    options,
-  );
-}
+);

@@ -1,40 +1,31 @@
+import { type FeatureExtractor, serialiseHead, trainHead } from "@hrpipe/model";
 import {
-  type FeatureExtractor,
-  loadFrameSet,
-  saveHead,
-  trainHead,
-  type WeightsProvenance,
-} from "@hrpipe/model";
-import {
+  addresses,
   artifactKeys,
   BadInputError,
+  featuresKeyOf,
+  headFiles,
+  headSummarySchema,
   type Logger,
+  layersModelSchema,
+  loadFrameSet,
+  modelProvenanceSchema,
   type ProtocolName,
-  putJson,
+  readArtifact,
   readManifest,
   type Storage,
+  type TrainJobResult,
   type TrainOptions,
+  trainingCurvesSchema,
+  trainingSamplesSchema,
   videoRef,
+  writeArtifact,
 } from "@hrpipe/queue";
 
 export interface TrainJobInput {
   runId: string;
   protocol: ProtocolName;
-  fold: number;
   options: TrainOptions;
-}
-
-export interface TrainJobResult {
-  modelPrefix: string;
-  trainVideos: number;
-  samples: number;
-  trainSamples: number;
-  valSamples: number;
-  valRmseBpm: number;
-  bestEpoch: number;
-  backend: string;
-  featureShards: { cached: number; computed: number };
-  weights: WeightsProvenance;
 }
 
 export interface TrainJobContext {
@@ -47,8 +38,10 @@ export interface TrainJobContext {
 
 /**
  * Trains the regression head of one protocol: the training videos' face crops joined with their
- * per-frame ECG labels, DenseNet features (cached by weights hash), the head trained and saved with
- * its curves and the list of samples it saw.
+ * per-frame ECG labels, DenseNet features (cached by weights hash), the head trained with its curves
+ * and the list of samples it saw. The head is stored under a content address of everything it was
+ * trained from (labels, features, options, backbone), so a re-run on the same data reuses it, and the
+ * run's models folder gets a copy.
  */
 export async function processTrainJob(
   input: TrainJobInput,
@@ -69,61 +62,105 @@ export async function processTrainJob(
     );
   }
   const extractor = await context.extractor();
-  const frames = await loadFrameSet(storage, extractor, videos, (done, total) =>
-    context.progress?.("features", done, total),
-  );
-  if (frames.hrBpm.length < 10) {
-    throw new BadInputError(
-      `run ${input.runId}, ${input.protocol}: only ${frames.hrBpm.length} labelled face frames to train on.`,
-    );
-  }
-  const head = await trainHead(frames.features, frames.hrBpm, {
-    ...input.options,
-    onEpoch: (curve) => {
-      context.progress?.("epochs", curve.epoch, input.options.epochs);
-      context.logger?.debug(curve, "epoch");
-    },
+  const weightsHash = extractor.provenance.weightsHash;
+  const headHash = addresses.head({
+    trainSet: videos
+      .map((video) => ({
+        labelsKey: video.labelsKey,
+        featuresKeys: video.segments.map((segment) => featuresKeyOf(weightsHash, video, segment)),
+      }))
+      .sort((a, b) => a.labelsKey.localeCompare(b.labelsKey)),
+    weightsHash,
+    options: input.options,
   });
   const modelPrefix = `runs/${input.runId}/models/${input.protocol}`;
-  await saveHead(head, storage, modelPrefix);
-  await putJson(storage, artifactKeys.model(input.runId, input.protocol, "curves.json"), {
-    bestEpoch: head.bestEpoch,
-    valRmseBpm: head.valRmse,
-    lossUnits: "mean squared error of standardised labels",
-    epochs: head.curves,
-  });
-  const valSet = new Set(head.valIndices);
-  await putJson(storage, artifactKeys.model(input.runId, input.protocol, "samples.json"), {
-    columns: ["participant", "videoId", "frameIndex", "hrBpm", "split"],
-    rows: frames.frameIndex.map((frame, i) => [
-      frames.participant[i],
-      frames.videoId[i],
-      frame,
-      frames.hrBpm[i],
-      valSet.has(i) ? "validation" : "train",
-    ]),
-  });
-  await putJson(storage, artifactKeys.model(input.runId, input.protocol, "provenance.json"), {
-    weights: extractor.provenance,
-    backend: head.backend,
-    options: input.options,
-    trainVideos: videos.map((v) => videoRef(v.participant, v.videoId)),
-  });
-  context.logger?.info(
-    { samples: frames.hrBpm.length, valRmseBpm: head.valRmse, bestEpoch: head.bestEpoch },
-    "head trained",
+  const reused = await storage.exists(artifactKeys.head(headHash, "head.json"));
+  let featureShards = { cached: 0, computed: 0 };
+  if (reused) {
+    context.logger?.info({ headHash }, "head exists for these inputs and options; reusing it");
+  } else {
+    const frames = await loadFrameSet(storage, extractor, videos, (done, total) =>
+      context.progress?.("features", done, total),
+    );
+    featureShards = { cached: frames.cachedShards, computed: frames.computedShards };
+    if (frames.hrBpm.length < 10) {
+      throw new BadInputError(
+        `run ${input.runId}, ${input.protocol}: only ${frames.hrBpm.length} labelled face frames to train on.`,
+      );
+    }
+    const head = await trainHead(frames.features, frames.hrBpm, {
+      ...input.options,
+      onEpoch: (curve) => {
+        context.progress?.("epochs", curve.epoch, input.options.epochs);
+        context.logger?.debug(curve, "epoch");
+      },
+    });
+    const files = await serialiseHead(head);
+    const valSet = new Set(head.valIndices);
+    await storage.put(artifactKeys.head(headHash, "weights.bin"), files.weightsBin);
+    await storage.put(artifactKeys.head(headHash, "head.safetensors"), files.safetensors);
+    await writeArtifact(
+      storage,
+      artifactKeys.head(headHash, "model.json"),
+      layersModelSchema,
+      files.modelJson,
+    );
+    await writeArtifact(storage, artifactKeys.head(headHash, "curves.json"), trainingCurvesSchema, {
+      bestEpoch: head.bestEpoch,
+      valRmseBpm: head.valRmse,
+      lossUnits: "mean squared error of standardised labels",
+      epochs: head.curves,
+    });
+    await writeArtifact(storage, artifactKeys.head(headHash, "samples.json"), trainingSamplesSchema, {
+      columns: ["participant", "videoId", "frameIndex", "hrBpm", "split"],
+      rows: frames.frameIndex.map((frame, i): [string, string, number, number, "train" | "validation"] => [
+        frames.participant[i]!,
+        frames.videoId[i]!,
+        frame,
+        frames.hrBpm[i]!,
+        valSet.has(i) ? "validation" : "train",
+      ]),
+    });
+    // Last: its presence marks the head complete.
+    await writeArtifact(storage, artifactKeys.head(headHash, "head.json"), headSummarySchema, {
+      ...files.info,
+      samples: frames.hrBpm.length,
+      valRmseBpm: head.valRmse,
+    });
+    head.model.dispose();
+    context.logger?.info(
+      { samples: frames.hrBpm.length, valRmseBpm: head.valRmse, bestEpoch: head.bestEpoch },
+      "head trained",
+    );
+  }
+  for (const file of headFiles) {
+    await storage.put(
+      artifactKeys.model(input.runId, input.protocol, file),
+      await storage.get(artifactKeys.head(headHash, file)),
+    );
+  }
+  const info = await readArtifact(storage, artifactKeys.head(headHash, "head.json"), headSummarySchema);
+  await writeArtifact(
+    storage,
+    artifactKeys.model(input.runId, input.protocol, "provenance.json"),
+    modelProvenanceSchema,
+    {
+      weights: extractor.provenance,
+      backend: info.backend,
+      options: input.options,
+      trainVideos: videos.map((v) => videoRef(v.participant, v.videoId)),
+      headHash,
+    },
   );
-  head.model.dispose();
   return {
     modelPrefix,
+    headHash,
     trainVideos: videos.length,
-    samples: frames.hrBpm.length,
-    trainSamples: head.trainIndices.length,
-    valSamples: head.valIndices.length,
-    valRmseBpm: head.valRmse,
-    bestEpoch: head.bestEpoch,
-    backend: head.backend,
-    featureShards: { cached: frames.cachedShards, computed: frames.computedShards },
-    weights: extractor.provenance,
+    samples: info.samples,
+    valRmseBpm: Number.isFinite(info.valRmseBpm) ? info.valRmseBpm : null,
+    bestEpoch: info.bestEpoch,
+    backend: info.backend,
+    featureShards,
+    reused,
   };
 }

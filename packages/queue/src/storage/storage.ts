@@ -36,18 +36,3 @@ export class ArtifactNotFoundError extends Error {
     super(`${key} does not exist in ${storageUrl}; check the key or re-run the stage that writes it.`);
   }
 }
-
-export async function getJson<T = unknown>(storage: Storage, key: string): Promise<T> {
-  const bytes = await storage.get(key);
-  try {
-    return JSON.parse(bytes.toString("utf8")) as T;
-  } catch (error) {
-    throw new Error(
-      `${key} in ${storage.url} is not valid JSON (${(error as Error).message}); delete it and re-run its stage.`,
-    );
-  }
-}
-
-export function putJson(storage: Storage, key: string, value: unknown): Promise<void> {
-  return storage.put(key, JSON.stringify(value, null, 2));
-}

@@ -3,14 +3,19 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
-import { getJson, joinKey, loadConfig, openStorage, type Storage, safeId } from "@hrpipe/queue";
-import { metricsHeader, metricsRows, type RunReport } from "@hrpipe/worker-eval";
+import {
+  artifactKeys,
+  joinKey,
+  loadConfig,
+  openStorage,
+  type RunReport,
+  readArtifact,
+  runReportSchema,
+  type Storage,
+  safeId,
+} from "@hrpipe/queue";
+import { metricsHeader, metricsRows } from "@hrpipe/worker-eval";
 import { formatTable, ProgressLine, UserError } from "../output.ts";
-
-export const runReportKey = (runId: string) =>
-  joinKey("runs", safeId(runId, "run id"), "reports", "report.json");
-export const runReportHtmlKey = (runId: string) =>
-  joinKey("runs", safeId(runId, "run id"), "reports", "report.html");
 
 /** The metrics tables of a run report, one per protocol, with the study's published numbers beside them. */
 export function renderReport(report: RunReport): string {
@@ -42,12 +47,13 @@ export async function reportCommand(runId: string): Promise<number> {
   const config = loadConfig();
   const storage = openStorage(config.storageUrl, config);
   try {
-    if (!(await storage.exists(runReportKey(runId)))) {
+    const key = artifactKeys.runReport(runId);
+    if (!(await storage.exists(key))) {
       throw new UserError(
-        `${runReportKey(runId)} does not exist in ${storage.url}; the run is not evaluated yet (hrpipe status ${runId}).`,
+        `${key} does not exist in ${storage.url}; the run is not evaluated yet (hrpipe status ${runId}).`,
       );
     }
-    process.stdout.write(`${renderReport(await getJson<RunReport>(storage, runReportKey(runId)))}\n`);
+    process.stdout.write(`${renderReport(await readArtifact(storage, key, runReportSchema))}\n`);
   } finally {
     await storage.close();
   }

@@ -1,11 +1,10 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { analyseFaces, FaceDetector } from "@hrpipe/face";
 import { decodeFrames, probeVideo } from "@hrpipe/media";
-import { FaceDetector } from "@hrpipe/model";
-import { faceOptionsSchema } from "@hrpipe/queue";
+import { encodeFacesShard, encodeTracesShard, faceOptionsSchema } from "@hrpipe/queue";
 import { planSegments } from "@hrpipe/worker-decode";
-import { analyseFaces, encodeFacesShard, encodeTracesShard } from "@hrpipe/worker-face";
 import { formatTable, ProgressLine, UserError } from "../output.ts";
 import { drawText } from "../render/bitmap-font.ts";
 import { writePng } from "../render/png.ts";
@@ -95,9 +94,12 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
     const name = `${String(plan.segment).padStart(4, "0")}.safetensors`;
     await writeFile(
       path.join(options.out, "faces", name),
-      encodeFacesShard(analysis, faceOptions.cropSize, context),
+      encodeFacesShard({ ...analysis, cropSize: faceOptions.cropSize }, context),
     );
-    await writeFile(path.join(options.out, "traces", name), encodeTracesShard(analysis, context));
+    await writeFile(
+      path.join(options.out, "traces", name),
+      encodeTracesShard({ ...analysis, timeS: analysis.traceTimeS }, context),
+    );
     const cropBytes = faceOptions.cropSize * faceOptions.cropSize * 3;
     analysis.timeS.forEach((timeS, i) => {
       const last = tiles[tiles.length - 1];

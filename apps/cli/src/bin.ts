@@ -17,7 +17,7 @@ import { type RppgCommandOptions, rppgCommand } from "./commands/rppg.ts";
 import { cancelCommand, type StatusCommandOptions, statusCommand } from "./commands/status.ts";
 import { type SynthCommandOptions, synthCommand } from "./commands/synth.ts";
 import { type WorkerCommandOptions, workerCommand } from "./commands/worker.ts";
-import { UserError } from "./output.ts";
+import { UserError, wholeNumber } from "./output.ts";
 
 // hrpipe pins the AWS SDK in its lockfile and supports Node 20; the SDK's notice that later releases
 // will need Node 22 is for SDK upgrades, not for users of this command.
@@ -109,7 +109,11 @@ export function buildProgram(): Command {
     .command("worker")
     .description("run stage workers until SIGTERM: decode, face, ecg, train, eval, ingest, or all")
     .argument("<stages...>", "stage names, or all")
-    .option("--concurrency <n>", "jobs at once per stage (default HRPIPE_CONCURRENCY or 1)")
+    .option(
+      "--concurrency <n>",
+      "jobs at once per stage (default HRPIPE_CONCURRENCY, else each stage's own)",
+      (value) => wholeNumber("--concurrency", value),
+    )
     .action(action((stages: string[], options: WorkerCommandOptions) => workerCommand(stages, options)));
 
   program

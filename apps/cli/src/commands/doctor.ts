@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { faceModelsDir, missingFaceModels } from "@hrpipe/face";
 import { decodeFrames, resolveTool, toolVersion, VideoEncoder } from "@hrpipe/media";
-import { faceModelsDir, missingFaceModels, onnxRuntimeInfo, selectTfjsBackend } from "@hrpipe/model";
+import { onnxRuntimeInfo, selectTfjsBackend } from "@hrpipe/model";
 import {
   type HrpipeConfig,
   loadConfig,

@@ -1,9 +1,8 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { FaceDetector } from "@hrpipe/model";
+import { analyseVideo, FaceDetector } from "@hrpipe/face";
 import { faceOptionsSchema } from "@hrpipe/queue";
 import { type RppgMethod, rppgHeartRate, rppgMethods } from "@hrpipe/signal";
-import { analyseVideo } from "@hrpipe/worker-face";
 import { ProgressLine, UserError } from "../output.ts";
 
 export interface RppgCommandOptions {

@@ -42,3 +42,11 @@ export class ProgressLine {
     else this.stream.write(`${text}\n`);
   }
 }
+
+/** Parses a flag that must be a whole number of at least 1; a usage error names the flag otherwise. */
+export function wholeNumber(flag: string, value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new UserError(`${flag} must be a whole number of at least 1, not ${JSON.stringify(value)}.`);
+  return parsed;
+}

@@ -1,22 +1,24 @@
 import {
+  artifactKeys,
   createLogger,
   createRedisConnection,
-  getJson,
   loadConfig,
   newRunId,
   openStorage,
   type PrivateRedis,
+  readArtifact,
   runProgress,
+  runReportSchema,
   StageQueues,
   stageNames,
   startPrivateRedis,
+  startStageWorkers,
 } from "@hrpipe/queue";
 import { synthDataset } from "@hrpipe/synth";
-import type { RunReport } from "@hrpipe/worker-eval";
 import { formatTable, ProgressLine } from "../output.ts";
-import { createWorkerSet } from "../runtime.ts";
+import { parseStages } from "../runtime.ts";
 import { enqueueIngest, ingestPayload } from "./ingest.ts";
-import { localPathOf, renderReport, runReportHtmlKey, runReportKey } from "./report.ts";
+import { localPathOf, renderReport } from "./report.ts";
 import { parseSize } from "./synth.ts";
 
 export interface DemoCommandOptions {
@@ -60,11 +62,11 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
     Number(options.seed),
   ];
   const datasetPrefix = `datasets/demo-s${seed}-${participants}x${videos}x${seconds}s-${width}x${height}`;
-  const workerSet = createWorkerSet([...stageNames], {
+  const workerSet = startStageWorkers(parseStages(["all"]), {
     config,
     logger,
     storage,
-    concurrency: { face: 2, decode: 2 },
+    flags: { face: { concurrency: 2 }, decode: { concurrency: 2 } },
   });
   const queues = new StageQueues({
     connection: createRedisConnection(config.redisUrl!, "producer"),
@@ -120,11 +122,13 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
     const final = await runProgress(queues, storage, runId);
     for (const failure of final.failures)
       process.stderr.write(`demo: ${failure.stage} ${failure.job} failed: ${failure.reason}\n`);
-    if (!(await storage.exists(runReportKey(runId)))) {
+    if (!(await storage.exists(artifactKeys.runReport(runId)))) {
       process.stderr.write(`demo: run ${runId} finished without a report; see the failures above.\n`);
       return 1;
     }
-    process.stdout.write(`\n${renderReport(await getJson<RunReport>(storage, runReportKey(runId)))}\n`);
+    process.stdout.write(
+      `\n${renderReport(await readArtifact(storage, artifactKeys.runReport(runId), runReportSchema))}\n`,
+    );
     process.stdout.write(
       `${formatTable(
         ["phase", "finished at (s)"],
@@ -135,7 +139,8 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
         ],
       )}\n`,
     );
-    const html = localPathOf(storage, runReportHtmlKey(runId)) ?? `${storage.url}/${runReportHtmlKey(runId)}`;
+    const htmlKey = artifactKeys.runReportHtml(runId);
+    const html = localPathOf(storage, htmlKey) ?? `${storage.url}/${htmlKey}`;
     process.stdout.write(`\nreport: ${html}\nrun id: ${runId}\n`);
     return 0;
   } finally {

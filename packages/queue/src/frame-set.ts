@@ -1,19 +1,16 @@
-import {
-  artifactKeys,
-  decodeSafetensors,
-  encodeSafetensors,
-  getJson,
-  getTensor,
-  type Storage,
-  tensor,
-  type VideoArtifacts,
-} from "@hrpipe/queue";
-import type { FeatureExtractor } from "./feature-extractor.ts";
+import { addresses } from "./addresses.ts";
+import { readArtifact } from "./artifact-io.ts";
+import { trialLabelsSchema } from "./documents.ts";
+import { artifactKeys } from "./keys.ts";
+import type { VideoArtifacts } from "./manifest.ts";
+import { decodeFacesShard, decodeFeaturesShard, encodeFeaturesShard } from "./shards.ts";
+import type { Storage } from "./storage/index.ts";
 
-/** What the label artifact of a video holds that training and evaluation read. */
-interface VideoLabels {
-  fps: number;
-  hrBpm: (number | null)[];
+/** What computes features for face crops (packages/model's FeatureExtractor is one). */
+export interface Embedder {
+  provenance: { weightsHash: string; kind: string };
+  featureDim: number;
+  embed(images: Uint8Array, dims: { count: number; height: number; width: number }): Promise<Float32Array>;
 }
 
 /** Frames of some videos with a face crop and an ECG label, joined, with their CNN features. */
@@ -37,39 +34,41 @@ export interface FrameSet {
  * Features of every crop of a faces shard, cached in storage under the backbone's weights hash, so a
  * second run, the other protocol and evaluation reuse them.
  */
-export async function shardFeatures(
-  storage: Storage,
-  extractor: FeatureExtractor,
+export function featuresKeyOf(
+  weightsHash: string,
   video: { participant: string; videoId: string },
   segment: { segment: number; facesKey: string },
-): Promise<{ features: Float32Array; frameIndex: Int32Array; cached: boolean }> {
-  const key = artifactKeys.features(
-    extractor.provenance.weightsHash,
+): string {
+  return artifactKeys.features(
+    addresses.features({ facesKey: segment.facesKey, weightsHash }),
     video.participant,
     video.videoId,
     segment.segment,
   );
+}
+
+export async function shardFeatures(
+  storage: Storage,
+  extractor: Embedder,
+  video: { participant: string; videoId: string },
+  segment: { segment: number; facesKey: string },
+): Promise<{ features: Float32Array; frameIndex: Int32Array; cached: boolean }> {
+  const key = featuresKeyOf(extractor.provenance.weightsHash, video, segment);
   if (await storage.exists(key)) {
-    const file = decodeSafetensors(await storage.get(key), key);
-    return {
-      features: getTensor(file, "features", "F32", 2).data,
-      frameIndex: getTensor(file, "frameIndex", "I32", 1).data,
-      cached: true,
-    };
+    const shard = decodeFeaturesShard(await storage.get(key), key);
+    return { features: shard.features, frameIndex: shard.frameIndex, cached: true };
   }
-  const faces = decodeSafetensors(await storage.get(segment.facesKey), segment.facesKey);
-  const images = getTensor(faces, "images", "U8", 4);
-  const frameIndex = getTensor(faces, "frameIndex", "I32", 1).data;
-  const [count, height, width] = images.shape as [number, number, number];
+  const faces = decodeFacesShard(await storage.get(segment.facesKey), segment.facesKey);
+  const count = faces.frameIndex.length;
+  const size = faces.cropSize;
   const features =
-    count > 0 ? await extractor.embed(images.data, { count, height, width }) : new Float32Array(0);
+    count > 0
+      ? await extractor.embed(faces.images, { count, height: size, width: size })
+      : new Float32Array(0);
   await storage.put(
     key,
-    encodeSafetensors(
-      {
-        features: tensor("F32", [count, extractor.featureDim], features),
-        frameIndex: tensor("I32", [count], frameIndex),
-      },
+    encodeFeaturesShard(
+      { features, featureDim: extractor.featureDim, frameIndex: faces.frameIndex },
       {
         weightsHash: extractor.provenance.weightsHash,
         weights: extractor.provenance.kind,
@@ -77,13 +76,13 @@ export async function shardFeatures(
       },
     ),
   );
-  return { features, frameIndex, cached: false };
+  return { features, frameIndex: faces.frameIndex, cached: false };
 }
 
 /** Joins the face crops of `videos` with their per-frame ECG labels; crops without a label are dropped. */
 export async function loadFrameSet(
   storage: Storage,
-  extractor: FeatureExtractor,
+  extractor: Embedder,
   videos: VideoArtifacts[],
   onShard?: (done: number, total: number) => void,
 ): Promise<FrameSet> {
@@ -103,7 +102,7 @@ export async function loadFrameSet(
   const totalShards = videos.reduce((sum, v) => sum + v.segments.length, 0);
   let shardsDone = 0;
   for (const video of videos) {
-    const videoLabels = await getJson<VideoLabels>(storage, video.labelsKey);
+    const videoLabels = await readArtifact(storage, video.labelsKey, trialLabelsSchema);
     for (const segment of video.segments) {
       const shard = await shardFeatures(storage, extractor, video, segment);
       if (shard.cached) set.cachedShards++;

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
+import { selectTfjsBackend, type TfjsBackendName } from "@hrpipe/model";
 import { faceModelsDir } from "./face-models.ts";
-import { selectTfjsBackend, type TfjsBackendName } from "./tfjs-backend.ts";
 
 const require = createRequire(import.meta.url);
 

@@ -1,0 +1,27 @@
+import { type StageBinding, type StageName, stageNames } from "@hrpipe/queue";
+import { decodeStage } from "@hrpipe/worker-decode";
+import { ecgStage } from "@hrpipe/worker-ecg";
+import { evalStage } from "@hrpipe/worker-eval";
+import { faceStage } from "@hrpipe/worker-face";
+import { ingestStage } from "@hrpipe/worker-ingest";
+import { trainStage } from "@hrpipe/worker-train";
+import { UserError } from "./output.ts";
+
+/** Every stage folder's binding, by stage: what `hrpipe worker`, `demo` and `run` start. */
+export const stageBindings: Record<StageName, StageBinding> = {
+  ingest: ingestStage,
+  ecg: ecgStage,
+  decode: decodeStage,
+  face: faceStage,
+  train: trainStage,
+  eval: evalStage,
+};
+
+/** Parses `hrpipe worker` stage names; `all` is every stage. */
+export function parseStages(names: string[]): StageBinding[] {
+  if (names.includes("all")) return stageNames.map((stage) => stageBindings[stage]);
+  const unknown = names.filter((name) => !stageNames.includes(name as StageName));
+  if (unknown.length > 0)
+    throw new UserError(`unknown stage ${unknown.join(", ")}; choose from ${stageNames.join(", ")} or all.`);
+  return [...new Set(names as StageName[])].map((stage) => stageBindings[stage]);
+}

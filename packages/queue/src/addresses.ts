@@ -1,0 +1,96 @@
+import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
+import type { DecodeOptions, EcgOptions, FaceOptions, TrainOptions } from "./payloads.ts";
+
+export type FormatVersions = Record<"labels" | "chunks" | "faces" | "features" | "head", number>;
+
+/**
+ * The format version of every cached artifact family. Bump one whenever the bytes its stage writes
+ * for the same input would change (layout, method, defaults): every address below includes the
+ * versions of all the stages that shaped it, so nothing stale is ever reused.
+ */
+export const formatVersions: Readonly<FormatVersions> = {
+  /** labels/<hash>/...: per-frame HR from ECG. */
+  labels: 1,
+  /** frames/<hash>/...: a segment's coded frames (chunk layout and segment plan). */
+  chunks: 1,
+  /** faces/<hash>/... and traces/<hash>/...: detection, tracking, crops, skin colour. */
+  faces: 1,
+  /** features/<hash>/...: DenseNet preprocessing and feature layout. */
+  features: 1,
+  /** heads/<hash>/...: the regression head, its training and its files. */
+  head: 1,
+};
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** 16 hex digits of the SHA-256 of a canonical JSON rendering (key order does not matter). */
+export function contentHash(parts: unknown): string {
+  return createHash("sha256").update(canonicalJson(parts)).digest("hex").slice(0, 16);
+}
+
+/** The SHA-256 of a stream's bytes, read once; inputs are addressed by what they hold, not by name. */
+export async function sha256OfStream(stream: Readable): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+export function sha256Of(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * Content addresses: each covers every input, option and format version that changes the bytes
+ * written under it. Inputs are named by their SHA-256, so a file replaced by other bytes (even of the
+ * same size, under the same key) is always recomputed, and the same bytes under another key are reused.
+ */
+export const addresses = {
+  labels: (input: { sourceSha256: string; options: EcgOptions }, versions: FormatVersions = formatVersions) =>
+    contentHash({
+      source: input.sourceSha256,
+      options: input.options,
+      versions: { labels: versions.labels },
+    }),
+  faces: (
+    input: { sourceSha256: string; decode: DecodeOptions; face: FaceOptions },
+    versions: FormatVersions = formatVersions,
+  ) =>
+    contentHash({
+      source: input.sourceSha256,
+      // keepChunks decides only whether a transient file is deleted: it never changes a shard.
+      options: { decode: input.decode, face: { ...input.face, keepChunks: undefined } },
+      versions: { chunks: versions.chunks, faces: versions.faces },
+    }),
+  features: (input: { facesKey: string; weightsHash: string }, versions: FormatVersions = formatVersions) =>
+    contentHash({
+      // The faces key holds the faces address, so every version and option behind the crops is in it.
+      faces: input.facesKey,
+      weights: input.weightsHash,
+      versions: { features: versions.features },
+    }),
+  head: (
+    input: {
+      /** Every training sample source: labels and features keys, in a stable order. */
+      trainSet: { labelsKey: string; featuresKeys: string[] }[];
+      weightsHash: string;
+      options: TrainOptions;
+    },
+    versions: FormatVersions = formatVersions,
+  ) =>
+    contentHash({
+      trainSet: input.trainSet,
+      weights: input.weightsHash,
+      options: input.options,
+      versions: { features: versions.features, head: versions.head },
+    }),
+};

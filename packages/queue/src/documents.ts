@@ -1,0 +1,217 @@
+/**
+ * Every JSON document one stage writes and another reads, as a schema, and the one way to read it:
+ * `readArtifact(storage, key, schema)` validates what it finds and names the key and the field at
+ * fault, so no stage ever carries on with a stale or foreign file's `undefined`.
+ */
+import { z } from "zod";
+import { exclusionSchema, runManifestSchema, splitSchema } from "./manifest.ts";
+import { protocolNames, trainOptionsSchema } from "./payloads.ts";
+
+/** JSON has no NaN: metrics that are undefined (a constant series' correlation) are stored as null. */
+const metricNumber = z
+  .number()
+  .nullable()
+  .transform((value) => value ?? Number.NaN);
+
+// ---- labels (ecg stage) ----
+
+export const spanSchema = z.object({ startS: z.number(), endS: z.number() });
+
+/** labels/<hash>/<participant>/<videoId>.json: per-frame HR of one trial. */
+export const trialLabelsSchema = z.object({
+  participant: z.string(),
+  videoId: z.string(),
+  fps: z.number().positive(),
+  windowS: z.number().positive(),
+  column: z.number().int(),
+  fsHz: z.number().positive(),
+  durationS: z.number(),
+  frameCount: z.number().int(),
+  /** R-peak times in seconds from the start of the trial. */
+  rPeakTimesS: z.array(z.number()),
+  /** Heart rate of frame k (at k / fps seconds), null where the window holds too few valid beats. */
+  hrBpm: z.array(z.number().nullable()),
+  quality: z.object({
+    beats: z.number().int(),
+    rrIntervals: z.number().int(),
+    rrRejected: z.number().int(),
+    /** Share of frames with a label. */
+    labelledShare: z.number(),
+    polarity: z.enum(["upright", "inverted"]),
+    /** Recorded (finite) stretches; the rest of the trial is NaN in the source. */
+    spansS: z.array(spanSchema),
+    meanHrBpm: z.number().nullable(),
+    minHrBpm: z.number().nullable(),
+    maxHrBpm: z.number().nullable(),
+  }),
+});
+export type TrialLabels = z.infer<typeof trialLabelsSchema>;
+
+// ---- trained head (train stage) ----
+
+export const epochCurveSchema = z.object({
+  epoch: z.number().int(),
+  /** Mean squared error on standardised labels. */
+  trainLoss: metricNumber,
+  valLoss: metricNumber,
+});
+export type EpochCurve = z.output<typeof epochCurveSchema>;
+
+/** What turns head outputs back into bpm. */
+export const headInfoSchema = z.object({
+  inputDim: z.number().int().positive(),
+  labelMean: z.number(),
+  labelStd: z.number(),
+  bestEpoch: z.number().int(),
+  backend: z.string(),
+});
+export type HeadInfo = z.infer<typeof headInfoSchema>;
+
+/** head.json: the head's info and what it was trained on (written last: the head is complete). */
+export const headSummarySchema = headInfoSchema.extend({
+  samples: z.number().int(),
+  valRmseBpm: metricNumber,
+});
+
+/** model.json: a TensorFlow.js layers model whose weights are in weights.bin. */
+export const layersModelSchema = z.object({
+  format: z.literal("layers-model"),
+  generatedBy: z.string(),
+  convertedBy: z.null(),
+  modelTopology: z.record(z.string(), z.unknown()),
+  weightsManifest: z
+    .array(
+      z.object({
+        paths: z.array(z.string()),
+        weights: z.array(
+          z.object({ name: z.string(), shape: z.array(z.number().int()), dtype: z.literal("float32") }),
+        ),
+      }),
+    )
+    .min(1),
+});
+export type LayersModelJson = z.infer<typeof layersModelSchema>;
+
+/** curves.json: loss per epoch and the epoch whose weights were kept. */
+export const trainingCurvesSchema = z.object({
+  bestEpoch: z.number().int(),
+  valRmseBpm: metricNumber,
+  lossUnits: z.string(),
+  epochs: z.array(epochCurveSchema),
+});
+export type TrainingCurves = z.output<typeof trainingCurvesSchema>;
+
+/** samples.json: every frame the head saw, and whether it was used for training or validation. */
+export const trainingSamplesSchema = z.object({
+  columns: z.tuple([
+    z.literal("participant"),
+    z.literal("videoId"),
+    z.literal("frameIndex"),
+    z.literal("hrBpm"),
+    z.literal("split"),
+  ]),
+  rows: z.array(z.tuple([z.string(), z.string(), z.number(), z.number(), z.enum(["train", "validation"])])),
+});
+export type TrainingSamples = z.infer<typeof trainingSamplesSchema>;
+
+export const denseNetConfigSchema = z.object({
+  growthRate: z.number().int(),
+  blockConfig: z.array(z.number().int()),
+  numInitFeatures: z.number().int(),
+  bnSize: z.number().int(),
+});
+
+export const weightsProvenanceSchema = z.object({
+  kind: z.enum(["pretrained", "random-init"]),
+  /** The weights file, or the seed of the random initialisation. */
+  source: z.string(),
+  /** Content address of the weights and config: features are reused only with the same backbone. */
+  weightsHash: z.string(),
+  config: denseNetConfigSchema,
+  note: z.string(),
+});
+export type WeightsProvenance = z.infer<typeof weightsProvenanceSchema>;
+
+/** provenance.json: what a run's head was trained on and with. */
+export const modelProvenanceSchema = z.object({
+  weights: weightsProvenanceSchema,
+  backend: z.string(),
+  options: trainOptionsSchema,
+  trainVideos: z.array(z.string()),
+  /** Content address of the head (heads/<hash>/...); a re-run with the same inputs reuses it. */
+  headHash: z.string(),
+});
+export type ModelProvenance = z.infer<typeof modelProvenanceSchema>;
+
+// ---- reports (eval stage) ----
+
+export const agreementMetricsSchema = z.object({
+  n: z.number().int(),
+  rmse: metricNumber,
+  mae: metricNumber,
+  mape: metricNumber,
+  pearsonR: metricNumber,
+  bias: metricNumber,
+  loaLower: metricNumber,
+  loaUpper: metricNumber,
+});
+
+/** The estimators every report compares: the CNN and each classical rPPG method. */
+export const estimatorNames = ["cnn", "pos", "chrom", "green"] as const;
+export type EstimatorName = (typeof estimatorNames)[number];
+
+const perEstimator = <T extends z.ZodType>(schema: T) =>
+  z.object(Object.fromEntries(estimatorNames.map((name) => [name, schema])) as Record<EstimatorName, T>);
+
+const rmseSummarySchema = z.object({ meanRmse: metricNumber, medianRmse: metricNumber });
+
+export const protocolMetricsSchema = z.object({
+  participants: z.array(
+    z.object({
+      participant: z.string(),
+      frames: agreementMetricsSchema,
+      windows: perEstimator(agreementMetricsSchema),
+    }),
+  ),
+  overall: z.object({ frames: agreementMetricsSchema, windows: perEstimator(agreementMetricsSchema) }),
+  /** The study's headline numbers: mean and median over participants of the per-participant RMSE. */
+  headline: z.object({ cnnFrames: rmseSummarySchema, windows: perEstimator(rmseSummarySchema) }),
+});
+export type ProtocolMetrics = z.output<typeof protocolMetricsSchema>;
+
+export const reportVersion = 1;
+
+/** runs/<runId>/reports/<protocol>/report.json. */
+export const protocolReportSchema = z.object({
+  reportVersion: z.literal(reportVersion),
+  runId: z.string(),
+  protocol: z.enum(protocolNames),
+  createdAt: z.string(),
+  split: splitSchema,
+  options: runManifestSchema.shape.options,
+  weights: weightsProvenanceSchema,
+  training: z.object({
+    samples: z.number().int(),
+    bestEpoch: z.number().int(),
+    valRmseBpm: metricNumber,
+    backend: z.string(),
+  }),
+  testFrames: z.number().int(),
+  windows: z.object({ count: z.number().int(), windowS: z.number(), strideS: z.number() }),
+  metrics: protocolMetricsSchema,
+  published: z.object({ meanRmse: z.number(), medianRmse: z.number().optional() }),
+  exclusions: z.array(exclusionSchema),
+  /** Figure name -> storage key of its SVG. */
+  figures: z.record(z.string(), z.string()),
+});
+export type ProtocolReport = z.output<typeof protocolReportSchema>;
+
+/** runs/<runId>/reports/report.json: every protocol's report of a run, and what could not be used. */
+export const runReportSchema = z.object({
+  reportVersion: z.literal(reportVersion),
+  runId: z.string(),
+  createdAt: z.string(),
+  protocols: z.partialRecord(z.enum(protocolNames), protocolReportSchema),
+  exclusions: z.array(exclusionSchema),
+});
+export type RunReport = z.output<typeof runReportSchema>;

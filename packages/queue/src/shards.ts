@@ -1,0 +1,125 @@
+/**
+ * The tensor shards stages hand each other, as safetensors (readable by PyTorch, NumPy, JAX). Writers
+ * and readers of each shard kind live here, so a layout change is one edit and one format version.
+ */
+import { formatVersions } from "./addresses.ts";
+import { decodeSafetensors, encodeSafetensors, getTensor, tensor } from "./safetensors.ts";
+
+/** Who a faces or traces shard belongs to and how it was made; stored as safetensors metadata. */
+export interface FaceShardContext {
+  participant: string;
+  videoId: string;
+  segment: number;
+  detector: string;
+  detectEvery: number;
+}
+
+/** The crops of the frames that show a face. */
+export interface FacesShard {
+  /** [faces, cropSize, cropSize, 3] RGB. */
+  images: Uint8Array;
+  cropSize: number;
+  frameIndex: Int32Array;
+  timeS: Float32Array;
+  /** [faces, 4]: x, y, width, height in source pixels. */
+  box: Float32Array;
+}
+
+/** One row per frame of the segment: mean skin colour (NaN without a face), time and face flag. */
+export interface TracesShard {
+  rgb: Float32Array;
+  timeS: Float32Array;
+  faceFound: Uint8Array;
+}
+
+function faceMetadata(context: FaceShardContext): Record<string, string> {
+  return {
+    format: "hrpipe-faces",
+    formatVersion: String(formatVersions.faces),
+    participant: context.participant,
+    videoId: context.videoId,
+    segment: String(context.segment),
+    detector: context.detector,
+    detectEvery: String(context.detectEvery),
+  };
+}
+
+/** faces shard: images u8 [N,S,S,3], frameIndex i32 [N], timeS f32 [N], box f32 [N,4]. */
+export function encodeFacesShard(shard: FacesShard, context: FaceShardContext): Buffer {
+  const n = shard.frameIndex.length;
+  return encodeSafetensors(
+    {
+      images: tensor("U8", [n, shard.cropSize, shard.cropSize, 3], shard.images),
+      frameIndex: tensor("I32", [n], shard.frameIndex),
+      timeS: tensor("F32", [n], shard.timeS),
+      box: tensor("F32", [n, 4], shard.box),
+    },
+    faceMetadata(context),
+  );
+}
+
+export function decodeFacesShard(bytes: Uint8Array, source: string): FacesShard {
+  const file = decodeSafetensors(bytes, source);
+  const images = getTensor(file, "images", "U8", 4);
+  return {
+    images: images.data,
+    cropSize: images.shape[1]!,
+    frameIndex: getTensor(file, "frameIndex", "I32", 1).data,
+    timeS: getTensor(file, "timeS", "F32", 1).data,
+    box: getTensor(file, "box", "F32", 2).data,
+  };
+}
+
+/** traces shard: rgb f32 [F,3], timeS f32 [F], faceFound u8 [F]. */
+export function encodeTracesShard(shard: TracesShard, context: FaceShardContext): Buffer {
+  const frames = shard.faceFound.length;
+  return encodeSafetensors(
+    {
+      rgb: tensor("F32", [frames, 3], shard.rgb),
+      timeS: tensor("F32", [frames], shard.timeS),
+      faceFound: tensor("U8", [frames], shard.faceFound),
+    },
+    faceMetadata(context),
+  );
+}
+
+export function decodeTracesShard(bytes: Uint8Array, source: string): TracesShard {
+  const file = decodeSafetensors(bytes, source);
+  return {
+    rgb: getTensor(file, "rgb", "F32", 2).data,
+    timeS: getTensor(file, "timeS", "F32", 1).data,
+    faceFound: getTensor(file, "faceFound", "U8", 1).data,
+  };
+}
+
+/** DenseNet features of every crop of one faces shard. */
+export interface FeaturesShard {
+  /** [N, featureDim]. */
+  features: Float32Array;
+  featureDim: number;
+  frameIndex: Int32Array;
+}
+
+export function encodeFeaturesShard(
+  shard: FeaturesShard,
+  metadata: { weightsHash: string; weights: string; facesKey: string },
+): Buffer {
+  const n = shard.frameIndex.length;
+  return encodeSafetensors(
+    {
+      features: tensor("F32", [n, shard.featureDim], shard.features),
+      frameIndex: tensor("I32", [n], shard.frameIndex),
+    },
+    { format: "hrpipe-features", formatVersion: String(formatVersions.features), ...metadata },
+  );
+}
+
+export function decodeFeaturesShard(bytes: Uint8Array, source: string): FeaturesShard {
+  const file = decodeSafetensors(bytes, source);
+  const features = getTensor(file, "features", "F32", 2);
+  return {
+    features: features.data,
+    featureDim: features.shape[1]!,
+    frameIndex: getTensor(file, "frameIndex", "I32", 1).data,
+  };
+}

@@ -1,0 +1,141 @@
+import type { z } from "zod";
+import { payloadSchemas, type StageName, stageNames } from "./payloads.ts";
+import {
+  decodeResultSchema,
+  ecgResultSchema,
+  evalResultSchema,
+  faceResultSchema,
+  ingestResultSchema,
+  trainResultSchema,
+} from "./results.ts";
+
+/** How a stage's workers run unless HRPIPE_* variables or flags say otherwise. */
+export interface StageRuntimeDefaults {
+  /** Jobs one worker process runs at once. */
+  concurrency: number;
+  /**
+   * How long a job's lock lasts without renewal. CPU-bound stages get minutes: a busy event loop
+   * cannot renew the lock, and a lock that lapses makes BullMQ run the job a second time elsewhere.
+   */
+  lockDurationMs: number;
+  /** How often stalled jobs (lost locks) are looked for and moved back to waiting. */
+  stalledIntervalMs: number;
+  /** Attempts for transient faults, with exponential backoff from backoffMs (bad input fails at once). */
+  attempts: number;
+  backoffMs: number;
+}
+
+/** One stage of the pipeline: its contract and its place in the graph. */
+export interface StageDefinition {
+  name: StageName;
+  /** What one job is about. */
+  unit: string;
+  payload: z.ZodType;
+  result: z.ZodType;
+  /** What a job reads and writes (artifact families). */
+  reads: string[];
+  writes: string[];
+  /** Who adds this stage's jobs. */
+  addedBy: StageName | "user";
+  /** Its jobs are children of the run's ingest job, whose gather step waits for all of them. */
+  gathered: boolean;
+  /** The stages whose jobs follow this one's. */
+  next: StageName[];
+  defaults: StageRuntimeDefaults;
+}
+
+const ioBound: StageRuntimeDefaults = {
+  concurrency: 1,
+  lockDurationMs: 30_000,
+  stalledIntervalMs: 30_000,
+  attempts: 6,
+  backoffMs: 2_000,
+};
+const cpuBound: StageRuntimeDefaults = { ...ioBound, lockDurationMs: 15 * 60_000 };
+
+/**
+ * The stage graph, declared once. The ingest flow, `hrpipe status`, the dashboard's queue list, the
+ * worker defaults and the README picture all derive from this table.
+ */
+export const stageGraph: Record<StageName, StageDefinition> = {
+  ingest: {
+    name: "ingest",
+    gathered: false,
+    unit: "run",
+    payload: payloadSchemas.ingest,
+    result: ingestResultSchema,
+    reads: ["dataset listing"],
+    writes: ["runs/<id>/manifest.json"],
+    addedBy: "user",
+    next: ["ecg", "decode"],
+    defaults: ioBound,
+  },
+  ecg: {
+    name: "ecg",
+    gathered: true,
+    unit: "participant",
+    payload: payloadSchemas.ecg,
+    result: ecgResultSchema,
+    reads: ["Data_Preprocessed_Pxx.mat"],
+    writes: ["labels/<h>/Pxx/<video>.json"],
+    addedBy: "ingest",
+    next: ["train"],
+    defaults: ioBound,
+  },
+  decode: {
+    name: "decode",
+    gathered: true,
+    unit: "video",
+    payload: payloadSchemas.decode,
+    result: decodeResultSchema,
+    reads: ["Pxx_<video>_face.mov"],
+    writes: ["frames/<h>/Pxx/<video>/<seg>-<sha>.mkv (transient)"],
+    addedBy: "ingest",
+    next: ["face"],
+    defaults: ioBound,
+  },
+  face: {
+    name: "face",
+    gathered: true,
+    unit: "segment",
+    payload: payloadSchemas.face,
+    result: faceResultSchema,
+    reads: ["frames/<h>/..."],
+    writes: ["faces/<h>/.../<seg>.safetensors", "traces/<h>/.../<seg>.safetensors"],
+    addedBy: "decode",
+    next: ["train"],
+    defaults: ioBound,
+  },
+  train: {
+    name: "train",
+    gathered: false,
+    unit: "protocol",
+    payload: payloadSchemas.train,
+    result: trainResultSchema,
+    reads: ["labels", "faces", "features/<h>/... (cache)"],
+    writes: ["heads/<h>/...", "runs/<id>/models/<protocol>/..."],
+    addedBy: "ingest",
+    next: ["eval"],
+    defaults: cpuBound,
+  },
+  eval: {
+    name: "eval",
+    gathered: false,
+    unit: "protocol",
+    payload: payloadSchemas.eval,
+    result: evalResultSchema,
+    reads: ["labels", "traces", "features", "runs/<id>/models/<protocol>/..."],
+    writes: ["runs/<id>/reports/..."],
+    addedBy: "train",
+    next: [],
+    defaults: cpuBound,
+  },
+};
+
+/** The stages in data-flow order (the order of `stageNames`). */
+export const stages: StageDefinition[] = stageNames.map((name) => stageGraph[name]);
+
+/** The stages whose jobs a run's gather step waits for. */
+export const gatheredStages: StageName[] = stages
+  .filter((stage) => stage.gathered)
+  .map((stage) => stage.name);

@@ -1,0 +1,170 @@
+import { rm, writeFile } from "node:fs/promises";
+import type { Worker } from "bullmq";
+import { ConfigError, type HrpipeConfig, loadConfig } from "./config.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import type { StageName } from "./payloads.ts";
+import { createStageWorker, type StageProcessor, StageQueues } from "./queues.ts";
+import { createRedisConnection, openRedis, type Redis, redactUrl, warnUnlessNoEviction } from "./redis.ts";
+import { type StageRuntimeDefaults, stageGraph } from "./stages.ts";
+import { openStorage, type Storage } from "./storage/index.ts";
+
+/** What a stage's processor may use; `shared` hands every stage of a process the same instance. */
+export interface StageServices {
+  config: HrpipeConfig;
+  logger: Logger;
+  storage: Storage;
+  /** The producer side, for stages that add jobs (ingest adds ecg and decode, decode adds face). */
+  queues: StageQueues;
+  shared<T>(name: string, make: () => T): T;
+}
+
+/** A stage folder's binding: how to build its processor from the process's services. */
+export interface StageBinding<S extends StageName = StageName> {
+  stage: S;
+  processor(services: StageServices): StageProcessor<S, unknown>;
+}
+
+export function defineStage<S extends StageName>(
+  stage: S,
+  processor: (services: StageServices) => StageProcessor<S, unknown>,
+): StageBinding<S> {
+  return { stage, processor };
+}
+
+/** Per-stage settings given on the command line; they win over HRPIPE_* variables and stage defaults. */
+export type StageFlags = Partial<Record<StageName, Partial<StageRuntimeDefaults>>>;
+
+/** A stage's worker settings: its declared defaults, then HRPIPE_* variables, then flags. */
+export function resolveWorkerSettings(
+  stage: StageName,
+  config: HrpipeConfig,
+  flags: StageFlags = {},
+): StageRuntimeDefaults {
+  const defined = <T extends object>(value: T) =>
+    Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return { ...stageGraph[stage].defaults, ...defined(config.worker), ...defined(flags[stage] ?? {}) };
+}
+
+export interface WorkerSet {
+  workers: Worker[];
+  /** Stops taking jobs, waits for running ones (or not, with force), and closes every connection. */
+  close(force?: boolean): Promise<void>;
+}
+
+export interface WorkerSetOptions {
+  config: HrpipeConfig;
+  logger: Logger;
+  storage: Storage;
+  flags?: StageFlags;
+}
+
+/**
+ * The one composition root: BullMQ workers for the given stage bindings in this process, each with
+ * its stage's declared defaults overridden by HRPIPE_* variables and flags. `hrpipe worker`,
+ * `hrpipe demo`, `hrpipe run` and each stage's own entry point start workers only through this.
+ */
+export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOptions): WorkerSet {
+  const { config, logger, storage } = options;
+  if (!config.redisUrl)
+    throw new ConfigError("REDIS_URL is not set; point it at the Redis server the pipeline shares.");
+  const redisUrl = config.redisUrl;
+  const connections: Redis[] = [];
+  const queues = new StageQueues({
+    connection: track(createRedisConnection(redisUrl, "producer")),
+    prefix: config.queuePrefix,
+  });
+  function track(connection: Redis): Redis {
+    connections.push(connection);
+    return connection;
+  }
+  const sharedInstances = new Map<string, unknown>();
+  const services: StageServices = {
+    config,
+    logger,
+    storage,
+    queues,
+    shared<T>(name: string, make: () => T): T {
+      if (!sharedInstances.has(name)) sharedInstances.set(name, make());
+      return sharedInstances.get(name) as T;
+    },
+  };
+  const workers = bindings.map((binding) => {
+    const worker = createStageWorker(binding.stage, binding.processor(services), {
+      ...resolveWorkerSettings(binding.stage, config, options.flags),
+      connection: track(createRedisConnection(redisUrl, "worker")),
+      prefix: config.queuePrefix,
+      logger,
+    });
+    worker.on("failed", (job, error) =>
+      logger.warn(
+        { stage: binding.stage, jobId: job?.id, attempts: job?.attemptsMade, err: error },
+        error.message,
+      ),
+    );
+    worker.on("error", (error) => logger.error({ stage: binding.stage, err: error }, error.message));
+    return worker;
+  });
+  return {
+    workers,
+    async close(force = false) {
+      await Promise.all(workers.map((worker) => worker.close(force)));
+      await queues.close();
+      for (const connection of connections) connection.disconnect();
+    },
+  };
+}
+
+export interface WorkerProcessOptions {
+  flags?: StageFlags;
+  env?: NodeJS.ProcessEnv;
+  /** Resolves to stop the process's workers; by default SIGTERM or SIGINT. */
+  stopSignal?: Promise<string>;
+}
+
+function firstSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+}
+
+/**
+ * The lifecycle of a worker process: configuration, a check that Redis answers and will not evict
+ * jobs, the workers, then a clean drain on SIGTERM or SIGINT (running jobs finish, no new ones start,
+ * connections close). Resolves once drained; the entry point decides how the process ends.
+ */
+export async function runWorkerProcess(
+  name: string,
+  bindings: StageBinding[],
+  options: WorkerProcessOptions = {},
+): Promise<void> {
+  const config = loadConfig(options.env);
+  const logger = createLogger({ level: config.logLevel });
+  if (!config.redisUrl)
+    throw new ConfigError("REDIS_URL is not set; point it at the Redis server the pipeline shares.");
+  const stop = options.stopSignal ?? firstSignal();
+  const probe = await openRedis(config.redisUrl, "producer");
+  await warnUnlessNoEviction(probe, logger);
+  probe.disconnect();
+  const storage = openStorage(config.storageUrl, config);
+  const set = startStageWorkers(bindings, { config, logger, storage, flags: options.flags });
+  logger.info(
+    {
+      redis: redactUrl(config.redisUrl),
+      storage: storage.url,
+      prefix: config.queuePrefix,
+      stages: bindings.map((binding) => ({
+        stage: binding.stage,
+        ...resolveWorkerSettings(binding.stage, config, options.flags),
+      })),
+    },
+    `${name} ready`,
+  );
+  if (config.readyFile) await writeFile(config.readyFile, `${process.pid}\n`);
+  const signal = await stop;
+  logger.info({ signal }, `${name} draining: finishing running jobs, taking no new ones`);
+  if (config.readyFile) await rm(config.readyFile, { force: true });
+  await set.close();
+  await storage.close();
+  logger.info(`${name} stopped`);
+}
