@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { configVariables, ingestPayloadSchema } from "@hrpipe/queue";
 import { Command, CommanderError } from "commander";
 import { type DashboardCommandOptions, dashboardCommand } from "./commands/dashboard.ts";
 import { type DemoCommandOptions, demoCommand } from "./commands/demo.ts";
@@ -27,13 +28,45 @@ const { version } = JSON.parse(readFileSync(new URL("../../../package.json", imp
   version: string;
 };
 
+/** The pipeline's option defaults, from the payload schemas: flags and --help show these. */
+const runDefaults = ingestPayloadSchema.parse({ runId: "defaults", datasetPrefix: "" });
+
+/** Commander parsers: a flag's value as a number; zod checks its range where the option is used. */
+const num = (flag: string) => (value: string) => {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed))
+    throw new UserError(`${flag} must be a number, not ${JSON.stringify(value)}.`);
+  return parsed;
+};
+const int = (flag: string) => (value: string) => {
+  const parsed = num(flag)(value);
+  if (!Number.isInteger(parsed))
+    throw new UserError(`${flag} must be a whole number, not ${JSON.stringify(value)}.`);
+  return parsed;
+};
+
+/** HRPIPE_DEBUG: errors print their stack and cause chain instead of one sentence. */
+const debugErrors = () => ["1", "true", "yes"].includes(process.env.HRPIPE_DEBUG ?? "");
+
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + word.length + 1 > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].map((l) => `  ${l}`).join("\n");
+}
+
 /** Runs a command's action and turns its outcome into an exit code; expected failures print one line. */
 function action<A extends unknown[]>(run: (...args: A) => Promise<number | undefined>) {
   return async (...args: A) => {
     try {
       process.exitCode = (await run(...args)) ?? 0;
     } catch (error) {
-      if (process.env.HRPIPE_DEBUG === "1" || !(error instanceof Error)) console.error(error);
+      if (debugErrors() || !(error instanceof Error)) console.error(error);
       else console.error(`hrpipe: ${error.message}`);
       process.exitCode = error instanceof UserError ? 2 : 1;
     }
@@ -49,8 +82,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText(
       "after",
-      "\nEnvironment: REDIS_URL, STORAGE_URL (file://dir or s3://bucket/prefix), S3_ENDPOINT, S3_REGION,\n" +
-        "S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_FORCE_PATH_STYLE, HRPIPE_QUEUE_PREFIX, LOG_LEVEL.",
+      `\nEnvironment (README.md, Configuration):\n${wrap(configVariables.join(", "), 100)}`,
     );
 
   program
@@ -71,7 +103,7 @@ export function buildProgram(): Command {
     .option("--seconds <n>", "length of each video", "15")
     .option("--size <WxH>", "video frame size", "320x240")
     .option("--seed <n>", "seed of the synthetic dataset", "1")
-    .option("--epochs <n>", "head training epochs", "15")
+    .option("--epochs <n>", "head training epochs", int("--epochs"), runDefaults.train.epochs)
     .action(action((options: DemoCommandOptions) => demoCommand(options)));
 
   program
@@ -90,16 +122,44 @@ export function buildProgram(): Command {
     .description("enqueue a dataset ingest job (ecg, decode, face, train and eval follow); prints the run id")
     .argument("<datasetUri>", "key prefix in STORAGE_URL, or a URI inside it")
     .option("--run-id <id>", "name the run (default: run-<timestamp>-<random>)")
-    .option("--protocols <list>", "comma-separated", "unseen-participants,unseen-videos")
-    .option("--segment <seconds>", "video segment per face job", "10")
-    .option("--column <n>", "joined_data ECG column (14 right, 15 left)", "15")
-    .option("--window <seconds>", "heart-rate label window (the study: 24)", "10")
-    .option("--fps <n>", "label frame rate", "25")
-    .option("--epochs <n>", "head training epochs", "15")
+    .option("--protocols <list>", "comma-separated", runDefaults.protocols.join(","))
+    .option(
+      "--segment <seconds>",
+      "video segment per face job",
+      num("--segment"),
+      runDefaults.decode.segmentS,
+    )
+    .option(
+      "--column <n>",
+      "joined_data ECG column (14 right, 15 left)",
+      int("--column"),
+      runDefaults.ecg.column,
+    )
+    .option(
+      "--window <seconds>",
+      "heart-rate label window (the study: 24)",
+      num("--window"),
+      runDefaults.ecg.windowS,
+    )
+    .option("--fps <n>", "label frame rate", num("--fps"), runDefaults.ecg.fps)
+    .option("--epochs <n>", "head training epochs", int("--epochs"), runDefaults.train.epochs)
     .option(
       "--detect-every <k>",
       "face detection every k frames, tracking in between (1: every frame, as the study)",
-      "8",
+      int("--detect-every"),
+      runDefaults.face.detectEvery,
+    )
+    .option(
+      "--eval-window <seconds>",
+      "evaluation window of every estimator",
+      num("--eval-window"),
+      runDefaults.eval.windowS,
+    )
+    .option(
+      "--eval-stride <seconds>",
+      "step between evaluation windows",
+      num("--eval-stride"),
+      runDefaults.eval.strideS,
     )
     .action(
       action((datasetUri: string, options: IngestCommandOptions) => ingestCommand(datasetUri, options)),
@@ -121,6 +181,10 @@ export function buildProgram(): Command {
     .description("queue depths per stage and state; with a run id, the run's progress and failures")
     .argument("[runId]", "a run id printed by hrpipe ingest")
     .option("--watch", "refresh until the run finishes")
+    .option(
+      "--json",
+      "print one JSON object: queue counts and, for a run, jobs per stage (done, computed, reused, failed, pending)",
+    )
     .option("--interval <seconds>", "refresh interval", "2")
     .action(
       action((runId: string | undefined, options: StatusCommandOptions) => statusCommand(runId, options)),
@@ -166,9 +230,19 @@ export function buildProgram(): Command {
     )
     .argument("<matFile>", "Data_Preprocessed_Pxx.mat (MAT v5)")
     .requiredOption("-o, --out <dir>", "folder for <participant>_<videoId>.labels.json")
-    .option("--column <n>", "joined_data column with the ECG lead (14 right, 15 left)", "15")
-    .option("--fps <n>", "video frame rate the labels are computed for", "25")
-    .option("--window <seconds>", "heart-rate window centred on each frame (the original study: 24)", "10")
+    .option(
+      "--column <n>",
+      "joined_data column with the ECG lead (14 right, 15 left)",
+      int("--column"),
+      runDefaults.ecg.column,
+    )
+    .option("--fps <n>", "video frame rate the labels are computed for", num("--fps"), runDefaults.ecg.fps)
+    .option(
+      "--window <seconds>",
+      "heart-rate window centred on each frame (the original study: 24)",
+      num("--window"),
+      runDefaults.ecg.windowS,
+    )
     .option("--participant <id>", "participant id, when the file name does not carry it")
     .action(action((matFile: string, options: EcgCommandOptions) => ecgCommand(matFile, options)));
 
@@ -185,13 +259,23 @@ export function buildProgram(): Command {
       "rate at which crops are sampled into the contact sheet (at most 60 tiles)",
       "1",
     )
-    .option("--detector <kind>", "tiny (TinyFaceDetector) or ssd (SSD MobileNet v1)", "tiny")
+    .option(
+      "--detector <kind>",
+      "tiny (TinyFaceDetector) or ssd (SSD MobileNet v1)",
+      runDefaults.face.detector,
+    )
     .option(
       "--detect-every <k>",
       "run the detector every k frames and track in between (1: detect in every frame, as the study)",
-      "8",
+      int("--detect-every"),
+      runDefaults.face.detectEvery,
     )
-    .option("--segment <seconds>", "frames per shard, in seconds", "10")
+    .option(
+      "--segment <seconds>",
+      "frames per shard, in seconds",
+      num("--segment"),
+      runDefaults.decode.segmentS,
+    )
     .action(action((video: string, options: FacesCommandOptions) => facesCommand(video, options)));
 
   program
@@ -200,8 +284,8 @@ export function buildProgram(): Command {
     .argument("<video>", "a face video")
     .requiredOption("-o, --out <file.json>", "{ method, fps, windows: [{ startS, endS, hrBpm, snrDb }] }")
     .option("--method <m>", "pos, chrom or green", "pos")
-    .option("--window <seconds>", "analysis window", "10")
-    .option("--stride <seconds>", "step between windows", "1")
+    .option("--window <seconds>", "analysis window", num("--window"), runDefaults.eval.windowS)
+    .option("--stride <seconds>", "step between windows", num("--stride"), runDefaults.eval.strideS)
     .action(action((video: string, options: RppgCommandOptions) => rppgCommand(video, options)));
 
   const model = program

@@ -1,3 +1,4 @@
+import { UnrecoverableError } from "bullmq";
 import type { z } from "zod";
 import { BadInputError } from "./queues.ts";
 import type { Storage } from "./storage/index.ts";
@@ -42,7 +43,8 @@ export function writeArtifact<S extends z.ZodType>(
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(
+    // A bug, not a fault: retrying cannot help.
+    throw new UnrecoverableError(
       `refusing to write ${key}: it does not match its schema at ${issue.path.join(".") || "(document)"} (${issue.message}); this is a bug in the stage that writes it.`,
     );
   }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { stages } from "./stages.ts";
 
 /** A setting in the environment that cannot be used; the message names the variable and the fix. */
 export class ConfigError extends Error {
@@ -6,6 +7,7 @@ export class ConfigError extends Error {
 }
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+const tfjsBackends = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
 
 const booleanString = z
   .enum(["1", "0", "true", "false", "yes", "no"])
@@ -17,36 +19,129 @@ const milliseconds = z.coerce
   .min(1000, "must be at least 1000 (ms)")
   .max(3_600_000, "must be at most 3600000 (ms)");
 
-const envSchema = z.object({
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\/[^\s]+$/, "must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379")
-    .optional(),
-  STORAGE_URL: z
-    .string()
-    .regex(/^(s3:\/\/[^/\s]+(\/[^\s]*)?|file:\/\/[^\s]+)$/, "must be s3://bucket[/prefix] or file://dir")
-    .default("file://./.hrpipe"),
-  S3_ENDPOINT: z.url({ message: "must be an http(s) URL such as http://127.0.0.1:9000" }).optional(),
-  S3_REGION: z.string().min(1).default("us-east-1"),
-  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
-  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
-  S3_FORCE_PATH_STYLE: booleanString.optional(),
-  HRPIPE_QUEUE_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, '-' or '_'")
-    .default("hrpipe"),
-  HRPIPE_CONCURRENCY: z.coerce
-    .number()
-    .int()
-    .min(1, "must be a whole number from 1 to 64")
-    .max(64, "must be a whole number from 1 to 64")
-    .optional(),
-  HRPIPE_LOCK_DURATION_MS: milliseconds.optional(),
-  HRPIPE_STALLED_INTERVAL_MS: milliseconds.optional(),
-  HRPIPE_READY_FILE: z.string().min(1).optional(),
-  HRPIPE_DENSENET_WEIGHTS: z.string().min(1).optional(),
-  LOG_LEVEL: z.enum(logLevels, { message: `must be one of ${logLevels.join(", ")}` }).default("info"),
+interface Variable<S extends z.ZodType> {
+  schema: S;
+  /** The default as a person reads it (README table, --help). */
+  defaultText: string;
+  meaning: string;
+}
+/** A worker default per stage as a person reads it, e.g. "30000; train and eval 900000". */
+function stageDefaultText(key: "lockDurationMs" | "stalledIntervalMs" | "concurrency"): string {
+  const byValue = new Map<number, string[]>();
+  for (const stage of stages)
+    byValue.set(stage.defaults[key], [...(byValue.get(stage.defaults[key]) ?? []), stage.name]);
+  const [common, ...others] = [...byValue].sort((a, b) => b[1].length - a[1].length);
+  return [String(common![0]), ...others.map(([value, names]) => `${names.join(" and ")} ${value}`)].join(
+    "; ",
+  );
+}
+
+const variable = <S extends z.ZodType>(schema: S, defaultText: string, meaning: string): Variable<S> => ({
+  schema,
+  defaultText,
+  meaning,
 });
+
+/**
+ * Every environment variable hrpipe reads, declared once: its validation, its default and what it
+ * means. The README's configuration table, `hrpipe --help` and the deployment manifests' tests derive
+ * from this table, and a test fails when the code reads a variable that is not declared here.
+ */
+export const environment = {
+  REDIS_URL: variable(
+    z
+      .string()
+      .regex(/^rediss?:\/\/[^\s]+$/, "must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379")
+      .optional(),
+    "— (demo and run start their own)",
+    "`redis://host:port`; the server must use `maxmemory-policy noeviction`",
+  ),
+  STORAGE_URL: variable(
+    z
+      .string()
+      .regex(/^(s3:\/\/[^/\s]+(\/[^\s]*)?|file:\/\/[^\s]+)$/, "must be s3://bucket[/prefix] or file://dir")
+      .default("file://./.hrpipe"),
+    "`file://./.hrpipe`",
+    "`file://dir` or `s3://bucket/prefix`",
+  ),
+  S3_ENDPOINT: variable(
+    z.url({ message: "must be an http(s) URL such as http://127.0.0.1:9000" }).optional(),
+    "AWS",
+    "e.g. `http://minio:9000`; path-style is then on by default",
+  ),
+  S3_REGION: variable(z.string().min(1).default("us-east-1"), "`us-east-1`", "the bucket's region"),
+  S3_ACCESS_KEY_ID: variable(z.string().min(1).optional(), "the SDK's chain", "S3 credentials"),
+  S3_SECRET_ACCESS_KEY: variable(z.string().min(1).optional(), "the SDK's chain", "S3 credentials"),
+  S3_FORCE_PATH_STYLE: variable(
+    booleanString.optional(),
+    "on with `S3_ENDPOINT`",
+    "path-style addressing (MinIO, Ceph, R2); checksums are sent only when required, so third-party servers work",
+  ),
+  HRPIPE_QUEUE_PREFIX: variable(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, '-' or '_'")
+      .default("hrpipe"),
+    "`hrpipe`",
+    "BullMQ key prefix, one per deployment",
+  ),
+  HRPIPE_CONCURRENCY: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(1, "must be a whole number from 1 to 64")
+      .max(64, "must be a whole number from 1 to 64")
+      .optional(),
+    stageDefaultText("concurrency"),
+    "jobs per stage per worker process (`--concurrency` wins)",
+  ),
+  HRPIPE_LOCK_DURATION_MS: variable(
+    milliseconds.optional(),
+    stageDefaultText("lockDurationMs"),
+    "how long a job's lock lasts without renewal: a killed worker's job moves on after about this; CPU-bound stages need minutes",
+  ),
+  HRPIPE_STALLED_INTERVAL_MS: variable(
+    milliseconds.optional(),
+    stageDefaultText("stalledIntervalMs"),
+    "how often workers look for jobs whose lock has lapsed",
+  ),
+  HRPIPE_READY_FILE: variable(
+    z.string().min(1).optional(),
+    "—",
+    "written when a worker takes jobs, removed on drain (readiness probes)",
+  ),
+  HRPIPE_DENSENET_WEIGHTS: variable(
+    z.string().min(1).optional(),
+    "random init",
+    "DenseNet-161 safetensors (torchvision/timm names); without it every artifact and report says the backbone is randomly initialised",
+  ),
+  HRPIPE_TFJS_BACKEND: variable(
+    z.enum(tfjsBackends, { message: `must be one of ${tfjsBackends.join(", ")}` }).optional(),
+    "best available",
+    "pin `tensorflow-gpu`, `tensorflow`, `wasm` or `cpu`",
+  ),
+  HRPIPE_DASHBOARD_USER: variable(
+    z.string().min(1).optional(),
+    "—",
+    "basic-auth user of the dashboard (required with `--host` off loopback)",
+  ),
+  HRPIPE_DASHBOARD_PASSWORD: variable(z.string().min(1).optional(), "—", "its password"),
+  FFMPEG_PATH: variable(z.string().min(1).optional(), "system, then npm-shipped", "the ffmpeg binary"),
+  FFPROBE_PATH: variable(z.string().min(1).optional(), "system, then npm-shipped", "the ffprobe binary"),
+  LOG_LEVEL: variable(
+    z.enum(logLevels, { message: `must be one of ${logLevels.join(", ")}` }).default("info"),
+    "`info`",
+    "pino level; logs go to stderr (pretty on a terminal, JSON lines otherwise)",
+  ),
+  HRPIPE_DEBUG: variable(booleanString.optional(), "—", "`1`: errors print their stack and cause chain"),
+};
+export type VariableName = keyof typeof environment;
+
+const envSchema = z.object(
+  Object.fromEntries(Object.entries(environment).map(([name, v]) => [name, v.schema])) as {
+    [K in VariableName]: (typeof environment)[K]["schema"];
+  },
+);
 
 export interface S3Settings {
   endpoint?: string;
@@ -78,6 +173,7 @@ export interface HrpipeConfig {
   /** Written once a worker process takes jobs, removed when it drains (a Kubernetes readiness probe). */
   readyFile?: string;
   logLevel: (typeof logLevels)[number];
+  dashboard?: { user: string; password: string };
 }
 
 /** Reads and validates hrpipe's settings; throws one ConfigError naming the first bad variable. */
@@ -88,12 +184,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const variable = String(issue.path[0]);
+    const name = String(issue.path[0]);
     throw new ConfigError(
-      `${variable}=${JSON.stringify(env[variable] ?? "")} is not valid: ${issue.message}; fix or unset ${variable}.`,
+      `${name}=${JSON.stringify(env[name] ?? "")} is not valid: ${issue.message}; fix or unset ${name}.`,
     );
   }
   const e = parsed.data;
+  if ((e.HRPIPE_DASHBOARD_USER === undefined) !== (e.HRPIPE_DASHBOARD_PASSWORD === undefined)) {
+    throw new ConfigError(
+      "HRPIPE_DASHBOARD_USER and HRPIPE_DASHBOARD_PASSWORD go together; set both or neither.",
+    );
+  }
   return {
     redisUrl: e.REDIS_URL,
     storageUrl: e.STORAGE_URL,
@@ -113,8 +214,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
     },
     readyFile: e.HRPIPE_READY_FILE,
     logLevel: e.LOG_LEVEL,
+    dashboard:
+      e.HRPIPE_DASHBOARD_USER && e.HRPIPE_DASHBOARD_PASSWORD
+        ? { user: e.HRPIPE_DASHBOARD_USER, password: e.HRPIPE_DASHBOARD_PASSWORD }
+        : undefined,
   };
 }
 
-/** Every environment variable hrpipe reads, for deployment manifests and their tests. */
-export const configVariables = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
+/** Every environment variable hrpipe reads, for deployment manifests, help texts and their tests. */
+export const configVariables = Object.keys(environment) as VariableName[];
+
+/** The configuration table of README.md, rendered from the declarations above. */
+export function environmentTable(): string {
+  const rows = configVariables.map((name) => {
+    const { defaultText, meaning } = environment[name];
+    return `| \`${name}\` | ${defaultText} | ${meaning} |`;
+  });
+  return ["| variable | default | meaning |", "| --- | --- | --- |", ...rows].join("\n");
+}

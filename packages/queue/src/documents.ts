@@ -8,10 +8,7 @@ import { exclusionSchema, runManifestSchema, splitSchema } from "./manifest.ts";
 import { protocolNames, trainOptionsSchema } from "./payloads.ts";
 
 /** JSON has no NaN: metrics that are undefined (a constant series' correlation) are stored as null. */
-const metricNumber = z
-  .number()
-  .nullable()
-  .transform((value) => value ?? Number.NaN);
+const metricNumber = z.union([z.number(), z.nan(), z.null()]).transform((value) => value ?? Number.NaN);
 
 // ---- labels (ecg stage) ----
 
@@ -46,6 +43,11 @@ export const trialLabelsSchema = z.object({
   }),
 });
 export type TrialLabels = z.infer<typeof trialLabelsSchema>;
+
+// ---- faces (face stage) ----
+
+/** faces/<hash>/.../<segment>.faceless.json: a segment in which no frame showed a face. */
+export const facelessSegmentSchema = z.object({ reason: z.string() });
 
 // ---- trained head (train stage) ----
 

@@ -62,6 +62,9 @@ export const artifactKeys = {
     joinKey("frames", hash, participant, videoId, `${segmentName(segment)}-${chunkSha256.slice(0, 16)}.mkv`),
   faces: (hash: string, participant: string, videoId: string, segment: number) =>
     joinKey("faces", hash, participant, videoId, `${segmentName(segment)}.safetensors`),
+  /** Written instead of the shards when a segment shows no face: a re-run excludes it without work. */
+  faceless: (hash: string, participant: string, videoId: string, segment: number) =>
+    joinKey("faces", hash, participant, videoId, `${segmentName(segment)}.faceless.json`),
   traces: (hash: string, participant: string, videoId: string, segment: number) =>
     joinKey("traces", hash, participant, videoId, `${segmentName(segment)}.safetensors`),
   features: (hash: string, participant: string, videoId: string, segment: number) =>

@@ -9,6 +9,9 @@ export interface StageProgress {
   done: number;
   failed: number;
   pending: number;
+  /** Of the done jobs: those that computed something, and those that found every artifact existing. */
+  computed: number;
+  reused: number;
 }
 
 export interface RunProgress {
@@ -42,7 +45,22 @@ export async function queueCounts(queues: StageQueues): Promise<QueueCounts> {
 }
 
 function empty(): StageProgress {
-  return { done: 0, failed: 0, pending: 0 };
+  return { done: 0, failed: 0, pending: 0, computed: 0, reused: 0 };
+}
+
+/** Counts a finished job's result: every stage's result says whether it reused existing artifacts. */
+function countDone(stage: StageProgress, returnValue: unknown): void {
+  stage.done++;
+  let value = returnValue;
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      value = undefined;
+    }
+  }
+  if ((value as { reused?: unknown } | undefined)?.reused === true) stage.reused++;
+  else stage.computed++;
 }
 
 function record(
@@ -53,7 +71,7 @@ function record(
   reason?: string,
 ): void {
   if (!job) return;
-  if (state === "completed") progress.stages[stage].done++;
+  if (state === "completed") countDone(progress.stages[stage], job.returnvalue);
   else if (state === "failed") {
     progress.stages[stage].failed++;
     progress.failures.push({ stage, job: job.id ?? "", reason: reason ?? job.failedReason });
@@ -85,8 +103,8 @@ export async function runProgress(
         unprocessed: { ...page, cursor: cursors.unprocessed },
         ignored: { ...page, cursor: cursors.ignored },
       });
-      for (const key of Object.keys(deps.processed ?? {}))
-        progress.stages[parseJobId(key).stage as StageName].done++;
+      for (const [key, value] of Object.entries(deps.processed ?? {}))
+        countDone(progress.stages[parseJobId(key).stage as StageName], value);
       for (const key of deps.unprocessed ?? []) progress.stages[parseJobId(key).stage as StageName].pending++;
       for (const [key, reason] of Object.entries(deps.ignored ?? {})) {
         const stage = parseJobId(key).stage as StageName;

@@ -42,6 +42,8 @@ export const decodeResultSchema = z.object({
   segments: z.array(segmentSchema),
   /** Segments whose shards already existed (no face job was needed). */
   done: z.array(z.number().int()),
+  /** Segments an earlier face job found without a face (same content and options): excluded again. */
+  faceless: z.array(z.object({ segment: z.number().int(), reason: z.string() })),
   /** Segments sent to face jobs, with their chunk. */
   chunks: z.array(
     segmentSchema.extend({

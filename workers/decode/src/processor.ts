@@ -13,7 +13,9 @@ import {
   type DecodeJobResult,
   type DecodeOptions,
   type FaceOptions,
+  facelessSegmentSchema,
   type Logger,
+  readArtifact,
   type Storage,
 } from "@hrpipe/queue";
 import { planSegments, type SegmentPlan } from "./plan.ts";
@@ -82,11 +84,18 @@ export async function processDecodeJob(
     const plans = planSegments(info.frameCount, info.fps, input.options.segmentS, keyframes);
     const chunks: PlannedChunk[] = [];
     const done: number[] = [];
+    const faceless: DecodeJobResult["faceless"] = [];
     for (const plan of plans) {
       const facesKey = artifactKeys.faces(facesHash, input.participant, input.videoId, plan.segment);
       const tracesKey = artifactKeys.traces(facesHash, input.participant, input.videoId, plan.segment);
       if ((await storage.exists(facesKey)) && (await storage.exists(tracesKey))) {
         done.push(plan.segment);
+        continue;
+      }
+      const facelessKey = artifactKeys.faceless(facesHash, input.participant, input.videoId, plan.segment);
+      if (await storage.exists(facelessKey)) {
+        const { reason } = await readArtifact(storage, facelessKey, facelessSegmentSchema);
+        faceless.push({ segment: plan.segment, reason });
         continue;
       }
       const chunkFile = path.join(dir, `chunk-${plan.segment}.mkv`);
@@ -134,6 +143,7 @@ export async function processDecodeJob(
         bytes,
       })),
       done,
+      faceless,
       chunkBytesPerVideoS: chunkSeconds > 0 ? chunkBytes / chunkSeconds : 0,
       reused: chunks.length === 0,
     };

@@ -11,8 +11,10 @@ import {
   encodeTracesShard,
   type FaceJobResult,
   type FaceOptions,
+  facelessSegmentSchema,
   type Logger,
   type Storage,
+  writeArtifact,
 } from "@hrpipe/queue";
 
 export interface FaceJobInput extends FrameWindow {
@@ -73,10 +75,16 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
     const facesFound = analysis.frameIndex.length;
     const lastFrame = input.firstFrame + input.frameCount - 1;
     if (facesFound === 0) {
-      await removeChunk();
-      throw new BadInputError(
-        `${input.participant}/${input.videoId}: no face in frames ${input.firstFrame}-${lastFrame} (segment ${input.segment}); the segment is excluded.`,
+      const reason = `${input.participant}/${input.videoId}: no face in frames ${input.firstFrame}-${lastFrame} (segment ${input.segment}); the segment is excluded.`;
+      // Deterministic for this content and these options: remembered, so a re-run does not look again.
+      await writeArtifact(
+        storage,
+        artifactKeys.faceless(input.facesHash, input.participant, input.videoId, input.segment),
+        facelessSegmentSchema,
+        { reason },
       );
+      await removeChunk();
+      throw new BadInputError(reason);
     }
     const shardContext = {
       participant: input.participant,

@@ -54,6 +54,14 @@ export function gatherRun(
       const decode = parseResult(decodeResultSchema, value, jobKey);
       decoded.set(videoRef(decode.participant, decode.videoId), decode);
       reusedSegments += decode.done.length;
+      for (const { segment, reason } of decode.faceless)
+        excluded.push({
+          stage: "face",
+          participant: decode.participant,
+          videoId: decode.videoId,
+          segment,
+          reason,
+        });
     } else if (queue === "face") {
       const face = parseResult(faceResultSchema, value, jobKey);
       faces.set(`${videoRef(face.participant, face.videoId)}#${face.segment}`, face);

@@ -13,9 +13,7 @@ export async function dashboardCommand(options: DashboardCommandOptions): Promis
   const config = loadConfig();
   if (!config.redisUrl)
     throw new UserError("REDIS_URL is not set; point it at the Redis server your workers use.");
-  const user = process.env.HRPIPE_DASHBOARD_USER;
-  const password = process.env.HRPIPE_DASHBOARD_PASSWORD;
-  if (!isLoopback(options.host) && !(user && password)) {
+  if (!isLoopback(options.host) && !config.dashboard) {
     throw new UserError(
       `refusing to serve the dashboard on ${options.host} without HRPIPE_DASHBOARD_USER and HRPIPE_DASHBOARD_PASSWORD; set both, or bind 127.0.0.1.`,
     );
@@ -27,7 +25,7 @@ export async function dashboardCommand(options: DashboardCommandOptions): Promis
     queues,
     storage,
     connection,
-    credentials: user && password ? { user, password } : undefined,
+    credentials: config.dashboard,
     allowWrites: options.allowWrites,
   });
   const server = await listen(app, options.host, Number(options.port));

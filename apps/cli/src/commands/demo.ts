@@ -17,7 +17,7 @@ import {
 import { synthDataset } from "@hrpipe/synth";
 import { formatTable, ProgressLine } from "../output.ts";
 import { parseStages } from "../runtime.ts";
-import { enqueueIngest, ingestPayload } from "./ingest.ts";
+import { enqueueIngest } from "./ingest.ts";
 import { localPathOf, renderReport } from "./report.ts";
 import { parseSize } from "./synth.ts";
 
@@ -29,7 +29,7 @@ export interface DemoCommandOptions {
   seconds: string;
   size: string;
   seed: string;
-  epochs: string;
+  epochs: number;
 }
 
 /**
@@ -92,18 +92,8 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
     }
     const synthS = (performance.now() - started) / 1000;
     const runId = newRunId();
-    await enqueueIngest(
-      config,
-      ingestPayload(runId, datasetPrefix, {
-        protocols: "unseen-participants,unseen-videos",
-        segment: "10",
-        column: "15",
-        window: "10",
-        fps: "25",
-        epochs: options.epochs,
-        detectEvery: "8",
-      }),
-    );
+    // Every other option is the pipeline's default (the payload schemas fill them in).
+    await enqueueIngest(config, { runId, datasetPrefix, train: { epochs: options.epochs } });
     process.stderr.write(`demo: run ${runId} queued\n`);
     const bars = Object.fromEntries(stageNames.map((stage) => [stage, new ProgressLine(stage.padEnd(8))]));
     const stageFirstDone: Record<string, number> = {};

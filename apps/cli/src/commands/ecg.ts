@@ -6,9 +6,9 @@ import { formatTable, UserError } from "../output.ts";
 
 export interface EcgCommandOptions {
   out: string;
-  column: string;
-  fps: string;
-  window: string;
+  column: number;
+  fps: number;
+  window: number;
   participant?: string;
 }
 
@@ -21,9 +21,9 @@ function participantFromFileName(file: string): string {
 
 function parseOptions(options: EcgCommandOptions) {
   const parsed = ecgOptionsSchema.safeParse({
-    column: Number(options.column),
-    fps: Number(options.fps),
-    windowS: Number(options.window),
+    column: options.column,
+    fps: options.fps,
+    windowS: options.window,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -13,8 +13,8 @@ export interface FacesCommandOptions {
   out: string;
   sampleFps: string;
   detector: string;
-  detectEvery: string;
-  segment: string;
+  detectEvery: number;
+  segment: number;
 }
 
 interface SheetTile {
@@ -47,7 +47,7 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
   if (!existsSync(video)) throw new UserError(`${video} does not exist; pass the path of a video file.`);
   const parsed = faceOptionsSchema.safeParse({
     detector: options.detector,
-    detectEvery: Number(options.detectEvery),
+    detectEvery: options.detectEvery,
   });
   if (!parsed.success)
     throw new UserError(`--detector or --detect-every is invalid: ${parsed.error.issues[0]!.message}.`);
@@ -55,7 +55,7 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
   const sampleFps = Number(options.sampleFps);
   if (!(sampleFps > 0))
     throw new UserError(`--sample-fps must be a positive number, got ${options.sampleFps}.`);
-  const segmentS = Number(options.segment);
+  const segmentS = options.segment;
   if (!(segmentS > 0))
     throw new UserError(`--segment must be a positive number of seconds, got ${options.segment}.`);
 

@@ -15,12 +15,14 @@ import { UserError } from "../output.ts";
 export interface IngestCommandOptions {
   runId?: string;
   protocols: string;
-  segment: string;
-  column: string;
-  window: string;
-  fps: string;
-  epochs: string;
-  detectEvery: string;
+  segment: number;
+  column: number;
+  window: number;
+  fps: number;
+  epochs: number;
+  detectEvery: number;
+  evalWindow: number;
+  evalStride: number;
 }
 
 /**
@@ -52,10 +54,11 @@ export function ingestPayload(
     runId,
     datasetPrefix,
     protocols: protocols as ProtocolName[],
-    ecg: { column: Number(options.column), fps: Number(options.fps), windowS: Number(options.window) },
-    decode: { segmentS: Number(options.segment) },
-    face: { detectEvery: Number(options.detectEvery) },
-    train: { epochs: Number(options.epochs) },
+    ecg: { column: options.column, fps: options.fps, windowS: options.window },
+    decode: { segmentS: options.segment },
+    face: { detectEvery: options.detectEvery },
+    train: { epochs: options.epochs },
+    eval: { windowS: options.evalWindow, strideS: options.evalStride },
   };
 }
 

@@ -8,8 +8,8 @@ import { ProgressLine, UserError } from "../output.ts";
 export interface RppgCommandOptions {
   out: string;
   method: string;
-  window: string;
-  stride: string;
+  window: number;
+  stride: number;
 }
 
 async function* counted<T>(items: AsyncIterable<T>, progress: ProgressLine, total: number) {
@@ -25,7 +25,7 @@ export async function rppgCommand(video: string, options: RppgCommandOptions): P
   if (!existsSync(video)) throw new UserError(`${video} does not exist; pass the path of a video file.`);
   if (!rppgMethods.includes(options.method as RppgMethod))
     throw new UserError(`--method must be one of ${rppgMethods.join(", ")}, got ${options.method}.`);
-  const [windowS, strideS] = [Number(options.window), Number(options.stride)];
+  const [windowS, strideS] = [options.window, options.stride];
   if (!(windowS > 0 && strideS > 0))
     throw new UserError("--window and --stride must be positive numbers of seconds.");
   const detector = await FaceDetector.create({ kind: "tiny", inputSize: 320 });

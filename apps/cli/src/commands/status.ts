@@ -17,6 +17,8 @@ export function renderRunProgress(progress: RunProgress): string {
     return [
       stage,
       String(s.done),
+      String(s.computed),
+      String(s.reused),
       String(s.failed),
       String(s.pending),
       total > 0 ? `${Math.round((100 * (s.done + s.failed)) / total)}%` : "-",
@@ -24,7 +26,7 @@ export function renderRunProgress(progress: RunProgress): string {
   });
   const lines = [
     `run ${progress.runId}: ${progress.manifest?.state ?? "unknown (no manifest yet)"}${progress.finished ? ", finished" : ""}`,
-    formatTable(["stage", "done", "failed", "pending", "progress"], rows),
+    formatTable(["stage", "done", "computed", "reused", "failed", "pending", "progress"], rows),
   ];
   if (progress.failures.length > 0) {
     lines.push("", "failures:", ...progress.failures.map((f) => `  ${f.stage} ${f.job}: ${f.reason}`));
@@ -34,32 +36,56 @@ export function renderRunProgress(progress: RunProgress): string {
   return lines.join("\n");
 }
 
+const shownStates = [
+  "waiting",
+  "prioritized",
+  "active",
+  "waiting-children",
+  "delayed",
+  "completed",
+  "failed",
+] as const;
+
 export async function renderStatus(queues: StageQueues, storage: Storage, runId?: string): Promise<string> {
   const counts = await queueCounts(queues);
-  const states = [
-    "waiting",
-    "prioritized",
-    "active",
-    "waiting-children",
-    "delayed",
-    "completed",
-    "failed",
-  ] as const;
   const table = formatTable(
-    ["queue", ...states],
-    stageNames.map((stage) => [stage, ...states.map((state) => String(counts[stage][state]))]),
+    ["queue", ...shownStates],
+    stageNames.map((stage) => [stage, ...shownStates.map((state) => String(counts[stage][state]))]),
   );
   return runId ? `${table}\n\n${renderRunProgress(await runProgress(queues, storage, runId))}` : table;
 }
 
+/** What `hrpipe status [RUN] --json` prints: queue counts, and a run's job counters per stage. */
+export async function statusJson(queues: StageQueues, storage: Storage, runId?: string) {
+  const queuesByStage = await queueCounts(queues);
+  if (!runId) return { queues: queuesByStage };
+  const progress = await runProgress(queues, storage, runId);
+  return {
+    queues: queuesByStage,
+    run: {
+      runId,
+      state: progress.manifest?.state ?? null,
+      finished: progress.finished,
+      stages: progress.stages,
+      failures: progress.failures,
+      exclusions: progress.manifest?.excluded ?? [],
+    },
+  };
+}
+
 export interface StatusCommandOptions {
   watch?: boolean;
+  json?: boolean;
   interval: string;
 }
 
 /** `hrpipe status [runId] [--watch]`: queue depths per stage and state, and a run's progress and failures. */
 export function statusCommand(runId: string | undefined, options: StatusCommandOptions): Promise<number> {
   return withPipeline(async ({ queues, storage }) => {
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(await statusJson(queues, storage, runId), null, 2)}\n`);
+      return 0;
+    }
     do {
       const text = await renderStatus(queues, storage, runId);
       if (options.watch && process.stdout.isTTY) process.stdout.write("\u001b[2J\u001b[H");
