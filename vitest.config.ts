@@ -1,17 +1,46 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Three layers. unit: pure code, no Redis, ffmpeg or network (`pnpm test:unit`, well under a minute).
+ * integration: real Redis and S3 servers (started once by the harness), ffmpeg, tfjs; files named
+ * *.int.test.ts beside a package's code, and tests/integration and tests/cli. e2e: whole runs with
+ * worker processes, the dashboard in Chromium, and the infra runner.
+ */
 export default defineConfig({
   test: {
-    include: [
-      "apps/*/test/**/*.test.ts",
-      "packages/*/test/**/*.test.ts",
-      "workers/*/test/**/*.test.ts",
-      "tests/**/*.test.ts",
-    ],
-    globalSetup: ["tests/harness/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: files run in parallel two at a time; heavy suites mark themselves sequential.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["{apps,packages,workers}/*/test/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "**/node_modules/**"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: [
+            "{apps,packages,workers}/*/test/**/*.int.test.ts",
+            "tests/integration/**/*.test.ts",
+            "tests/cli/**/*.test.ts",
+          ],
+          globalSetup: ["tests/harness/global-setup.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "e2e",
+          include: ["tests/e2e/**/*.test.ts", "tests/infra/**/*.test.ts"],
+          globalSetup: ["tests/harness/global-setup.ts"],
+        },
+      },
+    ],
   },
 });

@@ -4,6 +4,7 @@ import { benchEcg } from "./ecg.ts";
 import { benchDecode, benchFace } from "./media.ts";
 import { benchModel } from "./model.ts";
 import { type BenchResult, saveResult } from "./report.ts";
+import { benchResample } from "./resample.ts";
 import { benchRppg } from "./rppg.ts";
 import { benchScaling } from "./scaling.ts";
 
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   decode: benchDecode,
   face: benchFace,
   model: benchModel,
+  resample: benchResample,
   rppg: benchRppg,
   scaling: benchScaling,
 };

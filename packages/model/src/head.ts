@@ -87,38 +87,42 @@ export async function trainHead(
       y: tf.tensor2d(y, [indices.length, 1]),
     };
   };
-  const train = gather(trainIndices);
   const val = gather(valIndices);
   const model = buildHead(tf, inputDim, options.seed);
   model.compile({ optimizer: tf.train.adam(options.learningRate), loss: "meanSquaredError" });
 
   const curves: EpochCurve[] = [];
   let best: { loss: number; epoch: number; weights: tfTypes.Tensor[] } | undefined;
-  await model.fit(train.x, train.y, {
-    epochs: options.epochs,
-    batchSize: options.batchSize,
-    shuffle: true,
-    validationData: [val.x, val.y],
-    verbose: 0,
-    callbacks: {
-      onEpochEnd: async (epoch, logs) => {
-        const curve = { epoch: epoch + 1, trainLoss: Number(logs?.loss), valLoss: Number(logs?.val_loss) };
-        curves.push(curve);
-        if (!best || curve.valLoss < best.loss) {
-          for (const w of best?.weights ?? []) w.dispose();
-          best = {
-            loss: curve.valLoss,
-            epoch: curve.epoch,
-            weights: model.getWeights().map((w) => w.clone()),
-          };
-        }
-        options.onEpoch?.(curve);
-      },
-    },
-  });
+  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    // Batches in a seeded order per epoch (tfjs's own shuffle draws on Math.random), so that the same
+    // data, options and seed train the same head.
+    const epochOrder = seededPermutation(trainIndices.length, options.seed * 1000 + epoch).map(
+      (i) => trainIndices[i]!,
+    );
+    const train = gather(epochOrder);
+    const history = await model.fit(train.x, train.y, {
+      epochs: 1,
+      batchSize: options.batchSize,
+      shuffle: false,
+      validationData: [val.x, val.y],
+      verbose: 0,
+    });
+    tf.dispose([train.x, train.y]);
+    const curve = {
+      epoch,
+      trainLoss: Number(history.history.loss?.[0]),
+      valLoss: Number(history.history.val_loss?.[0]),
+    };
+    curves.push(curve);
+    if (!best || curve.valLoss < best.loss) {
+      for (const w of best?.weights ?? []) w.dispose();
+      best = { loss: curve.valLoss, epoch, weights: model.getWeights().map((w) => w.clone()) };
+    }
+    options.onEpoch?.(curve);
+  }
   model.setWeights(best!.weights);
   for (const w of best!.weights) w.dispose();
-  tf.dispose([train.x, train.y, val.x, val.y]);
+  tf.dispose([val.x, val.y]);
 
   const head: TrainedHead = {
     model,

@@ -49,6 +49,27 @@ describe("regression head on the wasm backend", () => {
   }, 120_000);
 });
 
+describe("head training is reproducible", () => {
+  it("trains the same weights twice from the same data, options and seed, and others from another seed", async () => {
+    await selectTfjsBackend(undefined, "wasm");
+    const normal = seededNormal(3);
+    const n = 200;
+    const dim = 64;
+    const features = Float32Array.from({ length: n * dim }, () => normal());
+    const labels = Float32Array.from({ length: n }, (_, i) => 70 + 10 * features[i * dim]!);
+    const options = { epochs: 4, batchSize: 16, learningRate: 1e-3, validationSplit: 0.2, seed: 5 };
+    const weights = async (seed: number) => {
+      const head = await trainHead(features, labels, { ...options, seed });
+      const values = head.model.getWeights().flatMap((w) => Array.from(w.dataSync()));
+      head.model.dispose();
+      return values;
+    };
+    const first = await weights(5);
+    expect(await weights(5)).toEqual(first);
+    expect(await weights(6)).not.toEqual(first);
+  }, 60_000);
+});
+
 describe("tfjs backend fallback chain", () => {
   it("skips candidates that fail to load and records why, taking the next", async () => {
     const candidates: TfjsBackendCandidate[] = [

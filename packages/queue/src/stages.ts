@@ -35,7 +35,7 @@ export interface StageDefinition {
   /** What a job reads and writes (artifact families). */
   reads: string[];
   writes: string[];
-  /** Who adds this stage's jobs. */
+  /** Who adds this stage's jobs (ingest adds ecg and decode when it plans, train and eval when it gathers). */
   addedBy: StageName | "user";
   /** Its jobs are children of the run's ingest job, whose gather step waits for all of them. */
   gathered: boolean;
@@ -126,7 +126,7 @@ export const stageGraph: Record<StageName, StageDefinition> = {
     result: evalResultSchema,
     reads: ["labels", "traces", "features", "runs/<id>/models/<protocol>/..."],
     writes: ["runs/<id>/reports/..."],
-    addedBy: "train",
+    addedBy: "ingest",
     next: [],
     defaults: cpuBound,
   },
@@ -139,3 +139,39 @@ export const stages: StageDefinition[] = stageNames.map((name) => stageGraph[nam
 export const gatheredStages: StageName[] = stages
   .filter((stage) => stage.gathered)
   .map((stage) => stage.name);
+
+/**
+ * The stage graph as the README draws it: who adds whose jobs, one job per what, and what each writes.
+ * README.md embeds this text; a unit test keeps the two identical.
+ */
+export function renderStageGraph(): string {
+  const rows: [string, string][] = [];
+  const node = (stage: StageDefinition, prefix: string) =>
+    rows.push([`${prefix}[${stage.name}] one job per ${stage.unit} `, stage.writes.join(", ")]);
+  const addedBy = (parent: StageName, gathered: boolean) =>
+    stages.filter((stage) => stage.addedBy === parent && stage.gathered === gathered);
+  const tree = (stage: StageDefinition, indent: string) => {
+    const children = stages.filter((child) => child.addedBy === stage.name && child.gathered);
+    children.forEach((child, i) => {
+      node(child, `${indent}${i < children.length - 1 ? "|-> " : "`-> "}`);
+      tree(child, `${indent}    `);
+    });
+  };
+  node(stageGraph.ingest, "");
+  tree(stageGraph.ingest, "");
+  const gather = `[gather] when every ${gatheredStages.join(", ")} job has finished or failed`;
+  let indent = "";
+  for (const stage of addedBy("ingest", false)) {
+    node(stage, `${indent}\`-> `);
+    indent += "    ";
+  }
+  const column = Math.max(...rows.map(([prefix]) => prefix.length)) + 2;
+  const lines = rows.map(([prefix, writes]) => `${prefix.padEnd(column, "-")}> ${writes}`);
+  const planned = 1 + stages.filter((stage) => stage.gathered).length;
+  return [
+    "hrpipe ingest <dataset>",
+    ...lines.slice(0, planned),
+    `${gather}: the manifest's artifacts, exclusions and splits`,
+    ...lines.slice(planned),
+  ].join("\n");
+}

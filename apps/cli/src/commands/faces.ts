@@ -5,9 +5,8 @@ import { analyseFaces, FaceDetector } from "@hrpipe/face";
 import { decodeFrames, probeVideo } from "@hrpipe/media";
 import { encodeFacesShard, encodeTracesShard, faceOptionsSchema } from "@hrpipe/queue";
 import { planSegments } from "@hrpipe/worker-decode";
+import sharp from "sharp";
 import { formatTable, ProgressLine, UserError } from "../output.ts";
-import { drawText } from "../render/bitmap-font.ts";
-import { writePng } from "../render/png.ts";
 
 export interface FacesCommandOptions {
   out: string;
@@ -23,23 +22,46 @@ interface SheetTile {
 }
 
 const maxTiles = 60;
-const tileLabelHeight = 14;
+const tileLabelHeight = 16;
 
+/** A tile's caption as SVG, which sharp renders with the system's fonts. */
+function captionSvg(text: string, width: number): Buffer {
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${tileLabelHeight}">` +
+      `<text x="4" y="12" font-family="DejaVu Sans, sans-serif" font-size="11" fill="#e6e6e6">${text}</text></svg>`,
+  );
+}
+
+/** Sampled crops in rows of ten, each captioned with its time, as one PNG. */
 async function writeContactSheet(file: string, tiles: SheetTile[], size: number): Promise<void> {
   const columns = Math.min(10, Math.max(1, tiles.length));
   const rows = Math.max(1, Math.ceil(tiles.length / columns));
   const cellHeight = size + tileLabelHeight;
-  const width = columns * size;
-  const height = rows * cellHeight;
-  const sheet = new Uint8Array(width * height * 3).fill(24);
-  tiles.forEach((tile, i) => {
-    const x0 = (i % columns) * size;
-    const y0 = Math.floor(i / columns) * cellHeight;
-    for (let y = 0; y < size; y++)
-      sheet.set(tile.crop.subarray(y * size * 3, (y + 1) * size * 3), ((y0 + y) * width + x0) * 3);
-    drawText(sheet, width, height, `${tile.timeS.toFixed(1)}s`, x0 + 3, y0 + size + 2, 2, [230, 230, 230]);
-  });
-  await writePng(file, sheet, width, height);
+  await sharp({
+    create: {
+      width: columns * size,
+      height: rows * cellHeight,
+      channels: 3,
+      background: { r: 24, g: 24, b: 24 },
+    },
+  })
+    .composite(
+      tiles.flatMap((tile, i) => {
+        const left = (i % columns) * size;
+        const top = Math.floor(i / columns) * cellHeight;
+        return [
+          {
+            input: Buffer.from(tile.crop),
+            raw: { width: size, height: size, channels: 3 as const },
+            left,
+            top,
+          },
+          { input: captionSvg(`${tile.timeS.toFixed(1)} s`, size), left, top: top + size },
+        ];
+      }),
+    )
+    .png()
+    .toFile(file);
 }
 
 /** `hrpipe faces <video> --out dir`: decode and face-normalise one video locally, no Redis or storage. */

@@ -1,0 +1,179 @@
+import {
+  artifactKeys,
+  type DecodeJobResult,
+  type EcgJobResult,
+  type FaceJobResult,
+  parsePayload,
+} from "@hrpipe/queue";
+import { describe, expect, it } from "vitest";
+import { gatherRun } from "../src/gather.ts";
+import { plannedJobs, planRun } from "../src/plan.ts";
+
+const payload = parsePayload("ingest", { runId: "r1", datasetPrefix: "ds" });
+const listing = (keys: string[]) => ({
+  storageUrl: "file:///data",
+  objects: keys.map((key) => ({ key, size: 1 })),
+  createdAt: "2026-11-30T00:00:00.000Z",
+});
+
+describe("planRun (dataset listing -> manifest), pure", () => {
+  const manifest = planRun(
+    payload,
+    listing([
+      "ds/ecg/Data_Preprocessed_P1.mat",
+      "ds/ecg/Data_Preprocessed_P01.mat",
+      "ds/ecg/Data_Preprocessed_P02.mat",
+      "ds/faces/P01/P1_4_face.mov",
+      "ds/faces/P01/P01_N1_face.mp4",
+      "ds/faces/P02/P02_4_face.mov",
+      "ds/faces/P03/P03_4_face.mov",
+    ]),
+  );
+
+  it("treats P1 and P01 as one participant and keeps the first .mat", () => {
+    expect(manifest.participants).toEqual([
+      { participant: "P01", matKey: "ds/ecg/Data_Preprocessed_P1.mat" },
+      { participant: "P02", matKey: "ds/ecg/Data_Preprocessed_P02.mat" },
+    ]);
+    expect(manifest.excluded).toContainEqual(
+      expect.objectContaining({ stage: "ingest", key: "ds/ecg/Data_Preprocessed_P01.mat" }),
+    );
+  });
+
+  it("plans every labelled video and excludes one without a .mat, naming it", () => {
+    expect(manifest.videos.map((v) => `${v.participant}/${v.videoId}`)).toEqual(["P01/N1", "P01/4", "P02/4"]);
+    expect(manifest.excluded).toContainEqual(
+      expect.objectContaining({
+        participant: "P03",
+        videoId: "4",
+        reason: expect.stringContaining("no Data_Preprocessed_P03.mat in file:///data/ds"),
+      }),
+    );
+    expect(manifest.options.eval).toEqual({ windowS: 10, strideS: 1 });
+  });
+
+  it("adds one ecg job per participant and one decode job per video, with deterministic ids", () => {
+    const jobs = plannedJobs(manifest);
+    expect(jobs.map((j) => j.jobId)).toEqual([
+      "ecg.r1.P01",
+      "ecg.r1.P02",
+      "decode.r1.P01.N1",
+      "decode.r1.P01.4",
+      "decode.r1.P02.4",
+    ]);
+    for (const job of jobs) expect(() => parsePayload(job.stage, job.payload)).not.toThrow();
+  });
+});
+
+describe("gatherRun (stage results -> train and eval inputs), pure", () => {
+  const manifest = planRun(
+    payload,
+    listing([
+      "ds/Data_Preprocessed_P01.mat",
+      "ds/Data_Preprocessed_P02.mat",
+      "ds/P01_4_face.mov",
+      "ds/P01_5_face.mov",
+      "ds/P02_4_face.mov",
+      "ds/P02_5_face.mov",
+    ]),
+  );
+  const ecg = (participant: string, reused: boolean): EcgJobResult => ({
+    participant,
+    hash: "l",
+    labels: ["4", "5"].map((videoId) => ({
+      videoId,
+      key: artifactKeys.labels("l", participant, videoId),
+      labelledShare: 1,
+    })),
+    excluded: [],
+    reused,
+  });
+  const decode = (
+    participant: string,
+    videoId: string,
+    over: Partial<DecodeJobResult> = {},
+  ): DecodeJobResult => ({
+    participant,
+    videoId,
+    facesHash: "f",
+    fps: 25,
+    frameCount: 500,
+    width: 320,
+    height: 240,
+    segments: [
+      { segment: 0, firstFrame: 0, frameCount: 250 },
+      { segment: 1, firstFrame: 250, frameCount: 250 },
+    ],
+    done: [],
+    faceless: [],
+    chunks: [],
+    chunkBytesPerVideoS: 0,
+    reused: false,
+    ...over,
+  });
+  const face = (participant: string, videoId: string, segment: number): FaceJobResult => ({
+    participant,
+    videoId,
+    segment,
+    facesKey: artifactKeys.faces("f", participant, videoId, segment),
+    tracesKey: artifactKeys.traces("f", participant, videoId, segment),
+    frames: 250,
+    facesFound: 250,
+    reused: false,
+  });
+  const key = (id: string) => `bull:${id.split(".")[0]}:${id}`;
+
+  const gathered = gatherRun(
+    manifest,
+    {
+      [key("ecg.r1.P01")]: ecg("P01", false),
+      [key("ecg.r1.P02")]: ecg("P02", true),
+      [key("decode.r1.P01.4")]: decode("P01", "4"),
+      [key("decode.r1.P01.5")]: decode("P01", "5", { done: [0, 1], reused: true }),
+      [key("decode.r1.P02.4")]: decode("P02", "4", {
+        done: [0],
+        faceless: [{ segment: 1, reason: "P02/4: no face in frames 250-499 (segment 1)" }],
+      }),
+      [key("face.r1.P01.4.0")]: face("P01", "4", 0),
+      [key("face.r1.P01.4.1")]: face("P01", "4", 1),
+    },
+    { [key("decode.r1.P02.5")]: "ds/P02_5_face.mov is truncated" },
+  );
+
+  it("joins labels and shards per video, from face jobs and from shards found done", () => {
+    expect(gathered.state).toBe("ingested");
+    expect(gathered.artifacts.map((v) => [`${v.participant}/${v.videoId}`, v.segments.length])).toEqual([
+      ["P01/4", 2],
+      ["P01/5", 2],
+      ["P02/4", 1],
+    ]);
+    expect(gathered.artifacts[1]!.segments[0]!.facesKey).toBe(artifactKeys.faces("f", "P01", "5", 0));
+    expect(gathered.reused).toEqual({ labels: 2, faceSegments: 3 });
+  });
+
+  it("turns failures and remembered faceless segments into exclusions with their reasons", () => {
+    expect(gathered.excluded).toContainEqual(
+      expect.objectContaining({
+        stage: "decode",
+        participant: "P02",
+        videoId: "5",
+        reason: "ds/P02_5_face.mov is truncated",
+      }),
+    );
+    expect(gathered.excluded).toContainEqual(
+      expect.objectContaining({ stage: "face", participant: "P02", videoId: "4", segment: 1 }),
+    );
+  });
+
+  it("splits the usable videos for every protocol", () => {
+    expect(Object.keys(gathered.splits).sort()).toEqual(["unseen-participants", "unseen-videos"]);
+    const videos = gathered.splits["unseen-videos"]!;
+    expect([...videos.train, ...videos.test].sort()).toEqual(["P01/4", "P01/5", "P02/4"]);
+  });
+
+  it("refuses a child result of another shape, naming the job", () => {
+    expect(() => gatherRun(manifest, { [key("ecg.r1.P01")]: { participant: "P01" } }, {})).toThrow(
+      /ecg\.r1\.P01 does not match its stage's result schema/,
+    );
+  });
+});
