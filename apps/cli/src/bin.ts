@@ -73,6 +73,19 @@ function action<A extends unknown[]>(run: (...args: A) => Promise<number | undef
   };
 }
 
+/** The shape of a synthetic dataset, for `synth` and `demo` (which differ only in their defaults). */
+function syntheticDatasetOptions(
+  command: Command,
+  defaults: { participants: string; videos: string; seconds: string; size: string },
+): Command {
+  return command
+    .option("--participants <n>", "synthetic participants", defaults.participants)
+    .option("--videos <n>", "videos per participant", defaults.videos)
+    .option("--seconds <n>", "length of each video", defaults.seconds)
+    .option("--size <WxH>", "video frame size", defaults.size)
+    .option("--seed <n>", "seed of the synthetic dataset", "1");
+}
+
 export function buildProgram(): Command {
   const program = new Command("hrpipe")
     .description(
@@ -91,31 +104,24 @@ export function buildProgram(): Command {
     .option("--json", "print one JSON object { ok, checks: [{ name, ok, required, detail }] }")
     .action(action((options: { json?: boolean }) => doctor(options)));
 
-  program
+  const demo = program
     .command("demo")
     .description(
       "the whole pipeline on this machine: private Redis, file storage, a synthetic dataset, every stage -> report",
     )
     .option("--redis <url>", "use this Redis instead of starting a private redis-server")
-    .option("--storage <uri>", "file://dir or s3://bucket/prefix", "file://./.hrpipe")
-    .option("--participants <n>", "synthetic participants", "4")
-    .option("--videos <n>", "videos per participant", "2")
-    .option("--seconds <n>", "length of each video", "15")
-    .option("--size <WxH>", "video frame size", "320x240")
-    .option("--seed <n>", "seed of the synthetic dataset", "1")
+    .option("--storage <uri>", "file://dir or s3://bucket/prefix", "file://./.hrpipe");
+  syntheticDatasetOptions(demo, { participants: "4", videos: "2", seconds: "15", size: "320x240" })
     .option("--epochs <n>", "head training epochs", int("--epochs"), runDefaults.train.epochs)
     .action(action((options: DemoCommandOptions) => demoCommand(options)));
 
-  program
+  const synth = program
     .command("synth")
     .description("write a synthetic AMIGOS-layout dataset (face videos, ECG .mat files, ground truth)")
-    .argument("<outUri>", "file://dir or s3://bucket/prefix")
-    .option("--participants <n>", "participants", "6")
-    .option("--videos <n>", "videos per participant", "4")
-    .option("--seconds <n>", "length of each video", "30")
-    .option("--seed <n>", "random seed", "1")
-    .option("--size <WxH>", "video frame size", "640x360")
-    .action(action((outUri: string, options: SynthCommandOptions) => synthCommand(outUri, options)));
+    .argument("<outUri>", "file://dir or s3://bucket/prefix");
+  syntheticDatasetOptions(synth, { participants: "6", videos: "4", seconds: "30", size: "640x360" }).action(
+    action((outUri: string, options: SynthCommandOptions) => synthCommand(outUri, options)),
+  );
 
   program
     .command("ingest")

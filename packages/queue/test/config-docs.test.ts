@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { configVariables, environmentTable } from "../src/config.ts";
+import { renderStageGraph } from "../src/stages.ts";
 
 const root = path.resolve(import.meta.dirname, "../../..");
 
@@ -41,5 +42,14 @@ describe("configuration has one source", () => {
       (name) => !configVariables.includes(name as never) && !written.has(name),
     );
     expect(undeclared).toEqual([]);
+  });
+});
+
+describe("the README picture is the declared stage graph", () => {
+  it("README.md embeds renderStageGraph() exactly", () => {
+    const readme = readFileSync(path.join(root, "README.md"), "utf8");
+    expect(readme, `README.md's Architecture picture should be:\n${renderStageGraph()}`).toContain(
+      `\`\`\`\n${renderStageGraph()}\n\`\`\``,
+    );
   });
 });
