@@ -9,6 +9,7 @@ import {
   readArtifact,
   runProgress,
   runReportSchema,
+  type StageName,
   StageQueues,
   stageNames,
   startPrivateRedis,
@@ -119,13 +120,20 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
     process.stdout.write(
       `\n${renderReport(await readArtifact(storage, artifactKeys.runReport(runId), runReportSchema))}\n`,
     );
+    // What each stage did: a re-run of the same dataset and options reuses everything it can.
+    const jobs = (stage: StageName) => {
+      const s = final.stages[stage];
+      return [String(s.done), String(s.computed), String(s.reused), String(s.failed)];
+    };
     process.stdout.write(
       `${formatTable(
-        ["phase", "finished at (s)"],
+        ["phase", "finished at (s)", "jobs done", "computed", "reused", "failed"],
         [
-          ["synthetic dataset", synthS.toFixed(1)],
-          ...stageNames.filter((s) => stageFirstDone[s]).map((s) => [s, stageFirstDone[s]!.toFixed(1)]),
-          ["total", totalS.toFixed(1)],
+          ["synthetic dataset", synthS.toFixed(1), "", "", "", ""],
+          ...stageNames
+            .filter((s) => stageFirstDone[s])
+            .map((s) => [s, stageFirstDone[s]!.toFixed(1), ...jobs(s)]),
+          ["total", totalS.toFixed(1), "", "", "", ""],
         ],
       )}\n`,
     );

@@ -13,6 +13,7 @@ import {
   stageNames,
 } from "@hrpipe/queue";
 import express, { type NextFunction, type Request, type Response } from "express";
+import helmet from "helmet";
 import { renderMetrics } from "./metrics.ts";
 import { runPage, runsPage } from "./pages.ts";
 
@@ -43,7 +44,11 @@ function basicAuth(credentials: { user: string; password: string }) {
       sameText(password ?? "", credentials.password)
     )
       return next();
-    res.set("WWW-Authenticate", 'Basic realm="hrpipe"').status(401).send("authentication required\n");
+    res
+      .set("WWW-Authenticate", 'Basic realm="hrpipe"')
+      .status(401)
+      .type("text/plain")
+      .send("authentication required\n");
   };
 }
 
@@ -55,6 +60,30 @@ export function isLoopback(host: string): boolean {
 export function createDashboardApp(options: DashboardOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
+  // Every response carries the usual security headers and a CSP that runs no script but the
+  // dashboard's own files: no input reflected into a page can ever execute.
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          // Inline style attributes (bull-board, the report's figures) cannot run code.
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", "data:"],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+        },
+      },
+      // The dashboard is served over plain HTTP on a private network as often as behind TLS.
+      strictTransportSecurity: false,
+    }),
+  );
   app.get("/healthz", async (_req, res) => {
     try {
       await options.connection.ping();
@@ -74,7 +103,9 @@ export function createDashboardApp(options: DashboardOptions): express.Express {
     serverAdapter: board,
     options: { uiConfig: { boardTitle: "hrpipe" } },
   });
-  app.use("/queues", board.getRouter());
+  const boardApp = board.getRouter() as express.Express;
+  boardApp.disable("x-powered-by");
+  app.use("/queues", boardApp);
 
   app.get("/metrics", async (_req, res) => {
     res.type("text/plain; version=0.0.4").send(await renderMetrics(options.queues));
@@ -112,11 +143,21 @@ export function createDashboardApp(options: DashboardOptions): express.Express {
   app.get("/runs/:runId/report.html", async (req, res) => {
     const key = reportKey(req.params.runId);
     if (!(await options.storage.exists(key)))
-      return void res.status(404).send(`${key} does not exist yet.\n`);
+      return void res.status(404).type("text/plain").send(`${key} does not exist yet.\n`);
     res.type("html").send(await options.storage.get(key));
   });
+  app.use((_req: Request, res: Response) => {
+    res
+      .status(404)
+      .type("text/plain")
+      .send("no such page; the dashboard serves /runs, /queues and /metrics.\n");
+  });
+  // Errors are plain text: a message naming a bad run id must never be read as HTML.
   app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
-    res.status(error.name === "UnsafeKeyError" ? 400 : 500).send(`${error.message}\n`);
+    res
+      .status(error.name === "UnsafeKeyError" ? 400 : 500)
+      .type("text/plain")
+      .send(`${error.message}\n`);
   });
   return app;
 }
