@@ -127,7 +127,8 @@ export function buildProgram(): Command {
     .command("ingest")
     .description("enqueue a dataset ingest job (ecg, decode, face, train and eval follow); prints the run id")
     .argument("<datasetUri>", "key prefix in STORAGE_URL, or a URI inside it")
-    .option("--run-id <id>", "name the run (default: run-<timestamp>-<random>)")
+    .option("--run-id <id>", "name the run (default: run-<timestamp>-<random>); an id in use is refused")
+    .option("--resume", "continue the run of --run-id when its dataset and options are the same")
     .option("--protocols <list>", "comma-separated", runDefaults.protocols.join(","))
     .option(
       "--segment <seconds>",

@@ -18,7 +18,7 @@ import {
 import { synthDataset } from "@hrpipe/synth";
 import { formatTable, ProgressLine } from "../output.ts";
 import { parseStages } from "../runtime.ts";
-import { enqueueIngest } from "./ingest.ts";
+import { startRun } from "./ingest.ts";
 import { localPathOf, renderReport } from "./report.ts";
 import { parseSize } from "./synth.ts";
 
@@ -94,7 +94,7 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
     const synthS = (performance.now() - started) / 1000;
     const runId = newRunId();
     // Every other option is the pipeline's default (the payload schemas fill them in).
-    await enqueueIngest(config, { runId, datasetPrefix, train: { epochs: options.epochs } });
+    await startRun(queues, storage, { runId, datasetPrefix, train: { epochs: options.epochs } });
     process.stderr.write(`demo: run ${runId} queued\n`);
     const bars = Object.fromEntries(stageNames.map((stage) => [stage, new ProgressLine(stage.padEnd(8))]));
     const stageFirstDone: Record<string, number> = {};

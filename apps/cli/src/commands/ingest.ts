@@ -1,19 +1,22 @@
 import {
-  type HrpipeConfig,
+  artifactKeys,
+  contentHash,
   jobIds,
-  loadConfig,
   newRunId,
-  openRedis,
-  openStorage,
   type PayloadInput,
   type ProtocolName,
+  parsePayload,
   protocolNames,
-  StageQueues,
+  readManifest,
+  type StageQueues,
+  type Storage,
 } from "@hrpipe/queue";
 import { UserError } from "../output.ts";
+import { withPipeline } from "../pipeline.ts";
 
 export interface IngestCommandOptions {
   runId?: string;
+  resume?: boolean;
   protocols: string;
   segment: number;
   column: number;
@@ -62,36 +65,104 @@ export function ingestPayload(
   };
 }
 
-/** Adds the ingest job of a run; returns its run id. */
-export async function enqueueIngest(config: HrpipeConfig, payload: PayloadInput<"ingest">): Promise<string> {
-  const connection = await openRedis(config.redisUrl!, "producer");
-  const queues = new StageQueues({ connection, prefix: config.queuePrefix });
-  try {
-    await queues.add("ingest", payload, { jobId: jobIds.ingest(payload.runId) });
-  } finally {
-    await queues.close();
-    connection.disconnect();
+/** What `startRun` did. */
+export type StartOutcome =
+  | "queued"
+  /** --resume: the run's ingest job had failed and was retried. */
+  | "retried"
+  /** --resume: the run is still being worked on; nothing was added. */
+  | "in progress"
+  /** --resume: the run has finished; nothing was added. */
+  | "finished"
+  /** --resume: the run's manifest exists but its ingest job is gone (removed or Redis lost): planned again. */
+  | "requeued";
+
+/**
+ * Starts a run, or with `resume` continues the run of that id when its dataset and options are the
+ * same. A run id already in use is refused otherwise: BullMQ ignores a second job of the same id, so
+ * enqueueing it again would silently do nothing.
+ */
+export async function startRun(
+  queues: StageQueues,
+  storage: Storage,
+  input: PayloadInput<"ingest">,
+  options: { resume?: boolean } = {},
+): Promise<StartOutcome> {
+  const payload = parsePayload("ingest", input);
+  const { runId } = payload;
+  const job = await queues.queue("ingest").getJob(jobIds.ingest(runId));
+  const manifestKey = artifactKeys.manifest(runId);
+  const manifest = (await storage.exists(manifestKey)) ? await readManifest(storage, runId) : undefined;
+  if (!job && !manifest) {
+    await queues.add("ingest", payload, { jobId: jobIds.ingest(runId) });
+    return "queued";
   }
-  return payload.runId;
+  const state = job ? await job.getState() : "gone";
+  if (!options.resume) {
+    throw new UserError(
+      `run id ${runId} is already used (ingest job ${state}${manifest ? `, manifest ${manifest.state}, dataset ${manifest.datasetPrefix}` : ""}); choose another --run-id, or pass --resume to continue that run with the same dataset and options.`,
+    );
+  }
+  if (manifest) {
+    const wanted = {
+      datasetPrefix: payload.datasetPrefix.replace(/\/+$/, ""),
+      options: {
+        protocols: payload.protocols,
+        ecg: payload.ecg,
+        decode: payload.decode,
+        face: payload.face,
+        train: payload.train,
+        eval: payload.eval,
+      },
+    };
+    const differs = [
+      wanted.datasetPrefix !== manifest.datasetPrefix ? `dataset ${manifest.datasetPrefix}` : undefined,
+      ...Object.entries(wanted.options)
+        .filter(
+          ([name, value]) =>
+            contentHash(value) !== contentHash(manifest.options[name as keyof typeof wanted.options]),
+        )
+        .map(([name]) => `${name} options`),
+    ].filter((d) => d !== undefined);
+    if (differs.length > 0) {
+      throw new UserError(
+        `run ${runId} was started with another ${differs.join(", ")}; --resume continues a run only with the same dataset and options (see ${manifestKey}), so choose another --run-id.`,
+      );
+    }
+  }
+  if (!job) {
+    await queues.add("ingest", payload, { jobId: jobIds.ingest(runId) });
+    return "requeued";
+  }
+  if (state === "failed") {
+    await job.retry("failed");
+    return "retried";
+  }
+  return state === "completed" ? "finished" : "in progress";
 }
 
 /** `hrpipe ingest <datasetUri>`: enqueue a dataset ingest job and print the run id. */
-export async function ingestCommand(datasetUri: string, options: IngestCommandOptions): Promise<number> {
-  const config = loadConfig();
-  if (!config.redisUrl)
-    throw new UserError("REDIS_URL is not set; point it at the Redis server your workers use.");
-  const storage = openStorage(config.storageUrl, config);
-  const prefix = datasetPrefixOf(datasetUri, config.storageUrl, storage.url);
-  const listed = await storage.list(prefix === "" ? "" : `${prefix}/`);
-  await storage.close();
-  if (listed.length === 0)
-    throw new UserError(
-      `nothing is stored under ${storage.url}/${prefix}; check the dataset URI (hrpipe synth writes a test dataset).`,
-    );
-  const runId = await enqueueIngest(config, ingestPayload(options.runId ?? newRunId(), prefix, options));
-  process.stdout.write(`${runId}\n`);
-  process.stderr.write(
-    `ingest of ${storage.url}/${prefix} queued as ${runId}; follow it with: hrpipe status ${runId} --watch\n`,
-  );
-  return 0;
+export function ingestCommand(datasetUri: string, options: IngestCommandOptions): Promise<number> {
+  return withPipeline(async ({ config, queues, storage }) => {
+    const prefix = datasetPrefixOf(datasetUri, config.storageUrl, storage.url);
+    const listed = await storage.list(prefix === "" ? "" : `${prefix}/`);
+    if (listed.length === 0)
+      throw new UserError(
+        `nothing is stored under ${storage.url}/${prefix}; check the dataset URI (hrpipe synth writes a test dataset).`,
+      );
+    const runId = options.runId ?? newRunId();
+    const outcome = await startRun(queues, storage, ingestPayload(runId, prefix, options), {
+      resume: options.resume,
+    });
+    process.stdout.write(`${runId}\n`);
+    const said: Record<StartOutcome, string> = {
+      queued: `ingest of ${storage.url}/${prefix} queued as ${runId}`,
+      retried: `run ${runId} resumed: its failed ingest job was retried`,
+      "in progress": `run ${runId} is still in progress; nothing was added`,
+      finished: `run ${runId} has already finished; nothing was added (hrpipe report ${runId})`,
+      requeued: `run ${runId} resumed: its ingest job was gone, so it was planned again (finished work is reused)`,
+    };
+    process.stderr.write(`${said[outcome]}; follow it with: hrpipe status ${runId} --watch\n`);
+    return 0;
+  });
 }
