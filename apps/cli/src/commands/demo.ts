@@ -130,9 +130,7 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
         ["phase", "finished at (s)", "jobs done", "computed", "reused", "failed"],
         [
           ["synthetic dataset", synthS.toFixed(1), "", "", "", ""],
-          ...stageNames
-            .filter((s) => stageFirstDone[s])
-            .map((s) => [s, stageFirstDone[s]!.toFixed(1), ...jobs(s)]),
+          ...stageNames.map((s) => [s, stageFirstDone[s]?.toFixed(1) ?? "-", ...jobs(s)]),
           ["total", totalS.toFixed(1), "", "", "", ""],
         ],
       )}\n`,
