@@ -1,13 +1,13 @@
 import { type ChildProcess, type ChildProcessByStdio, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, open, openSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { type OnReadOpts, Socket, type SocketConstructorOpts } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { promisify } from "node:util";
 import { resolveTool } from "./binaries.ts";
+import { scratchDir } from "./scratch.ts";
 
 const execFileAsync = promisify(execFile);
 const openAsync = promisify(open);
@@ -216,7 +216,7 @@ export async function* decodeFrames(
   // Frames come through a named pipe whose reads land straight in one reused frame buffer. Through
   // the child's stdout every 64 KiB read would be a fresh Buffer: 69 MB a second at 720p, whose
   // collection cost more than the face stage's own work on the frames.
-  const dir = await mkdtemp(path.join(tmpdir(), "hrpipe-frames-"));
+  const dir = await scratchDir("frames");
   const fifo = path.join(dir, "frames.rgb");
   try {
     await makeFifo(fifo);

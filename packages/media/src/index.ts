@@ -1,2 +1,3 @@
 export * from "./binaries.ts";
 export * from "./ffmpeg.ts";
+export * from "./scratch.ts";

@@ -173,6 +173,7 @@ export interface HrpipeConfig {
   /** Written once a worker process takes jobs, removed when it drains (a Kubernetes readiness probe). */
   readyFile?: string;
   logLevel: (typeof logLevels)[number];
+  /** Basic-auth credentials of the dashboard: both variables set, else none. */
   dashboard?: { user: string; password: string };
 }
 
@@ -190,11 +191,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
     );
   }
   const e = parsed.data;
-  if ((e.HRPIPE_DASHBOARD_USER === undefined) !== (e.HRPIPE_DASHBOARD_PASSWORD === undefined)) {
-    throw new ConfigError(
-      "HRPIPE_DASHBOARD_USER and HRPIPE_DASHBOARD_PASSWORD go together; set both or neither.",
-    );
-  }
   return {
     redisUrl: e.REDIS_URL,
     storageUrl: e.STORAGE_URL,

@@ -69,8 +69,10 @@ export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOp
     throw new ConfigError("REDIS_URL is not set; point it at the Redis server the pipeline shares.");
   const redisUrl = config.redisUrl;
   const connections: Redis[] = [];
+  // Jobs that add jobs (ingest, decode) wait for a reconnecting Redis instead of failing an attempt
+  // with "Stream isn't writeable" right after a restart: a worker is long-lived and can wait.
   const queues = new StageQueues({
-    connection: track(createRedisConnection(redisUrl, "producer")),
+    connection: track(createRedisConnection(redisUrl, "producer", { enableOfflineQueue: true })),
     prefix: config.queuePrefix,
   });
   function track(connection: Redis): Redis {

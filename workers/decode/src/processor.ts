@@ -1,10 +1,16 @@
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { copySegment, keyframeTimesS, MediaError, probeVideo, type VideoInfo } from "@hrpipe/media";
+import {
+  copySegment,
+  keyframeTimesS,
+  MediaError,
+  probeVideo,
+  scratchDir,
+  type VideoInfo,
+} from "@hrpipe/media";
 import {
   ArtifactNotFoundError,
   addresses,
@@ -50,7 +56,7 @@ export async function processDecodeJob(
 ): Promise<DecodeJobResult> {
   const { storage, logger } = context;
   if (!(await storage.exists(input.videoKey))) throw new ArtifactNotFoundError(storage.url, input.videoKey);
-  const dir = await mkdtemp(path.join(tmpdir(), "hrpipe-decode-"));
+  const dir = await scratchDir("decode");
   try {
     const source = path.join(dir, `source${path.extname(input.videoKey) || ".mov"}`);
     // The source is hashed as it arrives: its shards are addressed by what it holds, not by its name.

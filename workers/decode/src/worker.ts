@@ -1,3 +1,4 @@
+import { sweepStaleScratchDirs } from "@hrpipe/media";
 import { defineStage, jobIds } from "@hrpipe/queue";
 import { processDecodeJob } from "./processor.ts";
 
@@ -6,35 +7,37 @@ import { processDecodeJob } from "./processor.ts";
  * from its segment, so a retried decode job never enqueues a segment twice; face jobs join the decode
  * job's own parent (the run), which waits for them.
  */
-export const decodeStage = defineStage(
-  "decode",
-  ({ storage, queues }) =>
-    async (payload, { job, logger }) => {
-      const result = await processDecodeJob(payload, { storage, logger });
-      for (const chunk of result.chunks) {
-        await queues.add(
-          "face",
-          {
-            runId: payload.runId,
-            participant: payload.participant,
-            videoId: payload.videoId,
-            facesHash: result.facesHash,
-            segment: chunk.segment,
-            chunkKey: chunk.chunkKey,
-            chunkSha256: chunk.chunkSha256,
-            firstFrame: chunk.firstFrame,
-            frameCount: chunk.frameCount,
-            fps: result.fps,
-            width: result.width,
-            height: result.height,
-            options: payload.face,
-          },
-          {
-            jobId: jobIds.face(payload.runId, payload.participant, payload.videoId, chunk.segment),
-            ...(job.opts.parent ? { parent: job.opts.parent, ignoreDependencyOnFailure: true } : {}),
-          },
-        );
-      }
-      return result;
-    },
-);
+export const decodeStage = defineStage("decode", ({ storage, queues, logger: processLogger }) => {
+  void sweepStaleScratchDirs().then((removed) => {
+    if (removed.length > 0)
+      processLogger.info({ removed }, "removed scratch folders of workers that no longer run");
+  });
+  return async (payload, { job, logger }) => {
+    const result = await processDecodeJob(payload, { storage, logger });
+    for (const chunk of result.chunks) {
+      await queues.add(
+        "face",
+        {
+          runId: payload.runId,
+          participant: payload.participant,
+          videoId: payload.videoId,
+          facesHash: result.facesHash,
+          segment: chunk.segment,
+          chunkKey: chunk.chunkKey,
+          chunkSha256: chunk.chunkSha256,
+          firstFrame: chunk.firstFrame,
+          frameCount: chunk.frameCount,
+          fps: result.fps,
+          width: result.width,
+          height: result.height,
+          options: payload.face,
+        },
+        {
+          jobId: jobIds.face(payload.runId, payload.participant, payload.videoId, chunk.segment),
+          ...(job.opts.parent ? { parent: job.opts.parent, ignoreDependencyOnFailure: true } : {}),
+        },
+      );
+    }
+    return result;
+  };
+});

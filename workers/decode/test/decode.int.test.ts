@@ -100,7 +100,7 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
   });
 
   it("fails a file that is not a video as bad input", async () => {
-    await copyFile(path.join(import.meta.dirname, "decode.test.ts"), path.join(dir, "not-video.mov"));
+    await copyFile(path.join(import.meta.dirname, "decode.int.test.ts"), path.join(dir, "not-video.mov"));
     await storage.put("amigos/P03_4_face.mov", await readFile(path.join(dir, "not-video.mov")));
     await expect(
       processDecodeJob(

@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { analyseFaces, type Detector, type FrameWindow } from "@hrpipe/face";
-import { decodeFrames } from "@hrpipe/media";
+import { decodeFrames, MediaError, scratchDir } from "@hrpipe/media";
 import {
   artifactKeys,
   BadInputError,
@@ -58,7 +57,7 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
       `${input.chunkKey} has SHA-256 ${digest.slice(0, 12)}..., expected ${input.chunkSha256.slice(0, 12)}...; retrying.`,
     );
   }
-  const dir = await mkdtemp(path.join(tmpdir(), "hrpipe-face-"));
+  const dir = await scratchDir("face");
   try {
     const file = path.join(dir, "chunk.mkv");
     await writeFile(file, chunk);
@@ -71,7 +70,11 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
         detectEvery: input.options.detectEvery,
         cropSize: input.options.cropSize,
       },
-    );
+    ).catch((error: unknown) => {
+      // The worker's scratch copy means nothing to a user: name the chunk in storage instead.
+      if (error instanceof MediaError) throw new MediaError(error.message.replaceAll(file, input.chunkKey));
+      throw error;
+    });
     const facesFound = analysis.frameIndex.length;
     const lastFrame = input.firstFrame + input.frameCount - 1;
     if (facesFound === 0) {

@@ -103,7 +103,7 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     expect(await storage.exists("frames/h1/P01/4/0000.mov")).toBe(false);
   }, 120_000);
 
-  it("fails a segment without any face as bad input, writing no shards", async () => {
+  it("fails a segment without any face as bad input, writing no shards but a note a re-run reads", async () => {
     const file = path.join(dir, "noface.mov");
     const encoder = new VideoEncoder(file, { width: 320, height: 240, fps: 25 });
     const frame = new Uint8Array(320 * 240 * 3);
@@ -133,6 +133,10 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     );
     await expect(job).rejects.toBeInstanceOf(BadInputError);
     await expect(job).rejects.toThrow(/^P09\/7: no face in frames 0-24 \(segment 0\)/);
-    expect(await storage.list("faces/h2/")).toEqual([]);
+    // No shards: only the note that this content, with these options, shows no face.
+    expect((await storage.list("faces/h2/")).map((o) => o.key)).toEqual([
+      "faces/h2/P09/7/0000.faceless.json",
+    ]);
+    expect((await storage.list("traces/h2/")).map((o) => o.key)).toEqual([]);
   });
 });

@@ -13,6 +13,11 @@ export async function dashboardCommand(options: DashboardCommandOptions): Promis
   const config = loadConfig();
   if (!config.redisUrl)
     throw new UserError("REDIS_URL is not set; point it at the Redis server your workers use.");
+  if (!config.dashboard && (process.env.HRPIPE_DASHBOARD_USER || process.env.HRPIPE_DASHBOARD_PASSWORD)) {
+    throw new UserError(
+      "HRPIPE_DASHBOARD_USER and HRPIPE_DASHBOARD_PASSWORD go together; set both, or neither for a loopback-only dashboard.",
+    );
+  }
   if (!isLoopback(options.host) && !config.dashboard) {
     throw new UserError(
       `refusing to serve the dashboard on ${options.host} without HRPIPE_DASHBOARD_USER and HRPIPE_DASHBOARD_PASSWORD; set both, or bind 127.0.0.1.`,

@@ -42,9 +42,16 @@ export async function rppgCommand(video: string, options: RppgCommandOptions): P
   });
   await writeFile(options.out, JSON.stringify({ method: options.method, fps: info.fps, windows }, null, 2));
   const estimated = windows.filter((w) => w.hrBpm !== null);
-  const mean = estimated.reduce((s, w) => s + w.hrBpm!, 0) / Math.max(1, estimated.length);
+  if (estimated.length === 0) {
+    const withFace = faces.faceFound.reduce((sum, found) => sum + found, 0);
+    process.stdout.write(
+      `${options.out}: no heart rate: ${withFace === 0 ? "no frame of the video showed a face" : `no ${windowS}-s window had a face in enough of its frames (${withFace} of ${faces.faceFound.length} frames with a face)`}.\n`,
+    );
+    return 1;
+  }
+  const mean = estimated.reduce((s, w) => s + w.hrBpm!, 0) / estimated.length;
   process.stdout.write(
     `${options.out}: ${estimated.length}/${windows.length} windows with a heart rate, mean ${mean.toFixed(1)} bpm (${options.method})\n`,
   );
-  return estimated.length > 0 ? 0 : 1;
+  return 0;
 }
