@@ -32,7 +32,22 @@ export function renderRunProgress(progress: RunProgress): string {
     lines.push("", "failures:", ...progress.failures.map((f) => `  ${f.stage} ${f.job}: ${f.reason}`));
   }
   const excluded = progress.manifest?.excluded ?? [];
-  if (excluded.length > 0) lines.push("", `exclusions recorded in the manifest: ${excluded.length}`);
+  if (excluded.length > 0) {
+    const shown = excluded.slice(0, 20);
+    lines.push(
+      "",
+      `exclusions (${excluded.length}):`,
+      ...shown.map((e) => {
+        const where = [e.participant, e.videoId, e.segment === undefined ? undefined : `segment ${e.segment}`]
+          .filter((part) => part !== undefined)
+          .join("/");
+        return `  ${e.stage} ${where}: ${e.reason}`;
+      }),
+      ...(excluded.length > shown.length
+        ? [`  ... and ${excluded.length - shown.length} more (--json lists all)`]
+        : []),
+    );
+  }
   return lines.join("\n");
 }
 
