@@ -6,6 +6,7 @@ import {
   ecgOptionsSchema,
   evalOptionsSchema,
   faceOptionsSchema,
+  type Payload,
   protocolNames,
   trainOptionsSchema,
 } from "./payloads.ts";
@@ -75,6 +76,17 @@ export const runManifestSchema = z.object({
   excluded: z.array(exclusionSchema).default([]),
 });
 export type RunManifest = z.infer<typeof runManifestSchema>;
+
+/** The options a run records in its manifest: everything an ingest payload says besides where. */
+export function runOptionsOf(payload: Payload<"ingest">): RunManifest["options"] {
+  const { protocols, ecg, decode, face, train, eval: evaluation } = payload;
+  return { protocols, ecg, decode, face, train, eval: evaluation };
+}
+
+/** An ingest payload's dataset prefix as a manifest records it: no trailing '/', '' for the root. */
+export function datasetPrefixOf(payload: Payload<"ingest">): string {
+  return payload.datasetPrefix.replace(/\/+$/, "");
+}
 
 export function videoRef(participant: string, videoId: string): string {
   return `${participant}/${videoId}`;

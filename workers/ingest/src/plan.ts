@@ -1,4 +1,5 @@
 import {
+  datasetPrefixOf,
   type Exclusion,
   jobIds,
   normaliseParticipant,
@@ -6,6 +7,7 @@ import {
   type Payload,
   type PayloadInput,
   type RunManifest,
+  runOptionsOf,
   safeId,
 } from "@hrpipe/queue";
 
@@ -18,11 +20,6 @@ export interface DatasetLocation {
   /** Every object under the dataset's prefix. */
   objects: ObjectInfo[];
   createdAt: string;
-}
-
-/** The storage prefix an ingest payload lists ('' for the root; no trailing '/'). */
-export function datasetPrefixOf(payload: Payload<"ingest">): string {
-  return payload.datasetPrefix.replace(/\/+$/, "");
 }
 
 /**
@@ -77,14 +74,7 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
     state: "planned",
     storageUrl: dataset.storageUrl,
     datasetPrefix: prefix,
-    options: {
-      protocols: payload.protocols,
-      ecg: payload.ecg,
-      decode: payload.decode,
-      face: payload.face,
-      train: payload.train,
-      eval: payload.eval,
-    },
+    options: runOptionsOf(payload),
     participants: [...participants].sort().map(([participant, matKey]) => ({ participant, matKey })),
     videos: labelled.sort((a, b) => a.videoKey.localeCompare(b.videoKey)),
     artifacts: [],

@@ -1,7 +1,7 @@
-import { defineStage, jobIds, readManifest, writeManifest } from "@hrpipe/queue";
+import { datasetPrefixOf, defineStage, jobIds, readManifest, writeManifest } from "@hrpipe/queue";
 import { WaitingChildrenError } from "bullmq";
 import { gatherRun } from "./gather.ts";
-import { datasetPrefixOf, plannedJobs, planRun } from "./plan.ts";
+import { plannedJobs, planRun } from "./plan.ts";
 
 /**
  * The ingest job drives a run in two steps. plan: list the dataset, write the manifest, add one ecg

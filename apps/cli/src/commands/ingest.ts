@@ -1,6 +1,7 @@
 import {
   artifactKeys,
   contentHash,
+  datasetPrefixOf,
   jobIds,
   newRunId,
   type PayloadInput,
@@ -8,6 +9,7 @@ import {
   parsePayload,
   protocolNames,
   readManifest,
+  runOptionsOf,
   type StageQueues,
   type Storage,
 } from "@hrpipe/queue";
@@ -32,7 +34,11 @@ export interface IngestCommandOptions {
  * The dataset must live in the pipeline's storage: a key prefix, or a URI inside STORAGE_URL
  * (e.g. s3://bucket/prefix/datasets/amigos when STORAGE_URL is s3://bucket/prefix).
  */
-export function datasetPrefixOf(datasetUri: string, storageUrl: string, resolvedStorageUrl: string): string {
+export function prefixOfDatasetUri(
+  datasetUri: string,
+  storageUrl: string,
+  resolvedStorageUrl: string,
+): string {
   if (!/^[a-z0-9]+:\/\//i.test(datasetUri)) return datasetUri.replace(/^\/+|\/+$/g, "");
   for (const root of [storageUrl, resolvedStorageUrl]) {
     const base = root.replace(/\/+$/, "");
@@ -104,17 +110,7 @@ export async function startRun(
     );
   }
   if (manifest) {
-    const wanted = {
-      datasetPrefix: payload.datasetPrefix.replace(/\/+$/, ""),
-      options: {
-        protocols: payload.protocols,
-        ecg: payload.ecg,
-        decode: payload.decode,
-        face: payload.face,
-        train: payload.train,
-        eval: payload.eval,
-      },
-    };
+    const wanted = { datasetPrefix: datasetPrefixOf(payload), options: runOptionsOf(payload) };
     const differs = [
       wanted.datasetPrefix !== manifest.datasetPrefix ? `dataset ${manifest.datasetPrefix}` : undefined,
       ...Object.entries(wanted.options)
@@ -144,7 +140,7 @@ export async function startRun(
 /** `hrpipe ingest <datasetUri>`: enqueue a dataset ingest job and print the run id. */
 export function ingestCommand(datasetUri: string, options: IngestCommandOptions): Promise<number> {
   return withPipeline(async ({ config, queues, storage }) => {
-    const prefix = datasetPrefixOf(datasetUri, config.storageUrl, storage.url);
+    const prefix = prefixOfDatasetUri(datasetUri, config.storageUrl, storage.url);
     const listed = await storage.list(prefix === "" ? "" : `${prefix}/`);
     if (listed.length === 0)
       throw new UserError(
