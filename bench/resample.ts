@@ -28,7 +28,7 @@ function testBoxes(): Box[] {
     const side = 220 + ((i * 37) % 160) + 0.37;
     boxes.push({
       x: 100 + ((i * 53) % 700) + 0.41,
-      y: 60 + ((i * 29) % 300) + 0.73,
+      y: 40 + ((i * 29) % 280) + 0.73,
       width: side,
       height: side,
     });
