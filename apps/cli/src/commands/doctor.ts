@@ -6,6 +6,7 @@ import { faceModelsDir, missingFaceModels } from "@hrpipe/face";
 import { decodeFrames, resolveTool, toolVersion, VideoEncoder } from "@hrpipe/media";
 import { onnxRuntimeInfo, selectTfjsBackend } from "@hrpipe/model";
 import {
+  configVariables,
   type HrpipeConfig,
   loadConfig,
   openRedis,
@@ -100,7 +101,9 @@ export async function runChecks(env: NodeJS.ProcessEnv = process.env): Promise<C
       name: "config",
       ok: true,
       required: true,
-      detail: `storage ${config.storageUrl}, queue prefix ${config.queuePrefix}`,
+      detail: `storage ${config.storageUrl}, queue prefix ${config.queuePrefix}; set: ${
+        configVariables.filter((name) => env[name]).join(", ") || "none"
+      } (of the ${configVariables.length} variables in README.md, Configuration)`,
     },
     await check("redis", true, () => checkRedis(config)),
     await check("storage", true, () => checkStorage(config)),
