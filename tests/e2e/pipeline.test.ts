@@ -97,7 +97,7 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
   });
 
   it("completes a run with both protocols despite a SIGKILLed face worker and bad inputs", async () => {
-    workers.push(startWorkerProcess(["ingest", "ecg", "decode", "train", "eval"], env));
+    workers.push(startWorkerProcess(["ingest", "ecg", "decode", "train", "eval", "report"], env));
     const victim = startWorkerProcess(["face"], faceEnv);
     workers.push(victim);
     const ingest = await runCli(
@@ -181,6 +181,8 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
     );
     expect(progress.stages.train).toMatchObject({ done: 2, failed: 0 });
     expect(progress.stages.eval).toMatchObject({ done: 2, failed: 0 });
+    expect(progress.stages.report).toMatchObject({ done: 1, failed: 0 });
+    expect(progress.manifest?.state).toBe("done");
 
     const report = await readArtifact(services.storage, artifactKeys.runReport(runId), runReportSchema);
     expect(Object.keys(report.protocols).sort()).toEqual(["unseen-participants", "unseen-videos"]);
@@ -236,7 +238,7 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
   it("hrpipe status, report and artifacts read the finished run", async () => {
     const status = await runCli(["status", runId], env);
     expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout).toMatch(/run e2e1: training, finished|run e2e1: done, finished/);
+    expect(status.stdout).toMatch(/run e2e1: done, finished/);
     const report = await runCli(["report", runId], env);
     expect(report.stdout).toMatch(/unseen-participants: .*windows/);
     expect(report.stdout).toMatch(/POS \(windows\)/);
@@ -280,7 +282,7 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
           const errors: string[] = [];
           page.on("pageerror", (error) => errors.push(error.message));
           await page.goto(`${base}/queues/`);
-          for (const stage of ["ingest", "ecg", "decode", "face", "train", "eval"]) {
+          for (const stage of ["ingest", "ecg", "decode", "face", "train", "eval", "report"]) {
             await expect(page.getByText(stage, { exact: true }).first()).toBeTruthy();
           }
           await page.waitForSelector("text=face", { timeout: 30_000 });

@@ -158,7 +158,16 @@ describe("the compose services' commands, run without Docker", () => {
       COMPOSE_BUCKET: bucket,
       HRPIPE_QUEUE_PREFIX: `t-compose-${process.pid}`,
     });
-    expect(result.services.sort()).toEqual(["dashboard", "decode", "ecg", "eval", "face", "ingest", "train"]);
+    expect(result.services.sort()).toEqual([
+      "dashboard",
+      "decode",
+      "ecg",
+      "eval",
+      "face",
+      "ingest",
+      "report",
+      "train",
+    ]);
     expect(result.exitCodes).toEqual(Object.fromEntries(result.services.map((s) => [s, 0])));
   }, 420_000);
 });

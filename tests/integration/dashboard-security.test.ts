@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRedisConnection, type Redis, StageQueues, writeManifest } from "@hrpipe/queue";
-import { renderHtml } from "@hrpipe/worker-eval";
+import { renderHtml } from "@hrpipe/report";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDashboardApp, listen } from "../../apps/cli/src/dashboard/server.ts";
 import { createTestServices, type TestServices } from "../harness/context.ts";
@@ -60,6 +60,7 @@ describe("the dashboard reflects no input as executable HTML", () => {
       artifacts: [],
       splits: {},
       reused: { labels: 0, faceSegments: 0 },
+      notEvaluated: [],
       excluded: payloads.map((payload) => ({
         stage: "ingest" as const,
         participant: payload,
@@ -143,7 +144,9 @@ describe("the dashboard reflects no input as executable HTML", () => {
         reportVersion: 1,
         runId: "xss1",
         createdAt: "2026-11-30",
+        state: "failed",
         protocols: {},
+        notEvaluated: [],
         exclusions: payloads.map((payload) => ({
           stage: "face" as const,
           participant: payload,

@@ -4,6 +4,7 @@ import { ecgStage } from "@hrpipe/worker-ecg";
 import { evalStage } from "@hrpipe/worker-eval";
 import { faceStage } from "@hrpipe/worker-face";
 import { ingestStage } from "@hrpipe/worker-ingest";
+import { reportStage } from "@hrpipe/worker-report";
 import { trainStage } from "@hrpipe/worker-train";
 import { UserError } from "./output.ts";
 
@@ -15,6 +16,7 @@ export const stageBindings: Record<StageName, StageBinding> = {
   face: faceStage,
   train: trainStage,
   eval: evalStage,
+  report: reportStage,
 };
 
 /** Parses `hrpipe worker` stage names; `all` is every stage. */

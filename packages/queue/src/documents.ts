@@ -213,7 +213,11 @@ export const runReportSchema = z.object({
   reportVersion: z.literal(reportVersion),
   runId: z.string(),
   createdAt: z.string(),
+  /** The run's final state: done when at least one protocol was evaluated, failed when none was... */
+  state: z.enum(["done", "failed"]),
   protocols: z.partialRecord(z.enum(protocolNames), protocolReportSchema),
+  /** ...and, for each one that was not, why. */
+  notEvaluated: z.array(z.object({ protocol: z.enum(protocolNames), reason: z.string() })),
   exclusions: z.array(exclusionSchema),
 });
 export type RunReport = z.output<typeof runReportSchema>;

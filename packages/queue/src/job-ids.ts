@@ -11,6 +11,7 @@ export const jobIds = {
     `face.${runId}.${participant}.${videoId}.${segment}`,
   train: (runId: string, protocol: string) => `train.${runId}.${protocol}`,
   eval: (runId: string, protocol: string) => `eval.${runId}.${protocol}`,
+  report: (runId: string) => `report.${runId}`,
 };
 
 /** The parts of a job id made by `jobIds` (the key may carry BullMQ's `prefix:queue:` in front). */

@@ -53,7 +53,8 @@ export const runManifestSchema = z.object({
   version: z.literal(1),
   runId: z.string(),
   createdAt: z.string(),
-  state: z.enum(["planned", "ingested", "training", "done", "cancelled"]),
+  /** done, failed and cancelled are final: every run ends in one of them. */
+  state: z.enum(["planned", "ingested", "training", "done", "failed", "cancelled"]),
   storageUrl: z.string(),
   datasetPrefix: z.string(),
   options: z.object({
@@ -74,6 +75,8 @@ export const runManifestSchema = z.object({
     .object({ labels: z.number().int(), faceSegments: z.number().int() })
     .default({ labels: 0, faceSegments: 0 }),
   excluded: z.array(exclusionSchema).default([]),
+  /** Protocols that could not be trained or evaluated, and why (the run report shows them). */
+  notEvaluated: z.array(z.object({ protocol: z.enum(protocolNames), reason: z.string() })).default([]),
 });
 export type RunManifest = z.infer<typeof runManifestSchema>;
 

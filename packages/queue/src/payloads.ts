@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /** The queues of the pipeline, one per stage, in the order of the data flow (see stages.ts). */
-export const stageNames = ["ingest", "ecg", "decode", "face", "train", "eval"] as const;
+export const stageNames = ["ingest", "ecg", "decode", "face", "train", "eval", "report"] as const;
 export type StageName = (typeof stageNames)[number];
 
 export const protocolNames = ["unseen-participants", "unseen-videos"] as const;
@@ -127,6 +127,10 @@ export const evalPayloadSchema = z.object({
   options: evalOptionsSchema.default(evalOptionsSchema.parse({})),
 });
 
+export const reportPayloadSchema = z.object({
+  runId: runIdSchema,
+});
+
 export const payloadSchemas = {
   ingest: ingestPayloadSchema,
   ecg: ecgPayloadSchema,
@@ -134,6 +138,7 @@ export const payloadSchemas = {
   face: facePayloadSchema,
   train: trainPayloadSchema,
   eval: evalPayloadSchema,
+  report: reportPayloadSchema,
 } satisfies Record<StageName, z.ZodType>;
 
 /** What a stage's processor receives, defaults filled in. */

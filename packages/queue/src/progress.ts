@@ -20,7 +20,7 @@ export interface RunProgress {
   /** ingest, ecg, decode, face, train, eval: jobs done, failed and still to run. */
   stages: Record<StageName, StageProgress>;
   failures: { stage: string; job: string; reason: string }[];
-  /** Every train and eval job has finished (completed or failed). */
+  /** The run has reached a final state: done, failed or cancelled. */
   finished: boolean;
 }
 
@@ -118,24 +118,17 @@ export async function runProgress(
       };
     } while (cursors.processed || cursors.unprocessed || cursors.ignored);
   }
-  const protocols = progress.manifest?.options.protocols ?? [];
-  let chained = 0;
-  let finished = 0;
-  for (const protocol of protocols) {
+  for (const protocol of progress.manifest?.options.protocols ?? []) {
     for (const stage of ["train", "eval"] as const) {
       const job = await queues.queue(stage).getJob(jobIds[stage](runId, protocol));
-      if (!job) continue;
-      chained++;
-      const state = await job.getState();
-      record(progress, job, state, stage);
-      if (state === "completed" || state === "failed") finished++;
+      if (job) record(progress, job, await job.getState(), stage);
     }
   }
-  const ingested = progress.manifest?.state === "training" || progress.manifest?.state === "done";
-  progress.finished =
-    progress.manifest?.state === "cancelled" ||
-    (ingested && chained > 0 && finished === chained) ||
-    (ingested && chained === 0);
+  const report = await queues.queue("report").getJob(jobIds.report(runId));
+  if (report) record(progress, report, await report.getState(), "report");
+  // Every run ends done, failed (the report job says why) or cancelled.
+  const state = progress.manifest?.state;
+  progress.finished = state === "done" || state === "failed" || state === "cancelled";
   return progress;
 }
 
@@ -158,14 +151,11 @@ export async function cancelRun(
     await ingest.remove({ removeChildren: true });
     removed.push(ingest.id!, ...(children.unprocessed ?? []).map((key) => key.split(":").pop()!));
   }
-  for (const protocol of manifest.options.protocols) {
-    for (const stage of ["eval", "train"] as const) {
-      const job = await queues.queue(stage).getJob(jobIds[stage](runId, protocol));
-      if (job && !(await job.isCompleted()) && !(await job.isActive())) {
-        await job.remove({ removeChildren: true });
-        removed.push(job.id!);
-      }
-    }
+  const report = await queues.queue("report").getJob(jobIds.report(runId));
+  if (report && !(await report.isCompleted()) && !(await report.isActive())) {
+    const children = await report.getDependencies({ unprocessed: { count: 1000 } });
+    await report.remove({ removeChildren: true });
+    removed.push(report.id!, ...(children.unprocessed ?? []).map((key) => key.split(":").pop()!));
   }
   return { removed };
 }

@@ -1,5 +1,13 @@
 import { hostname } from "node:os";
-import { FlowProducer, type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from "bullmq";
+import {
+  type FlowJob,
+  FlowProducer,
+  type Job,
+  type JobsOptions,
+  Queue,
+  UnrecoverableError,
+  Worker,
+} from "bullmq";
 import type { Redis } from "ioredis";
 import { jobLogger, type Logger } from "./logger.ts";
 import { type Payload, type PayloadInput, parsePayload, type StageName } from "./payloads.ts";
@@ -26,6 +34,18 @@ export function stageJobOptions(stage: StageName): JobsOptions {
     removeOnFail: { age: 30 * 24 * 3600 },
   };
 }
+
+/** A job of a flow and the jobs it waits for. */
+export type FlowNode = {
+  [S in StageName]: {
+    stage: S;
+    payload: PayloadInput<S>;
+    jobId: string;
+    /** What this job's failure does to its parent (ignored at the root). */
+    onFailure?: "fail" | "continue";
+    children?: FlowNode[];
+  };
+}[StageName];
 
 export interface StageQueuesOptions {
   /** A producer connection (see createRedisConnection). */
@@ -64,28 +84,28 @@ export class StageQueues {
   }
 
   /**
-   * Adds `parent` to run after `child` completes (a BullMQ flow), both validated; the parent can read
-   * the child's return value.
+   * Adds a tree of jobs (a BullMQ flow), every payload validated: a parent runs once its children
+   * have finished. `onFailure` says what a child's failure does to its parent: "fail" fails it too,
+   * "continue" lets it run and read the failure (getIgnoredChildrenFailures).
    */
-  async addChain<P extends StageName, C extends StageName>(
-    parent: { stage: P; payload: PayloadInput<P>; jobId: string },
-    child: { stage: C; payload: PayloadInput<C>; jobId: string },
-  ): Promise<void> {
+  async addFlow(node: FlowNode): Promise<void> {
     this.flows ??= new FlowProducer({ connection: this.options.connection, prefix: this.options.prefix });
-    await this.flows.add({
-      name: parent.stage,
-      queueName: parent.stage,
-      data: parsePayload(parent.stage, parent.payload),
-      opts: { ...stageJobOptions(parent.stage), jobId: parent.jobId },
-      children: [
-        {
-          name: child.stage,
-          queueName: child.stage,
-          data: parsePayload(child.stage, child.payload),
-          opts: { ...stageJobOptions(child.stage), jobId: child.jobId, failParentOnFailure: true },
-        },
-      ],
-    });
+    await this.flows.add(this.flowJob(node));
+  }
+
+  private flowJob(node: FlowNode): FlowJob {
+    return {
+      name: node.stage,
+      queueName: node.stage,
+      data: parsePayload(node.stage, node.payload),
+      opts: {
+        ...stageJobOptions(node.stage),
+        jobId: node.jobId,
+        ...(node.onFailure === "fail" ? { failParentOnFailure: true } : {}),
+        ...(node.onFailure === "continue" ? { ignoreDependencyOnFailure: true } : {}),
+      },
+      children: node.children?.map((child) => this.flowJob(child)),
+    };
   }
 
   async close(): Promise<void> {

@@ -86,12 +86,20 @@ export type TrainJobResult = z.infer<typeof trainResultSchema>;
 export const evalResultSchema = z.object({
   reportKey: z.string(),
   htmlKey: z.string(),
-  runReportKey: z.string().optional(),
   windows: z.number().int(),
   featureShards: z.object({ cached: z.number().int(), computed: z.number().int() }),
   reused: z.literal(false),
 });
 export type EvalJobResult = z.infer<typeof evalResultSchema>;
+
+export const reportResultSchema = z.object({
+  runId: z.string(),
+  state: z.enum(["done", "failed"]),
+  evaluated: z.array(z.string()),
+  notEvaluated: z.array(z.object({ protocol: z.string(), reason: z.string() })),
+  reused: z.literal(false),
+});
+export type ReportJobResult = z.infer<typeof reportResultSchema>;
 
 /** A child job's return value that does not match its stage's result schema (another version wrote it). */
 export function parseResult<S extends z.ZodType>(schema: S, value: unknown, jobKey: string): z.output<S> {

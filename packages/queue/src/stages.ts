@@ -6,6 +6,7 @@ import {
   evalResultSchema,
   faceResultSchema,
   ingestResultSchema,
+  reportResultSchema,
   trainResultSchema,
 } from "./results.ts";
 
@@ -125,10 +126,22 @@ export const stageGraph: Record<StageName, StageDefinition> = {
     payload: payloadSchemas.eval,
     result: evalResultSchema,
     reads: ["labels", "traces", "features", "runs/<id>/models/<protocol>/..."],
-    writes: ["runs/<id>/reports/..."],
+    writes: ["runs/<id>/reports/<protocol>/..."],
+    addedBy: "ingest",
+    next: ["report"],
+    defaults: cpuBound,
+  },
+  report: {
+    name: "report",
+    gathered: false,
+    unit: "run",
+    payload: payloadSchemas.report,
+    result: reportResultSchema,
+    reads: ["runs/<id>/reports/<protocol>/...", "runs/<id>/manifest.json"],
+    writes: ["runs/<id>/reports/report.json|html; the run's final state"],
     addedBy: "ingest",
     next: [],
-    defaults: cpuBound,
+    defaults: ioBound,
   },
 };
 

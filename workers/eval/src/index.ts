@@ -1,5 +1,4 @@
 export * from "./evaluate.ts";
 export * from "./figures.ts";
 export * from "./processor.ts";
-export * from "./report.ts";
 export * from "./worker.ts";

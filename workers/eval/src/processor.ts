@@ -27,9 +27,9 @@ import {
   videoRef,
   writeArtifact,
 } from "@hrpipe/queue";
+import { publishedRmse, renderHtml } from "@hrpipe/report";
 import { compareWindows, protocolMetrics, type TestVideo, type WindowComparison } from "./evaluate.ts";
 import { blandAltmanSpec, renderSvg, rmseBarsSpec, scatterSpec, trainingCurvesSpec } from "./figures.ts";
-import { publishedRmse, renderHtml } from "./report.ts";
 
 export interface EvalJobInput {
   runId: string;
@@ -176,14 +176,15 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
         reportVersion,
         runId: input.runId,
         createdAt: report.createdAt,
+        state: "done",
         protocols: { [input.protocol]: report },
+        notEvaluated: [],
         exclusions: manifest.excluded,
       },
       { [input.protocol]: figures },
     ),
   );
 
-  const runReportKey = await writeRunReport(storage, input.runId, manifest.options.protocols);
   context.logger?.info(
     { protocol: input.protocol, windows: windows.length, cnnMeanRmse: metrics.headline.cnnFrames.meanRmse },
     "report written",
@@ -191,40 +192,8 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
   return {
     reportKey,
     htmlKey,
-    runReportKey,
     windows: windows.length,
     featureShards: { cached: frames.cachedShards, computed: frames.computedShards },
     reused: false,
   };
-}
-
-/** The run-level report: every protocol's report in one report.json and one report.html, once all exist. */
-export async function writeRunReport(
-  storage: Storage,
-  runId: string,
-  protocols: ProtocolName[],
-): Promise<string | undefined> {
-  const reports: Partial<Record<ProtocolName, ProtocolReport>> = {};
-  const figures: Partial<Record<ProtocolName, Record<string, string>>> = {};
-  for (const protocol of protocols.filter((p) => protocolNames.includes(p))) {
-    const key = artifactKeys.report(runId, protocol, "report.json");
-    if (!(await storage.exists(key))) return undefined;
-    const report = await readArtifact(storage, key, protocolReportSchema);
-    reports[protocol] = report;
-    figures[protocol] = {};
-    for (const [name, figureKey] of Object.entries(report.figures))
-      figures[protocol][name] = (await storage.get(figureKey)).toString();
-  }
-  const manifest = await readManifest(storage, runId);
-  const run: RunReport = {
-    reportVersion,
-    runId,
-    createdAt: new Date().toISOString(),
-    protocols: reports,
-    exclusions: manifest.excluded,
-  };
-  const key = artifactKeys.runReport(runId);
-  await writeArtifact(storage, key, runReportSchema, run);
-  await storage.put(artifactKeys.runReportHtml(runId), renderHtml(run, figures));
-  return key;
 }

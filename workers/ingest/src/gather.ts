@@ -152,6 +152,16 @@ export function gatherRun(
       protocolSplit(protocol, artifacts, { seed: manifest.options.train.seed }),
     ]),
   );
+  const notEvaluated = manifest.options.protocols.flatMap((protocol) => {
+    const split = splits[protocol]!;
+    if (split.train.length > 0 && split.test.length > 0) return [];
+    return [
+      {
+        protocol,
+        reason: `not enough usable videos to train and test: ${split.train.length} for training and ${split.test.length} for testing (${artifacts.length} usable of ${manifest.videos.length} planned; see the exclusions).`,
+      },
+    ];
+  });
   return {
     ...manifest,
     state: "ingested",
@@ -159,5 +169,6 @@ export function gatherRun(
     splits,
     excluded,
     reused: { labels: reusedLabels, faceSegments: reusedSegments },
+    notEvaluated,
   };
 }

@@ -81,6 +81,7 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
     splits: {},
     reused: { labels: 0, faceSegments: 0 },
     excluded,
+    notEvaluated: [],
   };
 }
 

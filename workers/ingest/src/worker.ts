@@ -7,12 +7,13 @@ import { plannedJobs, planRun } from "./plan.ts";
  * The ingest job drives a run in two steps. plan: list the dataset, write the manifest, add one ecg
  * job per participant and one decode job per video as children of this job, and wait for them (decode
  * jobs add their face jobs as children of this job too). gather: fold every child's result or failure
- * into the manifest, then add a train -> eval chain per protocol.
+ * into the manifest, then add a train -> eval chain per protocol under one report job for the run.
  */
 export const ingestStage = defineStage(
   "ingest",
   ({ storage, queues }) =>
     async (payload, { job, token, logger }) => {
+      const runId = payload.runId;
       if (payload.step === "plan") {
         const prefix = datasetPrefixOf(payload);
         const manifest = planRun(payload, {
@@ -40,43 +41,47 @@ export const ingestStage = defineStage(
         await job.updateData({ ...payload, step: "gather" });
         if (await job.moveToWaitingChildren(token!)) throw new WaitingChildrenError();
       }
-      const manifest = await readManifest(storage, payload.runId);
-      if (manifest.state === "cancelled") return { runId: payload.runId, state: "cancelled", reused: false };
+      const manifest = await readManifest(storage, runId);
+      if (manifest.state === "cancelled") return { runId, state: "cancelled", reused: false };
       const gathered = gatherRun(
         manifest,
         await job.getChildrenValues(),
         await job.getIgnoredChildrenFailures(),
       );
-      await writeManifest(storage, gathered);
-      for (const protocol of gathered.options.protocols) {
-        const split = gathered.splits[protocol]!;
-        if (split.train.length === 0 || split.test.length === 0) {
-          logger.warn(
-            { protocol, train: split.train.length, test: split.test.length },
-            `${protocol}: not enough videos to train and test; skipped`,
-          );
-          continue;
-        }
-        await queues.addChain(
-          {
-            stage: "eval",
-            payload: { runId: payload.runId, protocol, options: gathered.options.eval },
-            jobId: jobIds.eval(payload.runId, protocol),
-          },
-          {
-            stage: "train",
-            payload: { runId: payload.runId, protocol, options: gathered.options.train },
-            jobId: jobIds.train(payload.runId, protocol),
-          },
-        );
-      }
       await writeManifest(storage, { ...gathered, state: "training" });
+      // Per protocol a train -> eval chain, and one report job per run that waits for every eval,
+      // failed or not, and gives the run its final state: every run ends done or failed, with reasons.
+      await queues.addFlow({
+        stage: "report",
+        payload: { runId },
+        jobId: jobIds.report(runId),
+        children: gathered.options.protocols
+          .filter((protocol) => !gathered.notEvaluated.some((n) => n.protocol === protocol))
+          .map((protocol) => ({
+            stage: "eval" as const,
+            payload: { runId, protocol, options: gathered.options.eval },
+            jobId: jobIds.eval(runId, protocol),
+            onFailure: "continue" as const,
+            children: [
+              {
+                stage: "train" as const,
+                payload: { runId, protocol, options: gathered.options.train },
+                jobId: jobIds.train(runId, protocol),
+                onFailure: "fail" as const,
+              },
+            ],
+          })),
+      });
       logger.info(
-        { videos: gathered.artifacts.length, excluded: gathered.excluded.length },
+        {
+          videos: gathered.artifacts.length,
+          excluded: gathered.excluded.length,
+          notEvaluated: gathered.notEvaluated.map((n) => n.protocol),
+        },
         "run ingested; training queued",
       );
       return {
-        runId: payload.runId,
+        runId,
         state: "training",
         videos: gathered.artifacts.length,
         excluded: gathered.excluded.length,

@@ -14,7 +14,7 @@ import {
   type Storage,
   safeId,
 } from "@hrpipe/queue";
-import { metricsHeader, metricsRows } from "@hrpipe/worker-eval";
+import { metricsHeader, metricsRows } from "@hrpipe/report";
 import { formatTable, ProgressLine, UserError } from "../output.ts";
 
 /** The metrics tables of a run report, one per protocol, with the study's published numbers beside them. */
@@ -31,6 +31,8 @@ export function renderReport(report: RunReport): string {
       "",
     );
   }
+  for (const { protocol, reason } of report.notEvaluated) parts.push(`${protocol}: not evaluated: ${reason}`);
+  parts.push(`run ${report.runId}: ${report.state}`);
   if (report.exclusions.length > 0) parts.push(`${report.exclusions.length} exclusions (see report.html)`);
   return parts.join("\n");
 }

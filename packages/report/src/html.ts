@@ -130,8 +130,17 @@ th:first-child,td:first-child{text-align:left}thead{background:#f3f3f3}.warn{bac
 .figures{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0}
 </style></head><body>
 <h1>Heart rate from facial video: run ${escapeHtml(run.runId)}</h1>
-<p>Report version ${run.reportVersion}, written ${escapeHtml(run.createdAt)}. CNN: frozen DenseNet-161 features and a 2208-16-32-16-1 regression head. POS, CHROM and GREEN: classical rPPG on the mean skin colour of the same faces, scored on exactly the same windows against the ECG label at each window's centre.</p>
+<p>Report version ${run.reportVersion}, written ${escapeHtml(run.createdAt)}; run ${escapeHtml(run.state)}. CNN: frozen DenseNet-161 features and a 2208-16-32-16-1 regression head. POS, CHROM and GREEN: classical rPPG on the mean skin colour of the same faces, scored on exactly the same windows against the ECG label at each window's centre.</p>
 ${sections.join("\n")}
+<h2>Not evaluated</h2>
+${
+  run.notEvaluated.length
+    ? table(
+        ["protocol", "reason"],
+        run.notEvaluated.map((n) => [n.protocol, n.reason]),
+      )
+    : "<p>Every protocol was evaluated.</p>"
+}
 <h2>Exclusions</h2>
 ${exclusions.length ? table(["stage", "participant", "video", "segment", "reason"], exclusions) : "<p>None.</p>"}
 </body></html>

@@ -1,0 +1,33 @@
+import { defineStage, jobIds, type ProtocolName, parseJobId, type StageQueues } from "@hrpipe/queue";
+import { processReportJob } from "./processor.ts";
+
+/** Why each protocol's eval job failed; when its train job failed first, that job's own reason. */
+async function protocolFailures(
+  queues: StageQueues,
+  runId: string,
+  ignored: Record<string, string>,
+): Promise<Partial<Record<ProtocolName, string>>> {
+  const failures: Partial<Record<ProtocolName, string>> = {};
+  for (const [jobKey, reason] of Object.entries(ignored)) {
+    const protocol = parseJobId(jobKey).participant as ProtocolName;
+    const train = await queues.queue("train").getJob(jobIds.train(runId, protocol));
+    failures[protocol] = train?.failedReason
+      ? `training failed: ${train.failedReason}`
+      : `evaluation failed: ${reason}`;
+  }
+  return failures;
+}
+
+/** Binds the report processor to the `report` queue: it runs once every eval job of its run has finished. */
+export const reportStage = defineStage(
+  "report",
+  ({ storage, queues }) =>
+    async (payload, { job, logger }) =>
+      processReportJob(
+        {
+          runId: payload.runId,
+          failures: await protocolFailures(queues, payload.runId, await job.getIgnoredChildrenFailures()),
+        },
+        { storage, logger },
+      ),
+);
