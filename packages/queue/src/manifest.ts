@@ -75,6 +75,17 @@ export const runManifestSchema = z.object({
     .object({ labels: z.number().int(), faceSegments: z.number().int() })
     .default({ labels: 0, faceSegments: 0 }),
   excluded: z.array(exclusionSchema).default([]),
+  /** Files under the dataset that are not part of its layout, and why each is not used. */
+  ignored: z.array(z.object({ key: z.string(), reason: z.string() })).default([]),
+  /** Every listed file is planned, excluded or ignored: listed = planned + excluded + ignored. */
+  files: z
+    .object({
+      listed: z.number().int(),
+      planned: z.number().int(),
+      excluded: z.number().int(),
+      ignored: z.number().int(),
+    })
+    .default({ listed: 0, planned: 0, excluded: 0, ignored: 0 }),
   /** Protocols that could not be trained or evaluated, and why (the run report shows them). */
   notEvaluated: z.array(z.object({ protocol: z.enum(protocolNames), reason: z.string() })).default([]),
 });
@@ -99,6 +110,7 @@ export function readManifest(storage: Storage, runId: string): Promise<RunManife
   return readArtifact(storage, artifactKeys.manifest(runId), runManifestSchema);
 }
 
-export function writeManifest(storage: Storage, manifest: RunManifest): Promise<void> {
+/** Writes a run's manifest; fields with defaults (exclusions, counts, ...) may be left out. */
+export function writeManifest(storage: Storage, manifest: z.input<typeof runManifestSchema>): Promise<void> {
   return writeArtifact(storage, artifactKeys.manifest(manifest.runId), runManifestSchema, manifest);
 }

@@ -177,3 +177,59 @@ describe("gatherRun (stage results -> train and eval inputs), pure", () => {
     );
   });
 });
+
+describe("planRun accounts for every file it lists", () => {
+  const keys = [
+    "ds/Data_Preprocessed_P01.mat",
+    "ds/Data_Preprocessed_P1.mat",
+    "ds/P01_4_face.mov",
+    "ds/P02_4_face.mov",
+    "ds/My Data/P01_5_face.mov",
+    "ds/P01_5 copy_face.mov",
+    "ds/P01_9_fäce.mov",
+    "ds/P01_6_face.mov.mp4.mkv",
+    "ds/<script>alert(1)</script>_face.mov",
+    "ds/P01_9&<b>_face.mov",
+    `ds/P01_${"a".repeat(70)}_face.mov`,
+    "ds/random.mat",
+    "ds/notes.txt",
+    "ds/truth/P01.json",
+    "ds/Thumbs.db",
+  ];
+  const manifest = planRun(payload, listing(keys));
+  const planned = new Set([
+    ...manifest.participants.map((p) => p.matKey),
+    ...manifest.videos.map((v) => v.videoKey),
+  ]);
+  const excluded = manifest.excluded.filter((e) => e.key !== undefined);
+  const ignored = manifest.ignored;
+
+  it("puts each file in exactly one of plan, exclusions and ignored, with a reason", () => {
+    for (const key of keys) {
+      const places = [
+        planned.has(key) ? "planned" : undefined,
+        ...excluded.filter((e) => e.key === key).map(() => "excluded"),
+        ...ignored.filter((i) => i.key === key).map(() => "ignored"),
+      ].filter((place) => place !== undefined);
+      expect(places, key).toHaveLength(1);
+    }
+    for (const item of [...excluded, ...ignored]) expect(item.reason.length).toBeGreaterThan(20);
+  });
+
+  it("counts them so that they add up to the files present", () => {
+    expect(manifest.files).toEqual({ listed: keys.length, planned: 2, excluded: 10, ignored: 3 });
+    expect(manifest.files.planned + manifest.files.excluded + manifest.files.ignored).toBe(keys.length);
+  });
+
+  it("says how to fix a file meant as data", () => {
+    const reason = (key: string) => manifest.excluded.find((e) => e.key === key)?.reason;
+    expect(reason("ds/P01_5 copy_face.mov")).toMatch(/is not a safe storage name.*Rename it/);
+    expect(reason("ds/P01_6_face.mov.mp4.mkv")).toMatch(
+      /looks like a face video .* rename it, e\.g\. to P01_5_face\.mov/,
+    );
+    expect(reason("ds/random.mat")).toMatch(/not named Data_Preprocessed_Pxx\.mat/);
+    expect(reason("ds/P02_4_face.mov")).toMatch(/no Data_Preprocessed_P02\.mat/);
+    expect(reason("ds/Data_Preprocessed_P1.mat")).toMatch(/duplicates ds\/Data_Preprocessed_P01\.mat/);
+    expect(ignored.find((i) => i.key === "ds/notes.txt")?.reason).toMatch(/is not a file of the layout/);
+  });
+});

@@ -31,6 +31,13 @@ export function renderRunProgress(progress: RunProgress): string {
   if (progress.failures.length > 0) {
     lines.push("", "failures:", ...progress.failures.map((f) => `  ${f.stage} ${f.job}: ${f.reason}`));
   }
+  const files = progress.manifest?.files;
+  if (files && files.listed > 0)
+    lines.push(
+      "",
+      `dataset files: ${files.listed} listed, ${files.planned} planned, ${files.excluded} excluded, ${files.ignored} not part of the layout`,
+      ...(progress.manifest?.ignored ?? []).slice(0, 5).map((i) => `  ignored ${i.reason}`),
+    );
   const excluded = progress.manifest?.excluded ?? [];
   if (excluded.length > 0) {
     const shown = excluded.slice(0, 20);
@@ -83,7 +90,9 @@ export async function statusJson(queues: StageQueues, storage: Storage, runId?: 
       finished: progress.finished,
       stages: progress.stages,
       failures: progress.failures,
+      files: progress.manifest?.files ?? null,
       exclusions: progress.manifest?.excluded ?? [],
+      ignored: progress.manifest?.ignored ?? [],
     },
   };
 }
