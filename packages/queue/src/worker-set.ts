@@ -31,6 +31,16 @@ export function defineStage<S extends StageName>(
   return { stage, processor };
 }
 
+/**
+ * The connection a worker process adds jobs on (ingest adds ecg and decode jobs, decode adds face
+ * jobs). Unlike a command's producer, it waits for a reconnecting Redis instead of failing the job's
+ * attempt with "Stream isn't writeable" right after a restart: a worker is long-lived and can wait.
+ */
+export function workerProducerConnection(redisUrl: string): Redis {
+  // The worker role's settings: commands wait (offline queue, no retry limit) until Redis is back.
+  return createRedisConnection(redisUrl, "worker");
+}
+
 /** Per-stage settings given on the command line; they win over HRPIPE_* variables and stage defaults. */
 export type StageFlags = Partial<Record<StageName, Partial<StageRuntimeDefaults>>>;
 
@@ -69,10 +79,8 @@ export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOp
     throw new ConfigError("REDIS_URL is not set; point it at the Redis server the pipeline shares.");
   const redisUrl = config.redisUrl;
   const connections: Redis[] = [];
-  // Jobs that add jobs (ingest, decode) wait for a reconnecting Redis instead of failing an attempt
-  // with "Stream isn't writeable" right after a restart: a worker is long-lived and can wait.
   const queues = new StageQueues({
-    connection: track(createRedisConnection(redisUrl, "producer", { enableOfflineQueue: true })),
+    connection: track(workerProducerConnection(redisUrl)),
     prefix: config.queuePrefix,
   });
   function track(connection: Redis): Redis {

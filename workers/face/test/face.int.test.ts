@@ -103,6 +103,30 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     expect(await storage.exists("frames/h1/P01/4/0000.mov")).toBe(false);
   }, 120_000);
 
+  it("names the chunk's storage key, not the worker's scratch copy, when the chunk cannot be decoded", async () => {
+    const bytes = Buffer.from("these bytes are not a video at all");
+    await storage.put("frames/h3/P09/8/0000-broken.mkv", bytes);
+    const job = processFaceJob(
+      {
+        participant: "P09",
+        videoId: "8",
+        facesHash: "h3",
+        segment: 0,
+        chunkKey: "frames/h3/P09/8/0000-broken.mkv",
+        chunkSha256: createHash("sha256").update(bytes).digest("hex"),
+        firstFrame: 0,
+        frameCount: 25,
+        fps: 25,
+        width: 320,
+        height: 240,
+        options,
+      },
+      { storage, detector },
+    );
+    await expect(job).rejects.toThrow(/frames\/h3\/P09\/8\/0000-broken\.mkv/);
+    await expect(job).rejects.not.toThrow(/hrpipe-face-/);
+  });
+
   it("fails a segment without any face as bad input, writing no shards but a note a re-run reads", async () => {
     const file = path.join(dir, "noface.mov");
     const encoder = new VideoEncoder(file, { width: 320, height: 240, fps: 25 });

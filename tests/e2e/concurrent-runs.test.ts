@@ -1,0 +1,85 @@
+import {
+  createRedisConnection,
+  runProgress,
+  StageQueues,
+  startStageWorkers,
+  type WorkerSet,
+} from "@hrpipe/queue";
+import { synthDataset } from "@hrpipe/synth";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseStages } from "../../apps/cli/src/runtime.ts";
+import { runCli } from "../cli/run-cli.ts";
+import { createTestServices, type TestServices } from "../harness/context.ts";
+import { waitUntil } from "../harness/processes.ts";
+
+/**
+ * Two runs of one dataset at the same time share its content-addressed intermediates: a chunk is
+ * named by its own SHA-256, so neither run rewrites the other's chunk with other bytes, and no face
+ * job fails its integrity check and retries.
+ */
+describe("two overlapping runs of the same dataset", () => {
+  let services: TestServices;
+  let workers: WorkerSet;
+  let queues: StageQueues;
+
+  beforeAll(async () => {
+    services = await createTestServices("concurrent-runs");
+    await synthDataset(services.storage, {
+      participants: 2,
+      videos: 2,
+      seconds: 8,
+      seed: 5,
+      width: 256,
+      height: 192,
+      fps: 25,
+      prefix: "shared",
+    });
+    workers = startStageWorkers(parseStages(["all"]), {
+      ...services,
+      flags: { decode: { concurrency: 2 }, face: { concurrency: 2 } },
+    });
+    queues = new StageQueues({
+      connection: createRedisConnection(services.redisUrl, "producer"),
+      prefix: services.queuePrefix,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await workers.close(true);
+    await queues.close();
+    await services.cleanup();
+  });
+
+  it("both finish with no face job retried for a SHA-256 mismatch", async () => {
+    const [a, b] = await Promise.all(
+      ["overlap-a", "overlap-b"].map((runId) =>
+        runCli(["ingest", "shared", "--run-id", runId, "--epochs", "2", "--segment", "4"], services.env),
+      ),
+    );
+    expect(a!.code, a!.stderr).toBe(0);
+    expect(b!.code, b!.stderr).toBe(0);
+    for (const runId of ["overlap-a", "overlap-b"]) {
+      await waitUntil(
+        async () => (await runProgress(queues, services.storage, runId)).finished,
+        `run ${runId} to end`,
+        300_000,
+        1000,
+      );
+    }
+    const faceJobs = await queues.queue("face").getJobs(["completed", "failed"]);
+    expect(faceJobs.length).toBeGreaterThan(0);
+    const retried = faceJobs.filter((job) => job.attemptsMade > 1 || (job.stacktrace ?? []).length > 0);
+    const shaRetries = faceJobs.filter((job) =>
+      [job.failedReason ?? "", ...(job.stacktrace ?? [])].some((text) => text.includes("SHA-256")),
+    );
+    expect(shaRetries.map((job) => job.id)).toEqual([]);
+    expect(retried.map((job) => job.id)).toEqual([]);
+    for (const runId of ["overlap-a", "overlap-b"]) {
+      const progress = await runProgress(queues, services.storage, runId);
+      expect(progress.manifest?.state, runId).toBe("done");
+      expect(progress.failures, runId).toEqual([]);
+    }
+    // Every chunk was deleted once its face job had finished.
+    expect(await services.storage.list("frames/")).toEqual([]);
+  }, 420_000);
+});
