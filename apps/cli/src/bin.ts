@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { configVariables, ingestPayloadSchema } from "@hrpipe/queue";
+import { configVariables, ingestPayloadSchema, stageNames } from "@hrpipe/queue";
 import { Command, CommanderError } from "commander";
 import { type DashboardCommandOptions, dashboardCommand } from "./commands/dashboard.ts";
 import { type DemoCommandOptions, demoCommand } from "./commands/demo.ts";
@@ -174,7 +174,7 @@ export function buildProgram(): Command {
 
   program
     .command("worker")
-    .description("run stage workers until SIGTERM: decode, face, ecg, train, eval, ingest, or all")
+    .description(`run stage workers until SIGTERM: ${stageNames.join(", ")}, or all`)
     .argument("<stages...>", "stage names, or all")
     .option(
       "--concurrency <n>",

@@ -8,13 +8,14 @@ import {
   faceOptionsSchema,
   type Payload,
   protocolNames,
+  stageNames,
   trainOptionsSchema,
 } from "./payloads.ts";
 import type { Storage } from "./storage/index.ts";
 
 /** An item the run could not use, and why; carried into every report. */
 export const exclusionSchema = z.object({
-  stage: z.enum(["ingest", "ecg", "decode", "face", "train", "eval"]),
+  stage: z.enum(stageNames),
   participant: z.string(),
   videoId: z.string().optional(),
   segment: z.number().int().optional(),

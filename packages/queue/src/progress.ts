@@ -17,7 +17,7 @@ export interface StageProgress {
 export interface RunProgress {
   runId: string;
   manifest?: RunManifest;
-  /** ingest, ecg, decode, face, train, eval: jobs done, failed and still to run. */
+  /** Per stage of the graph: jobs done (computed or reused), failed and still to run. */
   stages: Record<StageName, StageProgress>;
   failures: { stage: string; job: string; reason: string }[];
   /** The run has reached a final state: done, failed or cancelled. */
