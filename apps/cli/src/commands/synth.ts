@@ -1,6 +1,6 @@
 import { loadConfig, openStorage } from "@hrpipe/queue";
 import { synthDataset } from "@hrpipe/synth";
-import { ProgressLine, UserError } from "../output.ts";
+import { ProgressLine, UserError, wholeNumber } from "../output.ts";
 
 export interface SynthCommandOptions {
   participants: string;
@@ -19,24 +19,17 @@ export function parseSize(size: string): { width: number; height: number } {
   return { width, height };
 }
 
-function positive(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UserError(`${flag} must be a whole number >= 1, got ${value}.`);
-  return n;
-}
-
 /** `hrpipe synth <outUri>`: a synthetic AMIGOS-layout dataset with ground truth. */
 export async function synthCommand(outUri: string, options: SynthCommandOptions): Promise<number> {
   const storage = openStorage(outUri, loadConfig());
-  const participants = positive("--participants", options.participants);
-  const videos = positive("--videos", options.videos);
+  const participants = wholeNumber("--participants", options.participants);
+  const videos = wholeNumber("--videos", options.videos);
   const progress = new ProgressLine(`synth ${storage.url}`);
   const started = performance.now();
   await synthDataset(storage, {
     participants,
     videos,
-    seconds: positive("--seconds", options.seconds),
+    seconds: wholeNumber("--seconds", options.seconds),
     seed: Number(options.seed),
     fps: 25,
     ...parseSize(options.size),
