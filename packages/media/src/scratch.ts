@@ -23,6 +23,18 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * At a worker's start: sweeps the scratch folders of dead workers in the background, logging what it
+ * removed (the face and decode stages make scratch folders).
+ */
+export function sweepStaleScratchDirsAtStart(logger: {
+  info(bindings: object, message: string): void;
+}): void {
+  void sweepStaleScratchDirs().then((removed) => {
+    if (removed.length > 0) logger.info({ removed }, "removed scratch folders of workers that no longer run");
+  });
+}
+
+/**
  * Removes the scratch folders of hrpipe processes that no longer run (a worker killed with SIGKILL
  * cannot clean up after itself). Folders of live processes are left alone. Returns what was removed.
  */

@@ -1,4 +1,4 @@
-import { sweepStaleScratchDirs } from "@hrpipe/media";
+import { sweepStaleScratchDirsAtStart } from "@hrpipe/media";
 import { defineStage, jobIds } from "@hrpipe/queue";
 import { processDecodeJob } from "./processor.ts";
 
@@ -8,10 +8,7 @@ import { processDecodeJob } from "./processor.ts";
  * job's own parent (the run), which waits for them.
  */
 export const decodeStage = defineStage("decode", ({ storage, queues, logger: processLogger }) => {
-  void sweepStaleScratchDirs().then((removed) => {
-    if (removed.length > 0)
-      processLogger.info({ removed }, "removed scratch folders of workers that no longer run");
-  });
+  sweepStaleScratchDirsAtStart(processLogger);
   return async (payload, { job, logger }) => {
     const result = await processDecodeJob(payload, { storage, logger });
     for (const chunk of result.chunks) {

@@ -1,13 +1,11 @@
 import { FaceDetector } from "@hrpipe/face";
-import { sweepStaleScratchDirs } from "@hrpipe/media";
+import { sweepStaleScratchDirsAtStart } from "@hrpipe/media";
 import { defineStage } from "@hrpipe/queue";
 import { processFaceJob } from "./processor.ts";
 
 /** Binds the face processor to the `face` queue; one detector per kind and size, loaded on first use. */
 export const faceStage = defineStage("face", ({ storage, logger }) => {
-  void sweepStaleScratchDirs().then((removed) => {
-    if (removed.length > 0) logger.info({ removed }, "removed scratch folders of workers that no longer run");
-  });
+  sweepStaleScratchDirsAtStart(logger);
   const detectors = new Map<string, Promise<FaceDetector>>();
   const detectorFor = (kind: "tiny" | "ssd", inputSize: number) => {
     const key = `${kind}-${inputSize}`;
