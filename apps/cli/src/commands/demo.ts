@@ -6,6 +6,7 @@ import {
   newRunId,
   openStorage,
   type PrivateRedis,
+  type RunProgress,
   readArtifact,
   runProgress,
   runReportSchema,
@@ -98,8 +99,9 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
     process.stderr.write(`demo: run ${runId} queued\n`);
     const bars = Object.fromEntries(stageNames.map((stage) => [stage, new ProgressLine(stage.padEnd(8))]));
     const stageFirstDone: Record<string, number> = {};
+    let progress: RunProgress;
     for (;;) {
-      const progress = await runProgress(queues, storage, runId);
+      progress = await runProgress(queues, storage, runId);
       for (const stage of stageNames) {
         const s = progress.stages[stage];
         const total = s.done + s.failed + s.pending;
@@ -110,7 +112,7 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     const totalS = (performance.now() - started) / 1000;
-    const final = await runProgress(queues, storage, runId);
+    const final = progress;
     for (const failure of final.failures)
       process.stderr.write(`demo: ${failure.stage} ${failure.job} failed: ${failure.reason}\n`);
     if (!(await storage.exists(artifactKeys.runReport(runId)))) {
