@@ -1,13 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import {
-  createRedisConnection,
-  jobIds,
-  readManifest,
-  StageQueues,
-  startStageWorkers,
-  type WorkerSet,
-} from "@hrpipe/queue";
+import { jobIds, readManifest, type StageQueues, startStageWorkers, type WorkerSet } from "@hrpipe/queue";
 import { ingestStage } from "@hrpipe/worker-ingest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";
@@ -28,10 +21,7 @@ describe("hrpipe ingest --run-id", () => {
     await services.storage.put("ds2/Data_Preprocessed_P01.mat", mat);
     // Only an ingest worker: the run is planned, then waits for ecg jobs nobody takes.
     ingest = startStageWorkers([ingestStage], services);
-    queues = new StageQueues({
-      connection: createRedisConnection(services.redisUrl, "producer"),
-      prefix: services.queuePrefix,
-    });
+    queues = services.queues();
   });
 
   afterAll(async () => {

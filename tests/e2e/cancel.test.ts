@@ -1,4 +1,4 @@
-import { createRedisConnection, jobIds, readManifest, StageQueues } from "@hrpipe/queue";
+import { jobIds, readManifest, type StageQueues } from "@hrpipe/queue";
 import { synthDataset } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../cli/run-cli.ts";
@@ -12,10 +12,7 @@ describe("hrpipe cancel", () => {
 
   beforeAll(async () => {
     services = await createTestServices("cancel");
-    queues = new StageQueues({
-      connection: createRedisConnection(services.redisUrl, "producer"),
-      prefix: services.queuePrefix,
-    });
+    queues = services.queues();
     await synthDataset(services.storage, {
       participants: 2,
       videos: 1,

@@ -1,16 +1,10 @@
-import {
-  createRedisConnection,
-  runProgress,
-  StageQueues,
-  startStageWorkers,
-  type WorkerSet,
-} from "@hrpipe/queue";
+import { runProgress, type StageQueues, startStageWorkers, type WorkerSet } from "@hrpipe/queue";
 import { synthDataset } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStages } from "../../apps/cli/src/runtime.ts";
 import { runCli } from "../cli/run-cli.ts";
 import { createTestServices, type TestServices } from "../harness/context.ts";
-import { waitUntil } from "../harness/processes.ts";
+import { waitForRun } from "../harness/processes.ts";
 
 /**
  * Two runs of one dataset at the same time share its content-addressed intermediates: a chunk is
@@ -38,10 +32,7 @@ describe("two overlapping runs of the same dataset", () => {
       ...services,
       flags: { decode: { concurrency: 2 }, face: { concurrency: 2 } },
     });
-    queues = new StageQueues({
-      connection: createRedisConnection(services.redisUrl, "producer"),
-      prefix: services.queuePrefix,
-    });
+    queues = services.queues();
   }, 120_000);
 
   afterAll(async () => {
@@ -59,12 +50,7 @@ describe("two overlapping runs of the same dataset", () => {
     expect(a!.code, a!.stderr).toBe(0);
     expect(b!.code, b!.stderr).toBe(0);
     for (const runId of ["overlap-a", "overlap-b"]) {
-      await waitUntil(
-        async () => (await runProgress(queues, services.storage, runId)).finished,
-        `run ${runId} to end`,
-        300_000,
-        1000,
-      );
+      await waitForRun(queues, services.storage, runId, 300_000);
     }
     const faceJobs = await queues.queue("face").getJobs(["completed", "failed"]);
     expect(faceJobs.length).toBeGreaterThan(0);

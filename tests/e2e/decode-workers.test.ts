@@ -1,4 +1,4 @@
-import { createRedisConnection, jobIds, StageQueues } from "@hrpipe/queue";
+import { createRedisConnection, jobIds, type StageQueues } from "@hrpipe/queue";
 import { synthDataset } from "@hrpipe/synth";
 import { QueueEvents } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,10 +12,7 @@ describe("two decode worker processes on one queue", () => {
 
   beforeAll(async () => {
     services = await createTestServices("decode-workers");
-    queues = new StageQueues({
-      connection: createRedisConnection(services.redisUrl, "producer"),
-      prefix: services.queuePrefix,
-    });
+    queues = services.queues();
     await synthDataset(services.storage, {
       participants: 2,
       videos: 2,

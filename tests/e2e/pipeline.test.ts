@@ -6,21 +6,25 @@ import path from "node:path";
 import { VideoEncoder } from "@hrpipe/media";
 import {
   artifactKeys,
-  createRedisConnection,
   freePort,
   jobIds,
   readArtifact,
   readManifest,
-  runProgress,
   runReportSchema,
-  StageQueues,
+  type StageQueues,
 } from "@hrpipe/queue";
 import { synthDataset } from "@hrpipe/synth";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../cli/run-cli.ts";
 import { createTestServices, type TestServices } from "../harness/context.ts";
-import { startHrpipe, startWorkerProcess, type WorkerProcess, waitUntil } from "../harness/processes.ts";
+import {
+  startHrpipe,
+  startWorkerProcess,
+  type WorkerProcess,
+  waitForRun,
+  waitUntil,
+} from "../harness/processes.ts";
 
 const chromiumPath = "/usr/bin/chromium";
 const chromiumFlags = [
@@ -52,10 +56,7 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
     // Face jobs are short: a 5-s lock lets a killed face worker's job move on within seconds.
     faceEnv = { ...env, HRPIPE_LOCK_DURATION_MS: "5000" };
     shared.env = env;
-    queues = new StageQueues({
-      connection: createRedisConnection(services.redisUrl, "producer"),
-      prefix: services.queuePrefix,
-    });
+    queues = services.queues();
     await synthDataset(services.storage, {
       participants: 3,
       videos: 2,
@@ -118,15 +119,7 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
     await victim.stop("SIGKILL");
     workers.push(startWorkerProcess(["face"], faceEnv));
 
-    const progress = await waitUntil(
-      async () => {
-        const p = await runProgress(queues, services.storage, runId);
-        return p.finished ? p : undefined;
-      },
-      "the run to finish",
-      300_000,
-      1000,
-    ).catch((error) => {
+    const progress = await waitForRun(queues, services.storage, runId, 300_000).catch((error) => {
       throw new Error(`${error.message}\n${workers.map((w) => w.output().slice(-3000)).join("\n---\n")}`);
     });
 
@@ -207,12 +200,7 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
       env,
     );
     expect(again.code, again.stderr).toBe(0);
-    await waitUntil(
-      async () => (await runProgress(queues, services.storage, "e2e2")).finished,
-      "the second run to finish",
-      240_000,
-      1000,
-    );
+    await waitForRun(queues, services.storage, "e2e2", 240_000);
     const manifest = await readManifest(services.storage, "e2e2");
     expect(manifest.reused.labels).toBe(6);
     expect(manifest.reused.faceSegments).toBeGreaterThanOrEqual(

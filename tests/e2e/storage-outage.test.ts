@@ -1,17 +1,10 @@
 import { rm } from "node:fs/promises";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
-import {
-  createRedisConnection,
-  createS3Client,
-  readManifest,
-  runProgress,
-  S3Storage,
-  StageQueues,
-} from "@hrpipe/queue";
+import { createRedisConnection, createS3Client, readManifest, S3Storage, StageQueues } from "@hrpipe/queue";
 import { synthDataset } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCli } from "../cli/run-cli.ts";
-import { startWorkerProcess, type WorkerProcess, waitUntil } from "../harness/processes.ts";
+import { startWorkerProcess, type WorkerProcess, waitForRun, waitUntil } from "../harness/processes.ts";
 import { s3rverCredentials, startS3rver } from "../harness/services.ts";
 
 /** A run whose S3 server goes away for a few seconds in the middle of the face stage, and comes back. */
@@ -92,15 +85,7 @@ describe("storage outage during a run", () => {
     await server.stop();
     await new Promise((resolve) => setTimeout(resolve, 4000));
     server = await startS3rver({ port: server.port, directory: server.directory });
-    const progress = await waitUntil(
-      async () => {
-        const p = await runProgress(queues, storage, "outage1");
-        return p.finished ? p : undefined;
-      },
-      "the run to finish",
-      240_000,
-      1000,
-    ).catch((error) => {
+    const progress = await waitForRun(queues, storage, "outage1", 240_000).catch((error) => {
       throw new Error(`${error.message}\n${worker.output().slice(-4000)}`);
     });
     const manifest = await readManifest(storage, "outage1");

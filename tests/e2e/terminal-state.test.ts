@@ -1,11 +1,9 @@
 import {
   artifactKeys,
-  createRedisConnection,
   readArtifact,
   readManifest,
-  runProgress,
   runReportSchema,
-  StageQueues,
+  type StageQueues,
   startStageWorkers,
   type WorkerSet,
 } from "@hrpipe/queue";
@@ -14,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStages } from "../../apps/cli/src/runtime.ts";
 import { runCli } from "../cli/run-cli.ts";
 import { createTestServices, type TestServices } from "../harness/context.ts";
-import { waitUntil } from "../harness/processes.ts";
+import { waitForRun } from "../harness/processes.ts";
 
 /** A run that cannot train anything still ends: failed, with a report that says why. */
 describe("a run with too little data to train any protocol", () => {
@@ -35,10 +33,7 @@ describe("a run with too little data to train any protocol", () => {
       prefix: "one",
     });
     workers = startStageWorkers(parseStages(["all"]), services);
-    queues = new StageQueues({
-      connection: createRedisConnection(services.redisUrl, "producer"),
-      prefix: services.queuePrefix,
-    });
+    queues = services.queues();
   }, 120_000);
 
   afterAll(async () => {
@@ -50,15 +45,7 @@ describe("a run with too little data to train any protocol", () => {
   it("ends failed, with a report that explains each protocol, and status and report say so", async () => {
     const ingest = await runCli(["ingest", "one", "--run-id", "lonely"], services.env);
     expect(ingest.code, ingest.stderr).toBe(0);
-    const progress = await waitUntil(
-      async () => {
-        const p = await runProgress(queues, services.storage, "lonely");
-        return p.finished ? p : undefined;
-      },
-      "the run to end",
-      120_000,
-      500,
-    );
+    const progress = await waitForRun(queues, services.storage, "lonely", 120_000);
     expect(progress.manifest?.state).toBe("failed");
     expect(progress.stages.train.done + progress.stages.train.failed).toBe(0);
     expect(progress.stages.report).toMatchObject({ done: 1, failed: 0 });

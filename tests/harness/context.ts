@@ -5,7 +5,15 @@ import {
   DeleteObjectsCommand,
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
-import { createLogger, createS3Client, type HrpipeConfig, type Logger, S3Storage } from "@hrpipe/queue";
+import {
+  createLogger,
+  createRedisConnection,
+  createS3Client,
+  type HrpipeConfig,
+  type Logger,
+  S3Storage,
+  StageQueues,
+} from "@hrpipe/queue";
 import { inject } from "vitest";
 
 /** What one test works with: its own BullMQ prefix and its own bucket on the harness's servers. */
@@ -18,6 +26,8 @@ export interface TestServices {
   /** The environment a child process (CLI, worker) needs to reach the same services. */
   env: Record<string, string>;
   logger: Logger;
+  /** A producer on this test's queue prefix, as `hrpipe ingest` and `hrpipe status` use one. */
+  queues(): StageQueues;
   cleanup(): Promise<void>;
 }
 
@@ -66,6 +76,8 @@ export async function createTestServices(name: string): Promise<TestServices> {
       HRPIPE_QUEUE_PREFIX: queuePrefix,
       LOG_LEVEL: "warn",
     },
+    queues: () =>
+      new StageQueues({ connection: createRedisConnection(redisUrl, "producer"), prefix: queuePrefix }),
     async cleanup() {
       let token: string | undefined;
       do {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
+import { type RunProgress, runProgress, type StageQueues, type Storage } from "@hrpipe/queue";
 
 const bin = path.resolve(import.meta.dirname, "../../apps/cli/bin/hrpipe.js");
 
@@ -51,4 +52,22 @@ export async function waitUntil<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+/** Waits until a run reaches its final state (done, failed or cancelled) and returns its progress. */
+export function waitForRun(
+  queues: StageQueues,
+  storage: Storage,
+  runId: string,
+  timeoutMs: number,
+): Promise<RunProgress> {
+  return waitUntil(
+    async () => {
+      const progress = await runProgress(queues, storage, runId);
+      return progress.finished ? progress : undefined;
+    },
+    `run ${runId} to end`,
+    timeoutMs,
+    500,
+  );
 }

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { createRedisConnection, type Redis, StageQueues, stageGraph } from "@hrpipe/queue";
+import { createRedisConnection, type Redis, type StageQueues, stageGraph } from "@hrpipe/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";
 import { waitUntil } from "../harness/processes.ts";
@@ -21,10 +21,7 @@ describe("a processor that blocks the event loop longer than the stalled interva
 
   beforeAll(async () => {
     services = await createTestServices("worker-lock");
-    queues = new StageQueues({
-      connection: createRedisConnection(services.redisUrl, "producer"),
-      prefix: services.queuePrefix,
-    });
+    queues = services.queues();
     redis = createRedisConnection(services.redisUrl, "producer");
   });
 

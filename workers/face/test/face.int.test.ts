@@ -103,16 +103,17 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     expect(await storage.exists("frames/h1/P01/4/0000.mov")).toBe(false);
   }, 120_000);
 
-  it("names the chunk's storage key, not the worker's scratch copy, when the chunk cannot be decoded", async () => {
-    const bytes = Buffer.from("these bytes are not a video at all");
-    await storage.put("frames/h3/P09/8/0000-broken.mkv", bytes);
-    const job = processFaceJob(
+  /** A face job of participant P09 on a 1-s 320x240 segment, its chunk stored first with its SHA-256. */
+  async function faceJobOnChunk(
+    input: { videoId: string; facesHash: string; chunkKey: string },
+    bytes: Buffer,
+  ) {
+    await storage.put(input.chunkKey, bytes);
+    return processFaceJob(
       {
         participant: "P09",
-        videoId: "8",
-        facesHash: "h3",
+        ...input,
         segment: 0,
-        chunkKey: "frames/h3/P09/8/0000-broken.mkv",
         chunkSha256: createHash("sha256").update(bytes).digest("hex"),
         firstFrame: 0,
         frameCount: 25,
@@ -122,6 +123,13 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
         options,
       },
       { storage, detector },
+    );
+  }
+
+  it("names the chunk's storage key, not the worker's scratch copy, when the chunk cannot be decoded", async () => {
+    const job = faceJobOnChunk(
+      { videoId: "8", facesHash: "h3", chunkKey: "frames/h3/P09/8/0000-broken.mkv" },
+      Buffer.from("these bytes are not a video at all"),
     );
     await expect(job).rejects.toThrow(/frames\/h3\/P09\/8\/0000-broken\.mkv/);
     await expect(job).rejects.not.toThrow(/hrpipe-face-/);
@@ -136,24 +144,9 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
       await encoder.write(frame);
     }
     await encoder.close();
-    const bytes = await readFile(file);
-    await storage.put("frames/h2/P09/7/0000.mov", bytes);
-    const job = processFaceJob(
-      {
-        participant: "P09",
-        videoId: "7",
-        facesHash: "h2",
-        segment: 0,
-        chunkKey: "frames/h2/P09/7/0000.mov",
-        chunkSha256: createHash("sha256").update(bytes).digest("hex"),
-        firstFrame: 0,
-        frameCount: 25,
-        fps: 25,
-        width: 320,
-        height: 240,
-        options,
-      },
-      { storage, detector },
+    const job = faceJobOnChunk(
+      { videoId: "7", facesHash: "h2", chunkKey: "frames/h2/P09/7/0000.mov" },
+      await readFile(file),
     );
     await expect(job).rejects.toBeInstanceOf(BadInputError);
     await expect(job).rejects.toThrow(/^P09\/7: no face in frames 0-24 \(segment 0\)/);
