@@ -155,10 +155,11 @@ export function ingestCommand(datasetUri: string, options: IngestCommandOptions)
       queued: `ingest of ${storage.url}/${prefix} queued as ${runId}`,
       retried: `run ${runId} resumed: its failed ingest job was retried`,
       "in progress": `run ${runId} is still in progress; nothing was added`,
-      finished: `run ${runId} has already finished; nothing was added (hrpipe report ${runId})`,
+      finished: `run ${runId} has already finished; nothing was added; read it with: hrpipe report ${runId}`,
       requeued: `run ${runId} resumed: its ingest job was gone, so it was planned again (finished work is reused)`,
     };
-    process.stderr.write(`${said[outcome]}; follow it with: hrpipe status ${runId} --watch\n`);
+    const follow = outcome === "finished" ? "" : `; follow it with: hrpipe status ${runId} --watch`;
+    process.stderr.write(`${said[outcome]}${follow}\n`);
     return 0;
   });
 }
