@@ -14,7 +14,10 @@ export async function benchRppg(): Promise<BenchResult> {
   const rows: BenchResult["rows"] = [];
   try {
     for (const crf of [18, 23]) {
-      const squared: Record<RppgMethod, number[]> = { pos: [], chrom: [], green: [] };
+      const squared = Object.fromEntries(rppgMethods.map((method) => [method, [] as number[]])) as Record<
+        RppgMethod,
+        number[]
+      >;
       for (const video of knownPulseVideos) {
         const file = path.join(dir, `${crf}-${video.meanBpm}.mov`);
         const truth = await renderFaceVideo(knownPulseVideoSpec(video, crf, file));

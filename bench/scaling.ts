@@ -13,6 +13,7 @@ const faceOptions = {
   detector: "tiny" as const,
   inputSize: 320,
   detectEvery: 8,
+  skinArea: "landmarks" as const,
   cropSize: 128,
   keepChunks: true,
 };

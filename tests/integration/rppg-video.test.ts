@@ -15,7 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 describe("rPPG on generated face videos with a known pulse", () => {
   let dir: string;
-  const squaredErrors: Record<RppgMethod, number[]> = { pos: [], chrom: [], green: [] };
+  const squaredErrors = Object.fromEntries(rppgMethods.map((method) => [method, [] as number[]])) as Record<
+    RppgMethod,
+    number[]
+  >;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "hrpipe-rppg-"));
     const detector = await FaceDetector.create({ kind: "tiny", inputSize: 320 });

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { configVariables, ingestPayloadSchema, stageNames } from "@hrpipe/queue";
+import { rppgMethods } from "@hrpipe/signal";
 import { Command, CommanderError } from "commander";
 import { type DashboardCommandOptions, dashboardCommand } from "./commands/dashboard.ts";
 import { type DemoCommandOptions, demoCommand } from "./commands/demo.ts";
@@ -287,13 +288,23 @@ export function buildProgram(): Command {
 
   program
     .command("rppg")
-    .description("classical rPPG heart rate per window for one video (local decode and face stages)")
-    .argument("<video>", "a face video")
-    .requiredOption("-o, --out <file.json>", "{ method, fps, windows: [{ startS, endS, hrBpm, snrDb }] }")
-    .option("--method <m>", "pos, chrom or green", "pos")
+    .description(
+      "classical rPPG heart rate of one video (local decode and face stages) or of a mean-RGB trace (--rgb), per window and for the whole recording",
+    )
+    .argument("<input>", "a face video, or with --rgb a CSV of time (or frame), R, G, B")
+    .requiredOption(
+      "-o, --out <file.json>",
+      "{ fps, durationS, methods: { <name>: { hrBpm, windows: [{ startS, endS, hrBpm, snrDb, confidence, lowQuality }] } } }",
+    )
+    .option("--method <m>", `all, or one of ${rppgMethods.join(", ")}`, "all")
     .option("--window <seconds>", "analysis window", num("--window"), runDefaults.eval.windowS)
     .option("--stride <seconds>", "step between windows", num("--stride"), runDefaults.eval.strideS)
-    .action(action((video: string, options: RppgCommandOptions) => rppgCommand(video, options)));
+    .option("--roi <where>", "face (landmark skin area), or whole-frame for a video that is already a skin patch", "face")
+    .option("--rgb", "the input is a CSV trace of mean colours, not a video")
+    .option("--time-unit <unit>", "unit of the CSV's time column: ms or s", "ms")
+    .option("--fps <hz>", "sampling rate of a CSV counted by frame", num("--fps"))
+    .option("--signal", "add each method's pulse signal to the output")
+    .action(action((input: string, options: RppgCommandOptions) => rppgCommand(input, options)));
 
   const model = program
     .command("model")

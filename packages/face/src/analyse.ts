@@ -1,6 +1,12 @@
 import { decodeFrames, probeVideo, type VideoInfo } from "@hrpipe/media";
-import { type Box, resizeArea, skinMean, squareCrop } from "./image.ts";
+import { type Box, skinMean as boxSkinMean, resizeArea, type SkinMean, squareCrop } from "./image.ts";
+import { skinArea, skinAreaMean } from "./skin-area.ts";
 import { FaceTracker } from "./tracker.ts";
+
+/** Finds the 68 landmarks of the face in a box (LandmarkDetector). */
+export interface LandmarkLocator {
+  locate(rgb: Uint8Array, width: number, height: number, box: Box): Promise<Float32Array>;
+}
 
 export interface Detector {
   /** The longest image side the detector's network looks at; larger frames are reduced to it first. */
@@ -75,13 +81,15 @@ export interface FaceAnalysis {
   timeS: Float32Array;
   /** The face box of each crop, [x, y, width, height] in source pixels. */
   box: Float32Array;
-  /** Mean skin colour of every frame (NaN where no face), [frames, 3]. */
+  /** Mean skin colour of every frame (NaN where no face), [frames, 3]: the rPPG methods' input. */
   rgb: Float32Array;
   traceTimeS: Float32Array;
   faceFound: Uint8Array;
   detectorCalls: number;
   /** The boxes used per frame, for checks of the tracking. */
   boxes: (Box | null)[];
+  /** With a landmark locator: the 68 landmarks of every frame with a face (NaN elsewhere), [frames, 68, 2]. */
+  landmarks?: Float32Array;
 }
 
 /**
@@ -90,12 +98,15 @@ export interface FaceAnalysis {
  * detections correct the track gently, and a face missed by the detector is held for up to 2 s.
  * `detectEvery` 1 is the study's method instead: a whole-frame detection in every frame, its box
  * used as it is. Frames without a face are flagged, never filled with the whole frame.
+ * With a landmark locator, the skin colour is measured over the landmarks' skin area (skin-area.ts);
+ * without one, over the face box's ellipse less the eye band and the mouth.
  */
 export async function analyseFaces(
   frames: AsyncIterable<Uint8Array>,
   window: FrameWindow,
   detector: Detector,
   options: AnalyseOptions,
+  landmarker?: LandmarkLocator,
 ): Promise<FaceAnalysis> {
   const { frameCount, width, height } = window;
   const size = options.cropSize;
@@ -109,6 +120,7 @@ export async function analyseFaces(
   const faceFound = new Uint8Array(frameCount);
   const boxes: (Box | null)[] = new Array(frameCount).fill(null);
   let detectorCalls = 0;
+  const landmarks = landmarker ? new Float32Array(frameCount * 136).fill(Number.NaN) : undefined;
 
   // Around the tracked face when there is one, and in the whole frame when that finds nothing.
   const detectLargest = async (frame: Uint8Array, tracked: Box | undefined): Promise<Box | null> => {
@@ -119,10 +131,15 @@ export async function analyseFaces(
     return detectLargestFace(detector, frame, width, height);
   };
 
-  const emit = (local: number, frame: Uint8Array, box: Box | null) => {
+  const emit = async (local: number, frame: Uint8Array, box: Box | null) => {
     boxes[local] = box;
     if (!box) return;
-    const skin = skinMean(frame, width, height, box);
+    let skin: SkinMean;
+    if (landmarker && landmarks) {
+      const points = await landmarker.locate(frame, width, height, box);
+      landmarks.set(points, local * 136);
+      skin = skinAreaMean(frame, width, height, skinArea(points));
+    } else skin = boxSkinMean(frame, width, height, box);
     if (skin.pixels === 0) return;
     rgb.set([skin.r, skin.g, skin.b], local * 3);
     faceFound[local] = 1;
@@ -139,7 +156,7 @@ export async function analyseFaces(
   for await (const frame of frames) {
     if (step === 1) {
       // The study's method: the whole frame searched in every frame, each box used as detected.
-      emit(local++, frame, await detectLargest(frame, undefined));
+      await emit(local++, frame, await detectLargest(frame, undefined));
       continue;
     }
     let box = tracker.track(frame, width, height);
@@ -155,7 +172,7 @@ export async function analyseFaces(
         box = undefined;
       }
     }
-    emit(local, frame, box ?? null);
+    await emit(local, frame, box ?? null);
     local++;
   }
 
@@ -171,6 +188,7 @@ export async function analyseFaces(
     faceFound,
     detectorCalls,
     boxes,
+    ...(landmarks ? { landmarks } : {}),
   };
 }
 
@@ -191,6 +209,7 @@ export async function analyseVideo(
   detector: Detector,
   options: AnalyseOptions,
   frames: (all: AsyncIterable<Uint8Array>, total: number) => AsyncIterable<Uint8Array> = (all) => all,
+  landmarker?: LandmarkLocator,
 ): Promise<{ info: VideoInfo; window: FrameWindow; analysis: FaceAnalysis }> {
   const info = await probeVideo(file);
   const window = wholeVideo(info);
@@ -199,6 +218,7 @@ export async function analyseVideo(
     window,
     detector,
     options,
+    landmarker,
   );
   return { info, window, analysis };
 }

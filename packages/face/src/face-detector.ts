@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { selectTfjsBackend, type TfjsBackendName } from "@hrpipe/model";
 import { faceModelsDir } from "./face-models.ts";
+import { type Box, resizeArea, squareCrop } from "./image.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -35,6 +36,10 @@ interface FaceApi {
   nets: {
     tinyFaceDetector: { loadFromDisk(dir: string): Promise<void> };
     ssdMobilenetv1: { loadFromDisk(dir: string): Promise<void> };
+    faceLandmark68Net: {
+      loadFromDisk(dir: string): Promise<void>;
+      detectLandmarks(input: unknown): Promise<{ positions: { x: number; y: number }[] }>;
+    };
   };
   TinyFaceDetectorOptions: new (o: { inputSize: number; scoreThreshold: number }) => unknown;
   SsdMobilenetv1Options: new (o: { minConfidence: number }) => unknown;
@@ -42,6 +47,11 @@ interface FaceApi {
     input: unknown,
     options: unknown,
   ): Promise<{ box: { x: number; y: number; width: number; height: number }; score: number }[]>;
+}
+
+async function loadFaceApi(): Promise<{ name: TfjsBackendName; api: FaceApi }> {
+  const { name } = await selectTfjsBackend();
+  return { name, api: require(faceApiBuild[name]) as FaceApi };
 }
 
 /** SSD MobileNet v1 in face-api resizes every input to 512 x 512. */
@@ -70,8 +80,7 @@ export class FaceDetector {
   }
 
   static async create(options: FaceDetectorOptions = {}): Promise<FaceDetector> {
-    const { name } = await selectTfjsBackend();
-    const api = require(faceApiBuild[name]) as FaceApi;
+    const { name, api } = await loadFaceApi();
     const kind = options.kind ?? "tiny";
     const minScore = options.minScore ?? 0.4;
     if (kind === "tiny") {
@@ -113,6 +122,35 @@ export class FaceDetector {
       return found
         .map((d) => ({ x: d.box.x, y: d.box.y, width: d.box.width, height: d.box.height, score: d.score }))
         .sort((a, b) => b.width * b.height - a.width * a.height);
+    } finally {
+      input.dispose();
+    }
+  }
+}
+
+/** The landmark net's input: a 112 x 112 image of the face. */
+const landmarkInputSize = 112;
+
+/** face-api's 68-point landmark net (iBUG 300-W points), applied to a face already found. */
+export class LandmarkDetector {
+  private constructor(private readonly api: FaceApi) {}
+
+  static async create(): Promise<LandmarkDetector> {
+    const { api } = await loadFaceApi();
+    await api.nets.faceLandmark68Net.loadFromDisk(faceModelsDir());
+    return new LandmarkDetector(api);
+  }
+
+  /** The 68 landmarks of the face in `box`, [x0, y0, ..., x67, y67] in frame pixels. */
+  async locate(rgb: Uint8Array, width: number, height: number, box: Box): Promise<Float32Array> {
+    // The net was trained on detector boxes padded to a square; the square around the box is that.
+    const square = squareCrop(box, 0);
+    const crop = resizeArea(rgb, width, height, square, landmarkInputSize, landmarkInputSize);
+    const input = this.api.tf.tensor3d(crop, [landmarkInputSize, landmarkInputSize, 3], "int32");
+    try {
+      const { positions } = await this.api.nets.faceLandmark68Net.detectLandmarks(input);
+      const scale = square.width / landmarkInputSize;
+      return Float32Array.from(positions.flatMap((p) => [square.x + p.x * scale, square.y + p.y * scale]));
     } finally {
       input.dispose();
     }

@@ -180,3 +180,17 @@ export function iou(a: Box, b: Box): number {
   const union = a.width * a.height + b.width * b.height - intersection;
   return union > 0 ? intersection / union : 0;
 }
+
+/** Mean colour of a whole RGB24 image: the trace of a video that is already a skin patch. */
+export function frameMean(rgb: Uint8Array): { r: number; g: number; b: number } {
+  let r = 0;
+  let g = 0;
+  let b = 0;
+  for (let p = 0; p < rgb.length; p += 3) {
+    r += rgb[p]!;
+    g += rgb[p + 1]!;
+    b += rgb[p + 2]!;
+  }
+  const pixels = rgb.length / 3 || 1;
+  return { r: r / pixels, g: g / pixels, b: b / pixels };
+}

@@ -2,4 +2,5 @@ export * from "./analyse.ts";
 export * from "./face-detector.ts";
 export * from "./face-models.ts";
 export * from "./image.ts";
+export * from "./skin-area.ts";
 export * from "./tracker.ts";

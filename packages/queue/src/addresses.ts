@@ -14,8 +14,8 @@ export const formatVersions: Readonly<FormatVersions> = {
   labels: 1,
   /** frames/<hash>/...: a segment's coded frames (chunk layout and segment plan). */
   chunks: 1,
-  /** faces/<hash>/... and traces/<hash>/...: detection, tracking, crops, skin colour. */
-  faces: 1,
+  /** faces/<hash>/... and traces/<hash>/...: detection, tracking, crops, skin colour (2: landmark skin area). */
+  faces: 2,
   /** features/<hash>/...: DenseNet preprocessing and feature layout. */
   features: 1,
   /** heads/<hash>/...: the regression head, its training and its files. */

@@ -159,8 +159,19 @@ export const agreementMetricsSchema = z.object({
 });
 
 /** The estimators every report compares: the CNN and each classical rPPG method. */
-export const estimatorNames = ["cnn", "pos", "chrom", "green"] as const;
+export const estimatorNames = ["cnn", "pos", "chrom", "omit", "lgi", "pbv", "ica", "green"] as const;
 export type EstimatorName = (typeof estimatorNames)[number];
+/** How tables and figures name each estimator. */
+export const estimatorLabels: Record<EstimatorName, string> = {
+  cnn: "CNN",
+  pos: "POS",
+  chrom: "CHROM",
+  omit: "OMIT",
+  lgi: "LGI",
+  pbv: "PBV",
+  ica: "ICA",
+  green: "GREEN",
+};
 
 const perEstimator = <T extends z.ZodType>(schema: T) =>
   z.object(Object.fromEntries(estimatorNames.map((name) => [name, schema])) as Record<EstimatorName, T>);

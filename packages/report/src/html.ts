@@ -1,5 +1,5 @@
 import {
-  type EstimatorName,
+  estimatorLabels,
   estimatorNames,
   type ProtocolName,
   type ProtocolReport,
@@ -12,8 +12,6 @@ export const publishedRmse: Record<ProtocolName, { mean: number; median?: number
   "unseen-participants": { mean: 27.17 },
   "unseen-videos": { mean: 16.96, median: 12.32 },
 };
-
-const names: Record<EstimatorName, string> = { cnn: "CNN", pos: "POS", chrom: "CHROM", green: "GREEN" };
 
 function fmt(value: number, digits = 2): string {
   return Number.isFinite(value) ? value.toFixed(digits) : "-";
@@ -45,7 +43,7 @@ export function metricsRows(report: ProtocolReport): string[][] {
     const m: AgreementMetrics = report.metrics.overall.windows[name];
     const headline = report.metrics.headline.windows[name];
     rows.push([
-      `${names[name]} (windows)`,
+      `${estimatorLabels[name]} (windows)`,
       fmt(headline.meanRmse),
       fmt(headline.medianRmse),
       fmt(m.rmse),
@@ -98,7 +96,7 @@ function protocolSection(report: ProtocolReport, figures: Record<string, string>
 ${weightsNote}
 ${table(metricsHeader, metricsRows(report))}
 <h3>Per participant (RMSE, bpm)</h3>
-${table(["participant", "CNN frames", ...estimatorNames.map((n) => `${names[n]} windows`), "windows"], perParticipant)}
+${table(["participant", "CNN frames", ...estimatorNames.map((n) => `${estimatorLabels[n]} windows`), "windows"], perParticipant)}
 <div class="figures">${Object.values(figures)
     .map((svg) => `<figure>${svg}</figure>`)
     .join("\n")}</div>

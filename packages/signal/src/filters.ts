@@ -72,10 +72,56 @@ export function butterworthHighpass(order: number, cutoffHz: number, fsHz: numbe
   return butterworth(order, cutoffHz, fsHz, "highpass");
 }
 
-/** A band-pass as a Butterworth high-pass at lowHz cascaded with a Butterworth low-pass at highHz. */
+function complexSqrt(z: Complex): Complex {
+  const modulus = Math.hypot(z.re, z.im);
+  const re = Math.sqrt((modulus + z.re) / 2);
+  const im = Math.sqrt(Math.max(0, (modulus - z.re) / 2));
+  return { re, im: z.im < 0 ? -im : im };
+}
+
+/**
+ * Butterworth band-pass of prototype order `order` (2 x order poles), designed as scipy.signal.butter
+ * designs it (low-pass prototype, low-pass to band-pass transform, bilinear transform with
+ * pre-warped edges), so that filters named in a paper's or a toolkit's Python code mean the same here.
+ * Unit gain at the band's (warped) geometric centre and 1/sqrt(2) at both edges.
+ */
 export function butterworthBandpass(order: number, lowHz: number, highHz: number, fsHz: number): Sos {
+  if (!Number.isInteger(order) || order < 1 || order > 12)
+    throw new RangeError(`filter order ${order} must be an integer from 1 to 12.`);
   if (!(lowHz < highHz)) throw new RangeError(`band-pass edges ${lowHz}-${highHz} Hz must be increasing.`);
-  return [...butterworthHighpass(order, lowHz, fsHz), ...butterworthLowpass(order, highHz, fsHz)];
+  checkBand("band-pass low edge", lowHz, fsHz);
+  checkBand("band-pass high edge", highHz, fsHz);
+  const low = 2 * fsHz * Math.tan((Math.PI * lowHz) / fsHz);
+  const high = 2 * fsHz * Math.tan((Math.PI * highHz) / fsHz);
+  const bandwidth = high - low;
+  const centre2 = low * high;
+  // Every section takes one zero at z = 1 (s = 0) and one at z = -1 (s = infinity): b = [1, 0, -1].
+  const sections: Section[] = [];
+  for (const p of prototypePoles(order)) {
+    // Each prototype pole p maps to the roots of s^2 - p B s + w0^2: s = pB/2 +/- sqrt((pB/2)^2 - w0^2).
+    const half = { re: (p.re * bandwidth) / 2, im: (p.im * bandwidth) / 2 };
+    const root = complexSqrt({ re: half.re ** 2 - half.im ** 2 - centre2, im: 2 * half.re * half.im });
+    const poles = [
+      { re: half.re + root.re, im: half.im + root.im },
+      { re: half.re - root.re, im: half.im - root.im },
+    ];
+    if (Math.abs(p.im) < 1e-12 && Math.abs(root.im) < 1e-12) {
+      // A real prototype pole with two real band-pass poles: one section holds both.
+      const [z1, z2] = poles.map((s) => bilinear(s, fsHz).re) as [number, number];
+      sections.push([1, 0, -1, 1, -(z1 + z2), z1 * z2]);
+    } else if (Math.abs(p.im) < 1e-12) {
+      const z = bilinear(poles[0]!, fsHz);
+      sections.push([1, 0, -1, 1, -2 * z.re, z.re * z.re + z.im * z.im]);
+    } else {
+      // A conjugate pair of prototype poles gives two conjugate pairs of band-pass poles.
+      for (const s of poles) {
+        const z = bilinear(s, fsHz);
+        sections.push([1, 0, -1, 1, -2 * z.re, z.re * z.re + z.im * z.im]);
+      }
+    }
+  }
+  const centreHz = (fsHz / Math.PI) * Math.atan(Math.sqrt(centre2) / (2 * fsHz));
+  return normalise(sections, centreHz, fsHz);
 }
 
 /** Second-order notch at notchHz with quality factor q (bandwidth notchHz / q), as scipy.signal.iirnotch. */

@@ -47,18 +47,28 @@ export interface PowerSpectrum {
   power: Float64Array;
 }
 
-/**
- * Periodogram of a Hann-windowed, mean-removed signal, zero-padded to at least `minBins` points so
- * that the peak can be located finer than 1 / duration.
- */
-export function periodogram(signal: Float64Array, fsHz: number, minBins = 4096): PowerSpectrum {
+export interface PeriodogramOptions {
+  /** Zero-pad to at least this many points, so that a peak can be located finer than 1 / duration. */
+  minBins?: number;
+  /** "hann" (the default) tapers the edges; "none" is scipy.signal.periodogram's boxcar. */
+  taper?: "hann" | "none";
+}
+
+/** Periodogram of a mean-removed signal, Hann-tapered and zero-padded to 4096 points unless told otherwise. */
+export function periodogram(
+  signal: Float64Array,
+  fsHz: number,
+  options: PeriodogramOptions = {},
+): PowerSpectrum {
   const n = signal.length;
+  const minBins = options.minBins ?? 4096;
+  const hann = (options.taper ?? "hann") === "hann";
   const size = nextPowerOfTwo(Math.max(minBins, n));
   const re = new Float64Array(size);
   const im = new Float64Array(size);
   const mean = signal.reduce((s, v) => s + v, 0) / n;
   for (let i = 0; i < n; i++)
-    re[i] = (signal[i]! - mean) * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / Math.max(1, n - 1)));
+    re[i] = (signal[i]! - mean) * (hann ? 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / Math.max(1, n - 1)) : 1);
   fft(re, im);
   const bins = size / 2 + 1;
   const freqHz = new Float64Array(bins);

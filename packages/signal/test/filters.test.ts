@@ -48,11 +48,27 @@ describe("filter design against closed-form responses", () => {
     }
   });
 
-  it("band-pass 5-15 Hz: zero at DC, near unity in the pass band, low at 50 Hz", () => {
-    const sos = butterworthBandpass(2, 5, 15, fsHz);
-    expect(sosGain(sos, 0, fsHz)).toBeLessThan(1e-12);
-    expect(sosGain(sos, 9, fsHz)).toBeGreaterThan(0.9);
-    expect(sosGain(sos, 50, fsHz)).toBeLessThan(0.06);
+  it("Butterworth band-pass as scipy designs it: |H|^2 = 1/(1+((W^2-W0^2)/(W B))^2n) in pre-warped frequencies", () => {
+    const warp = (hz: number) => 2 * fsHz * Math.tan((Math.PI * hz) / fsHz);
+    for (const [order, low, high] of [
+      [1, 0.75, 2.5],
+      [2, 5, 15],
+      [3, 0.7, 2.5],
+      [4, 10, 40],
+    ] as const) {
+      const sos = butterworthBandpass(order, low, high, fsHz);
+      expect(sos).toHaveLength(order);
+      const bandwidth = warp(high) - warp(low);
+      const centre2 = warp(low) * warp(high);
+      expect(sosGain(sos, 0, fsHz)).toBeLessThan(1e-12);
+      expect(sosGain(sos, fsHz / 2, fsHz)).toBeLessThan(1e-9);
+      expect(sosGain(sos, low, fsHz)).toBeCloseTo(Math.SQRT1_2, 10);
+      expect(sosGain(sos, high, fsHz)).toBeCloseTo(Math.SQRT1_2, 10);
+      for (const hz of [0.3, 1, 2, 7, 20, 50]) {
+        const ratio = (warp(hz) ** 2 - centre2) / (warp(hz) * bandwidth);
+        expect(sosGain(sos, hz, fsHz)).toBeCloseTo(1 / Math.sqrt(1 + ratio ** (2 * order)), 10);
+      }
+    }
   });
 
   it("50 Hz notch (Q 30): zero gain at 50 Hz, unity at DC and Nyquist, 1/sqrt(2) at the band edges", () => {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { detrendSmoothnessPriors } from "../src/detrend.ts";
-import { rppgHeartRate, rppgMethods } from "../src/rppg.ts";
+import { bandSpectrum, harmonicScore, refinePeakHz, spectrumGrid, viterbiTrack } from "../src/pulse-rate.ts";
+import { medianRateHz, resampleUniform } from "../src/resample.ts";
+import { rppgHeartRate, rppgVideoEstimate } from "../src/rppg.ts";
+import { rppgMethods } from "../src/rppg-methods.ts";
 import { fft, peakFrequency, periodogram } from "../src/spectrum.ts";
 
 const fsHz = 25;
@@ -78,5 +81,93 @@ describe.each(rppgMethods)("rPPG %s", (method) => {
       const overlapsGap = window.startS < 20 && window.endS > 18;
       expect(window.hrBpm === null, `${window.startS}-${window.endS}`).toBe(overlapsGap);
     }
+  });
+});
+
+describe("heart rate from window spectra", () => {
+  const grid = spectrumGrid(fsHz, 0.7, 3);
+  const tone = (hz: number, seconds = 10) =>
+    Float64Array.from({ length: seconds * fsHz }, (_, i) => Math.sin((2 * Math.PI * hz * i) / fsHz));
+  const bin = (hz: number) => Math.round((hz - grid.gridHz[0]!) / (grid.gridHz[1]! - grid.gridHz[0]!));
+
+  it("tracking keeps the rate its neighbours agree on when one window's highest peak is noise", () => {
+    const spectra = [1.5, 1.5, 1.5, 1.5, 1.5].map((hz) => bandSpectrum(tone(hz), fsHz, grid));
+    // The middle window's strongest peak jumps to 2.6 Hz, with the pulse still there but weaker.
+    const noisy = bandSpectrum(
+      Float64Array.from(tone(2.6), (v, i) => v + 0.6 * tone(1.5)[i]!),
+      fsHz,
+      grid,
+    );
+    spectra[2] = noisy;
+    const untracked = viterbiTrack(spectra, grid, 1, { changeBpmPerS: 1000 });
+    expect(Math.abs(untracked[2]! - bin(2.6))).toBeLessThanOrEqual(1);
+    const tracked = viterbiTrack(spectra, grid, 1, { changeBpmPerS: 3 });
+    for (const k of tracked) expect(Math.abs(k - bin(1.5))).toBeLessThanOrEqual(1);
+  });
+
+  it("follows a rate that changes at the allowed pace to within half a 10-s window's resolution (6 bpm)", () => {
+    const rates = [1.2, 1.25, 1.3, 1.35, 1.4, 1.45];
+    const spectra = rates.map((hz) => bandSpectrum(tone(hz), fsHz, grid));
+    const path = viterbiTrack(spectra, grid, 1, { changeBpmPerS: 3 });
+    path.forEach((k, t) => expect(Math.abs(refinePeakHz(spectra[t]!, grid, k) - rates[t]!) * 60).toBeLessThan(3));
+  });
+
+  it("the harmonic check scores a pulse's fundamental above its stronger first harmonic", () => {
+    const wideGrid = spectrumGrid(fsHz, 0.7, 6);
+    // A pulse at 1 Hz whose harmonic at 2 Hz carries more power than the fundamental.
+    const pulse = Float64Array.from(tone(1), (v, i) => 0.8 * v + tone(2)[i]!);
+    const wide = bandSpectrum(pulse, fsHz, wideGrid);
+    const plain = wide.subarray(0, grid.gridHz.length);
+    const scored = harmonicScore(wide, wideGrid, grid.gridHz.length, 0.5);
+    const best = (x: Float64Array) => x.indexOf(Math.max(...x));
+    expect(Math.abs(best(plain) - bin(2))).toBeLessThanOrEqual(1);
+    expect(Math.abs(best(scored) - bin(1))).toBeLessThanOrEqual(1);
+  });
+
+  it("gives every window a confidence between 0 and 1 and flags none of a clean pulse as low quality", () => {
+    const estimate = rppgVideoEstimate("pos", syntheticTrace(40, 72), new Uint8Array(40 * fsHz).fill(1), fsHz);
+    expect(estimate.hrBpm!).toBeCloseTo(72, 0);
+    for (const window of estimate.windows) {
+      expect(window.confidence!).toBeGreaterThan(0);
+      expect(window.confidence!).toBeLessThanOrEqual(1);
+      expect(window.lowQuality).toBe(false);
+    }
+  });
+
+  it("flags the windows of a trace without a pulse as low quality and still reports them", () => {
+    let state = 7;
+    const noise = () => {
+      state = (state * 16807) % 2147483647;
+      return state / 2147483647 - 0.5;
+    };
+    const rgb = Float64Array.from({ length: 40 * fsHz * 3 }, () => 120 + 2 * noise());
+    const estimate = rppgVideoEstimate("pos", rgb, new Uint8Array(40 * fsHz).fill(1), fsHz, { minSnrDb: 0 });
+    expect(estimate.windows).toHaveLength(31);
+    expect(estimate.windows.every((w) => w.hrBpm !== null)).toBe(true);
+    expect(estimate.windows.filter((w) => w.lowQuality).length).toBeGreaterThan(20);
+  });
+});
+
+describe("resampling irregular sample times", () => {
+  it("puts a tone sampled with jittered times back on a uniform grid at its median rate", () => {
+    const timeS: number[] = [];
+    const values: number[] = [];
+    for (let i = 0, t = 0; i < 600; i++) {
+      t += (1 / 30) * (i % 3 === 0 ? 1.3 : 0.85);
+      timeS.push(t);
+      values.push(Math.sin(2 * Math.PI * 1.2 * t), 5);
+    }
+    expect(medianRateHz(timeS)).toBeCloseTo(30 / 0.85, 6);
+    const uniform = resampleUniform(timeS, values, 2, 30);
+    expect(uniform.startS).toBe(timeS[0]);
+    for (let k = 0; k < uniform.values.length / 2; k++) {
+      const t = uniform.startS + k / 30;
+      expect(uniform.values[k * 2]!).toBeCloseTo(Math.sin(2 * Math.PI * 1.2 * t), 1);
+      expect(uniform.values[k * 2 + 1]!).toBeCloseTo(5, 12);
+    }
+  });
+
+  it("refuses times that go backwards, naming the sample", () => {
+    expect(() => resampleUniform([0, 1, 0.5], [1, 2, 3], 1, 10)).toThrow(/sample 2: 0.5 after 1/);
   });
 });

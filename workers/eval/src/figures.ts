@@ -1,19 +1,13 @@
-import { type EpochCurve, type EstimatorName, estimatorNames, type ProtocolMetrics } from "@hrpipe/queue";
+import { type EpochCurve, estimatorLabels, estimatorNames, type ProtocolMetrics } from "@hrpipe/queue";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import type { WindowComparison } from "./evaluate.ts";
 
-const estimatorLabel: Record<EstimatorName, string> = {
-  cnn: "CNN (DenseNet-161 + head)",
-  pos: "POS",
-  chrom: "CHROM",
-  green: "GREEN",
-};
-const palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+const palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"];
 const colour = {
   field: "estimator",
   type: "nominal",
-  scale: { domain: estimatorNames.map((n) => estimatorLabel[n]), range: palette },
+  scale: { domain: estimatorNames.map((n) => estimatorLabels[n]), range: palette },
   title: "estimator",
 } as const;
 
@@ -31,7 +25,7 @@ export function rmseBarsSpec(metrics: ProtocolMetrics, protocol: string): TopLev
   const values = metrics.participants.flatMap((p) =>
     estimatorNames.map((name) => ({
       participant: p.participant,
-      estimator: estimatorLabel[name],
+      estimator: estimatorLabels[name],
       rmse: p.windows[name].rmse,
     })),
   );
@@ -54,7 +48,7 @@ export function rmseBarsSpec(metrics: ProtocolMetrics, protocol: string): TopLev
 export function scatterSpec(windows: WindowComparison[], protocol: string): TopLevelSpec {
   const values = windows.flatMap((w) =>
     estimatorNames.map((name) => ({
-      estimator: estimatorLabel[name],
+      estimator: estimatorLabels[name],
       ecg: w.referenceBpm,
       estimate: w.estimates[name],
     })),
@@ -98,7 +92,7 @@ export function blandAltmanSpec(
   const points = windows.flatMap((w) =>
     estimatorNames.map((name) => ({
       mark: "point",
-      estimator: estimatorLabel[name],
+      estimator: estimatorLabels[name],
       mean: (w.estimates[name] + w.referenceBpm) / 2,
       difference: w.estimates[name] - w.referenceBpm,
     })),
@@ -106,9 +100,9 @@ export function blandAltmanSpec(
   const rules = estimatorNames.flatMap((name) => {
     const m = metrics.overall.windows[name];
     return [
-      { mark: "rule", estimator: estimatorLabel[name], line: "bias", difference: m.bias },
-      { mark: "rule", estimator: estimatorLabel[name], line: "95% limits", difference: m.loaLower },
-      { mark: "rule", estimator: estimatorLabel[name], line: "95% limits", difference: m.loaUpper },
+      { mark: "rule", estimator: estimatorLabels[name], line: "bias", difference: m.bias },
+      { mark: "rule", estimator: estimatorLabels[name], line: "95% limits", difference: m.loaLower },
+      { mark: "rule", estimator: estimatorLabels[name], line: "95% limits", difference: m.loaUpper },
     ].filter((r) => Number.isFinite(r.difference));
   });
   return {
@@ -120,7 +114,7 @@ export function blandAltmanSpec(
         field: "estimator",
         type: "nominal",
         title: null,
-        sort: estimatorNames.map((n) => estimatorLabel[n]),
+        sort: estimatorNames.map((n) => estimatorLabels[n]),
       },
     },
     spec: {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { analyseFaces, type Detector, type FrameWindow } from "@hrpipe/face";
+import { analyseFaces, type Detector, type FrameWindow, type LandmarkLocator } from "@hrpipe/face";
 import { decodeFrames, MediaError, scratchDir } from "@hrpipe/media";
 import {
   artifactKeys,
@@ -29,6 +29,8 @@ export interface FaceJobInput extends FrameWindow {
 export interface FaceJobContext {
   storage: Storage;
   detector: Detector;
+  /** Required where the job's options measure skin over the landmarks' skin area. */
+  landmarks?: LandmarkLocator;
   logger?: Logger;
   progress?: (done: number, total: number) => void;
 }
@@ -70,6 +72,7 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
         detectEvery: input.options.detectEvery,
         cropSize: input.options.cropSize,
       },
+      input.options.skinArea === "landmarks" ? requireLandmarks(context) : undefined,
     ).catch((error: unknown) => {
       // The worker's scratch copy means nothing to a user: name the chunk in storage instead.
       if (error instanceof MediaError) throw new MediaError(error.message.replaceAll(file, input.chunkKey));
@@ -113,6 +116,14 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+function requireLandmarks(context: FaceJobContext): LandmarkLocator {
+  if (!context.landmarks)
+    throw new Error(
+      "face job options ask for skinArea landmarks but the worker has no landmark locator; start it with one.",
+    );
+  return context.landmarks;
 }
 
 async function* reportProgress<T>(

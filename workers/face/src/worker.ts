@@ -1,9 +1,9 @@
-import { FaceDetector } from "@hrpipe/face";
+import { FaceDetector, LandmarkDetector } from "@hrpipe/face";
 import { sweepStaleScratchDirsAtStart } from "@hrpipe/media";
 import { defineStage } from "@hrpipe/queue";
 import { processFaceJob } from "./processor.ts";
 
-/** Binds the face processor to the `face` queue; one detector per kind and size, loaded on first use. */
+/** Binds the face processor to the `face` queue; one detector per kind and size and the landmark net, each loaded on first use. */
 export const faceStage = defineStage("face", ({ storage, logger }) => {
   sweepStaleScratchDirsAtStart(logger);
   const detectors = new Map<string, Promise<FaceDetector>>();
@@ -16,10 +16,16 @@ export const faceStage = defineStage("face", ({ storage, logger }) => {
     }
     return detector;
   };
+  let landmarks: Promise<LandmarkDetector> | undefined;
+  const landmarkDetector = () => {
+    landmarks ??= LandmarkDetector.create();
+    return landmarks;
+  };
   return async (payload, { logger, progress }) =>
     processFaceJob(payload, {
       storage,
       detector: await detectorFor(payload.options.detector, payload.options.inputSize),
+      ...(payload.options.skinArea === "landmarks" ? { landmarks: await landmarkDetector() } : {}),
       logger,
       progress: (done, total) => void progress({ frames: done, of: total }),
     });

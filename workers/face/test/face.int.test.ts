@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { analyseFaces, analyseVideo, detectLargestFace, FaceDetector, iou } from "@hrpipe/face";
+import { analyseFaces, analyseVideo, detectLargestFace, FaceDetector, iou, LandmarkDetector, skinArea } from "@hrpipe/face";
 import { decodeFrames, probeVideo, VideoEncoder } from "@hrpipe/media";
 import { BadInputError, decodeSafetensors, FileStorage, faceOptionsSchema, getTensor } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
@@ -16,11 +16,13 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
   let storage: FileStorage;
   let source: string;
   let detector: FaceDetector;
+  let landmarks: LandmarkDetector;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "hrpipe-face-test-"));
     storage = new FileStorage(dir);
     source = await cachedFaceVideo(faceVideoSpec({ durationS: 10 }));
     detector = await FaceDetector.create({ kind: options.detector, inputSize: options.inputSize });
+    landmarks = await LandmarkDetector.create();
   }, 120_000);
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -43,6 +45,27 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     expect(tracked.detectorCalls).toBeLessThanOrEqual(Math.ceil(info.frameCount / options.detectEvery) + 1);
     expect(tracked.faceFound.length).toBe(info.frameCount);
     expect(tracked.rgb.length).toBe(info.frameCount * 3);
+  }, 180_000);
+
+  it("with the landmark net, measures the skin inside the face box, eyes and mouth cut out, in every frame with a face", async () => {
+    const { analysis } = await analyseVideo(source, detector, options, undefined, landmarks);
+    expect(analysis.landmarks).toBeDefined();
+    let framesWithFace = 0;
+    for (const [k, box] of analysis.boxes.entries()) {
+      if (!box) continue;
+      framesWithFace++;
+      expect(Number.isFinite(analysis.rgb[k * 3]!), `frame ${k}`).toBe(true);
+      const area = skinArea(analysis.landmarks!.subarray(k * 136, (k + 1) * 136));
+      // The outline lies in the box (with slack for the forehead above a detector's box) and holds 4 holes.
+      for (let i = 0; i < area.outline.length; i += 2) {
+        expect(area.outline[i]!).toBeGreaterThan(box.x - 0.1 * box.width);
+        expect(area.outline[i]!).toBeLessThan(box.x + 1.1 * box.width);
+        expect(area.outline[i + 1]!).toBeGreaterThan(box.y - 0.4 * box.height);
+        expect(area.outline[i + 1]!).toBeLessThan(box.y + 1.2 * box.height);
+      }
+      expect(area.holes).toHaveLength(4);
+    }
+    expect(framesWithFace).toBeGreaterThanOrEqual(0.99 * analysis.faceFound.length);
   }, 180_000);
 
   it("with detectEvery 1 uses the study's method: a whole-frame detection in every frame, boxes as detected", async () => {
@@ -78,7 +101,7 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
         height: info.height,
         options,
       },
-      { storage, detector },
+      { storage, detector, landmarks },
     );
     expect(result).toMatchObject({
       facesKey: "faces/h1/P01/4/0000.safetensors",
@@ -122,7 +145,7 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
         height: 240,
         options,
       },
-      { storage, detector },
+      { storage, detector, landmarks },
     );
   }
 

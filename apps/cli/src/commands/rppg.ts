@@ -1,8 +1,17 @@
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
-import { analyseVideo, FaceDetector } from "@hrpipe/face";
+import { readFile, writeFile } from "node:fs/promises";
+import { analyseVideo, FaceDetector, frameMean, LandmarkDetector } from "@hrpipe/face";
+import { decodeFrames, probeVideo } from "@hrpipe/media";
 import { faceOptionsSchema } from "@hrpipe/queue";
-import { type RppgMethod, rppgHeartRate, rppgMethods } from "@hrpipe/signal";
+import {
+  medianRateHz,
+  type RgbTrace,
+  type RppgMethod,
+  resampleUniform,
+  rppgMethods,
+  rppgPulse,
+  rppgVideoEstimate,
+} from "@hrpipe/signal";
 import { ProgressLine, UserError } from "../output.ts";
 
 export interface RppgCommandOptions {
@@ -10,6 +19,20 @@ export interface RppgCommandOptions {
   method: string;
   window: number;
   stride: number;
+  rgb?: boolean;
+  roi: string;
+  signal?: boolean;
+  timeUnit: string;
+  fps?: number;
+}
+
+/** The mean-colour traces a heart rate is measured on, on a uniform time grid. */
+interface Traces {
+  fsHz: number;
+  durationS: number;
+  /** Mean skin colour per frame, [frames, 3]. */
+  rgb: RgbTrace;
+  faceFound: Uint8Array;
 }
 
 async function* counted<T>(items: AsyncIterable<T>, progress: ProgressLine, total: number) {
@@ -20,38 +43,145 @@ async function* counted<T>(items: AsyncIterable<T>, progress: ProgressLine, tota
   }
 }
 
-/** `hrpipe rppg <video>`: classical rPPG heart rate per window for one video, locally. */
-export async function rppgCommand(video: string, options: RppgCommandOptions): Promise<number> {
-  if (!existsSync(video)) throw new UserError(`${video} does not exist; pass the path of a video file.`);
-  if (!rppgMethods.includes(options.method as RppgMethod))
-    throw new UserError(`--method must be one of ${rppgMethods.join(", ")}, got ${options.method}.`);
-  const [windowS, strideS] = [options.window, options.stride];
-  if (!(windowS > 0 && strideS > 0))
-    throw new UserError("--window and --stride must be positive numbers of seconds.");
-  const detector = await FaceDetector.create({ kind: "tiny", inputSize: 320 });
+async function faceTraces(video: string): Promise<Traces> {
+  const [detector, landmarks] = await Promise.all([
+    FaceDetector.create({ kind: "tiny", inputSize: 320 }),
+    LandmarkDetector.create(),
+  ]);
   const progress = new ProgressLine("rppg");
-  const { info, analysis: faces } = await analyseVideo(
+  const { info, analysis } = await analyseVideo(
     video,
     detector,
     faceOptionsSchema.parse({}),
     (frames, total) => counted(frames, progress, total),
+    landmarks,
   );
-  const windows = rppgHeartRate(options.method as RppgMethod, faces.rgb, faces.faceFound, info.fps, {
-    windowS,
-    strideS,
-  });
-  await writeFile(options.out, JSON.stringify({ method: options.method, fps: info.fps, windows }, null, 2));
-  const estimated = windows.filter((w) => w.hrBpm !== null);
-  if (estimated.length === 0) {
-    const withFace = faces.faceFound.reduce((sum, found) => sum + found, 0);
+  return {
+    fsHz: info.fps,
+    durationS: info.frameCount / info.fps,
+    rgb: analysis.rgb,
+    faceFound: analysis.faceFound,
+  };
+}
+
+/** For a video that is already a skin patch (a finger on a lens, a cropped cheek): every frame's mean colour. */
+async function wholeFrameTraces(video: string): Promise<Traces> {
+  const info = await probeVideo(video);
+  const progress = new ProgressLine("rppg");
+  const rgb = new Float64Array(info.frameCount * 3);
+  let frames = 0;
+  const window = { firstFrame: 0, frameCount: info.frameCount, fps: info.fps };
+  for await (const frame of counted(decodeFrames(video, window, info), progress, info.frameCount)) {
+    const mean = frameMean(frame);
+    rgb.set([mean.r, mean.g, mean.b], frames++ * 3);
+  }
+  return {
+    fsHz: info.fps,
+    durationS: frames / info.fps,
+    rgb: rgb.subarray(0, frames * 3),
+    faceFound: new Uint8Array(frames).fill(1),
+  };
+}
+
+/**
+ * Mean-RGB traces from a CSV: a header naming R, G, B and either `time` (in --time-unit, ms by
+ * default, as phone PPG apps and the Welltory data write it) or `frame` (at --fps). Irregular sample
+ * times are resampled to their median rate.
+ */
+export async function csvTraces(file: string, timeUnit: string, fps?: number): Promise<Traces> {
+  const lines = (await readFile(file, "utf8")).split(/\r?\n/).filter((line) => line.trim() !== "");
+  const header = (lines[0] ?? "").split(",").map((name) => name.trim().toLowerCase());
+  const column = (name: string) => header.indexOf(name);
+  const [r, g, b] = [column("r"), column("g"), column("b")];
+  const time = column("time") >= 0 ? column("time") : column("frame");
+  if (r < 0 || g < 0 || b < 0 || time < 0)
+    throw new UserError(
+      `${file}: the header must name the columns R, G, B and time or frame (found ${header.join(", ")}); add them and rerun.`,
+    );
+  const byFrame = header[time] === "frame";
+  if (byFrame && !(fps !== undefined && fps > 0))
+    throw new UserError(`${file} counts samples by frame; pass their rate with --fps.`);
+  const toSeconds = byFrame ? 1 / fps! : { ms: 1e-3, s: 1 }[timeUnit];
+  if (toSeconds === undefined) throw new UserError(`--time-unit must be ms or s, got ${timeUnit}.`);
+  const timeS: number[] = [];
+  const rgb: number[] = [];
+  for (const [row, line] of lines.slice(1).entries()) {
+    const cells = line.split(",").map(Number);
+    const values = [cells[time]!, cells[r]!, cells[g]!, cells[b]!];
+    if (!values.every(Number.isFinite))
+      throw new UserError(
+        `${file} line ${row + 2}: time, R, G and B must be numbers; fix or remove the line.`,
+      );
+    timeS.push(values[0]! * toSeconds);
+    rgb.push(values[1]!, values[2]!, values[3]!);
+  }
+  if (timeS.length < 2)
+    throw new UserError(`${file} holds fewer than 2 samples; pass a trace of at least one window.`);
+  const fsHz = medianRateHz(timeS);
+  let uniform: ReturnType<typeof resampleUniform>;
+  try {
+    uniform = resampleUniform(timeS, rgb, 3, fsHz);
+  } catch (error) {
+    throw new UserError(`${file}: ${(error as Error).message} Sort the rows by time.`);
+  }
+  const frames = uniform.values.length / 3;
+  return { fsHz, durationS: frames / fsHz, rgb: uniform.values, faceFound: new Uint8Array(frames).fill(1) };
+}
+
+/**
+ * `hrpipe rppg <video | traces.csv>`: classical rPPG heart rate per window and per video, with every
+ * method (`--method all`) on one decode and face pass, written as { fps, durationS, methods }.
+ */
+export async function rppgCommand(input: string, options: RppgCommandOptions): Promise<number> {
+  if (!existsSync(input))
+    throw new UserError(
+      `${input} does not exist; pass the path of a video file or, with --rgb, of a CSV trace.`,
+    );
+  const methods: RppgMethod[] =
+    options.method === "all" ? rppgMethods : rppgMethods.filter((method) => method === options.method);
+  if (methods.length === 0)
+    throw new UserError(`--method must be all or one of ${rppgMethods.join(", ")}, got ${options.method}.`);
+  if (!["face", "whole-frame"].includes(options.roi))
+    throw new UserError(`--roi must be face or whole-frame, got ${options.roi}.`);
+  const [windowS, strideS] = [options.window, options.stride];
+  if (!(windowS > 0 && strideS > 0))
+    throw new UserError("--window and --stride must be positive numbers of seconds.");
+  const source = options.rgb
+    ? await csvTraces(input, options.timeUnit, options.fps)
+    : options.roi === "whole-frame"
+      ? await wholeFrameTraces(input)
+      : await faceTraces(input);
+  const results = Object.fromEntries(
+    methods.map((method) => {
+      const estimate = rppgVideoEstimate(method, source.rgb, source.faceFound, source.fsHz, {
+        windowS,
+        strideS,
+      });
+      const signal = options.signal
+        ? { signal: Array.from(rppgPulse(method, source.rgb, source.fsHz), (v) => Number(v.toPrecision(6))) }
+        : {};
+      return [method, { ...estimate, ...signal }];
+    }),
+  );
+  await writeFile(
+    options.out,
+    `${JSON.stringify({ source: input, roi: options.rgb ? "trace" : options.roi, fps: source.fsHz, durationS: source.durationS, methods: results }, null, 2)}\n`,
+  );
+  const ranked = methods.filter((method) => results[method]!.hrBpm !== null);
+  if (ranked.length === 0) {
+    const withFace = source.faceFound.reduce((sum, found) => sum + found, 0);
     process.stdout.write(
-      `${options.out}: no heart rate: ${withFace === 0 ? "no frame of the video showed a face" : `no ${windowS}-s window had a face in enough of its frames (${withFace} of ${faces.faceFound.length} frames with a face)`}.\n`,
+      `${options.out}: no heart rate: ${withFace === 0 ? "no frame of the video showed a face" : `no ${windowS}-s window had a face in all of its frames (${withFace} of ${source.faceFound.length} frames with a face)`}.\n`,
     );
     return 1;
   }
-  const mean = estimated.reduce((s, w) => s + w.hrBpm!, 0) / estimated.length;
-  process.stdout.write(
-    `${options.out}: ${estimated.length}/${windows.length} windows with a heart rate, mean ${mean.toFixed(1)} bpm (${options.method})\n`,
-  );
+  for (const method of ranked) {
+    const { hrBpm, windows } = results[method]!;
+    const good = windows.filter((w) => w.hrBpm !== null && !w.lowQuality).length;
+    process.stdout.write(
+      `${method.padEnd(6)} ${hrBpm!.toFixed(1)} bpm  (${good}/${windows.length} windows above the quality floor)\n`,
+    );
+  }
+  process.stdout.write(`wrote ${options.out}\n`);
   return 0;
 }

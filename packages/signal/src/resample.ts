@@ -1,0 +1,54 @@
+import { median } from "./metrics.ts";
+
+/**
+ * Samples taken at irregular times (a phone camera's frames, a dataset's timestamp file) put on a
+ * uniform grid by linear interpolation, so that spectra mean what they say: a frame rate that varies
+ * by 10% smears a heart rate by as much.
+ */
+export interface UniformSeries {
+  fsHz: number;
+  /** Time of the first sample, in the input's time base (seconds). */
+  startS: number;
+  /** [samples, channels] row-major. */
+  values: Float64Array;
+}
+
+/** The median rate of a series of sample times, in Hz. */
+export function medianRateHz(timeS: ArrayLike<number>): number {
+  const steps = Array.from({ length: timeS.length - 1 }, (_, i) => timeS[i + 1]! - timeS[i]!).filter(
+    (step) => step > 0,
+  );
+  return 1 / median(steps);
+}
+
+/**
+ * Resamples `values` ([samples, channels]) taken at increasing `timeS` onto a grid at fsHz from the
+ * first sample time to the last. Repeated timestamps keep the later sample.
+ */
+export function resampleUniform(
+  timeS: ArrayLike<number>,
+  values: ArrayLike<number>,
+  channels: number,
+  fsHz: number,
+): UniformSeries {
+  const n = timeS.length;
+  if (n < 2) throw new RangeError(`resampling needs at least 2 samples, got ${n}.`);
+  for (let i = 1; i < n; i++)
+    if (!(timeS[i]! >= timeS[i - 1]!))
+      throw new RangeError(
+        `sample times must not decrease (sample ${i}: ${timeS[i]} after ${timeS[i - 1]}).`,
+      );
+  const startS = timeS[0]!;
+  const count = Math.floor((timeS[n - 1]! - startS) * fsHz + 1e-9) + 1;
+  const out = new Float64Array(count * channels);
+  let j = 0;
+  for (let k = 0; k < count; k++) {
+    const t = startS + k / fsHz;
+    while (j < n - 2 && timeS[j + 1]! <= t) j++;
+    const span = timeS[j + 1]! - timeS[j]!;
+    const a = span > 0 ? Math.min(1, Math.max(0, (t - timeS[j]!) / span)) : 1;
+    for (let c = 0; c < channels; c++)
+      out[k * channels + c] = values[j * channels + c]! * (1 - a) + values[(j + 1) * channels + c]! * a;
+  }
+  return { fsHz, startS, values: out };
+}
