@@ -6,6 +6,7 @@ import { benchModel } from "./model.ts";
 import { type BenchResult, saveResult } from "./report.ts";
 import { benchResample } from "./resample.ts";
 import { benchRppg } from "./rppg.ts";
+import { benchRppgReal } from "./rppg-real.ts";
 import { benchScaling } from "./scaling.ts";
 
 const benches: Record<string, () => Promise<BenchResult>> = {
@@ -15,11 +16,12 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   model: benchModel,
   resample: benchResample,
   rppg: benchRppg,
+  "rppg-real": benchRppgReal,
   scaling: benchScaling,
 };
 
 /** Benchmarks whose target is per core: run pinned to core 0 (ffmpeg children included) with taskset. */
-const oneCore = new Set(["face"]);
+const oneCore = new Set(["face", "rppg-real"]);
 
 /** Runs a one-core benchmark in a child process pinned by taskset; false when taskset is missing. */
 function runPinned(name: string): boolean {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { VideoEncoder } from "@hrpipe/media";
@@ -26,5 +26,79 @@ describe("hrpipe rppg on a video in which no frame shows a face", () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/no heart rate: no frame of the video showed a face\./);
     expect(result.stdout).not.toMatch(/bpm/);
+  }, 60_000);
+});
+
+/** A skin colour pulsing at hrBpm (0.5% on green, de Haan's proportions on R and B), with a slow light drift of `drift`. */
+function pulsingSkin(timeS: number, hrBpm: number, drift = 0): [number, number, number] {
+  const pulse = 0.005 * Math.sin(2 * Math.PI * (hrBpm / 60) * timeS);
+  const light = 1 + drift * Math.sin(2 * Math.PI * 0.05 * timeS);
+  return [180 * light * (1 + 0.43 * pulse), 120 * light * (1 + pulse), 95 * light * (1 + 0.69 * pulse)];
+}
+
+interface RppgOutput {
+  fps: number;
+  durationS: number;
+  methods: Record<string, { hrBpm: number | null; windows: { startS: number; hrBpm: number | null; confidence: number | null; lowQuality: boolean }[]; signal?: number[] }>;
+}
+
+describe("hrpipe rppg on traces and skin patches", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hrpipe-rppg-traces-"));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  // Without light drift: PBV assumes the colour's variation is the pulse's (its signature is estimated from the trace).
+  it("--rgb reads a CSV of time in ms, R, G, B with jittered sample times (the Welltory format) and finds the rate with every method", async () => {
+    const rows = ["time,R,G,B"];
+    for (let i = 0, t = 0; t < 30; i++, t += (1 / 30) * (i % 4 === 0 ? 1.4 : 0.87)) {
+      rows.push([Math.round(t * 1000), ...pulsingSkin(t, 84).map((v) => v.toFixed(3))].join(","));
+    }
+    const csv = path.join(dir, "trace.csv");
+    await writeFile(csv, `${rows.join("\n")}\n`);
+    const out = path.join(dir, "trace.json");
+    const result = await runCli(["rppg", csv, "--rgb", "--out", out, "--signal"]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const output = JSON.parse(await readFile(out, "utf8")) as RppgOutput;
+    expect(Object.keys(output.methods)).toEqual(["pos", "chrom", "omit", "lgi", "pbv", "ica", "green"]);
+    expect(output.durationS).toBeGreaterThan(29);
+    for (const [method, estimate] of Object.entries(output.methods)) {
+      expect(Math.abs(estimate.hrBpm! - 84), method).toBeLessThan(2);
+      expect(estimate.windows.length).toBeGreaterThan(15);
+      expect(estimate.signal?.length).toBe(Math.round(output.durationS * output.fps));
+      for (const window of estimate.windows) expect(window.confidence).toBeGreaterThan(0);
+    }
+    expect(result.stdout).toMatch(/^pos +84\.\d bpm/m);
+  }, 60_000);
+
+  it("--rgb with a frame column needs --fps, and names a bad line", async () => {
+    const csv = path.join(dir, "frames.csv");
+    await writeFile(csv, "frame,R,G,B\n0,1,2,3\n1,1,2,x\n");
+    const noFps = await runCli(["rppg", csv, "--rgb", "--out", path.join(dir, "f.json")]);
+    expect(noFps.code).toBe(2);
+    expect(noFps.stderr).toMatch(/counts samples by frame; pass their rate with --fps/);
+    const badLine = await runCli(["rppg", csv, "--rgb", "--fps", "30", "--out", path.join(dir, "f.json")]);
+    expect(badLine.stderr).toMatch(/frames\.csv line 3: time, R, G and B must be numbers/);
+  }, 60_000);
+
+  it("--roi whole-frame measures a video that is all skin patch, with one method", async () => {
+    const video = path.join(dir, "patch.mp4");
+    const fps = 30;
+    const encoder = new VideoEncoder(video, { width: 64, height: 48, fps, crf: 10 });
+    const frame = new Uint8Array(64 * 48 * 3);
+    for (let k = 0; k < 25 * fps; k++) {
+      const [r, g, b] = pulsingSkin(k / fps, 66, 0.03);
+      for (let p = 0; p < frame.length; p += 3) frame.set([r, g, b], p);
+      await encoder.write(frame);
+    }
+    await encoder.close();
+    const out = path.join(dir, "patch.json");
+    const result = await runCli(["rppg", video, "--roi", "whole-frame", "--method", "chrom", "--out", out]);
+    expect(result.code).toBe(0);
+    const output = JSON.parse(await readFile(out, "utf8")) as RppgOutput;
+    expect(Object.keys(output.methods)).toEqual(["chrom"]);
+    expect(Math.abs(output.methods.chrom!.hrBpm! - 66)).toBeLessThan(2);
   }, 60_000);
 });

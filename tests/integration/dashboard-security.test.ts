@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRedisConnection, type Redis, StageQueues, writeManifest } from "@hrpipe/queue";
+import { createRedisConnection, type Redis, reportVersion, StageQueues, writeManifest } from "@hrpipe/queue";
 import { renderHtml } from "@hrpipe/report";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDashboardApp, listen } from "../../apps/cli/src/dashboard/server.ts";
@@ -141,7 +141,7 @@ describe("the dashboard reflects no input as executable HTML", () => {
   it("escapes exclusions in report.html", () => {
     const html = renderHtml(
       {
-        reportVersion: 1,
+        reportVersion,
         runId: "xss1",
         createdAt: "2026-11-30",
         state: "failed",

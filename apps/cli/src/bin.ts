@@ -299,7 +299,11 @@ export function buildProgram(): Command {
     .option("--method <m>", `all, or one of ${rppgMethods.join(", ")}`, "all")
     .option("--window <seconds>", "analysis window", num("--window"), runDefaults.eval.windowS)
     .option("--stride <seconds>", "step between windows", num("--stride"), runDefaults.eval.strideS)
-    .option("--roi <where>", "face (landmark skin area), or whole-frame for a video that is already a skin patch", "face")
+    .option(
+      "--roi <where>",
+      "face (landmark skin area), or whole-frame for a video that is already a skin patch",
+      "face",
+    )
     .option("--rgb", "the input is a CSV trace of mean colours, not a video")
     .option("--time-unit <unit>", "unit of the CSV's time column: ms or s", "ms")
     .option("--fps <hz>", "sampling rate of a CSV counted by frame", num("--fps"))

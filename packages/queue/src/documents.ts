@@ -186,13 +186,18 @@ export const protocolMetricsSchema = z.object({
       windows: perEstimator(agreementMetricsSchema),
     }),
   ),
-  overall: z.object({ frames: agreementMetricsSchema, windows: perEstimator(agreementMetricsSchema) }),
+  overall: z.object({
+    frames: agreementMetricsSchema,
+    windows: perEstimator(agreementMetricsSchema),
+    /** Per rPPG method, the scored windows whose SNR fell below the quality floor. */
+    lowQualityWindows: z.partialRecord(z.enum(estimatorNames), z.number().int()),
+  }),
   /** The study's headline numbers: mean and median over participants of the per-participant RMSE. */
   headline: z.object({ cnnFrames: rmseSummarySchema, windows: perEstimator(rmseSummarySchema) }),
 });
 export type ProtocolMetrics = z.output<typeof protocolMetricsSchema>;
 
-export const reportVersion = 1;
+export const reportVersion = 2;
 
 /** runs/<runId>/reports/<protocol>/report.json. */
 export const protocolReportSchema = z.object({

@@ -1,4 +1,5 @@
 import {
+  type EstimatorName,
   estimatorLabels,
   estimatorNames,
   type ProtocolName,
@@ -24,7 +25,10 @@ function escapeHtml(text: string): string {
   );
 }
 
-/** The metrics table users read first: one row per estimator, the study's headline columns first. */
+/**
+ * The metrics table users read first: the CNN's frames, then one row per estimator ranked by window
+ * RMSE (best first), the study's headline columns first.
+ */
 export function metricsRows(report: ProtocolReport): string[][] {
   const rows: string[][] = [];
   const frames = report.metrics.overall.frames;
@@ -38,12 +42,17 @@ export function metricsRows(report: ProtocolReport): string[][] {
     fmt(frames.pearsonR),
     `${fmt(frames.bias)} [${fmt(frames.loaLower)}, ${fmt(frames.loaUpper)}]`,
     String(frames.n),
+    "-",
   ]);
-  for (const name of estimatorNames) {
-    const m: AgreementMetrics = report.metrics.overall.windows[name];
+  const { windows, lowQualityWindows } = report.metrics.overall;
+  const rmseOf = (name: EstimatorName) =>
+    Number.isFinite(windows[name].rmse) ? windows[name].rmse : Number.POSITIVE_INFINITY;
+  const ranked = [...estimatorNames].sort((a, b) => rmseOf(a) - rmseOf(b));
+  for (const [rank, name] of ranked.entries()) {
+    const m: AgreementMetrics = windows[name];
     const headline = report.metrics.headline.windows[name];
     rows.push([
-      `${estimatorLabels[name]} (windows)`,
+      `${rank + 1}. ${estimatorLabels[name]} (windows)`,
       fmt(headline.meanRmse),
       fmt(headline.medianRmse),
       fmt(m.rmse),
@@ -52,6 +61,7 @@ export function metricsRows(report: ProtocolReport): string[][] {
       fmt(m.pearsonR),
       `${fmt(m.bias)} [${fmt(m.loaLower)}, ${fmt(m.loaUpper)}]`,
       String(m.n),
+      String(lowQualityWindows[name] ?? "-"),
     ]);
   }
   return rows;
@@ -67,6 +77,7 @@ export const metricsHeader = [
   "r",
   "bias [95% LoA]",
   "n",
+  "low-quality windows",
 ];
 
 function table(header: string[], rows: string[][]): string {

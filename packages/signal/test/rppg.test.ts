@@ -109,7 +109,8 @@ describe("heart rate from window spectra", () => {
     const rates = [1.2, 1.25, 1.3, 1.35, 1.4, 1.45];
     const spectra = rates.map((hz) => bandSpectrum(tone(hz), fsHz, grid));
     const path = viterbiTrack(spectra, grid, 1, { changeBpmPerS: 3 });
-    path.forEach((k, t) => expect(Math.abs(refinePeakHz(spectra[t]!, grid, k) - rates[t]!) * 60).toBeLessThan(3));
+    for (const [t, k] of path.entries())
+      expect(Math.abs(refinePeakHz(spectra[t]!, grid, k) - rates[t]!) * 60).toBeLessThan(3);
   });
 
   it("the harmonic check scores a pulse's fundamental above its stronger first harmonic", () => {
@@ -125,7 +126,12 @@ describe("heart rate from window spectra", () => {
   });
 
   it("gives every window a confidence between 0 and 1 and flags none of a clean pulse as low quality", () => {
-    const estimate = rppgVideoEstimate("pos", syntheticTrace(40, 72), new Uint8Array(40 * fsHz).fill(1), fsHz);
+    const estimate = rppgVideoEstimate(
+      "pos",
+      syntheticTrace(40, 72),
+      new Uint8Array(40 * fsHz).fill(1),
+      fsHz,
+    );
     expect(estimate.hrBpm!).toBeCloseTo(72, 0);
     for (const window of estimate.windows) {
       expect(window.confidence!).toBeGreaterThan(0);

@@ -32,6 +32,8 @@ export interface WindowComparison {
   /** The ECG label at the window centre. */
   referenceBpm: number;
   estimates: Record<EstimatorName, number>;
+  /** The rPPG methods whose window fell below the quality floor: scored, and counted in the report. */
+  lowQuality: RppgMethod[];
 }
 
 export interface WindowOptions {
@@ -71,10 +73,12 @@ export function compareWindows(
     // At least half the window's frames must carry a CNN prediction.
     if (inWindow.length < 0.5 * (endS - startS) * video.fps) return;
     const estimates = { cnn: mean(inWindow) } as Record<EstimatorName, number>;
+    const lowQuality: RppgMethod[] = [];
     for (const method of rppgMethods) {
-      const value = perMethod[method][w]?.hrBpm;
-      if (value === null || value === undefined) return;
-      estimates[method] = value;
+      const estimate = perMethod[method][w];
+      if (estimate?.hrBpm === null || estimate?.hrBpm === undefined) return;
+      estimates[method] = estimate.hrBpm;
+      if (estimate.lowQuality) lowQuality.push(method);
     }
     windows.push({
       participant: video.participant,
@@ -83,6 +87,7 @@ export function compareWindows(
       endS,
       referenceBpm,
       estimates,
+      lowQuality,
     });
   });
   return windows;
@@ -124,7 +129,13 @@ export function protocolMetrics(
   };
   return {
     participants,
-    overall: { frames: agreement(predictedBpm, frames.hrBpm), windows: windowMetrics(windows) },
+    overall: {
+      frames: agreement(predictedBpm, frames.hrBpm),
+      windows: windowMetrics(windows),
+      lowQualityWindows: Object.fromEntries(
+        rppgMethods.map((method) => [method, windows.filter((w) => w.lowQuality.includes(method)).length]),
+      ),
+    },
     headline: {
       cnnFrames: summarise(participants.map((p) => p.frames.rmse)),
       windows: Object.fromEntries(

@@ -2,7 +2,15 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { analyseFaces, analyseVideo, detectLargestFace, FaceDetector, iou, LandmarkDetector, skinArea } from "@hrpipe/face";
+import {
+  analyseFaces,
+  analyseVideo,
+  detectLargestFace,
+  FaceDetector,
+  iou,
+  LandmarkDetector,
+  skinArea,
+} from "@hrpipe/face";
 import { decodeFrames, probeVideo, VideoEncoder } from "@hrpipe/media";
 import { BadInputError, decodeSafetensors, FileStorage, faceOptionsSchema, getTensor } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
