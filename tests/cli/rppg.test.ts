@@ -39,7 +39,14 @@ function pulsingSkin(timeS: number, hrBpm: number, drift = 0): [number, number, 
 interface RppgOutput {
   fps: number;
   durationS: number;
-  methods: Record<string, { hrBpm: number | null; windows: { startS: number; hrBpm: number | null; confidence: number | null; lowQuality: boolean }[]; signal?: number[] }>;
+  methods: Record<
+    string,
+    {
+      hrBpm: number | null;
+      windows: { startS: number; hrBpm: number | null; confidence: number | null; lowQuality: boolean }[];
+      signal?: number[];
+    }
+  >;
 }
 
 describe("hrpipe rppg on traces and skin patches", () => {

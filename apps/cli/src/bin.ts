@@ -158,6 +158,11 @@ export function buildProgram(): Command {
       runDefaults.face.detectEvery,
     )
     .option(
+      "--skin-area <where>",
+      "where rPPG measures skin: landmarks (68-point skin area) or box (face-box ellipse, about 3x faster)",
+      runDefaults.face.skinArea,
+    )
+    .option(
       "--eval-window <seconds>",
       "evaluation window of every estimator",
       num("--eval-window"),
@@ -277,6 +282,11 @@ export function buildProgram(): Command {
       "run the detector every k frames and track in between (1: detect in every frame, as the study)",
       int("--detect-every"),
       runDefaults.face.detectEvery,
+    )
+    .option(
+      "--skin-area <where>",
+      "where rPPG measures skin: landmarks (outlined on the contact sheet) or box (face-box ellipse)",
+      runDefaults.face.skinArea,
     )
     .option(
       "--segment <seconds>",

@@ -65,11 +65,14 @@ export interface FrameWindow {
   height: number;
 }
 
+/** Extra width around the face box in a crop: 20%, forehead and chin included. */
+export const cropMargin = 0.2;
+
 export interface AnalyseOptions {
   /** Run the detector every this many frames and interpolate the box in between. */
   detectEvery: number;
   cropSize: number;
-  /** Extra width around the face in the square crop (0.2 = 20%). */
+  /** Extra width around the face in the square crop (default cropMargin, 20%). */
   cropMargin?: number;
 }
 
@@ -110,7 +113,7 @@ export async function analyseFaces(
 ): Promise<FaceAnalysis> {
   const { frameCount, width, height } = window;
   const size = options.cropSize;
-  const margin = options.cropMargin ?? 0.2;
+  const margin = options.cropMargin ?? cropMargin;
   const step = Math.max(1, options.detectEvery);
   const crops: Uint8Array[] = [];
   const frameIndex: number[] = [];

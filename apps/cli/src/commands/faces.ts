@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { analyseFaces, FaceDetector } from "@hrpipe/face";
+import { analyseFaces, cropMargin, FaceDetector, LandmarkDetector, skinArea, squareCrop } from "@hrpipe/face";
 import { decodeFrames, probeVideo } from "@hrpipe/media";
 import { encodeFacesShard, encodeTracesShard, faceOptionsSchema } from "@hrpipe/queue";
 import { planSegments } from "@hrpipe/worker-decode";
@@ -13,13 +13,22 @@ export interface FacesCommandOptions {
   sampleFps: string;
   detector: string;
   detectEvery: number;
+  skinArea: string;
   segment: number;
 }
 
 interface SheetTile {
   crop: Uint8Array;
   timeS: number;
+  /** The skin area measured in this frame, in tile pixels: outline first, then the holes. */
+  skin?: Float64Array[];
 }
+
+const flagOf: Record<string, string> = {
+  detector: "--detector",
+  detectEvery: "--detect-every",
+  skinArea: "--skin-area",
+};
 
 const maxTiles = 60;
 const tileLabelHeight = 16;
@@ -32,7 +41,22 @@ function captionSvg(text: string, width: number): Buffer {
   );
 }
 
-/** Sampled crops in rows of ten, each captioned with its time, as one PNG. */
+/** The measured skin area over a tile: the outline in green, the cut-out eyes, brows and mouth in red. */
+function skinOverlaySvg(polygons: Float64Array[], size: number): Buffer {
+  const path = (polygon: Float64Array) =>
+    `M${Array.from({ length: polygon.length / 2 }, (_, i) => `${polygon[i * 2]!.toFixed(1)},${polygon[i * 2 + 1]!.toFixed(1)}`).join("L")}Z`;
+  const [outline, ...holes] = polygons;
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}">` +
+      `<path d="${path(outline!)}" fill="#2ca02c" fill-opacity="0.18" stroke="#2ca02c" stroke-width="1"/>` +
+      holes
+        .map((hole) => `<path d="${path(hole)}" fill="none" stroke="#d62728" stroke-width="1"/>`)
+        .join("") +
+      "</svg>",
+  );
+}
+
+/** Sampled crops in rows of ten, each captioned with its time and overlaid with the skin it measured, as one PNG. */
 async function writeContactSheet(file: string, tiles: SheetTile[], size: number): Promise<void> {
   const columns = Math.min(10, Math.max(1, tiles.length));
   const rows = Math.max(1, Math.ceil(tiles.length / columns));
@@ -56,6 +80,7 @@ async function writeContactSheet(file: string, tiles: SheetTile[], size: number)
             left,
             top,
           },
+          ...(tile.skin ? [{ input: skinOverlaySvg(tile.skin, size), left, top }] : []),
           { input: captionSvg(`${tile.timeS.toFixed(1)} s`, size), left, top: top + size },
         ];
       }),
@@ -70,9 +95,12 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
   const parsed = faceOptionsSchema.safeParse({
     detector: options.detector,
     detectEvery: options.detectEvery,
+    skinArea: options.skinArea,
   });
   if (!parsed.success)
-    throw new UserError(`--detector or --detect-every is invalid: ${parsed.error.issues[0]!.message}.`);
+    throw new UserError(
+      `${flagOf[String(parsed.error.issues[0]!.path[0])] ?? "an option"} is invalid: ${parsed.error.issues[0]!.message}.`,
+    );
   const faceOptions = parsed.data;
   const sampleFps = Number(options.sampleFps);
   if (!(sampleFps > 0))
@@ -86,6 +114,7 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
     kind: faceOptions.detector,
     inputSize: faceOptions.inputSize,
   });
+  const landmarks = faceOptions.skinArea === "landmarks" ? await LandmarkDetector.create() : undefined;
   await mkdir(path.join(options.out, "faces"), { recursive: true });
   await mkdir(path.join(options.out, "traces"), { recursive: true });
   // Decoding straight from the source needs no chunks; the segment plan is the decode stage's own.
@@ -105,7 +134,13 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
       width: info.width,
       height: info.height,
     };
-    const analysis = await analyseFaces(decodeFrames(video, window, info), window, detector, faceOptions);
+    const analysis = await analyseFaces(
+      decodeFrames(video, window, info),
+      window,
+      detector,
+      faceOptions,
+      landmarks,
+    );
     const context = {
       participant: "-",
       videoId: videoName,
@@ -126,7 +161,19 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
     analysis.timeS.forEach((timeS, i) => {
       const last = tiles[tiles.length - 1];
       if (tiles.length < maxTiles && (!last || timeS - last.timeS >= sampleEveryS - 1e-6)) {
-        tiles.push({ crop: analysis.images.subarray(i * cropBytes, (i + 1) * cropBytes), timeS });
+        const local = analysis.frameIndex[i]! - window.firstFrame;
+        const [x, y, width, height] = analysis.box.subarray(i * 4, i * 4 + 4);
+        const crop = squareCrop({ x: x!, y: y!, width: width!, height: height! }, cropMargin);
+        const scale = faceOptions.cropSize / crop.width;
+        const toTile = (polygon: Float64Array) =>
+          polygon.map((v, k) => (k % 2 === 0 ? (v - crop.x) * scale : (v - crop.y) * scale));
+        const area =
+          analysis.landmarks && skinArea(analysis.landmarks.subarray(local * 136, (local + 1) * 136));
+        tiles.push({
+          crop: analysis.images.subarray(i * cropBytes, (i + 1) * cropBytes),
+          timeS,
+          ...(area ? { skin: [area.outline, ...area.holes].map(toTile) } : {}),
+        });
       }
     });
     framesDone += plan.frameCount;

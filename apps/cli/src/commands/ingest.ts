@@ -2,6 +2,7 @@ import {
   artifactKeys,
   contentHash,
   datasetPrefixOf,
+  faceOptionsSchema,
   jobIds,
   newRunId,
   type PayloadInput,
@@ -26,6 +27,7 @@ export interface IngestCommandOptions {
   fps: number;
   epochs: number;
   detectEvery: number;
+  skinArea: string;
   evalWindow: number;
   evalStride: number;
 }
@@ -59,13 +61,16 @@ export function ingestPayload(
   const unknown = protocols.filter((p) => !protocolNames.includes(p as ProtocolName));
   if (unknown.length > 0)
     throw new UserError(`--protocols has ${unknown.join(", ")}; choose from ${protocolNames.join(", ")}.`);
+  const skinArea = faceOptionsSchema.shape.skinArea.unwrap().safeParse(options.skinArea);
+  if (!skinArea.success)
+    throw new UserError(`--skin-area must be landmarks or box, got ${options.skinArea}.`);
   return {
     runId,
     datasetPrefix,
     protocols: protocols as ProtocolName[],
     ecg: { column: options.column, fps: options.fps, windowS: options.window },
     decode: { segmentS: options.segment },
-    face: { detectEvery: options.detectEvery },
+    face: { detectEvery: options.detectEvery, skinArea: skinArea.data },
     train: { epochs: options.epochs },
     eval: { windowS: options.evalWindow, strideS: options.evalStride },
   };
