@@ -26,15 +26,7 @@ export function jadeSources(channels: Float64Array[]): Float64Array[] {
       for (let k = 0; k < m; k++) sum += (vectors[i * m + k]! * vectors[j * m + k]!) / Math.sqrt(values[k]!);
       whitening[i * m + j] = sum;
     }
-  const y = Array.from({ length: m }, (_, i) => {
-    const row = new Float64Array(t);
-    for (let j = 0; j < m; j++) {
-      const w = whitening[i * m + j]!;
-      const x = channels[j]!;
-      for (let k = 0; k < t; k++) row[k]! += w * x[k]!;
-    }
-    return row;
-  });
+  const y = mix(whitening, channels);
   const r = new Float64Array(m * m);
   for (let i = 0; i < m; i++)
     for (let j = 0; j < m; j++) {
@@ -122,13 +114,18 @@ export function jadeSources(channels: Float64Array[]): Float64Array[] {
       }
   }
   // Sources S = V' Y.
-  const unmixing = multiply(transpose(v, m), whitening, m);
+  return mix(multiply(transpose(v, m), whitening, m), channels);
+}
+
+/** Rows of `matrix` (m x m, row-major) applied to the m signals. */
+function mix(matrix: Float64Array, signals: Float64Array[]): Float64Array[] {
+  const m = signals.length;
   return Array.from({ length: m }, (_, i) => {
-    const row = new Float64Array(t);
+    const row = new Float64Array(signals[0]!.length);
     for (let j = 0; j < m; j++) {
-      const w = unmixing[i * m + j]!;
-      const x = channels[j]!;
-      for (let k = 0; k < t; k++) row[k]! += w * x[k]!;
+      const w = matrix[i * m + j]!;
+      const x = signals[j]!;
+      for (let k = 0; k < row.length; k++) row[k]! += w * x[k]!;
     }
     return row;
   });

@@ -4,6 +4,7 @@ import { decodeSafetensors, getTensor } from "@hrpipe/queue";
 import { describe, expect, it } from "vitest";
 import { detrendSmoothnessPriors } from "../src/detrend.ts";
 import { butterworthBandpass, sosFiltFilt } from "../src/filters.ts";
+import { agreement } from "../src/metrics.ts";
 import { methodPulse, type RppgMethod, rppgMethods } from "../src/rppg-methods.ts";
 import { toolkitVideoHeartRateBpm } from "../src/toolkit-heart-rate.ts";
 
@@ -37,21 +38,6 @@ function asToolkitReturns(method: RppgMethod, pulse: Float64Array, fsHz: number)
 /** One band-pass for both sides: the methods' in-window filters differ in edges (hrpipe's pulse band is 0.7-3 Hz, the toolbox's 0.7-2.5 Hz). */
 function compared(pulse: Float64Array, fsHz: number): Float64Array {
   return sosFiltFilt(butterworthBandpass(3, 0.75, 2.5, fsHz), detrendSmoothnessPriors(pulse, 100));
-}
-
-function pearson(a: Float64Array, b: Float64Array): number {
-  const n = a.length;
-  const ma = a.reduce((s, v) => s + v, 0) / n;
-  const mb = b.reduce((s, v) => s + v, 0) / n;
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < n; i++) {
-    ab += (a[i]! - ma) * (b[i]! - mb);
-    aa += (a[i]! - ma) ** 2;
-    bb += (b[i]! - mb) ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
 }
 
 describe.skipIf(!present)("rPPG methods against rPPG-Toolbox's outputs on the same RGB", () => {
@@ -88,7 +74,7 @@ describe.skipIf(!present)("rPPG methods against rPPG-Toolbox's outputs on the sa
           theirs.length,
         );
         expect(
-          pearson(compared(ours, index.fsHz), compared(theirs, index.fsHz)),
+          agreement(compared(ours, index.fsHz), compared(theirs, index.fsHz)).pearsonR,
           subject,
         ).toBeGreaterThanOrEqual(0.99);
         expect(toolkitVideoHeartRateBpm(ours, index.fsHz), subject).toBe(
