@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { analyseVideo, FaceDetector } from "@hrpipe/face";
+import { analyseVideo, FaceDetector, LandmarkDetector } from "@hrpipe/face";
 import { faceOptionsSchema } from "@hrpipe/queue";
 import { type RppgMethod, rppgHeartRate, rppgMethods } from "@hrpipe/signal";
 import { knownPulseVideoSpec, knownPulseVideos, renderFaceVideo } from "@hrpipe/synth";
@@ -11,6 +11,7 @@ import { type BenchResult, machineDescription } from "./report.ts";
 export async function benchRppg(): Promise<BenchResult> {
   const dir = await mkdtemp(path.join(tmpdir(), "hrpipe-bench-rppg-"));
   const detector = await FaceDetector.create({ kind: "tiny", inputSize: 320 });
+  const landmarks = await LandmarkDetector.create();
   const rows: BenchResult["rows"] = [];
   try {
     for (const crf of [18, 23]) {
@@ -21,7 +22,13 @@ export async function benchRppg(): Promise<BenchResult> {
       for (const video of knownPulseVideos) {
         const file = path.join(dir, `${crf}-${video.meanBpm}.mov`);
         const truth = await renderFaceVideo(knownPulseVideoSpec(video, crf, file));
-        const { info, analysis: faces } = await analyseVideo(file, detector, faceOptionsSchema.parse({}));
+        const { info, analysis: faces } = await analyseVideo(
+          file,
+          detector,
+          faceOptionsSchema.parse({}),
+          undefined,
+          landmarks,
+        );
         for (const method of rppgMethods) {
           for (const estimate of rppgHeartRate(method, faces.rgb, faces.faceFound, info.fps)) {
             if (estimate.hrBpm === null) continue;
