@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { benchEcg } from "./ecg.ts";
 import { benchDecode, benchFace } from "./media.ts";
 import { benchModel } from "./model.ts";
+import { benchPpg } from "./ppg.ts";
 import { type BenchResult, saveResult } from "./report.ts";
 import { benchResample } from "./resample.ts";
 import { benchRppg } from "./rppg.ts";
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   decode: benchDecode,
   face: benchFace,
   model: benchModel,
+  ppg: benchPpg,
   resample: benchResample,
   rppg: benchRppg,
   "rppg-real": benchRppgReal,

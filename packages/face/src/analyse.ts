@@ -74,6 +74,8 @@ export interface AnalyseOptions {
   cropSize: number;
   /** Extra width around the face in the square crop (default cropMargin, 20%). */
   cropMargin?: number;
+  /** With a landmark locator: run it every this many frames (default 1), moving the last landmarks with the box in between. */
+  landmarkEvery?: number;
 }
 
 /** Face crops and skin traces of one frame window: the content of a faces and a traces shard. */
@@ -124,6 +126,8 @@ export async function analyseFaces(
   const boxes: (Box | null)[] = new Array(frameCount).fill(null);
   let detectorCalls = 0;
   const landmarks = landmarker ? new Float32Array(frameCount * 136).fill(Number.NaN) : undefined;
+  const landmarkEvery = Math.max(1, options.landmarkEvery ?? 1);
+  let lastLandmarks: { local: number; box: Box; points: Float32Array } | undefined;
 
   // Around the tracked face when there is one, and in the whole frame when that finds nothing.
   const detectLargest = async (frame: Uint8Array, tracked: Box | undefined): Promise<Box | null> => {
@@ -139,7 +143,12 @@ export async function analyseFaces(
     if (!box) return;
     let skin: SkinMean;
     if (landmarker && landmarks) {
-      const points = await landmarker.locate(frame, width, height, box);
+      const points =
+        lastLandmarks && local - lastLandmarks.local < landmarkEvery
+          ? movedWithBox(lastLandmarks.points, lastLandmarks.box, box)
+          : await landmarker.locate(frame, width, height, box);
+      if (!lastLandmarks || local - lastLandmarks.local >= landmarkEvery)
+        lastLandmarks = { local, box, points };
       landmarks.set(points, local * 136);
       skin = skinAreaMean(frame, width, height, skinArea(points));
     } else skin = boxSkinMean(frame, width, height, box);
@@ -193,6 +202,13 @@ export async function analyseFaces(
     boxes,
     ...(landmarks ? { landmarks } : {}),
   };
+}
+
+/** Landmarks found in box `from`, carried to box `to` by the boxes' shift and scale. */
+function movedWithBox(points: Float32Array, from: Box, to: Box): Float32Array {
+  const sx = to.width / from.width;
+  const sy = to.height / from.height;
+  return points.map((v, i) => (i % 2 === 0 ? to.x + (v - from.x) * sx : to.y + (v - from.y) * sy));
 }
 
 /** The frame window of a whole video. */

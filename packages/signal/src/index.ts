@@ -4,6 +4,7 @@ export * from "./filters.ts";
 export * from "./heart-rate.ts";
 export * from "./jade.ts";
 export * from "./metrics.ts";
+export * from "./ppg.ts";
 export * from "./pulse-rate.ts";
 export * from "./resample.ts";
 export * from "./rppg.ts";
