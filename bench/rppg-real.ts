@@ -106,6 +106,8 @@ interface Traces {
   fps: number;
   frames: number;
   landmarks: { rgb: Float32Array; faceFound: Uint8Array };
+  /** The landmark net on every frame instead of every landmarkEvery frames. */
+  everyFrame: { rgb: Float32Array; faceFound: Uint8Array };
   box: { rgb: Float32Array; faceFound: Uint8Array };
   /** Decode, face, landmarks and every method, wall seconds (the process pinned to one core). */
   seconds: number;
@@ -116,10 +118,12 @@ interface Scores {
   windowErrors: number[];
 }
 
+type Skin = "landmarks" | "everyFrame" | "box";
+
 function score(
   traces: Traces,
   method: RppgMethod,
-  skin: "landmarks" | "box",
+  skin: Skin,
   options: RppgOptions & { videoRate?: "median" | "spectrum" } = {},
 ): Scores {
   const { rgb, faceFound } = traces[skin];
@@ -160,13 +164,21 @@ export async function benchRppgReal(): Promise<BenchResult> {
     const { info, analysis } = await analyseVideo(recording.video, detector, options, undefined, landmarks);
     for (const method of rppgMethods) rppgVideoEstimate(method, analysis.rgb, analysis.faceFound, info.fps);
     const seconds = (performance.now() - started) / 1000;
-    const { analysis: boxAnalysis } = await analyseVideo(recording.video, detector, { ...options });
+    const { analysis: everyFrame } = await analyseVideo(
+      recording.video,
+      detector,
+      { ...options, landmarkEvery: 1 },
+      undefined,
+      landmarks,
+    );
+    const { analysis: box } = await analyseVideo(recording.video, detector, options);
     all.push({
       recording,
       fps: info.fps,
       frames: info.frameCount,
       landmarks: analysis,
-      box: boxAnalysis,
+      everyFrame,
+      box,
       seconds,
     });
     console.error(
@@ -185,7 +197,7 @@ export async function benchRppgReal(): Promise<BenchResult> {
   const pooled = (
     traces: Traces[],
     method: RppgMethod,
-    skin: "landmarks" | "box",
+    skin: Skin,
     options?: Parameters<typeof score>[3],
   ) => {
     const scores = traces.map((t) => score(t, method, skin, options));
@@ -260,6 +272,10 @@ export async function benchRppgReal(): Promise<BenchResult> {
     };
     choice("the face box's ellipse instead of the landmark skin area", pooled(ubfc, method, "box"));
     choice(
+      `landmarks on every frame instead of every ${options.landmarkEvery}`,
+      pooled(ubfc, method, "everyFrame"),
+    );
+    choice(
       "no tracking (each window's highest peak)",
       pooled(ubfc, method, "landmarks", { changeBpmPerS: 1000 }),
     );
@@ -290,7 +306,7 @@ export async function benchRppgReal(): Promise<BenchResult> {
     method:
       "`pnpm bench rppg-real`, pinned to one core. The 7 UBFC-rPPG DATASET_2 subjects of ../shared/data/ubfc-rppg-dev (640x480, H.264 at " +
       "75-210 kbit/s) and PhysRecorder's 20-s clip, each decoded, faces tracked (TinyFaceDetector every 8 frames), skin measured over the " +
-      "68-landmark skin area, every method run with the defaults (10-s windows every 1 s, Viterbi tracking at 3 bpm/s, video rate = median " +
+      "68-landmark skin area (landmarks every 2 frames, moved with the box between), every method run with the defaults (10-s windows every 1 s, Viterbi tracking at 3 bpm/s, video rate = median " +
       "of windows). References: UBFC's PPG waveform (one sample per frame): per video its whole-waveform spectral peak as rPPG-Toolbox " +
       "computes it, per window the spectral peak of the same 10 s; PhysRecorder's oximeter waveform aligned by its unix timestamps to the " +
       "frame timestamps. The toolkit column is rPPG-Toolbox's own unsupervised pipeline (Haar box on the first frame, 72x72, whole-video " +

@@ -14,6 +14,7 @@ const faceOptions = {
   inputSize: 320,
   detectEvery: 8,
   skinArea: "landmarks" as const,
+  landmarkEvery: 2,
   cropSize: 128,
   keepChunks: true,
 };

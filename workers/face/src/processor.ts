@@ -71,6 +71,7 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
       {
         detectEvery: input.options.detectEvery,
         cropSize: input.options.cropSize,
+        landmarkEvery: input.options.landmarkEvery,
       },
       input.options.skinArea === "landmarks" ? requireLandmarks(context) : undefined,
     ).catch((error: unknown) => {
