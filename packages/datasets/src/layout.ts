@@ -1,0 +1,85 @@
+/**
+ * Dataset layouts as adapters: each turns a folder's file listing into recordings (a video, its
+ * subject and where its reference signal is) and parses its reference files. Pure functions over
+ * listings and file contents: the caller does the I/O, so every layout is tested with a few lines of
+ * its exact file format.
+ */
+
+/** What a reference file measures: a waveform (ecg, ppg), a heart-rate trace (hr) or beat intervals (rr). */
+export type ReferenceKind = "ecg" | "ppg" | "hr" | "rr";
+
+/** Where a recording's reference is and how to read it. */
+export interface ReferenceSource {
+  /** Relative path of the file in the dataset folder. */
+  file: string;
+  kind: ReferenceKind;
+  /** For layouts whose files need settings (the generic manifest): the column, the rate or time column, an offset. */
+  column?: string;
+  fsHz?: number;
+  timeColumn?: string;
+  /** Seconds to add to the reference's times to put them on the video's clock. */
+  offsetS?: number;
+}
+
+export interface Recording {
+  subject: string;
+  /** Relative path of the video file, or of the folder of numbered frames (PURE). */
+  video: string;
+  /** Frames as a video file, or as image files whose names carry their timestamps. */
+  frames: "video" | "image-folder";
+  reference?: ReferenceSource;
+  /** A table of every frame's time on the reference's clock (PhysRecorder's frames_timestamp.csv), where the dataset has one. */
+  frameTimes?: { file: string; column?: string };
+  /** Why the recording cannot be used as it is (its reference is missing, say), or absent. */
+  excluded?: string;
+}
+
+/** A reference on its own clock: samples with their times in seconds. */
+export interface ReferenceSignal {
+  kind: ReferenceKind;
+  timeS: Float64Array;
+  /** The waveform, the heart rate in bpm, or the beat intervals in seconds (each at its ending beat's time). */
+  values: Float64Array;
+  /** Frame times (s) on the same clock, where the reference file carries them (UBFC, PURE). */
+  frameTimeS?: Float64Array;
+}
+
+export interface Listing {
+  recordings: Recording[];
+  /** Files of the folder that belong to no recording, with why. */
+  ignored: { file: string; reason: string }[];
+}
+
+export const layoutNames = ["ubfc-rppg", "pure", "generic", "videos"] as const;
+export type LayoutName = (typeof layoutNames)[number];
+
+export interface DatasetLayout {
+  name: LayoutName;
+  /** Whether a listing (relative paths, "/"-separated) looks like this layout. */
+  detect(files: string[]): boolean;
+  /** The recordings of a listing; `read` gives a small file's text (the generic layout's manifest). */
+  list(files: string[], read: (file: string) => string): Listing;
+  /** Parses a recording's reference file. */
+  parseReference(source: ReferenceSource, text: string): ReferenceSignal;
+}
+
+export const videoExtension = /\.(avi|mp4|mov|mkv|webm|m4v)$/i;
+
+export function dirname(file: string): string {
+  const slash = file.lastIndexOf("/");
+  return slash < 0 ? "" : file.slice(0, slash);
+}
+
+export function basename(file: string): string {
+  return file.slice(file.lastIndexOf("/") + 1);
+}
+
+export function numbers(text: string, separator: RegExp): Float64Array {
+  return Float64Array.from(
+    text
+      .trim()
+      .split(separator)
+      .filter((cell) => cell !== ""),
+    Number,
+  );
+}

@@ -1,0 +1,69 @@
+import { basename, type DatasetLayout, dirname, type Listing, type Recording } from "./layout.ts";
+import { naturalOrder } from "./ubfc-rppg.ts";
+
+interface PureJson {
+  "/FullPackage"?: { Timestamp: number; Value: { waveform: number } }[];
+  "/Image"?: { Timestamp: number }[];
+}
+
+/**
+ * PURE (Stricker, Mueller & Gross 2014): `NN-MM/` folders of PNG frames named Image<ns>.png and a
+ * sibling `NN-MM.json` whose `/FullPackage` holds the pulse oximeter's waveform and `/Image` every
+ * frame's timestamp, both in nanoseconds on one clock.
+ */
+export const pure: DatasetLayout = {
+  name: "pure",
+
+  detect(files) {
+    return files.some((file) => /(^|\/)\d{2}-\d{2}\/Image\d+\.png$/i.test(file));
+  },
+
+  list(files): Listing {
+    const recordings: Recording[] = [];
+    const used = new Set<string>();
+    const folders = [...new Set(files.filter((file) => /\/Image\d+\.png$/i.test(file)).map(dirname))].sort(
+      naturalOrder,
+    );
+    for (const folder of folders) {
+      const name = basename(folder);
+      const match = /^(\d{2})-(\d{2})$/.exec(name);
+      if (!match) continue;
+      for (const file of files) if (dirname(file) === folder) used.add(file);
+      const json = files.find((file) => file === `${folder}.json` || file === `${folder}/${name}.json`);
+      if (json) used.add(json);
+      recordings.push({
+        subject: match[1]!,
+        video: folder,
+        frames: "image-folder",
+        ...(json
+          ? { reference: { file: json, kind: "ppg" as const } }
+          : {
+              excluded: `${folder}/ has frames but no ${name}.json beside it; add the recording's JSON to score it.`,
+            }),
+      });
+    }
+    return {
+      recordings,
+      ignored: files
+        .filter((file) => !used.has(file))
+        .map((file) => ({ file, reason: "not a PURE frame folder (NN-MM/Image<ns>.png) or its NN-MM.json" })),
+    };
+  },
+
+  parseReference(source, text) {
+    const json = JSON.parse(text) as PureJson;
+    const pulse = json["/FullPackage"];
+    const images = json["/Image"];
+    if (!pulse?.length || !images?.length)
+      throw new Error(
+        `${source.file} has no "/FullPackage" or "/Image" entries; is it a PURE recording's JSON?`,
+      );
+    const origin = images[0]!.Timestamp;
+    return {
+      kind: "ppg",
+      timeS: Float64Array.from(pulse, (entry) => (entry.Timestamp - origin) / 1e9),
+      values: Float64Array.from(pulse, (entry) => entry.Value.waveform),
+      frameTimeS: Float64Array.from(images, (entry) => (entry.Timestamp - origin) / 1e9),
+    };
+  },
+};
