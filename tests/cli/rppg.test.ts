@@ -109,3 +109,54 @@ describe("hrpipe rppg on traces and skin patches", () => {
     expect(Math.abs(output.methods.chrom!.hrBpm! - 66)).toBeLessThan(2);
   }, 60_000);
 });
+
+describe("hrpipe rppg on a dataset folder", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hrpipe rppg folder "));
+    const fps = 30;
+    for (const [name, hrBpm] of [["calm", 66], ["brisk", 96]] as const) {
+      const encoder = new VideoEncoder(path.join(dir, `${name}.mp4`), { width: 64, height: 48, fps, crf: 10 });
+      const frame = new Uint8Array(64 * 48 * 3);
+      for (let k = 0; k < 20 * fps; k++) {
+        const [r, g, b] = pulsingSkin(k / fps, hrBpm, 0.03);
+        for (let p = 0; p < frame.length; p += 3) frame.set([r, g, b], p);
+        await encoder.write(frame);
+      }
+      await encoder.close();
+      await writeFile(path.join(dir, `${name}-hr.csv`), `t,bpm\n${Array.from({ length: 21 }, (_, t) => `${t},${hrBpm}`).join("\n")}\n`);
+    }
+    // A copy cut short, as an interrupted download leaves it.
+    const whole = await readFile(path.join(dir, "brisk.mp4"));
+    await writeFile(path.join(dir, "cut.mp4"), whole.subarray(0, Math.floor(whole.length / 3)));
+    await writeFile(
+      path.join(dir, "manifest.csv"),
+      "video,subject,reference,kind,column,time_column\n" +
+        "calm.mp4,s1,calm-hr.csv,hr,bpm,t\n" +
+        "brisk.mp4,s2,brisk-hr.csv,hr,bpm,t\n" +
+        "cut.mp4,s3,brisk-hr.csv,hr,bpm,t\n",
+    );
+  }, 60_000);
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("reports every video against its reference (path with spaces, layout detected) and excludes a truncated one with a reason", async () => {
+    const out = path.join(dir, "report.json");
+    const result = await runCli(["rppg", dir, "--roi", "whole-frame", "--method", "pos", "--out", out]);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(await readFile(out, "utf8")) as {
+      layout: string;
+      videos: { subject: string; referenceHrBpm: number | null; excluded: string | null; methods: { pos?: { hrBpm: number; windows: { referenceHrBpm: number | null }[] } } }[];
+      metrics: { pos: { videos: { n: number; mae: number }; windows: { n: number } } };
+    };
+    expect(report.layout).toBe("generic");
+    const [calm, brisk, cut] = report.videos;
+    expect(calm!.referenceHrBpm).toBe(66);
+    expect(Math.abs(calm!.methods.pos!.hrBpm - 66)).toBeLessThan(2);
+    expect(Math.abs(brisk!.methods.pos!.hrBpm - 96)).toBeLessThan(2);
+    expect(calm!.methods.pos!.windows.every((w) => w.referenceHrBpm === 66)).toBe(true);
+    expect(cut!.excluded).toMatch(/cut\.mp4/);
+    expect(report.metrics.pos.videos.n).toBe(2);
+    expect(report.metrics.pos.videos.mae).toBeLessThan(2);
+    expect(result.stdout).toMatch(/generic: 3 videos, 2 with a reference, 1 excluded/);
+  }, 120_000);
+});

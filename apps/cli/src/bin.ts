@@ -301,7 +301,10 @@ export function buildProgram(): Command {
     .description(
       "classical rPPG heart rate of one video (local decode and face stages) or of a mean-RGB trace (--rgb), per window and for the whole recording",
     )
-    .argument("<input>", "a face video, or with --rgb a CSV of time (or frame), R, G, B")
+    .argument(
+      "<input>",
+      "a face video, a folder of videos or a dataset (report of every video), or with --rgb a CSV of time (or frame), R, G, B",
+    )
     .requiredOption(
       "-o, --out <file.json>",
       "{ fps, durationS, methods: { <name>: { hrBpm, windows: [{ startS, endS, hrBpm, snrDb, confidence, lowQuality }] } } }",
@@ -318,6 +321,10 @@ export function buildProgram(): Command {
     .option("--time-unit <unit>", "unit of the CSV's time column: ms or s", "ms")
     .option("--fps <hz>", "sampling rate of a CSV counted by frame", num("--fps"))
     .option("--signal", "add each method's pulse signal to the output")
+    .option(
+      "--layout <name>",
+      "a folder's dataset layout: ubfc-rppg, pure, generic (manifest.csv) or videos; detected when absent",
+    )
     .action(action((input: string, options: RppgCommandOptions) => rppgCommand(input, options)));
 
   const model = program

@@ -17,3 +17,4 @@ export const layouts: Record<LayoutName, DatasetLayout> = { generic, "ubfc-rppg"
 export function detectLayout(files: string[]): DatasetLayout | undefined {
   return Object.values(layouts).find((layout) => layout.detect(files));
 }
+export * from "./reference-rate.ts";

@@ -13,6 +13,7 @@ import {
   rppgVideoEstimate,
 } from "@hrpipe/signal";
 import { ProgressLine, UserError } from "../output.ts";
+import { isFolder, rppgFolder } from "./rppg-folder.ts";
 
 export interface RppgCommandOptions {
   out: string;
@@ -24,6 +25,8 @@ export interface RppgCommandOptions {
   signal?: boolean;
   timeUnit: string;
   fps?: number;
+  /** For a folder: its dataset layout; detected when absent. */
+  layout?: string;
 }
 
 /** The mean-colour traces a heart rate is measured on, on a uniform time grid. */
@@ -43,24 +46,29 @@ async function* counted<T>(items: AsyncIterable<T>, progress: ProgressLine, tota
   }
 }
 
-async function faceTraces(video: string): Promise<Traces> {
-  const [detector, landmarks] = await Promise.all([
-    FaceDetector.create({ kind: "tiny", inputSize: 320 }),
-    LandmarkDetector.create(),
-  ]);
-  const progress = new ProgressLine("rppg");
-  const { info, analysis } = await analyseVideo(
-    video,
-    detector,
-    faceOptionsSchema.parse({}),
-    (frames, total) => counted(frames, progress, total),
-    landmarks,
-  );
-  return {
-    fsHz: info.fps,
-    durationS: info.frameCount / info.fps,
-    rgb: analysis.rgb,
-    faceFound: analysis.faceFound,
+/** The face path, its detector and landmark net loaded once for every video it measures. */
+function faceTraces(): (video: string) => Promise<Traces> {
+  let models: Promise<[FaceDetector, LandmarkDetector]> | undefined;
+  return async (video) => {
+    models ??= Promise.all([
+      FaceDetector.create({ kind: "tiny", inputSize: 320 }),
+      LandmarkDetector.create(),
+    ]);
+    const [detector, landmarks] = await models;
+    const progress = new ProgressLine("rppg");
+    const { info, analysis } = await analyseVideo(
+      video,
+      detector,
+      faceOptionsSchema.parse({}),
+      (frames, total) => counted(frames, progress, total),
+      landmarks,
+    );
+    return {
+      fsHz: info.fps,
+      durationS: info.frameCount / info.fps,
+      rgb: analysis.rgb,
+      faceFound: analysis.faceFound,
+    };
   };
 }
 
@@ -146,11 +154,16 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
   const [windowS, strideS] = [options.window, options.stride];
   if (!(windowS > 0 && strideS > 0))
     throw new UserError("--window and --stride must be positive numbers of seconds.");
+  const videoTraces = options.roi === "whole-frame" ? wholeFrameTraces : faceTraces();
+  if (!options.rgb && (await isFolder(input)))
+    return rppgFolder(
+      input,
+      { out: options.out, layout: options.layout, methods, windowS, strideS },
+      videoTraces,
+    );
   const source = options.rgb
     ? await csvTraces(input, options.timeUnit, options.fps)
-    : options.roi === "whole-frame"
-      ? await wholeFrameTraces(input)
-      : await faceTraces(input);
+    : await videoTraces(input);
   const results = Object.fromEntries(
     methods.map((method) => {
       const estimate = rppgVideoEstimate(method, source.rgb, source.faceFound, source.fsHz, {

@@ -1,0 +1,223 @@
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import {
+  detectLayout,
+  frameClock,
+  type LayoutName,
+  layoutNames,
+  layouts,
+  parseFrameTimes,
+  type Recording,
+  ReferenceRate,
+} from "@hrpipe/datasets";
+import {
+  type AgreementMetrics,
+  agreement,
+  type RppgMethod,
+  type RppgVideoEstimate,
+  rppgVideoEstimate,
+} from "@hrpipe/signal";
+import { formatTable, UserError } from "../output.ts";
+
+/** One video of a folder report: the shape report.json's `videos[]` has (README, "Formats"). */
+export interface VideoReport {
+  subject: string;
+  video: string;
+  durationS: number | null;
+  referenceHrBpm: number | null;
+  excluded: string | null;
+  methods: Partial<
+    Record<
+      RppgMethod,
+      {
+        hrBpm: number | null;
+        windows: (RppgVideoEstimate["windows"][number] & { referenceHrBpm: number | null })[];
+      }
+    >
+  >;
+}
+
+/** Measures one video's skin colour; the rppg command's face path. */
+export type VideoTraces = (
+  file: string,
+) => Promise<{ fsHz: number; durationS: number; rgb: Float32Array | Float64Array; faceFound: Uint8Array }>;
+
+async function listFolder(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join("/"))
+    .sort();
+}
+
+/** The clock map of a recording: its reference's own frame times, a frame-times table, or none. */
+async function clockOf(
+  root: string,
+  recording: Recording,
+  frameTimeS: Float64Array | undefined,
+  fps: number,
+) {
+  if (frameTimeS) return frameClock(frameTimeS, fps);
+  if (recording.frameTimes) {
+    const text = await readFile(path.join(root, recording.frameTimes.file), "utf8");
+    return frameClock(parseFrameTimes(recording.frameTimes, text), fps);
+  }
+  return undefined;
+}
+
+function summary(pairs: [number | null, number | null][]): AgreementMetrics {
+  const both = pairs.filter((pair): pair is [number, number] => pair[0] !== null && pair[1] !== null);
+  return agreement(
+    both.map(([estimate]) => estimate),
+    both.map(([, reference]) => reference),
+  );
+}
+
+/**
+ * `hrpipe rppg <folder>`: every video of a dataset folder (its layout given or detected), every
+ * method, against the folder's references where it has them; report.json holds `videos[]` and the
+ * methods' agreement with the references per video and per window.
+ */
+export async function rppgFolder(
+  root: string,
+  options: { out: string; layout?: string; methods: RppgMethod[]; windowS: number; strideS: number },
+  traces: VideoTraces,
+): Promise<number> {
+  const files = await listFolder(root);
+  if (options.layout && !layoutNames.includes(options.layout as LayoutName))
+    throw new UserError(`--layout must be one of ${layoutNames.join(", ")}, got ${options.layout}.`);
+  const layout = options.layout ? layouts[options.layout as LayoutName] : detectLayout(files);
+  if (!layout)
+    throw new UserError(
+      `${root} holds no videos and no dataset layout hrpipe knows (${layoutNames.join(", ")}); pass a folder of videos or --layout.`,
+    );
+  const texts = new Map<string, string>();
+  for (const file of files.filter((f) => /(^|\/)manifest\.csv$/.test(f)))
+    texts.set(file, await readFile(path.join(root, file), "utf8"));
+  let listing: ReturnType<typeof layout.list>;
+  try {
+    listing = layout.list(files, (file) => texts.get(file) ?? "");
+  } catch (error) {
+    throw new UserError(`${root}: ${(error as Error).message}`);
+  }
+  const videos: VideoReport[] = [];
+  for (const [index, recording] of listing.recordings.entries()) {
+    const report: VideoReport = {
+      subject: recording.subject,
+      video: recording.video,
+      durationS: null,
+      referenceHrBpm: null,
+      excluded: null,
+      methods: {},
+    };
+    videos.push(report);
+    process.stderr.write(`rppg [${index + 1}/${listing.recordings.length}] ${recording.video}\n`);
+    if (recording.excluded) {
+      report.excluded = recording.excluded;
+      continue;
+    }
+    if (recording.frames === "image-folder") {
+      report.excluded = `${recording.video}/ is a folder of image frames, which hrpipe rppg does not decode yet; encode it as a video (ffmpeg -i '${recording.video}/Image%*.png') to measure it.`;
+      continue;
+    }
+    let measured: Awaited<ReturnType<VideoTraces>>;
+    try {
+      measured = await traces(path.join(root, recording.video));
+    } catch (error) {
+      report.excluded = `${recording.video} could not be decoded (${(error as Error).message.split("\n")[0]}); the video is left out.`;
+      continue;
+    }
+    report.durationS = measured.durationS;
+    let reference: ReferenceRate | undefined;
+    if (recording.reference) {
+      try {
+        const signal = layout.parseReference(
+          recording.reference,
+          await readFile(path.join(root, recording.reference.file), "utf8"),
+        );
+        reference = new ReferenceRate(
+          signal,
+          await clockOf(root, recording, signal.frameTimeS, measured.fsHz),
+        );
+        report.referenceHrBpm = reference.whole(measured.durationS);
+      } catch (error) {
+        report.excluded = `${recording.reference.file}: ${(error as Error).message}`;
+      }
+    }
+    for (const method of options.methods) {
+      const estimate = rppgVideoEstimate(method, measured.rgb, measured.faceFound, measured.fsHz, {
+        windowS: options.windowS,
+        strideS: options.strideS,
+      });
+      report.methods[method] = {
+        hrBpm: estimate.hrBpm,
+        windows: estimate.windows.map((w) => ({
+          ...w,
+          referenceHrBpm: reference?.window(w.startS, w.endS)?.hrBpm ?? null,
+        })),
+      };
+    }
+  }
+  const scored = videos.filter((v) => v.excluded === null && v.referenceHrBpm !== null);
+  const metrics = Object.fromEntries(
+    options.methods.map((method) => [
+      method,
+      {
+        videos: summary(scored.map((v) => [v.methods[method]?.hrBpm ?? null, v.referenceHrBpm])),
+        windows: summary(
+          scored.flatMap((v) =>
+            (v.methods[method]?.windows ?? []).map(
+              (w) => [w.hrBpm, w.referenceHrBpm] as [number | null, number | null],
+            ),
+          ),
+        ),
+      },
+    ]),
+  );
+  await writeFile(
+    options.out,
+    `${JSON.stringify({ source: root, layout: layout.name, createdAt: new Date().toISOString(), videos, metrics, ignored: listing.ignored }, null, 2)}\n`,
+  );
+  const fmt = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : "-");
+  const excluded = videos.filter((v) => v.excluded !== null);
+  process.stdout.write(
+    `${layout.name}: ${videos.length} videos, ${scored.length} with a reference, ${excluded.length} excluded\n`,
+  );
+  for (const v of excluded) process.stdout.write(`  excluded ${v.video}: ${v.excluded}\n`);
+  if (scored.length > 0) {
+    const ranked = [...options.methods].sort((a, b) => metrics[a]!.videos.mae - metrics[b]!.videos.mae);
+    process.stdout.write(
+      `${formatTable(
+        ["method", "videos", "video MAE", "video RMSE", "r", "windows", "window MAE", "bias [95% LoA]"],
+        ranked.map((method) => {
+          const { videos: perVideo, windows } = metrics[method]!;
+          return [
+            method,
+            String(perVideo.n),
+            fmt(perVideo.mae),
+            fmt(perVideo.rmse),
+            fmt(perVideo.pearsonR),
+            String(windows.n),
+            fmt(windows.mae),
+            `${fmt(windows.bias)} [${fmt(windows.loaLower)}, ${fmt(windows.loaUpper)}]`,
+          ];
+        }),
+      )}\n`,
+    );
+  } else {
+    const rows = videos
+      .filter((v) => v.excluded === null)
+      .map((v) => [
+        v.subject,
+        v.video,
+        ...options.methods.map((m) => (v.methods[m]?.hrBpm ?? Number.NaN).toFixed(1)),
+      ]);
+    process.stdout.write(`${formatTable(["subject", "video", ...options.methods], rows)}\n`);
+  }
+  process.stdout.write(`wrote ${options.out}\n`);
+  return scored.length + videos.filter((v) => v.excluded === null).length > 0 ? 0 : 1;
+}
+
+export async function isFolder(input: string): Promise<boolean> {
+  return (await stat(input)).isDirectory();
+}

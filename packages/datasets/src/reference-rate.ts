@@ -1,0 +1,113 @@
+import {
+  detectRPeaks,
+  medianRateHz,
+  ppgHeartRate,
+  resampleUniform,
+  rrIntervals,
+  toolkitVideoHeartRateBpm,
+} from "@hrpipe/signal";
+import type { ReferenceSignal } from "./layout.ts";
+
+/**
+ * A reference signal as heart rates on the video's clock: per stretch of video time and for the
+ * whole recording, whatever its kind. Waveforms are put on a uniform grid at their median rate; ECG
+ * gives R peaks (Pan-Tompkins), PPG systolic peaks (Elgendi) and its spectrum; HR traces are averaged;
+ * RR intervals are averaged by the stretch they fall in.
+ */
+export class ReferenceRate {
+  private readonly beatsS: number[] | undefined;
+  private readonly uniform: { fsHz: number; startS: number; values: Float64Array } | undefined;
+
+  /**
+   * @param signal the reference on its own clock
+   * @param toVideoS maps a reference time to video time (frame-time tables, offsets); identity by default
+   */
+  constructor(
+    private readonly signal: ReferenceSignal,
+    private readonly toVideoS: (referenceS: number) => number = (t) => t,
+  ) {
+    if (signal.kind === "ecg" || signal.kind === "ppg") {
+      const fsHz = medianRateHz(signal.timeS);
+      const grid = resampleUniform(signal.timeS, signal.values, 1, fsHz);
+      this.uniform = { fsHz, startS: grid.startS, values: grid.values };
+      if (signal.kind === "ecg")
+        this.beatsS = detectRPeaks(grid.values, fsHz).rPeakTimesS.map((t) => t + grid.startS);
+    }
+  }
+
+  /** The waveform over a stretch of video time [startS, endS), or null where the reference does not cover it. */
+  private segment(startS: number, endS: number): Float64Array | null {
+    const uniform = this.uniform!;
+    const times = Float64Array.from({ length: uniform.values.length }, (_, i) =>
+      this.toVideoS(uniform.startS + i / uniform.fsHz),
+    );
+    const from = times.findIndex((t) => t >= startS);
+    let to = from;
+    while (to < times.length && times[to]! < endS) to++;
+    if (from < 0 || to - from < 0.9 * (endS - startS) * uniform.fsHz) return null;
+    return uniform.values.subarray(from, to);
+  }
+
+  /** The heart rate over a stretch of video time, bpm, and whether the reference itself is doubtful there. */
+  window(startS: number, endS: number): { hrBpm: number; lowQuality: boolean } | null {
+    const { kind } = this.signal;
+    if (kind === "ppg") {
+      const segment = this.segment(startS, endS);
+      if (!segment) return null;
+      const rate = ppgHeartRate(segment, this.uniform!.fsHz);
+      return { hrBpm: rate.beatsHrBpm ?? rate.spectrumHrBpm, lowQuality: rate.lowQuality };
+    }
+    if (kind === "ecg") {
+      const inVideo = this.beatsS!.map(this.toVideoS);
+      const { intervals } = rrIntervals(inVideo, [{ startS, endS }]);
+      if (intervals.length < 2) return null;
+      return {
+        hrBpm: 60 / (intervals.reduce((s, i) => s + (i.endS - i.startS), 0) / intervals.length),
+        lowQuality: false,
+      };
+    }
+    const inside: number[] = [];
+    for (const [i, t] of this.signal.timeS.entries()) {
+      const videoS = this.toVideoS(t);
+      if (videoS >= startS && videoS < endS) inside.push(this.signal.values[i]!);
+    }
+    if (inside.length === 0 || (kind === "rr" && inside.length < 2)) return null;
+    const meanValue = inside.reduce((s, v) => s + v, 0) / inside.length;
+    return { hrBpm: kind === "rr" ? 60 / meanValue : meanValue, lowQuality: false };
+  }
+
+  /**
+   * The whole recording's heart rate over [0, durationS) of video: for a waveform its spectral peak
+   * computed as rPPG-Toolbox computes it (the field's per-video convention), else the window's rate.
+   */
+  whole(durationS: number): number | null {
+    if (this.signal.kind === "ppg" || this.signal.kind === "ecg") {
+      const segment = this.segment(0, durationS);
+      if (!segment) return null;
+      return this.signal.kind === "ppg"
+        ? toolkitVideoHeartRateBpm(segment, this.uniform!.fsHz)
+        : (this.window(0, durationS)?.hrBpm ?? null);
+    }
+    return this.window(0, durationS)?.hrBpm ?? null;
+  }
+}
+
+/**
+ * The map from reference time to video time for a recording whose frame times are known on the
+ * reference's clock: video time is frame k's index over the video's rate, interpolated between frames.
+ */
+export function frameClock(frameTimeS: Float64Array, fps: number): (referenceS: number) => number {
+  return (t) => {
+    let lo = 0;
+    let hi = frameTimeS.length - 1;
+    if (t <= frameTimeS[0]!) return t - frameTimeS[0]!;
+    if (t >= frameTimeS[hi]!) return hi / fps + (t - frameTimeS[hi]!);
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (frameTimeS[mid]! <= t) lo = mid;
+      else hi = mid;
+    }
+    const span = frameTimeS[hi]! - frameTimeS[lo]!;
+    return (lo + (span > 0 ? (t - frameTimeS[lo]!) / span : 0)) / fps;
+  };
+}
