@@ -115,8 +115,16 @@ describe("hrpipe rppg on a dataset folder", () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "hrpipe rppg folder "));
     const fps = 30;
-    for (const [name, hrBpm] of [["calm", 66], ["brisk", 96]] as const) {
-      const encoder = new VideoEncoder(path.join(dir, `${name}.mp4`), { width: 64, height: 48, fps, crf: 10 });
+    for (const [name, hrBpm] of [
+      ["calm", 66],
+      ["brisk", 96],
+    ] as const) {
+      const encoder = new VideoEncoder(path.join(dir, `${name}.mp4`), {
+        width: 64,
+        height: 48,
+        fps,
+        crf: 10,
+      });
       const frame = new Uint8Array(64 * 48 * 3);
       for (let k = 0; k < 20 * fps; k++) {
         const [r, g, b] = pulsingSkin(k / fps, hrBpm, 0.03);
@@ -124,7 +132,10 @@ describe("hrpipe rppg on a dataset folder", () => {
         await encoder.write(frame);
       }
       await encoder.close();
-      await writeFile(path.join(dir, `${name}-hr.csv`), `t,bpm\n${Array.from({ length: 21 }, (_, t) => `${t},${hrBpm}`).join("\n")}\n`);
+      await writeFile(
+        path.join(dir, `${name}-hr.csv`),
+        `t,bpm\n${Array.from({ length: 21 }, (_, t) => `${t},${hrBpm}`).join("\n")}\n`,
+      );
     }
     // A copy cut short, as an interrupted download leaves it.
     const whole = await readFile(path.join(dir, "brisk.mp4"));
@@ -145,7 +156,12 @@ describe("hrpipe rppg on a dataset folder", () => {
     expect(result.code).toBe(0);
     const report = JSON.parse(await readFile(out, "utf8")) as {
       layout: string;
-      videos: { subject: string; referenceHrBpm: number | null; excluded: string | null; methods: { pos?: { hrBpm: number; windows: { referenceHrBpm: number | null }[] } } }[];
+      videos: {
+        subject: string;
+        referenceHrBpm: number | null;
+        excluded: string | null;
+        methods: { pos?: { hrBpm: number; windows: { referenceHrBpm: number | null }[] } };
+      }[];
       metrics: { pos: { videos: { n: number; mae: number }; windows: { n: number } } };
     };
     expect(report.layout).toBe("generic");
