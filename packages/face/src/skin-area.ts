@@ -6,8 +6,8 @@ import type { SkinMean } from "./image.ts";
  * the mouth cut out. This follows the face wherever it turns, and leaves out hair, background and
  * the parts of the face that move or are not skin, which a face box's ellipse cannot.
  *
- * On the seven UBFC-rPPG development videos (BENCHMARKS.md, "rPPG choices") this area gave POS a
- * 10-s window MAE of 2.9 bpm where the box ellipse gave 7.5; separate forehead and cheek regions
+ * On the seven UBFC-rPPG development videos (BENCHMARKS.md, `pnpm bench rppg-real`) this area gave
+ * POS a 10-s window MAE of 2.75 bpm where the box ellipse gave 7.5; separate forehead and cheek regions
  * were each worse (16-27 bpm: too few pixels survive this compression), combining them by SNR did
  * not recover the loss, and a skin-colour test inside the area changed little for POS and hurt
  * CHROM and OMIT (pixels flickering in and out of the mask), so none is applied.

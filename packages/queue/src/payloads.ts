@@ -43,7 +43,7 @@ export const faceOptionsSchema = z.object({
   detectEvery: z.number().int().min(1).max(250).default(8),
   /**
    * Where the skin colour the rPPG methods read is measured: "landmarks", the face's skin inside its
-   * 68 landmarks less eyes, brows and mouth (10-s window MAE 2.9 bpm with POS on the UBFC-rPPG
+   * 68 landmarks less eyes, brows and mouth (10-s window MAE 2.75 bpm with POS on the UBFC-rPPG
    * development videos, BENCHMARKS.md), or "box", an ellipse in the face box less the eye band and
    * mouth (7.5 bpm there, and about three times faster: no landmark net per frame).
    */
