@@ -322,6 +322,12 @@ export function buildProgram(): Command {
     .option("--fps <hz>", "sampling rate of a CSV counted by frame", num("--fps"))
     .option("--signal", "add each method's pulse signal to the output")
     .option(
+      "--harmonic-weight <w>",
+      "harmonic check: add w x the power at twice each candidate rate (0: off, the default; see BENCHMARKS.md)",
+      num("--harmonic-weight"),
+      0,
+    )
+    .option(
       "--layout <name>",
       "a folder's dataset layout: ubfc-rppg, pure, generic (manifest.csv) or videos; detected when absent",
     )

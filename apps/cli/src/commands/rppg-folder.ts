@@ -14,6 +14,7 @@ import {
   type AgreementMetrics,
   agreement,
   type RppgMethod,
+  type RppgOptions,
   type RppgVideoEstimate,
   rppgVideoEstimate,
 } from "@hrpipe/signal";
@@ -80,7 +81,7 @@ function summary(pairs: [number | null, number | null][]): AgreementMetrics {
  */
 export async function rppgFolder(
   root: string,
-  options: { out: string; layout?: string; methods: RppgMethod[]; windowS: number; strideS: number },
+  options: { out: string; layout?: string; methods: RppgMethod[]; estimate: RppgOptions },
   traces: VideoTraces,
 ): Promise<number> {
   const files = await listFolder(root);
@@ -145,10 +146,13 @@ export async function rppgFolder(
       }
     }
     for (const method of options.methods) {
-      const estimate = rppgVideoEstimate(method, measured.rgb, measured.faceFound, measured.fsHz, {
-        windowS: options.windowS,
-        strideS: options.strideS,
-      });
+      const estimate = rppgVideoEstimate(
+        method,
+        measured.rgb,
+        measured.faceFound,
+        measured.fsHz,
+        options.estimate,
+      );
       report.methods[method] = {
         hrBpm: estimate.hrBpm,
         windows: estimate.windows.map((w) => ({

@@ -27,6 +27,7 @@ export interface RppgCommandOptions {
   fps?: number;
   /** For a folder: its dataset layout; detected when absent. */
   layout?: string;
+  harmonicWeight: number;
 }
 
 /** The mean-colour traces a heart rate is measured on, on a uniform time grid. */
@@ -154,11 +155,13 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
   const [windowS, strideS] = [options.window, options.stride];
   if (!(windowS > 0 && strideS > 0))
     throw new UserError("--window and --stride must be positive numbers of seconds.");
+  if (!(options.harmonicWeight >= 0)) throw new UserError("--harmonic-weight must be 0 or more.");
+  const estimateOptions = { windowS, strideS, harmonicWeight: options.harmonicWeight };
   const videoTraces = options.roi === "whole-frame" ? wholeFrameTraces : faceTraces();
   if (!options.rgb && (await isFolder(input)))
     return rppgFolder(
       input,
-      { out: options.out, layout: options.layout, methods, windowS, strideS },
+      { out: options.out, layout: options.layout, methods, estimate: estimateOptions },
       videoTraces,
     );
   const source = options.rgb
@@ -166,10 +169,7 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
     : await videoTraces(input);
   const results = Object.fromEntries(
     methods.map((method) => {
-      const estimate = rppgVideoEstimate(method, source.rgb, source.faceFound, source.fsHz, {
-        windowS,
-        strideS,
-      });
+      const estimate = rppgVideoEstimate(method, source.rgb, source.faceFound, source.fsHz, estimateOptions);
       const signal = options.signal
         ? { signal: Array.from(rppgPulse(method, source.rgb, source.fsHz), (v) => Number(v.toPrecision(6))) }
         : {};
