@@ -299,7 +299,7 @@ export function buildProgram(): Command {
   program
     .command("rppg")
     .description(
-      "classical rPPG heart rate of one video (local decode and face stages) or of a mean-RGB trace (--rgb), per window and for the whole recording",
+      "classical rPPG heart rate, per window and per recording, of one video, of every video of a dataset folder against its references, or of a mean-RGB trace (--rgb); local decode and face stages",
     )
     .argument(
       "<input>",
