@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { benchEcg } from "./ecg.ts";
+import { benchLongVideo } from "./long-video.ts";
 import { benchDecode, benchFace } from "./media.ts";
 import { benchModel } from "./model.ts";
 import { benchPpg } from "./ppg.ts";
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   ecg: benchEcg,
   decode: benchDecode,
   face: benchFace,
+  "long-video": benchLongVideo,
   model: benchModel,
   ppg: benchPpg,
   resample: benchResample,

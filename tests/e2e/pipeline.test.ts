@@ -6,6 +6,7 @@ import path from "node:path";
 import { VideoEncoder } from "@hrpipe/media";
 import {
   artifactKeys,
+  estimatorNames,
   freePort,
   jobIds,
   readArtifact,
@@ -180,7 +181,7 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
     const report = await readArtifact(services.storage, artifactKeys.runReport(runId), runReportSchema);
     expect(Object.keys(report.protocols).sort()).toEqual(["unseen-participants", "unseen-videos"]);
     for (const protocol of Object.values(report.protocols)) {
-      expect(Object.keys(protocol!.metrics.overall.windows).sort()).toEqual(["chrom", "cnn", "green", "pos"]);
+      expect(Object.keys(protocol!.metrics.overall.windows).sort()).toEqual([...estimatorNames].sort());
       expect(protocol!.metrics.overall.frames.n).toBeGreaterThan(100);
       expect(protocol!.windows.count).toBeGreaterThan(0);
       expect(protocol!.weights.kind).toBe("random-init");
