@@ -10,11 +10,15 @@ import type { ReferenceSignal } from "./layout.ts";
 
 /**
  * A reference signal as heart rates on the video's clock: per stretch of video time and for the
- * whole recording, whatever its kind. Waveforms are put on a uniform grid at their median rate; ECG
- * gives R peaks (Pan-Tompkins), PPG systolic peaks (Elgendi) and its spectrum; HR traces are averaged;
- * RR intervals are averaged by the stretch they fall in.
+ * whole recording, whatever its kind. Every sample time is first carried to video time (through the
+ * frames' own timestamps where the dataset has them), so that the reference is measured in the same
+ * time base as the video's pulse: a UBFC waveform sampled with every frame lines up frame for frame,
+ * however irregular the capture was. Waveforms are then put on a uniform grid at their median rate;
+ * ECG gives R peaks (Pan-Tompkins), PPG systolic peaks (Elgendi) and its spectrum; HR traces are
+ * averaged; RR intervals are averaged by the stretch they fall in.
  */
 export class ReferenceRate {
+  private readonly videoTimeS: Float64Array;
   private readonly beatsS: number[] | undefined;
   private readonly uniform: { fsHz: number; startS: number; values: Float64Array } | undefined;
 
@@ -24,11 +28,12 @@ export class ReferenceRate {
    */
   constructor(
     private readonly signal: ReferenceSignal,
-    private readonly toVideoS: (referenceS: number) => number = (t) => t,
+    toVideoS: (referenceS: number) => number = (t) => t,
   ) {
+    this.videoTimeS = signal.timeS.map(toVideoS);
     if (signal.kind === "ecg" || signal.kind === "ppg") {
-      const fsHz = medianRateHz(signal.timeS);
-      const grid = resampleUniform(signal.timeS, signal.values, 1, fsHz);
+      const fsHz = medianRateHz(this.videoTimeS);
+      const grid = resampleUniform(this.videoTimeS, signal.values, 1, fsHz);
       this.uniform = { fsHz, startS: grid.startS, values: grid.values };
       if (signal.kind === "ecg")
         this.beatsS = detectRPeaks(grid.values, fsHz).rPeakTimesS.map((t) => t + grid.startS);
@@ -37,15 +42,11 @@ export class ReferenceRate {
 
   /** The waveform over a stretch of video time [startS, endS), or null where the reference does not cover it. */
   private segment(startS: number, endS: number): Float64Array | null {
-    const uniform = this.uniform!;
-    const times = Float64Array.from({ length: uniform.values.length }, (_, i) =>
-      this.toVideoS(uniform.startS + i / uniform.fsHz),
-    );
-    const from = times.findIndex((t) => t >= startS);
-    let to = from;
-    while (to < times.length && times[to]! < endS) to++;
-    if (from < 0 || to - from < 0.9 * (endS - startS) * uniform.fsHz) return null;
-    return uniform.values.subarray(from, to);
+    const { fsHz, startS: firstS, values } = this.uniform!;
+    const from = Math.max(0, Math.ceil((startS - firstS) * fsHz - 1e-9));
+    const to = Math.min(values.length, Math.ceil((endS - firstS) * fsHz - 1e-9));
+    if (to - from < 0.9 * (endS - startS) * fsHz) return null;
+    return values.subarray(from, to);
   }
 
   /** The heart rate over a stretch of video time, bpm, and whether the reference itself is doubtful there. */
@@ -58,8 +59,7 @@ export class ReferenceRate {
       return { hrBpm: rate.beatsHrBpm ?? rate.spectrumHrBpm, lowQuality: rate.lowQuality };
     }
     if (kind === "ecg") {
-      const inVideo = this.beatsS!.map(this.toVideoS);
-      const { intervals } = rrIntervals(inVideo, [{ startS, endS }]);
+      const { intervals } = rrIntervals(this.beatsS!, [{ startS, endS }]);
       if (intervals.length < 2) return null;
       return {
         hrBpm: 60 / (intervals.reduce((s, i) => s + (i.endS - i.startS), 0) / intervals.length),
@@ -67,26 +67,21 @@ export class ReferenceRate {
       };
     }
     const inside: number[] = [];
-    for (const [i, t] of this.signal.timeS.entries()) {
-      const videoS = this.toVideoS(t);
+    for (const [i, videoS] of this.videoTimeS.entries())
       if (videoS >= startS && videoS < endS) inside.push(this.signal.values[i]!);
-    }
     if (inside.length === 0 || (kind === "rr" && inside.length < 2)) return null;
     const meanValue = inside.reduce((s, v) => s + v, 0) / inside.length;
     return { hrBpm: kind === "rr" ? 60 / meanValue : meanValue, lowQuality: false };
   }
 
   /**
-   * The whole recording's heart rate over [0, durationS) of video: for a waveform its spectral peak
-   * computed as rPPG-Toolbox computes it (the field's per-video convention), else the window's rate.
+   * The whole recording's heart rate over [0, durationS) of video: for a PPG waveform its spectral
+   * peak computed as rPPG-Toolbox computes it (the field's per-video convention), else the window's rate.
    */
   whole(durationS: number): number | null {
-    if (this.signal.kind === "ppg" || this.signal.kind === "ecg") {
+    if (this.signal.kind === "ppg") {
       const segment = this.segment(0, durationS);
-      if (!segment) return null;
-      return this.signal.kind === "ppg"
-        ? toolkitVideoHeartRateBpm(segment, this.uniform!.fsHz)
-        : (this.window(0, durationS)?.hrBpm ?? null);
+      return segment ? toolkitVideoHeartRateBpm(segment, this.uniform!.fsHz) : null;
     }
     return this.window(0, durationS)?.hrBpm ?? null;
   }
