@@ -11,14 +11,7 @@ export function jadeSources(channels: Float64Array[]): Float64Array[] {
   const m = channels.length;
   const t = channels[0]!.length;
   // Whitening by the inverse square root of the covariance (m sources from m channels).
-  const covariance = new Float64Array(m * m);
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < m; j++) {
-      let sum = 0;
-      for (let k = 0; k < t; k++) sum += channels[i]![k]! * channels[j]![k]!;
-      covariance[i * m + j] = sum / t;
-    }
-  const { values, vectors } = symmetricEigen(covariance, m);
+  const { values, vectors } = symmetricEigen(covarianceOf(channels), m);
   const whitening = new Float64Array(m * m);
   for (let i = 0; i < m; i++)
     for (let j = 0; j < m; j++) {
@@ -27,13 +20,7 @@ export function jadeSources(channels: Float64Array[]): Float64Array[] {
       whitening[i * m + j] = sum;
     }
   const y = mix(whitening, channels);
-  const r = new Float64Array(m * m);
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < m; j++) {
-      let sum = 0;
-      for (let k = 0; k < t; k++) sum += y[i]![k]! * y[j]![k]!;
-      r[i * m + j] = sum / t;
-    }
+  const r = covarianceOf(y);
 
   // Cumulants Q[(l m + k), (j m + i)] = E[y_l y_k y_j y_i] - R_ij R_lk - R_ik R_lj - R_il R_jk.
   const m2 = m * m;
@@ -115,6 +102,20 @@ export function jadeSources(channels: Float64Array[]): Float64Array[] {
   }
   // Sources S = V' Y.
   return mix(multiply(transpose(v, m), whitening, m), channels);
+}
+
+/** E[x_i x_j] of m zero-mean signals, m x m row-major. */
+function covarianceOf(signals: Float64Array[]): Float64Array {
+  const m = signals.length;
+  const t = signals[0]!.length;
+  const covariance = new Float64Array(m * m);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < m; j++) {
+      let sum = 0;
+      for (let k = 0; k < t; k++) sum += signals[i]![k]! * signals[j]![k]!;
+      covariance[i * m + j] = sum / t;
+    }
+  return covariance;
 }
 
 /** Rows of `matrix` (m x m, row-major) applied to the m signals. */
