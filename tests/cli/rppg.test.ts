@@ -162,7 +162,13 @@ describe("hrpipe rppg on a dataset folder", () => {
         excluded: string | null;
         methods: { pos?: { hrBpm: number; windows: { referenceHrBpm: number | null }[] } };
       }[];
-      metrics: { pos: { videos: { n: number; mae: number }; windows: { n: number } } };
+      metrics: {
+        pos: {
+          videos: { n: number; mae: number };
+          windows: { n: number };
+          windowBands: { bands: string[]; accuracy: number; confusion: number[][] };
+        };
+      };
     };
     expect(report.layout).toBe("generic");
     const [calm, brisk, cut] = report.videos;
@@ -173,6 +179,12 @@ describe("hrpipe rppg on a dataset folder", () => {
     expect(cut!.excluded).toMatch(/cut\.mp4/);
     expect(report.metrics.pos.videos.n).toBe(2);
     expect(report.metrics.pos.videos.mae).toBeLessThan(2);
+    // 66 bpm is in the 60-80 band and 96 bpm in 80-100, every window of each.
+    const bands = report.metrics.pos.windowBands;
+    expect(bands.accuracy).toBe(1);
+    expect(bands.confusion[bands.bands.indexOf("60-80")]![bands.bands.indexOf("60-80")]).toBe(
+      report.metrics.pos.windows.n / 2,
+    );
     expect(result.stdout).toMatch(/generic: 3 videos, 2 with a reference, 1 excluded/);
   }, 120_000);
 });

@@ -78,3 +78,54 @@ export function median(values: number[]): number {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
+
+/** Heart-rate bands' upper edges, bpm: < 60, 60-80, 80-100, >= 100 (the study's proposed classification view). */
+export const hrBandEdgesBpm = [60, 80, 100] as const;
+
+export interface BandAgreement {
+  /** Band labels, e.g. "<60", "60-80", "80-100", ">=100". */
+  bands: string[];
+  /** confusion[reference band][estimated band]: counts. */
+  confusion: number[][];
+  accuracy: number;
+  /** Mean over the bands that occur in the reference or the estimate of each band's F1. */
+  macroF1: number;
+}
+
+function bandOf(hrBpm: number, edges: readonly number[]): number {
+  const index = edges.findIndex((edge) => hrBpm < edge);
+  return index < 0 ? edges.length : index;
+}
+
+/** Heart rates as bands instead of numbers: the confusion matrix, accuracy and macro-F1 of the estimates' bands. */
+export function bandAgreement(
+  estimate: ArrayLike<number>,
+  reference: ArrayLike<number>,
+  edges: readonly number[] = hrBandEdgesBpm,
+): BandAgreement {
+  if (estimate.length !== reference.length)
+    throw new RangeError(`estimate has ${estimate.length} values but reference has ${reference.length}.`);
+  const k = edges.length + 1;
+  const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  for (let i = 0; i < estimate.length; i++)
+    confusion[bandOf(reference[i]!, edges)]![bandOf(estimate[i]!, edges)]!++;
+  const bands = Array.from({ length: k }, (_, b) =>
+    b === 0 ? `<${edges[0]}` : b === k - 1 ? `>=${edges[k - 2]}` : `${edges[b - 1]}-${edges[b]}`,
+  );
+  let correct = 0;
+  const f1s: number[] = [];
+  for (let b = 0; b < k; b++) {
+    correct += confusion[b]![b]!;
+    const truePositive = confusion[b]![b]!;
+    const actual = confusion[b]!.reduce((s, v) => s + v, 0);
+    const predicted = confusion.reduce((s, row) => s + row[b]!, 0);
+    if (actual + predicted === 0) continue;
+    f1s.push((2 * truePositive) / (actual + predicted));
+  }
+  return {
+    bands,
+    confusion,
+    accuracy: estimate.length === 0 ? Number.NaN : correct / estimate.length,
+    macroF1: mean(f1s),
+  };
+}

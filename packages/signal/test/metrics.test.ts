@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { agreement, mean, median } from "../src/metrics.ts";
+import { agreement, bandAgreement, mean, median } from "../src/metrics.ts";
 
 describe("agreement metrics, against values worked out by hand", () => {
   // estimate 62, 70, 81, 90 against reference 60, 72, 80, 88: differences 2, -2, 1, 2.
@@ -34,5 +34,22 @@ describe("agreement metrics, against values worked out by hand", () => {
     expect(median([27, 3, 12])).toBe(12);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(agreement([], []).n).toBe(0);
+  });
+});
+
+describe("heart-rate bands", () => {
+  it("confusion matrix, accuracy and macro-F1, worked out by hand", () => {
+    // reference bands: <60, 60-80, 60-80, 80-100, >=100; estimates: <60, 60-80, 80-100, 80-100, 80-100
+    const bands = bandAgreement([55, 70, 85, 90, 99], [58, 65, 79, 95, 120]);
+    expect(bands.bands).toEqual(["<60", "60-80", "80-100", ">=100"]);
+    expect(bands.confusion).toEqual([
+      [1, 0, 0, 0],
+      [0, 1, 1, 0],
+      [0, 0, 1, 0],
+      [0, 0, 1, 0],
+    ]);
+    expect(bands.accuracy).toBeCloseTo(3 / 5, 12);
+    // F1 per band: <60: 1; 60-80: 2*1/(2+1) = 2/3; 80-100: 2*1/(1+3) = 1/2; >=100: 0.
+    expect(bands.macroF1).toBeCloseTo((1 + 2 / 3 + 1 / 2 + 0) / 4, 12);
   });
 });

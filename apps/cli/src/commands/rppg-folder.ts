@@ -11,8 +11,8 @@ import {
   ReferenceRate,
 } from "@hrpipe/datasets";
 import {
-  type AgreementMetrics,
   agreement,
+  bandAgreement,
   type RppgMethod,
   type RppgOptions,
   type RppgVideoEstimate,
@@ -66,12 +66,9 @@ async function clockOf(
   return undefined;
 }
 
-function summary(pairs: [number | null, number | null][]): AgreementMetrics {
+function paired(pairs: [number | null, number | null][]): [number[], number[]] {
   const both = pairs.filter((pair): pair is [number, number] => pair[0] !== null && pair[1] !== null);
-  return agreement(
-    both.map(([estimate]) => estimate),
-    both.map(([, reference]) => reference),
-  );
+  return [both.map(([estimate]) => estimate), both.map(([, reference]) => reference)];
 }
 
 /**
@@ -166,16 +163,22 @@ export async function rppgFolder(
   const metrics = Object.fromEntries(
     options.methods.map((method) => [
       method,
-      {
-        videos: summary(scored.map((v) => [v.methods[method]?.hrBpm ?? null, v.referenceHrBpm])),
-        windows: summary(
+      (() => {
+        const windows = paired(
           scored.flatMap((v) =>
             (v.methods[method]?.windows ?? []).map(
               (w) => [w.hrBpm, w.referenceHrBpm] as [number | null, number | null],
             ),
           ),
-        ),
-      },
+        );
+        return {
+          videos: agreement(
+            ...paired(scored.map((v) => [v.methods[method]?.hrBpm ?? null, v.referenceHrBpm])),
+          ),
+          windows: agreement(...windows),
+          windowBands: bandAgreement(...windows),
+        };
+      })(),
     ]),
   );
   await writeFile(
@@ -192,9 +195,20 @@ export async function rppgFolder(
     const ranked = [...options.methods].sort((a, b) => metrics[a]!.videos.mae - metrics[b]!.videos.mae);
     process.stdout.write(
       `${formatTable(
-        ["method", "videos", "video MAE", "video RMSE", "r", "windows", "window MAE", "bias [95% LoA]"],
+        [
+          "method",
+          "videos",
+          "video MAE",
+          "video RMSE",
+          "r",
+          "windows",
+          "window MAE",
+          "bias [95% LoA]",
+          "band acc.",
+          "band F1",
+        ],
         ranked.map((method) => {
-          const { videos: perVideo, windows } = metrics[method]!;
+          const { videos: perVideo, windows, windowBands } = metrics[method]!;
           return [
             method,
             String(perVideo.n),
@@ -204,6 +218,8 @@ export async function rppgFolder(
             String(windows.n),
             fmt(windows.mae),
             `${fmt(windows.bias)} [${fmt(windows.loaLower)}, ${fmt(windows.loaUpper)}]`,
+            fmt(windowBands.accuracy),
+            fmt(windowBands.macroF1),
           ];
         }),
       )}\n`,
