@@ -69,7 +69,21 @@ export const environment = {
     "AWS",
     "e.g. `http://minio:9000`; path-style is then on by default",
   ),
-  S3_REGION: variable(z.string().min(1).default("us-east-1"), "`us-east-1`", "the bucket's region"),
+  S3_REGION: variable(
+    z.string().min(1).optional(),
+    "`AWS_REGION`, else `us-east-1`",
+    "the bucket's region; the AWS SDK's own `AWS_REGION` (or `AWS_DEFAULT_REGION`) when unset",
+  ),
+  AWS_REGION: variable(
+    z.string().min(1).optional(),
+    "—",
+    "the AWS SDK's region, used when `S3_REGION` is unset",
+  ),
+  AWS_DEFAULT_REGION: variable(
+    z.string().min(1).optional(),
+    "—",
+    "the AWS CLI's region, used when neither of the above is set",
+  ),
   S3_ACCESS_KEY_ID: variable(z.string().min(1).optional(), "the SDK's chain", "S3 credentials"),
   S3_SECRET_ACCESS_KEY: variable(z.string().min(1).optional(), "the SDK's chain", "S3 credentials"),
   S3_FORCE_PATH_STYLE: variable(
@@ -196,7 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
     storageUrl: e.STORAGE_URL,
     s3: {
       endpoint: e.S3_ENDPOINT,
-      region: e.S3_REGION,
+      region: e.S3_REGION ?? e.AWS_REGION ?? e.AWS_DEFAULT_REGION ?? "us-east-1",
       accessKeyId: e.S3_ACCESS_KEY_ID,
       secretAccessKey: e.S3_SECRET_ACCESS_KEY,
       forcePathStyle: e.S3_FORCE_PATH_STYLE ?? e.S3_ENDPOINT !== undefined,

@@ -19,6 +19,15 @@ describe("config", () => {
     expect(loadConfig({}).s3.forcePathStyle).toBe(false);
   });
 
+  it("takes the bucket's region from S3_REGION, else the AWS SDK's AWS_REGION or AWS_DEFAULT_REGION, else us-east-1", () => {
+    expect(loadConfig({}).s3.region).toBe("us-east-1");
+    expect(loadConfig({ AWS_DEFAULT_REGION: "eu-north-1" }).s3.region).toBe("eu-north-1");
+    expect(loadConfig({ AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "eu-north-1" }).s3.region).toBe(
+      "eu-west-1",
+    );
+    expect(loadConfig({ S3_REGION: "ap-south-1", AWS_REGION: "eu-west-1" }).s3.region).toBe("ap-south-1");
+  });
+
   it("names the variable at fault in one sentence", () => {
     expect(() => loadConfig({ REDIS_URL: "localhost:6379" })).toThrow(ConfigError);
     expect(() => loadConfig({ REDIS_URL: "localhost:6379" })).toThrow(
