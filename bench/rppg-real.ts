@@ -3,17 +3,14 @@ import path from "node:path";
 import { analyseVideo, FaceDetector, LandmarkDetector } from "@hrpipe/face";
 import { faceOptionsSchema } from "@hrpipe/queue";
 import {
-  bandpassPulse,
-  detrendSmoothnessPriors,
   mean,
-  peakFrequency,
-  periodogram,
   type RppgMethod,
   type RppgOptions,
   resampleUniform,
   rppgMethods,
   rppgPulse,
   rppgVideoEstimate,
+  spectralHrBpm,
   toolkitVideoHeartRateBpm,
 } from "@hrpipe/signal";
 import { type BenchResult, type BenchRow, machineDescription } from "./report.ts";
@@ -88,11 +85,6 @@ const physRecorder: Recording = {
     };
   },
 };
-
-/** The spectral peak of a detrended, band-passed stretch of reference waveform, bpm. */
-function spectralHrBpm(ppg: Float64Array, fsHz: number): number {
-  return peakFrequency(periodogram(bandpassPulse(detrendSmoothnessPriors(ppg), fsHz), fsHz), 0.7, 3) * 60;
-}
 
 function referenceWindowBpm(reference: Reference, startS: number, endS: number): number | null {
   const from = Math.round((startS - reference.startS) * reference.fsHz);

@@ -36,6 +36,19 @@ function pulsingSkin(timeS: number, hrBpm: number, drift = 0): [number, number, 
   return [180 * light * (1 + 0.43 * pulse), 120 * light * (1 + pulse), 95 * light * (1 + 0.69 * pulse)];
 }
 
+/** A 64x48 30-fps video whose every pixel is the pulsing skin colour (3% light drift), nearly lossless. */
+async function writeSkinPatchVideo(file: string, hrBpm: number, seconds: number): Promise<void> {
+  const fps = 30;
+  const encoder = new VideoEncoder(file, { width: 64, height: 48, fps, crf: 10 });
+  const frame = new Uint8Array(64 * 48 * 3);
+  for (let k = 0; k < seconds * fps; k++) {
+    const [r, g, b] = pulsingSkin(k / fps, hrBpm, 0.03);
+    for (let p = 0; p < frame.length; p += 3) frame.set([r, g, b], p);
+    await encoder.write(frame);
+  }
+  await encoder.close();
+}
+
 interface RppgOutput {
   fps: number;
   durationS: number;
@@ -92,15 +105,7 @@ describe("hrpipe rppg on traces and skin patches", () => {
 
   it("--roi whole-frame measures a video that is all skin patch, with one method", async () => {
     const video = path.join(dir, "patch.mp4");
-    const fps = 30;
-    const encoder = new VideoEncoder(video, { width: 64, height: 48, fps, crf: 10 });
-    const frame = new Uint8Array(64 * 48 * 3);
-    for (let k = 0; k < 25 * fps; k++) {
-      const [r, g, b] = pulsingSkin(k / fps, 66, 0.03);
-      for (let p = 0; p < frame.length; p += 3) frame.set([r, g, b], p);
-      await encoder.write(frame);
-    }
-    await encoder.close();
+    await writeSkinPatchVideo(video, 66, 25);
     const out = path.join(dir, "patch.json");
     const result = await runCli(["rppg", video, "--roi", "whole-frame", "--method", "chrom", "--out", out]);
     expect(result.code).toBe(0);
@@ -114,24 +119,11 @@ describe("hrpipe rppg on a dataset folder", () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "hrpipe rppg folder "));
-    const fps = 30;
     for (const [name, hrBpm] of [
       ["calm", 66],
       ["brisk", 96],
     ] as const) {
-      const encoder = new VideoEncoder(path.join(dir, `${name}.mp4`), {
-        width: 64,
-        height: 48,
-        fps,
-        crf: 10,
-      });
-      const frame = new Uint8Array(64 * 48 * 3);
-      for (let k = 0; k < 20 * fps; k++) {
-        const [r, g, b] = pulsingSkin(k / fps, hrBpm, 0.03);
-        for (let p = 0; p < frame.length; p += 3) frame.set([r, g, b], p);
-        await encoder.write(frame);
-      }
-      await encoder.close();
+      await writeSkinPatchVideo(path.join(dir, `${name}.mp4`), hrBpm, 20);
       await writeFile(
         path.join(dir, `${name}-hr.csv`),
         `t,bpm\n${Array.from({ length: 21 }, (_, t) => `${t},${hrBpm}`).join("\n")}\n`,

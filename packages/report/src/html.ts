@@ -25,6 +25,18 @@ function escapeHtml(text: string): string {
   );
 }
 
+/** RMSE, MAE, MAPE, r, Bland-Altman and n: the metricsHeader columns after the headline ones. */
+function agreementCells(m: AgreementMetrics): string[] {
+  return [
+    fmt(m.rmse),
+    fmt(m.mae),
+    fmt(m.mape, 1),
+    fmt(m.pearsonR),
+    `${fmt(m.bias)} [${fmt(m.loaLower)}, ${fmt(m.loaUpper)}]`,
+    String(m.n),
+  ];
+}
+
 /**
  * The metrics table users read first: the CNN's frames, then one row per estimator ranked by window
  * RMSE (best first), the study's headline columns first.
@@ -36,12 +48,7 @@ export function metricsRows(report: ProtocolReport): string[][] {
     "CNN (frames)",
     fmt(report.metrics.headline.cnnFrames.meanRmse),
     fmt(report.metrics.headline.cnnFrames.medianRmse),
-    fmt(frames.rmse),
-    fmt(frames.mae),
-    fmt(frames.mape, 1),
-    fmt(frames.pearsonR),
-    `${fmt(frames.bias)} [${fmt(frames.loaLower)}, ${fmt(frames.loaUpper)}]`,
-    String(frames.n),
+    ...agreementCells(frames),
     "-",
   ]);
   const { windows, lowQualityWindows } = report.metrics.overall;
@@ -49,18 +56,12 @@ export function metricsRows(report: ProtocolReport): string[][] {
     Number.isFinite(windows[name].rmse) ? windows[name].rmse : Number.POSITIVE_INFINITY;
   const ranked = [...estimatorNames].sort((a, b) => rmseOf(a) - rmseOf(b));
   for (const [rank, name] of ranked.entries()) {
-    const m: AgreementMetrics = windows[name];
     const headline = report.metrics.headline.windows[name];
     rows.push([
       `${rank + 1}. ${estimatorLabels[name]} (windows)`,
       fmt(headline.meanRmse),
       fmt(headline.medianRmse),
-      fmt(m.rmse),
-      fmt(m.mae),
-      fmt(m.mape, 1),
-      fmt(m.pearsonR),
-      `${fmt(m.bias)} [${fmt(m.loaLower)}, ${fmt(m.loaUpper)}]`,
-      String(m.n),
+      ...agreementCells(windows[name]),
       String(lowQualityWindows[name] ?? "-"),
     ]);
   }

@@ -99,18 +99,24 @@ export interface PpgRate {
   beatTimesS: number[];
 }
 
+/** The spectral peak of a detrended, band-passed pulse waveform in the pulse band, bpm. */
+export function spectralHrBpm(pulse: Float64Array, fsHz: number): number {
+  return (
+    peakFrequency(
+      periodogram(bandpassPulse(detrendSmoothnessPriors(pulse), fsHz), fsHz),
+      pulseBandHz.low,
+      pulseBandHz.high,
+    ) * 60
+  );
+}
+
 /**
  * Heart rate of a stretch of PPG (a label window or a whole recording), from its beats and from its
  * spectrum: the spectrum gives the expected beat interval, the beats the rate (they follow a rate that
  * changes within the stretch, where a spectrum smears it), and disagreement flags the stretch.
  */
 export function ppgHeartRate(ppg: Float64Array, fsHz: number): PpgRate {
-  const spectrumHrBpm =
-    peakFrequency(
-      periodogram(bandpassPulse(detrendSmoothnessPriors(ppg), fsHz), fsHz),
-      pulseBandHz.low,
-      pulseBandHz.high,
-    ) * 60;
+  const spectrumHrBpm = spectralHrBpm(ppg, fsHz);
   const expectedRrS = 60 / spectrumHrBpm;
   const beatTimesS = guidedBeats(elgendiSystolicPeaks(ppg, fsHz), expectedRrS);
   const intervals: number[] = [];

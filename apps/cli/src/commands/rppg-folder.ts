@@ -160,27 +160,21 @@ export async function rppgFolder(
     }
   }
   const scored = videos.filter((v) => v.excluded === null && v.referenceHrBpm !== null);
-  const metrics = Object.fromEntries(
-    options.methods.map((method) => [
-      method,
-      (() => {
-        const windows = paired(
-          scored.flatMap((v) =>
-            (v.methods[method]?.windows ?? []).map(
-              (w) => [w.hrBpm, w.referenceHrBpm] as [number | null, number | null],
-            ),
-          ),
-        );
-        return {
-          videos: agreement(
-            ...paired(scored.map((v) => [v.methods[method]?.hrBpm ?? null, v.referenceHrBpm])),
-          ),
-          windows: agreement(...windows),
-          windowBands: bandAgreement(...windows),
-        };
-      })(),
-    ]),
-  );
+  const metricsOf = (method: RppgMethod) => {
+    const windows = paired(
+      scored.flatMap((v) =>
+        (v.methods[method]?.windows ?? []).map(
+          (w) => [w.hrBpm, w.referenceHrBpm] as [number | null, number | null],
+        ),
+      ),
+    );
+    return {
+      videos: agreement(...paired(scored.map((v) => [v.methods[method]?.hrBpm ?? null, v.referenceHrBpm]))),
+      windows: agreement(...windows),
+      windowBands: bandAgreement(...windows),
+    };
+  };
+  const metrics = Object.fromEntries(options.methods.map((method) => [method, metricsOf(method)]));
   await writeFile(
     options.out,
     `${JSON.stringify({ source: root, layout: layout.name, createdAt: new Date().toISOString(), videos, metrics, ignored: listing.ignored }, null, 2)}\n`,
