@@ -45,9 +45,13 @@ function cpuSecondsPerCall(work: () => void, minS = 2): number {
 export async function benchEcg(): Promise<BenchResult> {
   const ecg = ninetySecondTrial();
   const seconds = ecg.length / amigosSampleRateHz;
-  const options = { column: 15, fps: 25, windowS: 10 };
+  const options = { column: 15, fps: 25, windowS: 10, offsetS: 0 };
   const labelS = cpuSecondsPerCall(() => {
-    const labels = labelTrial(ecg, { participant: "P01", videoId: "bench", column: 15 }, options);
+    const labels = labelTrial(
+      ecg,
+      { participant: "P01", videoId: "bench", column: 15, source: "bench" },
+      options,
+    );
     if (typeof labels === "string") throw new Error(labels);
   });
   const bandpass = butterworthBandpass(2, 5, 15, amigosSampleRateHz);

@@ -138,7 +138,7 @@ describe("the dashboard reflects no input as executable HTML", () => {
     }
   });
 
-  it("escapes exclusions in report.html", () => {
+  it("escapes exclusions and video names in report.html", () => {
     const html = renderHtml(
       {
         reportVersion,
@@ -152,6 +152,19 @@ describe("the dashboard reflects no input as executable HTML", () => {
           participant: payload,
           reason: payload,
         })),
+        layout: "videos",
+        videos: payloads.map((payload) => ({
+          subject: payload,
+          video: payload,
+          participant: "P01",
+          videoId: "v",
+          durationS: null,
+          referenceHrBpm: null,
+          excluded: payload,
+          methods: {},
+          figure: null,
+        })),
+        videoMetrics: {},
       },
       {},
     );

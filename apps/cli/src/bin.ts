@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { configVariables, ingestPayloadSchema, stageNames } from "@hrpipe/queue";
+import { configVariables, datasetLayoutNames, ingestPayloadSchema, stageNames } from "@hrpipe/queue";
 import { rppgMethods } from "@hrpipe/signal";
 import { Command, CommanderError } from "commander";
 import { type DashboardCommandOptions, dashboardCommand } from "./commands/dashboard.ts";
@@ -16,6 +16,7 @@ import {
 } from "./commands/model.ts";
 import { type ArtifactsCommandOptions, artifactsCommand, reportCommand } from "./commands/report.ts";
 import { type RppgCommandOptions, rppgCommand } from "./commands/rppg.ts";
+import { type RunFolderOptions, runFolderCommand } from "./commands/run.ts";
 import { cancelCommand, type StatusCommandOptions, statusCommand } from "./commands/status.ts";
 import { type SynthCommandOptions, synthCommand } from "./commands/synth.ts";
 import { type WorkerCommandOptions, workerCommand } from "./commands/worker.ts";
@@ -87,49 +88,14 @@ function syntheticDatasetOptions(
     .option("--seed <n>", "seed of the synthetic dataset", "1");
 }
 
-export function buildProgram(): Command {
-  const program = new Command("hrpipe")
-    .description(
-      "Heart rate from facial video at dataset scale: BullMQ stage workers, S3 artifacts, CNN and rPPG reports.",
+/** The options of a run, for `ingest` and `run`, with the pipeline's defaults. */
+function runOptions(command: Command): Command {
+  return command
+    .option(
+      "--layout <name>",
+      `dataset layout: ${datasetLayoutNames.join(", ")} (auto: AMIGOS's files, else detected)`,
+      runDefaults.layout,
     )
-    .version(version, "-v, --version")
-    .showHelpAfterError("(run with --help for usage)")
-    .addHelpText(
-      "after",
-      `\nEnvironment (README.md, Configuration):\n${wrap(configVariables.join(", "), 100)}`,
-    );
-
-  program
-    .command("doctor")
-    .description("check Redis, storage, ffmpeg, ONNX Runtime, the tfjs backend and the face models")
-    .option("--json", "print one JSON object { ok, checks: [{ name, ok, required, detail }] }")
-    .action(action((options: { json?: boolean }) => doctor(options)));
-
-  const demo = program
-    .command("demo")
-    .description(
-      "the whole pipeline on this machine: private Redis, file storage, a synthetic dataset, every stage -> report",
-    )
-    .option("--redis <url>", "use this Redis instead of starting a private redis-server")
-    .option("--storage <uri>", "file://dir or s3://bucket/prefix", "file://./.hrpipe");
-  syntheticDatasetOptions(demo, { participants: "4", videos: "2", seconds: "15", size: "320x240" })
-    .option("--epochs <n>", "head training epochs", int("--epochs"), runDefaults.train.epochs)
-    .action(action((options: DemoCommandOptions) => demoCommand(options)));
-
-  const synth = program
-    .command("synth")
-    .description("write a synthetic AMIGOS-layout dataset (face videos, ECG .mat files, ground truth)")
-    .argument("<outUri>", "file://dir or s3://bucket/prefix");
-  syntheticDatasetOptions(synth, { participants: "6", videos: "4", seconds: "30", size: "640x360" }).action(
-    action((outUri: string, options: SynthCommandOptions) => synthCommand(outUri, options)),
-  );
-
-  program
-    .command("ingest")
-    .description("enqueue a dataset ingest job (ecg, decode, face, train and eval follow); prints the run id")
-    .argument("<datasetUri>", "key prefix in STORAGE_URL, or a URI inside it")
-    .option("--run-id <id>", "name the run (default: run-<timestamp>-<random>); an id in use is refused")
-    .option("--resume", "continue the run of --run-id when its dataset and options are the same")
     .option("--protocols <list>", "comma-separated", runDefaults.protocols.join(","))
     .option(
       "--segment <seconds>",
@@ -174,9 +140,79 @@ export function buildProgram(): Command {
       num("--eval-stride"),
       runDefaults.eval.strideS,
     )
-    .action(
-      action((datasetUri: string, options: IngestCommandOptions) => ingestCommand(datasetUri, options)),
+    .option(
+      "--ecg-offset <seconds>",
+      "seconds added to every reference time to put it on the video's clock",
+      num("--ecg-offset"),
+      runDefaults.ecg.offsetS,
     );
+}
+
+export function buildProgram(): Command {
+  const program = new Command("hrpipe")
+    .description(
+      "Heart rate from facial video at dataset scale: BullMQ stage workers, S3 artifacts, CNN and rPPG reports.",
+    )
+    .version(version, "-v, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText(
+      "after",
+      `\nEnvironment (README.md, Configuration):\n${wrap(configVariables.join(", "), 100)}`,
+    );
+
+  program
+    .command("doctor")
+    .description("check Redis, storage, ffmpeg, ONNX Runtime, the tfjs backend and the face models")
+    .option("--json", "print one JSON object { ok, checks: [{ name, ok, required, detail }] }")
+    .action(action((options: { json?: boolean }) => doctor(options)));
+
+  const demo = program
+    .command("demo")
+    .description(
+      "the whole pipeline on this machine: private Redis, file storage, a synthetic dataset, every stage -> report",
+    )
+    .option("--redis <url>", "use this Redis instead of starting a private redis-server")
+    .option("--storage <uri>", "file://dir or s3://bucket/prefix", "file://./.hrpipe");
+  syntheticDatasetOptions(demo, { participants: "4", videos: "2", seconds: "15", size: "320x240" })
+    .option("--epochs <n>", "head training epochs", int("--epochs"), runDefaults.train.epochs)
+    .action(action((options: DemoCommandOptions) => demoCommand(options)));
+
+  const synth = program
+    .command("synth")
+    .description("write a synthetic AMIGOS-layout dataset (face videos, ECG .mat files, ground truth)")
+    .argument("<outUri>", "file://dir or s3://bucket/prefix");
+  syntheticDatasetOptions(synth, { participants: "6", videos: "4", seconds: "30", size: "640x360" }).action(
+    action((outUri: string, options: SynthCommandOptions) => synthCommand(outUri, options)),
+  );
+
+  runOptions(
+    program
+      .command("ingest")
+      .description(
+        "enqueue a dataset ingest job (ecg, decode, face, train and eval follow); prints the run id",
+      )
+      .argument(
+        "<dataset>",
+        "a local folder (uploaded, content addressed), or a key prefix in STORAGE_URL or a URI inside it",
+      )
+      .option("--run-id <id>", "name the run (default: run-<timestamp>-<random>); an id in use is refused")
+      .option("--resume", "continue the run of --run-id when its dataset and options are the same"),
+  ).action(action((dataset: string, options: IngestCommandOptions) => ingestCommand(dataset, options)));
+
+  runOptions(
+    program
+      .command("run")
+      .description(
+        "the whole pipeline on this machine on a folder of your own (videos, UBFC-rPPG, a manifest.csv...): private Redis, file storage, every stage -> report.html and report.json in --out",
+      )
+      .argument("<folder>", "the dataset folder")
+      .option(
+        "-o, --out <dir>",
+        "where report.html, report.json and the figures go (default: hrpipe-runs/<run id>)",
+      )
+      .option("--redis <url>", "use this Redis instead of starting a private redis-server")
+      .option("--storage <uri>", "file://dir or s3://bucket/prefix", "file://./.hrpipe"),
+  ).action(action((folder: string, options: RunFolderOptions) => runFolderCommand(folder, options)));
 
   program
     .command("worker")

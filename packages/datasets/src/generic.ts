@@ -9,7 +9,8 @@ import {
   type ReferenceSource,
 } from "./layout.ts";
 
-const manifestName = "manifest.csv";
+/** The file that makes a folder a generic-layout dataset. */
+export const genericManifestName = "manifest.csv";
 const kinds: ReferenceKind[] = ["ecg", "ppg", "hr", "rr"];
 
 function cells(line: string): string[] {
@@ -28,16 +29,16 @@ export const generic: DatasetLayout = {
   name: "generic",
 
   detect(files) {
-    return files.some((file) => basename(file) === manifestName);
+    return files.some((file) => basename(file) === genericManifestName);
   },
 
   list(files, read): Listing {
     const manifest = files
-      .filter((file) => basename(file) === manifestName)
+      .filter((file) => basename(file) === genericManifestName)
       .sort((a, b) => a.length - b.length)[0];
     if (!manifest)
       throw new Error(
-        `no ${manifestName} in the folder; the generic layout needs one (see README, "Datasets").`,
+        `no ${genericManifestName} in the folder; the generic layout needs one (see README, "Datasets").`,
       );
     const base = dirname(manifest);
     const resolve = (file: string) => (base ? `${base}/${file}` : file);

@@ -1,9 +1,12 @@
 import {
   detectRPeaks,
+  elgendiSystolicPeaks,
+  guidedBeats,
   medianRateHz,
   ppgHeartRate,
   resampleUniform,
   rrIntervals,
+  spectralHrBpm,
   toolkitVideoHeartRateBpm,
 } from "@hrpipe/signal";
 import type { ReferenceSignal } from "./layout.ts";
@@ -72,6 +75,25 @@ export class ReferenceRate {
     if (inside.length === 0 || (kind === "rr" && inside.length < 2)) return null;
     const meanValue = inside.reduce((s, v) => s + v, 0) / inside.length;
     return { hrBpm: kind === "rr" ? 60 / meanValue : meanValue, lowQuality: false };
+  }
+
+  /**
+   * The reference's beats in s of video time: ECG R peaks, PPG systolic peaks (guided by the whole
+   * waveform's spectral rate), the ends of RR intervals; an HR trace has none.
+   */
+  beatTimesS(): number[] {
+    const { kind } = this.signal;
+    if (kind === "ecg") return this.beatsS!;
+    if (kind === "rr") return [...this.videoTimeS];
+    if (kind === "hr") return [];
+    const { fsHz, startS, values } = this.uniform!;
+    const expectedRrS = 60 / spectralHrBpm(values, fsHz);
+    return guidedBeats(elgendiSystolicPeaks(values, fsHz), expectedRrS).map((t) => t + startS);
+  }
+
+  /** The span of video time the reference covers, s. */
+  get coveredS(): { startS: number; endS: number } {
+    return { startS: this.videoTimeS[0] ?? 0, endS: this.videoTimeS[this.videoTimeS.length - 1] ?? 0 };
   }
 
   /**

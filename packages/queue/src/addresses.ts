@@ -10,8 +10,8 @@ export type FormatVersions = Record<"labels" | "chunks" | "faces" | "features" |
  * versions of all the stages that shaped it, so nothing stale is ever reused.
  */
 export const formatVersions: Readonly<FormatVersions> = {
-  /** labels/<hash>/...: per-frame HR from ECG. */
-  labels: 1,
+  /** labels/<hash>/...: per-frame HR from a reference (2: any reference kind, beat times, video HR). */
+  labels: 2,
   /** frames/<hash>/...: a segment's coded frames (chunk layout and segment plan). */
   chunks: 1,
   /** faces/<hash>/... and traces/<hash>/...: detection, tracking, crops, skin colour (2: landmark skin area). */
@@ -55,10 +55,15 @@ export function sha256Of(bytes: Uint8Array): string {
  * same size, under the same key) is always recomputed, and the same bytes under another key are reused.
  */
 export const addresses = {
-  labels: (input: { sourceSha256: string; options: EcgOptions }, versions: FormatVersions = formatVersions) =>
+  labels: (
+    /** `reading`: how a recording's own reference is read and onto which video clock (not for AMIGOS's .mat). */
+    input: { sourceSha256: string; options: EcgOptions; reading?: unknown },
+    versions: FormatVersions = formatVersions,
+  ) =>
     contentHash({
       source: input.sourceSha256,
       options: input.options,
+      reading: input.reading,
       versions: { labels: versions.labels },
     }),
   faces: (

@@ -14,27 +14,40 @@ const metricNumber = z.union([z.number(), z.nan(), z.null()]).transform((value) 
 
 export const spanSchema = z.object({ startS: z.number(), endS: z.number() });
 
-/** labels/<hash>/<participant>/<videoId>.json: per-frame HR of one trial. */
+/**
+ * labels/<hash>/<participant>/<videoId>.json: per-frame HR of one video from its reference (an AMIGOS
+ * trial's ECG, or a recording's PPG, ECG, HR trace or RR intervals), on the video's clock.
+ */
 export const trialLabelsSchema = z.object({
   participant: z.string(),
   videoId: z.string(),
+  kind: z.enum(["ecg", "ppg", "hr", "rr"]),
+  /** The reference file, and the AMIGOS joined_data column where it is one. */
+  source: z.string(),
+  column: z.number().int().nullable(),
   fps: z.number().positive(),
   windowS: z.number().positive(),
-  column: z.number().int(),
+  /** The reference's (median) sampling rate. */
   fsHz: z.number().positive(),
   durationS: z.number(),
   frameCount: z.number().int(),
-  /** R-peak times in seconds from the start of the trial. */
-  rPeakTimesS: z.array(z.number()),
+  /** Beat times (ECG R peaks, PPG systolic peaks, RR-interval ends) in s of video time; none for HR traces. */
+  beatTimesS: z.array(z.number()),
   /** Heart rate of frame k (at k / fps seconds), null where the window holds too few valid beats. */
   hrBpm: z.array(z.number().nullable()),
+  /**
+   * The whole video's reference heart rate as the field reports it: a PPG waveform's spectral peak
+   * (rPPG-Toolbox's recipe), else the mean beat rate; null where the reference covers too little.
+   */
+  videoHrBpm: z.number().nullable(),
   quality: z.object({
     beats: z.number().int(),
     rrIntervals: z.number().int(),
     rrRejected: z.number().int(),
     /** Share of frames with a label. */
     labelledShare: z.number(),
-    polarity: z.enum(["upright", "inverted"]),
+    /** ECG only: whether the R peaks point up. */
+    polarity: z.enum(["upright", "inverted"]).optional(),
     /** Recorded (finite) stretches; the rest of the trial is NaN in the source. */
     spansS: z.array(spanSchema),
     meanHrBpm: z.number().nullable(),
@@ -178,6 +191,15 @@ const perEstimator = <T extends z.ZodType>(schema: T) =>
 
 const rmseSummarySchema = z.object({ meanRmse: metricNumber, medianRmse: metricNumber });
 
+/** Heart rates as bands (<60, 60-80, 80-100, >=100 bpm): the study's proposed classification view. */
+export const bandAgreementSchema = z.object({
+  bands: z.array(z.string()),
+  /** confusion[reference band][estimated band]. */
+  confusion: z.array(z.array(z.number().int())),
+  accuracy: metricNumber,
+  macroF1: metricNumber,
+});
+
 export const protocolMetricsSchema = z.object({
   participants: z.array(
     z.object({
@@ -191,13 +213,14 @@ export const protocolMetricsSchema = z.object({
     windows: perEstimator(agreementMetricsSchema),
     /** Per rPPG method, the scored windows whose SNR fell below the quality floor. */
     lowQualityWindows: z.partialRecord(z.enum(estimatorNames), z.number().int()),
+    windowBands: perEstimator(bandAgreementSchema),
   }),
   /** The study's headline numbers: mean and median over participants of the per-participant RMSE. */
   headline: z.object({ cnnFrames: rmseSummarySchema, windows: perEstimator(rmseSummarySchema) }),
 });
 export type ProtocolMetrics = z.output<typeof protocolMetricsSchema>;
 
-export const reportVersion = 2;
+export const reportVersion = 3;
 
 /** runs/<runId>/reports/<protocol>/report.json. */
 export const protocolReportSchema = z.object({
@@ -224,6 +247,63 @@ export const protocolReportSchema = z.object({
 });
 export type ProtocolReport = z.output<typeof protocolReportSchema>;
 
+/** runs/<runId>/reports/<protocol>/windows.json: the CNN's estimate on every scored window of the test split. */
+export const cnnWindowsSchema = z.object({
+  protocol: z.enum(protocolNames),
+  windows: z.array(
+    z.object({
+      participant: z.string(),
+      videoId: z.string(),
+      startS: z.number(),
+      endS: z.number(),
+      hrBpm: z.number(),
+    }),
+  ),
+});
+export type CnnWindows = z.infer<typeof cnnWindowsSchema>;
+
+/** One estimator on one video: its whole-video heart rate and its windows (README, "report.json"). */
+export const videoEstimateSchema = z.object({
+  /** The median of the video's confident windows, bpm; null when no window was. */
+  hrBpm: z.number().nullable(),
+  windows: z.array(
+    z.object({
+      /** Seconds of video time. */
+      startS: z.number(),
+      endS: z.number(),
+      hrBpm: z.number().nullable(),
+      /** 0-1 from the window's spectral SNR (rPPG methods); null for the CNN. */
+      confidence: z.number().nullable(),
+      snrDb: z.number().nullable(),
+      lowQuality: z.boolean(),
+      /** The reference at the window's centre; null without a reference. */
+      referenceHrBpm: z.number().nullable(),
+    }),
+  ),
+  /** For the CNN: the protocol whose test split held the video (its head never saw it). */
+  protocol: z.enum(protocolNames).optional(),
+});
+export type VideoEstimate = z.infer<typeof videoEstimateSchema>;
+
+/** A video of a run, as other tools read it: every method's heart rate over time, and the reference's. */
+export const videoReportSchema = z.object({
+  subject: z.string(),
+  /** The video's path in the dataset. */
+  video: z.string(),
+  participant: z.string(),
+  videoId: z.string(),
+  durationS: z.number().nullable(),
+  /** The whole video's reference HR (a PPG's spectral peak, an ECG's mean beat rate); null without one. */
+  referenceHrBpm: z.number().nullable(),
+  /** Why the video was left out, or null. */
+  excluded: z.string().nullable(),
+  /** Every rPPG method, and the CNN where a protocol tested the video. */
+  methods: z.partialRecord(z.enum(estimatorNames), videoEstimateSchema),
+  /** Storage key of its HR-over-time figure. */
+  figure: z.string().nullable(),
+});
+export type VideoReport = z.infer<typeof videoReportSchema>;
+
 /** runs/<runId>/reports/report.json: every protocol's report of a run, and what could not be used. */
 export const runReportSchema = z.object({
   reportVersion: z.literal(reportVersion),
@@ -235,5 +315,10 @@ export const runReportSchema = z.object({
   /** ...and, for each one that was not, why. */
   notEvaluated: z.array(z.object({ protocol: z.enum(protocolNames), reason: z.string() })),
   exclusions: z.array(exclusionSchema),
+  /** The dataset's layout, and every planned video with each method's heart rate over time. */
+  layout: runManifestSchema.shape.layout,
+  videos: z.array(videoReportSchema),
+  /** Per estimator, its whole-video heart rates against the references (the field's per-video MAE...). */
+  videoMetrics: z.partialRecord(z.enum(estimatorNames), agreementMetricsSchema),
 });
 export type RunReport = z.output<typeof runReportSchema>;

@@ -2,7 +2,7 @@ import { addresses } from "./addresses.ts";
 import { readArtifact } from "./artifact-io.ts";
 import { trialLabelsSchema } from "./documents.ts";
 import { artifactKeys } from "./keys.ts";
-import type { VideoArtifacts } from "./manifest.ts";
+import type { LabelledVideo } from "./manifest.ts";
 import { decodeFacesShard, decodeFeaturesShard, encodeFeaturesShard } from "./shards.ts";
 import type { Storage } from "./storage/index.ts";
 
@@ -83,7 +83,7 @@ export async function shardFeatures(
 export async function loadFrameSet(
   storage: Storage,
   extractor: Embedder,
-  videos: VideoArtifacts[],
+  videos: LabelledVideo[],
   onShard?: (done: number, total: number) => void,
 ): Promise<FrameSet> {
   const set: FrameSet = {

@@ -4,7 +4,9 @@
  */
 export const jobIds = {
   ingest: (runId: string) => `ingest.${runId}`,
-  ecg: (runId: string, participant: string) => `ecg.${runId}.${participant}`,
+  /** An AMIGOS participant's .mat, or (with its video id) one video's own reference. */
+  ecg: (runId: string, participant: string, videoId?: string) =>
+    videoId === undefined ? `ecg.${runId}.${participant}` : `ecg.${runId}.${participant}.${videoId}`,
   decode: (runId: string, participant: string, videoId: string) =>
     `decode.${runId}.${participant}.${videoId}`,
   face: (runId: string, participant: string, videoId: string, segment: number) =>

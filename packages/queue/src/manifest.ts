@@ -2,6 +2,7 @@ import { z } from "zod";
 import { readArtifact, writeArtifact } from "./artifact-io.ts";
 import { artifactKeys } from "./keys.ts";
 import {
+  datasetLayoutNames,
   decodeOptionsSchema,
   ecgOptionsSchema,
   evalOptionsSchema,
@@ -10,6 +11,7 @@ import {
   protocolNames,
   stageNames,
   trainOptionsSchema,
+  videoReferenceSchema,
 } from "./payloads.ts";
 import type { Storage } from "./storage/index.ts";
 
@@ -20,6 +22,8 @@ export const exclusionSchema = z.object({
   videoId: z.string().optional(),
   segment: z.number().int().optional(),
   key: z.string().optional(),
+  /** The file's path in the dataset, where its key does not say it (uploaded folders store files by content). */
+  path: z.string().optional(),
   reason: z.string(),
 });
 export type Exclusion = z.infer<typeof exclusionSchema>;
@@ -35,12 +39,15 @@ const segmentArtifactSchema = z.object({
 export const videoArtifactsSchema = z.object({
   participant: z.string(),
   videoId: z.string(),
-  labelsKey: z.string(),
+  /** null for a video without a reference (an inference run): rPPG reports it, the CNN cannot train on it. */
+  labelsKey: z.string().nullable(),
   fps: z.number(),
   frameCount: z.number().int(),
   segments: z.array(segmentArtifactSchema),
 });
 export type VideoArtifacts = z.infer<typeof videoArtifactsSchema>;
+/** A video with labels: what training and evaluation read. */
+export type LabelledVideo = VideoArtifacts & { labelsKey: string };
 
 export const splitSchema = z.object({
   /** "Pxx/videoId" references. */
@@ -58,6 +65,8 @@ export const runManifestSchema = z.object({
   state: z.enum(["planned", "ingested", "training", "done", "failed", "cancelled"]),
   storageUrl: z.string(),
   datasetPrefix: z.string(),
+  /** The layout the plan read the dataset with (detected when the ingest said auto). */
+  layout: z.enum(datasetLayoutNames).default("amigos"),
   options: z.object({
     protocols: z.array(z.enum(protocolNames)),
     ecg: ecgOptionsSchema,
@@ -67,7 +76,16 @@ export const runManifestSchema = z.object({
     eval: evalOptionsSchema,
   }),
   participants: z.array(z.object({ participant: z.string(), matKey: z.string() })),
-  videos: z.array(z.object({ participant: z.string(), videoId: z.string(), videoKey: z.string() })),
+  videos: z.array(
+    z.object({
+      participant: z.string(),
+      videoId: z.string(),
+      videoKey: z.string(),
+      /** The video's path in the dataset as its owner names it (uploaded folders store files by content). */
+      path: z.string().optional(),
+      reference: videoReferenceSchema.optional(),
+    }),
+  ),
   /** Filled when every ecg, decode and face job has finished or failed. */
   artifacts: z.array(videoArtifactsSchema).default([]),
   splits: z.record(z.string(), splitSchema).default({}),
@@ -105,6 +123,14 @@ export function datasetPrefixOf(payload: Payload<"ingest">): string {
 
 export function videoRef(participant: string, videoId: string): string {
   return `${participant}/${videoId}`;
+}
+
+/** The run's labelled videos named by a split ("participant/videoId" references). */
+export function splitVideos(manifest: RunManifest, refs: string[]): LabelledVideo[] {
+  const wanted = new Set(refs);
+  return manifest.artifacts.filter(
+    (v): v is LabelledVideo => v.labelsKey !== null && wanted.has(videoRef(v.participant, v.videoId)),
+  );
 }
 
 export function readManifest(storage: Storage, runId: string): Promise<RunManifest> {

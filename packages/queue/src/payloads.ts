@@ -1,3 +1,4 @@
+import { layoutNames } from "@hrpipe/datasets";
 import { z } from "zod";
 
 /** The queues of the pipeline, one per stage, in the order of the data flow (see stages.ts). */
@@ -7,22 +8,27 @@ export type StageName = (typeof stageNames)[number];
 export const protocolNames = ["unseen-participants", "unseen-videos"] as const;
 export type ProtocolName = (typeof protocolNames)[number];
 
-const id = z
-  .string()
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/, "must be a safe id (letters, digits, '.', '-', '_')");
+/** Subject and video ids appear inside job ids (`<stage>.<runId>.<participant>.<videoId>`), so they hold no '.'. */
+const id = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/, "must be 1-64 letters, digits, '-' or '_'");
 /** Run ids appear inside job ids (`<stage>.<runId>....`), so they hold no '.'. */
 const runIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, '-' or '_'");
 const key = z
   .string()
   .min(1)
   .refine((k) => !k.startsWith("/") && !k.split("/").includes(".."), "must be a relative storage key");
-const participant = z.string().regex(/^P\d{2,4}$/, "must be a zero-padded participant id such as P01");
+/** A subject: AMIGOS's zero-padded P01, or a dataset's own name made safe (subject1, 01-01). */
+const participant = id;
 
 export const ecgOptionsSchema = z.object({
   /** joined_data column holding the ECG lead; AMIGOS: 14 right arm, 15 left arm. */
   column: z.number().int().min(0).max(16).default(15),
   fps: z.number().positive().max(240).default(25),
   windowS: z.number().positive().max(120).default(10),
+  /**
+   * Seconds added to every reference time to put it on the video's clock (positive when the
+   * reference started recording after the video). AMIGOS's preprocessed ECG starts with its video: 0.
+   */
+  offsetS: z.number().min(-3600).max(3600).default(0),
 });
 
 export const decodeOptionsSchema = z.object({
@@ -77,13 +83,21 @@ export const evalOptionsSchema = z.object({
 /** The two steps of an ingest job: plan the run and add its jobs, then gather their results. */
 export const ingestSteps = ["plan", "gather"] as const;
 
+/** How a dataset's files are laid out: AMIGOS's, one of packages/datasets' layouts, or detected. */
+export const datasetLayoutNames = ["auto", "amigos", ...layoutNames] as const;
+export type DatasetLayoutName = (typeof datasetLayoutNames)[number];
+
 export const ingestPayloadSchema = z.object({
   runId: runIdSchema,
   step: z.enum(ingestSteps).default("plan"),
-  /** Storage key prefix of an AMIGOS-layout tree ('' for the storage root). */
+  /**
+   * Where the dataset is: a storage key prefix ('' for the storage root) whose keys are its files, or,
+   * for a folder uploaded by `hrpipe ingest ./folder`, the prefix of its index.json (see uploads.ts).
+   */
   datasetPrefix: z
     .string()
     .refine((k) => !k.startsWith("/") && !k.split("/").includes(".."), "must be a relative storage prefix"),
+  layout: z.enum(datasetLayoutNames).default("auto"),
   protocols: z
     .array(z.enum(protocolNames))
     .min(1)
@@ -95,12 +109,45 @@ export const ingestPayloadSchema = z.object({
   eval: evalOptionsSchema.default(evalOptionsSchema.parse({})),
 });
 
-export const ecgPayloadSchema = z.object({
+/**
+ * A recording's own reference file (PPG, ECG, HR trace or RR intervals) and how its layout reads it;
+ * the decode job labels the video with it once it knows the video's clock.
+ */
+export const videoReferenceSchema = z.object({
+  layout: z.enum(layoutNames),
+  /** Storage key of the reference file, and its path in the dataset (what the layout reads and reports name). */
+  key,
+  file: z.string().min(1),
+  kind: z.enum(["ecg", "ppg", "hr", "rr"]),
+  column: z.string().optional(),
+  fsHz: z.number().positive().optional(),
+  timeColumn: z.string().optional(),
+  offsetS: z.number().optional(),
+  /** A table of every frame's time on the reference's clock, where the dataset has one. */
+  frameTimes: z.object({ key, file: z.string(), column: z.string().optional() }).optional(),
+});
+export type VideoReference = z.output<typeof videoReferenceSchema>;
+
+/** An AMIGOS participant: every trial of its Data_Preprocessed_Pxx.mat. */
+const matLabelsPayloadSchema = z.object({
   runId: runIdSchema,
   participant,
   matKey: key,
   options: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
 });
+
+/** One video with its own reference file, on the video's clock as decode measured it. */
+const referenceLabelsPayloadSchema = z.object({
+  runId: runIdSchema,
+  participant,
+  videoId: id,
+  reference: videoReferenceSchema,
+  video: z.object({ fps: z.number().positive(), frameCount: z.number().int().min(1) }),
+  options: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
+});
+
+/** The ecg stage labels video frames with heart rates from a reference: AMIGOS's .mat or a recording's file. */
+export const ecgPayloadSchema = z.union([matLabelsPayloadSchema, referenceLabelsPayloadSchema]);
 
 export const decodePayloadSchema = z.object({
   runId: runIdSchema,
@@ -109,6 +156,9 @@ export const decodePayloadSchema = z.object({
   videoKey: key,
   options: decodeOptionsSchema.default(decodeOptionsSchema.parse({})),
   face: faceOptionsSchema.default(faceOptionsSchema.parse({})),
+  /** The video's own reference: decode adds its ecg job once the video's clock is known. */
+  reference: videoReferenceSchema.optional(),
+  labels: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
 });
 
 export const facePayloadSchema = z.object({

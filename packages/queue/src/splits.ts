@@ -43,9 +43,9 @@ export function protocolSplit(
     const own = videos
       .filter((v) => v.participant === participant)
       .sort((a, b) => a.videoId.localeCompare(b.videoId));
-    const shuffled = seededPermutation(own.length, options.seed + Number(participant.slice(1))).map(
-      (i) => own[i]!,
-    );
+    // The participant's number (P07 -> 7, subject12 -> 12) varies the shuffle from one to the next.
+    const number = Number(/\d+$/.exec(participant)?.[0] ?? 0);
+    const shuffled = seededPermutation(own.length, options.seed + number).map((i) => own[i]!);
     const testCount = own.length >= 2 ? Math.max(1, Math.round(own.length * 0.25)) : 0;
     test.push(...shuffled.slice(0, testCount).map(ref));
     train.push(...shuffled.slice(testCount).map(ref));

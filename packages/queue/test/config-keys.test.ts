@@ -94,7 +94,9 @@ describe("content addresses", () => {
       addresses.labels({ sourceSha256: sha("b"), options }),
       addresses.labels({ sourceSha256: sha("a"), options: { ...options, windowS: 24 } }),
       addresses.labels({ sourceSha256: sha("a"), options: { ...options, column: 14 } }),
-      addresses.labels({ sourceSha256: sha("a"), options }, { ...formatVersions, labels: 2 }),
+      addresses.labels({ sourceSha256: sha("a"), options: { ...options, offsetS: 1.5 } }),
+      addresses.labels({ sourceSha256: sha("a"), options, reading: { kind: "ppg", video: { fps: 30 } } }),
+      addresses.labels({ sourceSha256: sha("a"), options }, { ...formatVersions, labels: 99 }),
     ])
       expect(variant).not.toBe(base);
     expect(addresses.labels({ sourceSha256: sha("a"), options: { ...options } })).toBe(base);
@@ -132,7 +134,7 @@ describe("payload schemas", () => {
       participant: "P01",
       matKey: "d/Data_Preprocessed_P01.mat",
     });
-    expect(ecg.options).toEqual({ column: 15, fps: 25, windowS: 10 });
+    expect(ecg.options).toEqual({ column: 15, fps: 25, windowS: 10, offsetS: 0 });
     expect(() => parsePayload("decode", { runId: "r1", participant: "P01", videoId: "4" })).toThrow(
       /^decode job payload is invalid: videoKey: /,
     );

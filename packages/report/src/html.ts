@@ -50,8 +50,9 @@ export function metricsRows(report: ProtocolReport): string[][] {
     fmt(report.metrics.headline.cnnFrames.medianRmse),
     ...agreementCells(frames),
     "-",
+    "-",
   ]);
-  const { windows, lowQualityWindows } = report.metrics.overall;
+  const { windows, lowQualityWindows, windowBands } = report.metrics.overall;
   const rmseOf = (name: EstimatorName) =>
     Number.isFinite(windows[name].rmse) ? windows[name].rmse : Number.POSITIVE_INFINITY;
   const ranked = [...estimatorNames].sort((a, b) => rmseOf(a) - rmseOf(b));
@@ -63,6 +64,7 @@ export function metricsRows(report: ProtocolReport): string[][] {
       fmt(headline.medianRmse),
       ...agreementCells(windows[name]),
       String(lowQualityWindows[name] ?? "-"),
+      `${fmt(windowBands[name].accuracy)} / ${fmt(windowBands[name].macroF1)}`,
     ]);
   }
   return rows;
@@ -79,6 +81,7 @@ export const metricsHeader = [
   "bias [95% LoA]",
   "n",
   "low-quality windows",
+  "HR band acc. / F1",
 ];
 
 function table(header: string[], rows: string[][]): string {
@@ -116,10 +119,72 @@ ${table(["participant", "CNN frames", ...estimatorNames.map((n) => `${estimatorL
 </section>`;
 }
 
+/** At most this many per-video figures are drawn inline; every figure is stored beside report.json. */
+export const inlineVideoFigures = 60;
+
+/** One row per video: the reference and every estimator's whole-video heart rate, or why it was left out. */
+export function videoTable(run: RunReport): { header: string[]; rows: string[][] } {
+  const withReference = run.videos.some((v) => v.referenceHrBpm !== null);
+  const shown = estimatorNames.filter((name) => run.videos.some((v) => v.methods[name]));
+  const hr = (value: number | null | undefined) =>
+    value === null || value === undefined ? "-" : fmt(value, 1);
+  return {
+    header: [
+      "subject",
+      "video",
+      "duration (s)",
+      ...(withReference ? ["reference"] : []),
+      ...shown.map((n) => estimatorLabels[n]),
+      "excluded",
+    ],
+    rows: run.videos.map((v) => [
+      v.subject,
+      v.video,
+      hr(v.durationS),
+      ...(withReference ? [hr(v.referenceHrBpm)] : []),
+      ...shown.map((name) => hr(v.methods[name]?.hrBpm)),
+      v.excluded ?? "",
+    ]),
+  };
+}
+
+/** Each estimator's whole-video heart rates against the references, best MAE first. */
+export function videoMetricsTable(run: RunReport): { header: string[]; rows: string[][] } {
+  const scored = estimatorNames.filter((name) => run.videoMetrics[name]);
+  const maeOf = (name: EstimatorName) => run.videoMetrics[name]!.mae;
+  return {
+    header: ["estimator (per video)", "RMSE", "MAE", "MAPE %", "r", "bias [95% LoA]", "videos"],
+    rows: [...scored]
+      .sort(
+        (a, b) => (Number.isFinite(maeOf(a)) ? maeOf(a) : 1e9) - (Number.isFinite(maeOf(b)) ? maeOf(b) : 1e9),
+      )
+      .map((name) => [estimatorLabels[name], ...agreementCells(run.videoMetrics[name]!)]),
+  };
+}
+
+function videosSection(run: RunReport, videoFigures: Record<string, string>): string {
+  if (run.videos.length === 0) return "";
+  const withReference = run.videos.some((v) => v.referenceHrBpm !== null);
+  const { header, rows } = videoTable(run);
+  const drawn = run.videos.filter((v) => v.figure && videoFigures[v.figure]).slice(0, inlineVideoFigures);
+  const more = run.videos.filter((v) => v.figure).length - drawn.length;
+  return `
+<section id="videos">
+<h2>Per video</h2>
+<p>Whole-video heart rate (bpm): for each rPPG method the median of its confident windows; for the CNN the median of its windows where a protocol tested the video${withReference ? "; the reference is the whole video's spectral peak (PPG) or mean beat rate (ECG)" : "; the dataset has no reference, so no errors are computed"}. report.json holds every window.</p>
+${table(header, rows)}
+${withReference ? `<h3>Per-video agreement with the reference (bpm)</h3>\n${table(videoMetricsTable(run).header, videoMetricsTable(run).rows)}` : ""}
+<h3>Heart rate over time</h3>
+<p>Each method through its window centres, with a band as wide as its doubt (1 - confidence); the reference in black.${more > 0 ? ` ${more} more figures are stored beside report.json (runs/${escapeHtml(run.runId)}/reports/videos/).` : ""}</p>
+<div class="figures">${drawn.map((v) => `<figure>${videoFigures[v.figure!]}</figure>`).join("\n")}</div>
+</section>`;
+}
+
 /** A self-contained HTML page (inline SVG, inline CSS): it opens offline from a downloaded folder. */
 export function renderHtml(
   run: RunReport,
   figures: Partial<Record<ProtocolName, Record<string, string>>>,
+  videoFigures: Record<string, string> = {},
 ): string {
   const sections = Object.values(run.protocols).map((report) =>
     protocolSection(report!, figures[report!.protocol] ?? {}),
@@ -142,6 +207,7 @@ th:first-child,td:first-child{text-align:left}thead{background:#f3f3f3}.warn{bac
 <h1>Heart rate from facial video: run ${escapeHtml(run.runId)}</h1>
 <p>Report version ${run.reportVersion}, written ${escapeHtml(run.createdAt)}; run ${escapeHtml(run.state)}. CNN: frozen DenseNet-161 features and a 2208-16-32-16-1 regression head. POS, CHROM and GREEN: classical rPPG on the mean skin colour of the same faces, scored on exactly the same windows against the ECG label at each window's centre.</p>
 ${sections.join("\n")}
+${videosSection(run, videoFigures)}
 <h2>Not evaluated</h2>
 ${
   run.notEvaluated.length

@@ -4,13 +4,29 @@ import { processDecodeJob } from "./processor.ts";
 
 /**
  * Binds the decode processor to the `decode` queue. Each chunk becomes a face job whose id is derived
- * from its segment, so a retried decode job never enqueues a segment twice; face jobs join the decode
- * job's own parent (the run), which waits for them.
+ * from its segment, so a retried decode job never enqueues a segment twice; a video with its own
+ * reference gets its ecg job here, on the clock decode measured. Both join the decode job's own parent
+ * (the run), which waits for them.
  */
 export const decodeStage = defineStage("decode", ({ storage, queues, logger: processLogger }) => {
   sweepStaleScratchDirsAtStart(processLogger);
   return async (payload, { job, logger }) => {
     const result = await processDecodeJob(payload, { storage, logger });
+    const parent = job.opts.parent ? { parent: job.opts.parent, ignoreDependencyOnFailure: true } : {};
+    if (payload.reference) {
+      await queues.add(
+        "ecg",
+        {
+          runId: payload.runId,
+          participant: payload.participant,
+          videoId: payload.videoId,
+          reference: payload.reference,
+          video: { fps: result.fps, frameCount: result.frameCount },
+          options: payload.labels,
+        },
+        { jobId: jobIds.ecg(payload.runId, payload.participant, payload.videoId), ...parent },
+      );
+    }
     for (const chunk of result.chunks) {
       await queues.add(
         "face",
@@ -31,7 +47,7 @@ export const decodeStage = defineStage("decode", ({ storage, queues, logger: pro
         },
         {
           jobId: jobIds.face(payload.runId, payload.participant, payload.videoId, chunk.segment),
-          ...(job.opts.parent ? { parent: job.opts.parent, ignoreDependencyOnFailure: true } : {}),
+          ...parent,
         },
       );
     }

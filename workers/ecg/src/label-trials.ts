@@ -33,7 +33,7 @@ function round(value: number, digits: number): number {
 /** Labels one trial's ECG column; returns the reason instead when the trial has no usable ECG. */
 export function labelTrial(
   ecg: Float64Array,
-  context: { participant: string; videoId: string; column: number },
+  context: { participant: string; videoId: string; column: number; source: string },
   options: EcgOptions,
 ): TrialLabels | string {
   const fsHz = amigosSampleRateHz;
@@ -41,9 +41,15 @@ export function labelTrial(
   const finite = ecg.reduce((count, v) => count + (Number.isFinite(v) ? 1 : 0), 0);
   if (finite === 0) return `column ${context.column} holds no ECG samples (empty or all NaN)`;
   const peaks = detectRPeaks(ecg, fsHz);
-  const rr = rrIntervals(peaks.rPeakTimesS, peaks.spansS);
+  // The ECG's clock plus the offset is the video's: beats and recorded stretches move with it.
+  const beatTimesS = peaks.rPeakTimesS.map((t) => t + options.offsetS);
+  const spansS = peaks.spansS.map((span) => ({
+    startS: span.startS + options.offsetS,
+    endS: span.endS + options.offsetS,
+  }));
+  const rr = rrIntervals(beatTimesS, spansS);
   if (rr.intervals.length < 2) {
-    return `column ${context.column} has no usable ECG: ${peaks.rPeakTimesS.length} beats and ${rr.intervals.length} valid RR intervals in ${round(durationS, 1)} s`;
+    return `column ${context.column} has no usable ECG: ${beatTimesS.length} beats and ${rr.intervals.length} valid RR intervals in ${round(durationS, 1)} s`;
   }
   const frameCount = Math.floor(durationS * options.fps);
   const hrBpm = frameHeartRates(rr.intervals, { frameCount, fps: options.fps, windowS: options.windowS });
@@ -51,24 +57,28 @@ export function labelTrial(
   if (labelled.length === 0) {
     return `column ${context.column} has no frame with ${options.windowS} s of valid beats around it`;
   }
+  const meanRrS = rr.intervals.reduce((s, i) => s + (i.endS - i.startS), 0) / rr.intervals.length;
   return {
     participant: context.participant,
     videoId: context.videoId,
+    kind: "ecg",
+    source: context.source,
     fps: options.fps,
     windowS: options.windowS,
     column: context.column,
     fsHz,
     durationS,
     frameCount,
-    rPeakTimesS: peaks.rPeakTimesS.map((t) => round(t, 5)),
+    beatTimesS: beatTimesS.map((t) => round(t, 5)),
     hrBpm: hrBpm.map((hr) => (hr === null ? null : round(hr, 3))),
+    videoHrBpm: round(60 / meanRrS, 3),
     quality: {
-      beats: peaks.rPeakTimesS.length,
+      beats: beatTimesS.length,
       rrIntervals: rr.intervals.length,
       rrRejected: rr.rejected,
       labelledShare: round(labelled.length / frameCount, 4),
       polarity: peaks.polarity === 1 ? "upright" : "inverted",
-      spansS: peaks.spansS,
+      spansS,
       meanHrBpm: round(labelled.reduce((s, v) => s + v, 0) / labelled.length, 3),
       minHrBpm: round(Math.min(...labelled), 3),
       maxHrBpm: round(Math.max(...labelled), 3),
@@ -129,7 +139,7 @@ export function labelMatFile(
       );
     }
     const ecg = trial.real.subarray(options.column * rows, (options.column + 1) * rows);
-    const labels = labelTrial(ecg, { participant, videoId, column: options.column }, options);
+    const labels = labelTrial(ecg, { participant, videoId, column: options.column, source }, options);
     if (typeof labels === "string")
       result.excluded.push({ videoId, reason: `${source} trial ${videoId}: ${labels}` });
     else result.trials.push(labels);

@@ -11,15 +11,22 @@ import {
   type Storage,
   sha256Of,
   trialLabelsSchema,
+  type VideoReference,
   writeArtifact,
 } from "@hrpipe/queue";
+import { labelReference, ReferenceInputError } from "./label-reference.ts";
 import { EcgInputError, labelMatFile } from "./label-trials.ts";
 
-export interface EcgProcessorInput {
-  participant: string;
-  matKey: string;
-  options: EcgOptions;
-}
+/** An AMIGOS participant's .mat (every trial), or one video's own reference file. */
+export type EcgProcessorInput =
+  | { participant: string; matKey: string; options: EcgOptions }
+  | {
+      participant: string;
+      videoId: string;
+      reference: VideoReference;
+      video: { fps: number; frameCount: number };
+      options: EcgOptions;
+    };
 
 export interface EcgProcessorContext {
   storage: Storage;
@@ -36,6 +43,7 @@ export async function processEcg(
   input: EcgProcessorInput,
   context: EcgProcessorContext,
 ): Promise<EcgJobResult> {
+  if ("reference" in input) return labelVideoReference(input, context);
   const { storage, logger } = context;
   if (!(await storage.exists(input.matKey))) throw new ArtifactNotFoundError(storage.url, input.matKey);
   const bytes = await storage.get(input.matKey);
@@ -71,6 +79,62 @@ export async function processEcg(
     hash,
     labels,
     excluded: labelled.excluded,
+    reused: false,
+  };
+  await writeArtifact(storage, summary, ecgResultSchema, result);
+  return result;
+}
+
+/**
+ * Labels one video from its own reference file (and frame-times table): addressed by their bytes, how
+ * they are read and the video's clock, so a re-run finds its labels and skips the work.
+ */
+async function labelVideoReference(
+  input: Extract<EcgProcessorInput, { reference: VideoReference }>,
+  context: EcgProcessorContext,
+): Promise<EcgJobResult> {
+  const { storage, logger } = context;
+  const { reference } = input;
+  const read = async (key: string) => {
+    if (!(await storage.exists(key))) throw new ArtifactNotFoundError(storage.url, key);
+    return storage.get(key);
+  };
+  const referenceBytes = await read(reference.key);
+  const frameTimesBytes = reference.frameTimes ? await read(reference.frameTimes.key) : undefined;
+  const { key: _key, frameTimes, ...reading } = reference;
+  const hash = addresses.labels({
+    sourceSha256: sha256Of(referenceBytes),
+    options: input.options,
+    reading: {
+      ...reading,
+      frameTimes: frameTimesBytes && { ...frameTimes, key: undefined, sha256: sha256Of(frameTimesBytes) },
+      video: input.video,
+      videoId: input.videoId,
+    },
+  });
+  const summary = artifactKeys.labelsSummary(hash, input.participant);
+  if (await storage.exists(summary)) {
+    const done = await readArtifact(storage, summary, ecgResultSchema);
+    logger?.info({ participant: input.participant, videoId: input.videoId, hash }, "labels exist; skipping");
+    return { ...done, reused: true };
+  }
+  let labels: ReturnType<typeof labelReference>;
+  try {
+    labels = labelReference(input, {
+      reference: referenceBytes.toString("utf8"),
+      frameTimes: frameTimesBytes?.toString("utf8"),
+    });
+  } catch (error) {
+    if (error instanceof ReferenceInputError) throw new BadInputError(error.message);
+    throw error;
+  }
+  const key = artifactKeys.labels(hash, input.participant, input.videoId);
+  await writeArtifact(storage, key, trialLabelsSchema, labels);
+  const result: EcgJobResult = {
+    participant: input.participant,
+    hash,
+    labels: [{ videoId: input.videoId, key, labelledShare: labels.quality.labelledShare }],
+    excluded: [],
     reused: false,
   };
   await writeArtifact(storage, summary, ecgResultSchema, result);

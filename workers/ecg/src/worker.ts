@@ -6,8 +6,5 @@ export const ecgStage = defineStage(
   "ecg",
   ({ storage }) =>
     (payload, { logger }) =>
-      processEcg(
-        { participant: payload.participant, matKey: payload.matKey, options: payload.options },
-        { storage, logger },
-      ),
+      processEcg(payload, { storage, logger }),
 );

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { labelTrial } from "../src/label-trials.ts";
 
-const options = { column: 15, fps: 25, windowS: 10 };
-const context = { participant: "P01", videoId: "7", column: 15 };
+const options = { column: 15, fps: 25, windowS: 10, offsetS: 0 };
+const context = { participant: "P01", videoId: "7", column: 15, source: "test" };
 
 describe("labelTrial", () => {
   it("excludes a trial whose ECG column is all NaN, with the reason", () => {

@@ -2,6 +2,7 @@ import { type EstimatorName, estimatorNames, type FrameSet, type ProtocolMetrics
 import {
   type AgreementMetrics,
   agreement,
+  bandAgreement,
   mean,
   median,
   type RppgMethod,
@@ -135,6 +136,15 @@ export function protocolMetrics(
       lowQualityWindows: Object.fromEntries(
         rppgMethods.map((method) => [method, windows.filter((w) => w.lowQuality.includes(method)).length]),
       ),
+      windowBands: Object.fromEntries(
+        estimatorNames.map((name) => [
+          name,
+          bandAgreement(
+            windows.map((w) => w.estimates[name]),
+            windows.map((w) => w.referenceBpm),
+          ),
+        ]),
+      ) as ProtocolMetrics["overall"]["windowBands"],
     },
     headline: {
       cnnFrames: summarise(participants.map((p) => p.frames.rmse)),

@@ -1,25 +1,6 @@
 import { type EpochCurve, estimatorLabels, estimatorNames, type ProtocolMetrics } from "@hrpipe/queue";
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import { estimatorColour as colour, type TopLevelSpec, vegaLiteSchema } from "@hrpipe/report";
 import type { WindowComparison } from "./evaluate.ts";
-
-const palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"];
-const colour = {
-  field: "estimator",
-  type: "nominal",
-  scale: { domain: estimatorNames.map((n) => estimatorLabels[n]), range: palette },
-  title: "estimator",
-} as const;
-
-/** Renders a Vega-Lite spec to a standalone SVG string, headless (no browser, no canvas). */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-}
 
 export function rmseBarsSpec(metrics: ProtocolMetrics, protocol: string): TopLevelSpec {
   const values = metrics.participants.flatMap((p) =>
@@ -30,7 +11,7 @@ export function rmseBarsSpec(metrics: ProtocolMetrics, protocol: string): TopLev
     })),
   );
   return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    $schema: vegaLiteSchema,
     title: `Per-participant window RMSE, ${protocol}`,
     data: { values: values.filter((v) => Number.isFinite(v.rmse)) },
     mark: "bar",
@@ -56,7 +37,7 @@ export function scatterSpec(windows: WindowComparison[], protocol: string): TopL
   const all = values.flatMap((v) => [v.ecg, v.estimate]);
   const domain = [Math.floor(Math.min(40, ...all) / 10) * 10, Math.ceil(Math.max(140, ...all) / 10) * 10];
   return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    $schema: vegaLiteSchema,
     title: `Estimated vs ECG heart rate per window, ${protocol}`,
     layer: [
       {
@@ -106,7 +87,7 @@ export function blandAltmanSpec(
     ].filter((r) => Number.isFinite(r.difference));
   });
   return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    $schema: vegaLiteSchema,
     title: `Bland-Altman per window, ${protocol}`,
     data: { values: [...points, ...rules] },
     facet: {
@@ -154,7 +135,7 @@ export function trainingCurvesSpec(curves: EpochCurve[], protocol: string): TopL
     { epoch: c.epoch, loss: c.valLoss, set: "validation" },
   ]);
   return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    $schema: vegaLiteSchema,
     title: `Head training curves, ${protocol}`,
     data: { values },
     mark: { type: "line", point: true },

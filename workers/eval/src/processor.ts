@@ -2,7 +2,7 @@ import { type FeatureExtractor, type LoadedHead, loadHead, predictHead } from "@
 import {
   artifactKeys,
   BadInputError,
-  decodeTracesShard,
+  cnnWindowsSchema,
   type EvalJobResult,
   type EvalOptions,
   type FrameSet,
@@ -10,6 +10,7 @@ import {
   type Logger,
   layersModelSchema,
   loadFrameSet,
+  loadVideoTraces,
   modelProvenanceSchema,
   type ProtocolName,
   type ProtocolReport,
@@ -18,15 +19,15 @@ import {
   readManifest,
   reportVersion,
   type Storage,
+  splitVideos,
   type TrainingCurves,
   trainingCurvesSchema,
   trialLabelsSchema,
-  videoRef,
   writeArtifact,
 } from "@hrpipe/queue";
-import { publishedRmse, renderHtml } from "@hrpipe/report";
+import { publishedRmse, renderHtml, renderSvg } from "@hrpipe/report";
 import { compareWindows, protocolMetrics, type TestVideo, type WindowComparison } from "./evaluate.ts";
-import { blandAltmanSpec, renderSvg, rmseBarsSpec, scatterSpec, trainingCurvesSpec } from "./figures.ts";
+import { blandAltmanSpec, rmseBarsSpec, scatterSpec, trainingCurvesSpec } from "./figures.ts";
 
 export interface EvalJobInput {
   runId: string;
@@ -38,36 +39,6 @@ export interface EvalJobContext {
   storage: Storage;
   extractor: () => Promise<FeatureExtractor>;
   logger?: Logger;
-}
-
-async function loadTraces(storage: Storage, video: { fps: number; segments: { tracesKey: string }[] }) {
-  const rgb: number[] = [];
-  const faceFound: number[] = [];
-  let firstFrame = -1;
-  let expectedNext = -1;
-  for (const segment of video.segments) {
-    const traces = decodeTracesShard(await storage.get(segment.tracesKey), segment.tracesKey);
-    const times = traces.timeS;
-    const found = traces.faceFound;
-    const colours = traces.rgb;
-    // An excluded segment leaves a hole: fill it with "no face" so no window spans it.
-    const start = Math.round(times[0]! * video.fps);
-    if (firstFrame < 0) firstFrame = start;
-    for (let missing = expectedNext; missing >= 0 && missing < start; missing++) {
-      rgb.push(Number.NaN, Number.NaN, Number.NaN);
-      faceFound.push(0);
-    }
-    for (let i = 0; i < found.length; i++) {
-      rgb.push(colours[i * 3]!, colours[i * 3 + 1]!, colours[i * 3 + 2]!);
-      faceFound.push(found[i]!);
-    }
-    expectedNext = start + found.length;
-  }
-  return {
-    rgb: Float32Array.from(rgb),
-    faceFound: Uint8Array.from(faceFound),
-    firstFrame: Math.max(0, firstFrame),
-  };
 }
 
 async function renderFigures(report: ProtocolReport, windows: WindowComparison[], curves: TrainingCurves) {
@@ -90,8 +61,7 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
   const split = manifest.splits[input.protocol];
   if (!split)
     throw new BadInputError(`run ${input.runId} has no ${input.protocol} split; re-run the ingest.`);
-  const wanted = new Set(split.test);
-  const videos = manifest.artifacts.filter((v) => wanted.has(videoRef(v.participant, v.videoId)));
+  const videos = splitVideos(manifest, split.test);
   if (videos.length === 0)
     throw new BadInputError(
       `run ${input.runId}, ${input.protocol}: no test video has both labels and faces.`,
@@ -119,7 +89,7 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
   const windows: WindowComparison[] = [];
   for (const video of videos) {
     const labels = await readArtifact(storage, video.labelsKey, trialLabelsSchema);
-    const traces = await loadTraces(storage, video);
+    const traces = await loadVideoTraces(storage, video);
     const test: TestVideo = { ...video, labelHrBpm: labels.hrBpm, labelFps: labels.fps, ...traces };
     const rows = frames.participant.flatMap((p, i) =>
       p === video.participant && frames.videoId[i] === video.videoId ? [i] : [],
@@ -163,6 +133,21 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
     await storage.put(key, svg);
     report.figures[name] = key;
   }
+  await writeArtifact(
+    storage,
+    artifactKeys.report(input.runId, input.protocol, "windows.json"),
+    cnnWindowsSchema,
+    {
+      protocol: input.protocol,
+      windows: windows.map(({ participant, videoId, startS, endS, estimates }) => ({
+        participant,
+        videoId,
+        startS,
+        endS,
+        hrBpm: estimates.cnn,
+      })),
+    },
+  );
   const reportKey = artifactKeys.report(input.runId, input.protocol, "report.json");
   const htmlKey = artifactKeys.report(input.runId, input.protocol, "report.html");
   await writeArtifact(storage, reportKey, protocolReportSchema, report);
@@ -177,6 +162,9 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
         protocols: { [input.protocol]: report },
         notEvaluated: [],
         exclusions: manifest.excluded,
+        layout: manifest.layout,
+        videos: [],
+        videoMetrics: {},
       },
       { [input.protocol]: figures },
     ),

@@ -78,7 +78,9 @@ export function gatherRun(
     const ref = videoRef(video.participant, video.videoId);
     const labelsKey = labels.get(ref);
     const decode = decoded.get(ref);
-    if (!labelsKey || !decode) {
+    // A video without a reference of its own (an inference run) needs no labels: rPPG reports it.
+    const needsLabels = manifest.layout === "amigos" || video.reference !== undefined;
+    if ((needsLabels && !labelsKey) || !decode) {
       const failedAlready = excluded.some(
         (e) =>
           e.participant === video.participant && (e.videoId === video.videoId || e.videoId === undefined),
@@ -91,7 +93,7 @@ export function gatherRun(
           key: video.videoKey,
           reason: labelsKey
             ? `${video.videoKey} was not segmented.`
-            : `no ECG labels for trial ${video.videoId} of ${video.participant}.`,
+            : `no labels for video ${video.videoId} of ${video.participant} from ${video.reference?.file ?? "its ECG"}.`,
         });
       }
       continue;
@@ -140,16 +142,17 @@ export function gatherRun(
     artifacts.push({
       participant: video.participant,
       videoId: video.videoId,
-      labelsKey,
+      labelsKey: labelsKey ?? null,
       fps: decode.fps,
       frameCount: decode.frameCount,
       segments,
     });
   }
+  const labelled = artifacts.filter((video) => video.labelsKey !== null);
   const splits = Object.fromEntries(
     manifest.options.protocols.map((protocol) => [
       protocol,
-      protocolSplit(protocol, artifacts, { seed: manifest.options.train.seed }),
+      protocolSplit(protocol, labelled, { seed: manifest.options.train.seed }),
     ]),
   );
   const notEvaluated = manifest.options.protocols.flatMap((protocol) => {
@@ -158,7 +161,10 @@ export function gatherRun(
     return [
       {
         protocol,
-        reason: `not enough usable videos to train and test: ${split.train.length} for training and ${split.test.length} for testing (${artifacts.length} usable of ${manifest.videos.length} planned; see the exclusions).`,
+        reason:
+          labelled.length === 0 && artifacts.length > 0
+            ? `no video has a reference to train or test the CNN on (${artifacts.length} videos, layout ${manifest.layout}); the rPPG methods report heart rate over time for each.`
+            : `not enough usable videos to train and test: ${split.train.length} for training and ${split.test.length} for testing (${labelled.length} usable with labels of ${manifest.videos.length} planned; see the exclusions).`,
       },
     ];
   });

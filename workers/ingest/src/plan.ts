@@ -1,9 +1,18 @@
 import {
+  basename,
+  type DatasetLayout,
+  detectLayout,
+  genericManifestName,
+  layoutNames,
+  layouts,
+} from "@hrpipe/datasets";
+import {
+  BadInputError,
+  type DatasetLayoutName,
   datasetPrefixOf,
   type Exclusion,
   jobIds,
   normaliseParticipant,
-  type ObjectInfo,
   type Payload,
   type PayloadInput,
   type RunManifest,
@@ -44,7 +53,13 @@ function roleOf(key: string): FileRole {
   const mat = matPattern.exec(key);
   if (mat) return { role: "ecg", participant: normaliseParticipant(mat[1]!) };
   const video = videoPattern.exec(key);
-  if (video) return { role: "video", participant: normaliseParticipant(video[1]!), videoId: video[2]! };
+  if (video)
+    return {
+      role: "video",
+      participant: normaliseParticipant(video[1]!),
+      // The .mat's VideoIDs say 4 where a file may say 04.
+      videoId: video[2]!.replace(/^0+(?=\d)/, ""),
+    };
   if (videoExtension.test(key))
     return {
       role: "excluded",
@@ -60,29 +75,88 @@ function roleOf(key: string): FileRole {
   return { role: "ignored", reason: `${key} is not a file of the layout (${layout}).` };
 }
 
-/** Where a run's dataset is: the storage's URL and the key prefix inside it. */
+/** One file of a dataset: its path as the dataset names it, and the storage key that holds it. */
+export interface DatasetFile {
+  path: string;
+  key: string;
+}
+
+/** Where a run's dataset is: the storage's URL, every file of the dataset, and the small files layouts read. */
 export interface DatasetLocation {
   storageUrl: string;
-  /** Every object under the dataset's prefix. */
-  objects: ObjectInfo[];
+  files: DatasetFile[];
+  /** The text of each file a layout reads to list the dataset (the generic layout's manifest.csv), by path. */
+  texts: Record<string, string>;
   createdAt: string;
 }
 
+/** The files a layout reads to list a dataset: the planner's caller reads them from storage. */
+export function layoutTextFiles(paths: string[]): string[] {
+  return paths.filter((file) => basename(file) === genericManifestName);
+}
+
+/** The layout a run reads its dataset with: the one asked for, or AMIGOS's when its files are there, else detected. */
+function resolveLayout(
+  asked: DatasetLayoutName,
+  files: DatasetFile[],
+): Exclude<DatasetLayoutName, "auto"> | undefined {
+  if (asked !== "auto") return asked;
+  if (files.some(({ key }) => matPattern.test(key) || videoPattern.test(key))) return "amigos";
+  return detectLayout(files.map((f) => f.path))?.name;
+}
+
 /**
- * Plans a run from its dataset listing (a pure function: no Redis, storage or ffmpeg). The dataset is
- * an AMIGOS-layout tree (any sub-folders): `Data_Preprocessed_Pxx.mat` per participant and
- * `Pxx_<videoId>_face.mov` per video; P1 and P01 are the same person. Every listed file ends up in
- * the plan, in the exclusions (meant as data but unusable: a video without its .mat, a misnamed video,
- * a name storage keys cannot hold) or among the ignored files (not part of the layout), with a reason.
+ * Plans a run from its dataset listing (a pure function: no Redis, storage or ffmpeg). Every listed
+ * file ends up in the plan, in the exclusions (meant as data but unusable, with how to fix it) or
+ * among the ignored files (not part of the layout), with a reason.
  */
 export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): RunManifest {
-  const prefix = datasetPrefixOf(payload);
-  const objects = dataset.objects;
+  const layout = resolveLayout(payload.layout, dataset.files);
+  if (!layout)
+    throw new BadInputError(
+      `${dataset.storageUrl}/${datasetPrefixOf(payload)} holds no videos and no dataset layout hrpipe knows (amigos, ${layoutNames.join(", ")}); check the dataset, or name its layout.`,
+    );
+  const planned =
+    layout === "amigos" ? planAmigos(payload, dataset) : planLayout(layouts[layout], payload, dataset);
+  const { videos, excluded, ignored } = planned;
+  return {
+    version: 1,
+    runId: payload.runId,
+    createdAt: dataset.createdAt,
+    state: "planned",
+    storageUrl: dataset.storageUrl,
+    datasetPrefix: datasetPrefixOf(payload),
+    layout,
+    options: runOptionsOf(payload),
+    participants: planned.participants,
+    videos,
+    artifacts: [],
+    splits: {},
+    reused: { labels: 0, faceSegments: 0 },
+    excluded,
+    ignored,
+    files: {
+      listed: dataset.files.length,
+      planned: dataset.files.length - excluded.filter((e) => e.key !== undefined).length - ignored.length,
+      excluded: excluded.filter((e) => e.key !== undefined).length,
+      ignored: ignored.length,
+    },
+    notEvaluated: [],
+  };
+}
+
+type PlannedDataset = Pick<RunManifest, "participants" | "videos" | "excluded" | "ignored">;
+
+/**
+ * AMIGOS: `Data_Preprocessed_Pxx.mat` per participant and `Pxx_<videoId>_face.<ext>` per video (any
+ * sub-folders); P1 and P01 are the same person, and so are video ids 4 and 04.
+ */
+function planAmigos(payload: Payload<"ingest">, dataset: DatasetLocation): PlannedDataset {
   const participants = new Map<string, string>();
   const videos: RunManifest["videos"] = [];
   const excluded: Exclusion[] = [];
   const ignored: RunManifest["ignored"] = [];
-  for (const { key } of objects) {
+  for (const { key } of dataset.files) {
     const file = roleOf(key);
     if (file.role === "ecg") {
       const first = participants.get(file.participant);
@@ -107,33 +181,108 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
       participant: video.participant,
       videoId: video.videoId,
       key: video.videoKey,
-      reason: `no Data_Preprocessed_${video.participant}.mat in ${dataset.storageUrl}/${prefix}, so ${video.videoKey} has no ECG labels.`,
+      reason: `no Data_Preprocessed_${video.participant}.mat in ${dataset.storageUrl}/${datasetPrefixOf(payload)}, so ${video.videoKey} has no ECG labels.`,
     });
     return false;
   });
   return {
-    version: 1,
-    runId: payload.runId,
-    createdAt: dataset.createdAt,
-    state: "planned",
-    storageUrl: dataset.storageUrl,
-    datasetPrefix: prefix,
-    options: runOptionsOf(payload),
     participants: [...participants].sort().map(([participant, matKey]) => ({ participant, matKey })),
     videos: labelled.sort((a, b) => a.videoKey.localeCompare(b.videoKey)),
-    artifacts: [],
-    splits: {},
-    reused: { labels: 0, faceSegments: 0 },
     excluded,
     ignored,
-    files: {
-      listed: objects.length,
-      planned: participants.size + labelled.length,
-      excluded: excluded.filter((e) => e.key !== undefined).length,
-      ignored: ignored.length,
-    },
-    notEvaluated: [],
   };
+}
+
+/** A dataset name made into an id jobs and keys can carry: letters, digits, '-' and '_'. */
+function idOf(name: string): string {
+  const id = name
+    .replace(/\.[^./]+$/, "")
+    .replace(/[^A-Za-z0-9_-]+/g, "_")
+    .replace(/^_+|_+$/g, "");
+  return (id || "video").slice(0, 48);
+}
+
+/**
+ * A layout of packages/datasets (UBFC-rPPG, PURE, a generic manifest, a folder of videos): one
+ * recording per video, each with its own reference file where it has one.
+ */
+function planLayout(
+  layout: DatasetLayout,
+  payload: Payload<"ingest">,
+  dataset: DatasetLocation,
+): PlannedDataset {
+  const keyOf = new Map(dataset.files.map((f) => [f.path, f.key]));
+  let listing: ReturnType<DatasetLayout["list"]>;
+  try {
+    listing = layout.list(
+      dataset.files.map((f) => f.path),
+      (file) => dataset.texts[file] ?? "",
+    );
+  } catch (error) {
+    throw new BadInputError(`${dataset.storageUrl}/${datasetPrefixOf(payload)}: ${(error as Error).message}`);
+  }
+  const videos: RunManifest["videos"] = [];
+  const excluded: Exclusion[] = [];
+  const taken = new Set<string>();
+  for (const recording of listing.recordings) {
+    const participant = idOf(recording.subject);
+    let videoId = idOf(basename(recording.video));
+    for (let n = 2; taken.has(`${participant}/${videoId}`); n++)
+      videoId = `${idOf(basename(recording.video))}-${n}`;
+    taken.add(`${participant}/${videoId}`);
+    const videoKey = keyOf.get(recording.video);
+    const exclude = (reason: string) =>
+      excluded.push({
+        stage: "ingest",
+        participant,
+        videoId,
+        ...(videoKey ? { key: videoKey } : {}),
+        path: recording.video,
+        reason,
+      });
+    if (recording.excluded) {
+      exclude(recording.excluded);
+      continue;
+    }
+    if (recording.frames === "image-folder" || !videoKey) {
+      exclude(
+        `${recording.video}/ is a folder of image frames, which the pipeline does not decode yet; encode it as a lossless video (ffmpeg -i '${recording.video}/Image%*.png' -c:v ffv1 ${recording.video}.mkv) and list that instead.`,
+      );
+      continue;
+    }
+    const reference = recording.reference;
+    const referenceKey = reference && keyOf.get(reference.file);
+    const frameTimesKey = recording.frameTimes && keyOf.get(recording.frameTimes.file);
+    if (reference && (!referenceKey || (recording.frameTimes && !frameTimesKey))) {
+      exclude(
+        `${recording.video}'s reference ${reference.file} is not in the dataset; add it to score the video.`,
+      );
+      continue;
+    }
+    videos.push({
+      participant,
+      videoId,
+      videoKey,
+      path: recording.video,
+      ...(reference && referenceKey
+        ? {
+            reference: {
+              layout: layout.name,
+              ...reference,
+              key: referenceKey,
+              ...(recording.frameTimes && frameTimesKey
+                ? { frameTimes: { ...recording.frameTimes, key: frameTimesKey } }
+                : {}),
+            },
+          }
+        : {}),
+    });
+  }
+  const ignored = listing.ignored.map(({ file, reason }) => ({
+    key: keyOf.get(file) ?? file,
+    reason: `${file}: ${reason}.`,
+  }));
+  return { participants: [], videos, excluded, ignored };
 }
 
 /** A job the plan adds as a child of the run's ingest job. */
@@ -141,7 +290,10 @@ export type PlannedJob =
   | { stage: "ecg"; jobId: string; payload: PayloadInput<"ecg"> }
   | { stage: "decode"; jobId: string; payload: PayloadInput<"decode"> };
 
-/** The jobs that start a planned run: one ecg job per participant, one decode job per video. */
+/**
+ * The jobs that start a planned run: one ecg job per AMIGOS participant, one decode job per video
+ * (which adds the ecg job of a video with its own reference, once it knows the video's clock).
+ */
 export function plannedJobs(manifest: RunManifest): PlannedJob[] {
   const { runId, options } = manifest;
   return [
@@ -163,6 +315,7 @@ export function plannedJobs(manifest: RunManifest): PlannedJob[] {
           videoKey: video.videoKey,
           options: options.decode,
           face: options.face,
+          ...(video.reference ? { reference: video.reference, labels: options.ecg } : {}),
         },
       }),
     ),

@@ -1,7 +1,35 @@
-import { datasetPrefixOf, defineStage, jobIds, readManifest, writeManifest } from "@hrpipe/queue";
+import {
+  datasetIndexSchema,
+  datasetPrefixOf,
+  defineStage,
+  jobIds,
+  readArtifact,
+  readManifest,
+  type Storage,
+  uploadKeys,
+  writeManifest,
+} from "@hrpipe/queue";
 import { WaitingChildrenError } from "bullmq";
 import { gatherRun } from "./gather.ts";
-import { plannedJobs, planRun } from "./plan.ts";
+import { type DatasetLocation, layoutTextFiles, plannedJobs, planRun } from "./plan.ts";
+
+/** A dataset's files: an uploaded folder's index (paths to content-addressed blobs), or every key under its prefix. */
+async function locateDataset(storage: Storage, prefix: string): Promise<DatasetLocation> {
+  const indexKey = uploadKeys.index(prefix);
+  const files = (await storage.exists(indexKey))
+    ? (await readArtifact(storage, indexKey, datasetIndexSchema)).files.map(({ path, sha256 }) => ({
+        path,
+        key: uploadKeys.blob(sha256),
+      }))
+    : (await storage.list(prefix === "" ? "" : `${prefix}/`)).map(({ key }) => ({
+        path: prefix === "" ? key : key.slice(prefix.length + 1),
+        key,
+      }));
+  const texts: Record<string, string> = {};
+  for (const path of layoutTextFiles(files.map((f) => f.path)))
+    texts[path] = (await storage.get(files.find((f) => f.path === path)!.key)).toString("utf8");
+  return { storageUrl: storage.url, files, texts, createdAt: new Date().toISOString() };
+}
 
 /**
  * The ingest job drives a run in two steps. plan: list the dataset, write the manifest, add one ecg
@@ -15,12 +43,7 @@ export const ingestStage = defineStage(
     async (payload, { job, token, logger }) => {
       const runId = payload.runId;
       if (payload.step === "plan") {
-        const prefix = datasetPrefixOf(payload);
-        const manifest = planRun(payload, {
-          storageUrl: storage.url,
-          objects: await storage.list(prefix === "" ? "" : `${prefix}/`),
-          createdAt: new Date().toISOString(),
-        });
+        const manifest = planRun(payload, await locateDataset(storage, datasetPrefixOf(payload)));
         await writeManifest(storage, manifest);
         const parent = { id: job.id!, queue: job.queueQualifiedName };
         for (const planned of plannedJobs(manifest)) {

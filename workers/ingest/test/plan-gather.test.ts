@@ -12,7 +12,8 @@ import { plannedJobs, planRun } from "../src/plan.ts";
 const payload = parsePayload("ingest", { runId: "r1", datasetPrefix: "ds" });
 const listing = (keys: string[]) => ({
   storageUrl: "file:///data",
-  objects: keys.map((key) => ({ key, size: 1 })),
+  files: keys.map((key) => ({ path: key.slice("ds/".length), key })),
+  texts: {},
   createdAt: "2026-11-30T00:00:00.000Z",
 });
 
@@ -231,5 +232,128 @@ describe("planRun accounts for every file it lists", () => {
     expect(reason("ds/P02_4_face.mov")).toMatch(/no Data_Preprocessed_P02\.mat/);
     expect(reason("ds/Data_Preprocessed_P1.mat")).toMatch(/duplicates ds\/Data_Preprocessed_P01\.mat/);
     expect(ignored.find((i) => i.key === "ds/notes.txt")?.reason).toMatch(/is not a file of the layout/);
+  });
+});
+
+describe("planRun with a layout of packages/datasets", () => {
+  const ubfcPayload = parsePayload("ingest", { runId: "r2", datasetPrefix: "up" });
+  // An uploaded folder: paths as the owner named them, keys by content.
+  const uploaded = (paths: string[], texts: Record<string, string> = {}) => ({
+    storageUrl: "file:///data",
+    files: paths.map((path, i) => ({ path, key: `blobs/${String(i).padStart(2, "0")}/${i}` })),
+    texts,
+    createdAt: "2026-11-30T00:00:00.000Z",
+  });
+
+  it("detects UBFC-rPPG and gives each video its PPG reference, on decode's job", () => {
+    const manifest = planRun(
+      ubfcPayload,
+      uploaded([
+        "subject1/vid.avi",
+        "subject1/ground_truth.txt",
+        "subject 2/vid.avi",
+        "subject 2/ground_truth.txt",
+        "subject3/vid.avi",
+        "readme.txt",
+      ]),
+    );
+    expect(manifest.layout).toBe("ubfc-rppg");
+    expect(manifest.videos.map((v) => [v.participant, v.videoId, v.path, v.reference?.file])).toEqual([
+      ["subject_2", "vid", "subject 2/vid.avi", "subject 2/ground_truth.txt"],
+      ["subject1", "vid", "subject1/vid.avi", "subject1/ground_truth.txt"],
+    ]);
+    expect(manifest.videos[1]!.reference).toMatchObject({
+      layout: "ubfc-rppg",
+      kind: "ppg",
+      key: "blobs/01/1",
+    });
+    expect(manifest.excluded).toEqual([
+      expect.objectContaining({
+        participant: "subject3",
+        path: "subject3/vid.avi",
+        reason: expect.stringMatching(/neither ground_truth/),
+      }),
+    ]);
+    expect(manifest.ignored).toEqual([
+      { key: "blobs/05/5", reason: expect.stringMatching(/^readme\.txt: not a UBFC/) },
+    ]);
+    expect(manifest.files).toEqual({ listed: 6, planned: 4, excluded: 1, ignored: 1 });
+    const jobs = plannedJobs(manifest);
+    expect(jobs.map((j) => j.jobId)).toEqual(["decode.r2.subject_2.vid", "decode.r2.subject1.vid"]);
+    for (const job of jobs) {
+      const decode = parsePayload("decode", job.payload);
+      expect(decode.reference?.file).toMatch(/ground_truth\.txt$/);
+      expect(decode.labels).toEqual(manifest.options.ecg);
+    }
+  });
+
+  it("plans a folder of videos without references, ids made safe and unique", () => {
+    const manifest = planRun(
+      parsePayload("ingest", { runId: "r3", datasetPrefix: "up", layout: "videos" }),
+      uploaded(["my clips/a.b c.mp4", "my clips/a.b c.mov", "top.mkv", "notes.md"]),
+    );
+    expect(manifest.videos.map((v) => `${v.participant}/${v.videoId}`)).toEqual([
+      "my_clips/a_b_c",
+      "my_clips/a_b_c-2",
+      "top/top",
+    ]);
+    expect(manifest.videos.every((v) => v.reference === undefined)).toBe(true);
+    for (const job of plannedJobs(manifest)) expect(() => parsePayload(job.stage, job.payload)).not.toThrow();
+  });
+
+  it("reads a generic manifest's settings into the reference and refuses an unknown layout's folder", () => {
+    const manifest = planRun(
+      ubfcPayload,
+      uploaded(["manifest.csv", "v1.mp4", "v1.csv"], {
+        "manifest.csv":
+          "video,subject,reference,kind,column,fs_hz,offset_s\nv1.mp4,s1,v1.csv,ppg,bvp,64,1.5\n",
+      }),
+    );
+    expect(manifest.layout).toBe("generic");
+    expect(manifest.videos[0]!.reference).toMatchObject({
+      kind: "ppg",
+      column: "bvp",
+      fsHz: 64,
+      offsetS: 1.5,
+    });
+    expect(() => planRun(ubfcPayload, uploaded(["notes.txt"]))).toThrow(/no videos and no dataset layout/);
+  });
+});
+
+describe("gatherRun for an inference run (no references)", () => {
+  it("keeps videos without labels for the report and says why the CNN is not evaluated", () => {
+    const manifest = planRun(parsePayload("ingest", { runId: "r4", datasetPrefix: "up", layout: "videos" }), {
+      storageUrl: "file:///data",
+      files: [{ path: "a.mp4", key: "blobs/aa/a" }],
+      texts: {},
+      createdAt: "2026-11-30T00:00:00.000Z",
+    });
+    const gathered = gatherRun(
+      manifest,
+      {
+        "bull:decode:decode.r4.a.a": {
+          participant: "a",
+          videoId: "a",
+          facesHash: "f",
+          fps: 30,
+          frameCount: 300,
+          width: 64,
+          height: 64,
+          segments: [{ segment: 0, firstFrame: 0, frameCount: 300 }],
+          done: [0],
+          faceless: [],
+          chunks: [],
+          chunkBytesPerVideoS: 0,
+          reused: true,
+        },
+      },
+      {},
+    );
+    expect(gathered.artifacts).toEqual([expect.objectContaining({ participant: "a", labelsKey: null })]);
+    expect(gathered.splits["unseen-videos"]).toMatchObject({ train: [], test: [] });
+    expect(gathered.notEvaluated.map((n) => n.reason)).toEqual([
+      expect.stringMatching(/no video has a reference/),
+      expect.stringMatching(/no video has a reference/),
+    ]);
   });
 });

@@ -1,20 +1,27 @@
 import {
   artifactKeys,
+  type CnnWindows,
+  cnnWindowsSchema,
   type Logger,
+  loadVideoTraces,
   type ProtocolName,
   type ProtocolReport,
   protocolReportSchema,
   type ReportJobResult,
+  type RunManifest,
   type RunReport,
   readArtifact,
   readManifest,
   reportVersion,
   runReportSchema,
   type Storage,
+  trialLabelsSchema,
+  type VideoReport,
   writeArtifact,
   writeManifest,
 } from "@hrpipe/queue";
-import { renderHtml } from "@hrpipe/report";
+import { hrOverTimeSpec, renderHtml, renderSvg } from "@hrpipe/report";
+import { videoMetrics, videoReport } from "./videos.ts";
 
 export interface ReportJobInput {
   runId: string;
@@ -58,7 +65,17 @@ export async function processReportJob(
       figures[protocol][name] = (await storage.get(figureKey)).toString();
   }
   const evaluated = Object.keys(reports) as ProtocolName[];
-  const state = evaluated.length > 0 ? "done" : "failed";
+  const cnn: CnnWindows[] = [];
+  for (const protocol of evaluated) {
+    const key = artifactKeys.report(input.runId, protocol, "windows.json");
+    if (await storage.exists(key)) cnn.push(await readArtifact(storage, key, cnnWindowsSchema));
+  }
+  const videos = await videoReports(storage, manifest, cnn);
+  // An inference run (no video has a reference) has no protocol to evaluate by design: it is done
+  // when it measured at least one video.
+  const inference = manifest.artifacts.length > 0 && manifest.artifacts.every((v) => v.labelsKey === null);
+  const state =
+    evaluated.length > 0 || (inference && videos.some((v) => v.excluded === null)) ? "done" : "failed";
   const run: RunReport = {
     reportVersion,
     runId: input.runId,
@@ -67,9 +84,15 @@ export async function processReportJob(
     protocols: reports,
     notEvaluated,
     exclusions: manifest.excluded,
+    layout: manifest.layout,
+    videos,
+    videoMetrics: videoMetrics(videos),
   };
   await writeArtifact(storage, artifactKeys.runReport(input.runId), runReportSchema, run);
-  await storage.put(artifactKeys.runReportHtml(input.runId), renderHtml(run, figures));
+  const videoFigures: Record<string, string> = {};
+  for (const video of videos)
+    if (video.figure) videoFigures[video.figure] = (await storage.get(video.figure)).toString();
+  await storage.put(artifactKeys.runReportHtml(input.runId), renderHtml(run, figures, videoFigures));
   // The manifest's final state is written last: a run is done only once its report can be read.
   const current = await readManifest(storage, input.runId);
   if (current.state !== "cancelled") await writeManifest(storage, { ...current, state, notEvaluated });
@@ -78,4 +101,58 @@ export async function processReportJob(
     "run finished",
   );
   return { runId: input.runId, state, evaluated, notEvaluated, reused: false };
+}
+
+/**
+ * Every planned video of the run, and every one the plan excluded, with each method's heart rate over
+ * time and its HR-over-time figure (runs/<runId>/reports/videos/<participant>-<videoId>.svg).
+ */
+async function videoReports(
+  storage: Storage,
+  manifest: RunManifest,
+  cnn: CnnWindows[],
+): Promise<VideoReport[]> {
+  const reports: VideoReport[] = [];
+  for (const video of manifest.videos) {
+    const artifacts = manifest.artifacts.find(
+      (a) => a.participant === video.participant && a.videoId === video.videoId,
+    );
+    const excluded = manifest.excluded.find(
+      (e) => e.participant === video.participant && e.videoId === video.videoId && e.segment === undefined,
+    );
+    const report = videoReport(
+      {
+        video,
+        artifacts,
+        labels: artifacts?.labelsKey
+          ? await readArtifact(storage, artifacts.labelsKey, trialLabelsSchema)
+          : undefined,
+        traces: artifacts ? await loadVideoTraces(storage, artifacts) : undefined,
+        excluded: artifacts ? undefined : excluded?.reason,
+      },
+      cnn,
+      manifest.options.eval,
+    );
+    let figure: string | null = null;
+    if (Object.keys(report.methods).length > 0) {
+      figure = artifactKeys.report(manifest.runId, "videos", `${video.participant}-${video.videoId}.svg`);
+      await storage.put(figure, await renderSvg(hrOverTimeSpec({ ...report, figure })));
+    }
+    reports.push({ ...report, figure });
+  }
+  for (const exclusion of manifest.excluded) {
+    if (exclusion.stage !== "ingest" || exclusion.videoId === undefined) continue;
+    reports.push({
+      subject: exclusion.participant,
+      video: exclusion.path ?? exclusion.key ?? exclusion.videoId,
+      participant: exclusion.participant,
+      videoId: exclusion.videoId,
+      durationS: null,
+      referenceHrBpm: null,
+      excluded: exclusion.reason,
+      methods: {},
+      figure: null,
+    });
+  }
+  return reports;
 }

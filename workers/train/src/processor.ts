@@ -14,6 +14,7 @@ import {
   readArtifact,
   readManifest,
   type Storage,
+  splitVideos,
   type TrainJobResult,
   type TrainOptions,
   trainingCurvesSchema,
@@ -54,8 +55,7 @@ export async function processTrainJob(
     throw new BadInputError(
       `run ${input.runId} has no ${input.protocol} split in its manifest; re-run the ingest.`,
     );
-  const wanted = new Set(split.train);
-  const videos = manifest.artifacts.filter((v) => wanted.has(videoRef(v.participant, v.videoId)));
+  const videos = splitVideos(manifest, split.train);
   if (videos.length === 0) {
     throw new BadInputError(
       `run ${input.runId}, ${input.protocol}: no training video has both labels and faces (see the manifest's exclusions).`,

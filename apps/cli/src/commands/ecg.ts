@@ -67,7 +67,7 @@ export async function ecgCommand(matFile: string, options: EcgCommandOptions): P
     fmt(t.quality.minHrBpm),
     fmt(t.quality.maxHrBpm),
     `${(100 * t.quality.labelledShare).toFixed(1)}%`,
-    t.quality.polarity,
+    t.quality.polarity ?? "-",
   ]);
   process.stdout.write(
     `${formatTable(["trial", "beats", "mean HR", "min HR", "max HR", "labelled", "lead"], rows)}\n`,

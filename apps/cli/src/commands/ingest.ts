@@ -1,6 +1,9 @@
+import { stat } from "node:fs/promises";
 import {
   artifactKeys,
   contentHash,
+  type DatasetLayoutName,
+  datasetLayoutNames,
   datasetPrefixOf,
   faceOptionsSchema,
   jobIds,
@@ -16,11 +19,13 @@ import {
 } from "@hrpipe/queue";
 import { UserError } from "../output.ts";
 import { withPipeline } from "../pipeline.ts";
+import { uploadFolder } from "../upload.ts";
 
-export interface IngestCommandOptions {
-  runId?: string;
-  resume?: boolean;
+/** The options of a run, shared by `hrpipe ingest` and `hrpipe run`. */
+export interface RunCommandOptions {
   protocols: string;
+  layout: string;
+  ecgOffset: number;
   segment: number;
   column: number;
   window: number;
@@ -30,6 +35,11 @@ export interface IngestCommandOptions {
   skinArea: string;
   evalWindow: number;
   evalStride: number;
+}
+
+export interface IngestCommandOptions extends RunCommandOptions {
+  runId?: string;
+  resume?: boolean;
 }
 
 /**
@@ -55,7 +65,7 @@ export function prefixOfDatasetUri(
 export function ingestPayload(
   runId: string,
   datasetPrefix: string,
-  options: IngestCommandOptions,
+  options: RunCommandOptions,
 ): PayloadInput<"ingest"> {
   const protocols = options.protocols.split(",").map((p) => p.trim());
   const unknown = protocols.filter((p) => !protocolNames.includes(p as ProtocolName));
@@ -64,11 +74,14 @@ export function ingestPayload(
   const skinArea = faceOptionsSchema.shape.skinArea.unwrap().safeParse(options.skinArea);
   if (!skinArea.success)
     throw new UserError(`--skin-area must be landmarks or box, got ${options.skinArea}.`);
+  if (!datasetLayoutNames.includes(options.layout as DatasetLayoutName))
+    throw new UserError(`--layout must be one of ${datasetLayoutNames.join(", ")}, got ${options.layout}.`);
   return {
     runId,
     datasetPrefix,
+    layout: options.layout as DatasetLayoutName,
     protocols: protocols as ProtocolName[],
-    ecg: { column: options.column, fps: options.fps, windowS: options.window },
+    ecg: { column: options.column, fps: options.fps, windowS: options.window, offsetS: options.ecgOffset },
     decode: { segmentS: options.segment },
     face: { detectEvery: options.detectEvery, skinArea: skinArea.data },
     train: { epochs: options.epochs },
@@ -142,19 +155,45 @@ export async function startRun(
   return state === "completed" ? "finished" : "in progress";
 }
 
-/** `hrpipe ingest <datasetUri>`: enqueue a dataset ingest job and print the run id. */
-export function ingestCommand(datasetUri: string, options: IngestCommandOptions): Promise<number> {
+/** Whether a dataset argument names a folder on this machine rather than a prefix in storage. */
+export async function isLocalFolder(dataset: string): Promise<boolean> {
+  if (/^[a-z0-9]+:\/\//i.test(dataset)) return false;
+  return (await stat(dataset).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+/**
+ * `hrpipe ingest <dataset>`: enqueue a dataset ingest job and print the run id. The dataset is a
+ * prefix (or URI) in STORAGE_URL, or a local folder, which is uploaded first (content addressed: files
+ * already stored are skipped, so a second ingest of the same folder uploads nothing).
+ */
+export function ingestCommand(dataset: string, options: IngestCommandOptions): Promise<number> {
   return withPipeline(async ({ config, queues, storage }) => {
-    const prefix = prefixOfDatasetUri(datasetUri, config.storageUrl, storage.url);
-    const listed = await storage.list(prefix === "" ? "" : `${prefix}/`);
-    if (listed.length === 0)
-      throw new UserError(
-        `nothing is stored under ${storage.url}/${prefix}; check the dataset URI (hrpipe synth writes a test dataset).`,
-      );
     const runId = options.runId ?? newRunId();
-    const outcome = await startRun(queues, storage, ingestPayload(runId, prefix, options), {
-      resume: options.resume,
-    });
+    // Checked before any work: a bad option should not cost an upload.
+    const payload = ingestPayload(runId, "", options);
+    let prefix: string;
+    if (await isLocalFolder(dataset)) {
+      const upload = await uploadFolder(storage, dataset);
+      prefix = upload.datasetPrefix;
+      process.stderr.write(
+        `uploaded ${dataset}: ${upload.files} files, ${upload.uploadedFiles} stored now (${(upload.uploadedBytes / 1e6).toFixed(1)} MB), the rest already in ${storage.url}/blobs\n`,
+      );
+    } else {
+      prefix = prefixOfDatasetUri(dataset, config.storageUrl, storage.url);
+      const listed = await storage.list(prefix === "" ? "" : `${prefix}/`);
+      if (listed.length === 0)
+        throw new UserError(
+          `nothing is stored under ${storage.url}/${prefix} and ${dataset} is no folder here; check the dataset (hrpipe synth writes a test dataset).`,
+        );
+    }
+    const outcome = await startRun(
+      queues,
+      storage,
+      { ...payload, datasetPrefix: prefix },
+      {
+        resume: options.resume,
+      },
+    );
     process.stdout.write(`${runId}\n`);
     const said: Record<StartOutcome, string> = {
       queued: `ingest of ${storage.url}/${prefix} queued as ${runId}`,

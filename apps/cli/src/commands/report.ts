@@ -14,7 +14,7 @@ import {
   type Storage,
   safeId,
 } from "@hrpipe/queue";
-import { metricsHeader, metricsRows } from "@hrpipe/report";
+import { metricsHeader, metricsRows, videoMetricsTable, videoTable } from "@hrpipe/report";
 import { formatTable, ProgressLine, UserError } from "../output.ts";
 
 /** The metrics tables of a run report, one per protocol, with the study's published numbers beside them. */
@@ -30,6 +30,18 @@ export function renderReport(report: RunReport): string {
       formatTable(metricsHeader, metricsRows(protocol)),
       "",
     );
+  }
+  if (report.videos.length > 0) {
+    const { header, rows } = videoTable(report);
+    const shown = 40;
+    parts.push(
+      `per video, whole-video heart rate (bpm):`,
+      formatTable(header, rows.slice(0, shown)),
+      ...(rows.length > shown ? [`... and ${rows.length - shown} more videos (see report.json)`] : []),
+      "",
+    );
+    const scored = videoMetricsTable(report);
+    if (scored.rows.length > 0) parts.push(formatTable(scored.header, scored.rows), "");
   }
   for (const { protocol, reason } of report.notEvaluated) parts.push(`${protocol}: not evaluated: ${reason}`);
   parts.push(`run ${report.runId}: ${report.state}`);
@@ -66,34 +78,45 @@ export interface ArtifactsCommandOptions {
   out: string;
 }
 
+/** Copies a run's reports, figures and manifest (and with `models`, its trained heads) into a local folder. */
+export async function downloadRunArtifacts(
+  storage: Storage,
+  runId: string,
+  out: string,
+  options: { models: boolean },
+): Promise<{ files: number; bytes: number; html: string }> {
+  const prefix = `${joinKey("runs", safeId(runId, "run id"))}/`;
+  const objects = [
+    ...(await storage.list(`${prefix}reports/`)),
+    ...(options.models ? await storage.list(`${prefix}models/`) : []),
+    ...(await storage.list(`${prefix}manifest.json`)),
+  ];
+  if (objects.length === 0)
+    throw new UserError(
+      `nothing is stored under ${storage.url}/${prefix}; check the run id (hrpipe status).`,
+    );
+  const progress = new ProgressLine(`artifacts ${runId}`);
+  let done = 0;
+  for (const object of objects) {
+    const target = path.join(out, ...object.key.slice(prefix.length).split("/"));
+    await mkdir(path.dirname(target), { recursive: true });
+    await pipeline(await storage.read(object.key), createWriteStream(target));
+    progress.update(++done, objects.length, object.key.slice(prefix.length));
+  }
+  return {
+    files: objects.length,
+    bytes: objects.reduce((sum, o) => sum + o.size, 0),
+    html: path.join(out, "reports", "report.html"),
+  };
+}
+
 /** `hrpipe artifacts <runId> --out dir`: download a run's reports and models. */
 export async function artifactsCommand(runId: string, options: ArtifactsCommandOptions): Promise<number> {
   const config = loadConfig();
   const storage = openStorage(config.storageUrl, config);
   try {
-    const prefix = `${joinKey("runs", safeId(runId, "run id"))}/`;
-    const objects = [
-      ...(await storage.list(`${prefix}reports/`)),
-      ...(await storage.list(`${prefix}models/`)),
-      ...(await storage.list(`${prefix}manifest.json`)),
-    ];
-    if (objects.length === 0)
-      throw new UserError(
-        `nothing is stored under ${storage.url}/${prefix}; check the run id (hrpipe status).`,
-      );
-    const progress = new ProgressLine(`artifacts ${runId}`);
-    let done = 0;
-    for (const object of objects) {
-      const target = path.join(options.out, ...object.key.slice(prefix.length).split("/"));
-      await mkdir(path.dirname(target), { recursive: true });
-      await pipeline(await storage.read(object.key), createWriteStream(target));
-      progress.update(++done, objects.length, object.key.slice(prefix.length));
-    }
-    const html = path.join(options.out, "reports", "report.html");
-    const bytes = objects.reduce((sum, o) => sum + o.size, 0);
-    process.stdout.write(
-      `${objects.length} files (${(bytes / 1e6).toFixed(1)} MB) in ${options.out}; open ${html}\n`,
-    );
+    const { files, bytes, html } = await downloadRunArtifacts(storage, runId, options.out, { models: true });
+    process.stdout.write(`${files} files (${(bytes / 1e6).toFixed(1)} MB) in ${options.out}; open ${html}\n`);
   } finally {
     await storage.close();
   }

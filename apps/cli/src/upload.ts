@@ -1,0 +1,102 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import path from "node:path";
+import {
+  contentHash,
+  type DatasetIndex,
+  datasetIndexSchema,
+  type Storage,
+  uploadKeys,
+  writeArtifact,
+} from "@hrpipe/queue";
+import { ProgressLine, UserError } from "./output.ts";
+
+export interface UploadOutcome {
+  /** Where the dataset now is in storage: ingest it by this prefix. */
+  datasetPrefix: string;
+  files: number;
+  bytes: number;
+  /** Files and bytes this upload stored; 0 when every blob was already there. */
+  uploadedFiles: number;
+  uploadedBytes: number;
+}
+
+/** Files whose names say they are nobody's data: the OS's and editors' droppings. */
+const junk = /(^|\/)(\.DS_Store|Thumbs\.db|desktop\.ini|\._[^/]*)$/;
+
+async function listFiles(root: string): Promise<{ path: string; file: string }[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch((error: Error) => {
+    throw new UserError(`cannot read the folder ${root} (${error.message}); check the path.`);
+  });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => {
+      const file = path.join(entry.parentPath, entry.name);
+      return { file, path: path.relative(root, file).split(path.sep).join("/") };
+    })
+    .filter((f) => !junk.test(f.path) && !f.path.split("/").some((part) => part.startsWith(".")))
+    .sort((a, b) => a.path.localeCompare(b.path));
+}
+
+async function sha256OfFile(file: string, onBytes: (n: number) => void): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    onBytes((chunk as Buffer).length);
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * Uploads a local folder into storage, content addressed: each file is stored once as
+ * blobs/<sha256> (skipped when it is already there), then the folder's index of paths to blobs. An
+ * interrupted upload resumes where it stopped; a second upload of the same folder stores nothing.
+ * Hidden files and OS droppings (.DS_Store, Thumbs.db) are not data and are left out.
+ */
+export async function uploadFolder(storage: Storage, root: string): Promise<UploadOutcome> {
+  const files = await listFiles(root);
+  if (files.length === 0) throw new UserError(`${root} holds no files; check the path.`);
+  const progress = new ProgressLine("upload  ");
+  const hashed: DatasetIndex["files"] = [];
+  let hashedBytes = 0;
+  let totalBytes = 0;
+  for (const f of files) totalBytes += (await stat(f.file)).size;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+  let uploadedFiles = 0;
+  let uploadedBytes = 0;
+  for (const { file, path: filePath } of files) {
+    let fileBytes = 0;
+    const sha256 = await sha256OfFile(file, (n) => {
+      fileBytes += n;
+      hashedBytes += n;
+      progress.update(
+        hashedBytes,
+        totalBytes,
+        `bytes (${mib(hashedBytes)} of ${mib(totalBytes)}) ${filePath}`,
+      );
+    });
+    const key = uploadKeys.blob(sha256);
+    if (!(await storage.exists(key))) {
+      await storage.write(key, createReadStream(file));
+      uploadedFiles++;
+      uploadedBytes += fileBytes;
+    }
+    hashed.push({ path: filePath, sha256, bytes: fileBytes });
+  }
+  progress.update(totalBytes, totalBytes, `bytes (${mib(totalBytes)}), ${uploadedFiles} files stored`);
+  const name = path.basename(path.resolve(root));
+  const index: DatasetIndex = {
+    format: "hrpipe-dataset-index",
+    version: 1,
+    name,
+    source: path.resolve(root),
+    files: hashed,
+  };
+  // The prefix is named by the files' paths and contents only, so the same folder uploaded from
+  // another place (or machine) lands on the same dataset.
+  const datasetPrefix = uploadKeys.datasetPrefix(name, contentHash(hashed));
+  const indexKey = uploadKeys.index(datasetPrefix);
+  if (!(await storage.exists(indexKey))) await writeArtifact(storage, indexKey, datasetIndexSchema, index);
+  return { datasetPrefix, files: files.length, bytes: totalBytes, uploadedFiles, uploadedBytes };
+}

@@ -1,0 +1,117 @@
+import { execFileSync } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { runReportSchema } from "@hrpipe/queue";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot, runCli } from "../cli/run-cli.ts";
+
+const ubfc = path.resolve(repoRoot, "../shared/data/ubfc-rppg-dev");
+const subjects = ["subject3", "subject8", "subject10"];
+
+/**
+ * `hrpipe run <folder>` as a new user runs it: real UBFC-rPPG recordings (12-s cuts) in a folder whose
+ * name has a space, one video truncated, no --layout: a private Redis, file storage, every stage,
+ * and report.json with each video's reference and every method; then the same folder as plain videos.
+ */
+describe("hrpipe run <folder>", () => {
+  let root: string;
+  let folder: string;
+  let storage: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(tmpdir(), "hrpipe-run-folder-"));
+    folder = path.join(root, "my UBFC copy");
+    storage = `file://${path.join(root, "storage")}`;
+    for (const subject of [...subjects, "subject9"]) {
+      await mkdir(path.join(folder, subject), { recursive: true });
+      await copyFile(
+        path.join(ubfc, subject, "ground_truth.txt"),
+        path.join(folder, subject, "ground_truth.txt"),
+      );
+      execFileSync("ffmpeg", [
+        "-v",
+        "error",
+        "-i",
+        path.join(ubfc, subject, "vid.mp4"),
+        "-t",
+        "12",
+        "-c",
+        "copy",
+        path.join(folder, subject, "vid.mp4"),
+      ]);
+    }
+    // A copy cut off after its first bytes, as an interrupted download leaves it.
+    const whole = await readFile(path.join(folder, "subject9", "vid.mp4"));
+    await writeFile(path.join(folder, "subject9", "vid.mp4"), whole.subarray(0, whole.length / 3));
+  }, 60_000);
+
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("detects UBFC-rPPG, reports every video with its PPG reference and every method, and excludes the truncated one", async () => {
+    const out = path.join(root, "out ubfc");
+    const result = await runCli(
+      [
+        "run",
+        folder,
+        "--out",
+        out,
+        "--storage",
+        storage,
+        "--epochs",
+        "2",
+        "--protocols",
+        "unseen-participants",
+      ],
+      { LOG_LEVEL: "error" },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const report = runReportSchema.parse(JSON.parse(await readFile(path.join(out, "report.json"), "utf8")));
+    expect(report.layout).toBe("ubfc-rppg");
+    expect(report.videos.map((v) => v.video).sort()).toEqual(
+      ["subject10/vid.mp4", "subject3/vid.mp4", "subject8/vid.mp4", "subject9/vid.mp4"].sort(),
+    );
+    const truncated = report.videos.find((v) => v.subject === "subject9")!;
+    expect(truncated.excluded).toMatch(/moov atom not found|Invalid data/);
+    for (const video of report.videos.filter((v) => v !== truncated)) {
+      expect(video.excluded).toBeNull();
+      expect(video.durationS).toBeGreaterThan(11.5);
+      expect(video.referenceHrBpm).toBeGreaterThan(50);
+      expect(video.referenceHrBpm).toBeLessThan(150);
+      for (const method of ["pos", "chrom", "omit", "lgi", "pbv", "ica", "green"] as const) {
+        const estimate = video.methods[method]!;
+        expect(estimate.windows.length, `${video.video} ${method}`).toBeGreaterThan(0);
+        expect(estimate.windows.some((w) => w.referenceHrBpm !== null)).toBe(true);
+      }
+      expect(
+        await readFile(path.join(out, "videos", `${video.participant}-${video.videoId}.svg`), "utf8"),
+      ).toMatch(/^<svg/);
+    }
+    // The unseen-participants protocol tests the CNN on the last subject(s): their videos carry it.
+    expect(report.videos.some((v) => v.methods.cnn?.protocol === "unseen-participants")).toBe(true);
+    const html = await readFile(path.join(out, "report.html"), "utf8");
+    expect(html).toContain("Heart rate over time");
+    expect(result.stdout).toMatch(/per video, whole-video heart rate/);
+  }, 600_000);
+
+  it("runs the same folder as plain videos: heart rate over time per video, no reference, no errors", async () => {
+    const out = path.join(root, "out videos");
+    const result = await runCli(["run", folder, "--layout", "videos", "--out", out, "--storage", storage], {
+      LOG_LEVEL: "error",
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/0 stored now/);
+    const report = runReportSchema.parse(JSON.parse(await readFile(path.join(out, "report.json"), "utf8")));
+    expect(report.state).toBe("done");
+    const measured = report.videos.filter((v) => v.excluded === null);
+    expect(measured).toHaveLength(3);
+    for (const video of measured) {
+      expect(video.referenceHrBpm).toBeNull();
+      expect(video.methods.pos!.hrBpm).toBeGreaterThan(40);
+      expect(video.methods.pos!.windows.every((w) => w.referenceHrBpm === null)).toBe(true);
+    }
+    expect(report.notEvaluated[0]!.reason).toMatch(/no video has a reference/);
+  }, 300_000);
+});

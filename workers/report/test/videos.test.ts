@@ -1,0 +1,99 @@
+import type { RunManifest, TrialLabels, VideoArtifacts } from "@hrpipe/queue";
+import { describe, expect, it } from "vitest";
+import { videoMetrics, videoReport } from "../src/videos.ts";
+
+const fps = 30;
+const seconds = 40;
+const hrBpm = 72;
+
+/** Skin colour with a pulse at hrBpm (stronger in green, as blood absorbs it) and slow lighting drift. */
+function pulsingTraces(firstFrame: number) {
+  const frames = fps * seconds;
+  const rgb = new Float32Array(frames * 3);
+  for (let i = 0; i < frames; i++) {
+    const t = (firstFrame + i) / fps;
+    const pulse = Math.sin(2 * Math.PI * (hrBpm / 60) * t);
+    const drift = 3 * Math.sin(2 * Math.PI * 0.05 * t);
+    rgb[i * 3] = 150 + drift + 0.3 * pulse;
+    rgb[i * 3 + 1] = 110 + drift - 0.6 * pulse;
+    rgb[i * 3 + 2] = 90 + drift + 0.2 * pulse;
+  }
+  return { rgb, faceFound: new Uint8Array(frames).fill(1), firstFrame };
+}
+
+const video: RunManifest["videos"][number] = {
+  participant: "subject1",
+  videoId: "vid",
+  videoKey: "blobs/aa/aa",
+  path: "subject1/vid.avi",
+};
+const artifacts: VideoArtifacts = {
+  participant: "subject1",
+  videoId: "vid",
+  labelsKey: "labels/h/subject1/vid.json",
+  fps,
+  frameCount: fps * (seconds + 2),
+  segments: [],
+};
+const labels = {
+  fps: 25,
+  hrBpm: Array.from({ length: 25 * (seconds + 2) }, () => 70),
+  videoHrBpm: 70.5,
+} as unknown as TrialLabels;
+const options = { windowS: 10, strideS: 1 };
+
+describe("videoReport: one video of the run report", () => {
+  const report = videoReport(
+    { video, artifacts, labels, traces: pulsingTraces(2 * fps) },
+    [
+      {
+        protocol: "unseen-participants",
+        windows: [
+          { participant: "subject1", videoId: "vid", startS: 2, endS: 12, hrBpm: 80 },
+          { participant: "subject1", videoId: "vid", startS: 3, endS: 13, hrBpm: 82 },
+          { participant: "other", videoId: "vid", startS: 2, endS: 12, hrBpm: 60 },
+        ],
+      },
+    ],
+    options,
+  );
+
+  it("gives every rPPG method the pulse's rate, windows in video time, each with the reference at its centre", () => {
+    expect(report.video).toBe("subject1/vid.avi");
+    expect(report.durationS).toBe(seconds + 2);
+    expect(report.referenceHrBpm).toBe(70.5);
+    expect(report.methods.pos!.hrBpm).toBeCloseTo(hrBpm, 0);
+    const first = report.methods.pos!.windows[0]!;
+    // The traces start at frame 60: the first window starts 2 s into the video.
+    expect(first.startS).toBeCloseTo(2, 6);
+    expect(first.referenceHrBpm).toBe(70);
+    expect(first.confidence).toBeGreaterThan(0.5);
+    expect(Object.keys(report.methods).sort()).toEqual(
+      ["chrom", "cnn", "green", "ica", "lgi", "omit", "pbv", "pos"].sort(),
+    );
+  });
+
+  it("takes the CNN's windows of this video only, from the protocol that tested it", () => {
+    expect(report.methods.cnn).toMatchObject({ protocol: "unseen-participants", hrBpm: 81 });
+    expect(report.methods.cnn!.windows.map((w) => w.hrBpm)).toEqual([80, 82]);
+  });
+
+  it("reports a video that reached no traces as excluded, with the reason it was given", () => {
+    const excluded = videoReport({ video, excluded: "vid.avi: moov atom not found" }, [], options);
+    expect(excluded).toMatchObject({
+      excluded: "vid.avi: moov atom not found",
+      durationS: null,
+      methods: {},
+    });
+  });
+
+  it("scores whole-video rates against references, skipping videos without one", () => {
+    const metrics = videoMetrics([
+      { referenceHrBpm: 70, methods: { pos: { hrBpm: 72, windows: [] } } },
+      { referenceHrBpm: 90, methods: { pos: { hrBpm: 86, windows: [] } } },
+      { referenceHrBpm: null, methods: { pos: { hrBpm: 50, windows: [] } } },
+    ]);
+    expect(metrics.pos).toMatchObject({ n: 2, mae: 3 });
+    expect(metrics.cnn).toBeUndefined();
+  });
+});
