@@ -98,6 +98,10 @@ function runOptions(command: Command): Command {
     )
     .option("--protocols <list>", "comma-separated", runDefaults.protocols.join(","))
     .option(
+      "--cross-dataset <run[:protocol]>",
+      "test the CNN head that run trained (default protocol unseen-participants) on this dataset instead of training one",
+    )
+    .option(
       "--segment <seconds>",
       "video segment per face job",
       num("--segment"),

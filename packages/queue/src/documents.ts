@@ -240,7 +240,8 @@ export const protocolReportSchema = z.object({
   testFrames: z.number().int(),
   windows: z.object({ count: z.number().int(), windowS: z.number(), strideS: z.number() }),
   metrics: protocolMetricsSchema,
-  published: z.object({ meanRmse: z.number(), medianRmse: z.number().optional() }),
+  /** The study's number for this protocol; null where it published none (cross-dataset). */
+  published: z.object({ meanRmse: z.number(), medianRmse: z.number().optional() }).nullable(),
   exclusions: z.array(exclusionSchema),
   /** Figure name -> storage key of its SVG. */
   figures: z.record(z.string(), z.string()),

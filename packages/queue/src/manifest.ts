@@ -10,6 +10,7 @@ import {
   type Payload,
   protocolNames,
   stageNames,
+  trainedOnSchema,
   trainOptionsSchema,
   videoReferenceSchema,
 } from "./payloads.ts";
@@ -74,6 +75,7 @@ export const runManifestSchema = z.object({
     face: faceOptionsSchema,
     train: trainOptionsSchema,
     eval: evalOptionsSchema,
+    trainedOn: trainedOnSchema.optional(),
   }),
   participants: z.array(z.object({ participant: z.string(), matKey: z.string() })),
   videos: z.array(
@@ -112,8 +114,8 @@ export type RunManifest = z.infer<typeof runManifestSchema>;
 
 /** The options a run records in its manifest: everything an ingest payload says besides where. */
 export function runOptionsOf(payload: Payload<"ingest">): RunManifest["options"] {
-  const { protocols, ecg, decode, face, train, eval: evaluation } = payload;
-  return { protocols, ecg, decode, face, train, eval: evaluation };
+  const { protocols, ecg, decode, face, train, eval: evaluation, trainedOn } = payload;
+  return { protocols, ecg, decode, face, train, eval: evaluation, ...(trainedOn ? { trainedOn } : {}) };
 }
 
 /** An ingest payload's dataset prefix as a manifest records it: no trailing '/', '' for the root. */

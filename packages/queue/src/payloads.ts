@@ -5,8 +5,20 @@ import { z } from "zod";
 export const stageNames = ["ingest", "ecg", "decode", "face", "train", "eval", "report"] as const;
 export type StageName = (typeof stageNames)[number];
 
-export const protocolNames = ["unseen-participants", "unseen-videos"] as const;
+/**
+ * The study's two protocols, run by default, and cross-dataset: the head another run trained (on
+ * another dataset or layout) tested on every video of this one that has a reference.
+ */
+export const studyProtocols = ["unseen-participants", "unseen-videos"] as const;
+export const protocolNames = [...studyProtocols, "cross-dataset"] as const;
 export type ProtocolName = (typeof protocolNames)[number];
+
+/** Where a cross-dataset run's head comes from: a protocol of an earlier run. */
+export const trainedOnSchema = z.object({
+  runId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a run id"),
+  protocol: z.enum(studyProtocols).default("unseen-participants"),
+});
+export type TrainedOn = z.output<typeof trainedOnSchema>;
 
 /** Subject and video ids appear inside job ids (`<stage>.<runId>.<participant>.<videoId>`), so they hold no '.'. */
 const id = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/, "must be 1-64 letters, digits, '-' or '_'");
@@ -87,27 +99,35 @@ export const ingestSteps = ["plan", "gather"] as const;
 export const datasetLayoutNames = ["auto", "amigos", ...layoutNames] as const;
 export type DatasetLayoutName = (typeof datasetLayoutNames)[number];
 
-export const ingestPayloadSchema = z.object({
-  runId: runIdSchema,
-  step: z.enum(ingestSteps).default("plan"),
-  /**
-   * Where the dataset is: a storage key prefix ('' for the storage root) whose keys are its files, or,
-   * for a folder uploaded by `hrpipe ingest ./folder`, the prefix of its index.json (see uploads.ts).
-   */
-  datasetPrefix: z
-    .string()
-    .refine((k) => !k.startsWith("/") && !k.split("/").includes(".."), "must be a relative storage prefix"),
-  layout: z.enum(datasetLayoutNames).default("auto"),
-  protocols: z
-    .array(z.enum(protocolNames))
-    .min(1)
-    .default([...protocolNames]),
-  ecg: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
-  decode: decodeOptionsSchema.default(decodeOptionsSchema.parse({})),
-  face: faceOptionsSchema.default(faceOptionsSchema.parse({})),
-  train: trainOptionsSchema.default(trainOptionsSchema.parse({})),
-  eval: evalOptionsSchema.default(evalOptionsSchema.parse({})),
-});
+export const ingestPayloadSchema = z
+  .object({
+    runId: runIdSchema,
+    step: z.enum(ingestSteps).default("plan"),
+    /**
+     * Where the dataset is: a storage key prefix ('' for the storage root) whose keys are its files, or,
+     * for a folder uploaded by `hrpipe ingest ./folder`, the prefix of its index.json (see uploads.ts).
+     */
+    datasetPrefix: z
+      .string()
+      .refine((k) => !k.startsWith("/") && !k.split("/").includes(".."), "must be a relative storage prefix"),
+    layout: z.enum(datasetLayoutNames).default("auto"),
+    protocols: z
+      .array(z.enum(protocolNames))
+      .min(1)
+      .default([...studyProtocols]),
+    /** With the cross-dataset protocol: the run and protocol whose trained head is tested here. */
+    trainedOn: trainedOnSchema.optional(),
+    ecg: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
+    decode: decodeOptionsSchema.default(decodeOptionsSchema.parse({})),
+    face: faceOptionsSchema.default(faceOptionsSchema.parse({})),
+    train: trainOptionsSchema.default(trainOptionsSchema.parse({})),
+    eval: evalOptionsSchema.default(evalOptionsSchema.parse({})),
+  })
+  .refine((payload) => payload.protocols.includes("cross-dataset") === (payload.trainedOn !== undefined), {
+    message:
+      "the cross-dataset protocol needs trainedOn (the run whose head it tests), and trainedOn needs it",
+    path: ["trainedOn"],
+  });
 
 /**
  * A recording's own reference file (PPG, ECG, HR trace or RR intervals) and how its layout reads it;
@@ -183,6 +203,8 @@ export const trainPayloadSchema = z.object({
   runId: runIdSchema,
   protocol: z.enum(protocolNames),
   options: trainOptionsSchema.default(trainOptionsSchema.parse({})),
+  /** cross-dataset: the head is this run's, not trained here. */
+  trainedOn: trainedOnSchema.optional(),
 });
 
 export const evalPayloadSchema = z.object({

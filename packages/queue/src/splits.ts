@@ -15,7 +15,7 @@ export interface ProtocolSplit {
 const ref = (v: SplitVideo) => `${v.participant}/${v.videoId}`;
 
 /**
- * The study's two protocols. unseen-participants: the last 5 participants in id order are tested
+ * cross-dataset: every video is tested (the head was trained on another run's dataset). The study's two protocols. unseen-participants: the last 5 participants in id order are tested
  * (fewer on small datasets, so that at least 2 train) unless `testParticipants` names them.
  * unseen-videos: per participant, a seeded 75/25 split of its videos (at least one test video when
  * it has two or more).
@@ -26,6 +26,12 @@ export function protocolSplit(
   options: { seed: number; testParticipants?: string[] },
 ): ProtocolSplit {
   const participants = [...new Set(videos.map((v) => v.participant))].sort();
+  if (protocol === "cross-dataset")
+    return {
+      train: [],
+      test: videos.map(ref),
+      rule: "every video with a reference is tested by a head trained on another dataset",
+    };
   if (protocol === "unseen-participants") {
     const testCount = Math.max(1, Math.min(5, participants.length - 2));
     const test = new Set(options.testParticipants ?? participants.slice(-testCount));

@@ -9,7 +9,7 @@ import {
 import type { AgreementMetrics } from "@hrpipe/signal";
 
 /** The published numbers of the study this project reproduces, for side-by-side reading. */
-export const publishedRmse: Record<ProtocolName, { mean: number; median?: number }> = {
+export const publishedRmse: Partial<Record<ProtocolName, { mean: number; median?: number }>> = {
   "unseen-participants": { mean: 27.17 },
   "unseen-videos": { mean: 16.96, median: 12.32 },
 };
@@ -103,11 +103,13 @@ function protocolSection(report: ProtocolReport, figures: Record<string, string>
     report.weights.kind === "random-init"
       ? `<p class="warn">${escapeHtml(report.weights.note)}</p>`
       : `<p>Backbone weights: ${escapeHtml(report.weights.source)} (hash ${escapeHtml(report.weights.weightsHash)}).</p>`;
-  const published = `${fmt(report.published.meanRmse)}${report.published.medianRmse ? ` mean / ${fmt(report.published.medianRmse)} median` : " mean"}`;
+  const published = report.published
+    ? `Published CNN RMSE for this protocol: ${fmt(report.published.meanRmse)}${report.published.medianRmse ? ` mean / ${fmt(report.published.medianRmse)} median` : " mean"} bpm.`
+    : "The study has no published number for this protocol.";
   return `
 <section id="${report.protocol}">
 <h2>${escapeHtml(report.protocol)}</h2>
-<p>Split: ${escapeHtml(report.split.rule)}. ${report.split.train.length} training and ${report.split.test.length} test videos; ${report.testFrames} labelled test frames; ${report.windows.count} windows of ${report.windows.windowS} s every ${report.windows.strideS} s on which every estimator was scored. Published CNN RMSE for this protocol: ${published} bpm.</p>
+<p>Split: ${escapeHtml(report.split.rule)}. ${report.split.train.length} training and ${report.split.test.length} test videos; ${report.testFrames} labelled test frames; ${report.windows.count} windows of ${report.windows.windowS} s every ${report.windows.strideS} s on which every estimator was scored. ${published}</p>
 ${weightsNote}
 ${table(metricsHeader, metricsRows(report))}
 <h3>Per participant (RMSE, bpm)</h3>

@@ -120,10 +120,9 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
     testFrames: frames.hrBpm.length,
     windows: { count: windows.length, ...input.options },
     metrics,
-    published: {
-      meanRmse: publishedRmse[input.protocol].mean,
-      medianRmse: publishedRmse[input.protocol].median,
-    },
+    published: publishedRmse[input.protocol]
+      ? { meanRmse: publishedRmse[input.protocol]!.mean, medianRmse: publishedRmse[input.protocol]!.median }
+      : null,
     exclusions: manifest.excluded,
     figures: {},
   };

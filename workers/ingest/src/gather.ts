@@ -155,9 +155,14 @@ export function gatherRun(
       protocolSplit(protocol, labelled, { seed: manifest.options.train.seed }),
     ]),
   );
+  const trainedOn = manifest.options.trainedOn;
+  if (splits["cross-dataset"] && trainedOn)
+    splits["cross-dataset"].rule =
+      `every video with a reference is tested by the head of run ${trainedOn.runId} (${trainedOn.protocol})`;
   const notEvaluated = manifest.options.protocols.flatMap((protocol) => {
     const split = splits[protocol]!;
-    if (split.train.length > 0 && split.test.length > 0) return [];
+    const trainsHere = protocol !== "cross-dataset";
+    if ((split.train.length > 0 || !trainsHere) && split.test.length > 0) return [];
     return [
       {
         protocol,

@@ -88,7 +88,12 @@ export const ingestStage = defineStage(
             children: [
               {
                 stage: "train" as const,
-                payload: { runId, protocol, options: gathered.options.train },
+                payload: {
+                  runId,
+                  protocol,
+                  options: gathered.options.train,
+                  ...(protocol === "cross-dataset" ? { trainedOn: gathered.options.trainedOn } : {}),
+                },
                 jobId: jobIds.train(runId, protocol),
                 onFailure: "fail" as const,
               },

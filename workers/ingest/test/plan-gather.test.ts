@@ -357,3 +357,58 @@ describe("gatherRun for an inference run (no references)", () => {
     ]);
   });
 });
+
+describe("the cross-dataset protocol", () => {
+  it("needs the run whose head it tests, and that run needs it", () => {
+    expect(() =>
+      parsePayload("ingest", { runId: "c", datasetPrefix: "d", protocols: ["cross-dataset"] }),
+    ).toThrow(/trainedOn: the cross-dataset protocol needs trainedOn/);
+    expect(() =>
+      parsePayload("ingest", { runId: "c", datasetPrefix: "d", trainedOn: { runId: "amigos-run" } }),
+    ).toThrow(/trainedOn/);
+  });
+
+  it("tests every labelled video with the other run's head and trains nothing", () => {
+    const crossPayload = parsePayload("ingest", {
+      runId: "c1",
+      datasetPrefix: "ds",
+      protocols: ["cross-dataset"],
+      trainedOn: { runId: "amigos-run" },
+    });
+    const manifest = planRun(crossPayload, listing(["ds/Data_Preprocessed_P01.mat", "ds/P01_4_face.mov"]));
+    const gathered = gatherRun(
+      manifest,
+      {
+        "bull:ecg:ecg.c1.P01": {
+          participant: "P01",
+          hash: "l",
+          labels: [{ videoId: "4", key: artifactKeys.labels("l", "P01", "4"), labelledShare: 1 }],
+          excluded: [],
+          reused: false,
+        },
+        "bull:decode:decode.c1.P01.4": {
+          participant: "P01",
+          videoId: "4",
+          facesHash: "f",
+          fps: 25,
+          frameCount: 250,
+          width: 64,
+          height: 64,
+          segments: [{ segment: 0, firstFrame: 0, frameCount: 250 }],
+          done: [0],
+          faceless: [],
+          chunks: [],
+          chunkBytesPerVideoS: 0,
+          reused: true,
+        },
+      },
+      {},
+    );
+    expect(gathered.splits["cross-dataset"]).toEqual({
+      train: [],
+      test: ["P01/4"],
+      rule: "every video with a reference is tested by the head of run amigos-run (unseen-participants)",
+    });
+    expect(gathered.notEvaluated).toEqual([]);
+  });
+});

@@ -15,6 +15,7 @@ import {
   readManifest,
   type Storage,
   splitVideos,
+  type TrainedOn,
   type TrainJobResult,
   type TrainOptions,
   trainingCurvesSchema,
@@ -27,6 +28,8 @@ export interface TrainJobInput {
   runId: string;
   protocol: ProtocolName;
   options: TrainOptions;
+  /** cross-dataset: the earlier run and protocol whose head this run tests. */
+  trainedOn?: TrainedOn;
 }
 
 export interface TrainJobContext {
@@ -48,6 +51,7 @@ export async function processTrainJob(
   input: TrainJobInput,
   context: TrainJobContext,
 ): Promise<TrainJobResult> {
+  if (input.protocol === "cross-dataset") return adoptHead(input, context);
   const { storage } = context;
   const manifest = await readManifest(storage, input.runId);
   const split = manifest.splits[input.protocol];
@@ -162,5 +166,41 @@ export async function processTrainJob(
     backend: info.backend,
     featureShards,
     reused,
+  };
+}
+
+/**
+ * cross-dataset: no training. The head another run trained (on another dataset or layout) is copied
+ * into this run's models folder with its provenance, so eval tests it on this run's videos exactly as
+ * it tests a head trained here; eval refuses it if its backbone differs from the eval worker's.
+ */
+async function adoptHead(input: TrainJobInput, context: TrainJobContext): Promise<TrainJobResult> {
+  const { storage } = context;
+  const source = input.trainedOn;
+  if (!source)
+    throw new BadInputError(
+      `run ${input.runId}, cross-dataset: the train job names no run whose head to test.`,
+    );
+  const from = (file: Parameters<typeof artifactKeys.model>[2]) =>
+    artifactKeys.model(source.runId, source.protocol, file);
+  if (!(await storage.exists(from("head.json"))) || !(await storage.exists(from("provenance.json"))))
+    throw new BadInputError(
+      `run ${source.runId} has no trained head for ${source.protocol} in ${storage.url} (${from("head.json")}); train it first (hrpipe run or hrpipe ingest of that dataset), then test it here.`,
+    );
+  for (const file of [...headFiles, "provenance.json" as const])
+    await storage.put(artifactKeys.model(input.runId, input.protocol, file), await storage.get(from(file)));
+  const info = await readArtifact(storage, from("head.json"), headSummarySchema);
+  const provenance = await readArtifact(storage, from("provenance.json"), modelProvenanceSchema);
+  context.logger?.info({ from: source, headHash: provenance.headHash }, "head of another run adopted");
+  return {
+    modelPrefix: `runs/${input.runId}/models/${input.protocol}`,
+    headHash: provenance.headHash,
+    trainVideos: provenance.trainVideos.length,
+    samples: info.samples,
+    valRmseBpm: Number.isFinite(info.valRmseBpm) ? info.valRmseBpm : null,
+    bestEpoch: info.bestEpoch,
+    backend: info.backend,
+    featureShards: { cached: 0, computed: 0 },
+    reused: true,
   };
 }

@@ -16,6 +16,7 @@ import {
   runOptionsOf,
   type StageQueues,
   type Storage,
+  studyProtocols,
 } from "@hrpipe/queue";
 import { UserError } from "../output.ts";
 import { withPipeline } from "../pipeline.ts";
@@ -24,6 +25,8 @@ import { uploadFolder } from "../upload.ts";
 /** The options of a run, shared by `hrpipe ingest` and `hrpipe run`. */
 export interface RunCommandOptions {
   protocols: string;
+  /** RUN or RUN:protocol: test that run's trained head on this dataset (the cross-dataset protocol). */
+  crossDataset?: string;
   layout: string;
   ecgOffset: number;
   segment: number;
@@ -67,7 +70,9 @@ export function ingestPayload(
   datasetPrefix: string,
   options: RunCommandOptions,
 ): PayloadInput<"ingest"> {
-  const protocols = options.protocols.split(",").map((p) => p.trim());
+  const trainedOn = options.crossDataset === undefined ? undefined : parseTrainedOn(options.crossDataset);
+  // --cross-dataset alone runs the cross-dataset protocol only: the head is trained elsewhere.
+  const protocols = trainedOn ? ["cross-dataset"] : options.protocols.split(",").map((p) => p.trim());
   const unknown = protocols.filter((p) => !protocolNames.includes(p as ProtocolName));
   if (unknown.length > 0)
     throw new UserError(`--protocols has ${unknown.join(", ")}; choose from ${protocolNames.join(", ")}.`);
@@ -81,12 +86,26 @@ export function ingestPayload(
     datasetPrefix,
     layout: options.layout as DatasetLayoutName,
     protocols: protocols as ProtocolName[],
+    ...(trainedOn ? { trainedOn } : {}),
     ecg: { column: options.column, fps: options.fps, windowS: options.window, offsetS: options.ecgOffset },
     decode: { segmentS: options.segment },
     face: { detectEvery: options.detectEvery, skinArea: skinArea.data },
     train: { epochs: options.epochs },
     eval: { windowS: options.evalWindow, strideS: options.evalStride },
   };
+}
+
+/** `--cross-dataset RUN[:protocol]`: which earlier run's head to test. */
+function parseTrainedOn(value: string): { runId: string; protocol: (typeof studyProtocols)[number] } {
+  const [runId = "", protocol = "unseen-participants"] = value.split(":");
+  if (
+    !/^[A-Za-z0-9_-]{1,64}$/.test(runId) ||
+    !studyProtocols.includes(protocol as (typeof studyProtocols)[number])
+  )
+    throw new UserError(
+      `--cross-dataset must be RUN or RUN:protocol with protocol ${studyProtocols.join(" or ")}, not ${JSON.stringify(value)}.`,
+    );
+  return { runId, protocol: protocol as (typeof studyProtocols)[number] };
 }
 
 /** What `startRun` did. */

@@ -22,11 +22,14 @@ export function renderReport(report: RunReport): string {
   const parts: string[] = [];
   for (const protocol of Object.values(report.protocols)) {
     if (!protocol) continue;
-    const published = protocol.published.medianRmse
-      ? `${protocol.published.meanRmse} mean / ${protocol.published.medianRmse} median`
-      : `${protocol.published.meanRmse} mean`;
+    const { published } = protocol;
+    const study = !published
+      ? "no published CNN RMSE"
+      : published.medianRmse
+        ? `published CNN RMSE ${published.meanRmse} mean / ${published.medianRmse} median bpm`
+        : `published CNN RMSE ${published.meanRmse} mean bpm`;
     parts.push(
-      `${protocol.protocol}: ${protocol.split.test.length} test videos, ${protocol.windows.count} windows; published CNN RMSE ${published} bpm; backbone ${protocol.weights.kind}`,
+      `${protocol.protocol}: ${protocol.split.test.length} test videos, ${protocol.windows.count} windows; ${study}; backbone ${protocol.weights.kind}`,
       formatTable(metricsHeader, metricsRows(protocol)),
       "",
     );
