@@ -19,10 +19,14 @@ export interface ReferenceSource {
   timeColumn?: string;
   /** Seconds to add to the reference's times to put them on the video's clock. */
   offsetS?: number;
+  /** For a file holding many recordings' references (AMIGOS's .mat): this recording's trial. */
+  trial?: string;
 }
 
 export interface Recording {
   subject: string;
+  /** The recording's id within its subject, where the layout names one (AMIGOS's video id). */
+  id?: string;
   /** Relative path of the video file, or of the folder of numbered frames (PURE). */
   video: string;
   /** Frames as a video file, or as image files whose names carry their timestamps. */
@@ -48,9 +52,11 @@ export interface Listing {
   recordings: Recording[];
   /** Files of the folder that belong to no recording, with why. */
   ignored: { file: string; reason: string }[];
+  /** Files meant as data but unusable as they are (misnamed, duplicated), with how to fix them. */
+  excluded?: { file: string; subject?: string; reason: string }[];
 }
 
-export const layoutNames = ["ubfc-rppg", "pure", "generic", "videos"] as const;
+export const layoutNames = ["amigos", "ubfc-rppg", "pure", "generic", "videos"] as const;
 export type LayoutName = (typeof layoutNames)[number];
 
 export interface DatasetLayout {

@@ -96,7 +96,7 @@ export const evalOptionsSchema = z.object({
 export const ingestSteps = ["plan", "gather"] as const;
 
 /** How a dataset's files are laid out: AMIGOS's, one of packages/datasets' layouts, or detected. */
-export const datasetLayoutNames = ["auto", "amigos", ...layoutNames] as const;
+export const datasetLayoutNames = ["auto", ...layoutNames] as const;
 export type DatasetLayoutName = (typeof datasetLayoutNames)[number];
 
 export const ingestPayloadSchema = z

@@ -58,7 +58,7 @@ export function hrOverTimeSpec(video: VideoReport): TopLevelSpec {
   } as const;
   return {
     $schema: vegaLiteSchema,
-    title: `${video.video}${video.referenceHrBpm === null ? "" : ` (reference ${video.referenceHrBpm.toFixed(1)} bpm)`}`,
+    title: `${video.video}${video.referenceHrBpm === null ? "" : ` (black: reference, ${video.referenceHrBpm.toFixed(1)} bpm over the video)`}`,
     layer: [
       {
         data: { values: points },

@@ -1,79 +1,16 @@
-import {
-  basename,
-  type DatasetLayout,
-  detectLayout,
-  genericManifestName,
-  layoutNames,
-  layouts,
-} from "@hrpipe/datasets";
+import { basename, type DatasetLayout, detectLayout, genericManifestName, layouts } from "@hrpipe/datasets";
 import {
   BadInputError,
-  type DatasetLayoutName,
+  datasetLayoutNames,
   datasetPrefixOf,
   type Exclusion,
   jobIds,
-  normaliseParticipant,
   type Payload,
   type PayloadInput,
   type RunManifest,
   runOptionsOf,
   safeKey,
 } from "@hrpipe/queue";
-
-const matPattern = /(?:^|\/)Data_Preprocessed_(P\d{1,4})\.mat$/i;
-const videoPattern = /(?:^|\/)(P\d{1,4})_([A-Za-z0-9]{1,64})_face\.(mov|mp4|avi|mkv)$/i;
-const videoExtension = /\.(mov|mp4|avi|mkv)$/i;
-const layout = "Data_Preprocessed_Pxx.mat and Pxx_<video>_face.mov|mp4|avi|mkv";
-
-/** What one file of a dataset listing is to the plan. */
-type FileRole =
-  | { role: "ecg"; participant: string }
-  | { role: "video"; participant: string; videoId: string }
-  /** Meant as data (a .mat or a video) but unusable as named: excluded, with how to fix it. */
-  | { role: "excluded"; participant: string; reason: string }
-  /** Not a file of the layout at all (notes, ground truth, thumbnails): listed with the reason. */
-  | { role: "ignored"; reason: string };
-
-function roleOf(key: string): FileRole {
-  const name = key.split("/").pop() ?? key;
-  const participant = /^P0*(\d{1,4})(?!\d)/i.exec(name)
-    ? normaliseParticipant(/^(P\d{1,4})/i.exec(name)![1]!)
-    : "-";
-  try {
-    safeKey(key);
-  } catch (error) {
-    if (matPattern.test(key) || videoExtension.test(key))
-      return {
-        role: "excluded",
-        participant,
-        reason: `${(error as Error).message} Rename it (or its folder) to use it.`,
-      };
-    return { role: "ignored", reason: `${JSON.stringify(key)} is not a file of the layout (${layout}).` };
-  }
-  const mat = matPattern.exec(key);
-  if (mat) return { role: "ecg", participant: normaliseParticipant(mat[1]!) };
-  const video = videoPattern.exec(key);
-  if (video)
-    return {
-      role: "video",
-      participant: normaliseParticipant(video[1]!),
-      // The .mat's VideoIDs say 4 where a file may say 04.
-      videoId: video[2]!.replace(/^0+(?=\d)/, ""),
-    };
-  if (videoExtension.test(key))
-    return {
-      role: "excluded",
-      participant,
-      reason: `${key} looks like a face video but is not named Pxx_<video>_face.<ext> (letters and digits only in Pxx and <video>); rename it, e.g. to P01_5_face.mov, to use it.`,
-    };
-  if (/\.mat$/i.test(key))
-    return {
-      role: "excluded",
-      participant,
-      reason: `${key} is a .mat file but not named Data_Preprocessed_Pxx.mat; rename it to use it.`,
-    };
-  return { role: "ignored", reason: `${key} is not a file of the layout (${layout}).` };
-}
 
 /** One file of a dataset: its path as the dataset names it, and the storage key that holds it. */
 export interface DatasetFile {
@@ -95,103 +32,8 @@ export function layoutTextFiles(paths: string[]): string[] {
   return paths.filter((file) => basename(file) === genericManifestName);
 }
 
-/** The layout a run reads its dataset with: the one asked for, or AMIGOS's when its files are there, else detected. */
-function resolveLayout(
-  asked: DatasetLayoutName,
-  files: DatasetFile[],
-): Exclude<DatasetLayoutName, "auto"> | undefined {
-  if (asked !== "auto") return asked;
-  if (files.some(({ key }) => matPattern.test(key) || videoPattern.test(key))) return "amigos";
-  return detectLayout(files.map((f) => f.path))?.name;
-}
-
-/**
- * Plans a run from its dataset listing (a pure function: no Redis, storage or ffmpeg). Every listed
- * file ends up in the plan, in the exclusions (meant as data but unusable, with how to fix it) or
- * among the ignored files (not part of the layout), with a reason.
- */
-export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): RunManifest {
-  const layout = resolveLayout(payload.layout, dataset.files);
-  if (!layout)
-    throw new BadInputError(
-      `${dataset.storageUrl}/${datasetPrefixOf(payload)} holds no videos and no dataset layout hrpipe knows (amigos, ${layoutNames.join(", ")}); check the dataset, or name its layout.`,
-    );
-  const planned =
-    layout === "amigos" ? planAmigos(payload, dataset) : planLayout(layouts[layout], payload, dataset);
-  const { videos, excluded, ignored } = planned;
-  return {
-    version: 1,
-    runId: payload.runId,
-    createdAt: dataset.createdAt,
-    state: "planned",
-    storageUrl: dataset.storageUrl,
-    datasetPrefix: datasetPrefixOf(payload),
-    layout,
-    options: runOptionsOf(payload),
-    participants: planned.participants,
-    videos,
-    artifacts: [],
-    splits: {},
-    reused: { labels: 0, faceSegments: 0 },
-    excluded,
-    ignored,
-    files: {
-      listed: dataset.files.length,
-      planned: dataset.files.length - excluded.filter((e) => e.key !== undefined).length - ignored.length,
-      excluded: excluded.filter((e) => e.key !== undefined).length,
-      ignored: ignored.length,
-    },
-    notEvaluated: [],
-  };
-}
-
-type PlannedDataset = Pick<RunManifest, "participants" | "videos" | "excluded" | "ignored">;
-
-/**
- * AMIGOS: `Data_Preprocessed_Pxx.mat` per participant and `Pxx_<videoId>_face.<ext>` per video (any
- * sub-folders); P1 and P01 are the same person, and so are video ids 4 and 04.
- */
-function planAmigos(payload: Payload<"ingest">, dataset: DatasetLocation): PlannedDataset {
-  const participants = new Map<string, string>();
-  const videos: RunManifest["videos"] = [];
-  const excluded: Exclusion[] = [];
-  const ignored: RunManifest["ignored"] = [];
-  for (const { key } of dataset.files) {
-    const file = roleOf(key);
-    if (file.role === "ecg") {
-      const first = participants.get(file.participant);
-      if (first)
-        excluded.push({
-          stage: "ingest",
-          participant: file.participant,
-          key,
-          reason: `${key} duplicates ${first}; the first is used.`,
-        });
-      else participants.set(file.participant, key);
-    } else if (file.role === "video") {
-      videos.push({ participant: file.participant, videoId: file.videoId, videoKey: key });
-    } else if (file.role === "excluded") {
-      excluded.push({ stage: "ingest", participant: file.participant, key, reason: file.reason });
-    } else ignored.push({ key, reason: file.reason });
-  }
-  const labelled = videos.filter((video) => {
-    if (participants.has(video.participant)) return true;
-    excluded.push({
-      stage: "ingest",
-      participant: video.participant,
-      videoId: video.videoId,
-      key: video.videoKey,
-      reason: `no Data_Preprocessed_${video.participant}.mat in ${dataset.storageUrl}/${datasetPrefixOf(payload)}, so ${video.videoKey} has no ECG labels.`,
-    });
-    return false;
-  });
-  return {
-    participants: [...participants].sort().map(([participant, matKey]) => ({ participant, matKey })),
-    videos: labelled.sort((a, b) => a.videoKey.localeCompare(b.videoKey)),
-    excluded,
-    ignored,
-  };
-}
+/** Looks like data (a video or a .mat) rather than notes or thumbnails. */
+const dataFile = /\.(mov|mp4|avi|mkv|webm|m4v|mat)$/i;
 
 /** A dataset name made into an id jobs and keys can carry: letters, digits, '-' and '_'. */
 function idOf(name: string): string {
@@ -203,32 +45,66 @@ function idOf(name: string): string {
 }
 
 /**
- * A layout of packages/datasets (UBFC-rPPG, PURE, a generic manifest, a folder of videos): one
- * recording per video, each with its own reference file where it has one.
+ * Plans a run from its dataset listing (a pure function: no Redis, storage or ffmpeg), with the
+ * layout the ingest names or the one its files show (packages/datasets). Every listed file ends up in
+ * the plan, in the exclusions (meant as data but unusable, with how to fix it) or among the ignored
+ * files (not part of the layout), with a reason. A video with its own reference file carries it to
+ * decode, which adds its ecg job; AMIGOS's per-participant .mat files get one ecg job each.
  */
-function planLayout(
-  layout: DatasetLayout,
-  payload: Payload<"ingest">,
-  dataset: DatasetLocation,
-): PlannedDataset {
-  const keyOf = new Map(dataset.files.map((f) => [f.path, f.key]));
+export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): RunManifest {
+  const where = `${dataset.storageUrl}/${datasetPrefixOf(payload)}`;
+  const excluded: Exclusion[] = [];
+  const ignored: RunManifest["ignored"] = [];
+  // A key storage cannot hold (a listed prefix with spaces, say) cannot be read by any stage.
+  const usable = dataset.files.filter(({ path, key }) => {
+    try {
+      safeKey(key);
+      return true;
+    } catch (error) {
+      if (dataFile.test(path))
+        excluded.push({
+          stage: "ingest",
+          participant: "-",
+          key,
+          path,
+          reason: `${(error as Error).message} Rename it (or its folder) to use it.`,
+        });
+      else ignored.push({ key, reason: `${JSON.stringify(path)} is not a file of the dataset's layout.` });
+      return false;
+    }
+  });
+  const paths = usable.map((f) => f.path);
+  const layout = payload.layout === "auto" ? detectLayout(paths) : layouts[payload.layout];
+  if (!layout)
+    throw new BadInputError(
+      `${where} holds no videos and no dataset layout hrpipe knows (${datasetLayoutNames.slice(1).join(", ")}); check the dataset, or name its layout.`,
+    );
+  const keyOf = new Map(usable.map((f) => [f.path, f.key]));
   let listing: ReturnType<DatasetLayout["list"]>;
   try {
-    listing = layout.list(
-      dataset.files.map((f) => f.path),
-      (file) => dataset.texts[file] ?? "",
-    );
+    listing = layout.list(paths, (file) => dataset.texts[file] ?? "");
   } catch (error) {
-    throw new BadInputError(`${dataset.storageUrl}/${datasetPrefixOf(payload)}: ${(error as Error).message}`);
+    throw new BadInputError(`${where}: ${(error as Error).message}`);
   }
+  for (const { file, subject, reason } of listing.excluded ?? [])
+    excluded.push({
+      stage: "ingest",
+      participant: subject ?? "-",
+      key: keyOf.get(file)!,
+      path: file,
+      reason,
+    });
+  for (const { file, reason } of listing.ignored)
+    ignored.push({ key: keyOf.get(file)!, reason: `${file}: ${reason}.` });
+
+  const participants = new Map<string, string>();
   const videos: RunManifest["videos"] = [];
-  const excluded: Exclusion[] = [];
   const taken = new Set<string>();
   for (const recording of listing.recordings) {
     const participant = idOf(recording.subject);
-    let videoId = idOf(basename(recording.video));
-    for (let n = 2; taken.has(`${participant}/${videoId}`); n++)
-      videoId = `${idOf(basename(recording.video))}-${n}`;
+    const ownId = recording.id ?? idOf(basename(recording.video));
+    let videoId = ownId;
+    for (let n = 2; taken.has(`${participant}/${videoId}`); n++) videoId = `${ownId}-${n}`;
     taken.add(`${participant}/${videoId}`);
     const videoKey = keyOf.get(recording.video);
     const exclude = (reason: string) =>
@@ -259,30 +135,48 @@ function planLayout(
       );
       continue;
     }
-    videos.push({
-      participant,
-      videoId,
-      videoKey,
-      path: recording.video,
-      ...(reference && referenceKey
-        ? {
-            reference: {
-              layout: layout.name,
-              ...reference,
-              key: referenceKey,
-              ...(recording.frameTimes && frameTimesKey
-                ? { frameTimes: { ...recording.frameTimes, key: frameTimesKey } }
-                : {}),
-            },
-          }
-        : {}),
-    });
+    const video: RunManifest["videos"][number] = { participant, videoId, videoKey, path: recording.video };
+    if (reference?.trial !== undefined) {
+      // One file holds every trial of the participant (AMIGOS): labelled once per participant.
+      participants.set(participant, referenceKey!);
+    } else if (reference) {
+      const { trial: _trial, ...source } = reference;
+      video.reference = {
+        layout: layout.name,
+        ...source,
+        key: referenceKey!,
+        ...(recording.frameTimes && frameTimesKey
+          ? { frameTimes: { ...recording.frameTimes, key: frameTimesKey } }
+          : {}),
+      };
+    }
+    videos.push(video);
   }
-  const ignored = listing.ignored.map(({ file, reason }) => ({
-    key: keyOf.get(file) ?? file,
-    reason: `${file}: ${reason}.`,
-  }));
-  return { participants: [], videos, excluded, ignored };
+  const excludedFiles = excluded.filter((e) => e.key !== undefined).length;
+  return {
+    version: 1,
+    runId: payload.runId,
+    createdAt: dataset.createdAt,
+    state: "planned",
+    storageUrl: dataset.storageUrl,
+    datasetPrefix: datasetPrefixOf(payload),
+    layout: layout.name,
+    options: runOptionsOf(payload),
+    participants: [...participants].sort().map(([participant, matKey]) => ({ participant, matKey })),
+    videos,
+    artifacts: [],
+    splits: {},
+    reused: { labels: 0, faceSegments: 0 },
+    excluded,
+    ignored,
+    files: {
+      listed: dataset.files.length,
+      planned: dataset.files.length - excludedFiles - ignored.length,
+      excluded: excludedFiles,
+      ignored: ignored.length,
+    },
+    notEvaluated: [],
+  };
 }
 
 /** A job the plan adds as a child of the run's ingest job. */

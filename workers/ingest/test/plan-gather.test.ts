@@ -42,12 +42,12 @@ describe("planRun (dataset listing -> manifest), pure", () => {
   });
 
   it("plans every labelled video and excludes one without a .mat, naming it", () => {
-    expect(manifest.videos.map((v) => `${v.participant}/${v.videoId}`)).toEqual(["P01/N1", "P01/4", "P02/4"]);
+    expect(manifest.videos.map((v) => `${v.participant}/${v.videoId}`)).toEqual(["P01/4", "P01/N1", "P02/4"]);
     expect(manifest.excluded).toContainEqual(
       expect.objectContaining({
         participant: "P03",
         videoId: "4",
-        reason: expect.stringContaining("no Data_Preprocessed_P03.mat in file:///data/ds"),
+        reason: expect.stringContaining("no Data_Preprocessed_P03.mat in the dataset"),
       }),
     );
     expect(manifest.options.eval).toEqual({ windowS: 10, strideS: 1 });
@@ -58,8 +58,8 @@ describe("planRun (dataset listing -> manifest), pure", () => {
     expect(jobs.map((j) => j.jobId)).toEqual([
       "ecg.r1.P01",
       "ecg.r1.P02",
-      "decode.r1.P01.N1",
       "decode.r1.P01.4",
+      "decode.r1.P01.N1",
       "decode.r1.P02.4",
     ]);
     for (const job of jobs) expect(() => parsePayload(job.stage, job.payload)).not.toThrow();
@@ -230,8 +230,12 @@ describe("planRun accounts for every file it lists", () => {
     );
     expect(reason("ds/random.mat")).toMatch(/not named Data_Preprocessed_Pxx\.mat/);
     expect(reason("ds/P02_4_face.mov")).toMatch(/no Data_Preprocessed_P02\.mat/);
-    expect(reason("ds/Data_Preprocessed_P1.mat")).toMatch(/duplicates ds\/Data_Preprocessed_P01\.mat/);
-    expect(ignored.find((i) => i.key === "ds/notes.txt")?.reason).toMatch(/is not a file of the layout/);
+    expect(reason("ds/Data_Preprocessed_P1.mat")).toMatch(
+      /^Data_Preprocessed_P1\.mat duplicates Data_Preprocessed_P01\.mat/,
+    );
+    expect(ignored.find((i) => i.key === "ds/notes.txt")?.reason).toMatch(
+      /^notes\.txt: not a file of the layout/,
+    );
   });
 });
 
