@@ -32,7 +32,7 @@ export interface LocalPipelineOptions {
   name: string;
 }
 
-/** How a followed run ended: its final progress and when each stage first had nothing pending. */
+/** How a followed run ended: its final progress and when each stage last had nothing pending. */
 export interface FollowedRun {
   progress: RunProgress;
   stageDoneS: Partial<Record<StageName, number>>;
@@ -94,7 +94,9 @@ export class LocalPipeline {
       for (const stage of stageNames) {
         const s = progress.stages[stage];
         const total = s.done + s.failed + s.pending;
-        if (total > 0 && s.pending === 0) stageDoneS[stage] ??= (performance.now() - startedMs) / 1000;
+        // Jobs can join a stage late (decode adds ecg and face jobs): a stage is done when it last emptied.
+        if (s.pending > 0) delete stageDoneS[stage];
+        else if (total > 0) stageDoneS[stage] ??= (performance.now() - startedMs) / 1000;
         if (total > 0) bars[stage]!.update(s.done + s.failed, total, s.failed ? `(${s.failed} failed)` : "");
       }
       if (progress.finished) break;

@@ -99,7 +99,8 @@ describe("labelReference: a video's own reference as per-frame heart rates on it
   });
 });
 
-const ubfc = path.resolve(import.meta.dirname, "../../../../shared/data/ubfc-rppg-dev");
+const data = path.resolve(import.meta.dirname, "../../../../shared/data");
+const ubfc = path.join(data, "ubfc-rppg-dev");
 const toolkit = path.resolve(
   import.meta.dirname,
   "../../../../shared/fixtures/rppg-toolbox-reference/index.json",
@@ -148,3 +149,39 @@ describe.skipIf(!existsSync(ubfc))(
     });
   },
 );
+
+const physrecorder = path.join(data, "physrecorder-v01");
+
+describe.skipIf(!existsSync(physrecorder))("labelReference on PhysRecorder (../shared/data)", () => {
+  it("puts the oximeter's unix-time samples on the video's clock through the frames' unix timestamps", () => {
+    const read = (file: string) => readFileSync(path.join(physrecorder, file), "utf8");
+    const labels = labelReference(
+      {
+        participant: "v01",
+        videoId: "video_ZIP_H264",
+        reference: {
+          layout: "generic",
+          key: "k",
+          file: "BVP.csv",
+          kind: "ppg",
+          column: "bvp",
+          timeColumn: "timestamp",
+          frameTimes: { key: "f", file: "frames_timestamp.csv", column: "timestamp" },
+        },
+        // ffprobe: 602 frames at 30 fps.
+        video: { fps: 30, frameCount: 602 },
+        options,
+      },
+      { reference: read("BVP.csv"), frameTimes: read("frames_timestamp.csv") },
+    );
+    // Unix time (1.69e9 s) became video time: beats lie within the video's 20 s, labels cover it.
+    expect(Math.min(...labels.beatTimesS)).toBeGreaterThanOrEqual(-1);
+    expect(Math.max(...labels.beatTimesS)).toBeLessThan(602 / 30 + 1);
+    expect(labels.quality.beats).toBeGreaterThan(15);
+    expect(labels.quality.labelledShare).toBeGreaterThan(0.5);
+    expect(labels.videoHrBpm).toBeGreaterThan(50);
+    expect(labels.videoHrBpm).toBeLessThan(110);
+    // The oximeter's own beat rate and its spectral rate agree on this clean recording.
+    expect(Math.abs(labels.quality.meanHrBpm! - labels.videoHrBpm!)).toBeLessThan(3);
+  });
+});
