@@ -1,12 +1,63 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { detectLayout, generic, parseFrameTimes, parseTable, pure, ubfcRppg, videos } from "../src/index.ts";
+import {
+  amigos,
+  detectLayout,
+  generic,
+  parseFrameTimes,
+  parseTable,
+  pure,
+  ubfcRppg,
+  videos,
+} from "../src/index.ts";
 
 /** A listing and file contents held in memory, as a folder would give them. */
 function folder(files: Record<string, string>) {
   return { files: Object.keys(files), read: (file: string) => files[file] ?? "" };
 }
+
+describe("amigos", () => {
+  // The real dataset's names: padded and unpadded participants and video ids, the 4 long videos.
+  const files = [
+    "Data_Preprocessed/Data_Preprocessed_P1.mat",
+    "Data_Preprocessed/Data_Preprocessed_P08.mat",
+    "Data_Preprocessed/Data_Preprocessed_P01.mat",
+    "faces/P01/P1_04_face.mov",
+    "faces/P01/P01_N1_face.mov",
+    "faces/P08/P08_138_face.mov",
+    "faces/P09/P09_4_face.mov",
+    "faces/P01/P01_4 (1)_face.mov",
+    "Data_Preprocessed/P01_extra.mat",
+    "README.txt",
+  ];
+
+  it("is detected by its .mat or face-video names and gives each video its trial of its participant's .mat", () => {
+    expect(detectLayout(files)?.name).toBe("amigos");
+    const listing = amigos.list(files, () => "");
+    expect(listing.recordings.map((r) => [r.subject, r.id, r.reference?.file, r.reference?.trial])).toEqual([
+      ["P01", "4", "Data_Preprocessed/Data_Preprocessed_P1.mat", "4"],
+      ["P01", "N1", "Data_Preprocessed/Data_Preprocessed_P1.mat", "N1"],
+      ["P08", "138", "Data_Preprocessed/Data_Preprocessed_P08.mat", "138"],
+      ["P09", "4", undefined, undefined],
+    ]);
+    expect(listing.recordings[3]!.excluded).toMatch(/no Data_Preprocessed_P09\.mat in the dataset/);
+  });
+
+  it("excludes what is meant as data but misnamed or duplicated, saying how to fix it, and ignores the rest", () => {
+    const listing = amigos.list(files, () => "");
+    const reasons = Object.fromEntries((listing.excluded ?? []).map((e) => [e.file, e.reason]));
+    expect(reasons["Data_Preprocessed/Data_Preprocessed_P01.mat"]).toMatch(
+      /duplicates .*Data_Preprocessed_P1\.mat/,
+    );
+    expect(reasons["faces/P01/P01_4 (1)_face.mov"]).toMatch(/rename it, e\.g\. to P01_5_face\.mov/);
+    expect(reasons["Data_Preprocessed/P01_extra.mat"]).toMatch(/not named Data_Preprocessed_Pxx\.mat/);
+    expect(listing.ignored.map((i) => i.file)).toEqual(["README.txt"]);
+    expect(() => amigos.parseReference({ file: "x.mat", kind: "ecg" }, "")).toThrow(
+      /ecg stage reads every trial/,
+    );
+  });
+});
 
 describe("ubfc-rppg", () => {
   const dataset = folder({
