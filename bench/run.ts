@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
+import { benchCliStartup } from "./cli-startup.ts";
 import { benchEcg } from "./ecg.ts";
 import { benchLongVideo } from "./long-video.ts";
 import { benchDecode, benchFace } from "./media.ts";
@@ -12,6 +13,7 @@ import { benchRppgReal } from "./rppg-real.ts";
 import { benchScaling } from "./scaling.ts";
 
 const benches: Record<string, () => Promise<BenchResult>> = {
+  "cli-startup": benchCliStartup,
   ecg: benchEcg,
   decode: benchDecode,
   face: benchFace,

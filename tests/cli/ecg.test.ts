@@ -24,7 +24,7 @@ describe("hrpipe ecg", () => {
     ]);
     const n1 = JSON.parse(await readFile(path.join(out, "P01_N1.labels.json"), "utf8"));
     expect(n1).toMatchObject({ participant: "P01", videoId: "N1", fps: 25, windowS: 24, column: 14 });
-    expect(n1.rPeakTimesS.length).toBeGreaterThan(30);
+    expect(n1.beatTimesS.length).toBeGreaterThan(30);
     expect(n1.hrBpm).toHaveLength(45 * 25);
     expect(result.stdout).toMatch(/trial\s+beats\s+mean HR\s+min HR\s+max HR\s+labelled/);
     expect(result.stdout).toMatch(/N1\s+36\s+50\.\d\s.*inverted/);

@@ -17,9 +17,11 @@ describe("hrpipe ingest --run-id", () => {
 
   beforeAll(async () => {
     services = await createTestServices("ingest-run-id");
-    await services.storage.put("ds1/Data_Preprocessed_P01.mat", mat);
-    await services.storage.put("ds2/Data_Preprocessed_P01.mat", mat);
-    // Only an ingest worker: the run is planned, then waits for ecg jobs nobody takes.
+    for (const dataset of ["ds1", "ds2"]) {
+      await services.storage.put(`${dataset}/Data_Preprocessed_P01.mat`, mat);
+      await services.storage.put(`${dataset}/P01_4_face.mov`, "a video nobody decodes here");
+    }
+    // Only an ingest worker: the run is planned, then waits for ecg and decode jobs nobody takes.
     ingest = startStageWorkers([ingestStage], services);
     queues = services.queues();
   });

@@ -288,7 +288,8 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
           const figures = await page.$$eval("figure svg", (svgs) =>
             svgs.map((svg) => svg.getBoundingClientRect().width * svg.getBoundingClientRect().height),
           );
-          expect(figures.length).toBe(8);
+          // Four per protocol, and each usable video's heart rate over time.
+          expect(figures.length).toBe(8 + 5);
           for (const area of figures) expect(area).toBeGreaterThan(10_000);
           await page.screenshot({ path: `/tmp/hrpipe-report-${process.pid}.png`, fullPage: true });
           expect(errors).toEqual([]);

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, runCli } from "../cli/run-cli.ts";
 
 const ubfc = path.resolve(repoRoot, "../shared/data/ubfc-rppg-dev");
-const subjects = ["subject3", "subject8", "subject10"];
+const subjects = ["subject3", "subject8"];
 
 /**
- * `hrpipe run <folder>` as a new user runs it: real UBFC-rPPG recordings (20-s cuts: the CNN is scored on windows half covered by labelled frames, and labels need 5 s on each side) in a folder whose
+ * `hrpipe run <folder>` as a new user runs it: real UBFC-rPPG recordings (16-s cuts: the CNN is scored on windows at least half covered by labelled frames, and labels need 5 s on each side; the box skin area, 3x faster, keeps the suite light) in a folder whose
  * name has a space, one video truncated, no --layout: a private Redis, file storage, every stage,
  * and report.json with each video's reference and every method; then the same folder as plain videos.
  */
@@ -35,7 +35,7 @@ describe("hrpipe run <folder>", () => {
         "-i",
         path.join(ubfc, subject, "vid.mp4"),
         "-t",
-        "20",
+        "16",
         "-c",
         "copy",
         path.join(folder, subject, "vid.mp4"),
@@ -64,6 +64,8 @@ describe("hrpipe run <folder>", () => {
         "2",
         "--protocols",
         "unseen-participants",
+        "--skin-area",
+        "box",
       ],
       { LOG_LEVEL: "error" },
     );
@@ -71,13 +73,13 @@ describe("hrpipe run <folder>", () => {
     const report = runReportSchema.parse(JSON.parse(await readFile(path.join(out, "report.json"), "utf8")));
     expect(report.layout).toBe("ubfc-rppg");
     expect(report.videos.map((v) => v.video).sort()).toEqual(
-      ["subject10/vid.mp4", "subject3/vid.mp4", "subject8/vid.mp4", "subject9/vid.mp4"].sort(),
+      ["subject3/vid.mp4", "subject8/vid.mp4", "subject9/vid.mp4"].sort(),
     );
     const truncated = report.videos.find((v) => v.subject === "subject9")!;
     expect(truncated.excluded).toMatch(/moov atom not found|Invalid data/);
     for (const video of report.videos.filter((v) => v !== truncated)) {
       expect(video.excluded).toBeNull();
-      expect(video.durationS).toBeGreaterThan(19.5);
+      expect(video.durationS).toBeGreaterThan(15.5);
       expect(video.referenceHrBpm).toBeGreaterThan(50);
       expect(video.referenceHrBpm).toBeLessThan(150);
       for (const method of ["pos", "chrom", "omit", "lgi", "pbv", "ica", "green"] as const) {
@@ -98,15 +100,18 @@ describe("hrpipe run <folder>", () => {
 
   it("runs the same folder as plain videos: heart rate over time per video, no reference, no errors", async () => {
     const out = path.join(root, "out videos");
-    const result = await runCli(["run", folder, "--layout", "videos", "--out", out, "--storage", storage], {
-      LOG_LEVEL: "error",
-    });
+    const result = await runCli(
+      ["run", folder, "--layout", "videos", "--out", out, "--storage", storage, "--skin-area", "box"],
+      {
+        LOG_LEVEL: "error",
+      },
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/0 stored now/);
     const report = runReportSchema.parse(JSON.parse(await readFile(path.join(out, "report.json"), "utf8")));
     expect(report.state).toBe("done");
     const measured = report.videos.filter((v) => v.excluded === null);
-    expect(measured).toHaveLength(3);
+    expect(measured).toHaveLength(2);
     for (const video of measured) {
       expect(video.referenceHrBpm).toBeNull();
       expect(video.methods.pos!.hrBpm).toBeGreaterThan(40);

@@ -59,7 +59,7 @@ describe("typed queues through the harness's Redis", () => {
         runId: "run1",
         participant: "P07",
         matKey: "data/Data_Preprocessed_P07.mat",
-        options: { column: 15, fps: 25, windowS: 10 },
+        options: { column: 15, fps: 25, windowS: 10, offsetS: 0 },
       },
     ]);
     await worker.close();
@@ -76,8 +76,8 @@ describe("typed queues through the harness's Redis", () => {
       queues.add("decode", { runId: "run1", participant: "P01", videoId: "4", videoKey: "" } as never),
     ).rejects.toThrow(InvalidPayloadError);
     await expect(
-      queues.add("face", { runId: "run1", participant: "1", videoId: "4" } as never),
-    ).rejects.toThrow(/face job payload is invalid: participant: must be a zero-padded participant id/);
+      queues.add("face", { runId: "run1", participant: "P.1", videoId: "4" } as never),
+    ).rejects.toThrow(/face job payload is invalid: participant: must be 1-64 letters, digits, '-' or '_'/);
     expect(await queues.queue("decode").count()).toBe(0);
     expect(await queues.queue("face").count()).toBe(0);
     await queues.close();

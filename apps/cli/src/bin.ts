@@ -1,25 +1,26 @@
 import { readFileSync } from "node:fs";
-import { configVariables, datasetLayoutNames, ingestPayloadSchema, stageNames } from "@hrpipe/queue";
+// Only light modules at the top: --version and --help must not load BullMQ, the AWS SDK, ONNX Runtime
+// or TensorFlow.js; each command's module is imported when that command runs.
+import {
+  configVariables,
+  datasetLayoutNames,
+  ingestPayloadSchema,
+  stageNames,
+} from "@hrpipe/queue/contracts";
 import { rppgMethods } from "@hrpipe/signal";
 import { Command, CommanderError } from "commander";
-import { type DashboardCommandOptions, dashboardCommand } from "./commands/dashboard.ts";
-import { type DemoCommandOptions, demoCommand } from "./commands/demo.ts";
-import { doctor } from "./commands/doctor.ts";
-import { type EcgCommandOptions, ecgCommand } from "./commands/ecg.ts";
-import { type FacesCommandOptions, facesCommand } from "./commands/faces.ts";
-import { type IngestCommandOptions, ingestCommand } from "./commands/ingest.ts";
-import {
-  type EmbedOptions,
-  embedCommand,
-  type FetchWeightsOptions,
-  fetchWeightsCommand,
-} from "./commands/model.ts";
-import { type ArtifactsCommandOptions, artifactsCommand, reportCommand } from "./commands/report.ts";
-import { type RppgCommandOptions, rppgCommand } from "./commands/rppg.ts";
-import { type RunFolderOptions, runFolderCommand } from "./commands/run.ts";
-import { cancelCommand, type StatusCommandOptions, statusCommand } from "./commands/status.ts";
-import { type SynthCommandOptions, synthCommand } from "./commands/synth.ts";
-import { type WorkerCommandOptions, workerCommand } from "./commands/worker.ts";
+import type { DashboardCommandOptions } from "./commands/dashboard.ts";
+import type { DemoCommandOptions } from "./commands/demo.ts";
+import type { EcgCommandOptions } from "./commands/ecg.ts";
+import type { FacesCommandOptions } from "./commands/faces.ts";
+import type { IngestCommandOptions } from "./commands/ingest.ts";
+import type { EmbedOptions, FetchWeightsOptions } from "./commands/model.ts";
+import type { ArtifactsCommandOptions } from "./commands/report.ts";
+import type { RppgCommandOptions } from "./commands/rppg.ts";
+import type { RunFolderOptions } from "./commands/run.ts";
+import type { StatusCommandOptions } from "./commands/status.ts";
+import type { SynthCommandOptions } from "./commands/synth.ts";
+import type { WorkerCommandOptions } from "./commands/worker.ts";
 import { UserError, wholeNumber } from "./output.ts";
 
 // hrpipe pins the AWS SDK in its lockfile and supports Node 20; the SDK's notice that later releases
@@ -168,7 +169,9 @@ export function buildProgram(): Command {
     .command("doctor")
     .description("check Redis, storage, ffmpeg, ONNX Runtime, the tfjs backend and the face models")
     .option("--json", "print one JSON object { ok, checks: [{ name, ok, required, detail }] }")
-    .action(action((options: { json?: boolean }) => doctor(options)));
+    .action(
+      action(async (options: { json?: boolean }) => (await import("./commands/doctor.ts")).doctor(options)),
+    );
 
   const demo = program
     .command("demo")
@@ -179,14 +182,20 @@ export function buildProgram(): Command {
     .option("--storage <uri>", "file://dir or s3://bucket/prefix", "file://./.hrpipe");
   syntheticDatasetOptions(demo, { participants: "4", videos: "2", seconds: "15", size: "320x240" })
     .option("--epochs <n>", "head training epochs", int("--epochs"), runDefaults.train.epochs)
-    .action(action((options: DemoCommandOptions) => demoCommand(options)));
+    .action(
+      action(async (options: DemoCommandOptions) =>
+        (await import("./commands/demo.ts")).demoCommand(options),
+      ),
+    );
 
   const synth = program
     .command("synth")
     .description("write a synthetic AMIGOS-layout dataset (face videos, ECG .mat files, ground truth)")
     .argument("<outUri>", "file://dir or s3://bucket/prefix");
   syntheticDatasetOptions(synth, { participants: "6", videos: "4", seconds: "30", size: "640x360" }).action(
-    action((outUri: string, options: SynthCommandOptions) => synthCommand(outUri, options)),
+    action(async (outUri: string, options: SynthCommandOptions) =>
+      (await import("./commands/synth.ts")).synthCommand(outUri, options),
+    ),
   );
 
   runOptions(
@@ -201,7 +210,11 @@ export function buildProgram(): Command {
       )
       .option("--run-id <id>", "name the run (default: run-<timestamp>-<random>); an id in use is refused")
       .option("--resume", "continue the run of --run-id when its dataset and options are the same"),
-  ).action(action((dataset: string, options: IngestCommandOptions) => ingestCommand(dataset, options)));
+  ).action(
+    action(async (dataset: string, options: IngestCommandOptions) =>
+      (await import("./commands/ingest.ts")).ingestCommand(dataset, options),
+    ),
+  );
 
   runOptions(
     program
@@ -216,7 +229,11 @@ export function buildProgram(): Command {
       )
       .option("--redis <url>", "use this Redis instead of starting a private redis-server")
       .option("--storage <uri>", "file://dir or s3://bucket/prefix", "file://./.hrpipe"),
-  ).action(action((folder: string, options: RunFolderOptions) => runFolderCommand(folder, options)));
+  ).action(
+    action(async (folder: string, options: RunFolderOptions) =>
+      (await import("./commands/run.ts")).runFolderCommand(folder, options),
+    ),
+  );
 
   program
     .command("worker")
@@ -227,7 +244,11 @@ export function buildProgram(): Command {
       "jobs at once per stage (default HRPIPE_CONCURRENCY, else each stage's own)",
       (value) => wholeNumber("--concurrency", value),
     )
-    .action(action((stages: string[], options: WorkerCommandOptions) => workerCommand(stages, options)));
+    .action(
+      action(async (stages: string[], options: WorkerCommandOptions) =>
+        (await import("./commands/worker.ts")).workerCommand(stages, options),
+      ),
+    );
 
   program
     .command("status")
@@ -240,7 +261,9 @@ export function buildProgram(): Command {
     )
     .option("--interval <seconds>", "refresh interval", "2")
     .action(
-      action((runId: string | undefined, options: StatusCommandOptions) => statusCommand(runId, options)),
+      action(async (runId: string | undefined, options: StatusCommandOptions) =>
+        (await import("./commands/status.ts")).statusCommand(runId, options),
+      ),
     );
 
   program
@@ -253,7 +276,11 @@ export function buildProgram(): Command {
       "127.0.0.1",
     )
     .option("--allow-writes", "let bull-board retry, promote and remove jobs")
-    .action(action((options: DashboardCommandOptions) => dashboardCommand(options)));
+    .action(
+      action(async (options: DashboardCommandOptions) =>
+        (await import("./commands/dashboard.ts")).dashboardCommand(options),
+      ),
+    );
 
   program
     .command("cancel")
@@ -261,20 +288,24 @@ export function buildProgram(): Command {
       "cancel a run: its queued jobs are removed, running ones finish, the manifest says cancelled",
     )
     .argument("<runId>")
-    .action(action((runId: string) => cancelCommand(runId)));
+    .action(action(async (runId: string) => (await import("./commands/status.ts")).cancelCommand(runId)));
 
   program
     .command("report")
     .description("print a run's metrics tables")
     .argument("<runId>")
-    .action(action((runId: string) => reportCommand(runId)));
+    .action(action(async (runId: string) => (await import("./commands/report.ts")).reportCommand(runId)));
 
   program
     .command("artifacts")
     .description("download a run's reports and models from storage")
     .argument("<runId>")
     .requiredOption("-o, --out <dir>", "destination folder")
-    .action(action((runId: string, options: ArtifactsCommandOptions) => artifactsCommand(runId, options)));
+    .action(
+      action(async (runId: string, options: ArtifactsCommandOptions) =>
+        (await import("./commands/report.ts")).artifactsCommand(runId, options),
+      ),
+    );
 
   program
     .command("ecg")
@@ -297,7 +328,11 @@ export function buildProgram(): Command {
       runDefaults.ecg.windowS,
     )
     .option("--participant <id>", "participant id, when the file name does not carry it")
-    .action(action((matFile: string, options: EcgCommandOptions) => ecgCommand(matFile, options)));
+    .action(
+      action(async (matFile: string, options: EcgCommandOptions) =>
+        (await import("./commands/ecg.ts")).ecgCommand(matFile, options),
+      ),
+    );
 
   program
     .command("faces")
@@ -334,7 +369,11 @@ export function buildProgram(): Command {
       num("--segment"),
       runDefaults.decode.segmentS,
     )
-    .action(action((video: string, options: FacesCommandOptions) => facesCommand(video, options)));
+    .action(
+      action(async (video: string, options: FacesCommandOptions) =>
+        (await import("./commands/faces.ts")).facesCommand(video, options),
+      ),
+    );
 
   program
     .command("rppg")
@@ -371,7 +410,11 @@ export function buildProgram(): Command {
       "--layout <name>",
       "a folder's dataset layout: ubfc-rppg, pure, generic (manifest.csv) or videos; detected when absent",
     )
-    .action(action((input: string, options: RppgCommandOptions) => rppgCommand(input, options)));
+    .action(
+      action(async (input: string, options: RppgCommandOptions) =>
+        (await import("./commands/rppg.ts")).rppgCommand(input, options),
+      ),
+    );
 
   const model = program
     .command("model")
@@ -380,7 +423,11 @@ export function buildProgram(): Command {
     .command("fetch-weights")
     .description("download timm/densenet161.tv_in1k (torchvision ImageNet weights) from the Hugging Face hub")
     .option("-o, --out <file>", "destination", "densenet161.tv_in1k.safetensors")
-    .action(action((options: FetchWeightsOptions) => fetchWeightsCommand(options)));
+    .action(
+      action(async (options: FetchWeightsOptions) =>
+        (await import("./commands/model.ts")).fetchWeightsCommand(options),
+      ),
+    );
   model
     .command("embed")
     .description("DenseNet features (after norm5, ReLU, global average pool) for images U8 [N,H,W,3]")
@@ -389,7 +436,9 @@ export function buildProgram(): Command {
     .option("--weights <st>", "torchvision/timm-named weights; random initialisation without")
     .option("--arch <name|config.json>", "densenet161, or a torchvision DenseNet config", "densenet161")
     .option("--batch <n>", "images per ONNX Runtime call", "16")
-    .action(action((options: EmbedOptions) => embedCommand(options)));
+    .action(
+      action(async (options: EmbedOptions) => (await import("./commands/model.ts")).embedCommand(options)),
+    );
 
   return program;
 }
