@@ -76,7 +76,8 @@ describe("hrpipe run <folder>", () => {
       ["subject3/vid.mp4", "subject8/vid.mp4", "subject9/vid.mp4"].sort(),
     );
     const truncated = report.videos.find((v) => v.subject === "subject9")!;
-    expect(truncated.excluded).toMatch(/moov atom not found|Invalid data/);
+    expect(truncated.excluded).toMatch(/^subject9\/vid\.mp4 cannot be probed: .*moov atom not found/);
+    expect(truncated.excluded).not.toMatch(/blobs\/|hrpipe-decode/);
     for (const video of report.videos.filter((v) => v !== truncated)) {
       expect(video.excluded).toBeNull();
       expect(video.durationS).toBeGreaterThan(15.5);

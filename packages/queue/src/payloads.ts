@@ -174,6 +174,8 @@ export const decodePayloadSchema = z.object({
   participant,
   videoId: id,
   videoKey: key,
+  /** The video's path in its dataset, for messages, where its key does not say it (uploaded folders). */
+  videoName: z.string().optional(),
   options: decodeOptionsSchema.default(decodeOptionsSchema.parse({})),
   face: faceOptionsSchema.default(faceOptionsSchema.parse({})),
   /** The video's own reference: decode adds its ecg job once the video's clock is known. */

@@ -30,6 +30,8 @@ export interface DecodeJobInput {
   participant: string;
   videoId: string;
   videoKey: string;
+  /** The video's path in its dataset, which messages name (an uploaded file's key is its content hash). */
+  videoName?: string;
   options: DecodeOptions;
   face: FaceOptions;
 }
@@ -56,6 +58,7 @@ export async function processDecodeJob(
 ): Promise<DecodeJobResult> {
   const { storage, logger } = context;
   if (!(await storage.exists(input.videoKey))) throw new ArtifactNotFoundError(storage.url, input.videoKey);
+  const name = input.videoName ?? input.videoKey;
   const dir = await scratchDir("decode");
   try {
     const source = path.join(dir, `source${path.extname(input.videoKey) || ".mov"}`);
@@ -82,11 +85,11 @@ export async function processDecodeJob(
       info = await probeVideo(source);
       keyframes = await keyframeTimesS(source);
     } catch (error) {
-      if (error instanceof MediaError) throw new BadInputError(error.message.replace(source, input.videoKey));
+      if (error instanceof MediaError) throw new BadInputError(error.message.replaceAll(source, name));
       throw error;
     }
     if (keyframes.length === 0)
-      throw new BadInputError(`${input.videoKey} has no keyframe to decode from (truncated or corrupt?).`);
+      throw new BadInputError(`${name} has no keyframe to decode from (truncated or corrupt?).`);
     const plans = planSegments(info.frameCount, info.fps, input.options.segmentS, keyframes);
     const chunks: PlannedChunk[] = [];
     const done: number[] = [];
@@ -108,8 +111,7 @@ export async function processDecodeJob(
       try {
         await copySegment(source, chunkFile, plan.chunkStartS, plan.chunkDurationS);
       } catch (error) {
-        if (error instanceof MediaError)
-          throw new BadInputError(error.message.replace(source, input.videoKey));
+        if (error instanceof MediaError) throw new BadInputError(error.message.replaceAll(source, name));
         throw error;
       }
       const bytes = await readFile(chunkFile);
@@ -128,7 +130,7 @@ export async function processDecodeJob(
     const chunkBytes = chunks.reduce((sum, c) => sum + c.bytes, 0);
     const chunkSeconds = chunks.reduce((sum, c) => sum + c.frameCount / info.fps, 0);
     logger?.info(
-      { video: input.videoKey, segments: plans.length, chunks: chunks.length, done: done.length },
+      { video: name, segments: plans.length, chunks: chunks.length, done: done.length },
       "video segmented",
     );
     return {

@@ -207,6 +207,7 @@ export function plannedJobs(manifest: RunManifest): PlannedJob[] {
           participant: video.participant,
           videoId: video.videoId,
           videoKey: video.videoKey,
+          ...(video.path && video.path !== video.videoKey ? { videoName: video.path } : {}),
           options: options.decode,
           face: options.face,
           ...(video.reference ? { reference: video.reference, labels: options.ecg } : {}),
