@@ -231,6 +231,12 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
     const report = await runCli(["report", runId], env);
     expect(report.stdout).toMatch(/unseen-participants: .*windows/);
     expect(report.stdout).toMatch(/POS \(windows\)/);
+    expect(report.stdout).toMatch(/per video, whole-video heart rate/);
+    const json = await runCli(["report", runId, "--json"], env);
+    expect(json.code, json.stderr).toBe(0);
+    const parsed = runReportSchema.parse(JSON.parse(json.stdout));
+    expect(parsed.videos.filter((v) => v.excluded === null)).toHaveLength(5);
+    expect(parsed.videoMetrics.pos?.n).toBe(5);
     const out = `/tmp/hrpipe-e2e-artifacts-${process.pid}`;
     const artifacts = await runCli(["artifacts", runId, "--out", out], env);
     expect(artifacts.code, artifacts.stderr).toBe(0);

@@ -292,9 +292,14 @@ export function buildProgram(): Command {
 
   program
     .command("report")
-    .description("print a run's metrics tables")
+    .description("print a run's metrics tables and per-video heart rates")
     .argument("<runId>")
-    .action(action(async (runId: string) => (await import("./commands/report.ts")).reportCommand(runId)));
+    .option("--json", "print the run's report.json (README, Formats) instead")
+    .action(
+      action(async (runId: string, options: { json?: boolean }) =>
+        (await import("./commands/report.ts")).reportCommand(runId, options),
+      ),
+    );
 
   program
     .command("artifacts")

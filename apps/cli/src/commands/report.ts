@@ -59,8 +59,8 @@ export function localPathOf(storage: Storage, key: string): string | undefined {
     : undefined;
 }
 
-/** `hrpipe report <runId>`: print a run's metrics tables. */
-export async function reportCommand(runId: string): Promise<number> {
+/** `hrpipe report <runId> [--json]`: print a run's metrics tables, or its report.json. */
+export async function reportCommand(runId: string, options: { json?: boolean } = {}): Promise<number> {
   const config = loadConfig();
   const storage = openStorage(config.storageUrl, config);
   try {
@@ -70,7 +70,8 @@ export async function reportCommand(runId: string): Promise<number> {
         `${key} does not exist in ${storage.url}; the run is not evaluated yet (hrpipe status ${runId}).`,
       );
     }
-    process.stdout.write(`${renderReport(await readArtifact(storage, key, runReportSchema))}\n`);
+    const report = await readArtifact(storage, key, runReportSchema);
+    process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderReport(report)}\n`);
   } finally {
     await storage.close();
   }
