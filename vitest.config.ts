@@ -38,7 +38,18 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["tests/e2e/**/*.test.ts", "tests/infra/**/*.test.ts"],
+          exclude: ["tests/e2e/run-folder.test.ts", "**/node_modules/**"],
           globalSetup: ["tests/harness/global-setup.ts"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // `hrpipe run` trains a CNN in its own process: run after every other suite, not beside the
+          // e2e runs whose time limits assume the two cores are theirs.
+          name: "e2e-local",
+          include: ["tests/e2e/run-folder.test.ts"],
+          sequence: { groupOrder: 1 },
         },
       },
     ],
