@@ -168,6 +168,7 @@ function videosSection(run: RunReport, videoFigures: Record<string, string>): st
   if (run.videos.length === 0) return "";
   const withReference = run.videos.some((v) => v.referenceHrBpm !== null);
   const { header, rows } = videoTable(run);
+  const agreement = videoMetricsTable(run);
   const drawn = run.videos.filter((v) => v.figure && videoFigures[v.figure]).slice(0, inlineVideoFigures);
   const more = run.videos.filter((v) => v.figure).length - drawn.length;
   return `
@@ -175,7 +176,7 @@ function videosSection(run: RunReport, videoFigures: Record<string, string>): st
 <h2>Per video</h2>
 <p>Whole-video heart rate (bpm): for each rPPG method the median of its confident windows; for the CNN the median of its windows where a protocol tested the video${withReference ? "; the reference is the whole video's spectral peak (PPG) or mean beat rate (ECG)" : "; the dataset has no reference, so no errors are computed"}. report.json holds every window.</p>
 ${table(header, rows)}
-${withReference ? `<h3>Per-video agreement with the reference (bpm)</h3>\n${table(videoMetricsTable(run).header, videoMetricsTable(run).rows)}` : ""}
+${agreement.rows.length > 0 ? `<h3>Per-video agreement with the reference (bpm)</h3>\n${table(agreement.header, agreement.rows)}` : ""}
 <h3>Heart rate over time</h3>
 <p>Each method through its window centres, with a band as wide as its doubt (1 - confidence); the reference in black.${more > 0 ? ` ${more} more figures are stored beside report.json (runs/${escapeHtml(run.runId)}/reports/videos/).` : ""}</p>
 <div class="figures">${drawn.map((v) => `<figure>${videoFigures[v.figure!]}</figure>`).join("\n")}</div>

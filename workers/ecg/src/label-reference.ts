@@ -54,8 +54,8 @@ export function labelReference(
   if (signal.timeS.length < 2)
     throw new ReferenceInputError(`${reference.file} holds ${signal.timeS.length} samples; it is empty.`);
   const toFrameClock = frameTimeS ? frameClock(frameTimeS, video.fps) : (t: number) => t;
-  const offsetS = (reference.offsetS ?? 0) + options.offsetS;
-  const rate = new ReferenceRate(signal, (t) => toFrameClock(t) + offsetS);
+  // The recording's own offset (a manifest's offset_s) is applied by its layout's parser; this is the run's.
+  const rate = new ReferenceRate(signal, (t) => toFrameClock(t) + options.offsetS);
   const durationS = video.frameCount / video.fps;
   const frameCount = Math.floor(durationS * options.fps);
   const half = options.windowS / 2;

@@ -45,13 +45,13 @@ describe("labelReference: a video's own reference as per-frame heart rates on it
     expect(labels.quality.labelledShare).toBeGreaterThan(0.7);
   });
 
-  it("shifts the reference by the offset, and refuses one that no longer covers the video, naming the file", () => {
+  it("shifts the reference by the run's offset, and refuses one that no longer covers the video, naming the file", () => {
     const input = {
       participant: "s",
       videoId: "v",
-      reference: { ...ubfcReference("s/ground_truth.txt"), offsetS: 5 },
+      reference: ubfcReference("s/ground_truth.txt"),
       video: { fps: 30, frameCount: 30 * 30 },
-      options,
+      options: { ...options, offsetS: 5 },
     };
     const shifted = labelReference(input, { reference: groundTruth(60, 30, 30) });
     // Covered from 5 s of video time on: the first labelled frame's window is 90% covered (9 s).
@@ -69,6 +69,31 @@ describe("labelReference: a video's own reference as per-frame heart rates on it
         { reference: groundTruth(60, 30, 30) },
       ),
     ).toThrow(/s\/ground_truth\.txt gives no 10-s window a heart rate.*check its offset/);
+  });
+
+  it("applies a manifest's own offset_s once", () => {
+    const ppg = groundTruth(60, 30, 30).split("\n")[0]!.split(" ");
+    const labels = labelReference(
+      {
+        participant: "s",
+        videoId: "v",
+        reference: {
+          layout: "generic",
+          key: "k",
+          file: "ppg.csv",
+          kind: "ppg",
+          column: "ppg",
+          fsHz: 30,
+          offsetS: 5,
+        },
+        video: { fps: 30, frameCount: 30 * 30 },
+        options,
+      },
+      { reference: `ppg\n${ppg.join("\n")}\n` },
+    );
+    // Covered from 5 s of video time on (not 10 s): the first labelled frame's window is 90% covered at 9 s.
+    expect(labels.hrBpm.findIndex((hr) => hr !== null) / 25).toBeGreaterThanOrEqual(9);
+    expect(labels.hrBpm.findIndex((hr) => hr !== null) / 25).toBeLessThan(9.1);
   });
 
   it("reads a generic manifest's RR intervals and HR trace", () => {
