@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createRedisConnection, FileStorage, StageQueues, startPrivateRedis } from "@hrpipe/queue";
+import { createRedisConnection, FileStorage, freePort, StageQueues, startPrivateRedis } from "@hrpipe/queue";
 import { synthDataset } from "@hrpipe/synth";
 import { processDecodeJob } from "@hrpipe/worker-decode";
 import { type BenchResult, machineDescription } from "./report.ts";
@@ -34,17 +34,23 @@ async function faceStageSeconds(
     HRPIPE_QUEUE_PREFIX: prefix,
     LOG_LEVEL: "warn",
   };
-  const ready = Array.from({ length: workers }, (_, i) => path.join(dir, `ready-${workers}-${i}`));
-  const children = ready.map((file) =>
+  const ports = await Promise.all(Array.from({ length: workers }, () => freePort()));
+  const children = ports.map((port) =>
     spawn(process.execPath, [bin, "worker", "face"], {
-      env: { ...env, HRPIPE_READY_FILE: file },
+      env: { ...env, HRPIPE_METRICS_PORT: String(port) },
       stdio: "ignore",
     }),
   );
   const connection = createRedisConnection(redisUrl, "producer");
   const queues = new StageQueues({ connection, prefix });
+  const ready = (port: number) =>
+    fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    );
   try {
-    while (!ready.every(existsSync)) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (!(await Promise.all(ports.map(ready))).every(Boolean))
+      await new Promise((resolve) => setTimeout(resolve, 100));
     const started = performance.now();
     for (const chunk of chunks)
       await queues.add("face", { ...(chunk as object), facesHash: `bench${workers}` } as never);

@@ -6,12 +6,16 @@ import {
   configVariables,
   createRedisConnection,
   createS3Client,
+  metricNames,
+  PipelineMetrics,
   StageQueues,
   stageNames,
 } from "@hrpipe/queue";
+import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
+import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
+import { ConfigMap, Secret, Service } from "kubernetes-models/v1";
 import { describe, expect, inject, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { exportedMetrics, renderMetrics } from "../../apps/cli/src/dashboard/metrics.ts";
 
 const infra = path.resolve(import.meta.dirname, "../../infra");
 
@@ -26,6 +30,7 @@ function yamlFiles(dir: string): string[] {
 }
 
 interface K8sObject {
+  apiVersion: string;
   kind: string;
   metadata: { name: string };
   spec?: Record<string, unknown>;
@@ -122,12 +127,32 @@ describe("infra/: compose and Kubernetes definitions", () => {
     expect(composeStages.sort()).toEqual([...stageNames].sort());
   });
 
-  it("every metric a ScaledObject reads is exported by /metrics", async () => {
+  it("every manifest validates against its Kubernetes or KEDA schema", () => {
+    const models: Record<string, new (data: never) => { validate(): void }> = {
+      "apps/v1/Deployment": Deployment,
+      "apps/v1/StatefulSet": StatefulSet,
+      "v1/Service": Service,
+      "v1/ConfigMap": ConfigMap,
+      "v1/Secret": Secret,
+      "keda.sh/v1alpha1/ScaledObject": ScaledObject,
+    };
+    const validated = documents
+      .filter(({ file }) => !file.endsWith("kustomization.yaml"))
+      .map(({ file, doc }) => {
+        const Model = models[`${doc.apiVersion}/${doc.kind}`];
+        expect(Model, `${file}: a schema for ${doc.apiVersion} ${doc.kind}`).toBeDefined();
+        expect(() => new Model!(doc as never).validate(), `${file} ${doc.metadata.name}`).not.toThrow();
+        return doc.kind;
+      });
+    expect(validated.filter((kind) => kind === "ScaledObject")).toHaveLength(stageNames.length);
+  });
+
+  it("every metric a ScaledObject reads is one the queue exporter serves", async () => {
     const queues = new StageQueues({
       connection: createRedisConnection(inject("redisUrl"), "producer"),
       prefix: `t-metrics-${process.pid}`,
     });
-    const exposition = await renderMetrics(queues);
+    const exposition = (await new PipelineMetrics({ queues, stages: stageNames }).render()).body;
     await queues.close();
     for (const { doc } of documents.filter((d) => d.doc.kind === "ScaledObject")) {
       const triggers = (doc.spec as { triggers: { metadata: { query: string } }[] }).triggers;
@@ -135,7 +160,7 @@ describe("infra/: compose and Kubernetes definitions", () => {
         const metrics = [...trigger.metadata.query.matchAll(/([a-z_:][a-z0-9_:]*)\{/g)].map((m) => m[1]!);
         expect(metrics.length).toBeGreaterThan(0);
         for (const metric of metrics) {
-          expect(exportedMetrics).toContain(metric);
+          expect(Object.values(metricNames)).toContain(metric);
           const queue = /queue="([a-z]+)"/.exec(trigger.metadata.query)?.[1];
           expect(exposition).toMatch(new RegExp(`^${metric}\\{queue="${queue}"\\} \\d+$`, "m"));
         }

@@ -121,6 +121,34 @@ describe("the dashboard reflects no input as executable HTML", () => {
     expect(checked).toBe(payloads.length * 10 * 3);
   });
 
+  it("without credentials serves /metrics (with the backlog) and /healthz, and nothing else: UI, run pages and bull-board's write routes answer 401", async () => {
+    // Raw BullMQ adds: the payload is not under test, the count is.
+    for (let i = 0; i < 3; i++) await queues.queue("decode").add("decode", { n: i });
+    const metrics = await fetch(`${bases.auth}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^hrpipe_queue_backlog\{queue="decode"\} 3$/m);
+    expect((await fetch(`${bases.auth}/healthz`)).status).toBe(200);
+    const closed: [string, string][] = [
+      ["GET", "/"],
+      ["GET", "/runs"],
+      ["GET", "/runs/xss1"],
+      ["GET", "/runs/xss1/report.html"],
+      ["GET", "/queues"],
+      ["GET", "/queues/api/queues"],
+      ["PUT", "/queues/api/queues/decode/retry/failed"],
+      ["PUT", "/queues/api/queues/decode/clean/completed"],
+      ["PUT", "/queues/api/queues/decode/pause"],
+      ["PUT", "/queues/api/queues/decode/empty"],
+      ["PUT", "/queues/api/queues/decode/1/promote"],
+      ["POST", "/queues/api/queues/decode/add"],
+    ];
+    for (const [method, route] of closed) {
+      const response = await fetch(`${bases.auth}${route}`, { method, redirect: "manual" });
+      expect(response.status, `${method} ${route}`).toBe(401);
+    }
+    expect(await queues.queue("decode").count()).toBe(3);
+  });
+
   it("answers a bad run id with a plain-text 400 that names it", async () => {
     const response = await fetch(`${bases.open}/runs/${encodeURIComponent(payloads[0]!)}`);
     expect(response.status).toBe(400);

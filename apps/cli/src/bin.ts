@@ -14,6 +14,7 @@ import type { DemoCommandOptions } from "./commands/demo.ts";
 import type { EcgCommandOptions } from "./commands/ecg.ts";
 import type { FacesCommandOptions } from "./commands/faces.ts";
 import type { IngestCommandOptions } from "./commands/ingest.ts";
+import type { MetricsCommandOptions } from "./commands/metrics.ts";
 import type { EmbedOptions, FetchWeightsOptions } from "./commands/model.ts";
 import type { ArtifactsCommandOptions } from "./commands/report.ts";
 import type { RppgCommandOptions } from "./commands/rppg.ts";
@@ -268,7 +269,9 @@ export function buildProgram(): Command {
 
   program
     .command("dashboard")
-    .description("bull-board for every stage queue, run pages with reports, Prometheus /metrics, /healthz")
+    .description(
+      "bull-board for every stage queue and run pages with reports (behind basic auth off loopback); /metrics and /healthz without",
+    )
     .option("--port <n>", "port", "3000")
     .option(
       "--host <host>",
@@ -279,6 +282,19 @@ export function buildProgram(): Command {
     .action(
       action(async (options: DashboardCommandOptions) =>
         (await import("./commands/dashboard.ts")).dashboardCommand(options),
+      ),
+    );
+
+  program
+    .command("metrics")
+    .description(
+      "the queue exporter: every stage's backlog and job counts on /metrics (no credentials), /healthz; what the autoscaler reads",
+    )
+    .option("--port <n>", "port", (value) => wholeNumber("--port", value), 9464)
+    .option("--host <host>", "interface", "127.0.0.1")
+    .action(
+      action(async (options: MetricsCommandOptions) =>
+        (await import("./commands/metrics.ts")).metricsCommand(options),
       ),
     );
 

@@ -119,10 +119,15 @@ export const environment = {
     stageDefaultText("stalledIntervalMs"),
     "how often workers look for jobs whose lock has lapsed",
   ),
-  HRPIPE_READY_FILE: variable(
-    z.string().min(1).optional(),
-    "—",
-    "written when a worker takes jobs, removed on drain (readiness probes)",
+  HRPIPE_METRICS_PORT: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(1, "must be a TCP port from 1 to 65535")
+      .max(65535, "must be a TCP port from 1 to 65535")
+      .optional(),
+    "— (off)",
+    "a worker process serves `/metrics` and `/healthz` (503 while Redis is away or the worker drains) on this port, without credentials",
   ),
   HRPIPE_DENSENET_WEIGHTS: variable(
     z.string().min(1).optional(),
@@ -184,8 +189,8 @@ export interface HrpipeConfig {
   densenetWeights?: string;
   /** Overrides of every stage's declared worker defaults (see stages.ts); unset keeps each stage's own. */
   worker: WorkerOverrides;
-  /** Written once a worker process takes jobs, removed when it drains (a Kubernetes readiness probe). */
-  readyFile?: string;
+  /** Where a worker process serves /metrics and /healthz; none without it. */
+  metricsPort?: number;
   logLevel: (typeof logLevels)[number];
   /** Basic-auth credentials of the dashboard: both variables set, else none. */
   dashboard?: { user: string; password: string };
@@ -222,7 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
       lockDurationMs: e.HRPIPE_LOCK_DURATION_MS,
       stalledIntervalMs: e.HRPIPE_STALLED_INTERVAL_MS,
     },
-    readyFile: e.HRPIPE_READY_FILE,
+    metricsPort: e.HRPIPE_METRICS_PORT,
     logLevel: e.LOG_LEVEL,
     dashboard:
       e.HRPIPE_DASHBOARD_USER && e.HRPIPE_DASHBOARD_PASSWORD

@@ -7,6 +7,8 @@ export * from "./job-ids.ts";
 export * from "./keys.ts";
 export * from "./logger.ts";
 export * from "./manifest.ts";
+export * from "./metrics.ts";
+export * from "./metrics-server.ts";
 export * from "./payloads.ts";
 export * from "./progress.ts";
 export * from "./queues.ts";

@@ -1,7 +1,8 @@
-import { rm, writeFile } from "node:fs/promises";
 import type { Worker } from "bullmq";
 import { ConfigError, type HrpipeConfig, loadConfig } from "./config.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { PipelineMetrics } from "./metrics.ts";
+import { MetricsServer, redisNotReadyReason } from "./metrics-server.ts";
 import type { StageName } from "./payloads.ts";
 import { createStageWorker, type StageProcessor, StageQueues } from "./queues.ts";
 import { createRedisConnection, openRedis, type Redis, redactUrl, warnUnlessNoEviction } from "./redis.ts";
@@ -57,6 +58,10 @@ export function resolveWorkerSettings(
 
 export interface WorkerSet {
   workers: Worker[];
+  /** Counts of this process's jobs and of its stages' queues. */
+  metrics: PipelineMetrics;
+  /** Why the workers cannot take jobs now (Redis away), or undefined when they can. */
+  notReadyReason(): Promise<string | undefined>;
   /** Stops taking jobs, waits for running ones (or not, with force), and closes every connection. */
   close(force?: boolean): Promise<void>;
 }
@@ -98,6 +103,7 @@ export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOp
       return sharedInstances.get(name) as T;
     },
   };
+  const metrics = new PipelineMetrics({ queues, stages: bindings.map((binding) => binding.stage) });
   const workers = bindings.map((binding) => {
     const worker = createStageWorker(binding.stage, binding.processor(services), {
       ...resolveWorkerSettings(binding.stage, config, options.flags),
@@ -105,6 +111,7 @@ export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOp
       prefix: config.queuePrefix,
       logger,
     });
+    metrics.observe(binding.stage, worker);
     worker.on("failed", (job, error) =>
       logger.warn(
         { stage: binding.stage, jobId: job?.id, attempts: job?.attemptsMade, err: error },
@@ -114,8 +121,11 @@ export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOp
     worker.on("error", (error) => logger.error({ stage: binding.stage, err: error }, error.message));
     return worker;
   });
+  const producer = connections[0]!;
   return {
     workers,
+    metrics,
+    notReadyReason: () => redisNotReadyReason(producer),
     async close(force = false) {
       await Promise.all(workers.map((worker) => worker.close(force)));
       await queues.close();
@@ -170,11 +180,20 @@ export async function runWorkerProcess(
     },
     `${name} ready`,
   );
-  if (config.readyFile) await writeFile(config.readyFile, `${process.pid}\n`);
+  let draining = false;
+  const server = config.metricsPort
+    ? new MetricsServer({
+        metrics: set.metrics,
+        port: config.metricsPort,
+        notReadyReason: async () => (draining ? "draining: finishing running jobs" : set.notReadyReason()),
+      })
+    : undefined;
+  if (server) logger.info({ port: await server.start() }, `${name} serves /metrics and /healthz`);
   const signal = await stop;
+  draining = true;
   logger.info({ signal }, `${name} draining: finishing running jobs, taking no new ones`);
-  if (config.readyFile) await rm(config.readyFile, { force: true });
   await set.close();
+  await server?.close();
   await storage.close();
   logger.info(`${name} stopped`);
 }

@@ -5,6 +5,7 @@ import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import {
   joinKey,
+  PipelineMetrics,
   type Redis,
   runProgress,
   type StageQueues,
@@ -14,7 +15,6 @@ import {
 } from "@hrpipe/queue";
 import express, { type NextFunction, type Request, type Response } from "express";
 import helmet from "helmet";
-import { renderMetrics } from "./metrics.ts";
 import { runPage, runsPage } from "./pages.ts";
 
 export interface DashboardOptions {
@@ -56,7 +56,11 @@ export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\./.test(host);
 }
 
-/** bull-board for every stage queue, the runs pages, Prometheus /metrics and /healthz. */
+/**
+ * bull-board for every stage queue and the runs pages, behind basic auth when credentials are set;
+ * /metrics and /healthz before it, since Prometheus and the kubelet carry no credentials and the
+ * numbers there are counts only.
+ */
 export function createDashboardApp(options: DashboardOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
@@ -92,6 +96,11 @@ export function createDashboardApp(options: DashboardOptions): express.Express {
       res.status(503).json({ ok: false, error: (error as Error).message });
     }
   });
+  const metrics = new PipelineMetrics({ queues: options.queues, stages: stageNames });
+  app.get("/metrics", async (_req, res) => {
+    const { contentType, body } = await metrics.render();
+    res.type(contentType).send(body);
+  });
   if (options.credentials) app.use(basicAuth(options.credentials));
 
   const board = new ExpressAdapter();
@@ -106,10 +115,6 @@ export function createDashboardApp(options: DashboardOptions): express.Express {
   const boardApp = board.getRouter() as express.Express;
   boardApp.disable("x-powered-by");
   app.use("/queues", boardApp);
-
-  app.get("/metrics", async (_req, res) => {
-    res.type("text/plain; version=0.0.4").send(await renderMetrics(options.queues));
-  });
 
   const runIds = async () =>
     (await options.storage.list("runs/"))
