@@ -38,17 +38,18 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["tests/e2e/**/*.test.ts", "tests/infra/**/*.test.ts"],
-          exclude: ["tests/e2e/run-folder.test.ts", "**/node_modules/**"],
+          exclude: ["tests/e2e/run-folder.test.ts", "tests/e2e/redis-faults.test.ts", "**/node_modules/**"],
           globalSetup: ["tests/harness/global-setup.ts"],
         },
       },
       {
         extends: true,
         test: {
-          // `hrpipe run` trains a CNN in its own process: run after every other suite, not beside the
+          // Runs on a private Redis of their own (`hrpipe run` trains a CNN in its own process; the
+          // Redis-fault run kills and pauses its server): after every other suite, not beside the
           // e2e runs whose time limits assume the two cores are theirs.
           name: "e2e-local",
-          include: ["tests/e2e/run-folder.test.ts"],
+          include: ["tests/e2e/run-folder.test.ts", "tests/e2e/redis-faults.test.ts"],
           sequence: { groupOrder: 1 },
         },
       },

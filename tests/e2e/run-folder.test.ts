@@ -1,12 +1,11 @@
-import { execFileSync } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { runReportSchema } from "@hrpipe/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot, runCli } from "../cli/run-cli.ts";
+import { runCli } from "../cli/run-cli.ts";
+import { ubfcClips } from "../harness/ubfc-clips.ts";
 
-const ubfc = path.resolve(repoRoot, "../shared/data/ubfc-rppg-dev");
 const subjects = ["subject3", "subject8"];
 
 /**
@@ -23,24 +22,7 @@ describe("hrpipe run <folder>", () => {
     root = await mkdtemp(path.join(tmpdir(), "hrpipe-run-folder-"));
     folder = path.join(root, "my UBFC copy");
     storage = `file://${path.join(root, "storage")}`;
-    for (const subject of [...subjects, "subject9"]) {
-      await mkdir(path.join(folder, subject), { recursive: true });
-      await copyFile(
-        path.join(ubfc, subject, "ground_truth.txt"),
-        path.join(folder, subject, "ground_truth.txt"),
-      );
-      execFileSync("ffmpeg", [
-        "-v",
-        "error",
-        "-i",
-        path.join(ubfc, subject, "vid.mp4"),
-        "-t",
-        "16",
-        "-c",
-        "copy",
-        path.join(folder, subject, "vid.mp4"),
-      ]);
-    }
+    await ubfcClips(folder, [...subjects, "subject9"], 16);
     // A copy cut off after its first bytes, as an interrupted download leaves it.
     const whole = await readFile(path.join(folder, "subject9", "vid.mp4"));
     await writeFile(path.join(folder, "subject9", "vid.mp4"), whole.subarray(0, whole.length / 3));

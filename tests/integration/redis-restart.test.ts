@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -12,24 +12,9 @@ import {
 } from "@hrpipe/queue";
 import { afterAll, describe, expect, it } from "vitest";
 import { waitUntil } from "../harness/processes.ts";
+import { startRedisAt } from "../harness/redis-at.ts";
 
 const binary = redisServerBinary();
-
-/** A private redis-server on a fixed port, so that it can be killed and started again there. */
-async function redisOn(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(binary!, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir], {
-    stdio: "ignore",
-  });
-  const probe = createRedisConnection(`redis://127.0.0.1:${port}`, "producer");
-  await waitUntil(
-    async () => (await probe.ping().catch(() => "")) === "PONG",
-    "redis-server to answer",
-    10_000,
-    50,
-  );
-  probe.disconnect();
-  return child;
-}
 
 describe.runIf(binary)("a worker's producer connection across a Redis restart", () => {
   const children: ChildProcess[] = [];
@@ -54,21 +39,21 @@ describe.runIf(binary)("a worker's producer connection across a Redis restart", 
       .then((job) => ({ ok: true as const, id: job.id }))
       .catch((error: Error) => ({ ok: false as const, error: error.message }));
     await new Promise((resolve) => setTimeout(resolve, 500));
-    children.push(await redisOn(port, dir));
+    children.push(await startRedisAt(port, dir));
     return added;
   }
 
   it("waits for Redis to come back instead of failing the job's attempt", async () => {
     dir = await mkdtemp(path.join(tmpdir(), "hrpipe-restart-test-"));
     const port = await freePort();
-    children.push(await redisOn(port, dir));
+    children.push(await startRedisAt(port, dir));
     const outcome = await addDuringRestart(workerProducerConnection(`redis://127.0.0.1:${port}`), port);
     expect(outcome).toEqual({ ok: true, id: expect.any(String) });
   }, 30_000);
 
   it("where a command's producer, which must fail fast, reports the outage (the control)", async () => {
     const port = await freePort();
-    children.push(await redisOn(port, dir));
+    children.push(await startRedisAt(port, dir));
     const outcome = await addDuringRestart(
       createRedisConnection(`redis://127.0.0.1:${port}`, "producer"),
       port,
