@@ -108,12 +108,13 @@ export async function runComposeLocally(env: NodeJS.ProcessEnv = process.env): P
     ...env,
     ...overrides,
   });
-  const dashboardPort = String(await freePort());
   const children = new Map<string, ChildProcess>();
   const exited = new Map<string, Promise<number | null>>();
   const outputs = new Map<string, string>();
   for (const service of services) {
-    const args = service.args.map((arg, i) => (service.args[i - 1] === "--port" ? dashboardPort : arg));
+    // Containers each have their own ports; local processes share one host, so each gets a free one.
+    const port = String(await freePort());
+    const args = service.args.map((arg, i) => (service.args[i - 1] === "--port" ? port : arg));
     const child = spawn(process.execPath, [bin, ...args], {
       env: { ...process.env, ...service.env, ...overrides },
       stdio: ["ignore", "pipe", "pipe"],

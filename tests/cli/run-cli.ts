@@ -15,9 +15,10 @@ export function runCli(
   args: string[],
   env: Record<string, string | undefined> = {},
   cwd = repoRoot,
+  binPath = bin,
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(process.execPath, [binPath, ...args], {
       cwd,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],

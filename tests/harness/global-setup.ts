@@ -5,9 +5,9 @@ import {
   dockerEngineAnswers,
   type RunningService,
   s3rverCredentials,
-  startMinioContainer,
   startRedisContainer,
   startRedisServer,
+  startS3Container,
   startS3rver,
 } from "./services.ts";
 
@@ -30,7 +30,7 @@ declare module "vitest" {
  * Starts the real services every suite talks to, once per test run:
  * - Redis: a private redis-server on a free port; else REDIS_URL; else a testcontainers Redis where a
  *   Docker engine answers. HRPIPE_TEST_CONTAINERS=1 prefers containers where Docker answers.
- * - S3: S3_ENDPOINT (e.g. MinIO) when set; a MinIO container with HRPIPE_TEST_CONTAINERS=1 where Docker
+ * - S3: S3_ENDPOINT (e.g. MinIO) when set; a SeaweedFS container with HRPIPE_TEST_CONTAINERS=1 where Docker
  *   answers; else s3rver in-process on a free port.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -71,12 +71,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
       region: process.env.S3_REGION ?? "us-east-1",
     };
   } else if (useContainers) {
-    const minio = await startMinioContainer();
-    started.push(minio);
+    const server = await startS3Container();
+    started.push(server);
     s3 = {
-      endpoint: minio.url,
-      accessKeyId: minio.accessKeyId,
-      secretAccessKey: minio.secretAccessKey,
+      endpoint: server.url,
+      accessKeyId: server.accessKeyId,
+      secretAccessKey: server.secretAccessKey,
       region: "us-east-1",
     };
   } else {

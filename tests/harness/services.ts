@@ -74,22 +74,34 @@ export async function startRedisContainer(): Promise<RunningService> {
   };
 }
 
-/** MinIO in a container, through testcontainers; only called where a Docker engine answers. */
-export async function startMinioContainer(): Promise<
+/**
+ * SeaweedFS's S3 server in a container, through testcontainers; only called where a Docker engine
+ * answers. The same pinned image as infra/docker-compose.yml (MinIO's images are no longer published).
+ */
+export async function startS3Container(): Promise<
   RunningService & { accessKeyId: string; secretAccessKey: string }
 > {
   const { GenericContainer, Wait } = await import("testcontainers");
   const accessKeyId = "hrpipe";
   const secretAccessKey = "hrpipe-secret";
-  const container = await new GenericContainer("minio/minio:latest")
-    .withCommand(["server", "/data"])
-    .withEnvironment({ MINIO_ROOT_USER: accessKeyId, MINIO_ROOT_PASSWORD: secretAccessKey })
-    .withExposedPorts(9000)
-    .withWaitStrategy(Wait.forHttp("/minio/health/live", 9000))
+  const identities = {
+    identities: [
+      {
+        name: accessKeyId,
+        credentials: [{ accessKey: accessKeyId, secretKey: secretAccessKey }],
+        actions: ["Admin", "Read", "Write", "List", "Tagging"],
+      },
+    ],
+  };
+  const container = await new GenericContainer("chrislusf/seaweedfs:3.80")
+    .withCommand(["server", "-dir=/data", "-s3", "-s3.port=8333", "-s3.config=/etc/seaweedfs/s3.json"])
+    .withCopyContentToContainer([{ content: JSON.stringify(identities), target: "/etc/seaweedfs/s3.json" }])
+    .withExposedPorts(8333)
+    .withWaitStrategy(Wait.forHttp("/healthz", 8333))
     .start();
   return {
-    url: `http://${container.getHost()}:${container.getMappedPort(9000)}`,
-    description: "minio container (testcontainers)",
+    url: `http://${container.getHost()}:${container.getMappedPort(8333)}`,
+    description: "chrislusf/seaweedfs:3.80 container (testcontainers)",
     accessKeyId,
     secretAccessKey,
     async stop() {

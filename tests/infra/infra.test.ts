@@ -190,6 +190,7 @@ describe("the compose services' commands, run without Docker", () => {
       "eval",
       "face",
       "ingest",
+      "metrics",
       "report",
       "train",
     ]);

@@ -7,7 +7,14 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
   process.stdout.write(`${pkg.version}\n`);
   process.exit(0);
 }
-// hrpipe runs from its TypeScript sources: tsx compiles them on load, so there is no build step to forget.
-const { register } = await import("tsx/esm/api");
-register();
-await import("../src/bin.ts");
+// The images run the JavaScript infra/compile.sh emits; a checkout runs its TypeScript sources
+// through tsx, which compiles them on load, so that there is no build step to forget.
+const { existsSync } = await import("node:fs");
+const compiled = new URL("../src/bin.js", import.meta.url);
+if (existsSync(compiled)) {
+  await import(compiled.href);
+} else {
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import("../src/bin.ts");
+}

@@ -67,7 +67,7 @@ export const environment = {
   S3_ENDPOINT: variable(
     z.url({ message: "must be an http(s) URL such as http://127.0.0.1:9000" }).optional(),
     "AWS",
-    "e.g. `http://minio:9000`; path-style is then on by default",
+    "e.g. `http://s3:8333` (SeaweedFS in the compose file); path-style is then on by default",
   ),
   S3_REGION: variable(
     z.string().min(1).optional(),
