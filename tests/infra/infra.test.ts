@@ -147,6 +147,30 @@ describe("infra/: compose and Kubernetes definitions", () => {
     expect(validated.filter((kind) => kind === "ScaledObject")).toHaveLength(stageNames.length);
   });
 
+  it("README.md's deployment section names every manifest and each ScaledObject's exact query", () => {
+    const readme = readFileSync(path.resolve(infra, "../README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Scaling out"), readme.indexOf("## Benchmarks"));
+    const asTemplate = (text: string) =>
+      stageNames.reduce((t, stage) => t.replace(new RegExp(`\\b${stage}\\b`), "<stage>"), text);
+    for (const { file, doc } of documents.filter((d) => !/kustomization|secrets\.example/.test(d.file))) {
+      const name = path.basename(file);
+      expect(section.includes(name) || section.includes(asTemplate(name)), name).toBe(true);
+      if (doc.kind === "ScaledObject")
+        for (const trigger of (doc.spec as { triggers: { metadata: { query: string } }[] }).triggers)
+          expect(section).toContain(asTemplate(trigger.metadata.query));
+    }
+  });
+
+  it("README.md's GPU install command is the one infra/Dockerfile.gpu runs", () => {
+    const readme = readFileSync(path.resolve(infra, "../README.md"), "utf8");
+    const gpus = readme.slice(readme.indexOf("## GPUs"));
+    const command = /^ {4}(\S.*)$/m.exec(gpus)?.[1];
+    expect(command).toBeDefined();
+    expect(readFileSync(path.join(infra, "Dockerfile.gpu"), "utf8")).toMatch(
+      new RegExp(`^RUN ${command!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m"),
+    );
+  });
+
   it("every metric a ScaledObject reads is one the queue exporter serves", async () => {
     const queues = new StageQueues({
       connection: createRedisConnection(inject("redisUrl"), "producer"),
