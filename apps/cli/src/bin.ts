@@ -24,10 +24,6 @@ import type { SynthCommandOptions } from "./commands/synth.ts";
 import type { WorkerCommandOptions } from "./commands/worker.ts";
 import { UserError, wholeNumber } from "./output.ts";
 
-// hrpipe pins the AWS SDK in its lockfile and supports Node 20; the SDK's notice that later releases
-// will need Node 22 is for SDK upgrades, not for users of this command.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-
 const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
   version: string;
 };
