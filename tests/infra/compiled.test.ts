@@ -1,16 +1,13 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { runReportSchema } from "@hrpipe/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot, runCli } from "../cli/run-cli.ts";
+import { buildCompiledTree } from "../../infra/compiled-tree.ts";
+import { runCli } from "../cli/run-cli.ts";
 import { ubfcClips } from "../harness/ubfc-clips.ts";
-
-function sh(command: string, cwd: string): string {
-  return execFileSync("sh", ["-c", command], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
 
 function filesUnder(dir: string, match: (name: string) => boolean): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -19,9 +16,9 @@ function filesUnder(dir: string, match: (name: string) => boolean): string[] {
 }
 
 /**
- * What infra/Dockerfile builds, without Docker: a copy of the checkout, its install, infra/compile.sh
- * (tsc), then infra/install-prod.sh in the compiled tree, exactly the two steps of the image's build
- * and prod-deps stages. The result must run the pipeline with no TypeScript, tsx or dev dependency.
+ * What infra/Dockerfile builds, without Docker (infra/compiled-tree.ts: the image's compile and
+ * prod-install steps on a copy of the checkout). It must run the pipeline with no TypeScript, tsx or
+ * dev dependency.
  */
 describe.runIf(spawnSync("sh", ["-c", "command -v pnpm"]).status === 0)("the images' compiled tree", () => {
   let root: string;
@@ -30,17 +27,7 @@ describe.runIf(spawnSync("sh", ["-c", "command -v pnpm"]).status === 0)("the ima
 
   beforeAll(async () => {
     root = await mkdtemp(path.join(tmpdir(), "hrpipe-compiled-"));
-    const copy = path.join(root, "checkout");
-    out = path.join(root, "app");
-    sh(
-      `mkdir -p "${copy}" && git ls-files -co --exclude-standard -z | xargs -0 tar -c | tar -x -C "${copy}"`,
-      repoRoot,
-    );
-    // From the store this checkout installed from: no download but what it lacks.
-    sh("pnpm install --frozen-lockfile --prefer-offline", copy);
-    sh(`sh infra/compile.sh "${out}"`, copy);
-    sh("sh infra/install-prod.sh --prefer-offline", out);
-    bin = path.join(out, "apps/cli/bin/hrpipe.js");
+    ({ app: out, bin } = buildCompiledTree(root));
   }, 240_000);
 
   afterAll(async () => {
