@@ -53,6 +53,7 @@ export async function createTestServices(name: string): Promise<TestServices> {
     },
     queuePrefix,
     worker: {},
+    tracing: { serviceName: "hrpipe" },
     logLevel: "warn",
   };
   const client = createS3Client(config.s3);

@@ -129,6 +129,12 @@ export const environment = {
     "— (off)",
     "a worker process serves `/metrics` and `/healthz` (503 while Redis is away or the worker drains) on this port, without credentials",
   ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: variable(
+    z.url({ message: "must be an http(s) URL such as http://otel-collector:4318" }).optional(),
+    "— (off)",
+    "an OTLP/HTTP collector: worker processes trace every job through BullMQ (bullmq-otel) to `<endpoint>/v1/traces`",
+  ),
+  OTEL_SERVICE_NAME: variable(z.string().min(1).optional(), "`hrpipe`", "the traces' service name"),
   HRPIPE_DENSENET_WEIGHTS: variable(
     z.string().min(1).optional(),
     "random init",
@@ -191,6 +197,8 @@ export interface HrpipeConfig {
   worker: WorkerOverrides;
   /** Where a worker process serves /metrics and /healthz; none without it. */
   metricsPort?: number;
+  /** OpenTelemetry tracing of jobs: the OTLP/HTTP collector and the service name; off without it. */
+  tracing: { endpoint?: string; serviceName: string };
   logLevel: (typeof logLevels)[number];
   /** Basic-auth credentials of the dashboard: both variables set, else none. */
   dashboard?: { user: string; password: string };
@@ -228,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
       stalledIntervalMs: e.HRPIPE_STALLED_INTERVAL_MS,
     },
     metricsPort: e.HRPIPE_METRICS_PORT,
+    tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME ?? "hrpipe" },
     logLevel: e.LOG_LEVEL,
     dashboard:
       e.HRPIPE_DASHBOARD_USER && e.HRPIPE_DASHBOARD_PASSWORD

@@ -21,6 +21,7 @@ export * from "./shards.ts";
 export * from "./splits.ts";
 export * from "./stages.ts";
 export * from "./storage/index.ts";
+export * from "./tracing.ts";
 export * from "./uploads.ts";
 export * from "./video-traces.ts";
 export * from "./worker-set.ts";

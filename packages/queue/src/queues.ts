@@ -5,6 +5,7 @@ import {
   type Job,
   type JobsOptions,
   Queue,
+  type Telemetry,
   UnrecoverableError,
   Worker,
 } from "bullmq";
@@ -52,6 +53,8 @@ export interface StageQueuesOptions {
   connection: Redis;
   /** BullMQ key prefix: every deployment or test uses its own. */
   prefix: string;
+  /** OpenTelemetry spans per job added (see tracing.ts); none without it. */
+  telemetry?: Telemetry;
 }
 
 /** The producer side: one BullMQ queue per stage, every payload validated before it reaches Redis. */
@@ -67,6 +70,7 @@ export class StageQueues {
       queue = new Queue(stage, {
         connection: this.options.connection,
         prefix: this.options.prefix,
+        telemetry: this.options.telemetry,
         defaultJobOptions: stageJobOptions(stage),
       });
       this.queues.set(stage, queue);
@@ -89,7 +93,11 @@ export class StageQueues {
    * "continue" lets it run and read the failure (getIgnoredChildrenFailures).
    */
   async addFlow(node: FlowNode): Promise<void> {
-    this.flows ??= new FlowProducer({ connection: this.options.connection, prefix: this.options.prefix });
+    this.flows ??= new FlowProducer({
+      connection: this.options.connection,
+      prefix: this.options.prefix,
+      telemetry: this.options.telemetry,
+    });
     await this.flows.add(this.flowJob(node));
   }
 
@@ -135,6 +143,8 @@ export interface StageWorkerOptions extends StageRuntimeDefaults {
   prefix: string;
   logger: Logger;
   autorun?: boolean;
+  /** OpenTelemetry spans per job (see tracing.ts); none without it. */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -178,6 +188,7 @@ export function createStageWorker<S extends StageName, R>(
       stalledInterval: options.stalledIntervalMs,
       maxStalledCount: 2,
       autorun: options.autorun ?? true,
+      telemetry: options.telemetry,
       // Recorded on every job it takes (job.processedBy): which machine and process ran it.
       name: `${hostname()}:${process.pid}`,
     },

@@ -1,4 +1,4 @@
-import type { Worker } from "bullmq";
+import type { Telemetry, Worker } from "bullmq";
 import { ConfigError, type HrpipeConfig, loadConfig } from "./config.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { PipelineMetrics } from "./metrics.ts";
@@ -8,6 +8,7 @@ import { createStageWorker, type StageProcessor, StageQueues } from "./queues.ts
 import { createRedisConnection, openRedis, type Redis, redactUrl, warnUnlessNoEviction } from "./redis.ts";
 import { type StageRuntimeDefaults, stageGraph } from "./stages.ts";
 import { openStorage, type Storage } from "./storage/index.ts";
+import { startTracing } from "./tracing.ts";
 
 /** What a stage's processor may use; `shared` hands every stage of a process the same instance. */
 export interface StageServices {
@@ -71,6 +72,8 @@ export interface WorkerSetOptions {
   logger: Logger;
   storage: Storage;
   flags?: StageFlags;
+  /** OpenTelemetry spans for every job taken and added (see tracing.ts). */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -87,6 +90,7 @@ export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOp
   const queues = new StageQueues({
     connection: track(workerProducerConnection(redisUrl)),
     prefix: config.queuePrefix,
+    telemetry: options.telemetry,
   });
   function track(connection: Redis): Redis {
     connections.push(connection);
@@ -110,6 +114,7 @@ export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOp
       connection: track(createRedisConnection(redisUrl, "worker")),
       prefix: config.queuePrefix,
       logger,
+      telemetry: options.telemetry,
     });
     metrics.observe(binding.stage, worker);
     worker.on("failed", (job, error) =>
@@ -167,12 +172,20 @@ export async function runWorkerProcess(
   await warnUnlessNoEviction(probe, logger);
   probe.disconnect();
   const storage = openStorage(config.storageUrl, config);
-  const set = startStageWorkers(bindings, { config, logger, storage, flags: options.flags });
+  const tracing = await startTracing(config.tracing);
+  const set = startStageWorkers(bindings, {
+    config,
+    logger,
+    storage,
+    flags: options.flags,
+    telemetry: tracing?.telemetry,
+  });
   logger.info(
     {
       redis: redactUrl(config.redisUrl),
       storage: storage.url,
       prefix: config.queuePrefix,
+      tracing: config.tracing.endpoint ?? "off",
       stages: bindings.map((binding) => ({
         stage: binding.stage,
         ...resolveWorkerSettings(binding.stage, config, options.flags),
@@ -194,6 +207,7 @@ export async function runWorkerProcess(
   logger.info({ signal }, `${name} draining: finishing running jobs, taking no new ones`);
   await set.close();
   await server?.close();
+  await tracing?.shutdown();
   await storage.close();
   logger.info(`${name} stopped`);
 }
