@@ -19,6 +19,7 @@ import type { EmbedOptions, FetchWeightsOptions } from "./commands/model.ts";
 import type { ArtifactsCommandOptions } from "./commands/report.ts";
 import type { RppgCommandOptions } from "./commands/rppg.ts";
 import type { RunFolderOptions } from "./commands/run.ts";
+import type { RunsDeleteOptions, RunsListOptions } from "./commands/runs.ts";
 import type { StatusCommandOptions } from "./commands/status.ts";
 import type { SynthCommandOptions } from "./commands/synth.ts";
 import type { WorkerCommandOptions } from "./commands/worker.ts";
@@ -291,6 +292,30 @@ export function buildProgram(): Command {
     .action(
       action(async (options: MetricsCommandOptions) =>
         (await import("./commands/metrics.ts")).metricsCommand(options),
+      ),
+    );
+
+  const runs = program.command("runs").description("the runs in storage: list them, delete one");
+  runs
+    .command("list")
+    .description("every run in STORAGE_URL, newest first: state, layout, videos, exclusions, report")
+    .option("--json", "print one JSON object: runs[]")
+    .action(
+      action(async (options: RunsListOptions) =>
+        (await import("./commands/runs.ts")).runsListCommand(options),
+      ),
+    );
+  runs
+    .command("delete")
+    .description(
+      "delete a finished run: its folder, the shard folders no other run uses, its jobs in Redis (uploaded datasets stay)",
+    )
+    .argument("<runId>")
+    .option("--dry-run", "say what would be deleted, delete nothing")
+    .option("--json", "print the plan (and whether it was carried out) as JSON")
+    .action(
+      action(async (runId: string, options: RunsDeleteOptions) =>
+        (await import("./commands/runs.ts")).runsDeleteCommand(runId, options),
       ),
     );
 

@@ -19,6 +19,8 @@ const milliseconds = z.coerce
   .min(1000, "must be at least 1000 (ms)")
   .max(3_600_000, "must be at most 3600000 (ms)");
 
+const retention = z.coerce.number().int().min(0, "must be a whole number of at least 0");
+
 interface Variable<S extends z.ZodType> {
   schema: S;
   /** The default as a person reads it (README table, --help). */
@@ -26,7 +28,16 @@ interface Variable<S extends z.ZodType> {
   meaning: string;
 }
 /** A worker default per stage as a person reads it, e.g. "30000; train and eval 900000". */
-function stageDefaultText(key: "lockDurationMs" | "stalledIntervalMs" | "concurrency"): string {
+function stageDefaultText(
+  key:
+    | "lockDurationMs"
+    | "stalledIntervalMs"
+    | "concurrency"
+    | "keepCompletedS"
+    | "keepCompletedJobs"
+    | "keepFailedS"
+    | "keepFailedJobs",
+): string {
   const byValue = new Map<number, string[]>();
   for (const stage of stages)
     byValue.set(stage.defaults[key], [...(byValue.get(stage.defaults[key]) ?? []), stage.name]);
@@ -119,6 +130,26 @@ export const environment = {
     stageDefaultText("stalledIntervalMs"),
     "how often workers look for jobs whose lock has lapsed",
   ),
+  HRPIPE_KEEP_COMPLETED_S: variable(
+    retention.optional(),
+    stageDefaultText("keepCompletedS"),
+    "seconds a completed job stays in Redis (retention, every stage)",
+  ),
+  HRPIPE_KEEP_COMPLETED_JOBS: variable(
+    retention.optional(),
+    stageDefaultText("keepCompletedJobs"),
+    "completed jobs kept per stage queue at most; older ones are removed as new ones complete",
+  ),
+  HRPIPE_KEEP_FAILED_S: variable(
+    retention.optional(),
+    stageDefaultText("keepFailedS"),
+    "seconds a failed job stays",
+  ),
+  HRPIPE_KEEP_FAILED_JOBS: variable(
+    retention.optional(),
+    stageDefaultText("keepFailedJobs"),
+    "failed jobs kept per stage queue at most",
+  ),
   HRPIPE_METRICS_PORT: variable(
     z.coerce
       .number()
@@ -184,6 +215,11 @@ export interface WorkerOverrides {
   lockDurationMs?: number;
   /** How often stalled jobs are looked for. */
   stalledIntervalMs?: number;
+  /** Retention of finished jobs in Redis (see stages.ts). */
+  keepCompletedS?: number;
+  keepCompletedJobs?: number;
+  keepFailedS?: number;
+  keepFailedJobs?: number;
 }
 
 export interface HrpipeConfig {
@@ -234,6 +270,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
       concurrency: e.HRPIPE_CONCURRENCY,
       lockDurationMs: e.HRPIPE_LOCK_DURATION_MS,
       stalledIntervalMs: e.HRPIPE_STALLED_INTERVAL_MS,
+      keepCompletedS: e.HRPIPE_KEEP_COMPLETED_S,
+      keepCompletedJobs: e.HRPIPE_KEEP_COMPLETED_JOBS,
+      keepFailedS: e.HRPIPE_KEEP_FAILED_S,
+      keepFailedJobs: e.HRPIPE_KEEP_FAILED_JOBS,
     },
     metricsPort: e.HRPIPE_METRICS_PORT,
     tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME ?? "hrpipe" },

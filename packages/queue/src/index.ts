@@ -16,6 +16,7 @@ export * from "./random.ts";
 export * from "./redis.ts";
 export * from "./redis-server.ts";
 export * from "./results.ts";
+export * from "./run-deletion.ts";
 export * from "./safetensors.ts";
 export * from "./shards.ts";
 export * from "./splits.ts";

@@ -24,16 +24,12 @@ export class BadInputError extends UnrecoverableError {
 
 /**
  * A stage's job options: transient faults (Redis, storage, network) are retried with exponential
- * backoff (2, 4, 8, 16 s... by default); finished jobs are kept a week, failed ones a month.
+ * backoff (2, 4, 8, 16 s... by default). How long finished jobs stay is the workers' retention
+ * setting (see createStageWorker), so that one deployment setting governs every producer's jobs.
  */
 export function stageJobOptions(stage: StageName): JobsOptions {
   const { attempts, backoffMs } = stageGraph[stage].defaults;
-  return {
-    attempts,
-    backoff: { type: "exponential", delay: backoffMs },
-    removeOnComplete: { age: 7 * 24 * 3600, count: 50_000 },
-    removeOnFail: { age: 30 * 24 * 3600 },
-  };
+  return { attempts, backoff: { type: "exponential", delay: backoffMs } };
 }
 
 /** A job of a flow and the jobs it waits for. */
@@ -187,6 +183,8 @@ export function createStageWorker<S extends StageName, R>(
       lockDuration: options.lockDurationMs,
       stalledInterval: options.stalledIntervalMs,
       maxStalledCount: 2,
+      removeOnComplete: { age: options.keepCompletedS, count: options.keepCompletedJobs },
+      removeOnFail: { age: options.keepFailedS, count: options.keepFailedJobs },
       autorun: options.autorun ?? true,
       telemetry: options.telemetry,
       // Recorded on every job it takes (job.processedBy): which machine and process ran it.

@@ -24,6 +24,15 @@ export interface StageRuntimeDefaults {
   /** Attempts for transient faults, with exponential backoff from backoffMs (bad input fails at once). */
   attempts: number;
   backoffMs: number;
+  /**
+   * Retention: completed jobs are kept this long and at most this many per stage, failed ones
+   * likewise, so that a month of runs does not fill Redis (a run's results live in its manifest and
+   * in storage; `hrpipe runs delete` removes a run's jobs at once).
+   */
+  keepCompletedS: number;
+  keepCompletedJobs: number;
+  keepFailedS: number;
+  keepFailedJobs: number;
 }
 
 /** One stage of the pipeline: its contract and its place in the graph. */
@@ -51,6 +60,11 @@ const ioBound: StageRuntimeDefaults = {
   stalledIntervalMs: 30_000,
   attempts: 6,
   backoffMs: 2_000,
+  keepCompletedS: 7 * 24 * 3600,
+  // An AMIGOS-size run is about 25,000 face jobs: room for four.
+  keepCompletedJobs: 100_000,
+  keepFailedS: 30 * 24 * 3600,
+  keepFailedJobs: 100_000,
 };
 const cpuBound: StageRuntimeDefaults = { ...ioBound, lockDurationMs: 15 * 60_000 };
 
