@@ -178,6 +178,11 @@ describe("infra/: compose and Kubernetes definitions", () => {
     });
     const exposition = (await new PipelineMetrics({ queues, stages: stageNames }).render()).body;
     await queues.close();
+    // The first scrape already carries every queue series, not the previous scrape's.
+    for (const stage of stageNames)
+      expect(exposition).toMatch(
+        new RegExp(`^hrpipe_queue_jobs\\{queue="${stage}",state="waiting"\\} 0$`, "m"),
+      );
     for (const { doc } of documents.filter((d) => d.doc.kind === "ScaledObject")) {
       const triggers = (doc.spec as { triggers: { metadata: { query: string } }[] }).triggers;
       for (const trigger of triggers) {

@@ -71,37 +71,46 @@ export class PipelineMetrics {
       "nodejs_active_resources_total",
     ])
       this.registry.removeSingleMetric(name);
-    const jobs = new Gauge({
+    // One read of Redis per scrape for both queue gauges: a registry collects its metrics at once,
+    // so both ask while the read is in flight and share it. Undefined while Redis is away: the
+    // gauges then carry no queue series at all, rather than the last numbers read, stale.
+    let inFlight: Promise<Record<string, number>[] | undefined> | undefined;
+    const readCounts = () => {
+      inFlight ??= withinMs(
+        Promise.all(options.stages.map((stage) => options.queues.queue(stage).getJobCounts(...queueStates))),
+        countsTimeoutMs,
+      )
+        .catch(() => undefined)
+        .finally(() => {
+          inFlight = undefined;
+        });
+      return inFlight;
+    };
+    new Gauge({
       name: metricNames.queueJobs,
       help: "Jobs in a stage queue, by state.",
       labelNames: ["queue", "state"],
       registers,
+      async collect() {
+        const counts = await readCounts();
+        this.reset();
+        if (!counts) return;
+        options.stages.forEach((stage, i) => {
+          for (const state of queueStates) this.set({ queue: stage, state }, counts[i]![state] ?? 0);
+        });
+      },
     });
     new Gauge({
       name: metricNames.backlog,
       help: "Jobs waiting to be taken (waiting + prioritized): what the autoscaler scales on.",
       labelNames: ["queue"],
       registers,
-      // Reads both gauges at once: Prometheus scrapes them in one request.
       async collect() {
-        let counts: Record<string, number>[];
-        try {
-          counts = await withinMs(
-            Promise.all(
-              options.stages.map((stage) => options.queues.queue(stage).getJobCounts(...queueStates)),
-            ),
-            countsTimeoutMs,
-          );
-        } catch {
-          // Redis is away: no queue series at all, rather than the last numbers read, stale.
-          jobs.reset();
-          this.reset();
-          return;
-        }
+        const counts = await readCounts();
+        this.reset();
+        if (!counts) return;
         options.stages.forEach((stage, i) => {
-          const count = counts[i]!;
-          for (const state of queueStates) jobs.set({ queue: stage, state }, count[state] ?? 0);
-          this.set({ queue: stage }, (count.waiting ?? 0) + (count.prioritized ?? 0));
+          this.set({ queue: stage }, (counts[i]!.waiting ?? 0) + (counts[i]!.prioritized ?? 0));
         });
       },
     });
