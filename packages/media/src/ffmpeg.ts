@@ -410,8 +410,9 @@ export class VideoEncoder {
     this.exited = once(this.child, "close") as Promise<[number | null]>;
   }
 
+  /** Writes one frame. It is copied: a stream keeps what it is given until the pipe takes it, and callers refill one buffer per frame. */
   async write(frame: Uint8Array): Promise<void> {
-    if (!this.child.stdin.write(frame)) await once(this.child.stdin, "drain");
+    if (!this.child.stdin.write(Buffer.from(frame))) await once(this.child.stdin, "drain");
   }
 
   async close(): Promise<void> {

@@ -60,4 +60,19 @@ describe("decodeFrames", () => {
     })();
     await expect(attempt).rejects.toThrow(/levels\.mp4 yielded 4 of 8 frames from frame 6/);
   });
+
+  it("encodes each frame as it was when written, though the caller reuses one buffer", async () => {
+    // What every frame generator does: fill one buffer, write it, fill it again. The write must not
+    // keep a reference that the next fill overwrites while the frame waits in the pipe.
+    const reused = path.join(dir, "reused.mp4");
+    const encoder = new VideoEncoder(reused, { ...size, fps: 25, crf: 0 });
+    const frame = new Uint8Array(size.width * size.height * 3);
+    const frameCount = 120;
+    for (let k = 0; k < frameCount; k++) await encoder.write(frame.fill((k * 2) % 240));
+    await encoder.close();
+    const levels: number[] = [];
+    for await (const decoded of decodeFrames(reused, { firstFrame: 0, frameCount, fps: 25 }, size))
+      levels.push(Math.round(decoded.reduce((sum, v) => sum + v, 0) / decoded.length / 2));
+    expect(levels).toEqual(Array.from({ length: frameCount }, (_, k) => k % 120));
+  });
 });
