@@ -17,6 +17,17 @@ export interface PipelineClient {
   storage: Storage;
 }
 
+/** Opens the storage of STORAGE_URL (no Redis needed), runs `use`, and closes it. */
+export async function withStorage<T>(use: (storage: Storage) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const storage = openStorage(config.storageUrl, config);
+  try {
+    return await use(storage);
+  } finally {
+    await storage.close();
+  }
+}
+
 /** Connects to the pipeline of REDIS_URL and STORAGE_URL, runs `use`, and closes everything. */
 export async function withPipeline<T>(use: (pipeline: PipelineClient) => Promise<T>): Promise<T> {
   const config = loadConfig();

@@ -7,15 +7,15 @@ import {
   summariseRun,
 } from "@hrpipe/queue";
 import { formatTable, UserError } from "../output.ts";
-import { withPipeline } from "../pipeline.ts";
+import { withPipeline, withStorage } from "../pipeline.ts";
 
 export interface RunsListOptions {
   json?: boolean;
 }
 
-/** `hrpipe runs list`: every run in storage, newest first. */
+/** `hrpipe runs list`: every run in storage, newest first; it reads storage only, not Redis. */
 export function runsListCommand(options: RunsListOptions): Promise<number> {
-  return withPipeline(async ({ storage }) => {
+  return withStorage(async (storage) => {
     const runs = await Promise.all((await listRuns(storage)).map((m) => summariseRun(storage, m)));
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ runs }, null, 2)}\n`);
