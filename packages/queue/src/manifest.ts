@@ -112,6 +112,11 @@ export const runManifestSchema = z.object({
 });
 export type RunManifest = z.infer<typeof runManifestSchema>;
 
+/** Whether a run has ended: every run ends done, failed (the report job says why) or cancelled. */
+export function isFinalRunState(state: RunManifest["state"] | undefined): boolean {
+  return state === "done" || state === "failed" || state === "cancelled";
+}
+
 /** The options a run records in its manifest: everything an ingest payload says besides where. */
 export function runOptionsOf(payload: Payload<"ingest">): RunManifest["options"] {
   const { protocols, ecg, decode, face, train, eval: evaluation, trainedOn } = payload;

@@ -1,6 +1,6 @@
 import type { Job } from "bullmq";
 import { jobIds, parseJobId } from "./job-ids.ts";
-import { type RunManifest, readManifest, writeManifest } from "./manifest.ts";
+import { isFinalRunState, type RunManifest, readManifest, writeManifest } from "./manifest.ts";
 import { type StageName, stageNames } from "./payloads.ts";
 import type { StageQueues } from "./queues.ts";
 import type { Storage } from "./storage/index.ts";
@@ -126,9 +126,7 @@ export async function runProgress(
   }
   const report = await queues.queue("report").getJob(jobIds.report(runId));
   if (report) record(progress, report, await report.getState(), "report");
-  // Every run ends done, failed (the report job says why) or cancelled.
-  const state = progress.manifest?.state;
-  progress.finished = state === "done" || state === "failed" || state === "cancelled";
+  progress.finished = isFinalRunState(progress.manifest?.state);
   return progress;
 }
 

@@ -2,13 +2,11 @@ import { readArtifact } from "./artifact-io.ts";
 import { modelProvenanceSchema } from "./documents.ts";
 import { jobIds, parseJobId } from "./job-ids.ts";
 import { artifactKeys, safeId } from "./keys.ts";
-import { type RunManifest, runManifestSchema } from "./manifest.ts";
+import { isFinalRunState, type RunManifest, runManifestSchema } from "./manifest.ts";
 import { type StageName, stageNames } from "./payloads.ts";
 import type { StageQueues } from "./queues.ts";
 import type { Redis } from "./redis.ts";
 import type { Storage } from "./storage/index.ts";
-
-const finalStates = new Set<RunManifest["state"]>(["done", "failed", "cancelled"]);
 
 /** A run's state for `hrpipe runs list`, from its manifest. */
 export interface RunSummary {
@@ -124,7 +122,7 @@ export async function planRunDeletion(
   const ingestState = ingest ? await ingest.getState() : undefined;
   if (
     manifest
-      ? !finalStates.has(manifest.state)
+      ? !isFinalRunState(manifest.state)
       : ingestState !== undefined && ingestState !== "completed" && ingestState !== "failed"
   )
     throw new RunInProgressError(
