@@ -1,6 +1,7 @@
 import type { Worker } from "bullmq";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { StageName } from "./payloads.ts";
+import { type JobCounts, queueCounts } from "./progress.ts";
 import type { StageQueues } from "./queues.ts";
 
 /**
@@ -15,17 +16,6 @@ export const metricNames = {
   duration: "hrpipe_job_duration_seconds",
   active: "hrpipe_jobs_active",
 } as const;
-
-const queueStates = [
-  "waiting",
-  "prioritized",
-  "active",
-  "delayed",
-  "waiting-children",
-  "completed",
-  "failed",
-  "paused",
-] as const;
 
 /** A scrape must answer while Redis is away (a worker's connection queues commands until it is back). */
 const countsTimeoutMs = 2_000;
@@ -74,46 +64,48 @@ export class PipelineMetrics {
     // One read of Redis per scrape for both queue gauges: a registry collects its metrics at once,
     // so both ask while the read is in flight and share it. Undefined while Redis is away: the
     // gauges then carry no queue series at all, rather than the last numbers read, stale.
-    let inFlight: Promise<Record<string, number>[] | undefined> | undefined;
+    let inFlight: Promise<Record<StageName, JobCounts> | undefined> | undefined;
     const readCounts = () => {
-      inFlight ??= withinMs(
-        Promise.all(options.stages.map((stage) => options.queues.queue(stage).getJobCounts(...queueStates))),
-        countsTimeoutMs,
-      )
+      inFlight ??= withinMs(queueCounts(options.queues, options.stages), countsTimeoutMs)
         .catch(() => undefined)
         .finally(() => {
           inFlight = undefined;
         });
       return inFlight;
     };
-    new Gauge({
-      name: metricNames.queueJobs,
-      help: "Jobs in a stage queue, by state.",
-      labelNames: ["queue", "state"],
-      registers,
-      async collect() {
-        const counts = await readCounts();
-        this.reset();
-        if (!counts) return;
-        options.stages.forEach((stage, i) => {
-          for (const state of queueStates) this.set({ queue: stage, state }, counts[i]![state] ?? 0);
-        });
+    /** A gauge that each scrape rewrites from every stage's counts. */
+    const queueGauge = (
+      name: string,
+      help: string,
+      labelNames: string[],
+      write: (gauge: Gauge, stage: StageName, counts: JobCounts) => void,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers,
+        async collect() {
+          const counts = await readCounts();
+          this.reset();
+          if (!counts) return;
+          for (const stage of options.stages) write(this, stage, counts[stage]);
+        },
+      });
+    queueGauge(
+      metricNames.queueJobs,
+      "Jobs in a stage queue, by state.",
+      ["queue", "state"],
+      (gauge, stage, counts) => {
+        for (const [state, value] of Object.entries(counts)) gauge.set({ queue: stage, state }, value);
       },
-    });
-    new Gauge({
-      name: metricNames.backlog,
-      help: "Jobs waiting to be taken (waiting + prioritized): what the autoscaler scales on.",
-      labelNames: ["queue"],
-      registers,
-      async collect() {
-        const counts = await readCounts();
-        this.reset();
-        if (!counts) return;
-        options.stages.forEach((stage, i) => {
-          this.set({ queue: stage }, (counts[i]!.waiting ?? 0) + (counts[i]!.prioritized ?? 0));
-        });
-      },
-    });
+    );
+    queueGauge(
+      metricNames.backlog,
+      "Jobs waiting to be taken (waiting + prioritized): what the autoscaler scales on.",
+      ["queue"],
+      (gauge, stage, counts) => gauge.set({ queue: stage }, counts.waiting + counts.prioritized),
+    );
     this.completed = new Counter({
       name: metricNames.completed,
       help: "Jobs this process completed.",

@@ -34,14 +34,20 @@ const jobStates = [
   "failed",
   "paused",
 ] as const;
-export type QueueCounts = Record<StageName, Record<(typeof jobStates)[number], number>>;
+/** A queue's jobs by state. */
+export type JobCounts = Record<(typeof jobStates)[number], number>;
+export type QueueCounts = Record<StageName, JobCounts>;
 
-/** Jobs per queue and state: what `hrpipe status`, the dashboard and the autoscaler look at. */
-export async function queueCounts(queues: StageQueues): Promise<QueueCounts> {
+/** Jobs per queue and state (every stage's, or the given ones'): what `hrpipe status` and /metrics show. */
+export async function queueCounts<S extends StageName = StageName>(
+  queues: StageQueues,
+  // The default is every stage, which is what S defaults to.
+  stages: readonly S[] = stageNames as unknown as readonly S[],
+): Promise<Record<S, JobCounts>> {
   const entries = await Promise.all(
-    stageNames.map(async (stage) => [stage, await queues.queue(stage).getJobCounts(...jobStates)] as const),
+    stages.map(async (stage) => [stage, await queues.queue(stage).getJobCounts(...jobStates)] as const),
   );
-  return Object.fromEntries(entries) as QueueCounts;
+  return Object.fromEntries(entries) as Record<S, JobCounts>;
 }
 
 function empty(): StageProgress {
