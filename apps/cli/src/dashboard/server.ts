@@ -7,6 +7,7 @@ import {
   joinKey,
   PipelineMetrics,
   type Redis,
+  redisNotReadyReason,
   runProgress,
   type StageQueues,
   type Storage,
@@ -89,12 +90,9 @@ export function createDashboardApp(options: DashboardOptions): express.Express {
     }),
   );
   app.get("/healthz", async (_req, res) => {
-    try {
-      await options.connection.ping();
-      res.json({ ok: true });
-    } catch (error) {
-      res.status(503).json({ ok: false, error: (error as Error).message });
-    }
+    const reason = await redisNotReadyReason(options.connection);
+    if (reason) res.status(503).json({ ok: false, error: reason });
+    else res.json({ ok: true });
   });
   const metrics = new PipelineMetrics({ queues: options.queues, stages: stageNames });
   app.get("/metrics", async (_req, res) => {
