@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { type RunProgress, runProgress, type StageQueues, type Storage } from "@hrpipe/queue";
 
@@ -70,4 +70,9 @@ export function waitForRun(
     timeoutMs,
     500,
   );
+}
+
+/** Whether a program is on the PATH (suites that need one run only where it is). */
+export function onPath(program: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${program}`]).status === 0;
 }

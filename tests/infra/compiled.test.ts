@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -7,6 +6,7 @@ import { runReportSchema } from "@hrpipe/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCompiledTree } from "../../infra/compiled-tree.ts";
 import { runCli } from "../cli/run-cli.ts";
+import { onPath } from "../harness/processes.ts";
 import { ubfcClips } from "../harness/ubfc-clips.ts";
 
 function filesUnder(dir: string, match: (name: string) => boolean): string[] {
@@ -20,7 +20,7 @@ function filesUnder(dir: string, match: (name: string) => boolean): string[] {
  * prod-install steps on a copy of the checkout). It must run the pipeline with no TypeScript, tsx or
  * dev dependency.
  */
-describe.runIf(spawnSync("sh", ["-c", "command -v pnpm"]).status === 0)("the images' compiled tree", () => {
+describe.runIf(onPath("pnpm"))("the images' compiled tree", () => {
   let root: string;
   let out: string;
   let bin: string;

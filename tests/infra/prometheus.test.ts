@@ -6,10 +6,15 @@ import { freePort, type StageName, stageNames } from "@hrpipe/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { createTestServices, type TestServices } from "../harness/context.ts";
-import { startHrpipe, startWorkerProcess, type WorkerProcess, waitUntil } from "../harness/processes.ts";
+import {
+  onPath,
+  startHrpipe,
+  startWorkerProcess,
+  type WorkerProcess,
+  waitUntil,
+} from "../harness/processes.ts";
 
 const k8s = path.resolve(import.meta.dirname, "../../infra/k8s");
-const has = (binary: string) => spawnSync("sh", ["-c", `command -v ${binary}`]).status === 0;
 
 interface Manifest {
   kind: string;
@@ -44,7 +49,7 @@ async function promtoolCheck(url: string): Promise<string> {
 }
 
 // CI installs Prometheus (.ci/run) and must not skip this; elsewhere it runs where Prometheus is.
-describe.runIf((has("prometheus") && has("promtool")) || process.env.CI)(
+describe.runIf((onPath("prometheus") && onPath("promtool")) || process.env.CI)(
   "autoscaling reads the backlog through a real Prometheus, scraping what the manifests annotate",
   () => {
     let services: TestServices;
