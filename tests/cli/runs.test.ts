@@ -28,6 +28,7 @@ function manifest(
     } as RunManifest["options"],
     participants: [{ participant: "P01", matKey: "ds/P01.mat" }],
     videos: [{ participant: "P01", videoId: "4", videoKey: "ds/P01_4_face.mov" }],
+    features: null,
     artifacts: [
       {
         participant: "P01",
@@ -40,6 +41,7 @@ function manifest(
             segment: 0,
             facesKey: `faces/${hash}/P01/4/0000.safetensors`,
             tracesKey: `traces/${hash}/P01/4/0000.safetensors`,
+            featuresKey: `features/${hash}/P01/4/0000.safetensors`,
             frames: 250,
           },
         ],
@@ -81,6 +83,7 @@ describe("hrpipe runs", () => {
           segment: 0,
           facesKey: "faces/own1/P01/5/0000.safetensors",
           tracesKey: "traces/own1/P01/5/0000.safetensors",
+          featuresKey: "features/own1/P01/5/0000.safetensors",
           frames: 250,
         },
       ],

@@ -218,6 +218,7 @@ describe("the compose services' commands, run without Docker", () => {
       "ecg",
       "eval",
       "face",
+      "features",
       "ingest",
       "metrics",
       "report",

@@ -121,6 +121,22 @@ function runOptions(command: Command): Command {
     .option("--fps <n>", "label frame rate", num("--fps"), runDefaults.ecg.fps)
     .option("--epochs <n>", "head training epochs", int("--epochs"), runDefaults.train.epochs)
     .option(
+      "--learning-rate <x>",
+      "head learning rate (Adam)",
+      num("--learning-rate"),
+      runDefaults.train.learningRate,
+    )
+    .option(
+      "--features-fps <n>",
+      "embed at most n face frames per second of video for the CNN (default: every frame, as the study)",
+      num("--features-fps"),
+    )
+    .option(
+      "--features-dtype <type>",
+      "how embeddings are stored: float32, or float16 (half the bytes)",
+      runDefaults.features.dtype,
+    )
+    .option(
       "--detect-every <k>",
       "face detection every k frames, tracking in between (1: every frame, as the study)",
       int("--detect-every"),

@@ -3,6 +3,7 @@ import { decodeStage } from "@hrpipe/worker-decode";
 import { ecgStage } from "@hrpipe/worker-ecg";
 import { evalStage } from "@hrpipe/worker-eval";
 import { faceStage } from "@hrpipe/worker-face";
+import { featuresStage } from "@hrpipe/worker-features";
 import { ingestStage } from "@hrpipe/worker-ingest";
 import { reportStage } from "@hrpipe/worker-report";
 import { trainStage } from "@hrpipe/worker-train";
@@ -14,6 +15,7 @@ export const stageBindings: Record<StageName, StageBinding> = {
   ecg: ecgStage,
   decode: decodeStage,
   face: faceStage,
+  features: featuresStage,
   train: trainStage,
   eval: evalStage,
   report: reportStage,

@@ -65,7 +65,7 @@ export interface FeatureExtractorOptions {
   /** A torchvision/timm-named safetensors file; without it the backbone is randomly initialised. */
   weights?: { bytes: Uint8Array; source: string };
   seed?: number;
-  /** Images per ONNX Runtime call. */
+  /** Images per ONNX Runtime call; default: chosen for the execution provider (defaultBatchSize). */
   batchSize?: number;
   /** Execution providers in order of preference; default: CUDA where installed, then CPU. */
   executionProviders?: ("cuda" | "cpu")[];
@@ -122,20 +122,17 @@ export class FeatureExtractor {
     const session = await ort.InferenceSession.create(onnxModel, {
       executionProviders: wanted,
       graphOptimizationLevel: "all",
+      // Idle pool threads would otherwise spin for work, taking the cores the face stage's detector
+      // needs when both run on one machine (as in `hrpipe demo` and `hrpipe run`).
+      extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
       ...(options.intraOpThreads === undefined ? {} : { intraOpNumThreads: options.intraOpThreads }),
     });
+    const batchSize = options.batchSize ?? defaultBatchSize(wanted[0]!);
     options.logger?.info(
-      { providers: wanted, weights: provenance.kind, weightsHash: provenance.weightsHash },
+      { providers: wanted, batchSize, weights: provenance.kind, weightsHash: provenance.weightsHash },
       "DenseNet backbone ready",
     );
-    return new FeatureExtractor(
-      session,
-      provenance,
-      featureDim(config),
-      options.batchSize ?? 16,
-      wanted[0]!,
-      onnxModel,
-    );
+    return new FeatureExtractor(session, provenance, featureDim(config), batchSize, wanted[0]!, onnxModel);
   }
 
   /**
@@ -175,9 +172,18 @@ export class FeatureExtractor {
   }
 }
 
+/**
+ * Images per backbone call for an execution provider: on CPU a larger batch gains nothing once every
+ * core is busy and only holds more activations; a GPU needs larger ones to keep its cores busy
+ * (unmeasured here: no GPU was lent; HRPIPE_FEATURES_BATCH overrides it).
+ */
+export function defaultBatchSize(executionProvider: string): number {
+  return executionProvider === "cuda" ? 64 : 16;
+}
+
 /** One DenseNet-161 backbone per process, from HRPIPE_DENSENET_WEIGHTS or randomly initialised. */
 export function backboneLoader(
-  config: Pick<HrpipeConfig, "densenetWeights">,
+  config: Pick<HrpipeConfig, "densenetWeights" | "featuresBatch">,
   logger: Logger,
 ): () => Promise<FeatureExtractor> {
   let extractor: Promise<FeatureExtractor> | undefined;
@@ -193,7 +199,7 @@ export function backboneLoader(
             source: config.densenetWeights,
           }
         : undefined;
-      return FeatureExtractor.create({ weights, logger, batchSize: 16 });
+      return FeatureExtractor.create({ weights, logger, batchSize: config.featuresBatch });
     })();
     return extractor;
   };

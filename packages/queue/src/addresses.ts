@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import type { DecodeOptions, EcgOptions, FaceOptions, TrainOptions } from "./payloads.ts";
+import type { DecodeOptions, EcgOptions, FaceOptions, FeaturesOptions, TrainOptions } from "./payloads.ts";
 
 export type FormatVersions = Record<"labels" | "chunks" | "faces" | "features" | "head", number>;
 
@@ -16,8 +16,8 @@ export const formatVersions: Readonly<FormatVersions> = {
   chunks: 1,
   /** faces/<hash>/... and traces/<hash>/...: detection, tracking, crops, skin colour (2: landmark skin area). */
   faces: 2,
-  /** features/<hash>/...: DenseNet preprocessing and feature layout. */
-  features: 1,
+  /** features/<hash>/...: DenseNet preprocessing, frame selection and feature layout (2: the features stage). */
+  features: 2,
   /** heads/<hash>/...: the regression head, its training and its files. */
   head: 1,
 };
@@ -76,11 +76,15 @@ export const addresses = {
       options: { decode: input.decode, face: { ...input.face, keepChunks: undefined } },
       versions: { chunks: versions.chunks, faces: versions.faces },
     }),
-  features: (input: { facesKey: string; weightsHash: string }, versions: FormatVersions = formatVersions) =>
+  features: (
+    input: { facesKey: string; weightsHash: string; options: FeaturesOptions },
+    versions: FormatVersions = formatVersions,
+  ) =>
     contentHash({
       // The faces key holds the faces address, so every version and option behind the crops is in it.
       faces: input.facesKey,
       weights: input.weightsHash,
+      options: input.options,
       versions: { features: versions.features },
     }),
   head: (

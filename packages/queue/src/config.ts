@@ -171,6 +171,16 @@ export const environment = {
     "random init",
     "DenseNet-161 safetensors (torchvision/timm names); without it every artifact and report says the backbone is randomly initialised",
   ),
+  HRPIPE_FEATURES_BATCH: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(1, "must be a whole number from 1 to 1024")
+      .max(1024, "must be a whole number from 1 to 1024")
+      .optional(),
+    "16 on CPU, 64 on CUDA",
+    "face crops per ONNX Runtime call in the features stage; lower it when a GPU runs out of memory",
+  ),
   HRPIPE_TFJS_BACKEND: variable(
     z.enum(tfjsBackends, { message: `must be one of ${tfjsBackends.join(", ")}` }).optional(),
     "best available",
@@ -229,6 +239,8 @@ export interface HrpipeConfig {
   queuePrefix: string;
   /** A torchvision/timm DenseNet-161 safetensors file; without it the backbone is randomly initialised. */
   densenetWeights?: string;
+  /** Face crops per backbone call; unset: chosen for the execution provider. */
+  featuresBatch?: number;
   /** Overrides of every stage's declared worker defaults (see stages.ts); unset keeps each stage's own. */
   worker: WorkerOverrides;
   /** Where a worker process serves /metrics and /healthz; none without it. */
@@ -266,6 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
     },
     queuePrefix: e.HRPIPE_QUEUE_PREFIX,
     densenetWeights: e.HRPIPE_DENSENET_WEIGHTS,
+    featuresBatch: e.HRPIPE_FEATURES_BATCH,
     worker: {
       concurrency: e.HRPIPE_CONCURRENCY,
       lockDurationMs: e.HRPIPE_LOCK_DURATION_MS,

@@ -4,6 +4,7 @@
  * fault, so no stage ever carries on with a stale or foreign file's `undefined`.
  */
 import { z } from "zod";
+import { weightsProvenanceSchema } from "./backbone.ts";
 import { exclusionSchema, runManifestSchema, splitSchema } from "./manifest.ts";
 import { protocolNames, trainOptionsSchema } from "./payloads.ts";
 
@@ -128,24 +129,6 @@ export const trainingSamplesSchema = z.object({
   rows: z.array(z.tuple([z.string(), z.string(), z.number(), z.number(), z.enum(["train", "validation"])])),
 });
 export type TrainingSamples = z.infer<typeof trainingSamplesSchema>;
-
-export const denseNetConfigSchema = z.object({
-  growthRate: z.number().int(),
-  blockConfig: z.array(z.number().int()),
-  numInitFeatures: z.number().int(),
-  bnSize: z.number().int(),
-});
-
-export const weightsProvenanceSchema = z.object({
-  kind: z.enum(["pretrained", "random-init"]),
-  /** The weights file, or the seed of the random initialisation. */
-  source: z.string(),
-  /** Content address of the weights and config: features are reused only with the same backbone. */
-  weightsHash: z.string(),
-  config: denseNetConfigSchema,
-  note: z.string(),
-});
-export type WeightsProvenance = z.infer<typeof weightsProvenanceSchema>;
 
 /** provenance.json: what a run's head was trained on and with. */
 export const modelProvenanceSchema = z.object({

@@ -1,5 +1,6 @@
 export * from "./addresses.ts";
 export * from "./artifact-io.ts";
+export * from "./backbone.ts";
 export * from "./config.ts";
 export * from "./documents.ts";
 export * from "./frame-set.ts";

@@ -11,6 +11,8 @@ export const jobIds = {
     `decode.${runId}.${participant}.${videoId}`,
   face: (runId: string, participant: string, videoId: string, segment: number) =>
     `face.${runId}.${participant}.${videoId}.${segment}`,
+  features: (runId: string, participant: string, videoId: string, segment: number) =>
+    `features.${runId}.${participant}.${videoId}.${segment}`,
   train: (runId: string, protocol: string) => `train.${runId}.${protocol}`,
   eval: (runId: string, protocol: string) => `eval.${runId}.${protocol}`,
   report: (runId: string) => `report.${runId}`,

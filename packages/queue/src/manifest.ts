@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { readArtifact, writeArtifact } from "./artifact-io.ts";
+import { weightsProvenanceSchema } from "./backbone.ts";
 import { artifactKeys } from "./keys.ts";
 import {
   datasetLayoutNames,
@@ -7,6 +8,7 @@ import {
   ecgOptionsSchema,
   evalOptionsSchema,
   faceOptionsSchema,
+  featuresOptionsSchema,
   type Payload,
   protocolNames,
   stageNames,
@@ -33,6 +35,8 @@ const segmentArtifactSchema = z.object({
   segment: z.number().int(),
   facesKey: z.string(),
   tracesKey: z.string(),
+  /** The segment's DenseNet features; null where the CNN does not use the video or its features job failed. */
+  featuresKey: z.string().nullable().default(null),
   frames: z.number().int(),
 });
 
@@ -73,6 +77,7 @@ export const runManifestSchema = z.object({
     ecg: ecgOptionsSchema,
     decode: decodeOptionsSchema,
     face: faceOptionsSchema,
+    features: featuresOptionsSchema.default(featuresOptionsSchema.parse({})),
     train: trainOptionsSchema,
     eval: evalOptionsSchema,
     trainedOn: trainedOnSchema.optional(),
@@ -91,6 +96,19 @@ export const runManifestSchema = z.object({
   /** Filled when every ecg, decode and face job has finished or failed. */
   artifacts: z.array(videoArtifactsSchema).default([]),
   splits: z.record(z.string(), splitSchema).default({}),
+  /**
+   * The backbone every features shard of the run came from, and where it ran; null when the run
+   * embeds nothing (no video with a reference).
+   */
+  features: z
+    .object({
+      weights: weightsProvenanceSchema,
+      /** ONNX Runtime execution providers and batch sizes the features workers ran with. */
+      executionProviders: z.array(z.string()),
+      batchSizes: z.array(z.number().int()),
+    })
+    .nullable()
+    .default(null),
   /** Work found already done by an earlier run with the same inputs and options. */
   reused: z
     .object({ labels: z.number().int(), faceSegments: z.number().int() })
@@ -119,8 +137,17 @@ export function isFinalRunState(state: RunManifest["state"] | undefined): boolea
 
 /** The options a run records in its manifest: everything an ingest payload says besides where. */
 export function runOptionsOf(payload: Payload<"ingest">): RunManifest["options"] {
-  const { protocols, ecg, decode, face, train, eval: evaluation, trainedOn } = payload;
-  return { protocols, ecg, decode, face, train, eval: evaluation, ...(trainedOn ? { trainedOn } : {}) };
+  const { protocols, ecg, decode, face, features, train, eval: evaluation, trainedOn } = payload;
+  return {
+    protocols,
+    ecg,
+    decode,
+    face,
+    features,
+    train,
+    eval: evaluation,
+    ...(trainedOn ? { trainedOn } : {}),
+  };
 }
 
 /** An ingest payload's dataset prefix as a manifest records it: no trailing '/', '' for the root. */

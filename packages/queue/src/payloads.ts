@@ -2,7 +2,7 @@ import { layoutNames } from "@hrpipe/datasets";
 import { z } from "zod";
 
 /** The queues of the pipeline, one per stage, in the order of the data flow (see stages.ts). */
-export const stageNames = ["ingest", "ecg", "decode", "face", "train", "eval", "report"] as const;
+export const stageNames = ["ingest", "ecg", "decode", "face", "features", "train", "eval", "report"] as const;
 export type StageName = (typeof stageNames)[number];
 
 /**
@@ -77,6 +77,17 @@ export const faceOptionsSchema = z.object({
   keepChunks: z.boolean().default(false),
 });
 
+export const featuresOptionsSchema = z.object({
+  /**
+   * Embed at most this many frames per second of video (the first face frame of each 1/fps interval);
+   * null embeds every face frame. The labels change at the heart's pace, not the camera's: 5 fps keeps
+   * 50 training samples per 10-s window at a fifth of the compute of 25 fps.
+   */
+  fps: z.number().positive().max(240).nullable().default(null),
+  /** How embeddings are stored: float16 halves the bytes of a shard (relative error below 1e-3). */
+  dtype: z.enum(["float32", "float16"]).default("float32"),
+});
+
 export const trainOptionsSchema = z.object({
   epochs: z.number().int().min(1).max(1000).default(15),
   batchSize: z.number().int().min(1).max(4096).default(32),
@@ -120,6 +131,7 @@ export const ingestPayloadSchema = z
     ecg: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
     decode: decodeOptionsSchema.default(decodeOptionsSchema.parse({})),
     face: faceOptionsSchema.default(faceOptionsSchema.parse({})),
+    features: featuresOptionsSchema.default(featuresOptionsSchema.parse({})),
     train: trainOptionsSchema.default(trainOptionsSchema.parse({})),
     eval: evalOptionsSchema.default(evalOptionsSchema.parse({})),
   })
@@ -178,6 +190,8 @@ export const decodePayloadSchema = z.object({
   videoName: z.string().optional(),
   options: decodeOptionsSchema.default(decodeOptionsSchema.parse({})),
   face: faceOptionsSchema.default(faceOptionsSchema.parse({})),
+  /** Present when the CNN trains or tests on this video: each segment with faces gets a features job. */
+  features: featuresOptionsSchema.optional(),
   /** The video's own reference: decode adds its ecg job once the video's clock is known. */
   reference: videoReferenceSchema.optional(),
   labels: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
@@ -199,6 +213,20 @@ export const facePayloadSchema = z.object({
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   options: faceOptionsSchema.default(faceOptionsSchema.parse({})),
+  /** Present when the CNN trains or tests on this video: the face job adds the segment's features job. */
+  features: featuresOptionsSchema.optional(),
+});
+
+/** One segment's face crops through the DenseNet backbone. */
+export const featuresPayloadSchema = z.object({
+  runId: runIdSchema,
+  participant,
+  videoId: id,
+  segment: z.number().int().min(0),
+  facesKey: key,
+  /** The video's frame rate, which the frame subsampling reads. */
+  fps: z.number().positive(),
+  options: featuresOptionsSchema.default(featuresOptionsSchema.parse({})),
 });
 
 export const trainPayloadSchema = z.object({
@@ -224,6 +252,7 @@ export const payloadSchemas = {
   ecg: ecgPayloadSchema,
   decode: decodePayloadSchema,
   face: facePayloadSchema,
+  features: featuresPayloadSchema,
   train: trainPayloadSchema,
   eval: evalPayloadSchema,
   report: reportPayloadSchema,
@@ -237,6 +266,7 @@ export type PayloadInput<S extends StageName> = z.input<(typeof payloadSchemas)[
 export type EcgOptions = z.output<typeof ecgOptionsSchema>;
 export type DecodeOptions = z.output<typeof decodeOptionsSchema>;
 export type FaceOptions = z.output<typeof faceOptionsSchema>;
+export type FeaturesOptions = z.output<typeof featuresOptionsSchema>;
 export type TrainOptions = z.output<typeof trainOptionsSchema>;
 export type EvalOptions = z.output<typeof evalOptionsSchema>;
 

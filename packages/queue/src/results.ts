@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { weightsProvenanceSchema } from "./backbone.ts";
 
 /**
  * What stage jobs return. The ingest job's gather step reads its children's results from BullMQ and
@@ -70,6 +71,20 @@ export const faceResultSchema = z.object({
 });
 export type FaceJobResult = z.infer<typeof faceResultSchema>;
 
+export const featuresResultSchema = z.object({
+  participant: z.string(),
+  videoId: z.string(),
+  segment: z.number().int(),
+  featuresKey: z.string(),
+  /** Frames embedded (after the frame-rate selection); -1 when the shard already existed. */
+  frames: z.number().int(),
+  weights: weightsProvenanceSchema,
+  executionProvider: z.string(),
+  batchSize: z.number().int(),
+  reused: z.boolean(),
+});
+export type FeaturesJobResult = z.infer<typeof featuresResultSchema>;
+
 export const trainResultSchema = z.object({
   modelPrefix: z.string(),
   headHash: z.string(),
@@ -78,7 +93,8 @@ export const trainResultSchema = z.object({
   valRmseBpm: z.number().nullable(),
   bestEpoch: z.number().int(),
   backend: z.string(),
-  featureShards: z.object({ cached: z.number().int(), computed: z.number().int() }),
+  /** Features shards read (the features stage computed them; train never embeds). */
+  featureShards: z.number().int(),
   reused: z.boolean(),
 });
 export type TrainJobResult = z.infer<typeof trainResultSchema>;
@@ -87,7 +103,7 @@ export const evalResultSchema = z.object({
   reportKey: z.string(),
   htmlKey: z.string(),
   windows: z.number().int(),
-  featureShards: z.object({ cached: z.number().int(), computed: z.number().int() }),
+  featureShards: z.number().int(),
   reused: z.literal(false),
 });
 export type EvalJobResult = z.infer<typeof evalResultSchema>;

@@ -49,8 +49,8 @@ function parentFolder(key: string, depth: number): string {
 /**
  * The content-addressed folders a run's results live in, at the granularity the stages reuse them:
  * a participant's labels (labels/<hash>/<participant>, with the summary that marks them complete),
- * a video's face and trace shards (faces|traces/<hash>/<participant>/<video>, faceless markers
- * included), and each trained head (heads/<hash>). Deleting a whole folder never leaves a
+ * a video's face, trace and features shards (faces|traces|features/<hash>/<participant>/<video>,
+ * faceless markers included), and each trained head (heads/<hash>). Deleting a whole folder never leaves a
  * completion marker whose files are gone.
  */
 export async function runArtifactFolders(storage: Storage, manifest: RunManifest): Promise<Set<string>> {
@@ -60,6 +60,7 @@ export async function runArtifactFolders(storage: Storage, manifest: RunManifest
     for (const segment of video.segments) {
       folders.add(parentFolder(segment.facesKey, 4));
       folders.add(parentFolder(segment.tracesKey, 4));
+      if (segment.featuresKey) folders.add(parentFolder(segment.featuresKey, 4));
     }
   }
   const modelsPrefix = `runs/${safeId(manifest.runId, "run id")}/models/`;

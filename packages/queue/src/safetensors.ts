@@ -4,17 +4,20 @@
  * raw little-endian tensor bytes. Readable by PyTorch, NumPy and JAX.
  */
 
-export type DType = "U8" | "I32" | "I64" | "F32" | "F64";
+export type DType = "U8" | "I32" | "I64" | "F16" | "F32" | "F64";
 
+/** F16 tensors hold IEEE 754 half-precision bit patterns (see float32ToFloat16). */
 export type TypedArrayOf<D extends DType> = D extends "U8"
   ? Uint8Array
-  : D extends "I32"
-    ? Int32Array
-    : D extends "I64"
-      ? BigInt64Array
-      : D extends "F32"
-        ? Float32Array
-        : Float64Array;
+  : D extends "F16"
+    ? Uint16Array
+    : D extends "I32"
+      ? Int32Array
+      : D extends "I64"
+        ? BigInt64Array
+        : D extends "F32"
+          ? Float32Array
+          : Float64Array;
 
 export interface Tensor<D extends DType = DType> {
   dtype: D;
@@ -33,7 +36,7 @@ export class SafetensorsError extends Error {
   override name = "SafetensorsError";
 }
 
-const dtypeBytes: Record<DType, number> = { U8: 1, I32: 4, I64: 8, F32: 4, F64: 8 };
+const dtypeBytes: Record<DType, number> = { U8: 1, I32: 4, I64: 8, F16: 2, F32: 4, F64: 8 };
 const maxHeaderBytes = 100 * 1024 * 1024;
 
 interface HeaderEntry {
@@ -134,6 +137,8 @@ function viewAs(dtype: DType, bytes: Uint8Array): Tensor["data"] {
   switch (dtype) {
     case "U8":
       return own;
+    case "F16":
+      return new Uint16Array(own.buffer, 0, count);
     case "I32":
       return new Int32Array(own.buffer, 0, count);
     case "I64":
@@ -224,4 +229,68 @@ export function encodeSafetensors(tensors: TensorMap, metadata: Record<string, s
     parts.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
   return Buffer.concat(parts);
+}
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/**
+ * IEEE 754 half-precision bit patterns of float32 values, rounded to nearest even; values beyond
+ * the half range become infinities and tiny ones subnormals or zero, as NumPy's astype(float16) does.
+ */
+export function float32ToFloat16(values: Float32Array): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    f32Scratch[0] = values[i]!;
+    const bits = u32Scratch[0]!;
+    const sign = (bits >>> 16) & 0x8000;
+    const exponent = (bits >>> 23) & 0xff;
+    let mantissa = bits & 0x7fffff;
+    if (exponent === 0xff) {
+      out[i] = sign | 0x7c00 | (mantissa ? 0x200 : 0);
+      continue;
+    }
+    const halfExponent = exponent - 127 + 15;
+    if (halfExponent >= 0x1f) {
+      out[i] = sign | 0x7c00;
+      continue;
+    }
+    if (halfExponent <= 0) {
+      if (halfExponent < -10) {
+        out[i] = sign;
+        continue;
+      }
+      mantissa |= 0x800000;
+      const shift = 14 - halfExponent;
+      const half = mantissa >>> shift;
+      const remainder = mantissa & ((1 << shift) - 1);
+      const halfway = 1 << (shift - 1);
+      out[i] = sign | (half + (remainder > halfway || (remainder === halfway && half & 1) ? 1 : 0));
+      continue;
+    }
+    const half = (halfExponent << 10) | (mantissa >>> 13);
+    const remainder = mantissa & 0x1fff;
+    // Rounding may carry into the exponent, which is still the right half value (up to infinity).
+    out[i] = sign | (half + (remainder > 0x1000 || (remainder === 0x1000 && half & 1) ? 1 : 0));
+  }
+  return out;
+}
+
+export function float16ToFloat32(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const value = bits[i]!;
+    const sign = value & 0x8000 ? -1 : 1;
+    const exponent = (value >>> 10) & 0x1f;
+    const mantissa = value & 0x3ff;
+    out[i] =
+      exponent === 0
+        ? sign * mantissa * 2 ** -24
+        : exponent === 0x1f
+          ? mantissa
+            ? Number.NaN
+            : sign * Number.POSITIVE_INFINITY
+          : sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  }
+  return out;
 }

@@ -3,7 +3,15 @@
  * and readers of each shard kind live here, so a layout change is one edit and one format version.
  */
 import { formatVersions } from "./addresses.ts";
-import { decodeSafetensors, encodeSafetensors, getTensor, tensor } from "./safetensors.ts";
+import type { FeaturesOptions } from "./payloads.ts";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  float16ToFloat32,
+  float32ToFloat16,
+  getTensor,
+  tensor,
+} from "./safetensors.ts";
 
 /** Who a faces or traces shard belongs to and how it was made; stored as safetensors metadata. */
 export interface FaceShardContext {
@@ -92,7 +100,7 @@ export function decodeTracesShard(bytes: Uint8Array, source: string): TracesShar
   };
 }
 
-/** DenseNet features of every crop of one faces shard. */
+/** DenseNet features of the face crops of one faces shard (every crop, or those the frame rate keeps). */
 export interface FeaturesShard {
   /** [N, featureDim]. */
   features: Float32Array;
@@ -102,23 +110,31 @@ export interface FeaturesShard {
 
 export function encodeFeaturesShard(
   shard: FeaturesShard,
+  dtype: FeaturesOptions["dtype"],
   metadata: { weightsHash: string; weights: string; facesKey: string },
 ): Buffer {
   const n = shard.frameIndex.length;
+  const shape = [n, shard.featureDim];
   return encodeSafetensors(
     {
-      features: tensor("F32", [n, shard.featureDim], shard.features),
+      features:
+        dtype === "float16"
+          ? tensor("F16", shape, float32ToFloat16(shard.features))
+          : tensor("F32", shape, shard.features),
       frameIndex: tensor("I32", [n], shard.frameIndex),
     },
     { format: "hrpipe-features", formatVersion: String(formatVersions.features), ...metadata },
   );
 }
 
+/** Reads a features shard of either dtype as float32. */
 export function decodeFeaturesShard(bytes: Uint8Array, source: string): FeaturesShard {
   const file = decodeSafetensors(bytes, source);
-  const features = getTensor(file, "features", "F32", 2);
+  const stored = file.tensors["features"];
+  const features =
+    stored?.dtype === "F16" ? getTensor(file, "features", "F16", 2) : getTensor(file, "features", "F32", 2);
   return {
-    features: features.data,
+    features: features.dtype === "F16" ? float16ToFloat32(features.data) : features.data,
     featureDim: features.shape[1]!,
     frameIndex: getTensor(file, "frameIndex", "I32", 1).data,
   };

@@ -5,6 +5,7 @@ import {
   ecgResultSchema,
   evalResultSchema,
   faceResultSchema,
+  featuresResultSchema,
   ingestResultSchema,
   reportResultSchema,
   trainResultSchema,
@@ -120,7 +121,23 @@ export const stageGraph: Record<StageName, StageDefinition> = {
     reads: ["frames/<h>/..."],
     writes: ["faces/<h>/.../<seg>.safetensors", "traces/<h>/.../<seg>.safetensors"],
     addedBy: "decode",
+    next: ["features", "train"],
+    defaults: ioBound,
+  },
+  features: {
+    name: "features",
+    gathered: true,
+    // Only for videos the CNN trains or tests on (those with a reference); decode adds it directly
+    // for a segment whose faces an earlier run already wrote.
+    unit: "face segment",
+    payload: payloadSchemas.features,
+    result: featuresResultSchema,
+    reads: ["faces/<h>/..."],
+    writes: ["features/<h>/.../<seg>.safetensors"],
+    addedBy: "face",
     next: ["train"],
+    // ONNX Runtime computes off the event loop, so the lock is renewed while a batch runs: a killed
+    // worker's job moves on after seconds, not minutes.
     defaults: ioBound,
   },
   train: {
@@ -129,7 +146,7 @@ export const stageGraph: Record<StageName, StageDefinition> = {
     unit: "protocol",
     payload: payloadSchemas.train,
     result: trainResultSchema,
-    reads: ["labels", "faces", "features/<h>/... (cache)"],
+    reads: ["labels", "features/<h>/..."],
     writes: ["heads/<h>/...", "runs/<id>/models/<protocol>/..."],
     addedBy: "ingest",
     next: ["eval"],

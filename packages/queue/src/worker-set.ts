@@ -24,13 +24,19 @@ export interface StageServices {
 export interface StageBinding<S extends StageName = StageName> {
   stage: S;
   processor(services: StageServices): StageProcessor<S, unknown>;
+  /**
+   * Work done before the stage's worker takes its first job, such as loading a model whose
+   * synchronous build would otherwise block the event loop while a job's lock needs renewing.
+   */
+  prepare?(services: StageServices): Promise<unknown>;
 }
 
 export function defineStage<S extends StageName>(
   stage: S,
   processor: (services: StageServices) => StageProcessor<S, unknown>,
+  prepare?: (services: StageServices) => Promise<unknown>,
 ): StageBinding<S> {
-  return { stage, processor };
+  return prepare ? { stage, processor, prepare } : { stage, processor };
 }
 
 /**
@@ -115,7 +121,19 @@ export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOp
       prefix: config.queuePrefix,
       logger,
       telemetry: options.telemetry,
+      autorun: binding.prepare === undefined,
     });
+    if (binding.prepare) {
+      // A failed preparation is logged; the worker still runs, and its first job fails with the
+      // same error, which the run reports against the job.
+      void binding
+        .prepare(services)
+        .catch((error: Error) => logger.error({ stage: binding.stage, err: error }, error.message))
+        .then(() => {
+          if (!worker.closing)
+            void worker.run().catch((error: Error) => logger.error({ err: error }, error.message));
+        });
+    }
     metrics.observe(binding.stage, worker);
     worker.on("failed", (job, error) =>
       logger.warn(

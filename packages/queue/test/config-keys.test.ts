@@ -6,6 +6,7 @@ import {
   decodeOptionsSchema,
   ecgOptionsSchema,
   faceOptionsSchema,
+  featuresOptionsSchema,
   parsePayload,
   trainOptionsSchema,
 } from "../src/payloads.ts";
@@ -103,13 +104,19 @@ describe("content addresses", () => {
   });
 
   it("features and heads: every input, the backbone and their versions change them", () => {
-    const features = addresses.features({ facesKey: "faces/h/P01/4/0000.safetensors", weightsHash: "w" });
-    expect(addresses.features({ facesKey: "faces/g/P01/4/0000.safetensors", weightsHash: "w" })).not.toBe(
-      features,
-    );
-    expect(addresses.features({ facesKey: "faces/h/P01/4/0000.safetensors", weightsHash: "v" })).not.toBe(
-      features,
-    );
+    const shard = { facesKey: "faces/h/P01/4/0000.safetensors", weightsHash: "w" };
+    const featureOptions = featuresOptionsSchema.parse({});
+    const features = addresses.features({ ...shard, options: featureOptions });
+    for (const variant of [
+      { ...shard, facesKey: "faces/g/P01/4/0000.safetensors", options: featureOptions },
+      { ...shard, weightsHash: "v", options: featureOptions },
+      { ...shard, options: { ...featureOptions, fps: 5 } },
+      { ...shard, options: { ...featureOptions, dtype: "float16" as const } },
+    ])
+      expect(addresses.features(variant)).not.toBe(features);
+    expect(
+      addresses.features({ ...shard, options: featureOptions }, { ...formatVersions, features: 99 }),
+    ).not.toBe(features);
     const options = trainOptionsSchema.parse({});
     const trainSet = [
       { labelsKey: "labels/l/P01/4.json", featuresKeys: ["features/f/P01/4/0000.safetensors"] },
@@ -121,7 +128,7 @@ describe("content addresses", () => {
       addresses.head({ trainSet, weightsHash: "w", options: { ...options, epochs: 3 } }),
       addresses.head({ trainSet, weightsHash: "w", options: { ...options, learningRate: 1e-4 } }),
       addresses.head({ trainSet, weightsHash: "w", options }, { ...formatVersions, head: 2 }),
-      addresses.head({ trainSet, weightsHash: "w", options }, { ...formatVersions, features: 2 }),
+      addresses.head({ trainSet, weightsHash: "w", options }, { ...formatVersions, features: 99 }),
     ])
       expect(variant).not.toBe(head);
   });

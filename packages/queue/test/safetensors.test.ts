@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import {
   decodeSafetensors,
   encodeSafetensors,
+  float16ToFloat32,
+  float32ToFloat16,
   getTensor,
   parseSafetensorsHeader,
   SafetensorsError,
@@ -101,5 +103,48 @@ describe("safetensors", () => {
     expect(() => decodeSafetensors(lying({ dtype: "U8", shape: [1], data_offsets: [3, 2] }))).toThrow(
       SafetensorsError,
     );
+  });
+});
+
+describe("float16 (features shards stored at half the bytes)", () => {
+  it("writes IEEE 754 half bit patterns, rounding to nearest even, as NumPy's astype(float16)", () => {
+    // Expected bits from np.array([v], dtype=np.float32).astype(np.float16).view(np.uint16).
+    const cases: [number, number][] = [
+      [0, 0x0000],
+      [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [0.1, 0x2e66],
+      [65504, 0x7bff],
+      [65520, 0x7c00], // rounds up past the largest half: infinity
+      [1e6, 0x7c00],
+      [2 ** -24, 0x0001], // the smallest subnormal
+      [2 ** -25, 0x0000], // exactly half of it: a tie, to even (zero)
+      [3 * 2 ** -26, 0x0001],
+      [2 ** -26, 0x0000],
+      [6.1e-5, 0x03ff], // the largest subnormal
+      [6.102e-5, 0x0400], // rounds up to the smallest normal
+      [1 + 2 ** -11, 0x3c00], // a tie rounds to the even mantissa
+      [1 + 3 * 2 ** -11, 0x3c02],
+      [Number.POSITIVE_INFINITY, 0x7c00],
+    ];
+    const bits = float32ToFloat16(Float32Array.from(cases, ([value]) => value));
+    expect([...bits].map((b) => b.toString(16))).toEqual(cases.map(([, half]) => half.toString(16)));
+    expect(Number.isNaN(float16ToFloat32(float32ToFloat16(Float32Array.of(Number.NaN)))[0])).toBe(true);
+  });
+
+  it("reads back every finite half exactly, and float32 values within half's precision", () => {
+    const everyHalf = Uint16Array.from({ length: 0x7c00 }, (_, i) => i);
+    expect(float32ToFloat16(float16ToFloat32(everyHalf))).toEqual(everyHalf);
+    const values = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 10 ** ((i % 7) - 3));
+    const back = float16ToFloat32(float32ToFloat16(values));
+    for (const [i, value] of values.entries())
+      expect(Math.abs(back[i]! - value)).toBeLessThanOrEqual(Math.max(Math.abs(value) * 2 ** -11, 2 ** -25));
+  });
+
+  it("round-trips an F16 tensor through a safetensors file", () => {
+    const data = float32ToFloat16(Float32Array.of(1.5, -0.25, 3));
+    const file = decodeSafetensors(encodeSafetensors({ x: tensor("F16", [3], data) }));
+    expect(getTensor(file, "x", "F16", 1).data).toEqual(data);
   });
 });

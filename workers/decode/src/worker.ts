@@ -1,12 +1,13 @@
 import { sweepStaleScratchDirsAtStart } from "@hrpipe/media";
-import { defineStage, jobIds } from "@hrpipe/queue";
+import { artifactKeys, defineStage, jobIds } from "@hrpipe/queue";
 import { processDecodeJob } from "./processor.ts";
 
 /**
  * Binds the decode processor to the `decode` queue. Each chunk becomes a face job whose id is derived
- * from its segment, so a retried decode job never enqueues a segment twice; a video with its own
- * reference gets its ecg job here, on the clock decode measured. Both join the decode job's own parent
- * (the run), which waits for them.
+ * from its segment, so a retried decode job never enqueues a segment twice; a segment whose faces an
+ * earlier run wrote goes straight to its features job (where the CNN uses the video); a video with its
+ * own reference gets its ecg job here, on the clock decode measured. All join the decode job's own
+ * parent (the run), which waits for them.
  */
 export const decodeStage = defineStage("decode", ({ storage, queues, logger: processLogger }) => {
   sweepStaleScratchDirsAtStart(processLogger);
@@ -44,12 +45,30 @@ export const decodeStage = defineStage("decode", ({ storage, queues, logger: pro
           width: result.width,
           height: result.height,
           options: payload.face,
+          ...(payload.features ? { features: payload.features } : {}),
         },
         {
           jobId: jobIds.face(payload.runId, payload.participant, payload.videoId, chunk.segment),
           ...parent,
         },
       );
+    }
+    if (payload.features) {
+      for (const segment of result.done) {
+        await queues.add(
+          "features",
+          {
+            runId: payload.runId,
+            participant: payload.participant,
+            videoId: payload.videoId,
+            segment,
+            facesKey: artifactKeys.faces(result.facesHash, payload.participant, payload.videoId, segment),
+            fps: result.fps,
+            options: payload.features,
+          },
+          { jobId: jobIds.features(payload.runId, payload.participant, payload.videoId, segment), ...parent },
+        );
+      }
     }
     return result;
   };

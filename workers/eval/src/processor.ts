@@ -1,4 +1,4 @@
-import { type FeatureExtractor, type LoadedHead, loadHead, predictHead } from "@hrpipe/model";
+import { type LoadedHead, loadHead, predictHead } from "@hrpipe/model";
 import {
   artifactKeys,
   BadInputError,
@@ -37,7 +37,6 @@ export interface EvalJobInput {
 
 export interface EvalJobContext {
   storage: Storage;
-  extractor: () => Promise<FeatureExtractor>;
   logger?: Logger;
 }
 
@@ -76,13 +75,15 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
   });
   const provenance = await readArtifact(storage, modelKey("provenance.json"), modelProvenanceSchema);
   const curves = await readArtifact(storage, modelKey("curves.json"), trainingCurvesSchema);
-  const extractor = await context.extractor();
-  if (extractor.provenance.weightsHash !== provenance.weights.weightsHash) {
+  const backbone = manifest.features?.weights;
+  if (backbone?.weightsHash !== provenance.weights.weightsHash) {
     throw new BadInputError(
-      `the head of run ${input.runId}, ${input.protocol} was trained on backbone ${provenance.weights.weightsHash} but this worker has ${extractor.provenance.weightsHash}; give eval workers the same HRPIPE_DENSENET_WEIGHTS.`,
+      backbone
+        ? `the head of run ${input.runId}, ${input.protocol} was trained on backbone ${provenance.weights.weightsHash} but this run's features come from ${backbone.weightsHash}; give the features workers the same HRPIPE_DENSENET_WEIGHTS as the run that trained it.`
+        : `run ${input.runId}, ${input.protocol}: the manifest names no features to test on (every features job failed; see its exclusions).`,
     );
   }
-  const frames: FrameSet = await loadFrameSet(storage, extractor, videos);
+  const frames: FrameSet = await loadFrameSet(storage, videos);
   const predicted = predictHead(head, frames.features);
   head.model.dispose();
 
@@ -177,7 +178,7 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
     reportKey,
     htmlKey,
     windows: windows.length,
-    featureShards: { cached: frames.cachedShards, computed: frames.computedShards },
+    featureShards: frames.shards,
     reused: false,
   };
 }

@@ -1,10 +1,14 @@
 import { FaceDetector, LandmarkDetector } from "@hrpipe/face";
 import { sweepStaleScratchDirsAtStart } from "@hrpipe/media";
-import { defineStage } from "@hrpipe/queue";
+import { defineStage, jobIds } from "@hrpipe/queue";
 import { processFaceJob } from "./processor.ts";
 
-/** Binds the face processor to the `face` queue; one detector per kind and size and the landmark net, each loaded on first use. */
-export const faceStage = defineStage("face", ({ storage, logger }) => {
+/**
+ * Binds the face processor to the `face` queue; one detector per kind and size and the landmark net,
+ * each loaded on first use. Where the CNN uses the video, the segment's features job follows, with an
+ * id derived from the segment (a retried face job adds it once) under the run, which waits for it.
+ */
+export const faceStage = defineStage("face", ({ storage, queues, logger }) => {
   sweepStaleScratchDirsAtStart(logger);
   const detectors = new Map<string, Promise<FaceDetector>>();
   const detectorFor = (kind: "tiny" | "ssd", inputSize: number) => {
@@ -21,12 +25,32 @@ export const faceStage = defineStage("face", ({ storage, logger }) => {
     landmarks ??= LandmarkDetector.create();
     return landmarks;
   };
-  return async (payload, { logger, progress }) =>
-    processFaceJob(payload, {
+  return async (payload, { job, logger, progress }) => {
+    const result = await processFaceJob(payload, {
       storage,
       detector: await detectorFor(payload.options.detector, payload.options.inputSize),
       ...(payload.options.skinArea === "landmarks" ? { landmarks: await landmarkDetector() } : {}),
       logger,
       progress: (done, total) => void progress({ frames: done, of: total }),
     });
+    if (payload.features) {
+      await queues.add(
+        "features",
+        {
+          runId: payload.runId,
+          participant: payload.participant,
+          videoId: payload.videoId,
+          segment: payload.segment,
+          facesKey: result.facesKey,
+          fps: payload.fps,
+          options: payload.features,
+        },
+        {
+          jobId: jobIds.features(payload.runId, payload.participant, payload.videoId, payload.segment),
+          ...(job.opts.parent ? { parent: job.opts.parent, ignoreDependencyOnFailure: true } : {}),
+        },
+      );
+    }
+    return result;
+  };
 });

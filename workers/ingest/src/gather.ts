@@ -1,11 +1,14 @@
 import {
   artifactKeys,
+  BadInputError,
   type DecodeJobResult,
   decodeResultSchema,
   type Exclusion,
   ecgResultSchema,
   type FaceJobResult,
+  type FeaturesJobResult,
   faceResultSchema,
+  featuresResultSchema,
   gatheredStages,
   parseJobId,
   parseResult,
@@ -35,6 +38,7 @@ export function gatherRun(
   const labels = new Map<string, string>();
   const decoded = new Map<string, DecodeJobResult>();
   const faces = new Map<string, FaceJobResult>();
+  const features = new Map<string, FeaturesJobResult>();
   let reusedLabels = 0;
   let reusedSegments = 0;
   for (const [jobKey, value] of Object.entries(results)) {
@@ -65,6 +69,9 @@ export function gatherRun(
     } else if (queue === "face") {
       const face = parseResult(faceResultSchema, value, jobKey);
       faces.set(`${videoRef(face.participant, face.videoId)}#${face.segment}`, face);
+    } else if (queue === "features") {
+      const shard = parseResult(featuresResultSchema, value, jobKey);
+      features.set(`${videoRef(shard.participant, shard.videoId)}#${shard.segment}`, shard);
     }
   }
   for (const [jobKey, reason] of Object.entries(failures)) {
@@ -99,6 +106,7 @@ export function gatherRun(
       continue;
     }
     const segments = decode.segments.flatMap((segment) => {
+      const featuresKey = features.get(`${ref}#${segment.segment}`)?.featuresKey ?? null;
       const face = faces.get(`${ref}#${segment.segment}`);
       if (face)
         return [
@@ -106,6 +114,7 @@ export function gatherRun(
             segment: segment.segment,
             facesKey: face.facesKey,
             tracesKey: face.tracesKey,
+            featuresKey,
             frames: segment.frameCount,
           },
         ];
@@ -120,6 +129,7 @@ export function gatherRun(
               video.videoId,
               segment.segment,
             ),
+            featuresKey,
             frames: segment.frameCount,
           },
         ];
@@ -178,8 +188,29 @@ export function gatherRun(
     state: "ingested",
     artifacts,
     splits,
+    features: backboneOf(manifest.runId, [...features.values()]),
     excluded,
     reused: { labels: reusedLabels, faceSegments: reusedSegments },
     notEvaluated,
+  };
+}
+
+/**
+ * The one backbone a run's features came from, and where they were computed. Features of two
+ * backbones cannot train one head: the run fails with the remedy rather than mixing them.
+ */
+function backboneOf(runId: string, shards: FeaturesJobResult[]): RunManifest["features"] {
+  const first = shards[0];
+  if (!first) return null;
+  const other = shards.find((shard) => shard.weights.weightsHash !== first.weights.weightsHash);
+  if (other)
+    throw new BadInputError(
+      `run ${runId}: features workers ran two backbones (${first.weights.source}, hash ${first.weights.weightsHash}, and ${other.weights.source}, hash ${other.weights.weightsHash}); give every features worker the same HRPIPE_DENSENET_WEIGHTS and run again (shards already computed are reused).`,
+    );
+  const distinct = <T>(values: T[]) => [...new Set(values)].sort();
+  return {
+    weights: first.weights,
+    executionProviders: distinct(shards.map((shard) => shard.executionProvider)),
+    batchSizes: distinct(shards.map((shard) => shard.batchSize)),
   };
 }

@@ -166,6 +166,7 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
     videos,
     artifacts: [],
     splits: {},
+    features: null,
     reused: { labels: 0, faceSegments: 0 },
     excluded,
     ignored,
@@ -210,6 +211,8 @@ export function plannedJobs(manifest: RunManifest): PlannedJob[] {
           ...(video.path && video.path !== video.videoKey ? { videoName: video.path } : {}),
           options: options.decode,
           face: options.face,
+          // The CNN trains and tests on videos with a reference; an inference-only video needs no features.
+          ...(manifest.layout === "amigos" || video.reference ? { features: options.features } : {}),
           ...(video.reference ? { reference: video.reference, labels: options.ecg } : {}),
         },
       }),

@@ -3,6 +3,7 @@ import {
   type DecodeJobResult,
   type EcgJobResult,
   type FaceJobResult,
+  type FeaturesJobResult,
   parsePayload,
 } from "@hrpipe/queue";
 import { describe, expect, it } from "vitest";
@@ -63,6 +64,9 @@ describe("planRun (dataset listing -> manifest), pure", () => {
       "decode.r1.P02.4",
     ]);
     for (const job of jobs) expect(() => parsePayload(job.stage, job.payload)).not.toThrow();
+    // Every AMIGOS video trains or tests the CNN: its segments get features jobs with the run's options.
+    for (const job of jobs.filter((j) => j.stage === "decode"))
+      expect(job.stage === "decode" && job.payload.features).toEqual(manifest.options.features);
   });
 });
 
@@ -123,6 +127,30 @@ describe("gatherRun (stage results -> train and eval inputs), pure", () => {
     reused: false,
   });
   const key = (id: string) => `bull:${id.split(".")[0]}:${id}`;
+  const backbone = {
+    kind: "random-init" as const,
+    source: "seed 1",
+    weightsHash: "w1",
+    config: { growthRate: 48, blockConfig: [6, 12, 36, 24], numInitFeatures: 96, bnSize: 4 },
+    note: "random",
+  };
+  const features = (
+    participant: string,
+    videoId: string,
+    segment: number,
+    over: Partial<FeaturesJobResult> = {},
+  ): FeaturesJobResult => ({
+    participant,
+    videoId,
+    segment,
+    featuresKey: artifactKeys.features("x", participant, videoId, segment),
+    frames: 250,
+    weights: backbone,
+    executionProvider: "cpu",
+    batchSize: 16,
+    reused: false,
+    ...over,
+  });
 
   const gathered = gatherRun(
     manifest,
@@ -137,8 +165,15 @@ describe("gatherRun (stage results -> train and eval inputs), pure", () => {
       }),
       [key("face.r1.P01.4.0")]: face("P01", "4", 0),
       [key("face.r1.P01.4.1")]: face("P01", "4", 1),
+      [key("features.r1.P01.4.0")]: features("P01", "4", 0),
+      [key("features.r1.P01.5.0")]: features("P01", "5", 0, { reused: true, frames: -1 }),
+      [key("features.r1.P01.5.1")]: features("P01", "5", 1, { executionProvider: "cuda", batchSize: 64 }),
+      [key("features.r1.P02.4.0")]: features("P02", "4", 0),
     },
-    { [key("decode.r1.P02.5")]: "ds/P02_5_face.mov is truncated" },
+    {
+      [key("decode.r1.P02.5")]: "ds/P02_5_face.mov is truncated",
+      [key("features.r1.P01.4.1")]: "storage unreachable after 6 attempts",
+    },
   );
 
   it("joins labels and shards per video, from face jobs and from shards found done", () => {
@@ -170,6 +205,37 @@ describe("gatherRun (stage results -> train and eval inputs), pure", () => {
     expect(Object.keys(gathered.splits).sort()).toEqual(["unseen-participants", "unseen-videos"]);
     const videos = gathered.splits["unseen-videos"]!;
     expect([...videos.train, ...videos.test].sort()).toEqual(["P01/4", "P01/5", "P02/4"]);
+  });
+
+  it("gives each segment its features shard, and names the one backbone and where it ran", () => {
+    expect(gathered.artifacts.map((v) => v.segments.map((s) => s.featuresKey))).toEqual([
+      [artifactKeys.features("x", "P01", "4", 0), null],
+      [artifactKeys.features("x", "P01", "5", 0), artifactKeys.features("x", "P01", "5", 1)],
+      [artifactKeys.features("x", "P02", "4", 0)],
+    ]);
+    expect(gathered.excluded).toContainEqual(
+      expect.objectContaining({ stage: "features", participant: "P01", videoId: "4", segment: 1 }),
+    );
+    expect(gathered.features).toEqual({
+      weights: backbone,
+      executionProviders: ["cpu", "cuda"],
+      batchSizes: [16, 64],
+    });
+  });
+
+  it("refuses features of two backbones, naming both and the setting to fix", () => {
+    const mixed = {
+      [key("decode.r1.P01.4")]: decode("P01", "4"),
+      [key("face.r1.P01.4.0")]: face("P01", "4", 0),
+      [key("face.r1.P01.4.1")]: face("P01", "4", 1),
+      [key("features.r1.P01.4.0")]: features("P01", "4", 0),
+      [key("features.r1.P01.4.1")]: features("P01", "4", 1, {
+        weights: { ...backbone, kind: "pretrained", source: "/w/densenet161.safetensors", weightsHash: "w2" },
+      }),
+    };
+    expect(() => gatherRun(manifest, mixed, {})).toThrow(
+      /two backbones \(seed 1, hash w1, and \/w\/densenet161\.safetensors, hash w2\).*HRPIPE_DENSENET_WEIGHTS/,
+    );
   });
 
   it("refuses a child result of another shape, naming the job", () => {
@@ -302,7 +368,11 @@ describe("planRun with a layout of packages/datasets", () => {
       "top/top",
     ]);
     expect(manifest.videos.every((v) => v.reference === undefined)).toBe(true);
-    for (const job of plannedJobs(manifest)) expect(() => parsePayload(job.stage, job.payload)).not.toThrow();
+    for (const job of plannedJobs(manifest)) {
+      expect(() => parsePayload(job.stage, job.payload)).not.toThrow();
+      // Nothing to train or test the CNN on: no video is embedded.
+      expect(job.stage === "decode" && job.payload.features).toBeFalsy();
+    }
   });
 
   it("reads a generic manifest's settings into the reference and refuses an unknown layout's folder", () => {

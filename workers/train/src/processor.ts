@@ -1,9 +1,8 @@
-import { type FeatureExtractor, serialiseHead, trainHead } from "@hrpipe/model";
+import { serialiseHead, trainHead } from "@hrpipe/model";
 import {
   addresses,
   artifactKeys,
   BadInputError,
-  featuresKeyOf,
   headFiles,
   headSummarySchema,
   type Logger,
@@ -34,18 +33,16 @@ export interface TrainJobInput {
 
 export interface TrainJobContext {
   storage: Storage;
-  /** The backbone, created on first use (building DenseNet-161 takes seconds). */
-  extractor: () => Promise<FeatureExtractor>;
   logger?: Logger;
   progress?: (stage: string, done: number, total: number) => void;
 }
 
 /**
- * Trains the regression head of one protocol: the training videos' face crops joined with their
- * per-frame ECG labels, DenseNet features (cached by weights hash), the head trained with its curves
- * and the list of samples it saw. The head is stored under a content address of everything it was
- * trained from (labels, features, options, backbone), so a re-run on the same data reuses it, and the
- * run's models folder gets a copy.
+ * Trains the regression head of one protocol: the DenseNet features the features stage wrote for the
+ * training videos, joined with their per-frame labels, the head trained with its curves and the list
+ * of samples it saw. Nothing is embedded here, so its time does not depend on the backbone. The head
+ * is stored under a content address of everything it was trained from (labels, features, options,
+ * backbone), so a re-run on the same data reuses it, and the run's models folder gets a copy.
  */
 export async function processTrainJob(
   input: TrainJobInput,
@@ -65,28 +62,31 @@ export async function processTrainJob(
       `run ${input.runId}, ${input.protocol}: no training video has both labels and faces (see the manifest's exclusions).`,
     );
   }
-  const extractor = await context.extractor();
-  const weightsHash = extractor.provenance.weightsHash;
+  const backbone = manifest.features;
+  if (!backbone)
+    throw new BadInputError(
+      `run ${input.runId}, ${input.protocol}: the manifest names no features (every features job failed; see its exclusions).`,
+    );
   const headHash = addresses.head({
     trainSet: videos
       .map((video) => ({
         labelsKey: video.labelsKey,
-        featuresKeys: video.segments.map((segment) => featuresKeyOf(weightsHash, video, segment)),
+        featuresKeys: video.segments.flatMap((segment) => segment.featuresKey ?? []),
       }))
       .sort((a, b) => a.labelsKey.localeCompare(b.labelsKey)),
-    weightsHash,
+    weightsHash: backbone.weights.weightsHash,
     options: input.options,
   });
   const modelPrefix = `runs/${input.runId}/models/${input.protocol}`;
   const reused = await storage.exists(artifactKeys.head(headHash, "head.json"));
-  let featureShards = { cached: 0, computed: 0 };
+  let featureShards = 0;
   if (reused) {
     context.logger?.info({ headHash }, "head exists for these inputs and options; reusing it");
   } else {
-    const frames = await loadFrameSet(storage, extractor, videos, (done, total) =>
+    const frames = await loadFrameSet(storage, videos, (done, total) =>
       context.progress?.("features", done, total),
     );
-    featureShards = { cached: frames.cachedShards, computed: frames.computedShards };
+    featureShards = frames.shards;
     if (frames.hrBpm.length < 10) {
       throw new BadInputError(
         `run ${input.runId}, ${input.protocol}: only ${frames.hrBpm.length} labelled face frames to train on.`,
@@ -149,7 +149,7 @@ export async function processTrainJob(
     artifactKeys.model(input.runId, input.protocol, "provenance.json"),
     modelProvenanceSchema,
     {
-      weights: extractor.provenance,
+      weights: backbone.weights,
       backend: info.backend,
       options: input.options,
       trainVideos: videos.map((v) => videoRef(v.participant, v.videoId)),
@@ -200,7 +200,7 @@ async function adoptHead(input: TrainJobInput, context: TrainJobContext): Promis
     valRmseBpm: Number.isFinite(info.valRmseBpm) ? info.valRmseBpm : null,
     bestEpoch: info.bestEpoch,
     backend: info.backend,
-    featureShards: { cached: 0, computed: 0 },
+    featureShards: 0,
     reused: true,
   };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { faceModelsDir, missingFaceModels } from "@hrpipe/face";
 import { decodeFrames, resolveTool, toolVersion, VideoEncoder } from "@hrpipe/media";
-import { onnxRuntimeInfo, selectTfjsBackend } from "@hrpipe/model";
+import { defaultBatchSize, onnxRuntimeInfo, selectTfjsBackend } from "@hrpipe/model";
 import {
   configVariables,
   type HrpipeConfig,
@@ -118,7 +118,8 @@ export async function runChecks(env: NodeJS.ProcessEnv = process.env): Promise<C
     await check("video-io", true, checkVideoRoundTrip),
     await check("onnxruntime", true, () => {
       const info = onnxRuntimeInfo();
-      return `onnxruntime-node ${info.version}, providers ${info.providers.join(", ")}`;
+      const provider = info.providers[0] ?? "cpu";
+      return `onnxruntime-node ${info.version}, providers ${info.providers.join(", ")}; the features stage here runs on ${provider}, ${config.featuresBatch ?? defaultBatchSize(provider)} crops per batch`;
     }),
     await check("tfjs", true, async () => {
       const choice = await selectTfjsBackend();

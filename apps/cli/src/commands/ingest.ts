@@ -6,6 +6,7 @@ import {
   datasetLayoutNames,
   datasetPrefixOf,
   faceOptionsSchema,
+  featuresOptionsSchema,
   jobIds,
   newRunId,
   type PayloadInput,
@@ -34,6 +35,10 @@ export interface RunCommandOptions {
   window: number;
   fps: number;
   epochs: number;
+  learningRate: number;
+  /** Unset: every face frame is embedded. */
+  featuresFps?: number;
+  featuresDtype: string;
   detectEvery: number;
   skinArea: string;
   evalWindow: number;
@@ -79,6 +84,9 @@ export function ingestPayload(
   const skinArea = faceOptionsSchema.shape.skinArea.unwrap().safeParse(options.skinArea);
   if (!skinArea.success)
     throw new UserError(`--skin-area must be landmarks or box, got ${options.skinArea}.`);
+  const featuresDtype = featuresOptionsSchema.shape.dtype.unwrap().safeParse(options.featuresDtype);
+  if (!featuresDtype.success)
+    throw new UserError(`--features-dtype must be float32 or float16, got ${options.featuresDtype}.`);
   if (!datasetLayoutNames.includes(options.layout as DatasetLayoutName))
     throw new UserError(`--layout must be one of ${datasetLayoutNames.join(", ")}, got ${options.layout}.`);
   return {
@@ -90,7 +98,8 @@ export function ingestPayload(
     ecg: { column: options.column, fps: options.fps, windowS: options.window, offsetS: options.ecgOffset },
     decode: { segmentS: options.segment },
     face: { detectEvery: options.detectEvery, skinArea: skinArea.data },
-    train: { epochs: options.epochs },
+    features: { fps: options.featuresFps ?? null, dtype: featuresDtype.data },
+    train: { epochs: options.epochs, learningRate: options.learningRate },
     eval: { windowS: options.evalWindow, strideS: options.evalStride },
   };
 }

@@ -1,0 +1,6 @@
+import { runWorkerProcess } from "@hrpipe/queue";
+import { featuresStage } from "./worker.ts";
+
+// Entry point of a dedicated features worker process: `node --import tsx workers/features/src/main.ts`.
+await runWorkerProcess("features worker", [featuresStage]);
+process.exit(0);
