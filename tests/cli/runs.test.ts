@@ -29,6 +29,7 @@ function manifest(
     participants: [{ participant: "P01", matKey: "ds/P01.mat" }],
     videos: [{ participant: "P01", videoId: "4", videoKey: "ds/P01_4_face.mov" }],
     features: null,
+    jobs: null,
     artifacts: [
       {
         participant: "P01",
@@ -61,6 +62,7 @@ const folderFiles = (hash: string) => [
   `labels/${hash}/P01/_summary.json`,
   `faces/${hash}/P01/4/0000.safetensors`,
   `traces/${hash}/P01/4/0000.safetensors`,
+  `features/${hash}/P01/4/0000.safetensors`,
 ];
 
 /**
@@ -98,6 +100,7 @@ describe("hrpipe runs", () => {
       "faces/own1/P01/5/0000.safetensors",
       "faces/own1/P01/5/0001.faceless.json",
       "traces/own1/P01/5/0000.safetensors",
+      "features/own1/P01/5/0000.safetensors",
       "runs/r1/reports/report.json",
       ...folderFiles("own10"),
     ])
@@ -146,12 +149,14 @@ describe("hrpipe runs", () => {
     expect(plan.runObjects.sort()).toEqual(["runs/r1/manifest.json", "runs/r1/reports/report.json"]);
     expect(plan.folders.map((f) => f.folder)).toEqual([
       "faces/own1/P01/5",
+      "features/own1/P01/5",
       "labels/own1/P01",
       "traces/own1/P01/5",
     ]);
     expect(plan.folders.find((f) => f.folder === "faces/own1/P01/5")!.keys).toHaveLength(2);
     expect(plan.kept.map((k) => k.folder).sort()).toEqual([
       "faces/shared/P01/4",
+      "features/shared/P01/4",
       "labels/shared/P01",
       "traces/shared/P01/4",
     ]);
@@ -164,7 +169,7 @@ describe("hrpipe runs", () => {
   it("deletes the run's folder, its own shards and its jobs, and keeps what other runs use", async () => {
     const deleted = await runCli(["runs", "delete", "r1"], services.env);
     expect(deleted.code, deleted.stderr).toBe(0);
-    expect(deleted.stdout).toMatch(/^run r1: deleted 7 objects .* and 3 jobs in Redis$/m);
+    expect(deleted.stdout).toMatch(/^run r1: deleted 8 objects .* and 3 jobs in Redis$/m);
     const { storage } = services;
     for (const key of [
       "runs/r1/manifest.json",

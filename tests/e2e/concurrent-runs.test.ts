@@ -1,10 +1,16 @@
-import { runProgress, type StageQueues, startStageWorkers, type WorkerSet } from "@hrpipe/queue";
+import {
+  readManifest,
+  runProgress,
+  type StageQueues,
+  startStageWorkers,
+  type WorkerSet,
+} from "@hrpipe/queue";
 import { synthDataset } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStages } from "../../apps/cli/src/runtime.ts";
 import { runCli } from "../cli/run-cli.ts";
 import { createTestServices, type TestServices } from "../harness/context.ts";
-import { waitForRun } from "../harness/processes.ts";
+import { waitForRun, waitUntil } from "../harness/processes.ts";
 
 /**
  * Two runs of one dataset at the same time share its content-addressed intermediates: a chunk is
@@ -49,10 +55,29 @@ describe("two overlapping runs of the same dataset", () => {
     );
     expect(a!.code, a!.stderr).toBe(0);
     expect(b!.code, b!.stderr).toBe(0);
+    // Each run's face jobs, read once they have all finished (the run is gathered) and before the
+    // ended run retires its jobs from Redis.
+    const faceJobs = [];
     for (const runId of ["overlap-a", "overlap-b"]) {
-      await waitForRun(queues, services.storage, runId, 300_000);
+      await waitUntil(
+        async () =>
+          ["training", "done", "failed"].includes((await readManifest(services.storage, runId)).state),
+        `run ${runId} to be gathered`,
+        300_000,
+        200,
+      );
+      expect(
+        (await readManifest(services.storage, runId)).jobs,
+        `${runId} retired too early to check`,
+      ).toBeNull();
+      faceJobs.push(
+        ...(await queues.queue("face").getJobs(["completed", "failed"])).filter((job) =>
+          job.id?.startsWith(`face.${runId}.`),
+        ),
+      );
     }
-    const faceJobs = await queues.queue("face").getJobs(["completed", "failed"]);
+    for (const runId of ["overlap-a", "overlap-b"])
+      await waitForRun(queues, services.storage, runId, 300_000);
     expect(faceJobs.length).toBeGreaterThan(0);
     // A job retried for any reason made more than one attempt (a face job that finds no face fails
     // once, as bad input, and is not retried).

@@ -54,7 +54,10 @@ export async function waitUntil<T>(
   }
 }
 
-/** Waits until a run reaches its final state (done, failed or cancelled) and returns its progress. */
+/**
+ * Waits until a run reaches its final state (done, failed or cancelled) and, unless cancelled, its
+ * report job has retired its jobs from Redis (retireRun), and returns its progress.
+ */
 export function waitForRun(
   queues: StageQueues,
   storage: Storage,
@@ -64,7 +67,8 @@ export function waitForRun(
   return waitUntil(
     async () => {
       const progress = await runProgress(queues, storage, runId);
-      return progress.finished ? progress : undefined;
+      const retired = progress.manifest?.jobs || progress.manifest?.state === "cancelled";
+      return progress.finished && retired ? progress : undefined;
     },
     `run ${runId} to end`,
     timeoutMs,

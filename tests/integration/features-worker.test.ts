@@ -28,8 +28,9 @@ function facesShard(frames: number, cropSize = 128) {
 /**
  * A features worker killed in the middle of a job: BullMQ's stalled-job check hands the job to another
  * worker, which computes the shard; nothing half-written is left, and the shard exists once. The
- * locks are short here (2 s, checked every second) so that the takeover takes seconds; the control
- * shows that a worker which is not killed keeps its job with that lock while ONNX Runtime computes.
+ * lock is 10 s here (checked every second) so that the takeover takes seconds, not the default 30;
+ * the control shows that a worker which is not killed keeps its job with that lock although ONNX
+ * Runtime blocks the event loop for each batch: the lock is renewed between batches.
  */
 describe("features worker killed mid-job", () => {
   let services: TestServices;

@@ -69,6 +69,8 @@ export const artifactKeys = {
     joinKey("traces", hash, participant, videoId, `${segmentName(segment)}.safetensors`),
   features: (hash: string, participant: string, videoId: string, segment: number) =>
     joinKey("features", hash, participant, videoId, `${segmentName(segment)}.safetensors`),
+  /** Where a backbone's weights came from, stored once by the first features job that uses it. */
+  backbone: (weightsHash: string) => joinKey("backbones", `${safeId(weightsHash, "weights hash")}.json`),
   /** A trained head under its content address; a run's models folder holds a copy. */
   head: (hash: string, file: HeadFile) => joinKey("heads", safeId(hash, "hash"), file),
   model: (runId: string, protocol: string, file: HeadFile | ModelFile) =>

@@ -125,6 +125,26 @@ export const runManifestSchema = z.object({
       ignored: z.number().int(),
     })
     .default({ listed: 0, planned: 0, excluded: 0, ignored: 0 }),
+  /**
+   * The run's job counters per stage and its job failures, kept here when the run ends and its jobs
+   * leave Redis (see retireRun); `hrpipe status` reads them from here from then on.
+   */
+  jobs: z
+    .object({
+      stages: z.record(
+        z.string(),
+        z.object({
+          done: z.number().int(),
+          failed: z.number().int(),
+          pending: z.number().int(),
+          computed: z.number().int(),
+          reused: z.number().int(),
+        }),
+      ),
+      failures: z.array(z.object({ stage: z.string(), job: z.string(), reason: z.string() })),
+    })
+    .nullable()
+    .default(null),
   /** Protocols that could not be trained or evaluated, and why (the run report shows them). */
   notEvaluated: z.array(z.object({ protocol: z.enum(protocolNames), reason: z.string() })).default([]),
 });

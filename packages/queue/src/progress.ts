@@ -89,6 +89,8 @@ export async function runProgress(
   queues: StageQueues,
   storage: Storage,
   runId: string,
+  /** Dependencies read per round trip (tests make it small to cross page boundaries). */
+  pageSize = 5_000,
 ): Promise<RunProgress> {
   const progress: RunProgress = {
     runId,
@@ -97,32 +99,50 @@ export async function runProgress(
     finished: false,
   };
   progress.manifest = await readManifest(storage, runId).catch(() => undefined);
+  const retired = progress.manifest?.jobs;
+  if (retired) {
+    // The run has ended and its jobs have left Redis: its counters are in the manifest.
+    for (const stage of stageNames) progress.stages[stage] = retired.stages[stage] ?? empty();
+    progress.failures = retired.failures;
+    progress.finished = true;
+    return progress;
+  }
   const ingest = await queues.queue("ingest").getJob(jobIds.ingest(runId));
   if (ingest) {
     record(progress, ingest, await ingest.getState(), "ingest");
-    // Dependencies come in pages; follow every cursor to the end.
-    const page = { count: 1000 };
-    let cursors = { processed: 0, unprocessed: 0, ignored: 0 };
-    do {
+    // Dependencies come in pages: follow each kind's cursor to its end, asking only for the kinds
+    // not finished yet (a cursor of 0 would scan that kind again from its start).
+    const page = pageSize;
+    const cursors = { processed: 0, unprocessed: 0, ignored: 0 };
+    const open = { processed: true, unprocessed: true, ignored: true };
+    while (open.processed || open.unprocessed || open.ignored) {
       const deps = await ingest.getDependencies({
-        processed: { ...page, cursor: cursors.processed },
-        unprocessed: { ...page, cursor: cursors.unprocessed },
-        ignored: { ...page, cursor: cursors.ignored },
+        ...(open.processed ? { processed: { count: page, cursor: cursors.processed } } : {}),
+        ...(open.unprocessed ? { unprocessed: { count: page, cursor: cursors.unprocessed } } : {}),
+        ...(open.ignored ? { ignored: { count: page, cursor: cursors.ignored } } : {}),
       });
-      for (const [key, value] of Object.entries(deps.processed ?? {}))
-        countDone(progress.stages[parseJobId(key).stage as StageName], value);
-      for (const key of deps.unprocessed ?? []) progress.stages[parseJobId(key).stage as StageName].pending++;
-      for (const [key, reason] of Object.entries(deps.ignored ?? {})) {
-        const stage = parseJobId(key).stage as StageName;
-        progress.stages[stage].failed++;
-        progress.failures.push({ stage, job: key.split(":").pop() ?? key, reason: String(reason) });
+      if (open.processed) {
+        for (const [key, value] of Object.entries(deps.processed ?? {}))
+          countDone(progress.stages[parseJobId(key).stage as StageName], value);
+        cursors.processed = deps.nextProcessedCursor ?? 0;
+        open.processed = cursors.processed !== 0;
       }
-      cursors = {
-        processed: deps.nextProcessedCursor ?? 0,
-        unprocessed: deps.nextUnprocessedCursor ?? 0,
-        ignored: deps.nextIgnoredCursor ?? 0,
-      };
-    } while (cursors.processed || cursors.unprocessed || cursors.ignored);
+      if (open.unprocessed) {
+        for (const key of deps.unprocessed ?? [])
+          progress.stages[parseJobId(key).stage as StageName].pending++;
+        cursors.unprocessed = deps.nextUnprocessedCursor ?? 0;
+        open.unprocessed = cursors.unprocessed !== 0;
+      }
+      if (open.ignored) {
+        for (const [key, reason] of Object.entries(deps.ignored ?? {})) {
+          const stage = parseJobId(key).stage as StageName;
+          progress.stages[stage].failed++;
+          progress.failures.push({ stage, job: key.split(":").pop() ?? key, reason: String(reason) });
+        }
+        cursors.ignored = deps.nextIgnoredCursor ?? 0;
+        open.ignored = cursors.ignored !== 0;
+      }
+    }
   }
   for (const protocol of progress.manifest?.options.protocols ?? []) {
     for (const stage of ["train", "eval"] as const) {
@@ -134,6 +154,29 @@ export async function runProgress(
   if (report) record(progress, report, await report.getState(), "report");
   progress.finished = isFinalRunState(progress.manifest?.state);
   return progress;
+}
+
+/**
+ * What an ended run leaves in Redis: only its report job, which retention removes in time. Called by
+ * the report job once it has given the run its final state: the run's job counters and failures go
+ * into its manifest (where `hrpipe status` reads them from then on, in one read), then its ingest job
+ * with every ecg, decode, face and features job under it, and its train and eval jobs, are removed.
+ * Their results are in the manifest and in storage already; without this, an AMIGOS-size run would
+ * leave some 50,000 finished jobs in Redis until retention catches up.
+ */
+export async function retireRun(queues: StageQueues, storage: Storage, runId: string): Promise<void> {
+  const progress = await runProgress(queues, storage, runId);
+  if (!progress.manifest) return;
+  // The report job calling this is still active; it has done its work.
+  progress.stages.report = { ...empty(), done: 1, computed: 1 };
+  await writeManifest(storage, {
+    ...progress.manifest,
+    jobs: { stages: progress.stages, failures: progress.failures },
+  });
+  await queues.queue("ingest").remove(jobIds.ingest(runId), { removeChildren: true });
+  for (const protocol of progress.manifest.options.protocols)
+    for (const stage of ["eval", "train"] as const)
+      await queues.queue(stage).remove(jobIds[stage](runId, protocol), { removeChildren: true });
 }
 
 /**

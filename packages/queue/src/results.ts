@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { weightsProvenanceSchema } from "./backbone.ts";
 
 /**
  * What stage jobs return. The ingest job's gather step reads its children's results from BullMQ and
@@ -45,18 +44,28 @@ export const decodeResultSchema = z.object({
   done: z.array(z.number().int()),
   /** Segments an earlier face job found without a face (same content and options): excluded again. */
   faceless: z.array(z.object({ segment: z.number().int(), reason: z.string() })),
-  /** Segments sent to face jobs, with their chunk. */
-  chunks: z.array(
-    segmentSchema.extend({
-      chunkKey: z.string(),
-      chunkSha256: z.string(),
-      bytes: z.number().int(),
-    }),
-  ),
+  /** Segments sent to face jobs (whose payloads name their chunks). */
+  chunkCount: z.number().int(),
   chunkBytesPerVideoS: z.number(),
   reused: z.boolean(),
 });
 export type DecodeJobResult = z.infer<typeof decodeResultSchema>;
+
+/** A segment's coded frames, cut by decode for its face job. */
+export interface DecodedChunk {
+  segment: number;
+  firstFrame: number;
+  frameCount: number;
+  chunkKey: string;
+  chunkSha256: string;
+  bytes: number;
+}
+
+/**
+ * What the decode processor hands its binding: the job's result plus the chunks, which go into the
+ * face jobs' payloads and not into the result, which the run's parent job keeps for every video.
+ */
+export type DecodedVideo = DecodeJobResult & { chunks: DecodedChunk[] };
 
 export const faceResultSchema = z.object({
   participant: z.string(),
@@ -78,7 +87,8 @@ export const featuresResultSchema = z.object({
   featuresKey: z.string(),
   /** Frames embedded (after the frame-rate selection); -1 when the shard already existed. */
   frames: z.number().int(),
-  weights: weightsProvenanceSchema,
+  /** The backbone's content address; its provenance is stored once under backbones/<hash>.json. */
+  weightsHash: z.string(),
   executionProvider: z.string(),
   batchSize: z.number().int(),
   reused: z.boolean(),

@@ -136,8 +136,10 @@ export const stageGraph: Record<StageName, StageDefinition> = {
     writes: ["features/<h>/.../<seg>.safetensors"],
     addedBy: "face",
     next: ["train"],
-    // ONNX Runtime computes off the event loop, so the lock is renewed while a batch runs: a killed
-    // worker's job moves on after seconds, not minutes.
+    // ONNX Runtime's run blocks the event loop for one batch (under a second for 16 crops on a CPU
+    // core pair, milliseconds on a GPU) and BullMQ renews the lock between batches, so a 30-s lock
+    // holds, and a killed worker's job moves on within a minute rather than after minutes. The
+    // backbone's build, which blocks for seconds, happens before the worker takes a job.
     defaults: ioBound,
   },
   train: {

@@ -16,6 +16,7 @@ import {
   addresses,
   artifactKeys,
   BadInputError,
+  type DecodedVideo,
   type DecodeJobResult,
   type DecodeOptions,
   type FaceOptions,
@@ -55,7 +56,7 @@ export interface DecodeJobContext {
 export async function processDecodeJob(
   input: DecodeJobInput,
   context: DecodeJobContext,
-): Promise<DecodeJobResult> {
+): Promise<DecodedVideo> {
   const { storage, logger } = context;
   if (!(await storage.exists(input.videoKey))) throw new ArtifactNotFoundError(storage.url, input.videoKey);
   const name = input.videoName ?? input.videoKey;
@@ -142,6 +143,7 @@ export async function processDecodeJob(
       width: info.width,
       height: info.height,
       segments: plans.map(({ segment, firstFrame, frameCount }) => ({ segment, firstFrame, frameCount })),
+      chunkCount: chunks.length,
       chunks: chunks.map(({ segment, firstFrame, frameCount, chunkKey, chunkSha256, bytes }) => ({
         segment,
         firstFrame,

@@ -1,12 +1,47 @@
 import { FaceDetector, LandmarkDetector } from "@hrpipe/face";
 import { sweepStaleScratchDirsAtStart } from "@hrpipe/media";
-import { defineStage, jobIds } from "@hrpipe/queue";
+import {
+  defineStage,
+  type FaceJobResult,
+  jobIds,
+  type ParentOptions,
+  type Payload,
+  type StageQueues,
+} from "@hrpipe/queue";
 import { processFaceJob } from "./processor.ts";
 
 /**
+ * The features job of a segment whose faces are written, where the CNN uses the video: its id derives
+ * from the segment (a retried face job adds it once), under the run, which waits for it.
+ */
+export async function addFeaturesJob(
+  queues: StageQueues,
+  payload: Payload<"face">,
+  result: FaceJobResult,
+  parent: ParentOptions,
+): Promise<void> {
+  if (!payload.features) return;
+  await queues.add(
+    "features",
+    {
+      runId: payload.runId,
+      participant: payload.participant,
+      videoId: payload.videoId,
+      segment: payload.segment,
+      facesKey: result.facesKey,
+      fps: payload.fps,
+      options: payload.features,
+    },
+    {
+      jobId: jobIds.features(payload.runId, payload.participant, payload.videoId, payload.segment),
+      ...(parent ? { parent, ignoreDependencyOnFailure: true } : {}),
+    },
+  );
+}
+
+/**
  * Binds the face processor to the `face` queue; one detector per kind and size and the landmark net,
- * each loaded on first use. Where the CNN uses the video, the segment's features job follows, with an
- * id derived from the segment (a retried face job adds it once) under the run, which waits for it.
+ * each loaded on first use; the segment's features job follows (addFeaturesJob).
  */
 export const faceStage = defineStage("face", ({ storage, queues, logger }) => {
   sweepStaleScratchDirsAtStart(logger);
@@ -33,24 +68,7 @@ export const faceStage = defineStage("face", ({ storage, queues, logger }) => {
       logger,
       progress: (done, total) => void progress({ frames: done, of: total }),
     });
-    if (payload.features) {
-      await queues.add(
-        "features",
-        {
-          runId: payload.runId,
-          participant: payload.participant,
-          videoId: payload.videoId,
-          segment: payload.segment,
-          facesKey: result.facesKey,
-          fps: payload.fps,
-          options: payload.features,
-        },
-        {
-          jobId: jobIds.features(payload.runId, payload.participant, payload.videoId, payload.segment),
-          ...(job.opts.parent ? { parent: job.opts.parent, ignoreDependencyOnFailure: true } : {}),
-        },
-      );
-    }
+    await addFeaturesJob(queues, payload, result, job.opts.parent);
     return result;
   };
 });

@@ -8,6 +8,8 @@ import {
   type FeaturesOptions,
   type Logger,
   type Storage,
+  weightsProvenanceSchema,
+  writeArtifact,
 } from "@hrpipe/queue";
 
 export interface FeaturesJobInput {
@@ -90,10 +92,13 @@ export async function processFeaturesJob(
     videoId: input.videoId,
     segment: input.segment,
     featuresKey,
-    weights: extractor.provenance,
+    weightsHash: extractor.provenance.weightsHash,
     executionProvider: extractor.executionProvider,
     batchSize: extractor.batchSize,
   };
+  const backboneKey = artifactKeys.backbone(extractor.provenance.weightsHash);
+  if (!(await storage.exists(backboneKey)))
+    await writeArtifact(storage, backboneKey, weightsProvenanceSchema, extractor.provenance);
   if (await storage.exists(featuresKey)) return { ...result, frames: -1, reused: true };
 
   const faces = decodeFacesShard(await storage.get(input.facesKey), input.facesKey);

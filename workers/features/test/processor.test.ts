@@ -3,11 +3,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { FeatureExtractor } from "@hrpipe/model";
 import {
+  artifactKeys,
   decodeFeaturesShard,
   encodeFacesShard,
   type FeaturesOptions,
   FileStorage,
   featuresOptionsSchema,
+  readArtifact,
+  weightsProvenanceSchema,
 } from "@hrpipe/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FeaturesJobInput, featuresKeyFor, processFeaturesJob, rowsAtRate } from "../src/processor.ts";
@@ -90,7 +93,11 @@ describe("processFeaturesJob", () => {
       progress: (done) => batches.push(done),
     });
     expect(result).toMatchObject({ frames: count, reused: false, executionProvider: "cpu", batchSize: 8 });
-    expect(result.weights.weightsHash).toBe(extractor.provenance.weightsHash);
+    expect(result.weightsHash).toBe(extractor.provenance.weightsHash);
+    // The backbone's provenance is stored once, for the gather to put in the manifest.
+    expect(
+      await readArtifact(storage, artifactKeys.backbone(result.weightsHash), weightsProvenanceSchema),
+    ).toEqual(extractor.provenance);
     expect(batches).toEqual([8, 16, 24, 32, 40]);
     const shard = decodeFeaturesShard(await storage.get(result.featuresKey), result.featuresKey);
     expect(shard.frameIndex).toEqual(Int32Array.from({ length: count }, (_, i) => i));

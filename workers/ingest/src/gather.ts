@@ -17,6 +17,7 @@ import {
   type StageName,
   type VideoArtifacts,
   videoRef,
+  type WeightsProvenance,
 } from "@hrpipe/queue";
 
 /** Children results by job key (`prefix:queue:jobId`), as BullMQ's getChildrenValues returns them. */
@@ -33,6 +34,8 @@ export function gatherRun(
   manifest: RunManifest,
   results: ChildResults,
   failures: ChildFailures,
+  /** The provenance of every backbone the features jobs name (backbones/<hash>.json). */
+  backbones: Record<string, WeightsProvenance> = {},
 ): RunManifest {
   const excluded: Exclusion[] = [...manifest.excluded];
   const labels = new Map<string, string>();
@@ -188,7 +191,7 @@ export function gatherRun(
     state: "ingested",
     artifacts,
     splits,
-    features: backboneOf(manifest.runId, [...features.values()]),
+    features: backboneOf(manifest.runId, [...features.values()], backbones),
     excluded,
     reused: { labels: reusedLabels, faceSegments: reusedSegments },
     notEvaluated,
@@ -199,18 +202,37 @@ export function gatherRun(
  * The one backbone a run's features came from, and where they were computed. Features of two
  * backbones cannot train one head: the run fails with the remedy rather than mixing them.
  */
-function backboneOf(runId: string, shards: FeaturesJobResult[]): RunManifest["features"] {
+function backboneOf(
+  runId: string,
+  shards: FeaturesJobResult[],
+  backbones: Record<string, WeightsProvenance>,
+): RunManifest["features"] {
   const first = shards[0];
   if (!first) return null;
-  const other = shards.find((shard) => shard.weights.weightsHash !== first.weights.weightsHash);
+  const name = (hash: string) => `${backbones[hash]?.source ?? "unknown weights"}, hash ${hash}`;
+  const other = shards.find((shard) => shard.weightsHash !== first.weightsHash);
   if (other)
     throw new BadInputError(
-      `run ${runId}: features workers ran two backbones (${first.weights.source}, hash ${first.weights.weightsHash}, and ${other.weights.source}, hash ${other.weights.weightsHash}); give every features worker the same HRPIPE_DENSENET_WEIGHTS and run again (shards already computed are reused).`,
+      `run ${runId}: features workers ran two backbones (${name(first.weightsHash)}, and ${name(other.weightsHash)}); give every features worker the same HRPIPE_DENSENET_WEIGHTS and run again (shards already computed are reused).`,
+    );
+  const weights = backbones[first.weightsHash];
+  if (!weights)
+    throw new Error(
+      `run ${runId}: ${artifactKeys.backbone(first.weightsHash)}, which every features job writes, is missing; run the ingest again.`,
     );
   const distinct = <T>(values: T[]) => [...new Set(values)].sort();
   return {
-    weights: first.weights,
+    weights,
     executionProviders: distinct(shards.map((shard) => shard.executionProvider)),
     batchSizes: distinct(shards.map((shard) => shard.batchSize)),
   };
+}
+
+/** The backbones a run's features jobs name, as gatherRun needs them. */
+export function backboneHashes(results: ChildResults): string[] {
+  const hashes = new Set<string>();
+  for (const [jobKey, value] of Object.entries(results))
+    if (parseJobId(jobKey).stage === "features")
+      hashes.add(parseResult(featuresResultSchema, value, jobKey).weightsHash);
+  return [...hashes];
 }

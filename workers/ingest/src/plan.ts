@@ -167,6 +167,7 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
     artifacts: [],
     splits: {},
     features: null,
+    jobs: null,
     reused: { labels: 0, faceSegments: 0 },
     excluded,
     ignored,

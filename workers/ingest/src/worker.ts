@@ -1,16 +1,20 @@
 import {
+  artifactKeys,
   datasetIndexSchema,
   datasetPrefixOf,
   defineStage,
   jobIds,
+  type PayloadInput,
   readArtifact,
   readManifest,
   type Storage,
   uploadKeys,
+  type WeightsProvenance,
+  weightsProvenanceSchema,
   writeManifest,
 } from "@hrpipe/queue";
 import { WaitingChildrenError } from "bullmq";
-import { gatherRun } from "./gather.ts";
+import { backboneHashes, gatherRun } from "./gather.ts";
 import { type DatasetLocation, layoutTextFiles, plannedJobs, planRun } from "./plan.ts";
 
 /** A dataset's files: an uploaded folder's index (paths to content-addressed blobs), or every key under its prefix. */
@@ -46,13 +50,17 @@ export const ingestStage = defineStage(
         const manifest = planRun(payload, await locateDataset(storage, datasetPrefixOf(payload)));
         await writeManifest(storage, manifest);
         const parent = { id: job.id!, queue: job.queueQualifiedName };
-        for (const planned of plannedJobs(manifest)) {
-          await queues.add(planned.stage, planned.payload, {
-            parent,
-            ignoreDependencyOnFailure: true,
-            jobId: planned.jobId,
-          });
-        }
+        const planned = plannedJobs(manifest);
+        for (const stage of ["ecg", "decode"] as const)
+          await queues.addBulk(
+            stage,
+            planned
+              .filter((p) => p.stage === stage)
+              .map((p) => ({
+                payload: p.payload as PayloadInput<typeof stage>,
+                options: { parent, ignoreDependencyOnFailure: true, jobId: p.jobId },
+              })),
+          );
         logger.info(
           {
             participants: manifest.participants.length,
@@ -66,11 +74,12 @@ export const ingestStage = defineStage(
       }
       const manifest = await readManifest(storage, runId);
       if (manifest.state === "cancelled") return { runId, state: "cancelled", reused: false };
-      const gathered = gatherRun(
-        manifest,
-        await job.getChildrenValues(),
-        await job.getIgnoredChildrenFailures(),
-      );
+      const results = await job.getChildrenValues();
+      const backbones: Record<string, WeightsProvenance> = {};
+      for (const hash of backboneHashes(results))
+        if (await storage.exists(artifactKeys.backbone(hash)))
+          backbones[hash] = await readArtifact(storage, artifactKeys.backbone(hash), weightsProvenanceSchema);
+      const gathered = gatherRun(manifest, results, await job.getIgnoredChildrenFailures(), backbones);
       await writeManifest(storage, { ...gathered, state: "training" });
       // Per protocol a train -> eval chain, and one report job per run that waits for every eval,
       // failed or not, and gives the run its final state: every run ends done or failed, with reasons.

@@ -111,7 +111,7 @@ describe("gatherRun (stage results -> train and eval inputs), pure", () => {
     ],
     done: [],
     faceless: [],
-    chunks: [],
+    chunkCount: 0,
     chunkBytesPerVideoS: 0,
     reused: false,
     ...over,
@@ -145,7 +145,7 @@ describe("gatherRun (stage results -> train and eval inputs), pure", () => {
     segment,
     featuresKey: artifactKeys.features("x", participant, videoId, segment),
     frames: 250,
-    weights: backbone,
+    weightsHash: "w1",
     executionProvider: "cpu",
     batchSize: 16,
     reused: false,
@@ -174,6 +174,7 @@ describe("gatherRun (stage results -> train and eval inputs), pure", () => {
       [key("decode.r1.P02.5")]: "ds/P02_5_face.mov is truncated",
       [key("features.r1.P01.4.1")]: "storage unreachable after 6 attempts",
     },
+    { w1: backbone },
   );
 
   it("joins labels and shards per video, from face jobs and from shards found done", () => {
@@ -229,11 +230,10 @@ describe("gatherRun (stage results -> train and eval inputs), pure", () => {
       [key("face.r1.P01.4.0")]: face("P01", "4", 0),
       [key("face.r1.P01.4.1")]: face("P01", "4", 1),
       [key("features.r1.P01.4.0")]: features("P01", "4", 0),
-      [key("features.r1.P01.4.1")]: features("P01", "4", 1, {
-        weights: { ...backbone, kind: "pretrained", source: "/w/densenet161.safetensors", weightsHash: "w2" },
-      }),
+      [key("features.r1.P01.4.1")]: features("P01", "4", 1, { weightsHash: "w2" }),
     };
-    expect(() => gatherRun(manifest, mixed, {})).toThrow(
+    const pretrained = { ...backbone, kind: "pretrained" as const, source: "/w/densenet161.safetensors" };
+    expect(() => gatherRun(manifest, mixed, {}, { w1: backbone, w2: pretrained })).toThrow(
       /two backbones \(seed 1, hash w1, and \/w\/densenet161\.safetensors, hash w2\).*HRPIPE_DENSENET_WEIGHTS/,
     );
   });
@@ -416,7 +416,7 @@ describe("gatherRun for an inference run (no references)", () => {
           segments: [{ segment: 0, firstFrame: 0, frameCount: 300 }],
           done: [0],
           faceless: [],
-          chunks: [],
+          chunkCount: 0,
           chunkBytesPerVideoS: 0,
           reused: true,
         },
@@ -471,7 +471,7 @@ describe("the cross-dataset protocol", () => {
           segments: [{ segment: 0, firstFrame: 0, frameCount: 250 }],
           done: [0],
           faceless: [],
-          chunks: [],
+          chunkCount: 0,
           chunkBytesPerVideoS: 0,
           reused: true,
         },

@@ -1,4 +1,11 @@
-import { defineStage, jobIds, type ProtocolName, parseJobId, type StageQueues } from "@hrpipe/queue";
+import {
+  defineStage,
+  jobIds,
+  type ProtocolName,
+  parseJobId,
+  retireRun,
+  type StageQueues,
+} from "@hrpipe/queue";
 import { processReportJob } from "./processor.ts";
 
 /** Why each protocol's eval job failed; when its train job failed first, that job's own reason. */
@@ -18,16 +25,22 @@ async function protocolFailures(
   return failures;
 }
 
-/** Binds the report processor to the `report` queue: it runs once every eval job of its run has finished. */
+/**
+ * Binds the report processor to the `report` queue: it runs once every eval job of its run has
+ * finished, gives the run its final state, then retires the run's jobs from Redis (retireRun).
+ */
 export const reportStage = defineStage(
   "report",
   ({ storage, queues }) =>
-    async (payload, { job, logger }) =>
-      processReportJob(
+    async (payload, { job, logger }) => {
+      const result = await processReportJob(
         {
           runId: payload.runId,
           failures: await protocolFailures(queues, payload.runId, await job.getIgnoredChildrenFailures()),
         },
         { storage, logger },
-      ),
+      );
+      await retireRun(queues, storage, payload.runId);
+      return result;
+    },
 );
