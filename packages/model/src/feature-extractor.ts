@@ -1,12 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import {
-  decodeSafetensors,
-  type HrpipeConfig,
-  type Logger,
-  type SafetensorsFile,
-  type WeightsProvenance,
-} from "@hrpipe/queue";
+import { decodeSafetensors, type Logger, type SafetensorsFile, type WeightsProvenance } from "@hrpipe/queue";
 import * as ort from "onnxruntime-node";
 import {
   type BackboneWeights,
@@ -74,12 +67,26 @@ export interface FeatureExtractorOptions {
   logger?: Logger;
 }
 
+/** What embeds face crops: the backbone in this thread (FeatureExtractor) or in its own (BackboneThread). */
+export interface Embedder {
+  readonly provenance: WeightsProvenance;
+  readonly featureDim: number;
+  readonly batchSize: number;
+  readonly executionProvider: string;
+  embed(
+    images: Uint8Array,
+    shape: { count: number; height: number; width: number },
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
 /**
  * A frozen DenseNet backbone in ONNX Runtime: u8 NHWC images in, features after norm5 + ReLU +
  * global average pool out. The graph is built here from the config and weights, so no converted
  * model file is needed.
  */
-export class FeatureExtractor {
+export class FeatureExtractor implements Embedder {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly provenance: WeightsProvenance,
@@ -179,28 +186,4 @@ export class FeatureExtractor {
  */
 export function defaultBatchSize(executionProvider: string): number {
   return executionProvider === "cuda" ? 64 : 16;
-}
-
-/** One DenseNet-161 backbone per process, from HRPIPE_DENSENET_WEIGHTS or randomly initialised. */
-export function backboneLoader(
-  config: Pick<HrpipeConfig, "densenetWeights" | "featuresBatch">,
-  logger: Logger,
-): () => Promise<FeatureExtractor> {
-  let extractor: Promise<FeatureExtractor> | undefined;
-  return () => {
-    extractor ??= (async () => {
-      const weights = config.densenetWeights
-        ? {
-            bytes: await readFile(config.densenetWeights).catch(() => {
-              throw new Error(
-                `HRPIPE_DENSENET_WEIGHTS=${config.densenetWeights} cannot be read; point it at a DenseNet-161 safetensors file.`,
-              );
-            }),
-            source: config.densenetWeights,
-          }
-        : undefined;
-      return FeatureExtractor.create({ weights, logger, batchSize: config.featuresBatch });
-    })();
-    return extractor;
-  };
 }

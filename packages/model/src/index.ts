@@ -1,3 +1,4 @@
+export * from "./backbone-thread.ts";
 export * from "./densenet.ts";
 export * from "./feature-extractor.ts";
 export * from "./head.ts";

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { decodeSafetensors, getTensor } from "@hrpipe/queue";
 import { describe, expect, it } from "vitest";
+import { BackboneThread } from "../src/backbone-thread.ts";
 import { backboneParameterCount, type DenseNetConfig, densenet161, featureDim } from "../src/densenet.ts";
 import { FeatureExtractor } from "../src/feature-extractor.ts";
 
@@ -70,5 +71,34 @@ describe("DenseNet in the torchvision layout", () => {
     ).rejects.toThrow(
       /^weights\.safetensors: tensor features\.conv0\.weight has shape \[16,3,7,7\] but the config needs \[96,3,7,7\]; check --arch\.$/,
     );
+  });
+});
+
+describe("BackboneThread", () => {
+  it("embeds on its own thread exactly as the backbone does in this one", async () => {
+    const config = { growthRate: 8, blockConfig: [2, 2], numInitFeatures: 16, bnSize: 4 };
+    const here = await FeatureExtractor.create({ config, seed: 5, batchSize: 4 });
+    const thread = await BackboneThread.start({ config, seed: 5, batchSize: 4 });
+    try {
+      expect(thread.provenance).toEqual(here.provenance);
+      expect([thread.featureDim, thread.batchSize, thread.executionProvider]).toEqual([
+        here.featureDim,
+        4,
+        "cpu",
+      ]);
+      const shape = { count: 10, height: 32, width: 32 };
+      const images = Uint8Array.from({ length: 10 * 32 * 32 * 3 }, (_, i) => (i * 13) % 256);
+      const batches: number[] = [];
+      const [threaded, local] = await Promise.all([
+        thread.embed(images, shape, (done) => batches.push(done)),
+        here.embed(images, shape),
+      ]);
+      expect(batches).toEqual([4, 8, 10]);
+      expect(threaded).toEqual(local);
+      await expect(thread.embed(images, { ...shape, count: 11 })).rejects.toThrow(/needs/);
+    } finally {
+      await thread.close();
+      await here.close();
+    }
   });
 });

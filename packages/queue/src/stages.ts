@@ -136,10 +136,9 @@ export const stageGraph: Record<StageName, StageDefinition> = {
     writes: ["features/<h>/.../<seg>.safetensors"],
     addedBy: "face",
     next: ["train"],
-    // ONNX Runtime's run blocks the event loop for one batch (under a second for 16 crops on a CPU
-    // core pair, milliseconds on a GPU) and BullMQ renews the lock between batches, so a 30-s lock
-    // holds, and a killed worker's job moves on within a minute rather than after minutes. The
-    // backbone's build, which blocks for seconds, happens before the worker takes a job.
+    // The backbone runs on a thread of its own (ONNX Runtime's run blocks the thread that calls it
+    // for a whole batch), so the main thread renews the lock on time: a 30-s lock holds, and a killed
+    // worker's job moves on within a minute rather than after minutes.
     defaults: ioBound,
   },
   train: {

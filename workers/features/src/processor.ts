@@ -1,4 +1,4 @@
-import type { FeatureExtractor } from "@hrpipe/model";
+import type { Embedder } from "@hrpipe/model";
 import {
   addresses,
   artifactKeys,
@@ -25,10 +25,7 @@ export interface FeaturesJobInput {
 export interface FeaturesJobContext {
   storage: Storage;
   /** The backbone, built once per process. */
-  extractor: Pick<
-    FeatureExtractor,
-    "provenance" | "featureDim" | "batchSize" | "executionProvider" | "embed"
-  >;
+  extractor: Omit<Embedder, "close">;
   logger?: Logger;
   progress?: (done: number, total: number) => void;
 }

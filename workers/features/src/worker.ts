@@ -6,10 +6,10 @@ const backbone = ({ shared, config, logger }: StageServices) =>
   shared("backbone", () => backboneLoader(config, logger));
 
 /**
- * Binds the features processor to the `features` queue. The backbone is built when the worker starts,
- * before it takes a job: building DenseNet-161 blocks the event loop for seconds, which must not eat
- * into a job's lock. The execution provider is chosen then, as `hrpipe doctor` reports it (CUDA where
- * its provider is installed, else CPU); every result names it and the batch size.
+ * Binds the features processor to the `features` queue. The backbone runs on a thread of its own
+ * (BackboneThread), built when the worker starts and before it takes a job; the execution provider is
+ * chosen then, as `hrpipe doctor` reports it (CUDA where its provider is installed, else CPU), and
+ * every result names it and the batch size.
  */
 export const featuresStage = defineStage(
   "features",
