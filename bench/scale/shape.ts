@@ -1,3 +1,5 @@
+import { amigosVideoIds } from "@hrpipe/synth";
+
 /**
  * A synthetic dataset of the real AMIGOS's shape: 40 participants, each with the 16 short videos
  * (ids as the dataset numbers them) and the 4 long ones (N1, P1, B1, U1). Durations are spread
@@ -6,24 +8,7 @@
  */
 export const amigosShape = {
   participants: Array.from({ length: 40 }, (_, i) => `P${String(i + 1).padStart(2, "0")}`),
-  shortVideoIds: [
-    "4",
-    "5",
-    "9",
-    "10",
-    "13",
-    "18",
-    "19",
-    "20",
-    "23",
-    "30",
-    "31",
-    "34",
-    "36",
-    "58",
-    "80",
-    "138",
-  ],
+  shortVideoIds: amigosVideoIds,
   longVideoIds: ["N1", "P1", "B1", "U1"],
   get videoIds(): string[] {
     return [...this.shortVideoIds, ...this.longVideoIds];

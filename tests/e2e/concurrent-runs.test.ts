@@ -60,8 +60,10 @@ describe("two overlapping runs of the same dataset", () => {
     const faceJobs = [];
     for (const runId of ["overlap-a", "overlap-b"]) {
       await waitUntil(
-        async () =>
-          ["training", "done", "failed"].includes((await readManifest(services.storage, runId)).state),
+        async () => {
+          const manifest = await readManifest(services.storage, runId).catch(() => undefined);
+          return ["training", "done", "failed"].includes(manifest?.state ?? "");
+        },
         `run ${runId} to be gathered`,
         300_000,
         200,

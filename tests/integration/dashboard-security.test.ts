@@ -181,6 +181,7 @@ describe("the dashboard reflects no input as executable HTML", () => {
           reason: payload,
         })),
         layout: "videos",
+        features: null,
         videos: payloads.map((payload) => ({
           subject: payload,
           video: payload,

@@ -304,5 +304,7 @@ export const runReportSchema = z.object({
   videos: z.array(videoReportSchema),
   /** Per estimator, its whole-video heart rates against the references (the field's per-video MAE...). */
   videoMetrics: z.partialRecord(z.enum(estimatorNames), agreementMetricsSchema),
+  /** The CNN's features: the backbone and where they were computed (null when nothing was embedded). */
+  features: runManifestSchema.shape.features,
 });
 export type RunReport = z.output<typeof runReportSchema>;

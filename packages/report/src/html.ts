@@ -184,6 +184,12 @@ ${agreement.rows.length > 0 ? `<h3>Per-video agreement with the reference (bpm)<
 }
 
 /** A self-contained HTML page (inline SVG, inline CSS): it opens offline from a downloaded folder. */
+/** Where the CNN's features came from: the backbone's weights and the execution providers that ran it. */
+function featuresNote(features: RunReport["features"]): string {
+  if (!features) return "";
+  return `<p>Features: ${escapeHtml(features.weights.kind)} backbone (hash ${escapeHtml(features.weights.weightsHash)}), ONNX Runtime on ${escapeHtml(features.executionProviders.join(", "))}, ${escapeHtml(features.batchSizes.join(", "))} crops per batch.</p>`;
+}
+
 export function renderHtml(
   run: RunReport,
   figures: Partial<Record<ProtocolName, Record<string, string>>>,
@@ -209,6 +215,7 @@ th:first-child,td:first-child{text-align:left}thead{background:#f3f3f3}.warn{bac
 </style></head><body>
 <h1>Heart rate from facial video: run ${escapeHtml(run.runId)}</h1>
 <p>Report version ${run.reportVersion}, written ${escapeHtml(run.createdAt)}; run ${escapeHtml(run.state)}. CNN: frozen DenseNet-161 features and a 2208-16-32-16-1 regression head. POS, CHROM and GREEN: classical rPPG on the mean skin colour of the same faces, scored on exactly the same windows against the ECG label at each window's centre.</p>
+${featuresNote(run.features)}
 ${sections.join("\n")}
 ${videosSection(run, videoFigures)}
 <h2>Not evaluated</h2>

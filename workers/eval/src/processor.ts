@@ -163,6 +163,7 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
         notEvaluated: [],
         exclusions: manifest.excluded,
         layout: manifest.layout,
+        features: manifest.features,
         videos: [],
         videoMetrics: {},
       },

@@ -87,6 +87,7 @@ export async function processReportJob(
     layout: manifest.layout,
     videos,
     videoMetrics: videoMetrics(videos),
+    features: manifest.features,
   };
   await writeArtifact(storage, artifactKeys.runReport(input.runId), runReportSchema, run);
   const videoFigures: Record<string, string> = {};
