@@ -31,6 +31,11 @@ const { version } = JSON.parse(readFileSync(new URL("../../../package.json", imp
 
 /** The pipeline's option defaults, from the payload schemas: flags and --help show these. */
 const runDefaults = ingestPayloadSchema.parse({ runId: "defaults", datasetPrefix: "" });
+/**
+ * The demo embeds 5 face frames per second for the CNN: a 10-s label window still gives it 50 samples,
+ * and the backbone, the demo's largest cost on a CPU, runs on a fifth of the frames.
+ */
+const demoFeaturesFps = 5;
 
 /** Commander parsers: a flag's value as a number; zod checks its range where the option is used. */
 const num = (flag: string) => (value: string) => {
@@ -196,6 +201,12 @@ export function buildProgram(): Command {
     .option("--storage <uri>", "file://dir or s3://bucket/prefix", "file://./.hrpipe");
   syntheticDatasetOptions(demo, { participants: "4", videos: "2", seconds: "15", size: "320x240" })
     .option("--epochs <n>", "head training epochs", int("--epochs"), runDefaults.train.epochs)
+    .option(
+      "--features-fps <n>",
+      "face frames per second of video the CNN embeds (the demo's 25-fps videos: 25 is every frame)",
+      num("--features-fps"),
+      demoFeaturesFps,
+    )
     .action(
       action(async (options: DemoCommandOptions) =>
         (await import("./commands/demo.ts")).demoCommand(options),

@@ -90,7 +90,7 @@ export async function runProgress(
   storage: Storage,
   runId: string,
   /** Dependencies read per round trip (tests make it small to cross page boundaries). */
-  pageSize = 5_000,
+  pageSize = 10_000,
 ): Promise<RunProgress> {
   const progress: RunProgress = {
     runId,

@@ -71,9 +71,10 @@ export class StageQueues {
         prefix: this.options.prefix,
         telemetry: this.options.telemetry,
         defaultJobOptions: stageJobOptions(stage),
-        // Nothing in hrpipe reads the event streams (no QueueEvents): a short history for anyone who
-        // looks, instead of BullMQ's 10,000 entries per queue.
-        streams: { events: { maxLen: 1_000 } },
+        // Nothing in hrpipe reads the event streams (no QueueEvents): the last hundred events for
+        // anyone who looks, instead of BullMQ's 10,000 per queue, which would hold about 12 MB of
+        // Redis after one AMIGOS-size run, whatever retention says.
+        streams: { events: { maxLen: 100 } },
       });
       this.queues.set(stage, queue);
     }

@@ -49,7 +49,12 @@ export interface WindowOptions {
  */
 export function compareWindows(
   video: TestVideo,
-  cnnFrames: { frameIndex: number[]; predictedBpm: number[] },
+  cnnFrames: {
+    frameIndex: number[];
+    predictedBpm: number[];
+    /** Predictions per second of video where every frame shows a face (--features-fps); default every frame. */
+    fps?: number;
+  },
   options: WindowOptions,
 ): WindowComparison[] {
   const perMethod = Object.fromEntries(
@@ -71,8 +76,8 @@ export function compareWindows(
       const value = predicted.get(frame);
       if (value !== undefined) inWindow.push(value);
     }
-    // At least half the window's frames must carry a CNN prediction.
-    if (inWindow.length < 0.5 * (endS - startS) * video.fps) return;
+    // At least half the window's frames that could carry a CNN prediction must carry one.
+    if (inWindow.length < 0.5 * (endS - startS) * Math.min(cnnFrames.fps ?? video.fps, video.fps)) return;
     const estimates = { cnn: mean(inWindow) } as Record<EstimatorName, number>;
     const lowQuality: RppgMethod[] = [];
     for (const method of rppgMethods) {

@@ -98,7 +98,11 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
     windows.push(
       ...compareWindows(
         test,
-        { frameIndex: rows.map((i) => frames.frameIndex[i]!), predictedBpm: rows.map((i) => predicted[i]!) },
+        {
+          frameIndex: rows.map((i) => frames.frameIndex[i]!),
+          predictedBpm: rows.map((i) => predicted[i]!),
+          fps: manifest.options.features.fps ?? video.fps,
+        },
         input.options,
       ),
     );

@@ -15,6 +15,7 @@ export interface DemoCommandOptions {
   size: string;
   seed: string;
   epochs: number;
+  featuresFps: number;
 }
 
 /**
@@ -59,7 +60,12 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
     const synthS = (performance.now() - started) / 1000;
     const runId = newRunId();
     // Every other option is the pipeline's default (the payload schemas fill them in).
-    await startRun(queues, storage, { runId, datasetPrefix, train: { epochs: options.epochs } });
+    await startRun(queues, storage, {
+      runId,
+      datasetPrefix,
+      train: { epochs: options.epochs },
+      features: { fps: options.featuresFps },
+    });
     process.stderr.write(`demo: run ${runId} queued\n`);
     const run = await pipeline.follow(runId, started);
     if (!run.report) return 1;
