@@ -145,7 +145,18 @@ export async function runComposeLocally(env: NodeJS.ProcessEnv = process.env): P
     if (synth.code !== 0) throw new Error(`hrpipe synth failed: ${synth.output}`);
     const runId = `compose-${Date.now()}`;
     const ingest = await run(
-      ["ingest", "datasets/compose", "--run-id", runId, "--epochs", "2", "--segment", "4"],
+      [
+        "ingest",
+        "datasets/compose",
+        "--run-id",
+        runId,
+        "--epochs",
+        "2",
+        "--segment",
+        "4",
+        "--features-fps",
+        "5",
+      ],
       cliEnv,
     );
     if (ingest.code !== 0) throw new Error(`hrpipe ingest failed: ${ingest.output}`);

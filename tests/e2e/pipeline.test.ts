@@ -103,7 +103,18 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
     const victim = startWorkerProcess(["face"], faceEnv);
     workers.push(victim);
     const ingest = await runCli(
-      ["ingest", "datasets/tiny", "--run-id", runId, "--epochs", "3", "--segment", "4"],
+      [
+        "ingest",
+        "datasets/tiny",
+        "--run-id",
+        runId,
+        "--epochs",
+        "3",
+        "--segment",
+        "4",
+        "--features-fps",
+        "5",
+      ],
       env,
     );
     expect(ingest.code, ingest.stderr).toBe(0);
@@ -210,7 +221,18 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
 
   it("re-ingesting the same dataset and options recomputes nothing: labels, shards and heads are reused", async () => {
     const again = await runCli(
-      ["ingest", "datasets/tiny", "--run-id", "e2e2", "--epochs", "3", "--segment", "4"],
+      [
+        "ingest",
+        "datasets/tiny",
+        "--run-id",
+        "e2e2",
+        "--epochs",
+        "3",
+        "--segment",
+        "4",
+        "--features-fps",
+        "5",
+      ],
       env,
     );
     expect(again.code, again.stderr).toBe(0);

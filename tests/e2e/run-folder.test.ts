@@ -42,6 +42,8 @@ describe("hrpipe run <folder>", () => {
         out,
         "--storage",
         storage,
+        "--features-fps",
+        "5",
         "--epochs",
         "2",
         "--protocols",

@@ -72,6 +72,8 @@ describe("storage outage during a run", () => {
         "2",
         "--segment",
         "4",
+        "--features-fps",
+        "5",
       ],
       env,
     );

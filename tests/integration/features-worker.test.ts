@@ -28,7 +28,7 @@ function facesShard(frames: number, cropSize = 128) {
 /**
  * A features worker killed in the middle of a job: BullMQ's stalled-job check hands the job to another
  * worker, which computes the shard; nothing half-written is left, and the shard exists once. The
- * lock is 5 s here (checked every second) so that the takeover takes seconds, not the default 30;
+ * lock is 2 s here (checked every second) so that the takeover takes seconds, not the default 30;
  * the control shows that a worker which is not killed keeps its job with that lock for the whole
  * job: the backbone runs on a thread of its own, so the main thread renews the lock on time however
  * long a batch takes on a busy machine.

@@ -133,7 +133,7 @@ export const environment = {
   HRPIPE_KEEP_COMPLETED_S: variable(
     retention.optional(),
     stageDefaultText("keepCompletedS"),
-    "seconds a completed job stays in Redis (retention, every stage)",
+    "seconds a completed job stays in Redis (retention, every stage); a run that ends removes its own jobs at once, its report job aside",
   ),
   HRPIPE_KEEP_COMPLETED_JOBS: variable(
     retention.optional(),
