@@ -202,7 +202,8 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
     expect(Object.keys(report.protocols).sort()).toEqual(["unseen-participants", "unseen-videos"]);
     for (const protocol of Object.values(report.protocols)) {
       expect(Object.keys(protocol!.metrics.overall.windows).sort()).toEqual([...estimatorNames].sort());
-      expect(protocol!.metrics.overall.frames.n).toBeGreaterThan(100);
+      // Test frames with a CNN prediction: 5 embedded a second (--features-fps 5).
+      expect(protocol!.metrics.overall.frames.n).toBeGreaterThan(20);
       expect(protocol!.windows.count).toBeGreaterThan(0);
       expect(protocol!.weights.kind).toBe("random-init");
     }
