@@ -41,9 +41,20 @@ async function run(tool: "ffmpeg" | "ffprobe", args: string[]): Promise<RunResul
 
 export interface VideoInfo {
   durationS: number;
+  /** The average frame rate: frame k of the decoded video is shown k / fps after the first. */
   fps: number;
-  /** Frames in the stream (the container's count, else counted from packets). */
+  /**
+   * Frames on that constant-rate grid, from the container's time zero to the last coded frame. A
+   * constant frame-rate file has as many as it has coded frames; a variable one (phones record so)
+   * about as many.
+   */
   frameCount: number;
+  /** Whether the coded frames' times stray from the grid by a quarter of a frame or more. */
+  variableFrameRate: boolean;
+  /** Presentation times (s) of the keyframes, where decoding can start. */
+  keyframeTimesS: number[];
+  /** The longest time (s) between consecutive coded frames: one frame at a constant rate. */
+  longestFrameGapS: number;
   width: number;
   height: number;
   /** Display rotation in degrees (0, 90, 180, 270). */
@@ -57,16 +68,18 @@ function parseRate(rate: string | undefined): number {
   return den ? num! / den : 0;
 }
 
-/** Probes the first video stream of a file. */
+/**
+ * Probes the first video stream of a file, reading every packet's time and flags (not decoding): a
+ * truncated file is refused here, and the frame grid decodeFrames puts the frames on is measured.
+ */
 export async function probeVideo(file: string): Promise<VideoInfo> {
   const result = await run("ffprobe", [
     "-v",
     "error",
     "-select_streams",
     "v:0",
-    "-count_packets",
     "-show_entries",
-    "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,nb_read_packets,duration,pix_fmt:stream_tags=rotate:stream_side_data=rotation:format=duration",
+    "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,duration,pix_fmt:stream_tags=rotate:stream_side_data=rotation:format=duration:packet=pts_time,flags",
     "-of",
     "json",
     file,
@@ -76,6 +89,7 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
       `${file} cannot be probed: ${lastLines(result.stderr) || `ffprobe exited ${result.code}`}.`,
     );
   const parsed = JSON.parse(result.stdout.toString()) as {
+    packets?: { pts_time?: string; flags?: string }[];
     streams?: {
       codec_name: string;
       width: number;
@@ -83,7 +97,6 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
       avg_frame_rate?: string;
       r_frame_rate?: string;
       nb_frames?: string;
-      nb_read_packets?: string;
       duration?: string;
       pix_fmt?: string;
       tags?: { rotate?: string };
@@ -93,18 +106,30 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
   };
   const stream = parsed.streams?.[0];
   if (!stream) throw new MediaError(`${file} has no video stream.`);
+  const packets = (parsed.packets ?? [])
+    .map((packet) => ({ timeS: Number(packet.pts_time), key: packet.flags?.includes("K") ?? false }))
+    .filter((packet) => Number.isFinite(packet.timeS))
+    .sort((a, b) => a.timeS - b.timeS);
   const fps = parseRate(stream.avg_frame_rate) || parseRate(stream.r_frame_rate);
   const declaredFrames = Number(stream.nb_frames ?? 0);
-  const presentFrames = Number(stream.nb_read_packets ?? 0);
-  if (declaredFrames > 0 && presentFrames < declaredFrames) {
+  if (declaredFrames > 0 && packets.length < declaredFrames) {
     throw new MediaError(
-      `${file} is truncated: its header lists ${declaredFrames} frames but only ${presentFrames} are present.`,
+      `${file} is truncated: its header lists ${declaredFrames} frames but only ${packets.length} are present.`,
     );
   }
-  const frameCount = declaredFrames || presentFrames;
-  const durationS = Number(stream.duration ?? parsed.format?.duration ?? frameCount / (fps || 1));
-  if (!(fps > 0) || !(frameCount > 0))
+  if (!(fps > 0) || packets.length === 0)
     throw new MediaError(`${file} reports no frames or no frame rate (truncated or not a video?).`);
+  // Slots count from the container's time zero, as seeking does (a stream that starts late repeats its
+  // first frame up to its start).
+  const frameCount = Math.round(Math.max(0, packets.at(-1)!.timeS) * fps) + 1;
+  const firstS = packets[0]!.timeS;
+  let longestFrameGapS = 1 / fps;
+  let variableFrameRate = false;
+  for (const [k, packet] of packets.entries()) {
+    if (k > 0) longestFrameGapS = Math.max(longestFrameGapS, packet.timeS - packets[k - 1]!.timeS);
+    if (Math.abs((packet.timeS - firstS) * fps - k) >= 0.25) variableFrameRate = true;
+  }
+  const durationS = Number(stream.duration ?? parsed.format?.duration ?? frameCount / fps);
   // ffprobe reports the display matrix as a counter-clockwise angle; older files carry a clockwise rotate tag.
   const matrixRotation = stream.side_data_list?.find((side) => side.rotation !== undefined)?.rotation;
   const clockwise = matrixRotation !== undefined ? -matrixRotation : Number(stream.tags?.rotate ?? 0);
@@ -113,36 +138,15 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
     durationS,
     fps,
     frameCount,
+    variableFrameRate,
+    keyframeTimesS: packets.filter((packet) => packet.key).map((packet) => packet.timeS),
+    longestFrameGapS,
     width: stream.width,
     height: stream.height,
     rotation,
     codec: stream.codec_name,
     pixelFormat: stream.pix_fmt ?? "unknown",
   };
-}
-
-/** Presentation times (s) of the keyframes of the first video stream, read from packet flags without decoding. */
-export async function keyframeTimesS(file: string): Promise<number[]> {
-  const result = await run("ffprobe", [
-    "-v",
-    "error",
-    "-select_streams",
-    "v:0",
-    "-show_entries",
-    "packet=pts_time,flags",
-    "-of",
-    "csv=p=0",
-    file,
-  ]);
-  if (result.code !== 0)
-    throw new MediaError(`${file} cannot be scanned for keyframes: ${lastLines(result.stderr)}.`);
-  return result.stdout
-    .toString()
-    .split("\n")
-    .filter((line) => line.includes("K"))
-    .map((line) => Number(line.split(",")[0]))
-    .filter(Number.isFinite)
-    .sort((a, b) => a - b);
 }
 
 /**
@@ -193,12 +197,18 @@ export interface DecodeOptions {
   height?: number;
 }
 
+/** How long before a range decodeFrames starts: the longest gap between frames it bridges. */
+const rangeLeadInS = 1;
+
 /**
  * Decodes a frame range to RGB24 frames of width x height x 3 bytes, with backpressure: ffmpeg
  * waits while the consumer is busy. Every frame arrives in the same buffer, valid until the next one
- * is requested: copy it (`frame.slice()`) to keep it. Seeking is frame-accurate (decode from the
- * previous keyframe, discard up to the range), so consecutive ranges neither repeat nor skip a frame.
- * Fewer frames than asked for is an error naming the file.
+ * is requested: copy it (`frame.slice()`) to keep it. Frame k is the picture on screen at k / fps
+ * (container time), give or take half a frame: a constant frame-rate file's k-th coded frame; in a
+ * variable one the nearest frame, or in a gap the one still shown. So the time axis downstream is the
+ * recording's clock. Seeking is frame-accurate (decode from the previous keyframe, discard up to the
+ * range), so consecutive ranges neither repeat nor skip a frame. Fewer frames than asked for is an
+ * error naming the file.
  */
 export async function* decodeFrames(
   file: string,
@@ -209,10 +219,16 @@ export async function* decodeFrames(
   const width = options.width ?? size.width;
   const height = options.height ?? size.height;
   const frameBytes = width * height * 3;
-  // Half a frame before the first frame's timestamp: immune to rounding of k / fps.
-  const seekS = Math.max(0, (range.firstFrame - 0.5) / range.fps);
-  const scale =
-    width !== size.width || height !== size.height ? ["-vf", `scale=${width}:${height}:flags=area`] : [];
+  // Decoding starts at a keyframe before the range anyway; seeking a second before it also keeps the
+  // picture still on screen at the range's start when a variable-rate file has a gap there.
+  const seekS = Math.max(0, range.firstFrame / range.fps - rangeLeadInS);
+  // After the seek, timestamps count from seekS; shifted to count from the first frame's slot, the fps
+  // filter keeps for each slot k / fps the last picture shown by half a frame after it (and drops
+  // the lead-in). Without it a variable-rate file comes out at its nominal rate, with frames repeated
+  // or dropped, off the clock.
+  const shiftS = seekS - range.firstFrame / range.fps;
+  const filters = [`setpts=PTS+(${shiftS.toFixed(9)})/TB`, `fps=fps=${range.fps.toFixed(9)}:start_time=0`];
+  if (width !== size.width || height !== size.height) filters.push(`scale=${width}:${height}:flags=area`);
   // Frames come through a named pipe whose reads land straight in one reused frame buffer. Through
   // the child's stdout every 64 KiB read would be a fresh Buffer: 69 MB a second at 720p, whose
   // collection cost more than the face stage's own work on the frames.
@@ -233,7 +249,8 @@ export async function* decodeFrames(
         file,
         "-map",
         "0:v:0",
-        ...scale,
+        "-vf",
+        filters.join(","),
         "-frames:v",
         String(range.frameCount),
         "-f",

@@ -1,8 +1,11 @@
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeFrames, MediaError, VideoEncoder } from "../src/ffmpeg.ts";
+import { resolveTool } from "../src/binaries.ts";
+import { decodeFrames, MediaError, probeVideo, VideoEncoder } from "../src/ffmpeg.ts";
 
 const size = { width: 64, height: 48 };
 
@@ -74,5 +77,44 @@ describe("decodeFrames", () => {
     for await (const decoded of decodeFrames(reused, { firstFrame: 0, frameCount, fps: 25 }, size))
       levels.push(Math.round(decoded.reduce((sum, v) => sum + v, 0) / decoded.length / 2));
     expect(levels).toEqual(Array.from({ length: frameCount }, (_, k) => k % 120));
+  });
+
+  it("puts a variable frame-rate file's frames on its own clock: frame k is the picture shown at k / fps", async () => {
+    // 60 frames at 30 fps, frame i a grey of level 4 i, of which every third is dropped: 40 frames
+    // whose gaps alternate between 1/30 and 1/15 s, as a phone's recording stutters.
+    const steady = path.join(dir, "steady.mp4");
+    const encoder = new VideoEncoder(steady, { ...size, fps: 30, crf: 0 });
+    for (let i = 0; i < 60; i++)
+      await encoder.write(new Uint8Array(size.width * size.height * 3).fill(4 * i));
+    await encoder.close();
+    const stutter = path.join(dir, "stutter.mp4");
+    await promisify(execFile)(resolveTool("ffmpeg").path, [
+      ...["-v", "error", "-i", steady, "-vf", "select='not(eq(mod(n\\,3)\\,2))'", "-vsync", "vfr"],
+      ...["-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv444p", stutter],
+    ]);
+    const info = await probeVideo(stutter);
+    expect(info.variableFrameRate).toBe(true);
+    expect(info.fps).toBeCloseTo(20, 0);
+    expect(info.longestFrameGapS).toBeCloseTo(1 / 15, 3);
+    const sourceTimesS: number[] = [];
+    for await (const frame of decodeFrames(
+      stutter,
+      { firstFrame: 0, frameCount: info.frameCount, fps: info.fps },
+      size,
+    ))
+      sourceTimesS.push(Math.round(frame.reduce((sum, v) => sum + v, 0) / frame.length / 4) / 30);
+    expect(sourceTimesS).toHaveLength(info.frameCount);
+    // Frame k is the last picture shown by k / fps plus half a frame: the nearest one, or in a gap
+    // the one still on screen. At the nominal 30 fps ffmpeg would repeat frames instead and the video
+    // would end two thirds of the way through.
+    const keptTimesS = Array.from({ length: 60 }, (_, i) => i / 30).filter((_, i) => i % 3 !== 2);
+    expect(sourceTimesS).toEqual(
+      sourceTimesS.map((_, k) => keptTimesS.filter((t) => t <= (k + 0.5) / info.fps).pop()),
+    );
+    // A range decoded alone gives the same frames as the whole.
+    const middle: number[] = [];
+    for await (const frame of decodeFrames(stutter, { firstFrame: 13, frameCount: 11, fps: info.fps }, size))
+      middle.push(Math.round(frame.reduce((sum, v) => sum + v, 0) / frame.length / 4) / 30);
+    expect(middle).toEqual(sourceTimesS.slice(13, 24));
   });
 });

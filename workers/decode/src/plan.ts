@@ -9,18 +9,24 @@ export interface SegmentPlan {
   chunkDurationS: number;
 }
 
+/** What planning needs of a probed video (VideoInfo). */
+export interface FrameGrid {
+  frameCount: number;
+  fps: number;
+  keyframeTimesS: number[];
+  longestFrameGapS: number;
+}
+
 /**
- * Splits `frameCount` frames into segments of `segmentS` seconds; each segment's chunk starts at the
- * last keyframe at or before its first frame. Times are frame k at k / fps.
+ * Splits a video's frames into segments of `segmentS` seconds; each segment's chunk starts at the
+ * last keyframe at or before its first frame and runs past its last frame by the longest gap between
+ * coded frames, so that it holds the coded frame that decodes into each of its frames. Times are
+ * frame k at k / fps.
  */
-export function planSegments(
-  frameCount: number,
-  fps: number,
-  segmentS: number,
-  keyframesS: number[],
-): SegmentPlan[] {
+export function planSegments(video: FrameGrid, segmentS: number): SegmentPlan[] {
+  const { frameCount, fps } = video;
   const framesPerSegment = Math.max(1, Math.round(segmentS * fps));
-  const keyframes = keyframesS.length > 0 ? keyframesS : [0];
+  const keyframes = video.keyframeTimesS.length > 0 ? video.keyframeTimesS : [0];
   const plans: SegmentPlan[] = [];
   for (let first = 0, segment = 0; first < frameCount; first += framesPerSegment, segment++) {
     const count = Math.min(framesPerSegment, frameCount - first);
@@ -33,7 +39,7 @@ export function planSegments(
       firstFrame: first,
       frameCount: count,
       chunkStartS: keyframe,
-      chunkDurationS: endS - keyframe + 1 / fps,
+      chunkDurationS: endS - keyframe + Math.max(1 / fps, video.longestFrameGapS),
     });
   }
   return plans;

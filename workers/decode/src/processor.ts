@@ -3,14 +3,7 @@ import { createWriteStream } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import {
-  copySegment,
-  keyframeTimesS,
-  MediaError,
-  probeVideo,
-  scratchDir,
-  type VideoInfo,
-} from "@hrpipe/media";
+import { copySegment, MediaError, probeVideo, scratchDir, type VideoInfo } from "@hrpipe/media";
 import {
   ArtifactNotFoundError,
   addresses,
@@ -81,17 +74,15 @@ export async function processDecodeJob(
       face: input.face,
     });
     let info: VideoInfo;
-    let keyframes: number[];
     try {
       info = await probeVideo(source);
-      keyframes = await keyframeTimesS(source);
     } catch (error) {
       if (error instanceof MediaError) throw new BadInputError(error.message.replaceAll(source, name));
       throw error;
     }
-    if (keyframes.length === 0)
+    if (info.keyframeTimesS.length === 0)
       throw new BadInputError(`${name} has no keyframe to decode from (truncated or corrupt?).`);
-    const plans = planSegments(info.frameCount, info.fps, input.options.segmentS, keyframes);
+    const plans = planSegments(info, input.options.segmentS);
     const chunks: PlannedChunk[] = [];
     const done: number[] = [];
     const faceless: DecodeJobResult["faceless"] = [];
@@ -131,7 +122,13 @@ export async function processDecodeJob(
     const chunkBytes = chunks.reduce((sum, c) => sum + c.bytes, 0);
     const chunkSeconds = chunks.reduce((sum, c) => sum + c.frameCount / info.fps, 0);
     logger?.info(
-      { video: name, segments: plans.length, chunks: chunks.length, done: done.length },
+      {
+        video: name,
+        segments: plans.length,
+        chunks: chunks.length,
+        done: done.length,
+        ...(info.variableFrameRate ? { variableFrameRate: true, fps: info.fps } : {}),
+      },
       "video segmented",
     );
     return {

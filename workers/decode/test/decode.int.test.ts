@@ -1,7 +1,9 @@
+import { execFile } from "node:child_process";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { decodeFrames, probeVideo } from "@hrpipe/media";
+import { promisify } from "node:util";
+import { decodeFrames, probeVideo, resolveTool } from "@hrpipe/media";
 import { BadInputError, FileStorage, faceOptionsSchema } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec, readBarcode } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -75,6 +77,59 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
     }
     expect(i).toBe(chunk.frameCount);
     expect(errorSum.map((sum) => sum / ((i * info.width * info.height) as number))).toEqual([0, 0, 0]);
+  });
+
+  it("cuts a variable frame-rate video into chunks that decode to the same frames, on its own clock", async () => {
+    // The first 12 s with frames 2 and 4 of every 5 and every 11th dropped: gaps of 1 to 3 frames.
+    const stutter = path.join(dir, "stutter.mp4");
+    await promisify(execFile)(resolveTool("ffmpeg").path, [
+      ...[
+        "-v",
+        "error",
+        "-t",
+        "12",
+        "-i",
+        source,
+        "-vf",
+        "select='not(eq(mod(n\\,5)\\,2)+eq(mod(n\\,5)\\,4)+eq(mod(n\\,11)\\,0))'",
+      ],
+      ...["-vsync", "vfr", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "12", stutter],
+    ]);
+    await storage.put("phone/stutter.mp4", await readFile(stutter));
+    const info = await probeVideo(stutter);
+    expect(info.variableFrameRate).toBe(true);
+    const result = await processDecodeJob(
+      {
+        participant: "phone",
+        videoId: "stutter",
+        videoKey: "phone/stutter.mp4",
+        options: { segmentS: 2 },
+        face: faceOptions,
+      },
+      { storage },
+    );
+    expect(result).toMatchObject({ fps: info.fps, frameCount: info.frameCount });
+    const fromChunks: number[] = [];
+    for (const chunk of result.chunks) {
+      const file = path.join(dir, `stutter-${chunk.segment}.mkv`);
+      await writeFile(file, await storage.get(chunk.chunkKey));
+      for await (const frame of decodeFrames(file, { ...chunk, fps: info.fps }, info))
+        fromChunks.push(readBarcode(frame, info.width));
+    }
+    const whole: number[] = [];
+    const range = { firstFrame: 0, frameCount: info.frameCount, fps: info.fps };
+    for await (const frame of decodeFrames(stutter, range, info)) whole.push(readBarcode(frame, info.width));
+    // The same frames, but where a frame's time falls within a chunk's millisecond clock of half-way
+    // between two frames of the grid: there either is as near.
+    expect(fromChunks).toHaveLength(whole.length);
+    for (const [k, sourceFrame] of fromChunks.entries())
+      if (sourceFrame !== whole[k])
+        expect(Math.abs(Math.max(sourceFrame, whole[k]!) / 25 - (k + 0.5) / info.fps)).toBeLessThan(0.001);
+    expect(fromChunks.filter((sourceFrame, k) => sourceFrame !== whole[k]).length).toBeLessThan(3);
+    // Frame k shows the source's frame (25 fps) on screen at k / fps, to within half a frame.
+    for (const [k, sourceFrame] of whole.entries())
+      expect(Math.abs(sourceFrame / 25 - k / info.fps), `frame ${k}`).toBeLessThan(3 / 25);
+    expect(whole.at(-1)! / 25).toBeCloseTo(12, 0);
   });
 
   it("fails a truncated video as bad input naming the key", async () => {

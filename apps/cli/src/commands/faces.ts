@@ -118,7 +118,7 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
   await mkdir(path.join(options.out, "faces"), { recursive: true });
   await mkdir(path.join(options.out, "traces"), { recursive: true });
   // Decoding straight from the source needs no chunks; the segment plan is the decode stage's own.
-  const plans = planSegments(info.frameCount, info.fps, segmentS, [0]);
+  const plans = planSegments(info, segmentS);
   const sampleEveryS = Math.max(1 / sampleFps, info.durationS / maxTiles);
   const tiles: SheetTile[] = [];
   const progress = new ProgressLine(`faces ${path.basename(video)}`);
