@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { VideoEncoder } from "@hrpipe/media";
@@ -179,4 +180,47 @@ describe("hrpipe rppg on a dataset folder", () => {
     );
     expect(result.stdout).toMatch(/generic: 3 videos, 2 with a reference, 1 excluded/);
   }, 120_000);
+});
+
+describe("hrpipe rppg on a PURE folder", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hrpipe-rppg-pure-"));
+    // 20 s of skin pulsing at 72 bpm as PURE keeps it: PNG frames named by their capture time in ns,
+    // and a JSON with the oximeter's waveform (60 Hz) and every frame's time.
+    const video = path.join(dir, "patch.mp4");
+    await writeSkinPatchVideo(video, 72, 20);
+    await mkdir(path.join(dir, "01-01"));
+    execFileSync("ffmpeg", ["-v", "error", "-i", video, path.join(dir, "01-01", "%04d.png")]);
+    await rm(video);
+    const epochNs = 1_392_643_993_642_815_000;
+    const frameNs = (k: number) => epochNs + Math.round((k * 1e9) / 30);
+    const names = (await readdir(path.join(dir, "01-01"))).sort();
+    for (const [k, name] of names.entries())
+      await rename(path.join(dir, "01-01", name), path.join(dir, "01-01", `Image${frameNs(k)}.png`));
+    const pulse = Array.from({ length: 20 * 60 }, (_, i) => ({
+      Timestamp: epochNs + Math.round((i * 1e9) / 60),
+      Value: { waveform: Math.round(50 + 40 * Math.sin((2 * Math.PI * 1.2 * i) / 60)) },
+    }));
+    await writeFile(
+      path.join(dir, "01-01.json"),
+      JSON.stringify({ "/FullPackage": pulse, "/Image": names.map((_, k) => ({ Timestamp: frameNs(k) })) }),
+    );
+  }, 60_000);
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("measures the frame folder as a video of its images, against its JSON's waveform", async () => {
+    const out = path.join(dir, "report.json");
+    const result = await runCli(["rppg", dir, "--roi", "whole-frame", "--method", "pos", "--out", out]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/pure: 1 videos, 1 with a reference, 0 excluded/);
+    const [video] = (
+      JSON.parse(await readFile(out, "utf8")) as {
+        videos: { durationS: number; referenceHrBpm: number; methods: { pos: { hrBpm: number } } }[];
+      }
+    ).videos;
+    expect(video!.durationS).toBeCloseTo(20, 1);
+    expect(Math.abs(video!.referenceHrBpm - 72)).toBeLessThan(1);
+    expect(Math.abs(video!.methods.pos.hrBpm - 72)).toBeLessThan(2);
+  }, 60_000);
 });

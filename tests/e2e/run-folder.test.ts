@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { runReportSchema } from "@hrpipe/queue";
+import { type RunReport, runReportSchema } from "@hrpipe/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../cli/run-cli.ts";
-import { ubfcClips } from "../harness/ubfc-clips.ts";
+import { ubfcAsPure, ubfcClips } from "../harness/ubfc-clips.ts";
 
 const subjects = ["subject3", "subject8"];
 
@@ -17,6 +17,8 @@ describe("hrpipe run <folder>", () => {
   let root: string;
   let folder: string;
   let storage: string;
+  /** The first test's report: the UBFC-rPPG layout's view of the recordings. */
+  let ubfcReport: RunReport | undefined;
 
   beforeAll(async () => {
     root = await mkdtemp(path.join(tmpdir(), "hrpipe-run-folder-"));
@@ -55,6 +57,7 @@ describe("hrpipe run <folder>", () => {
     );
     expect(result.code, result.stderr).toBe(0);
     const report = runReportSchema.parse(JSON.parse(await readFile(path.join(out, "report.json"), "utf8")));
+    ubfcReport = report;
     expect(report.layout).toBe("ubfc-rppg");
     expect(report.videos.map((v) => v.video).sort()).toEqual(
       ["subject3/vid.mp4", "subject8/vid.mp4", "subject9/vid.mp4"].sort(),
@@ -82,6 +85,35 @@ describe("hrpipe run <folder>", () => {
     expect(html).toContain("Heart rate over time");
     expect(result.stdout).toMatch(/per video, whole-video heart rate/);
   }, 600_000);
+
+  it("reads PURE's layout: the same recording kept as PNG frames and a JSON gives the same reference and rates", async () => {
+    const folder = path.join(root, "pure copy");
+    await ubfcAsPure(folder, subjects[0]!, 16);
+    const out = path.join(root, "out pure");
+    const result = await runCli(
+      ["run", folder, "--out", out, "--storage", storage, "--features-fps", "1", "--skin-area", "box"],
+      { LOG_LEVEL: "error" },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const report = runReportSchema.parse(JSON.parse(await readFile(path.join(out, "report.json"), "utf8")));
+    expect(report.layout).toBe("pure");
+    expect(report.videos).toHaveLength(1);
+    const [video] = report.videos as [RunReport["videos"][number]];
+    expect(video).toMatchObject({ subject: "01", video: "01-01", excluded: null });
+    const same = ubfcReport?.videos.find((v) => v.subject === subjects[0]);
+    expect(same, "the UBFC-rPPG run above must pass first").toBeDefined();
+    // Frame k is image k at the rate the frames' own times give (UBFC's time line: 29.27 fps for these
+    // frames where the video file says 29.55), and the JSON's frame times carry the waveform onto
+    // them: the same reference, on a clock 1% slower.
+    const clockRatio = same!.durationS! / video.durationS!;
+    expect(Math.abs(clockRatio - 1)).toBeLessThan(0.01);
+    expect(Math.abs(video.referenceHrBpm! - same!.referenceHrBpm! * clockRatio)).toBeLessThan(0.5);
+    // The same pixels: the methods agree but for that clock and where their windows fall.
+    for (const method of ["pos", "chrom"] as const)
+      expect(Math.abs(video.methods[method]!.hrBpm! - same!.methods[method]!.hrBpm!), method).toBeLessThan(
+        2.5,
+      );
+  }, 300_000);
 
   it("runs the same folder as plain videos: heart rate over time per video, no reference, no errors", async () => {
     const out = path.join(root, "out videos");

@@ -29,13 +29,19 @@ export interface Recording {
   id?: string;
   /** Relative path of the video file, or of the folder of numbered frames (PURE). */
   video: string;
-  /** Frames as a video file, or as image files whose names carry their timestamps. */
-  frames: "video" | "image-folder";
+  /** Frames as a video file, or as a folder's image files. */
+  frames: "video" | ImageFrames;
   reference?: ReferenceSource;
   /** A table of every frame's time on the reference's clock (PhysRecorder's frames_timestamp.csv), where the dataset has one. */
   frameTimes?: { file: string; column?: string };
   /** Why the recording cannot be used as it is (its reference is missing, say), or absent. */
   excluded?: string;
+}
+
+/** A recording kept as one image file per frame (PURE's PNGs): the files in order, and their rate. */
+export interface ImageFrames {
+  files: string[];
+  fps: number;
 }
 
 /** A reference on its own clock: samples with their times in seconds. */

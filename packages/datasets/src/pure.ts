@@ -6,6 +6,15 @@ interface PureJson {
   "/Image"?: { Timestamp: number }[];
 }
 
+/** A PURE frame: Image<capture time in ns>.png. */
+const imageName = /^Image(\d+)\.png$/i;
+
+/** Frames per second from capture times in ns: the average over the recording, else PURE's nominal 30. */
+function frameRate(timesNs: bigint[]): number {
+  const spanNs = timesNs.length > 1 ? Number(timesNs.at(-1)! - timesNs[0]!) : 0;
+  return spanNs > 0 ? ((timesNs.length - 1) * 1e9) / spanNs : 30;
+}
+
 /**
  * PURE (Stricker, Mueller & Gross 2014): `NN-MM/` folders of PNG frames named Image<ns>.png and a
  * sibling `NN-MM.json` whose `/FullPackage` holds the pulse oximeter's waveform and `/Image` every
@@ -28,13 +37,17 @@ export const pure: DatasetLayout = {
       const name = basename(folder);
       const match = /^(\d{2})-(\d{2})$/.exec(name);
       if (!match) continue;
+      const frames = files
+        .filter((file) => dirname(file) === folder && imageName.test(basename(file)))
+        .map((file) => ({ file, timeNs: BigInt(imageName.exec(basename(file))![1]!) }))
+        .sort((a, b) => (a.timeNs < b.timeNs ? -1 : a.timeNs > b.timeNs ? 1 : 0));
       for (const file of files) if (dirname(file) === folder) used.add(file);
       const json = files.find((file) => file === `${folder}.json` || file === `${folder}/${name}.json`);
       if (json) used.add(json);
       recordings.push({
         subject: match[1]!,
         video: folder,
-        frames: "image-folder",
+        frames: { files: frames.map((frame) => frame.file), fps: frameRate(frames.map((f) => f.timeNs)) },
         ...(json
           ? { reference: { file: json, kind: "ppg" as const } }
           : {

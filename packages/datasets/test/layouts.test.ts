@@ -123,6 +123,7 @@ describe("pure", () => {
   const dataset = folder({
     "01-01/Image1000000000.png": "",
     "01-01/Image1033333333.png": "",
+    "01-01/Image999999999.png": "",
     "01-01.json": json,
     "02-03/Image5.png": "",
   });
@@ -134,13 +135,17 @@ describe("pure", () => {
       {
         subject: "01",
         video: "01-01",
-        frames: "image-folder",
+        // In capture order (not the names' order), at the rate their times say.
+        frames: {
+          files: ["01-01/Image999999999.png", "01-01/Image1000000000.png", "01-01/Image1033333333.png"],
+          fps: expect.closeTo(60, 4),
+        },
         reference: { file: "01-01.json", kind: "ppg" },
       },
       {
         subject: "02",
         video: "02-03",
-        frames: "image-folder",
+        frames: { files: ["02-03/Image5.png"], fps: 30 },
         excluded: expect.stringMatching(/no 02-03\.json/),
       },
     ]);

@@ -1,7 +1,7 @@
 import { type ChildProcess, type ChildProcessByStdio, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, open, openSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { rm, symlink } from "node:fs/promises";
 import { type OnReadOpts, Socket, type SocketConstructorOpts } from "node:net";
 import path from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -366,6 +366,47 @@ async function makeFifo(file: string): Promise<void> {
     throw new MediaError(
       `cannot create the named pipe ${file} for decoded frames (${(error as Error).message.split("\n")[0]}); hrpipe needs mkfifo (coreutils) on the PATH.`,
     );
+  }
+}
+
+/**
+ * Encodes image files (PNG frames, as PURE keeps them), in the given order, into a lossless FFV1
+ * Matroska video at `fps`: frame k of the video is file k, pixel for pixel, and every frame is a
+ * keyframe, so the decode stage cuts it like any video. The files must share one extension.
+ */
+export async function encodeImageSequence(files: string[], fps: number, out: string): Promise<void> {
+  const extension = path.extname(files[0] ?? "").toLowerCase();
+  const odd = files.find((file) => path.extname(file).toLowerCase() !== extension);
+  if (files.length === 0 || !extension || odd !== undefined)
+    throw new MediaError(
+      `the frames for ${out} ${files.length === 0 ? "are none" : `mix extensions (${files[0]}, ${odd})`}; give image files of one type.`,
+    );
+  // ffmpeg reads a numbered sequence: links numbered in order, whatever the files' own names.
+  const dir = await scratchDir("images");
+  try {
+    const digits = Math.max(6, String(files.length).length);
+    for (const [k, file] of files.entries())
+      await symlink(path.resolve(file), path.join(dir, `${String(k).padStart(digits, "0")}${extension}`));
+    const result = await run("ffmpeg", [
+      ...["-v", "error", "-y", "-framerate", fps.toFixed(9), "-start_number", "0"],
+      ...[
+        "-i",
+        path.join(dir, `%0${digits}d${extension}`),
+        "-c:v",
+        "ffv1",
+        "-level",
+        "3",
+        "-f",
+        "matroska",
+        out,
+      ],
+    ]);
+    if (result.code !== 0)
+      throw new MediaError(
+        `encoding ${files.length} frames from ${path.dirname(files[0]!)} failed: ${lastLines(result.stderr) || `ffmpeg exited ${result.code}`}.`,
+      );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -88,6 +88,8 @@ export const runManifestSchema = z.object({
       participant: z.string(),
       videoId: z.string(),
       videoKey: z.string(),
+      /** videoKey holds an image sequence (a frame folder, see imageSequenceSchema), not a video file. */
+      imageSequence: z.boolean().optional(),
       /** The video's path in the dataset as its owner names it (uploaded folders store files by content). */
       path: z.string().optional(),
       reference: videoReferenceSchema.optional(),

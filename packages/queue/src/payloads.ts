@@ -186,6 +186,8 @@ export const decodePayloadSchema = z.object({
   participant,
   videoId: id,
   videoKey: key,
+  /** videoKey holds an image sequence (a frame folder, see imageSequenceSchema), not a video file. */
+  imageSequence: z.boolean().optional(),
   /** The video's path in its dataset, for messages, where its key does not say it (uploaded folders). */
   videoName: z.string().optional(),
   options: decodeOptionsSchema.default(decodeOptionsSchema.parse({})),

@@ -23,6 +23,21 @@ export const datasetIndexSchema = z.object({
 });
 export type DatasetIndex = z.infer<typeof datasetIndexSchema>;
 
+/**
+ * A recording kept as one image per frame (PURE's PNGs), which the ingest plan writes and the decode
+ * stage reads in place of a video file: the frames' storage keys in capture order, and their rate.
+ * Stored under the SHA-256 of its JSON, so one folder's sequence is written once.
+ */
+export const imageSequenceSchema = z.object({
+  format: z.literal("hrpipe-image-sequence"),
+  version: z.literal(1),
+  /** The frame folder's path in the dataset. */
+  folder: z.string().min(1),
+  fps: z.number().positive(),
+  frames: z.array(z.object({ path: z.string().min(1), key: z.string().min(1) })).min(1),
+});
+export type ImageSequence = z.infer<typeof imageSequenceSchema>;
+
 export const uploadKeys = {
   blob: (sha256: string) => joinKey("blobs", safeId(sha256.slice(0, 2), "hash"), safeId(sha256, "hash")),
   /** datasets/<name>-<16 hex of the index>: the same folder content always lands on the same prefix. */
@@ -32,4 +47,5 @@ export const uploadKeys = {
       `${name.replace(/[^A-Za-z0-9_-]+/g, "_").slice(0, 64) || "dataset"}-${safeId(indexHash, "hash")}`,
     ),
   index: (datasetPrefix: string) => joinKey(safePrefix(datasetPrefix), "index.json"),
+  imageSequence: (sha256: string) => joinKey("sequences", `${safeId(sha256, "hash")}.json`),
 };

@@ -1,9 +1,16 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { copySegment, MediaError, probeVideo, scratchDir, type VideoInfo } from "@hrpipe/media";
+import {
+  copySegment,
+  encodeImageSequence,
+  MediaError,
+  probeVideo,
+  scratchDir,
+  type VideoInfo,
+} from "@hrpipe/media";
 import {
   ArtifactNotFoundError,
   addresses,
@@ -14,6 +21,7 @@ import {
   type DecodeOptions,
   type FaceOptions,
   facelessSegmentSchema,
+  imageSequenceSchema,
   type Logger,
   readArtifact,
   type Storage,
@@ -24,6 +32,8 @@ export interface DecodeJobInput {
   participant: string;
   videoId: string;
   videoKey: string;
+  /** videoKey holds an image sequence (imageSequenceSchema): its frames are encoded losslessly first. */
+  imageSequence?: boolean;
   /** The video's path in its dataset, which messages name (an uploaded file's key is its content hash). */
   videoName?: string;
   options: DecodeOptions;
@@ -41,6 +51,50 @@ export interface DecodeJobContext {
   logger?: Logger;
 }
 
+/** Copies a stored file to `file`, feeding its bytes to `hash` on the way. */
+async function fetchFile(storage: Storage, key: string, file: string, hash: Hash): Promise<string> {
+  await pipeline(
+    await storage.read(key),
+    async function* (chunks: AsyncIterable<Buffer>) {
+      for await (const chunk of chunks) {
+        hash.update(chunk);
+        yield chunk;
+      }
+    },
+    createWriteStream(file),
+  );
+  return file;
+}
+
+/**
+ * Fetches an image sequence's frames one at a time and encodes them into a lossless video (frame k is
+ * image k, at the sequence's rate), which is then cut like any video; the hash covers every frame's
+ * bytes and the rate. The frames are deleted once encoded.
+ */
+async function fetchImageSequence(storage: Storage, key: string, dir: string, hash: Hash): Promise<string> {
+  const sequence = await readArtifact(storage, key, imageSequenceSchema);
+  hash.update(`${sequence.fps}\n`);
+  const framesDir = path.join(dir, "images");
+  await mkdir(framesDir);
+  const files: string[] = [];
+  for (const [k, frame] of sequence.frames.entries()) {
+    if (!(await storage.exists(frame.key))) throw new ArtifactNotFoundError(storage.url, frame.key);
+    files.push(
+      await fetchFile(storage, frame.key, path.join(framesDir, `${k}${path.extname(frame.path)}`), hash),
+    );
+  }
+  const video = path.join(dir, "source.mkv");
+  try {
+    await encodeImageSequence(files, sequence.fps, video);
+  } catch (error) {
+    if (error instanceof MediaError)
+      throw new MediaError(error.message.replaceAll(framesDir, sequence.folder));
+    throw error;
+  }
+  await rm(framesDir, { recursive: true });
+  return video;
+}
+
 /**
  * Chunks are the segment's coded frames copied without re-encoding (Matroska, source timestamps kept),
  * from the keyframe at or before the segment: decoding one gives bit-identical pixels to decoding the
@@ -55,31 +109,23 @@ export async function processDecodeJob(
   const name = input.videoName ?? input.videoKey;
   const dir = await scratchDir("decode");
   try {
-    const source = path.join(dir, `source${path.extname(input.videoKey) || ".mov"}`);
     // The source is hashed as it arrives: its shards are addressed by what it holds, not by its name.
     const sourceHash = createHash("sha256");
-    await pipeline(
-      await storage.read(input.videoKey),
-      async function* (chunks: AsyncIterable<Buffer>) {
-        for await (const chunk of chunks) {
-          sourceHash.update(chunk);
-          yield chunk;
-        }
-      },
-      createWriteStream(source),
-    );
-    const facesHash = addresses.faces({
-      sourceSha256: sourceHash.digest("hex"),
-      decode: input.options,
-      face: input.face,
-    });
+    let source = path.join(dir, `source${path.extname(input.videoKey) || ".mov"}`);
     let info: VideoInfo;
     try {
+      if (input.imageSequence) source = await fetchImageSequence(storage, input.videoKey, dir, sourceHash);
+      else await fetchFile(storage, input.videoKey, source, sourceHash);
       info = await probeVideo(source);
     } catch (error) {
       if (error instanceof MediaError) throw new BadInputError(error.message.replaceAll(source, name));
       throw error;
     }
+    const facesHash = addresses.faces({
+      sourceSha256: sourceHash.digest("hex"),
+      decode: input.options,
+      face: input.face,
+    });
     if (info.keyframeTimesS.length === 0)
       throw new BadInputError(`${name} has no keyframe to decode from (truncated or corrupt?).`);
     const plans = planSegments(info, input.options.segmentS);

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -130,6 +130,67 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
     for (const [k, sourceFrame] of whole.entries())
       expect(Math.abs(sourceFrame / 25 - k / info.fps), `frame ${k}`).toBeLessThan(3 / 25);
     expect(whole.at(-1)! / 25).toBeCloseTo(12, 0);
+  });
+
+  it("encodes an image sequence (PURE's PNG frames) losslessly and cuts it like a video", async () => {
+    // The source's first 2 s as PNGs: the pictures decodeFrames gives, pixel for pixel.
+    const pngs = path.join(dir, "pngs");
+    await mkdir(pngs);
+    await promisify(execFile)(resolveTool("ffmpeg").path, [
+      ...["-v", "error", "-i", source, "-t", "2", "-pix_fmt", "rgb24", "-start_number", "0"],
+      path.join(pngs, "Image%03d.png"),
+    ]);
+    const info = await probeVideo(source);
+    const names = (await readdir(pngs)).sort();
+    expect(names).toHaveLength(50);
+    const frames = [];
+    for (const name of names) {
+      const key = `pure/01-01/${name}`;
+      await storage.put(key, await readFile(path.join(pngs, name)));
+      frames.push({ path: `01-01/${name}`, key });
+    }
+    const sequence = {
+      format: "hrpipe-image-sequence" as const,
+      version: 1 as const,
+      folder: "01-01",
+      fps: 25,
+      frames,
+    };
+    await storage.put("sequences/01-01.json", JSON.stringify(sequence));
+    const decode = (segmentS: number) =>
+      processDecodeJob(
+        {
+          participant: "01",
+          videoId: "01",
+          videoKey: "sequences/01-01.json",
+          imageSequence: true,
+          videoName: "01-01",
+          options: { segmentS },
+          face: faceOptions,
+        },
+        { storage },
+      );
+    const result = await decode(0.6);
+    expect(result).toMatchObject({ fps: 25, frameCount: 50 });
+    expect(result.segments).toHaveLength(4);
+    const range = { firstFrame: 0, frameCount: 50, fps: 25 };
+    const expected: Uint8Array[] = [];
+    for await (const frame of decodeFrames(source, range, info)) expected.push(frame.slice());
+    let k = 0;
+    for (const chunk of result.chunks) {
+      const file = path.join(dir, `sequence-${chunk.segment}.mkv`);
+      await writeFile(file, await storage.get(chunk.chunkKey));
+      for await (const frame of decodeFrames(file, { ...chunk, fps: 25 }, info)) {
+        expect(readBarcode(frame, info.width)).toBe(k);
+        expect(Buffer.compare(frame, expected[k]!), `frame ${k}`).toBe(0);
+        k++;
+      }
+    }
+    expect(k).toBe(50);
+    // The same frames address the same shards; a frame changed addresses new ones.
+    expect((await decode(0.6)).facesHash).toBe(result.facesHash);
+    await storage.put(frames[7]!.key, await readFile(path.join(pngs, names[8]!)));
+    expect((await decode(0.6)).facesHash).not.toBe(result.facesHash);
   });
 
   it("fails a truncated video as bad input naming the key", async () => {

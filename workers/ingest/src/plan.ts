@@ -1,15 +1,18 @@
+import { createHash } from "node:crypto";
 import { basename, type DatasetLayout, detectLayout, genericManifestName, layouts } from "@hrpipe/datasets";
 import {
   BadInputError,
   datasetLayoutNames,
   datasetPrefixOf,
   type Exclusion,
+  type ImageSequence,
   jobIds,
   type Payload,
   type PayloadInput,
   type RunManifest,
   runOptionsOf,
   safeKey,
+  uploadKeys,
 } from "@hrpipe/queue";
 
 /** One file of a dataset: its path as the dataset names it, and the storage key that holds it. */
@@ -44,6 +47,29 @@ function idOf(name: string): string {
   return (id || "video").slice(0, 48);
 }
 
+/** A planned run: its manifest, and the image sequences (frame folders) its videos are, for the caller to store. */
+export interface RunPlan {
+  manifest: RunManifest;
+  imageSequences: { key: string; sequence: ImageSequence }[];
+}
+
+/** A frame folder as decode reads it, under the hash of its content (frame keys, order and rate). */
+function imageSequenceOf(
+  folder: string,
+  frames: { files: string[]; fps: number },
+  keyOf: Map<string, string>,
+): { key: string; sequence: ImageSequence } {
+  const sequence: ImageSequence = {
+    format: "hrpipe-image-sequence",
+    version: 1,
+    folder,
+    fps: frames.fps,
+    frames: frames.files.map((path) => ({ path, key: keyOf.get(path)! })),
+  };
+  const hash = createHash("sha256").update(JSON.stringify(sequence)).digest("hex");
+  return { key: uploadKeys.imageSequence(hash), sequence };
+}
+
 /**
  * Plans a run from its dataset listing (a pure function: no Redis, storage or ffmpeg), with the
  * layout the ingest names or the one its files show (packages/datasets). Every listed file ends up in
@@ -51,7 +77,7 @@ function idOf(name: string): string {
  * files (not part of the layout), with a reason. A video with its own reference file carries it to
  * decode, which adds its ecg job; AMIGOS's per-participant .mat files get one ecg job each.
  */
-export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): RunManifest {
+export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): RunPlan {
   const where = `${dataset.storageUrl}/${datasetPrefixOf(payload)}`;
   const excluded: Exclusion[] = [];
   const ignored: RunManifest["ignored"] = [];
@@ -99,6 +125,7 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
 
   const participants = new Map<string, string>();
   const videos: RunManifest["videos"] = [];
+  const imageSequences: RunPlan["imageSequences"] = [];
   const taken = new Set<string>();
   for (const recording of listing.recordings) {
     const participant = idOf(recording.subject);
@@ -106,7 +133,9 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
     let videoId = ownId;
     for (let n = 2; taken.has(`${participant}/${videoId}`); n++) videoId = `${ownId}-${n}`;
     taken.add(`${participant}/${videoId}`);
-    const videoKey = keyOf.get(recording.video);
+    const imageSequence =
+      recording.frames === "video" ? undefined : imageSequenceOf(recording.video, recording.frames, keyOf);
+    const videoKey = imageSequence?.key ?? keyOf.get(recording.video);
     const exclude = (reason: string) =>
       excluded.push({
         stage: "ingest",
@@ -120,10 +149,8 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
       exclude(recording.excluded);
       continue;
     }
-    if (recording.frames === "image-folder" || !videoKey) {
-      exclude(
-        `${recording.video}/ is a folder of image frames, which the pipeline does not decode yet; encode it as a lossless video (ffmpeg -i '${recording.video}/Image%*.png' -c:v ffv1 ${recording.video}.mkv) and list that instead.`,
-      );
+    if (!videoKey) {
+      exclude(`${recording.video} is not in the dataset; add it or fix the listing that names it.`);
       continue;
     }
     const reference = recording.reference;
@@ -135,7 +162,13 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
       );
       continue;
     }
-    const video: RunManifest["videos"][number] = { participant, videoId, videoKey, path: recording.video };
+    const video: RunManifest["videos"][number] = {
+      participant,
+      videoId,
+      videoKey,
+      ...(imageSequence ? { imageSequence: true } : {}),
+      path: recording.video,
+    };
     if (reference?.trial !== undefined) {
       // One file holds every trial of the participant (AMIGOS): labelled once per participant.
       participants.set(participant, referenceKey!);
@@ -151,9 +184,10 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
       };
     }
     videos.push(video);
+    if (imageSequence) imageSequences.push(imageSequence);
   }
   const excludedFiles = excluded.filter((e) => e.key !== undefined).length;
-  return {
+  const manifest: RunManifest = {
     version: 1,
     runId: payload.runId,
     createdAt: dataset.createdAt,
@@ -179,6 +213,7 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
     },
     notEvaluated: [],
   };
+  return { manifest, imageSequences };
 }
 
 /** A job the plan adds as a child of the run's ingest job. */
@@ -209,6 +244,7 @@ export function plannedJobs(manifest: RunManifest): PlannedJob[] {
           participant: video.participant,
           videoId: video.videoId,
           videoKey: video.videoKey,
+          ...(video.imageSequence ? { imageSequence: true } : {}),
           ...(video.path && video.path !== video.videoKey ? { videoName: video.path } : {}),
           options: options.decode,
           face: options.face,

@@ -3,6 +3,7 @@ import {
   datasetIndexSchema,
   datasetPrefixOf,
   defineStage,
+  imageSequenceSchema,
   jobIds,
   type PayloadInput,
   readArtifact,
@@ -11,6 +12,7 @@ import {
   uploadKeys,
   type WeightsProvenance,
   weightsProvenanceSchema,
+  writeArtifact,
   writeManifest,
 } from "@hrpipe/queue";
 import { WaitingChildrenError } from "bullmq";
@@ -47,7 +49,12 @@ export const ingestStage = defineStage(
     async (payload, { job, token, logger }) => {
       const runId = payload.runId;
       if (payload.step === "plan") {
-        const manifest = planRun(payload, await locateDataset(storage, datasetPrefixOf(payload)));
+        const { manifest, imageSequences } = planRun(
+          payload,
+          await locateDataset(storage, datasetPrefixOf(payload)),
+        );
+        for (const { key, sequence } of imageSequences)
+          if (!(await storage.exists(key))) await writeArtifact(storage, key, imageSequenceSchema, sequence);
         await writeManifest(storage, manifest);
         const parent = { id: job.id!, queue: job.queueQualifiedName };
         const planned = plannedJobs(manifest);

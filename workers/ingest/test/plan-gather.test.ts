@@ -4,6 +4,7 @@ import {
   type EcgJobResult,
   type FaceJobResult,
   type FeaturesJobResult,
+  imageSequenceSchema,
   parsePayload,
 } from "@hrpipe/queue";
 import { describe, expect, it } from "vitest";
@@ -19,7 +20,7 @@ const listing = (keys: string[]) => ({
 });
 
 describe("planRun (dataset listing -> manifest), pure", () => {
-  const manifest = planRun(
+  const { manifest } = planRun(
     payload,
     listing([
       "ds/ecg/Data_Preprocessed_P1.mat",
@@ -71,7 +72,7 @@ describe("planRun (dataset listing -> manifest), pure", () => {
 });
 
 describe("gatherRun (stage results -> train and eval inputs), pure", () => {
-  const manifest = planRun(
+  const { manifest } = planRun(
     payload,
     listing([
       "ds/Data_Preprocessed_P01.mat",
@@ -263,7 +264,7 @@ describe("planRun accounts for every file it lists", () => {
     "ds/truth/P01.json",
     "ds/Thumbs.db",
   ];
-  const manifest = planRun(payload, listing(keys));
+  const { manifest } = planRun(payload, listing(keys));
   const planned = new Set([
     ...manifest.participants.map((p) => p.matKey),
     ...manifest.videos.map((v) => v.videoKey),
@@ -316,7 +317,7 @@ describe("planRun with a layout of packages/datasets", () => {
   });
 
   it("detects UBFC-rPPG and gives each video its PPG reference, on decode's job", () => {
-    const manifest = planRun(
+    const { manifest } = planRun(
       ubfcPayload,
       uploaded([
         "subject1/vid.avi",
@@ -358,7 +359,7 @@ describe("planRun with a layout of packages/datasets", () => {
   });
 
   it("plans a folder of videos without references, ids made safe and unique", () => {
-    const manifest = planRun(
+    const { manifest } = planRun(
       parsePayload("ingest", { runId: "r3", datasetPrefix: "up", layout: "videos" }),
       uploaded(["my clips/a.b c.mp4", "my clips/a.b c.mov", "top.mkv", "notes.md"]),
     );
@@ -375,8 +376,44 @@ describe("planRun with a layout of packages/datasets", () => {
     }
   });
 
+  it("plans PURE's frame folders as image sequences, frames in capture order, each labelled from its JSON", () => {
+    const { manifest, imageSequences } = planRun(
+      ubfcPayload,
+      uploaded(["01-01/Image2000.png", "01-01/Image1000.png", "01-01.json", "01-02/Image1.png"]),
+    );
+    expect(manifest.layout).toBe("pure");
+    expect(imageSequences).toHaveLength(1);
+    const [{ key, sequence }] = imageSequences as [(typeof imageSequences)[number]];
+    expect(key).toMatch(/^sequences\/[0-9a-f]{64}\.json$/);
+    expect(imageSequenceSchema.parse(sequence)).toEqual({
+      format: "hrpipe-image-sequence",
+      version: 1,
+      folder: "01-01",
+      fps: 1e6,
+      frames: [
+        { path: "01-01/Image1000.png", key: "blobs/01/1" },
+        { path: "01-01/Image2000.png", key: "blobs/00/0" },
+      ],
+    });
+    expect(manifest.videos).toEqual([
+      expect.objectContaining({ participant: "01", videoKey: key, imageSequence: true, path: "01-01" }),
+    ]);
+    expect(manifest.excluded[0]).toMatchObject({
+      path: "01-02",
+      reason: expect.stringMatching(/no 01-02\.json/),
+    });
+    const decode = parsePayload("decode", plannedJobs(manifest)[0]!.payload);
+    expect(decode).toMatchObject({ videoKey: key, imageSequence: true, videoName: "01-01" });
+    expect(decode.reference).toMatchObject({ layout: "pure", file: "01-01.json", key: "blobs/02/2" });
+    // The same folder plans the same sequence key: stored once, reused by a second run.
+    expect(
+      planRun(ubfcPayload, uploaded(["01-01/Image2000.png", "01-01/Image1000.png", "01-01.json"]))
+        .imageSequences[0]!.key,
+    ).toBe(key);
+  });
+
   it("reads a generic manifest's settings into the reference and refuses an unknown layout's folder", () => {
-    const manifest = planRun(
+    const { manifest } = planRun(
       ubfcPayload,
       uploaded(["manifest.csv", "v1.mp4", "v1.csv"], {
         "manifest.csv":
@@ -396,12 +433,15 @@ describe("planRun with a layout of packages/datasets", () => {
 
 describe("gatherRun for an inference run (no references)", () => {
   it("keeps videos without labels for the report and says why the CNN is not evaluated", () => {
-    const manifest = planRun(parsePayload("ingest", { runId: "r4", datasetPrefix: "up", layout: "videos" }), {
-      storageUrl: "file:///data",
-      files: [{ path: "a.mp4", key: "blobs/aa/a" }],
-      texts: {},
-      createdAt: "2026-11-30T00:00:00.000Z",
-    });
+    const { manifest } = planRun(
+      parsePayload("ingest", { runId: "r4", datasetPrefix: "up", layout: "videos" }),
+      {
+        storageUrl: "file:///data",
+        files: [{ path: "a.mp4", key: "blobs/aa/a" }],
+        texts: {},
+        createdAt: "2026-11-30T00:00:00.000Z",
+      },
+    );
     const gathered = gatherRun(
       manifest,
       {
@@ -449,7 +489,10 @@ describe("the cross-dataset protocol", () => {
       protocols: ["cross-dataset"],
       trainedOn: { runId: "amigos-run" },
     });
-    const manifest = planRun(crossPayload, listing(["ds/Data_Preprocessed_P01.mat", "ds/P01_4_face.mov"]));
+    const { manifest } = planRun(
+      crossPayload,
+      listing(["ds/Data_Preprocessed_P01.mat", "ds/P01_4_face.mov"]),
+    );
     const gathered = gatherRun(
       manifest,
       {

@@ -37,7 +37,8 @@ export interface ReportJobContext {
 /**
  * The end of every run: one report.json and report.html with every protocol that was evaluated and,
  * for each one that was not, the reason (too few videos, a failed train or eval job); then the run's
- * final state in its manifest: done when at least one protocol was evaluated, failed when none was.
+ * final state in its manifest: done when at least one protocol was evaluated or, where the data left
+ * none to try, at least one video was measured; failed otherwise.
  */
 export async function processReportJob(
   input: ReportJobInput,
@@ -71,11 +72,16 @@ export async function processReportJob(
     if (await storage.exists(key)) cnn.push(await readArtifact(storage, key, cnnWindowsSchema));
   }
   const videos = await videoReports(storage, manifest, cnn);
-  // An inference run (no video has a reference) has no protocol to evaluate by design: it is done
-  // when it measured at least one video.
-  const inference = manifest.artifacts.length > 0 && manifest.artifacts.every((v) => v.labelsKey === null);
+  // A run whose data leaves no protocol to queue (no video has a reference, or one subject has them
+  // all) is done when it measured at least one video: its rPPG results are what it can give. A queued
+  // protocol that failed, with none evaluated, fails the run.
+  const queued = manifest.options.protocols.filter(
+    (protocol) => !manifest.notEvaluated.some((n) => n.protocol === protocol),
+  );
   const state =
-    evaluated.length > 0 || (inference && videos.some((v) => v.excluded === null)) ? "done" : "failed";
+    evaluated.length > 0 || (queued.length === 0 && videos.some((v) => v.excluded === null))
+      ? "done"
+      : "failed";
   const run: RunReport = {
     reportVersion,
     runId: input.runId,

@@ -1,4 +1,4 @@
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
   detectLayout,
@@ -10,6 +10,7 @@ import {
   type Recording,
   ReferenceRate,
 } from "@hrpipe/datasets";
+import { encodeImageSequence, scratchDir } from "@hrpipe/media";
 import {
   agreement,
   bandAgreement,
@@ -114,16 +115,26 @@ export async function rppgFolder(
       report.excluded = recording.excluded;
       continue;
     }
-    if (recording.frames === "image-folder") {
-      report.excluded = `${recording.video}/ is a folder of image frames, which hrpipe rppg does not decode yet; encode it as a video (ffmpeg -i '${recording.video}/Image%*.png') to measure it.`;
-      continue;
-    }
     let measured: Awaited<ReturnType<VideoTraces>>;
+    const images = recording.frames === "video" ? undefined : recording.frames;
+    const scratch = images && (await scratchDir("images"));
     try {
-      measured = await traces(path.join(root, recording.video));
+      let video = path.join(root, recording.video);
+      if (images && scratch) {
+        // A frame folder is measured as the lossless video of its images, frame k being image k.
+        video = path.join(scratch, "frames.mkv");
+        await encodeImageSequence(
+          images.files.map((file) => path.join(root, file)),
+          images.fps,
+          video,
+        );
+      }
+      measured = await traces(video);
     } catch (error) {
       report.excluded = `${recording.video} could not be decoded (${(error as Error).message.split("\n")[0]}); the video is left out.`;
       continue;
+    } finally {
+      if (scratch) await rm(scratch, { recursive: true, force: true });
     }
     report.durationS = measured.durationS;
     let reference: ReferenceRate | undefined;
