@@ -17,7 +17,8 @@ describe("hrpipe run <folder>", () => {
   let root: string;
   let folder: string;
   let storage: string;
-  /** The first test's report: the UBFC-rPPG layout's view of the recordings. */
+  /** The first test's run and report: the UBFC-rPPG layout's view of the recordings. */
+  let ubfcRunId: string | undefined;
   let ubfcReport: RunReport | undefined;
 
   beforeAll(async () => {
@@ -58,6 +59,7 @@ describe("hrpipe run <folder>", () => {
     expect(result.code, result.stderr).toBe(0);
     const report = runReportSchema.parse(JSON.parse(await readFile(path.join(out, "report.json"), "utf8")));
     ubfcReport = report;
+    ubfcRunId = /run id: (\S+)/.exec(result.stdout)?.[1];
     expect(report.layout).toBe("ubfc-rppg");
     expect(report.videos.map((v) => v.video).sort()).toEqual(
       ["subject3/vid.mp4", "subject8/vid.mp4", "subject9/vid.mp4"].sort(),
@@ -86,12 +88,12 @@ describe("hrpipe run <folder>", () => {
     expect(result.stdout).toMatch(/per video, whole-video heart rate/);
   }, 600_000);
 
-  it("reads PURE's layout: the same recording kept as PNG frames and a JSON gives the same reference and rates", async () => {
+  it("reads PURE's layout (the same recording as PNG frames and a JSON: the same reference and rates) and tests the UBFC-rPPG run's head on it (cross-dataset)", async () => {
     const folder = path.join(root, "pure copy");
     await ubfcAsPure(folder, subjects[0]!, 16);
     const out = path.join(root, "out pure");
     const result = await runCli(
-      ["run", folder, "--out", out, "--storage", storage, "--features-fps", "1", "--skin-area", "box"],
+      ["run", folder, "--out", out, "--storage", storage, "--features-fps", "5", "--skin-area", "box"],
       { LOG_LEVEL: "error" },
     );
     expect(result.code, result.stderr).toBe(0);
@@ -113,6 +115,43 @@ describe("hrpipe run <folder>", () => {
       expect(Math.abs(video.methods[method]!.hrBpm! - same!.methods[method]!.hrBpm!), method).toBeLessThan(
         2.5,
       );
+    // One subject cannot train and test a head: the run is done with its rPPG results, and says why.
+    expect(report.state).toBe("done");
+    expect(report.notEvaluated.map((n) => n.protocol).sort()).toEqual([
+      "unseen-participants",
+      "unseen-videos",
+    ]);
+
+    // cross-dataset: the head the UBFC-rPPG run trained, tested on this PURE folder; nothing is
+    // uploaded, decoded, tracked or embedded again.
+    const crossOut = path.join(root, "out cross");
+    const cross = await runCli(
+      [
+        ...[
+          "run",
+          folder,
+          "--out",
+          crossOut,
+          "--storage",
+          storage,
+          "--features-fps",
+          "5",
+          "--skin-area",
+          "box",
+        ],
+        ...["--cross-dataset", `${ubfcRunId}:unseen-participants`],
+      ],
+      { LOG_LEVEL: "error" },
+    );
+    expect(cross.code, cross.stderr).toBe(0);
+    expect(cross.stderr).toMatch(/0 stored now/);
+    const crossReport = runReportSchema.parse(
+      JSON.parse(await readFile(path.join(crossOut, "report.json"), "utf8")),
+    );
+    expect(Object.keys(crossReport.protocols)).toEqual(["cross-dataset"]);
+    const cnn = crossReport.videos[0]!.methods.cnn!;
+    expect(cnn.protocol).toBe("cross-dataset");
+    expect(cnn.windows.some((w) => w.hrBpm !== null && w.referenceHrBpm !== null)).toBe(true);
   }, 300_000);
 
   it("runs the same folder as plain videos: heart rate over time per video, no reference, no errors", async () => {
