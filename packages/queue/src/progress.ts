@@ -84,6 +84,15 @@ function record(
   } else progress.stages[stage].pending++;
 }
 
+/** The kinds of a parent job's dependencies, and where BullMQ gives each kind's next page. */
+const dependencyKinds = ["processed", "unprocessed", "ignored"] as const;
+type DependencyKind = (typeof dependencyKinds)[number];
+const nextCursor = {
+  processed: "nextProcessedCursor",
+  unprocessed: "nextUnprocessedCursor",
+  ignored: "nextIgnoredCursor",
+} as const satisfies Record<DependencyKind, string>;
+
 /** How far a run has come, from its ingest job's children, its train and eval jobs, and its manifest. */
 export async function runProgress(
   queues: StageQueues,
@@ -112,35 +121,23 @@ export async function runProgress(
     record(progress, ingest, await ingest.getState(), "ingest");
     // Dependencies come in pages: follow each kind's cursor to its end, asking only for the kinds
     // not finished yet (a cursor of 0 would scan that kind again from its start).
-    const page = pageSize;
-    const cursors = { processed: 0, unprocessed: 0, ignored: 0 };
-    const open = { processed: true, unprocessed: true, ignored: true };
-    while (open.processed || open.unprocessed || open.ignored) {
-      const deps = await ingest.getDependencies({
-        ...(open.processed ? { processed: { count: page, cursor: cursors.processed } } : {}),
-        ...(open.unprocessed ? { unprocessed: { count: page, cursor: cursors.unprocessed } } : {}),
-        ...(open.ignored ? { ignored: { count: page, cursor: cursors.ignored } } : {}),
-      });
-      if (open.processed) {
-        for (const [key, value] of Object.entries(deps.processed ?? {}))
-          countDone(progress.stages[parseJobId(key).stage as StageName], value);
-        cursors.processed = deps.nextProcessedCursor ?? 0;
-        open.processed = cursors.processed !== 0;
+    const cursors = new Map<DependencyKind, number>(dependencyKinds.map((kind) => [kind, 0]));
+    while (cursors.size > 0) {
+      const deps = await ingest.getDependencies(
+        Object.fromEntries([...cursors].map(([kind, cursor]) => [kind, { count: pageSize, cursor }])),
+      );
+      for (const [key, value] of Object.entries(deps.processed ?? {}))
+        countDone(progress.stages[parseJobId(key).stage as StageName], value);
+      for (const key of deps.unprocessed ?? []) progress.stages[parseJobId(key).stage as StageName].pending++;
+      for (const [key, reason] of Object.entries(deps.ignored ?? {})) {
+        const stage = parseJobId(key).stage as StageName;
+        progress.stages[stage].failed++;
+        progress.failures.push({ stage, job: key.split(":").pop() ?? key, reason: String(reason) });
       }
-      if (open.unprocessed) {
-        for (const key of deps.unprocessed ?? [])
-          progress.stages[parseJobId(key).stage as StageName].pending++;
-        cursors.unprocessed = deps.nextUnprocessedCursor ?? 0;
-        open.unprocessed = cursors.unprocessed !== 0;
-      }
-      if (open.ignored) {
-        for (const [key, reason] of Object.entries(deps.ignored ?? {})) {
-          const stage = parseJobId(key).stage as StageName;
-          progress.stages[stage].failed++;
-          progress.failures.push({ stage, job: key.split(":").pop() ?? key, reason: String(reason) });
-        }
-        cursors.ignored = deps.nextIgnoredCursor ?? 0;
-        open.ignored = cursors.ignored !== 0;
+      for (const kind of [...cursors.keys()]) {
+        const next = deps[nextCursor[kind]] ?? 0;
+        if (next === 0) cursors.delete(kind);
+        else cursors.set(kind, next);
       }
     }
   }
