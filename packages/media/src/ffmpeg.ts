@@ -41,7 +41,7 @@ async function run(tool: "ffmpeg" | "ffprobe", args: string[]): Promise<RunResul
 
 export interface VideoInfo {
   durationS: number;
-  /** The average frame rate: frame k of the decoded video is shown k / fps after the first. */
+  /** The average frame rate: frame k of the decoded video is the picture on screen at k / fps (container time). */
   fps: number;
   /**
    * Frames on that constant-rate grid, from the container's time zero to the last coded frame. A
