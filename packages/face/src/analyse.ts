@@ -61,6 +61,8 @@ export interface FrameWindow {
   firstFrame: number;
   frameCount: number;
   fps: number;
+  /** Container time of frame 0, where a file's first frame is not at 0 (see VideoInfo.originS). */
+  originS?: number;
   width: number;
   height: number;
 }
@@ -217,6 +219,7 @@ export function wholeVideo(info: VideoInfo): FrameWindow {
     firstFrame: 0,
     frameCount: info.frameCount,
     fps: info.fps,
+    originS: info.originS,
     width: info.width,
     height: info.height,
   };

@@ -41,12 +41,13 @@ async function run(tool: "ffmpeg" | "ffprobe", args: string[]): Promise<RunResul
 
 export interface VideoInfo {
   durationS: number;
-  /** The average frame rate: frame k of the decoded video is the picture on screen at k / fps (container time). */
+  /** The average frame rate: frame k of the decoded video is the picture on screen k / fps after frame 0. */
   fps: number;
+  /** Container time (s) of the first frame: 0 for most files, 1.4 for an MPEG-TS stream, say. */
+  originS: number;
   /**
-   * Frames on that constant-rate grid, from the container's time zero to the last coded frame. A
-   * constant frame-rate file has as many as it has coded frames; a variable one (phones record so)
-   * about as many.
+   * Frames on that constant-rate grid, from the first coded frame to the last. A constant frame-rate
+   * file has as many as it has coded frames; a variable one (phones record so) about as many.
    */
   frameCount: number;
   /** Whether the coded frames' times stray from the grid by a quarter of a frame or more. */
@@ -119,15 +120,13 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
   }
   if (!(fps > 0) || packets.length === 0)
     throw new MediaError(`${file} reports no frames or no frame rate (truncated or not a video?).`);
-  // Slots count from the container's time zero, as seeking does (a stream that starts late repeats its
-  // first frame up to its start).
-  const frameCount = Math.round(Math.max(0, packets.at(-1)!.timeS) * fps) + 1;
-  const firstS = packets[0]!.timeS;
+  const originS = packets[0]!.timeS;
+  const frameCount = Math.round((packets.at(-1)!.timeS - originS) * fps) + 1;
   let longestFrameGapS = 1 / fps;
   let variableFrameRate = false;
   for (const [k, packet] of packets.entries()) {
     if (k > 0) longestFrameGapS = Math.max(longestFrameGapS, packet.timeS - packets[k - 1]!.timeS);
-    if (Math.abs((packet.timeS - firstS) * fps - k) >= 0.25) variableFrameRate = true;
+    if (Math.abs((packet.timeS - originS) * fps - k) >= 0.25) variableFrameRate = true;
   }
   const durationS = Number(stream.duration ?? parsed.format?.duration ?? frameCount / fps);
   // ffprobe reports the display matrix as a counter-clockwise angle; older files carry a clockwise rotate tag.
@@ -137,6 +136,7 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
   return {
     durationS,
     fps,
+    originS,
     frameCount,
     variableFrameRate,
     keyframeTimesS: packets.filter((packet) => packet.key).map((packet) => packet.timeS),
@@ -184,11 +184,28 @@ export async function copySegment(
     );
 }
 
+/**
+ * Copies a file's video stream, without re-encoding, into a Matroska file whose first frame (shown at
+ * `originS`: 1.4 s into an MPEG-TS stream, say) is at time 0, so that frame k is at k / fps.
+ */
+export async function remuxFromZero(file: string, out: string, originS: number): Promise<void> {
+  const result = await run("ffmpeg", [
+    ...["-v", "error", "-y", "-i", file, "-map", "0:v:0", "-c", "copy", "-copyts"],
+    // The first frame's presentation time becomes 0; frames decoded ahead of it keep negative
+    // decoding times, which Matroska does not store.
+    ...["-output_ts_offset", (-originS).toFixed(6), "-avoid_negative_ts", "disabled", "-f", "matroska", out],
+  ]);
+  if (result.code !== 0)
+    throw new MediaError(`${file} cannot be re-timed to start at 0: ${lastLines(result.stderr)}.`);
+}
+
 export interface FrameRange {
-  /** Index of the first frame (frame k is shown at k / fps). */
+  /** Index of the first frame (frame k is shown k / fps after frame 0). */
   firstFrame: number;
   frameCount: number;
   fps: number;
+  /** Container time of frame 0 (VideoInfo.originS); 0 where absent, as in the decode stage's chunks. */
+  originS?: number;
 }
 
 export interface DecodeOptions {
@@ -203,8 +220,8 @@ const rangeLeadInS = 1;
 /**
  * Decodes a frame range to RGB24 frames of width x height x 3 bytes, with backpressure: ffmpeg
  * waits while the consumer is busy. Every frame arrives in the same buffer, valid until the next one
- * is requested: copy it (`frame.slice()`) to keep it. Frame k is the picture on screen at k / fps
- * (container time), give or take half a frame: a constant frame-rate file's k-th coded frame; in a
+ * is requested: copy it (`frame.slice()`) to keep it. Frame k is the picture on screen k / fps after
+ * frame 0, give or take half a frame: a constant frame-rate file's k-th coded frame; in a
  * variable one the nearest frame, or in a gap the one still shown. So the time axis downstream is the
  * recording's clock. Seeking is frame-accurate (decode from the previous keyframe, discard up to the
  * range), so consecutive ranges neither repeat nor skip a frame. Fewer frames than asked for is an
@@ -221,12 +238,13 @@ export async function* decodeFrames(
   const frameBytes = width * height * 3;
   // Decoding starts at a keyframe before the range anyway; seeking a second before it also keeps the
   // picture still on screen at the range's start when a variable-rate file has a gap there.
-  const seekS = Math.max(0, range.firstFrame / range.fps - rangeLeadInS);
+  const firstS = (range.originS ?? 0) + range.firstFrame / range.fps;
+  const seekS = Math.max(0, firstS - rangeLeadInS);
   // After the seek, timestamps count from seekS; shifted to count from the first frame's slot, the fps
   // filter keeps for each slot k / fps the last picture shown by half a frame after it (and drops
   // the lead-in). Without it a variable-rate file comes out at its nominal rate, with frames repeated
   // or dropped, off the clock.
-  const shiftS = seekS - range.firstFrame / range.fps;
+  const shiftS = seekS - firstS;
   const filters = [`setpts=PTS+(${shiftS.toFixed(9)})/TB`, `fps=fps=${range.fps.toFixed(9)}:start_time=0`];
   if (width !== size.width || height !== size.height) filters.push(`scale=${width}:${height}:flags=area`);
   // Frames come through a named pipe whose reads land straight in one reused frame buffer. Through

@@ -117,4 +117,24 @@ describe("decodeFrames", () => {
       middle.push(Math.round(frame.reduce((sum, v) => sum + v, 0) / frame.length / 4) / 30);
     expect(middle).toEqual(sourceTimesS.slice(13, 24));
   });
+
+  it("counts frames from a stream's first frame where the container starts later (MPEG-TS at 1.4 s)", async () => {
+    const stream = path.join(dir, "levels.ts");
+    await promisify(execFile)(resolveTool("ffmpeg").path, [
+      ...["-v", "error", "-i", video, "-c", "copy", "-f", "mpegts", stream],
+    ]);
+    const info = await probeVideo(stream);
+    expect(info.originS).toBeCloseTo(1.4, 3);
+    expect(info.frameCount).toBe(10);
+    const levels = async (firstFrame: number, frameCount: number) => {
+      const seen: number[] = [];
+      const range = { firstFrame, frameCount, fps: info.fps, originS: info.originS };
+      for await (const frame of decodeFrames(stream, range, size))
+        seen.push(Math.round(frame.reduce((sum, v) => sum + v, 0) / frame.length / 20));
+      return seen;
+    };
+    // Not 1.4 s of the first frame repeated: frame 0 is the first picture.
+    expect(await levels(0, 10)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(await levels(6, 3)).toEqual([6, 7, 8]);
+  });
 });

@@ -8,6 +8,7 @@ import {
   encodeImageSequence,
   MediaError,
   probeVideo,
+  remuxFromZero,
   scratchDir,
   type VideoInfo,
 } from "@hrpipe/media";
@@ -117,6 +118,14 @@ export async function processDecodeJob(
       if (input.imageSequence) source = await fetchImageSequence(storage, input.videoKey, dir, sourceHash);
       else await fetchFile(storage, input.videoKey, source, sourceHash);
       info = await probeVideo(source);
+      if (Math.abs(info.originS) >= 0.5 / info.fps) {
+        // Chunks are cut, and face jobs count frames, from container time 0.
+        const zeroed = path.join(dir, "source-from-zero.mkv");
+        await remuxFromZero(source, zeroed, info.originS);
+        await rm(source);
+        source = zeroed;
+        info = await probeVideo(source);
+      }
     } catch (error) {
       if (error instanceof MediaError) throw new BadInputError(error.message.replaceAll(source, name));
       throw error;

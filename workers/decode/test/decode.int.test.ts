@@ -132,6 +132,34 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
     expect(whole.at(-1)! / 25).toBeCloseTo(12, 0);
   });
 
+  it("cuts a stream that starts at 1.4 s (MPEG-TS) as one that starts at 0: frame 0 is its first picture", async () => {
+    const stream = path.join(dir, "camera.ts");
+    await promisify(execFile)(resolveTool("ffmpeg").path, [
+      ...["-v", "error", "-i", source, "-c", "copy", "-f", "mpegts", stream],
+    ]);
+    expect((await probeVideo(stream)).originS).toBeGreaterThan(1);
+    await storage.put("camera/clip.ts", await readFile(stream));
+    const result = await processDecodeJob(
+      {
+        participant: "camera",
+        videoId: "clip",
+        videoKey: "camera/clip.ts",
+        options: { segmentS: 10 },
+        face: faceOptions,
+      },
+      { storage },
+    );
+    expect(result).toMatchObject({ fps: 25, frameCount: 750 });
+    const indices: number[] = [];
+    for (const chunk of result.chunks) {
+      const file = path.join(dir, `camera-${chunk.segment}.mkv`);
+      await writeFile(file, await storage.get(chunk.chunkKey));
+      for await (const frame of decodeFrames(file, { ...chunk, fps: result.fps }, result))
+        indices.push(readBarcode(frame, result.width));
+    }
+    expect(indices).toEqual(Array.from({ length: result.frameCount }, (_, i) => i));
+  });
+
   it("encodes an image sequence (PURE's PNG frames) losslessly and cuts it like a video", async () => {
     // The source's first 2 s as PNGs: the pictures decodeFrames gives, pixel for pixel.
     const pngs = path.join(dir, "pngs");

@@ -131,6 +131,7 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
       firstFrame: plan.firstFrame,
       frameCount: plan.frameCount,
       fps: info.fps,
+      originS: info.originS,
       width: info.width,
       height: info.height,
     };

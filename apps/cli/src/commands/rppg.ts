@@ -79,7 +79,7 @@ async function wholeFrameTraces(video: string): Promise<Traces> {
   const progress = new ProgressLine("rppg");
   const rgb = new Float64Array(info.frameCount * 3);
   let frames = 0;
-  const window = { firstFrame: 0, frameCount: info.frameCount, fps: info.fps };
+  const window = { firstFrame: 0, frameCount: info.frameCount, fps: info.fps, originS: info.originS };
   for await (const frame of counted(decodeFrames(video, window, info), progress, info.frameCount)) {
     const mean = frameMean(frame);
     rgb.set([mean.r, mean.g, mean.b], frames++ * 3);
