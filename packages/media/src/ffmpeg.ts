@@ -80,7 +80,7 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
     "-select_streams",
     "v:0",
     "-show_entries",
-    "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,duration,pix_fmt:stream_tags=rotate:stream_side_data=rotation:format=duration:packet=pts_time,flags",
+    "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,duration,pix_fmt:stream_tags=rotate:stream_side_data=rotation:format=duration:packet=pts_time,dts_time,flags",
     "-of",
     "json",
     file,
@@ -90,7 +90,7 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
       `${file} cannot be probed: ${lastLines(result.stderr) || `ffprobe exited ${result.code}`}.`,
     );
   const parsed = JSON.parse(result.stdout.toString()) as {
-    packets?: { pts_time?: string; flags?: string }[];
+    packets?: { pts_time?: string; dts_time?: string; flags?: string }[];
     streams?: {
       codec_name: string;
       width: number;
@@ -107,8 +107,12 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
   };
   const stream = parsed.streams?.[0];
   if (!stream) throw new MediaError(`${file} has no video stream.`);
+  // AVI stores no presentation times: there the decoding times are the frames' times.
   const packets = (parsed.packets ?? [])
-    .map((packet) => ({ timeS: Number(packet.pts_time), key: packet.flags?.includes("K") ?? false }))
+    .map((packet) => ({
+      timeS: Number.isFinite(Number(packet.pts_time)) ? Number(packet.pts_time) : Number(packet.dts_time),
+      key: packet.flags?.includes("K") ?? false,
+    }))
     .filter((packet) => Number.isFinite(packet.timeS))
     .sort((a, b) => a.timeS - b.timeS);
   const fps = parseRate(stream.avg_frame_rate) || parseRate(stream.r_frame_rate);

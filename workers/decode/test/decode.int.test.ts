@@ -165,6 +165,34 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
     expect(indices).toEqual(Array.from({ length: result.frameCount }, (_, i) => i));
   });
 
+  it("cuts an AVI, whose packets carry no presentation times, frame for frame", async () => {
+    const avi = path.join(dir, "vid.avi");
+    await promisify(execFile)(resolveTool("ffmpeg").path, [
+      ...["-v", "error", "-t", "8", "-i", source, "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0"],
+      ...["-crf", "12", avi],
+    ]);
+    await storage.put("ubfc/subject1/vid.avi", await readFile(avi));
+    const result = await processDecodeJob(
+      {
+        participant: "subject1",
+        videoId: "vid",
+        videoKey: "ubfc/subject1/vid.avi",
+        options: { segmentS: 3 },
+        face: faceOptions,
+      },
+      { storage },
+    );
+    expect(result).toMatchObject({ fps: 25, frameCount: 200 });
+    const indices: number[] = [];
+    for (const chunk of result.chunks) {
+      const file = path.join(dir, `avi-${chunk.segment}.mkv`);
+      await writeFile(file, await storage.get(chunk.chunkKey));
+      for await (const frame of decodeFrames(file, { ...chunk, fps: result.fps }, result))
+        indices.push(readBarcode(frame, result.width));
+    }
+    expect(indices).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
   it("encodes an image sequence (PURE's PNG frames) losslessly and cuts it like a video", async () => {
     // The source's first 2 s as PNGs: the pictures decodeFrames gives, pixel for pixel.
     const pngs = path.join(dir, "pngs");
