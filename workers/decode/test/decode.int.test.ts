@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { decodeFrames, probeVideo, resolveTool } from "@hrpipe/media";
-import { BadInputError, FileStorage, faceOptionsSchema } from "@hrpipe/queue";
+import { BadInputError, type DecodedVideo, FileStorage, faceOptionsSchema } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec, readBarcode } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processDecodeJob } from "../src/processor.ts";
@@ -23,6 +23,36 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
   }, 120_000);
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
+  /** Makes a video from the test video with ffmpeg (`args` between input and output), then stores and decodes it. */
+  async function transcodeAndDecode(name: string, args: string[], segmentS: number): Promise<DecodedVideo> {
+    const file = path.join(dir, name);
+    await promisify(execFile)(resolveTool("ffmpeg").path, ["-v", "error", "-i", source, ...args, file]);
+    await storage.put(`made/${name}`, await readFile(file));
+    const [videoId] = name.split(".");
+    return processDecodeJob(
+      {
+        participant: "made",
+        videoId: videoId!,
+        videoKey: `made/${name}`,
+        options: { segmentS },
+        face: faceOptions,
+      },
+      { storage },
+    );
+  }
+
+  /** Each chunk of a decode result decoded as the face stage decodes it, read back as source frame numbers. */
+  async function chunkBarcodes(result: DecodedVideo): Promise<number[]> {
+    const indices: number[] = [];
+    for (const chunk of result.chunks) {
+      const file = path.join(dir, `chunk-${result.facesHash}-${chunk.segment}.mkv`);
+      await writeFile(file, await storage.get(chunk.chunkKey));
+      for await (const frame of decodeFrames(file, { ...chunk, fps: result.fps }, result))
+        indices.push(readBarcode(frame, result.width));
+    }
+    return indices;
+  }
+
   for (const segmentS of [10, 7]) {
     it(`yields exactly ffprobe's frame count, in order, across ${segmentS}-s segment boundaries`, async () => {
       const info = await probeVideo(source);
@@ -38,14 +68,7 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
         { storage },
       );
       expect(result.segments).toHaveLength(Math.ceil(30 / segmentS));
-      const indices: number[] = [];
-      for (const chunk of result.chunks) {
-        const file = path.join(dir, `read-${segmentS}-${chunk.segment}.mkv`);
-        await writeFile(file, await storage.get(chunk.chunkKey));
-        for await (const frame of decodeFrames(file, { ...chunk, fps: info.fps }, info))
-          indices.push(readBarcode(frame, info.width));
-      }
-      expect(indices).toEqual(Array.from({ length: 750 }, (_, i) => i));
+      expect(await chunkBarcodes(result)).toEqual(Array.from({ length: 750 }, (_, i) => i));
       // Chunks cost about the source's own bytes per second, not raw frames (1280 x 720 x 3 x 25 = 69 MB/s).
       expect(result.chunkBytesPerVideoS).toBeLessThan(4 * ((await readFile(source)).length / 30));
     });
@@ -109,13 +132,7 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
       { storage },
     );
     expect(result).toMatchObject({ fps: info.fps, frameCount: info.frameCount });
-    const fromChunks: number[] = [];
-    for (const chunk of result.chunks) {
-      const file = path.join(dir, `stutter-${chunk.segment}.mkv`);
-      await writeFile(file, await storage.get(chunk.chunkKey));
-      for await (const frame of decodeFrames(file, { ...chunk, fps: info.fps }, info))
-        fromChunks.push(readBarcode(frame, info.width));
-    }
+    const fromChunks = await chunkBarcodes(result);
     const whole: number[] = [];
     // Frame 0 was dropped: the stream starts at 0.04 s, and decode re-timed it to start at 0.
     expect(info.originS).toBeCloseTo(0.04, 3);
@@ -138,59 +155,20 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
   });
 
   it("cuts a stream that starts at 1.4 s (MPEG-TS) as one that starts at 0: frame 0 is its first picture", async () => {
-    const stream = path.join(dir, "camera.ts");
-    await promisify(execFile)(resolveTool("ffmpeg").path, [
-      ...["-v", "error", "-i", source, "-c", "copy", "-f", "mpegts", stream],
-    ]);
-    expect((await probeVideo(stream)).originS).toBeGreaterThan(1);
-    await storage.put("camera/clip.ts", await readFile(stream));
-    const result = await processDecodeJob(
-      {
-        participant: "camera",
-        videoId: "clip",
-        videoKey: "camera/clip.ts",
-        options: { segmentS: 10 },
-        face: faceOptions,
-      },
-      { storage },
-    );
+    const result = await transcodeAndDecode("camera.ts", ["-c", "copy", "-f", "mpegts"], 10);
+    expect((await probeVideo(path.join(dir, "camera.ts"))).originS).toBeGreaterThan(1);
     expect(result).toMatchObject({ fps: 25, frameCount: 750 });
-    const indices: number[] = [];
-    for (const chunk of result.chunks) {
-      const file = path.join(dir, `camera-${chunk.segment}.mkv`);
-      await writeFile(file, await storage.get(chunk.chunkKey));
-      for await (const frame of decodeFrames(file, { ...chunk, fps: result.fps }, result))
-        indices.push(readBarcode(frame, result.width));
-    }
-    expect(indices).toEqual(Array.from({ length: result.frameCount }, (_, i) => i));
+    expect(await chunkBarcodes(result)).toEqual(Array.from({ length: result.frameCount }, (_, i) => i));
   });
 
   it("cuts an AVI, whose packets carry no presentation times, frame for frame", async () => {
-    const avi = path.join(dir, "vid.avi");
-    await promisify(execFile)(resolveTool("ffmpeg").path, [
-      ...["-v", "error", "-t", "8", "-i", source, "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0"],
-      ...["-crf", "12", avi],
-    ]);
-    await storage.put("ubfc/subject1/vid.avi", await readFile(avi));
-    const result = await processDecodeJob(
-      {
-        participant: "subject1",
-        videoId: "vid",
-        videoKey: "ubfc/subject1/vid.avi",
-        options: { segmentS: 3 },
-        face: faceOptions,
-      },
-      { storage },
+    const result = await transcodeAndDecode(
+      "vid.avi",
+      ["-t", "8", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0", "-crf", "12"],
+      3,
     );
     expect(result).toMatchObject({ fps: 25, frameCount: 200 });
-    const indices: number[] = [];
-    for (const chunk of result.chunks) {
-      const file = path.join(dir, `avi-${chunk.segment}.mkv`);
-      await writeFile(file, await storage.get(chunk.chunkKey));
-      for await (const frame of decodeFrames(file, { ...chunk, fps: result.fps }, result))
-        indices.push(readBarcode(frame, result.width));
-    }
-    expect(indices).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(await chunkBarcodes(result)).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 
   it("encodes an image sequence (PURE's PNG frames) losslessly and cuts it like a video", async () => {
