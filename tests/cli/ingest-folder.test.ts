@@ -94,4 +94,17 @@ describe("hrpipe ingest <local folder>", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--layout must be one of auto, amigos, ubfc-rppg/);
   });
+
+  it("takes per-participant offsets from --ecg-offsets into the run's options, and names a bad row", async () => {
+    const offsets = path.join(root, "offsets.csv");
+    await writeFile(offsets, "participant,offset_s\nsubject1,1.5\n");
+    const result = await runCli(["ingest", folder, "--run-id", "f4", "--ecg-offsets", offsets], services.env);
+    expect(result.code, result.stderr).toBe(0);
+    await planned("f4");
+    expect((await readManifest(services.storage, "f4")).options.ecgOffsetsS).toEqual({ subject1: 1.5 });
+    await writeFile(offsets, "participant,offset_s\nsubject1,later\n");
+    const bad = await runCli(["ingest", folder, "--ecg-offsets", offsets], services.env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/offsets\.csv line 2: give a participant and its offset in seconds\./);
+  });
 });

@@ -169,6 +169,10 @@ function runOptions(command: Command): Command {
       "seconds added to every reference time to put it on the video's clock",
       num("--ecg-offset"),
       runDefaults.ecg.offsetS,
+    )
+    .option(
+      "--ecg-offsets <file>",
+      "a CSV of participant,offset_s: those participants' own offsets in place of --ecg-offset",
     );
 }
 

@@ -168,3 +168,29 @@ export function parseFrameTimes(frameTimes: { file: string; column?: string }, t
     throw new Error(`${frameTimes.file} line ${bad + (hasHeader ? 2 : 1)}: the frame time is not a number.`);
   return times;
 }
+
+/**
+ * A table of per-participant reference offsets (`--ecg-offsets`): columns `participant` and `offset_s`,
+ * one row per participant whose reference and video started apart.
+ */
+export function parseParticipantOffsets(file: string, text: string): Record<string, number> {
+  const lines = text.trim().split(/\r?\n/);
+  const header = cells(lines[0] ?? "").map((name) => name.toLowerCase());
+  const participantAt = header.indexOf("participant");
+  const offsetAt = header.indexOf("offset_s");
+  if (participantAt < 0 || offsetAt < 0)
+    throw new Error(`${file} needs the columns participant and offset_s (it has ${header.join(", ")}).`);
+  const offsetsS: Record<string, number> = {};
+  for (const [index, line] of lines.slice(1).entries()) {
+    if (line.trim() === "") continue;
+    const row = cells(line);
+    const participant = row[participantAt] ?? "";
+    const offsetS = Number(row[offsetAt]);
+    if (participant === "" || row[offsetAt] === "" || !Number.isFinite(offsetS))
+      throw new Error(`${file} line ${index + 2}: give a participant and its offset in seconds.`);
+    if (participant in offsetsS)
+      throw new Error(`${file} line ${index + 2}: ${participant} is listed twice; keep one row for it.`);
+    offsetsS[participant] = offsetS;
+  }
+  return offsetsS;
+}

@@ -6,6 +6,7 @@ import {
   detectLayout,
   generic,
   parseFrameTimes,
+  parseParticipantOffsets,
   parseTable,
   pure,
   ubfcRppg,
@@ -222,6 +223,27 @@ describe("generic manifest", () => {
     expect(() =>
       parseTable({ file: "x.csv", kind: "ppg", column: "pleth", fsHz: 100 }, "time,bvp\n0,1\n"),
     ).toThrow(/x\.csv has no column pleth \(it has time, bvp\)/);
+  });
+});
+
+describe("per-participant offsets (--ecg-offsets)", () => {
+  it("reads participant,offset_s rows in any column order, blank lines skipped", () => {
+    expect(parseParticipantOffsets("o.csv", "offset_s,participant\n0.4,P05\n\n-1.25,P12\n")).toEqual({
+      P05: 0.4,
+      P12: -1.25,
+    });
+  });
+
+  it("names the file and line of a bad row, a repeated participant or a missing column", () => {
+    expect(() => parseParticipantOffsets("o.csv", "participant,offset_s\nP05,soon\n")).toThrow(
+      /^o\.csv line 2: give a participant and its offset in seconds\.$/,
+    );
+    expect(() => parseParticipantOffsets("o.csv", "participant,offset_s\nP05,1\nP05,2\n")).toThrow(
+      /line 3: P05 is listed twice/,
+    );
+    expect(() => parseParticipantOffsets("o.csv", "who,offset\nP05,1\n")).toThrow(
+      /o\.csv needs the columns participant and offset_s \(it has who, offset\)/,
+    );
   });
 });
 

@@ -5,6 +5,7 @@ import { artifactKeys } from "./keys.ts";
 import {
   datasetLayoutNames,
   decodeOptionsSchema,
+  ecgOffsetsSchema,
   ecgOptionsSchema,
   evalOptionsSchema,
   faceOptionsSchema,
@@ -75,6 +76,7 @@ export const runManifestSchema = z.object({
   options: z.object({
     protocols: z.array(z.enum(protocolNames)),
     ecg: ecgOptionsSchema,
+    ecgOffsetsS: ecgOffsetsSchema.default({}),
     decode: decodeOptionsSchema,
     face: faceOptionsSchema,
     features: featuresOptionsSchema.default(featuresOptionsSchema.parse({})),
@@ -159,10 +161,11 @@ export function isFinalRunState(state: RunManifest["state"] | undefined): boolea
 
 /** The options a run records in its manifest: everything an ingest payload says besides where. */
 export function runOptionsOf(payload: Payload<"ingest">): RunManifest["options"] {
-  const { protocols, ecg, decode, face, features, train, eval: evaluation, trainedOn } = payload;
+  const { protocols, ecg, ecgOffsetsS, decode, face, features, train, eval: evaluation, trainedOn } = payload;
   return {
     protocols,
     ecg,
+    ecgOffsetsS,
     decode,
     face,
     features,

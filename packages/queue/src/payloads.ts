@@ -43,6 +43,21 @@ export const ecgOptionsSchema = z.object({
   offsetS: z.number().min(-3600).max(3600).default(0),
 });
 
+/**
+ * Per participant (as the plan names them: P05, subject1), seconds that replace the run's offsetS for
+ * that participant's references: recordings whose ECG and video started apart by different amounts.
+ */
+export const ecgOffsetsSchema = z.record(z.string(), ecgOptionsSchema.shape.offsetS.unwrap());
+
+/** A participant's labelling options: the run's, with that participant's own offset where it has one. */
+export function ecgOptionsFor(
+  ecg: EcgOptions,
+  offsetsS: Record<string, number>,
+  participant: string,
+): EcgOptions {
+  return { ...ecg, offsetS: offsetsS[participant] ?? ecg.offsetS };
+}
+
 export const decodeOptionsSchema = z.object({
   segmentS: z.number().positive().max(600).default(10),
 });
@@ -129,6 +144,7 @@ export const ingestPayloadSchema = z
     /** With the cross-dataset protocol: the run and protocol whose trained head is tested here. */
     trainedOn: trainedOnSchema.optional(),
     ecg: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
+    ecgOffsetsS: ecgOffsetsSchema.default({}),
     decode: decodeOptionsSchema.default(decodeOptionsSchema.parse({})),
     face: faceOptionsSchema.default(faceOptionsSchema.parse({})),
     features: featuresOptionsSchema.default(featuresOptionsSchema.parse({})),

@@ -5,6 +5,7 @@ import {
   datasetLayoutNames,
   datasetPrefixOf,
   type Exclusion,
+  ecgOptionsFor,
   type ImageSequence,
   jobIds,
   type Payload,
@@ -186,6 +187,12 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
     videos.push(video);
     if (imageSequence) imageSequences.push(imageSequence);
   }
+  const planned = new Set([...participants.keys(), ...videos.map((v) => v.participant)]);
+  const strangers = Object.keys(payload.ecgOffsetsS).filter((participant) => !planned.has(participant));
+  if (strangers.length > 0)
+    throw new BadInputError(
+      `the ECG offsets name ${strangers.join(", ")}, which ${where} does not have (its participants: ${[...planned].sort().slice(0, 12).join(", ")}${planned.size > 12 ? ", ..." : ""}); fix the offsets file's participant column.`,
+    );
   const excludedFiles = excluded.filter((e) => e.key !== undefined).length;
   const manifest: RunManifest = {
     version: 1,
@@ -232,7 +239,12 @@ export function plannedJobs(manifest: RunManifest): PlannedJob[] {
       ({ participant, matKey }): PlannedJob => ({
         stage: "ecg",
         jobId: jobIds.ecg(runId, participant),
-        payload: { runId, participant, matKey, options: options.ecg },
+        payload: {
+          runId,
+          participant,
+          matKey,
+          options: ecgOptionsFor(options.ecg, options.ecgOffsetsS, participant),
+        },
       }),
     ),
     ...manifest.videos.map(
@@ -250,7 +262,12 @@ export function plannedJobs(manifest: RunManifest): PlannedJob[] {
           face: options.face,
           // The CNN trains and tests on videos with a reference; an inference-only video needs no features.
           ...(manifest.layout === "amigos" || video.reference ? { features: options.features } : {}),
-          ...(video.reference ? { reference: video.reference, labels: options.ecg } : {}),
+          ...(video.reference
+            ? {
+                reference: video.reference,
+                labels: ecgOptionsFor(options.ecg, options.ecgOffsetsS, video.participant),
+              }
+            : {}),
         },
       }),
     ),

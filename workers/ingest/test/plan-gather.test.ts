@@ -33,6 +33,29 @@ describe("planRun (dataset listing -> manifest), pure", () => {
     ]),
   );
 
+  it("gives a participant listed in --ecg-offsets its own offset, the others the run's, and refuses a stranger", () => {
+    const listed = listing([
+      "ds/Data_Preprocessed_P01.mat",
+      "ds/P01_4_face.mov",
+      "ds/Data_Preprocessed_P02.mat",
+      "ds/P02_4_face.mov",
+    ]);
+    const offsets = (ecgOffsetsS: Record<string, number>) =>
+      parsePayload("ingest", { runId: "r5", datasetPrefix: "ds", ecg: { offsetS: 0.5 }, ecgOffsetsS });
+    const { manifest: offset } = planRun(offsets({ P02: -1.25 }), listed);
+    expect(
+      plannedJobs(offset)
+        .filter((job) => job.stage === "ecg")
+        .map((job) => [job.payload.participant, parsePayload("ecg", job.payload).options.offsetS]),
+    ).toEqual([
+      ["P01", 0.5],
+      ["P02", -1.25],
+    ]);
+    expect(() => planRun(offsets({ P09: 2 }), listed)).toThrow(
+      /^the ECG offsets name P09, which .* does not have \(its participants: P01, P02\); fix the offsets file/,
+    );
+  });
+
   it("treats P1 and P01 as one participant and keeps the first .mat", () => {
     expect(manifest.participants).toEqual([
       { participant: "P01", matKey: "ds/ecg/Data_Preprocessed_P1.mat" },
@@ -356,6 +379,19 @@ describe("planRun with a layout of packages/datasets", () => {
       expect(decode.reference?.file).toMatch(/ground_truth\.txt$/);
       expect(decode.labels).toEqual(manifest.options.ecg);
     }
+    // A recording's own reference takes its participant's offset too, through the decode job.
+    const offset = planRun(
+      parsePayload("ingest", { runId: "r2", datasetPrefix: "up", ecgOffsetsS: { subject1: 2 } }),
+      uploaded([
+        "subject1/vid.avi",
+        "subject1/ground_truth.txt",
+        "subject 2/vid.avi",
+        "subject 2/ground_truth.txt",
+      ]),
+    ).manifest;
+    expect(plannedJobs(offset).map((job) => parsePayload("decode", job.payload).labels.offsetS)).toEqual([
+      0, 2,
+    ]);
   });
 
   it("plans a folder of videos without references, ids made safe and unique", () => {

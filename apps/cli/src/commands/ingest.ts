@@ -1,10 +1,12 @@
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { parseParticipantOffsets } from "@hrpipe/datasets";
 import {
   artifactKeys,
   contentHash,
   type DatasetLayoutName,
   datasetLayoutNames,
   datasetPrefixOf,
+  ecgOffsetsSchema,
   faceOptionsSchema,
   featuresOptionsSchema,
   jobIds,
@@ -30,6 +32,8 @@ export interface RunCommandOptions {
   crossDataset?: string;
   layout: string;
   ecgOffset: number;
+  /** A CSV of participant,offset_s: each listed participant's own offset, in place of ecgOffset. */
+  ecgOffsets?: string;
   segment: number;
   column: number;
   window: number;
@@ -70,11 +74,11 @@ export function prefixOfDatasetUri(
   );
 }
 
-export function ingestPayload(
+export async function ingestPayload(
   runId: string,
   datasetPrefix: string,
   options: RunCommandOptions,
-): PayloadInput<"ingest"> {
+): Promise<PayloadInput<"ingest">> {
   const trainedOn = options.crossDataset === undefined ? undefined : parseTrainedOn(options.crossDataset);
   // --cross-dataset alone runs the cross-dataset protocol only: the head is trained elsewhere.
   const protocols = trainedOn ? ["cross-dataset"] : options.protocols.split(",").map((p) => p.trim());
@@ -89,6 +93,7 @@ export function ingestPayload(
     throw new UserError(`--features-dtype must be float32 or float16, got ${options.featuresDtype}.`);
   if (!datasetLayoutNames.includes(options.layout as DatasetLayoutName))
     throw new UserError(`--layout must be one of ${datasetLayoutNames.join(", ")}, got ${options.layout}.`);
+  const ecgOffsetsS = options.ecgOffsets === undefined ? {} : await readEcgOffsets(options.ecgOffsets);
   return {
     runId,
     datasetPrefix,
@@ -96,12 +101,34 @@ export function ingestPayload(
     protocols: protocols as ProtocolName[],
     ...(trainedOn ? { trainedOn } : {}),
     ecg: { column: options.column, fps: options.fps, windowS: options.window, offsetS: options.ecgOffset },
+    ecgOffsetsS,
     decode: { segmentS: options.segment },
     face: { detectEvery: options.detectEvery, skinArea: skinArea.data },
     features: { fps: options.featuresFps ?? null, dtype: featuresDtype.data },
     train: { epochs: options.epochs, learningRate: options.learningRate },
     eval: { windowS: options.evalWindow, strideS: options.evalStride },
   };
+}
+
+/** `--ecg-offsets FILE`: per-participant offsets, each within the range --ecg-offset allows. */
+async function readEcgOffsets(file: string): Promise<Record<string, number>> {
+  const text = await readFile(file, "utf8").catch((error: Error) => {
+    throw new UserError(
+      `--ecg-offsets ${file} cannot be read (${error.message}); pass a CSV of participant,offset_s.`,
+    );
+  });
+  let offsetsS: Record<string, number>;
+  try {
+    offsetsS = parseParticipantOffsets(file, text);
+  } catch (error) {
+    throw new UserError((error as Error).message);
+  }
+  const valid = ecgOffsetsSchema.safeParse(offsetsS);
+  if (!valid.success)
+    throw new UserError(
+      `${file}: ${valid.error.issues[0]!.path.join(".")}'s offset must be within an hour either way.`,
+    );
+  return offsetsS;
 }
 
 /** `--cross-dataset RUN[:protocol]`: which earlier run's head to test. */
@@ -198,7 +225,7 @@ export function ingestCommand(dataset: string, options: IngestCommandOptions): P
   return withPipeline(async ({ config, queues, storage }) => {
     const runId = options.runId ?? newRunId();
     // Checked before any work: a bad option should not cost an upload.
-    const payload = ingestPayload(runId, "", options);
+    const payload = await ingestPayload(runId, "", options);
     let prefix: string;
     if (await isLocalFolder(dataset)) {
       const upload = await uploadFolder(storage, dataset);

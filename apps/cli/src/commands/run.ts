@@ -25,7 +25,7 @@ export async function runFolderCommand(folder: string, options: RunFolderOptions
   const runId = newRunId();
   const out = options.out ?? path.join("hrpipe-runs", runId);
   // Checked before any work: a bad option should not cost an upload.
-  const payload = ingestPayload(runId, "", options);
+  const payload = await ingestPayload(runId, "", options);
   const started = performance.now();
   const pipeline = await LocalPipeline.start({ redis: options.redis, storage: options.storage, name: "run" });
   try {
