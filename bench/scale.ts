@@ -37,6 +37,8 @@ import { amigosShape, segmentCount } from "./scale/shape.ts";
 
 const bin = path.resolve(import.meta.dirname, "../apps/cli/bin/hrpipe.js");
 const workerScript = path.resolve(import.meta.dirname, "scale/worker.ts");
+/** No-op jobs each round of the overhead measurement times (after 500 to warm up). */
+const jobsPerRound = 6_000;
 
 export interface ScaleNumbers {
   jobs: number;
@@ -73,6 +75,26 @@ async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs: n
     if (Date.now() > deadline) throw new Error(`scale bench: timed out waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/**
+ * The gather's duration from the ingest queue's event stream: the ingest job's last start to its
+ * completion (an event's stream id is the millisecond Redis recorded it). The job itself is gone by
+ * then: the run's end retires its jobs.
+ */
+async function gatherSeconds(redis: Redis, stream: string, jobId: string): Promise<number> {
+  let lastActiveMs: number | undefined;
+  let completedMs: number | undefined;
+  for (const [id, fields] of await redis.xrange(stream, "-", "+")) {
+    const field = (name: string) => fields[fields.indexOf(name) + 1];
+    if (field("jobId") !== jobId) continue;
+    const ms = Number(id.split("-")[0]);
+    if (field("event") === "active") lastActiveMs = ms;
+    if (field("event") === "completed") completedMs = ms;
+  }
+  if (lastActiveMs === undefined || completedMs === undefined)
+    throw new Error(`scale bench: ${stream} does not show ${jobId} starting and completing`);
+  return (completedMs - lastActiveMs) / 1000;
 }
 
 async function totalJobs(queues: StageQueues): Promise<number> {
@@ -206,7 +228,9 @@ export async function measureScale(): Promise<{ numbers: ScaleNumbers; rows: Ben
       `${inRedis} jobs in Redis: ${(redisBytesPerQueuedJob / 1024).toFixed(2)} KiB each; status ${statusLatencyMs.toFixed(0)} ms compiled, ${checkoutStatusMs.toFixed(0)} ms from the checkout (${progressMs.toFixed(0)} ms in process), /metrics ${metricsLatencyMs.toFixed(0)} ms`,
     );
 
-    // 3. Job overhead: P no-op worker processes (face and features queues) for a fixed window.
+    // 3. Job overhead: P no-op worker processes (face and features queues), each timed over a fixed
+    // number of jobs after a warm-up, so that no round can run the backlog dry (once the run ends,
+    // its jobs are retired and the completed counts fall back).
     const overhead: Record<number, number> = {};
     for (const processes of [1, 2, 4]) {
       const round = startNoopWorkers(processes, env);
@@ -216,10 +240,19 @@ export async function measureScale(): Promise<{ numbers: ScaleNumbers; rows: Ben
         `${processes} no-op worker processes`,
         60_000,
       );
-      await sleep(1_000);
+      const warm = await completed(queues, ["face", "features"]);
+      await waitFor(
+        async () => (await completed(queues, ["face", "features"])) >= warm + 500,
+        "warm-up",
+        120_000,
+      );
       const before = await completed(queues, ["face", "features"]);
       const windowStarted = performance.now();
-      await sleep(8_000);
+      await waitFor(
+        async () => (await completed(queues, ["face", "features"])) >= before + jobsPerRound,
+        `${jobsPerRound} no-op jobs`,
+        600_000,
+      );
       const done = (await completed(queues, ["face", "features"])) - before;
       const windowMs = performance.now() - windowStarted;
       await stopWorkers(round);
@@ -242,29 +275,19 @@ export async function measureScale(): Promise<{ numbers: ScaleNumbers; rows: Ben
       );
     }
 
-    // 4. Drain the rest, then the gather.
+    // 4. Drain the rest to the run's end. The gather is timed from the ingest queue's events (the
+    // ingest job's last start to its completion): the run's end retires its jobs, times and all.
     const drain = startNoopWorkers(2, env);
     children.push(...drain);
     await waitFor(
-      async () => (await completed(queues, ["face", "features"])) === 2 * segments,
-      "every face and features job",
+      async () => (await readManifest(storage, runId)).state === "done",
+      "the run to end",
       1_800_000,
     );
     await stopWorkers(drain);
-    await waitFor(
-      async () => (await queues.queue("ingest").getJob(jobIds.ingest(runId)))?.finishedOn !== undefined,
-      "the gather",
-      600_000,
-    );
-    const ingest = (await queues.queue("ingest").getJob(jobIds.ingest(runId)))!;
-    const gatherS = (ingest.finishedOn! - ingest.processedOn!) / 1000;
+    const gatherS = await gatherSeconds(redis, `${prefix}:ingest:events`, jobIds.ingest(runId));
     const manifestBytes = (await storage.get(artifactKeys.manifest(runId))).length;
     log(`gather ${gatherS.toFixed(2)} s, manifest ${(manifestBytes / 2 ** 20).toFixed(1)} MiB`);
-    await waitFor(
-      async () => (await readManifest(storage, runId)).state === "done",
-      "the run to end",
-      120_000,
-    );
     await sleep(1_000);
     const afterRun = await usedMemory(redis);
     const redisAfterRunRatio = afterRun / baseline;
@@ -368,7 +391,7 @@ export async function benchScale(): Promise<BenchResult> {
     name: "scale",
     title: "Orchestration at AMIGOS size (no-op processors)",
     method:
-      "`pnpm bench:scale`: a synthetic AMIGOS-shaped dataset (40 participants x 16 short + 4 long videos, 10-s segments) through a private redis-server, the real ingest plan and gather, and the stages' real fan-out, with every per-job processor replaced by a timed no-op that returns a result of the real shape (no video is decoded, no face found, no feature computed). Enqueue: from adding the ingest job until every decode job (4 at a time, as scaled-out decode workers) has added its face jobs. Memory is Redis's used_memory, per job in Redis with every face job waiting, and after the run has ended (its jobs retired) against the start. Overhead is the no-op worker processes' time per completed face or features job over an 8-s window.",
+      "`pnpm bench:scale`: a synthetic AMIGOS-shaped dataset (40 participants x 16 short + 4 long videos, 10-s segments) through a private redis-server, the real ingest plan and gather, and the stages' real fan-out, with every per-job processor replaced by a timed no-op that returns a result of the real shape (no video is decoded, no face found, no feature computed). Enqueue: from adding the ingest job until every decode job (4 at a time, as scaled-out decode workers) has added its face jobs. Memory is Redis's used_memory, per job in Redis with every face job waiting, and after the run has ended (its jobs retired) against the start. Overhead is the no-op worker processes' time per completed face or features job, timed over 6,000 jobs after 500 to warm up (a count, not a time: on a fast machine a time window ran the backlog dry, and the run's end retired its jobs). The gather is timed from the ingest queue's event stream.",
     rows,
     measuredAt: new Date().toISOString(),
     machine: machineDescription(),
