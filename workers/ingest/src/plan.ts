@@ -134,15 +134,15 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
     let videoId = ownId;
     for (let n = 2; taken.has(`${participant}/${videoId}`); n++) videoId = `${ownId}-${n}`;
     taken.add(`${participant}/${videoId}`);
-    const imageSequence =
-      recording.frames === "video" ? undefined : imageSequenceOf(recording.video, recording.frames, keyOf);
-    const videoKey = imageSequence?.key ?? keyOf.get(recording.video);
+    // A frame folder has no key of its own: its exclusions name the folder, and it is planned as the
+    // image sequence its frames make.
+    const fileKey = keyOf.get(recording.video);
     const exclude = (reason: string) =>
       excluded.push({
         stage: "ingest",
         participant,
         videoId,
-        ...(videoKey ? { key: videoKey } : {}),
+        ...(fileKey ? { key: fileKey } : {}),
         path: recording.video,
         reason,
       });
@@ -150,6 +150,9 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
       exclude(recording.excluded);
       continue;
     }
+    const imageSequence =
+      recording.frames === "video" ? undefined : imageSequenceOf(recording.video, recording.frames, keyOf);
+    const videoKey = imageSequence?.key ?? fileKey;
     if (!videoKey) {
       exclude(`${recording.video} is not in the dataset; add it or fix the listing that names it.`);
       continue;

@@ -438,6 +438,8 @@ describe("planRun with a layout of packages/datasets", () => {
       path: "01-02",
       reason: expect.stringMatching(/no 01-02\.json/),
     });
+    // The folder has no key of its own, and its sequence was never stored: the exclusion names no key.
+    expect(manifest.excluded[0]!.key).toBeUndefined();
     const decode = parsePayload("decode", plannedJobs(manifest)[0]!.payload);
     expect(decode).toMatchObject({ videoKey: key, imageSequence: true, videoName: "01-01" });
     expect(decode.reference).toMatchObject({ layout: "pure", file: "01-01.json", key: "blobs/02/2" });
