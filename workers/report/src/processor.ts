@@ -49,8 +49,11 @@ export async function processReportJob(
   const reports: Partial<Record<ProtocolName, ProtocolReport>> = {};
   const figures: Partial<Record<ProtocolName, Record<string, string>>> = {};
   const notEvaluated = [...manifest.notEvaluated];
-  for (const protocol of manifest.options.protocols) {
-    if (notEvaluated.some((n) => n.protocol === protocol)) continue;
+  // The protocols the gather queued: the others were not evaluated for lack of data (manifest says why).
+  const queued = manifest.options.protocols.filter(
+    (protocol) => !manifest.notEvaluated.some((n) => n.protocol === protocol),
+  );
+  for (const protocol of queued) {
     const key = artifactKeys.report(input.runId, protocol, "report.json");
     if (!(await storage.exists(key))) {
       notEvaluated.push({
@@ -75,9 +78,6 @@ export async function processReportJob(
   // A run whose data leaves no protocol to queue (no video has a reference, or one subject has them
   // all) is done when it measured at least one video: its rPPG results are what it can give. A queued
   // protocol that failed, with none evaluated, fails the run.
-  const queued = manifest.options.protocols.filter(
-    (protocol) => !manifest.notEvaluated.some((n) => n.protocol === protocol),
-  );
   const state =
     evaluated.length > 0 || (queued.length === 0 && videos.some((v) => v.excluded === null))
       ? "done"
