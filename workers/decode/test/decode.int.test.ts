@@ -23,22 +23,21 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
   }, 120_000);
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
+  /** The decode stage on a stored video, in `segmentS`-s segments. */
+  function decodeStored(participant: string, videoId: string, videoKey: string, segmentS: number) {
+    return processDecodeJob(
+      { participant, videoId, videoKey, options: { segmentS }, face: faceOptions },
+      { storage },
+    );
+  }
+
   /** Makes a video from the test video with ffmpeg (`args` between input and output), then stores and decodes it. */
   async function transcodeAndDecode(name: string, args: string[], segmentS: number): Promise<DecodedVideo> {
     const file = path.join(dir, name);
     await promisify(execFile)(resolveTool("ffmpeg").path, ["-v", "error", "-i", source, ...args, file]);
     await storage.put(`made/${name}`, await readFile(file));
     const [videoId] = name.split(".");
-    return processDecodeJob(
-      {
-        participant: "made",
-        videoId: videoId!,
-        videoKey: `made/${name}`,
-        options: { segmentS },
-        face: faceOptions,
-      },
-      { storage },
-    );
+    return decodeStored("made", videoId!, `made/${name}`, segmentS);
   }
 
   /** Each chunk of a decode result decoded as the face stage decodes it, read back as source frame numbers. */
@@ -57,16 +56,7 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
     it(`yields exactly ffprobe's frame count, in order, across ${segmentS}-s segment boundaries`, async () => {
       const info = await probeVideo(source);
       expect(info).toMatchObject({ fps: 25, width: 1280, height: 720, frameCount: 750, codec: "h264" });
-      const result = await processDecodeJob(
-        {
-          participant: "P01",
-          videoId: "4",
-          videoKey: "amigos/P01_4_face.mov",
-          options: { segmentS },
-          face: faceOptions,
-        },
-        { storage },
-      );
+      const result = await decodeStored("P01", "4", "amigos/P01_4_face.mov", segmentS);
       expect(result.segments).toHaveLength(Math.ceil(30 / segmentS));
       expect(await chunkBarcodes(result)).toEqual(Array.from({ length: 750 }, (_, i) => i));
       // Chunks cost about the source's own bytes per second, not raw frames (1280 x 720 x 3 x 25 = 69 MB/s).
@@ -76,16 +66,7 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
 
   it("decodes chunk pixels identical to a decode of the source (mean error 0 per channel)", async () => {
     const info = await probeVideo(source);
-    const result = await processDecodeJob(
-      {
-        participant: "P01",
-        videoId: "4",
-        videoKey: "amigos/P01_4_face.mov",
-        options: { segmentS: 7 },
-        face: faceOptions,
-      },
-      { storage },
-    );
+    const result = await decodeStored("P01", "4", "amigos/P01_4_face.mov", 7);
     const chunk = result.chunks[2]!;
     const file = path.join(dir, "pixels.mkv");
     await writeFile(file, await storage.get(chunk.chunkKey));
@@ -121,16 +102,7 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
     await storage.put("phone/stutter.mp4", await readFile(stutter));
     const info = await probeVideo(stutter);
     expect(info.variableFrameRate).toBe(true);
-    const result = await processDecodeJob(
-      {
-        participant: "phone",
-        videoId: "stutter",
-        videoKey: "phone/stutter.mp4",
-        options: { segmentS: 2 },
-        face: faceOptions,
-      },
-      { storage },
-    );
+    const result = await decodeStored("phone", "stutter", "phone/stutter.mp4", 2);
     expect(result).toMatchObject({ fps: info.fps, frameCount: info.frameCount });
     const fromChunks = await chunkBarcodes(result);
     const whole: number[] = [];
@@ -235,16 +207,7 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
   it("fails a truncated video as bad input naming the key", async () => {
     const bytes = await readFile(source);
     await storage.put("amigos/P02_4_face.mov", bytes.subarray(0, Math.floor(bytes.length / 2)));
-    const attempt = processDecodeJob(
-      {
-        participant: "P02",
-        videoId: "4",
-        videoKey: "amigos/P02_4_face.mov",
-        options: { segmentS: 10 },
-        face: faceOptions,
-      },
-      { storage },
-    );
+    const attempt = decodeStored("P02", "4", "amigos/P02_4_face.mov", 10);
     await expect(attempt).rejects.toBeInstanceOf(BadInputError);
     await expect(attempt).rejects.toThrow(
       /^amigos\/P02_4_face\.mov is truncated: its header lists 750 frames but only \d+ are present\.$/,
@@ -257,17 +220,8 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
   it("fails a file that is not a video as bad input", async () => {
     await copyFile(path.join(import.meta.dirname, "decode.int.test.ts"), path.join(dir, "not-video.mov"));
     await storage.put("amigos/P03_4_face.mov", await readFile(path.join(dir, "not-video.mov")));
-    await expect(
-      processDecodeJob(
-        {
-          participant: "P03",
-          videoId: "4",
-          videoKey: "amigos/P03_4_face.mov",
-          options: { segmentS: 10 },
-          face: faceOptions,
-        },
-        { storage },
-      ),
-    ).rejects.toThrow(/^amigos\/P03_4_face\.mov cannot be probed: /);
+    await expect(decodeStored("P03", "4", "amigos/P03_4_face.mov", 10)).rejects.toThrow(
+      /^amigos\/P03_4_face\.mov cannot be probed: /,
+    );
   });
 });
