@@ -35,29 +35,31 @@ describe("hrpipe run <folder>", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it("detects UBFC-rPPG, reports every video with its PPG reference and every method, and excludes the truncated one", async () => {
-    const out = path.join(root, "out ubfc");
+  /**
+   * `hrpipe run DATASET --out <root>/OUT` on the test's storage, with the box skin area (3x faster) and
+   * `args`; it must exit 0, and its report.json is read back.
+   */
+  async function hrpipeRun(dataset: string, out: string, args: string[]) {
+    const outDir = path.join(root, out);
     const result = await runCli(
-      [
-        "run",
-        folder,
-        "--out",
-        out,
-        "--storage",
-        storage,
-        "--features-fps",
-        "5",
-        "--epochs",
-        "2",
-        "--protocols",
-        "unseen-participants",
-        "--skin-area",
-        "box",
-      ],
+      ["run", dataset, "--out", outDir, "--storage", storage, "--skin-area", "box", ...args],
       { LOG_LEVEL: "error" },
     );
     expect(result.code, result.stderr).toBe(0);
-    const report = runReportSchema.parse(JSON.parse(await readFile(path.join(out, "report.json"), "utf8")));
+    const report = runReportSchema.parse(
+      JSON.parse(await readFile(path.join(outDir, "report.json"), "utf8")),
+    );
+    return { result, report, outDir };
+  }
+
+  it("detects UBFC-rPPG, reports every video with its PPG reference and every method, and excludes the truncated one", async () => {
+    const {
+      result,
+      report,
+      outDir: out,
+    } = await hrpipeRun(folder, "out ubfc", [
+      ...["--features-fps", "5", "--epochs", "2", "--protocols", "unseen-participants"],
+    ]);
     ubfcReport = report;
     ubfcRunId = /run id: (\S+)/.exec(result.stdout)?.[1];
     expect(report.layout).toBe("ubfc-rppg");
@@ -91,13 +93,7 @@ describe("hrpipe run <folder>", () => {
   it("reads PURE's layout (the same recording as PNG frames and a JSON: the same reference and rates) and tests the UBFC-rPPG run's head on it (cross-dataset)", async () => {
     const folder = path.join(root, "pure copy");
     await ubfcAsPure(folder, subjects[0]!, 16);
-    const out = path.join(root, "out pure");
-    const result = await runCli(
-      ["run", folder, "--out", out, "--storage", storage, "--features-fps", "5", "--skin-area", "box"],
-      { LOG_LEVEL: "error" },
-    );
-    expect(result.code, result.stderr).toBe(0);
-    const report = runReportSchema.parse(JSON.parse(await readFile(path.join(out, "report.json"), "utf8")));
+    const { report } = await hrpipeRun(folder, "out pure", ["--features-fps", "5"]);
     expect(report.layout).toBe("pure");
     expect(report.videos).toHaveLength(1);
     const [video] = report.videos as [RunReport["videos"][number]];
@@ -124,30 +120,10 @@ describe("hrpipe run <folder>", () => {
 
     // cross-dataset: the head the UBFC-rPPG run trained, tested on this PURE folder; nothing is
     // uploaded, decoded, tracked or embedded again.
-    const crossOut = path.join(root, "out cross");
-    const cross = await runCli(
-      [
-        ...[
-          "run",
-          folder,
-          "--out",
-          crossOut,
-          "--storage",
-          storage,
-          "--features-fps",
-          "5",
-          "--skin-area",
-          "box",
-        ],
-        ...["--cross-dataset", `${ubfcRunId}:unseen-participants`],
-      ],
-      { LOG_LEVEL: "error" },
-    );
-    expect(cross.code, cross.stderr).toBe(0);
+    const { result: cross, report: crossReport } = await hrpipeRun(folder, "out cross", [
+      ...["--features-fps", "5", "--cross-dataset", `${ubfcRunId}:unseen-participants`],
+    ]);
     expect(cross.stderr).toMatch(/0 stored now/);
-    const crossReport = runReportSchema.parse(
-      JSON.parse(await readFile(path.join(crossOut, "report.json"), "utf8")),
-    );
     expect(Object.keys(crossReport.protocols)).toEqual(["cross-dataset"]);
     const cnn = crossReport.videos[0]!.methods.cnn!;
     expect(cnn.protocol).toBe("cross-dataset");
@@ -155,16 +131,8 @@ describe("hrpipe run <folder>", () => {
   }, 300_000);
 
   it("runs the same folder as plain videos: heart rate over time per video, no reference, no errors", async () => {
-    const out = path.join(root, "out videos");
-    const result = await runCli(
-      ["run", folder, "--layout", "videos", "--out", out, "--storage", storage, "--skin-area", "box"],
-      {
-        LOG_LEVEL: "error",
-      },
-    );
-    expect(result.code, result.stderr).toBe(0);
+    const { result, report } = await hrpipeRun(folder, "out videos", ["--layout", "videos"]);
     expect(result.stderr).toMatch(/0 stored now/);
-    const report = runReportSchema.parse(JSON.parse(await readFile(path.join(out, "report.json"), "utf8")));
     expect(report.state).toBe("done");
     const measured = report.videos.filter((v) => v.excluded === null);
     expect(measured).toHaveLength(2);
