@@ -30,15 +30,14 @@ export const pure: DatasetLayout = {
   list(files): Listing {
     const recordings: Recording[] = [];
     const used = new Set<string>();
-    const folders = [...new Set(files.filter((file) => /\/Image\d+\.png$/i.test(file)).map(dirname))].sort(
-      naturalOrder,
-    );
+    const images = files.filter((file) => imageName.test(basename(file)));
+    const folders = [...new Set(images.map(dirname))].sort(naturalOrder);
     for (const folder of folders) {
       const name = basename(folder);
       const match = /^(\d{2})-(\d{2})$/.exec(name);
       if (!match) continue;
-      const frames = files
-        .filter((file) => dirname(file) === folder && imageName.test(basename(file)))
+      const frames = images
+        .filter((file) => dirname(file) === folder)
         .map((file) => ({ file, timeNs: BigInt(imageName.exec(basename(file))![1]!) }))
         .sort((a, b) => (a.timeNs < b.timeNs ? -1 : a.timeNs > b.timeNs ? 1 : 0));
       for (const file of files) if (dirname(file) === folder) used.add(file);
