@@ -130,6 +130,29 @@ describe("hrpipe run <folder>", () => {
     expect(cnn.windows.some((w) => w.hrBpm !== null && w.referenceHrBpm !== null)).toBe(true);
   }, 300_000);
 
+  it("ends at once with the plan's reason when the plan refuses the run (an offset for a participant the folder lacks)", async () => {
+    const offsets = path.join(root, "offsets.csv");
+    await writeFile(offsets, "participant,offset_s\nP99,0.5\n");
+    const started = performance.now();
+    const result = await runCli(
+      [
+        "run",
+        folder,
+        "--out",
+        path.join(root, "out refused"),
+        "--storage",
+        storage,
+        "--ecg-offsets",
+        offsets,
+      ],
+      { LOG_LEVEL: "error" },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/ingest \S+ failed: the ECG offsets name P99, which .* does not have/);
+    expect(result.stderr).toMatch(/finished without a report/);
+    expect(performance.now() - started).toBeLessThan(60_000);
+  }, 120_000);
+
   it("runs the same folder as plain videos: heart rate over time per video, no reference, no errors", async () => {
     const { result, report } = await hrpipeRun(folder, "out videos", ["--layout", "videos"]);
     expect(result.stderr).toMatch(/0 stored now/);

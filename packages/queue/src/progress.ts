@@ -117,8 +117,9 @@ export async function runProgress(
     return progress;
   }
   const ingest = await queues.queue("ingest").getJob(jobIds.ingest(runId));
-  if (ingest) {
-    record(progress, ingest, await ingest.getState(), "ingest");
+  const ingestState = await ingest?.getState();
+  if (ingest && ingestState) {
+    record(progress, ingest, ingestState, "ingest");
     // Dependencies come in pages: follow each kind's cursor to its end, asking only for the kinds
     // not finished yet (a cursor of 0 would scan that kind again from its start).
     const cursors = new Map<DependencyKind, number>(dependencyKinds.map((kind) => [kind, 0]));
@@ -149,7 +150,9 @@ export async function runProgress(
   }
   const report = await queues.queue("report").getJob(jobIds.report(runId));
   if (report) record(progress, report, await report.getState(), "report");
-  progress.finished = isFinalRunState(progress.manifest?.state);
+  // A failed ingest job ends the run whatever its manifest says (a plan that refused the dataset
+  // writes none): nothing else is queued after it.
+  progress.finished = isFinalRunState(progress.manifest?.state) || ingestState === "failed";
   return progress;
 }
 
