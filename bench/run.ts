@@ -11,6 +11,7 @@ import { benchResample } from "./resample.ts";
 import { benchRppg } from "./rppg.ts";
 import { benchRppgReal } from "./rppg-real.ts";
 import { benchScaling } from "./scaling.ts";
+import { benchUbfcClock } from "./ubfc-clock.ts";
 
 const benches: Record<string, () => Promise<BenchResult>> = {
   "cli-startup": benchCliStartup,
@@ -24,6 +25,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   rppg: benchRppg,
   "rppg-real": benchRppgReal,
   scaling: benchScaling,
+  "ubfc-clock": benchUbfcClock,
 };
 
 /** Benchmarks whose target is per core: run pinned to core 0 (ffmpeg children included) with taskset. */

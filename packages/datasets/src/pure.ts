@@ -1,3 +1,4 @@
+import { steadyRateHz } from "@hrpipe/signal";
 import { basename, type DatasetLayout, dirname, type Listing, type Recording } from "./layout.ts";
 import { naturalOrder } from "./ubfc-rppg.ts";
 
@@ -9,10 +10,13 @@ interface PureJson {
 /** A PURE frame: Image<capture time in ns>.png. */
 const imageName = /^Image(\d+)\.png$/i;
 
-/** Frames per second from capture times in ns: the average over the recording, else PURE's nominal 30. */
+/**
+ * Frames per second from capture times in ns: the camera's rate between dropped frames (as
+ * recordedFrameRateHz gives a video with a frame-times record), else PURE's nominal 30.
+ */
 function frameRate(timesNs: bigint[]): number {
-  const spanNs = timesNs.length > 1 ? Number(timesNs.at(-1)! - timesNs[0]!) : 0;
-  return spanNs > 0 ? ((timesNs.length - 1) * 1e9) / spanNs : 30;
+  const timeS = timesNs.map((t) => Number(t - timesNs[0]!) / 1e9);
+  return timeS.length > 1 && timeS.at(-1)! > 0 ? steadyRateHz(timeS) : 30;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   resampleUniform,
   rrIntervals,
   spectralHrBpm,
+  steadyRateHz,
   toolkitVideoHeartRateBpm,
 } from "@hrpipe/signal";
 import type { ReferenceSignal } from "./layout.ts";
@@ -127,4 +128,22 @@ export function frameClock(frameTimeS: Float64Array, fps: number): (referenceS: 
     const span = frameTimeS[hi]! - frameTimeS[lo]!;
     return (lo + (span > 0 ? (t - frameTimeS[lo]!) / span : 0)) / fps;
   };
+}
+
+/**
+ * The frame rate to put a video on instead of its container's, in Hz, where its dataset records every
+ * frame's time: the camera's rate between the frames it dropped (steadyRateHz) over the times of the
+ * frames the video holds (time k is frame k's, as frameClock takes it; a video cut short keeps its
+ * record's first times), where that differs from the container's rate by more than 0.1%; undefined
+ * otherwise. A container written at the recording's average rate runs every heart rate low by the share
+ * of time its dropped frames took (UBFC-rPPG: up to 1.4%); this rate does not.
+ */
+export function recordedFrameRateHz(
+  frameTimeS: Float64Array,
+  video: { fps: number; frameCount: number },
+): number | undefined {
+  const times = frameTimeS.subarray(0, video.frameCount);
+  if (times.length < 2) return undefined;
+  const rateHz = steadyRateHz(times);
+  return Math.abs(video.fps / rateHz - 1) > 1e-3 ? rateHz : undefined;
 }

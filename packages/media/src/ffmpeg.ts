@@ -189,18 +189,27 @@ export async function copySegment(
 }
 
 /**
- * Copies a file's video stream, without re-encoding, into a Matroska file whose first frame (shown at
- * `originS`: 1.4 s into an MPEG-TS stream, say) is at time 0, so that frame k is at k / fps.
+ * Copies a file's video stream without re-encoding (the same coded frames) onto a new time line: its
+ * first frame (shown at `originS`: 1.4 s into an MPEG-TS stream, say) at time 0, and every time
+ * multiplied by `timeScale` (the container's rate over the rate the recording really ran at), so that
+ * frame k is at k / fps. A scaled copy is written as QuickTime, whose frame rate follows the frames'
+ * times; Matroska keeps declaring the old one.
  */
-export async function remuxFromZero(file: string, out: string, originS: number): Promise<void> {
+export async function retimeVideo(
+  file: string,
+  out: string,
+  { originS, timeScale }: { originS: number; timeScale: number },
+): Promise<void> {
   const result = await run("ffmpeg", [
-    ...["-v", "error", "-y", "-i", file, "-map", "0:v:0", "-c", "copy", "-copyts"],
+    ...["-v", "error", "-y"],
+    ...(timeScale === 1 ? [] : ["-itsscale", timeScale.toFixed(9)]),
+    ...["-i", file, "-map", "0:v:0", "-c", "copy", "-copyts"],
     // The first frame's presentation time becomes 0; frames decoded ahead of it keep negative
     // decoding times, which Matroska does not store.
-    ...["-output_ts_offset", (-originS).toFixed(6), "-avoid_negative_ts", "disabled", "-f", "matroska", out],
+    ...["-output_ts_offset", (-originS * timeScale).toFixed(6), "-avoid_negative_ts", "disabled"],
+    ...["-f", timeScale === 1 ? "matroska" : "mov", out],
   ]);
-  if (result.code !== 0)
-    throw new MediaError(`${file} cannot be re-timed to start at 0: ${lastLines(result.stderr)}.`);
+  if (result.code !== 0) throw new MediaError(`${file} cannot be re-timed: ${lastLines(result.stderr)}.`);
 }
 
 export interface FrameRange {

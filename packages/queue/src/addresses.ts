@@ -67,11 +67,18 @@ export const addresses = {
       versions: { labels: versions.labels },
     }),
   faces: (
-    input: { sourceSha256: string; decode: DecodeOptions; face: FaceOptions },
+    input: {
+      sourceSha256: string;
+      /** The rate the frames were re-timed to from the dataset's record of their times, where they were. */
+      frameRateHz?: number;
+      decode: DecodeOptions;
+      face: FaceOptions;
+    },
     versions: FormatVersions = formatVersions,
   ) =>
     contentHash({
       source: input.sourceSha256,
+      frameRateHz: input.frameRateHz,
       // keepChunks decides only whether a transient file is deleted: it never changes a shard.
       options: { decode: input.decode, face: { ...input.face, keepChunks: undefined } },
       versions: { chunks: versions.chunks, faces: versions.faces },

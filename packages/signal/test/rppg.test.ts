@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { detrendSmoothnessPriors } from "../src/detrend.ts";
 import { bandSpectrum, harmonicScore, refinePeakHz, spectrumGrid, viterbiTrack } from "../src/pulse-rate.ts";
-import { medianRateHz, resampleUniform } from "../src/resample.ts";
+import { medianRateHz, resampleUniform, steadyRateHz } from "../src/resample.ts";
 import { rppgHeartRate, rppgVideoEstimate } from "../src/rppg.ts";
 import { rppgMethods } from "../src/rppg-methods.ts";
 import { fft, peakFrequency, periodogram } from "../src/spectrum.ts";
@@ -155,6 +155,25 @@ describe("heart rate from window spectra", () => {
 });
 
 describe("resampling irregular sample times", () => {
+  it("gives a camera's rate between its dropped frames, through arrival jitter", () => {
+    // 30 fps stamped on arrival to the millisecond (+/-5 ms, as UBFC-rPPG's are), with 3, 1 and 22 frames dropped.
+    const dropped = new Map([
+      [300, 3],
+      [900, 1],
+      [1500, 22],
+    ]);
+    const timeS: number[] = [];
+    for (let k = 0, frame = 0; k < 2000; k++, frame++) {
+      frame += dropped.get(k) ?? 0;
+      timeS.push(Math.round(1000 * (frame / 30 + 0.005 * Math.sin(k * 2.1))) / 1000);
+    }
+    expect(timeS.length / (timeS.at(-1)! - timeS[0]!)).toBeLessThan(29.7);
+    expect(steadyRateHz(timeS)).toBeCloseTo(30, 1);
+    // 30 fps stamped on a 16-ms tick, as PhysRecorder's are: 32- and 48-ms intervals, none dropped.
+    const ticked = Array.from({ length: 600 }, (_, k) => Math.ceil(k / 30 / 0.016) * 0.016);
+    expect(steadyRateHz(ticked)).toBeCloseTo(30, 1);
+  });
+
   it("puts a tone sampled with jittered times back on a uniform grid at its median rate", () => {
     const timeS: number[] = [];
     const values: number[] = [];

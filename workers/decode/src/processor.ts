@@ -3,12 +3,13 @@ import { createWriteStream } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
+import { readReference, recordedFrameRateHz } from "@hrpipe/datasets";
 import {
   copySegment,
   encodeImageSequence,
   MediaError,
   probeVideo,
-  remuxFromZero,
+  retimeVideo,
   scratchDir,
   type VideoInfo,
 } from "@hrpipe/media";
@@ -26,6 +27,7 @@ import {
   type Logger,
   readArtifact,
   type Storage,
+  type VideoReference,
 } from "@hrpipe/queue";
 import { planSegments, type SegmentPlan } from "./plan.ts";
 
@@ -37,6 +39,8 @@ export interface DecodeJobInput {
   imageSequence?: boolean;
   /** The video's path in its dataset, which messages name (an uploaded file's key is its content hash). */
   videoName?: string;
+  /** The video's own reference: where it records every frame's time, the frames are put on that clock. */
+  reference?: VideoReference;
   options: DecodeOptions;
   face: FaceOptions;
 }
@@ -97,6 +101,33 @@ async function fetchImageSequence(storage: Storage, key: string, dir: string, ha
 }
 
 /**
+ * The rate the video's frames really ran at, where its reference records their times (UBFC-rPPG's
+ * ground truth, PURE's JSON, a manifest's frame-times table) and it is not the container's; else undefined.
+ */
+async function recordedRate(
+  storage: Storage,
+  reference: VideoReference | undefined,
+  video: { fps: number; frameCount: number },
+): Promise<number | undefined> {
+  if (!reference) return undefined;
+  const text = async (key: string) => {
+    if (!(await storage.exists(key))) throw new ArtifactNotFoundError(storage.url, key);
+    return (await storage.get(key)).toString("utf8");
+  };
+  const texts = {
+    reference: await text(reference.key),
+    ...(reference.frameTimes ? { frameTimes: await text(reference.frameTimes.key) } : {}),
+  };
+  try {
+    const { frameTimeS } = readReference(reference, texts);
+    return frameTimeS && recordedFrameRateHz(frameTimeS, video);
+  } catch {
+    // A reference that cannot be read fails the video's ecg job, which names what is wrong with it.
+    return undefined;
+  }
+}
+
+/**
  * Chunks are the segment's coded frames copied without re-encoding (Matroska, source timestamps kept),
  * from the keyframe at or before the segment: decoding one gives bit-identical pixels to decoding the
  * source, and it costs about the source's own bytes. Its SHA-256 travels in the face job.
@@ -114,16 +145,21 @@ export async function processDecodeJob(
     const sourceHash = createHash("sha256");
     let source = path.join(dir, `source${path.extname(input.videoKey) || ".mov"}`);
     let info: VideoInfo;
+    let frameRateHz: number | undefined;
     try {
       if (input.imageSequence) source = await fetchImageSequence(storage, input.videoKey, dir, sourceHash);
       else await fetchFile(storage, input.videoKey, source, sourceHash);
       info = await probeVideo(source);
-      if (Math.abs(info.originS) >= 0.5 / info.fps) {
-        // Chunks are cut, and face jobs count frames, from container time 0.
-        const zeroed = path.join(dir, "source-from-zero.mkv");
-        await remuxFromZero(source, zeroed, info.originS);
+      frameRateHz = await recordedRate(storage, input.reference, info);
+      if (frameRateHz || Math.abs(info.originS) >= 0.5 / info.fps) {
+        // Chunks are cut, and face jobs count frames, from container time 0, on the recording's clock.
+        const retimed = path.join(dir, "source-retimed");
+        await retimeVideo(source, retimed, {
+          originS: info.originS,
+          timeScale: frameRateHz ? info.fps / frameRateHz : 1,
+        });
         await rm(source);
-        source = zeroed;
+        source = retimed;
         info = await probeVideo(source);
       }
     } catch (error) {
@@ -132,6 +168,7 @@ export async function processDecodeJob(
     }
     const facesHash = addresses.faces({
       sourceSha256: sourceHash.digest("hex"),
+      frameRateHz,
       decode: input.options,
       face: input.face,
     });

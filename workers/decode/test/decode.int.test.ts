@@ -4,7 +4,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { decodeFrames, probeVideo, resolveTool } from "@hrpipe/media";
-import { BadInputError, type DecodedVideo, FileStorage, faceOptionsSchema } from "@hrpipe/queue";
+import {
+  BadInputError,
+  type DecodedVideo,
+  FileStorage,
+  faceOptionsSchema,
+  type VideoReference,
+} from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec, readBarcode } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processDecodeJob } from "../src/processor.ts";
@@ -131,6 +137,54 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
     expect((await probeVideo(path.join(dir, "camera.ts"))).originS).toBeGreaterThan(1);
     expect(result).toMatchObject({ fps: 25, frameCount: 750 });
     expect(await chunkBarcodes(result)).toEqual(Array.from({ length: result.frameCount }, (_, i) => i));
+  });
+
+  it("puts a video on the rate its dataset's record of frame times gives, not its container's average", async () => {
+    // A 25-fps camera that dropped 10 frames (0.4 s) of 310, written at its average rate (24.2 fps),
+    // as UBFC-rPPG's are; ground_truth.txt holds each kept frame's arrival time (ms, +/-4 ms jitter).
+    const file = path.join(dir, "dropped.mov");
+    const ffmpeg = (args: string[]) =>
+      promisify(execFile)(resolveTool("ffmpeg").path, ["-v", "error", ...args]);
+    await ffmpeg([
+      ...["-i", source, "-frames:v", "300", "-c:v", "libx264", "-preset", "ultrafast"],
+      ...["-bf", "0", "-crf", "12", "-f", "h264", `${file}.h264`],
+    ]);
+    await ffmpeg(["-r", "24.2", "-i", `${file}.h264`, "-c", "copy", "-f", "mov", file]);
+    expect((await probeVideo(file)).fps).toBeCloseTo(24.2, 1);
+    const timeS = Array.from(
+      { length: 300 },
+      (_, k) => Math.round(1000 * ((k + (k >= 150 ? 10 : 0)) / 25 + 0.004 * Math.sin(k))) / 1000,
+    );
+    const groundTruth = [timeS.map((t) => Math.sin(2 * Math.PI * 1.2 * t)), timeS.map(() => 72), timeS]
+      .map((line) => line.join(" "))
+      .join("\n");
+    await storage.put("made/subject1/vid.mov", await readFile(file));
+    await storage.put("made/subject1/ground_truth.txt", Buffer.from(groundTruth));
+    const decode = (reference?: VideoReference) =>
+      processDecodeJob(
+        {
+          participant: "subject1",
+          videoId: "vid",
+          videoKey: "made/subject1/vid.mov",
+          ...(reference ? { reference } : {}),
+          options: { segmentS: 5 },
+          face: faceOptions,
+        },
+        { storage },
+      );
+    const result = await decode({
+      layout: "ubfc-rppg",
+      key: "made/subject1/ground_truth.txt",
+      file: "subject1/ground_truth.txt",
+      kind: "ppg",
+    });
+    expect(result.fps).toBeCloseTo(25, 1);
+    expect(result.frameCount).toBe(300);
+    expect(await chunkBarcodes(result)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    // The same file without the record stays on its container's clock, under another address.
+    const plain = await decode();
+    expect(plain.fps).toBeCloseTo(24.2, 1);
+    expect(plain.facesHash).not.toBe(result.facesHash);
   });
 
   it("cuts an AVI, whose packets carry no presentation times, frame for frame", async () => {

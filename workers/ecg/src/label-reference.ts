@@ -1,4 +1,4 @@
-import { frameClock, layouts, parseFrameTimes, ReferenceRate, type ReferenceSignal } from "@hrpipe/datasets";
+import { frameClock, ReferenceRate, type ReferenceSignal, readReference } from "@hrpipe/datasets";
 import type { EcgOptions, TrialLabels, VideoReference } from "@hrpipe/queue";
 import { medianRateHz, rrIntervals } from "@hrpipe/signal";
 
@@ -39,15 +39,7 @@ export function labelReference(
   let signal: ReferenceSignal;
   let frameTimeS: Float64Array | undefined;
   try {
-    signal = layouts[reference.layout].parseReference(
-      { ...reference, file: reference.file },
-      texts.reference,
-    );
-    frameTimeS =
-      signal.frameTimeS ??
-      (reference.frameTimes && texts.frameTimes !== undefined
-        ? parseFrameTimes(reference.frameTimes, texts.frameTimes)
-        : undefined);
+    ({ signal, frameTimeS } = readReference(reference, texts));
   } catch (error) {
     throw new ReferenceInputError((error as Error).message);
   }

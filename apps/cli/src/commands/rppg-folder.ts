@@ -6,9 +6,9 @@ import {
   type LayoutName,
   layoutNames,
   layouts,
-  parseFrameTimes,
-  type Recording,
   ReferenceRate,
+  readReference,
+  recordedFrameRateHz,
 } from "@hrpipe/datasets";
 import { encodeImageSequence, scratchDir } from "@hrpipe/media";
 import {
@@ -50,21 +50,6 @@ async function listFolder(root: string): Promise<string[]> {
     .filter((entry) => entry.isFile())
     .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join("/"))
     .sort();
-}
-
-/** The clock map of a recording: its reference's own frame times, a frame-times table, or none. */
-async function clockOf(
-  root: string,
-  recording: Recording,
-  frameTimeS: Float64Array | undefined,
-  fps: number,
-) {
-  if (frameTimeS) return frameClock(frameTimeS, fps);
-  if (recording.frameTimes) {
-    const text = await readFile(path.join(root, recording.frameTimes.file), "utf8");
-    return frameClock(parseFrameTimes(recording.frameTimes, text), fps);
-  }
-  return undefined;
 }
 
 function paired(pairs: [number | null, number | null][]): [number[], number[]] {
@@ -136,23 +121,30 @@ export async function rppgFolder(
     } finally {
       if (scratch) await rm(scratch, { recursive: true, force: true });
     }
-    report.durationS = measured.durationS;
     let reference: ReferenceRate | undefined;
     if (recording.reference) {
       try {
-        const signal = layout.parseReference(
-          recording.reference,
-          await readFile(path.join(root, recording.reference.file), "utf8"),
+        const read = (file: string) => readFile(path.join(root, file), "utf8");
+        const { signal, frameTimeS } = readReference(
+          { ...recording.reference, layout: layout.name, frameTimes: recording.frameTimes },
+          {
+            reference: await read(recording.reference.file),
+            frameTimes: recording.frameTimes && (await read(recording.frameTimes.file)),
+          },
         );
-        reference = new ReferenceRate(
-          signal,
-          await clockOf(root, recording, signal.frameTimeS, measured.fsHz),
-        );
+        if (frameTimeS) {
+          // As the decode stage re-times such a video: the same frames, on the rate the record gives.
+          const frameCount = measured.faceFound.length;
+          const rateHz = recordedFrameRateHz(frameTimeS, { fps: measured.fsHz, frameCount });
+          if (rateHz) measured = { ...measured, fsHz: rateHz, durationS: frameCount / rateHz };
+        }
+        reference = new ReferenceRate(signal, frameTimeS && frameClock(frameTimeS, measured.fsHz));
         report.referenceHrBpm = reference.whole(measured.durationS);
       } catch (error) {
         report.excluded = `${recording.reference.file}: ${(error as Error).message}`;
       }
     }
+    report.durationS = measured.durationS;
     for (const method of options.methods) {
       const estimate = rppgVideoEstimate(
         method,
