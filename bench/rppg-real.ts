@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { parseFrameTimes, readReference, recordedFrameRateHz } from "@hrpipe/datasets";
 import { analyseVideo, FaceDetector, LandmarkDetector } from "@hrpipe/face";
 import { faceOptionsSchema } from "@hrpipe/queue";
 import {
@@ -37,6 +38,8 @@ interface Recording {
   video: string;
   /** The reference, given the video's frame rate (UBFC's waveform has one sample per frame). */
   reference(videoFps: number): Reference;
+  /** The rate frame k is put at k / rate by: the dataset's record of the frames' times, as hrpipe does. */
+  frameRateHz(video: { fps: number; frameCount: number }): number;
 }
 
 /** UBFC-rPPG DATASET_2: ground_truth.txt holds the PPG waveform sampled with every frame (line 1). */
@@ -50,6 +53,14 @@ function ubfcRecording(subject: string): Recording {
       const ppg = Float64Array.from(waveform!.trim().split(/\s+/), Number);
       // The field's per-video reference: the whole waveform's spectral peak (rPPG-Toolbox's recipe).
       return { fsHz: videoFps, startS: 0, ppg, hrBpm: toolkitVideoHeartRateBpm(ppg, videoFps) };
+    },
+    frameRateHz(video) {
+      const file = "ground_truth.txt";
+      const { frameTimeS } = readReference(
+        { layout: "ubfc-rppg", file, kind: "ppg" },
+        { reference: readFileSync(path.join(folder, file), "utf8") },
+      );
+      return recordedFrameRateHz(frameTimeS!, video) ?? video.fps;
     },
   };
 }
@@ -83,6 +94,11 @@ const physRecorder: Recording = {
       ppg: uniform.values,
       hrBpm: spectralHrBpm(uniform.values, fsHz),
     };
+  },
+  frameRateHz(video) {
+    const file = path.join(dataDir, "physrecorder-v01", "frames_timestamp.csv");
+    const frameTimeS = parseFrameTimes({ file, column: "timestamp" }, readFileSync(file, "utf8"));
+    return recordedFrameRateHz(frameTimeS, video) ?? video.fps;
   },
 };
 
@@ -154,7 +170,8 @@ export async function benchRppgReal(): Promise<BenchResult> {
   for (const recording of recordings) {
     const started = performance.now();
     const { info, analysis } = await analyseVideo(recording.video, detector, options, undefined, landmarks);
-    for (const method of rppgMethods) rppgVideoEstimate(method, analysis.rgb, analysis.faceFound, info.fps);
+    const fps = recording.frameRateHz(info);
+    for (const method of rppgMethods) rppgVideoEstimate(method, analysis.rgb, analysis.faceFound, fps);
     const seconds = (performance.now() - started) / 1000;
     const { analysis: everyFrame } = await analyseVideo(
       recording.video,
@@ -166,7 +183,7 @@ export async function benchRppgReal(): Promise<BenchResult> {
     const { analysis: box } = await analyseVideo(recording.video, detector, options);
     all.push({
       recording,
-      fps: info.fps,
+      fps,
       frames: info.frameCount,
       landmarks: analysis,
       everyFrame,
@@ -299,7 +316,10 @@ export async function benchRppgReal(): Promise<BenchResult> {
       "`pnpm bench rppg-real`, pinned to one core. The 7 UBFC-rPPG DATASET_2 subjects of ../shared/data/ubfc-rppg-dev (640x480, H.264 at " +
       "75-210 kbit/s) and PhysRecorder's 20-s clip, each decoded, faces tracked (TinyFaceDetector every 8 frames), skin measured over the " +
       "68-landmark skin area (landmarks every 2 frames, moved with the box between), every method run with the defaults (10-s windows every 1 s, Viterbi tracking at 3 bpm/s, video rate = median " +
-      "of windows). References: UBFC's PPG waveform (one sample per frame): per video its whole-waveform spectral peak as rPPG-Toolbox " +
+      "of windows). UBFC's frame k (and PPG sample k) is at k / the camera's rate between dropped frames by ground_truth.txt's times, " +
+      "as hrpipe puts it (29.7-30.1 Hz; the files say 29.5-29.9, their average); PhysRecorder's likewise by frames_timestamp.csv (30.07 Hz: " +
+      "one frame dropped; the file says 30). " +
+      "References: UBFC's PPG waveform (one sample per frame): per video its whole-waveform spectral peak as rPPG-Toolbox " +
       "computes it, per window the spectral peak of the same 10 s; PhysRecorder's oximeter waveform aligned by its unix timestamps to the " +
       "frame timestamps. The toolkit column is rPPG-Toolbox's own unsupervised pipeline (Haar box on the first frame, 72x72, whole-video " +
       "FFT) on the same files, read from ../shared/fixtures/rppg-toolbox-reference/index.json. Choice rows rerun the same traces with one " +

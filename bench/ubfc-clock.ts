@@ -129,7 +129,7 @@ export async function benchUbfcClock(): Promise<BenchResult> {
     method:
       "`pnpm bench ubfc-clock`. The 7 ground_truth.txt files of ../shared/data/ubfc-rppg-dev: line 1 the PPG (one sample per frame), line 2 " +
       "the pulse oximeter's own HR trace, line 3 each frame's arrival time (1-ms steps, +/-5 ms jitter, gaps where frames were dropped). " +
-      "Sample k is put at k / rate for three rates: the camera's between dropped frames (the mean of the intervals up to 1.5x the median; " +
+      "Sample k is put at k / rate for three rates: the camera's between dropped frames (the mean of the intervals shorter than 1.8x the median; " +
       "what hrpipe's decode stage re-times such videos to), the average over the recording (frames / span: what a container written at " +
       "the average rate gives, and hrpipe used before), and 30 fps (rPPG-Toolbox's assumption). Per 10-s window every 5 s, the PPG's rate " +
       "from Elgendi's systolic peaks (hrpipe's PPG reference; windows it flags low quality left out) against the mean of the oximeter's HR " +

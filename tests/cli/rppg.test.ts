@@ -224,3 +224,58 @@ describe("hrpipe rppg on a PURE folder", () => {
     expect(Math.abs(video!.methods.pos.hrBpm - 72)).toBeLessThan(2);
   }, 60_000);
 });
+
+describe("hrpipe rppg on a camera that dropped frames", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hrpipe-rppg-dropped-"));
+    // A 30-fps camera filming skin pulsing at 90 bpm dropped 20 frames twice in 20 s (0.67 s, as long
+    // as UBFC-rPPG's longest gap, and whole pulses: no phase jump, so the clock alone sets the rate);
+    // the file holds the 560 it kept at their average rate, 28 fps, and frames.csv each one's unix time.
+    const kept = Array.from({ length: 600 }, (_, k) => k).filter(
+      (k) => ![200, 400].some((d) => k >= d && k < d + 20),
+    );
+    const encoder = new VideoEncoder(path.join(dir, "camera.mp4"), {
+      width: 64,
+      height: 48,
+      fps: 28,
+      crf: 10,
+    });
+    const frame = new Uint8Array(64 * 48 * 3);
+    for (const k of kept) {
+      const [r, g, b] = pulsingSkin(k / 30, 90, 0.03);
+      for (let p = 0; p < frame.length; p += 3) frame.set([r, g, b], p);
+      await encoder.write(frame);
+    }
+    await encoder.close();
+    const epochS = 1_700_000_000;
+    await writeFile(
+      path.join(dir, "frames.csv"),
+      `frame,timestamp\n${kept.map((k, i) => `${i},${(epochS + k / 30).toFixed(3)}`).join("\n")}\n`,
+    );
+    await writeFile(
+      path.join(dir, "hr.csv"),
+      `t,bpm\n${Array.from({ length: 21 }, (_, s) => `${epochS + s},90`).join("\n")}\n`,
+    );
+    await writeFile(
+      path.join(dir, "manifest.csv"),
+      "video,reference,kind,column,time_column,frame_times,frame_time_column\n" +
+        "camera.mp4,hr.csv,hr,bpm,t,frames.csv,timestamp\n",
+    );
+  }, 60_000);
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("measures on the rate its frame-times table gives (30 fps), not the file's average (28: 6 bpm low)", async () => {
+    const out = path.join(dir, "report.json");
+    const result = await runCli(["rppg", dir, "--roi", "whole-frame", "--method", "pos", "--out", out]);
+    expect(result.code, result.stderr).toBe(0);
+    const [video] = (
+      JSON.parse(await readFile(out, "utf8")) as {
+        videos: { durationS: number; referenceHrBpm: number; methods: { pos: { hrBpm: number } } }[];
+      }
+    ).videos;
+    expect(video!.durationS).toBeCloseTo(560 / 30, 1);
+    expect(video!.referenceHrBpm).toBe(90);
+    expect(Math.abs(video!.methods.pos.hrBpm - 90), `${video!.methods.pos.hrBpm}`).toBeLessThan(1);
+  }, 60_000);
+});

@@ -146,10 +146,12 @@ export async function processDecodeJob(
     let source = path.join(dir, `source${path.extname(input.videoKey) || ".mov"}`);
     let info: VideoInfo;
     let frameRateHz: number | undefined;
+    let containerFps: number | undefined;
     try {
       if (input.imageSequence) source = await fetchImageSequence(storage, input.videoKey, dir, sourceHash);
       else await fetchFile(storage, input.videoKey, source, sourceHash);
       info = await probeVideo(source);
+      containerFps = info.fps;
       frameRateHz = await recordedRate(storage, input.reference, info);
       if (frameRateHz || Math.abs(info.originS) >= 0.5 / info.fps) {
         // Chunks are cut, and face jobs count frames, from container time 0, on the recording's clock.
@@ -220,6 +222,8 @@ export async function processDecodeJob(
         chunks: chunks.length,
         done: done.length,
         ...(info.variableFrameRate ? { variableFrameRate: true, fps: info.fps } : {}),
+        // Its heart rates differ from ones measured on the file's own clock by fps / retimedFromFps.
+        ...(frameRateHz ? { fps: info.fps, retimedFromFps: containerFps } : {}),
       },
       "video segmented",
     );
