@@ -73,7 +73,13 @@ function parseRate(rate: string | undefined): number {
  * Probes the first video stream of a file, reading every packet's time and flags (not decoding): a
  * truncated file is refused here, and the frame grid decodeFrames puts the frames on is measured.
  */
-export async function probeVideo(file: string): Promise<VideoInfo> {
+export async function probeVideo(
+  file: string,
+  options: {
+    /** The rate the frames run at where the caller knows it better than the container (retimeVideo's copies). */
+    fps?: number;
+  } = {},
+): Promise<VideoInfo> {
   const result = await run("ffprobe", [
     "-v",
     "error",
@@ -115,7 +121,7 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
     }))
     .filter((packet) => Number.isFinite(packet.timeS))
     .sort((a, b) => a.timeS - b.timeS);
-  const fps = parseRate(stream.avg_frame_rate) || parseRate(stream.r_frame_rate);
+  const fps = options.fps ?? (parseRate(stream.avg_frame_rate) || parseRate(stream.r_frame_rate));
   const declaredFrames = Number(stream.nb_frames ?? 0);
   if (declaredFrames > 0 && packets.length < declaredFrames) {
     throw new MediaError(
@@ -192,24 +198,30 @@ export async function copySegment(
  * Copies a file's video stream without re-encoding (the same coded frames) onto a new time line: its
  * first frame (shown at `originS`: 1.4 s into an MPEG-TS stream, say) at time 0, and every time
  * multiplied by `timeScale` (the container's rate over the rate the recording really ran at), so that
- * frame k is at k / fps. A scaled copy is written as QuickTime, whose frame rate follows the frames'
- * times; Matroska keeps declaring the old one.
+ * frame k is at k / fps. A scaled copy is written as QuickTime (or MP4 for the codecs QuickTime does not
+ * take, VP9 among them): Matroska keeps declaring the old rate, and QuickTime one near the new (its last
+ * frame keeps its old duration), so probe the copy with the new rate (probeVideo's `fps`).
  */
 export async function retimeVideo(
   file: string,
   out: string,
   { originS, timeScale }: { originS: number; timeScale: number },
 ): Promise<void> {
-  const result = await run("ffmpeg", [
-    ...["-v", "error", "-y"],
-    ...(timeScale === 1 ? [] : ["-itsscale", timeScale.toFixed(9)]),
-    ...["-i", file, "-map", "0:v:0", "-c", "copy", "-copyts"],
-    // The first frame's presentation time becomes 0; frames decoded ahead of it keep negative
-    // decoding times, which Matroska does not store.
-    ...["-output_ts_offset", (-originS * timeScale).toFixed(6), "-avoid_negative_ts", "disabled"],
-    ...["-f", timeScale === 1 ? "matroska" : "mov", out],
-  ]);
-  if (result.code !== 0) throw new MediaError(`${file} cannot be re-timed: ${lastLines(result.stderr)}.`);
+  let stderr = "";
+  for (const format of timeScale === 1 ? ["matroska"] : ["mov", "mp4"]) {
+    const result = await run("ffmpeg", [
+      ...["-v", "error", "-y"],
+      ...(timeScale === 1 ? [] : ["-itsscale", timeScale.toFixed(9)]),
+      ...["-i", file, "-map", "0:v:0", "-c", "copy", "-copyts"],
+      // The first frame's presentation time becomes 0; frames decoded ahead of it keep negative
+      // decoding times, which Matroska does not store.
+      ...["-output_ts_offset", (-originS * timeScale).toFixed(6), "-avoid_negative_ts", "disabled"],
+      ...["-f", format, out],
+    ]);
+    if (result.code === 0) return;
+    stderr = result.stderr;
+  }
+  throw new MediaError(`${file} cannot be re-timed: ${lastLines(stderr)}.`);
 }
 
 export interface FrameRange {

@@ -5,7 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveTool } from "../src/binaries.ts";
-import { decodeFrames, MediaError, probeVideo, VideoEncoder } from "../src/ffmpeg.ts";
+import { decodeFrames, MediaError, probeVideo, retimeVideo, VideoEncoder } from "../src/ffmpeg.ts";
 
 const size = { width: 64, height: 48 };
 
@@ -136,5 +136,34 @@ describe("decodeFrames", () => {
     // Not 1.4 s of the first frame repeated: frame 0 is the first picture.
     expect(await levels(0, 10)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(await levels(6, 3)).toEqual([6, 7, 8]);
+  });
+  it("re-times a stream copy to another rate, VP9 (which QuickTime does not take) included: the same frames, k at k / the new rate", async () => {
+    // 100 frames, frame k of level 20 (k mod 10), at 25 fps.
+    const long = path.join(dir, "levels-100.mkv");
+    const encoder = new VideoEncoder(long, { ...size, fps: 25, crf: 0 });
+    for (let k = 0; k < 100; k++)
+      await encoder.write(new Uint8Array(size.width * size.height * 3).fill(20 * (k % 10)));
+    await encoder.close();
+    for (const codec of [
+      ["-c:v", "copy"],
+      ["-c:v", "libvpx-vp9", "-lossless", "1"],
+    ]) {
+      const source = path.join(dir, `levels-${codec[1]}.mkv`);
+      await promisify(execFile)(resolveTool("ffmpeg").path, ["-v", "error", "-i", long, ...codec, source]);
+      const retimed = path.join(dir, `levels-${codec[1]}-retimed`);
+      await retimeVideo(source, retimed, { originS: 0, timeScale: 25 / 30 });
+      // The declared rate is near the new one (QuickTime), the frames sit on its grid.
+      expect(Math.abs((await probeVideo(retimed)).fps / 30 - 1), codec[1]).toBeLessThan(0.002);
+      const info = await probeVideo(retimed, { fps: 30 });
+      expect(info, codec[1]).toMatchObject({ fps: 30, frameCount: 100, variableFrameRate: false });
+      const seen: number[] = [];
+      for await (const frame of decodeFrames(
+        retimed,
+        { firstFrame: 0, frameCount: 100, fps: info.fps },
+        size,
+      ))
+        seen.push(Math.round(frame.reduce((sum, v) => sum + v, 0) / frame.length / 20));
+      expect(seen, codec[1]).toEqual(Array.from({ length: 100 }, (_, k) => k % 10));
+    }
   });
 });

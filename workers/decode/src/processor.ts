@@ -162,7 +162,7 @@ export async function processDecodeJob(
         });
         await rm(source);
         source = retimed;
-        info = await probeVideo(source);
+        info = await probeVideo(source, frameRateHz ? { fps: frameRateHz } : {});
       }
     } catch (error) {
       if (error instanceof MediaError) throw new BadInputError(error.message.replaceAll(source, name));
