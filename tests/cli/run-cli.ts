@@ -5,7 +5,9 @@ export const repoRoot = path.resolve(import.meta.dirname, "../..");
 const bin = path.join(repoRoot, "apps/cli/bin/hrpipe.js");
 
 export interface CliResult {
+  /** The exit code, or -1 where a signal ended the process. */
   code: number;
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -32,6 +34,6 @@ export function runCli(
       stderr += chunk;
     });
     child.once("error", reject);
-    child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.once("close", (code, signal) => resolve({ code: code ?? -1, signal, stdout, stderr }));
   });
 }

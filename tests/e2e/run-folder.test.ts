@@ -147,7 +147,7 @@ describe("hrpipe run <folder>", () => {
       ],
       { LOG_LEVEL: "error" },
     );
-    expect(result.code).toBe(1);
+    expect(result.code, `signal ${result.signal}; ${result.stderr.slice(-3000)}`).toBe(1);
     expect(result.stderr).toMatch(/ingest \S+ failed: the ECG offsets name P99, which .* does not have/);
     expect(result.stderr).toMatch(/finished without a report/);
     expect(performance.now() - started).toBeLessThan(60_000);

@@ -133,9 +133,9 @@ export class BackboneThread implements Embedder {
 export function backboneLoader(
   config: Pick<HrpipeConfig, "densenetWeights" | "featuresBatch">,
   logger: Logger,
-): () => Promise<BackboneThread> {
+): (() => Promise<BackboneThread>) & { close(): Promise<void> } {
   let backbone: Promise<BackboneThread> | undefined;
-  return () => {
+  const load = () => {
     backbone ??= (async () => {
       const weights = config.densenetWeights
         ? {
@@ -151,4 +151,11 @@ export function backboneLoader(
     })();
     return backbone;
   };
+  return Object.assign(load, {
+    /** Waits for a thread still being built (ending the process under it can abort it), then ends it. */
+    async close() {
+      const thread = await backbone?.catch(() => undefined);
+      await thread?.close();
+    },
+  });
 }

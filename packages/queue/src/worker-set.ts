@@ -10,7 +10,10 @@ import { type StageRuntimeDefaults, stageGraph } from "./stages.ts";
 import { openStorage, type Storage } from "./storage/index.ts";
 import { startTracing } from "./tracing.ts";
 
-/** What a stage's processor may use; `shared` hands every stage of a process the same instance. */
+/**
+ * What a stage's processor may use; `shared` hands every stage of a process the same instance, which the
+ * worker set closes when it closes, where the instance has a close().
+ */
 export interface StageServices {
   config: HrpipeConfig;
   logger: Logger;
@@ -114,6 +117,7 @@ export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOp
     },
   };
   const metrics = new PipelineMetrics({ queues, stages: bindings.map((binding) => binding.stage) });
+  const preparing: Promise<void>[] = [];
   const workers = bindings.map((binding) => {
     const worker = createStageWorker(binding.stage, binding.processor(services), {
       ...resolveWorkerSettings(binding.stage, config, options.flags),
@@ -126,13 +130,15 @@ export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOp
     if (binding.prepare) {
       // A failed preparation is logged; the worker still runs, and its first job fails with the
       // same error, which the run reports against the job.
-      void binding
-        .prepare(services)
-        .catch((error: Error) => logger.error({ stage: binding.stage, err: error }, error.message))
-        .then(() => {
-          if (!worker.closing)
-            void worker.run().catch((error: Error) => logger.error({ err: error }, error.message));
-        });
+      preparing.push(
+        binding
+          .prepare(services)
+          .catch((error: Error) => logger.error({ stage: binding.stage, err: error }, error.message))
+          .then(() => {
+            if (!worker.closing)
+              void worker.run().catch((error: Error) => logger.error({ err: error }, error.message));
+          }),
+      );
     }
     metrics.observe(binding.stage, worker);
     worker.on("failed", (job, error) =>
@@ -151,6 +157,12 @@ export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOp
     notReadyReason: () => redisNotReadyReason(producer),
     async close(force = false) {
       await Promise.all(workers.map((worker) => worker.close(force)));
+      // A stage's shared resources (the backbone's thread) end only once built: a process that
+      // exits while a thread is loading its native runtime can be aborted by it.
+      await Promise.all(preparing);
+      for (const instance of sharedInstances.values())
+        if (typeof (instance as { close?: unknown }).close === "function")
+          await (instance as { close(): Promise<void> }).close();
       await queues.close();
       for (const connection of connections) connection.disconnect();
     },
