@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { VideoEncoder } from "@hrpipe/media";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./run-cli.ts";
+import { type CliResult, runCli } from "./run-cli.ts";
 
 describe("hrpipe rppg on a video in which no frame shows a face", () => {
   let dir: string;
@@ -48,6 +48,21 @@ async function writeSkinPatchVideo(file: string, hrBpm: number, seconds: number)
     await encoder.write(frame);
   }
   await encoder.close();
+}
+
+/** `hrpipe rppg <dir>` with POS on the whole frame, as the folder tests run it: its result and report.json. */
+async function rppgFolderPos<Report>(dir: string): Promise<{ result: CliResult; report: Report }> {
+  const out = path.join(dir, "report.json");
+  const result = await runCli(["rppg", dir, "--roi", "whole-frame", "--method", "pos", "--out", out]);
+  expect(result.code, result.stderr).toBe(0);
+  return { result, report: JSON.parse(await readFile(out, "utf8")) as Report };
+}
+
+/** A report.json video as the one-method folder tests read it. */
+interface PosVideo {
+  durationS: number;
+  referenceHrBpm: number;
+  methods: { pos: { hrBpm: number } };
 }
 
 interface RppgOutput {
@@ -144,10 +159,7 @@ describe("hrpipe rppg on a dataset folder", () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it("reports every video against its reference (path with spaces, layout detected) and excludes a truncated one with a reason", async () => {
-    const out = path.join(dir, "report.json");
-    const result = await runCli(["rppg", dir, "--roi", "whole-frame", "--method", "pos", "--out", out]);
-    expect(result.code).toBe(0);
-    const report = JSON.parse(await readFile(out, "utf8")) as {
+    const { result, report } = await rppgFolderPos<{
       layout: string;
       videos: {
         subject: string;
@@ -162,7 +174,7 @@ describe("hrpipe rppg on a dataset folder", () => {
           windowBands: { bands: string[]; accuracy: number; confusion: number[][] };
         };
       };
-    };
+    }>(dir);
     expect(report.layout).toBe("generic");
     const [calm, brisk, cut] = report.videos;
     expect(calm!.referenceHrBpm).toBe(66);
@@ -210,15 +222,9 @@ describe("hrpipe rppg on a PURE folder", () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it("measures the frame folder as a video of its images, against its JSON's waveform", async () => {
-    const out = path.join(dir, "report.json");
-    const result = await runCli(["rppg", dir, "--roi", "whole-frame", "--method", "pos", "--out", out]);
-    expect(result.code, result.stderr).toBe(0);
+    const { result, report } = await rppgFolderPos<{ videos: PosVideo[] }>(dir);
     expect(result.stdout).toMatch(/pure: 1 videos, 1 with a reference, 0 excluded/);
-    const [video] = (
-      JSON.parse(await readFile(out, "utf8")) as {
-        videos: { durationS: number; referenceHrBpm: number; methods: { pos: { hrBpm: number } } }[];
-      }
-    ).videos;
+    const [video] = report.videos;
     expect(video!.durationS).toBeCloseTo(20, 1);
     expect(Math.abs(video!.referenceHrBpm - 72)).toBeLessThan(1);
     expect(Math.abs(video!.methods.pos.hrBpm - 72)).toBeLessThan(2);
@@ -266,14 +272,7 @@ describe("hrpipe rppg on a camera that dropped frames", () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it("measures on the rate its frame-times table gives (30 fps), not the file's average (28: 6 bpm low)", async () => {
-    const out = path.join(dir, "report.json");
-    const result = await runCli(["rppg", dir, "--roi", "whole-frame", "--method", "pos", "--out", out]);
-    expect(result.code, result.stderr).toBe(0);
-    const [video] = (
-      JSON.parse(await readFile(out, "utf8")) as {
-        videos: { durationS: number; referenceHrBpm: number; methods: { pos: { hrBpm: number } } }[];
-      }
-    ).videos;
+    const [video] = (await rppgFolderPos<{ videos: PosVideo[] }>(dir)).report.videos;
     expect(video!.durationS).toBeCloseTo(560 / 30, 1);
     expect(video!.referenceHrBpm).toBe(90);
     expect(Math.abs(video!.methods.pos.hrBpm - 90), `${video!.methods.pos.hrBpm}`).toBeLessThan(1);
