@@ -13,12 +13,16 @@ export interface UniformSeries {
   values: Float64Array;
 }
 
-/** The median rate of a series of sample times, in Hz. */
-export function medianRateHz(timeS: ArrayLike<number>): number {
-  const steps = Array.from({ length: timeS.length - 1 }, (_, i) => timeS[i + 1]! - timeS[i]!).filter(
+/** The intervals between successive sample times, s; repeated timestamps give none. */
+function positiveSteps(timeS: ArrayLike<number>): number[] {
+  return Array.from({ length: timeS.length - 1 }, (_, i) => timeS[i + 1]! - timeS[i]!).filter(
     (step) => step > 0,
   );
-  return 1 / median(steps);
+}
+
+/** The median rate of a series of sample times, in Hz. */
+export function medianRateHz(timeS: ArrayLike<number>): number {
+  return 1 / median(positiveSteps(timeS));
 }
 
 /**
@@ -31,9 +35,7 @@ export function medianRateHz(timeS: ArrayLike<number>): number {
  * the mean, not the median, gives the rate.
  */
 export function steadyRateHz(timeS: ArrayLike<number>): number {
-  const steps = Array.from({ length: timeS.length - 1 }, (_, i) => timeS[i + 1]! - timeS[i]!).filter(
-    (step) => step > 0,
-  );
+  const steps = positiveSteps(timeS);
   const limit = 1.8 * median(steps);
   const steady = steps.filter((step) => step < limit);
   return steady.length / steady.reduce((sum, step) => sum + step, 0);
