@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,7 @@ describe("hrpipe ecg", () => {
     const result = await runCli(["ecg", fixture, "--out", out, "--column", "14", "--window", "24"]);
     expect(result.code, result.stderr).toBe(0);
     expect((await readdir(out)).sort()).toEqual([
+      ".hrpipe-output.json",
       "P01_4.labels.json",
       "P01_5.labels.json",
       "P01_9.labels.json",
@@ -29,6 +30,25 @@ describe("hrpipe ecg", () => {
     expect(result.stdout).toMatch(/trial\s+beats\s+mean HR\s+min HR\s+max HR\s+labelled/);
     expect(result.stdout).toMatch(/N1\s+36\s+50\.\d\s.*inverted/);
     expect(result.stdout).toMatch(/P01: 4 trials labelled, 0 excluded/);
+  });
+
+  it("refuses an --out folder holding a file it did not write, and deletes nothing", async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), "hrpipe-ecg-user-"));
+    try {
+      await writeFile(path.join(folder, "thesis.tex"), "my work");
+      const result = await runCli(["ecg", fixture, "--out", folder]);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim()).toMatch(
+        /^hrpipe: --out .* already holds files hrpipe did not write \(thesis\.tex\); .*--force/,
+      );
+      expect(await readdir(folder)).toEqual(["thesis.tex"]);
+      const forced = await runCli(["ecg", fixture, "--out", folder, "--force"]);
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(await readFile(path.join(folder, "thesis.tex"), "utf8")).toBe("my work");
+      expect(await readdir(folder)).toHaveLength(6);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it("rejects a file that is not a MAT-file with one sentence and a non-zero exit", async () => {

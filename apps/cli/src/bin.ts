@@ -254,7 +254,11 @@ export function buildProgram(): Command {
       .argument("<folder>", "the dataset folder")
       .option(
         "-o, --out <dir>",
-        "where report.html, report.json and the figures go (default: hrpipe-runs/<run id>)",
+        "where report.html, report.json and the figures go (default: hrpipe-runs/<run id>); an earlier report of hrpipe's there is replaced, other files are never deleted",
+      )
+      .option(
+        "--force",
+        "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
       )
       .option("--redis <url>", "use this Redis instead of starting a private redis-server")
       .option("--storage <uri>", "file://dir or s3://bucket/prefix", "file://./.hrpipe"),
@@ -374,6 +378,10 @@ export function buildProgram(): Command {
     .description("download a run's reports and models from storage")
     .argument("<runId>")
     .requiredOption("-o, --out <dir>", "destination folder")
+    .option(
+      "--force",
+      "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
+    )
     .action(
       action(async (runId: string, options: ArtifactsCommandOptions) =>
         (await import("./commands/report.ts")).artifactsCommand(runId, options),
@@ -387,6 +395,10 @@ export function buildProgram(): Command {
     )
     .argument("<matFile>", "Data_Preprocessed_Pxx.mat (MAT v5)")
     .requiredOption("-o, --out <dir>", "folder for <participant>_<videoId>.labels.json")
+    .option(
+      "--force",
+      "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
+    )
     .option(
       "--column <n>",
       "joined_data column with the ECG lead (14 right, 15 left)",
@@ -414,6 +426,10 @@ export function buildProgram(): Command {
     .requiredOption(
       "-o, --out <dir>",
       "folder for faces/*.safetensors, traces/*.safetensors and contact-sheet.png",
+    )
+    .option(
+      "--force",
+      "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
     )
     .option(
       "--sample-fps <n>",

@@ -1,11 +1,14 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ecgOptionsSchema, normaliseParticipant } from "@hrpipe/queue";
 import { labelMatFile } from "@hrpipe/worker-ecg";
 import { formatTable, UserError } from "../output.ts";
+import { OutputFolder } from "../output-folder.ts";
 
 export interface EcgCommandOptions {
   out: string;
+  /** Write into a non-empty folder hrpipe did not make (nothing there is deleted). */
+  force?: boolean;
   column: number;
   fps: number;
   window: number;
@@ -52,13 +55,10 @@ export async function ecgCommand(matFile: string, options: EcgCommandOptions): P
   const started = performance.now();
   const { trials, excluded } = labelMatFile(bytes, matFile, participant, ecgOptions);
   const elapsedS = (performance.now() - started) / 1000;
-  await mkdir(options.out, { recursive: true });
-  for (const trial of trials) {
-    await writeFile(
-      path.join(options.out, `${participant}_${trial.videoId}.labels.json`),
-      JSON.stringify(trial),
-    );
-  }
+  const out = await OutputFolder.open(options.out, { command: "ecg", force: options.force });
+  for (const trial of trials)
+    await writeFile(await out.file(`${participant}_${trial.videoId}.labels.json`), JSON.stringify(trial));
+  await out.finish();
   const fmt = (v: number | null) => (v === null ? "-" : v.toFixed(1));
   const rows = trials.map((t) => [
     t.videoId,

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { analyseFaces, cropMargin, FaceDetector, LandmarkDetector, skinArea, squareCrop } from "@hrpipe/face";
 import { decodeFrames, probeVideo } from "@hrpipe/media";
@@ -7,9 +7,12 @@ import { encodeFacesShard, encodeTracesShard, faceOptionsSchema } from "@hrpipe/
 import { planSegments } from "@hrpipe/worker-decode";
 import sharp from "sharp";
 import { formatTable, ProgressLine, UserError } from "../output.ts";
+import { OutputFolder } from "../output-folder.ts";
 
 export interface FacesCommandOptions {
   out: string;
+  /** Write into a non-empty folder hrpipe did not make (nothing there is deleted). */
+  force?: boolean;
   sampleFps: string;
   detector: string;
   detectEvery: number;
@@ -115,8 +118,7 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
     inputSize: faceOptions.inputSize,
   });
   const landmarks = faceOptions.skinArea === "landmarks" ? await LandmarkDetector.create() : undefined;
-  await mkdir(path.join(options.out, "faces"), { recursive: true });
-  await mkdir(path.join(options.out, "traces"), { recursive: true });
+  const out = await OutputFolder.open(options.out, { command: "faces", force: options.force });
   // Decoding straight from the source needs no chunks; the segment plan is the decode stage's own.
   const plans = planSegments(info, segmentS);
   const sampleEveryS = Math.max(1 / sampleFps, info.durationS / maxTiles);
@@ -151,11 +153,11 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
     };
     const name = `${String(plan.segment).padStart(4, "0")}.safetensors`;
     await writeFile(
-      path.join(options.out, "faces", name),
+      await out.file(path.join("faces", name)),
       encodeFacesShard({ ...analysis, cropSize: faceOptions.cropSize }, context),
     );
     await writeFile(
-      path.join(options.out, "traces", name),
+      await out.file(path.join("traces", name)),
       encodeTracesShard({ ...analysis, timeS: analysis.traceTimeS }, context),
     );
     const cropBytes = faceOptions.cropSize * faceOptions.cropSize * 3;
@@ -185,8 +187,9 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
       `frames, ${(framesDone / ((performance.now() - started) / 1000)).toFixed(1)} fps`,
     );
   }
-  const sheet = path.join(options.out, "contact-sheet.png");
+  const sheet = await out.file("contact-sheet.png");
   await writeContactSheet(sheet, tiles, faceOptions.cropSize);
+  await out.finish();
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(
     `${formatTable(

@@ -1,5 +1,4 @@
 import { createWriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
@@ -16,6 +15,7 @@ import {
 } from "@hrpipe/queue";
 import { metricsHeader, metricsRows, videoMetricsTable, videoTable } from "@hrpipe/report";
 import { formatTable, ProgressLine, UserError } from "../output.ts";
+import { OutputFolder } from "../output-folder.ts";
 
 /** The metrics tables of a run report, one per protocol, with the study's published numbers beside them. */
 export function renderReport(report: RunReport): string {
@@ -80,15 +80,19 @@ export async function reportCommand(runId: string, options: { json?: boolean } =
 
 export interface ArtifactsCommandOptions {
   out: string;
+  force?: boolean;
 }
 
-/** Copies a run's reports, figures and manifest (and with `models`, its trained heads) into a local folder. */
+/**
+ * Copies a run's reports, figures and manifest (and with `models`, its trained heads) into an output
+ * folder; `place` names each file's path there from its path under the run (identity by default).
+ */
 export async function downloadRunArtifacts(
   storage: Storage,
   runId: string,
-  out: string,
-  options: { models: boolean },
-): Promise<{ files: number; bytes: number; html: string }> {
+  out: OutputFolder,
+  options: { models: boolean; place?: (relative: string) => string },
+): Promise<{ files: number; bytes: number }> {
   const prefix = `${joinKey("runs", safeId(runId, "run id"))}/`;
   const objects = [
     ...(await storage.list(`${prefix}reports/`)),
@@ -102,16 +106,13 @@ export async function downloadRunArtifacts(
   const progress = new ProgressLine(`artifacts ${runId}`);
   let done = 0;
   for (const object of objects) {
-    const target = path.join(out, ...object.key.slice(prefix.length).split("/"));
-    await mkdir(path.dirname(target), { recursive: true });
+    const relative = object.key.slice(prefix.length);
+    const target = await out.file(options.place ? options.place(relative) : relative);
     await pipeline(await storage.read(object.key), createWriteStream(target));
-    progress.update(++done, objects.length, object.key.slice(prefix.length));
+    progress.update(++done, objects.length, relative);
   }
-  return {
-    files: objects.length,
-    bytes: objects.reduce((sum, o) => sum + o.size, 0),
-    html: path.join(out, "reports", "report.html"),
-  };
+  await out.finish();
+  return { files: objects.length, bytes: objects.reduce((sum, o) => sum + o.size, 0) };
 }
 
 /** `hrpipe artifacts <runId> --out dir`: download a run's reports and models. */
@@ -119,7 +120,9 @@ export async function artifactsCommand(runId: string, options: ArtifactsCommandO
   const config = loadConfig();
   const storage = openStorage(config.storageUrl, config);
   try {
-    const { files, bytes, html } = await downloadRunArtifacts(storage, runId, options.out, { models: true });
+    const out = await OutputFolder.open(options.out, { command: "artifacts", force: options.force });
+    const { files, bytes } = await downloadRunArtifacts(storage, runId, out, { models: true });
+    const html = path.join(options.out, "reports", "report.html");
     process.stdout.write(`${files} files (${(bytes / 1e6).toFixed(1)} MB) in ${options.out}; open ${html}\n`);
   } finally {
     await storage.close();

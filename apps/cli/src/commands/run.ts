@@ -1,14 +1,15 @@
-import { cp, rm } from "node:fs/promises";
 import path from "node:path";
 import { newRunId } from "@hrpipe/queue";
 import { LocalPipeline, phaseTable } from "../local-pipeline.ts";
 import { UserError } from "../output.ts";
+import { OutputFolder } from "../output-folder.ts";
 import { uploadFolder } from "../upload.ts";
 import { ingestPayload, isLocalFolder, type RunCommandOptions, startRun } from "./ingest.ts";
 import { downloadRunArtifacts, renderReport } from "./report.ts";
 
 export interface RunFolderOptions extends RunCommandOptions {
   out?: string;
+  force?: boolean;
   redis?: string;
   storage: string;
 }
@@ -24,8 +25,14 @@ export async function runFolderCommand(folder: string, options: RunFolderOptions
     throw new UserError(`${folder} is not a folder on this machine; pass the folder of your videos.`);
   const runId = newRunId();
   const out = options.out ?? path.join("hrpipe-runs", runId);
-  // Checked before any work: a bad option should not cost an upload.
+  const relativeOut = path.relative(path.resolve(folder), path.resolve(out));
+  if (!relativeOut.startsWith("..") && !path.isAbsolute(relativeOut))
+    throw new UserError(
+      `--out ${out} is inside the folder being run (${folder}); the next run would take the report for data: pass a folder outside it.`,
+    );
+  // Checked before any work: a bad option or a refused --out should not cost an upload.
   const payload = await ingestPayload(runId, "", options);
+  const outFolder = await OutputFolder.open(out, { command: "run", force: options.force });
   const started = performance.now();
   const pipeline = await LocalPipeline.start({ redis: options.redis, storage: options.storage, name: "run" });
   try {
@@ -39,14 +46,11 @@ export async function runFolderCommand(folder: string, options: RunFolderOptions
     const run = await pipeline.follow(runId, started);
     if (!run.report) return 1;
     const totalS = (performance.now() - started) / 1000;
-    const staging = `${out}.partial`;
-    await rm(staging, { recursive: true, force: true });
-    const copied = await downloadRunArtifacts(pipeline.storage, runId, staging, { models: false });
     // The run's reports folder becomes --out itself: report.html, report.json, figures, manifest.
-    await rm(out, { recursive: true, force: true });
-    await cp(path.join(staging, "reports"), out, { recursive: true });
-    await cp(path.join(staging, "manifest.json"), path.join(out, "manifest.json"));
-    await rm(staging, { recursive: true, force: true });
+    const copied = await downloadRunArtifacts(pipeline.storage, runId, outFolder, {
+      models: false,
+      place: (relative) => relative.replace(/^reports\//, ""),
+    });
     process.stdout.write(`\n${renderReport(run.report)}\n`);
     process.stdout.write(`${phaseTable(run, [["upload", uploadS]], totalS)}\n`);
     process.stdout.write(
