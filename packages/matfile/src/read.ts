@@ -59,6 +59,11 @@ class ElementReader {
     return this.offset >= this.bytes.length;
   }
 
+  /** Bytes not read yet: every count a header claims is bounded by them. */
+  get remaining(): number {
+    return Math.max(0, this.bytes.length - this.offset);
+  }
+
   fail(why: string): never {
     throw new MatFileError(`${this.source} is not a readable MAT-file: ${why}.`);
   }
@@ -172,15 +177,26 @@ function decodeText(element: Element, littleEndian: boolean, reader: ElementRead
       return new TextDecoder(littleEndian ? "utf-16le" : "utf-16be").decode(element.data);
     case miUTF32:
     case miINT32:
-    case miUINT32:
-      return String.fromCodePoint(...toNumbers({ ...element, type: miUINT32 }, littleEndian, reader));
+    case miUINT32: {
+      const codePoints = toNumbers({ ...element, type: miUINT32 }, littleEndian, reader);
+      if (codePoints.some((c) => c > 0x10ffff)) reader.fail("character data holds a value beyond Unicode");
+      return Array.from(codePoints, (c) => String.fromCodePoint(c)).join("");
+    }
     default:
       return reader.fail(`character data has unsupported data type ${element.type}`);
   }
 }
 
-function product(dims: number[]): number {
-  return dims.reduce((count, dim) => count * dim, 1);
+/** The element count of valid dimensions: each a whole number >= 0, their product a safe integer. */
+function elementCount(dims: number[], reader: ElementReader): number {
+  if (dims.length < 2) reader.fail(`an array has ${dims.length} dimensions, fewer than MATLAB's 2`);
+  let count = 1;
+  for (const dim of dims) {
+    if (!Number.isInteger(dim) || dim < 0) reader.fail(`an array has the dimension ${dim}`);
+    count *= dim;
+  }
+  if (!Number.isSafeInteger(count)) reader.fail(`an array's dimensions ${dims.join("x")} are too large`);
+  return count;
 }
 
 /** Parses the body of an miMATRIX element; returns the array name and its value. */
@@ -213,9 +229,17 @@ function readMatrix(
     reader.fail("it holds a sparse matrix, which hrpipe cannot read; save it with full()");
   const dims = Array.from(toNumbers(reader.expect(miINT32, "dimensions"), littleEndian, reader));
   const name = decodeText(reader.expect([miINT8, miUINT8, miUTF8], "array name"), littleEndian, reader);
-  const count = product(dims);
+  const count = elementCount(dims, reader);
+  // Every cell and struct field is an element of its own, with an 8-byte header at least.
+  const needsElements = (perElement: number, what: string) => {
+    if (count * perElement > reader.remaining / 8)
+      reader.fail(
+        `${what} ${name || "(unnamed)"} claims ${dims.join("x")} elements but only ${reader.remaining} bytes follow`,
+      );
+  };
 
   if (arrayClass === mxCELL) {
+    needsElements(1, "the cell array");
     const cells: MatValue[] = [];
     for (let i = 0; i < count; i++)
       cells.push(
@@ -236,6 +260,10 @@ function readMatrix(
         fieldNames.push(new TextDecoder().decode(end >= 0 ? raw.subarray(0, end) : raw));
       }
     }
+    // A struct without fields stores nothing per element: its element count is bounded by its bytes.
+    if (fieldNames.length === 0 && count > bytes.length)
+      reader.fail(`the struct ${name || "(unnamed)"} claims ${dims.join("x")} elements and has no fields`);
+    needsElements(fieldNames.length, "the struct");
     const elements: Record<string, MatValue>[] = [];
     for (let i = 0; i < count; i++) {
       const record: Record<string, MatValue> = {};
@@ -261,15 +289,33 @@ function readMatrix(
       `array ${name || "(unnamed)"} holds ${real.length} values but its dimensions ${dims.join("x")} need ${count}`,
     );
   const value: MatNumeric = { kind: "numeric", numericClass: numericClass!, logical, dims, real };
-  if (complex) value.imag = toNumbers(reader.next(), littleEndian, reader);
+  if (complex) {
+    value.imag = toNumbers(reader.next(), littleEndian, reader);
+    if (value.imag.length !== count)
+      reader.fail(
+        `array ${name || "(unnamed)"} holds ${value.imag.length} imaginary values for ${count} real ones`,
+      );
+  }
   return { name, value };
 }
+
+export interface ReadMatOptions {
+  /**
+   * The most bytes one compressed variable may inflate to. An AMIGOS participant's whole record
+   * (about 6,000 s of 17 channels at 128 Hz) is about 110 MB; a zip bomb stops here.
+   */
+  maxInflatedBytes?: number;
+}
+
+/** The default cap on a compressed variable's inflated size: 200 MiB, about twice an AMIGOS participant's whole record. */
+export const defaultMaxInflatedBytes = 200 * 1024 * 1024;
 
 /**
  * Reads a MATLAB Level 5 MAT-file (what `save -v7` and scipy.io.savemat write): compressed elements,
  * numeric and logical arrays, char arrays, cells and structs. v7.3 files are HDF5 and get a clear error.
  */
-export function readMat(bytes: Uint8Array, source = "the MAT-file"): MatFile {
+export function readMat(bytes: Uint8Array, source = "the MAT-file", options: ReadMatOptions = {}): MatFile {
+  const maxInflatedBytes = options.maxInflatedBytes ?? defaultMaxInflatedBytes;
   const fail = (why: string): never => {
     throw new MatFileError(`${source} is not a readable MAT-file: ${why}.`);
   };
@@ -292,8 +338,12 @@ export function readMat(bytes: Uint8Array, source = "the MAT-file"): MatFile {
     if (element.type === miCOMPRESSED) {
       let inflated: Buffer;
       try {
-        inflated = inflateSync(element.data);
+        inflated = inflateSync(element.data, { maxOutputLength: maxInflatedBytes });
       } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE")
+          return fail(
+            `a compressed element inflates to more than ${(maxInflatedBytes / 2 ** 20).toFixed(0)} MiB (a zip bomb, or a variable too large to read at once)`,
+          );
         return fail(`a compressed element does not inflate (${(error as Error).message})`);
       }
       const inner = new ElementReader(inflated, source, littleEndian);
