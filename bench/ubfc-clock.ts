@@ -68,7 +68,7 @@ export async function benchUbfcClock(): Promise<BenchResult> {
     const oximeter: ReferenceSignal = {
       kind: "hr",
       timeS: ppg.timeS,
-      values: numbers(text.trim().split(/\r?\n/)[1]!, /\s+/),
+      values: numbers(text.trim().split(/\r?\n/)[1]!, /\s+/, `${file} line 2`),
     };
     for (const [c, clock] of clocks.entries()) {
       const rateHz = clock.rateHz(frameTimeS);

@@ -3,8 +3,10 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:f
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { VideoEncoder } from "@hrpipe/media";
+import { decodeSafetensors, getTensor } from "@hrpipe/queue";
+import { agreement, butterworthBandpass, detrendSmoothnessPriors, sosFiltFilt } from "@hrpipe/signal";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliResult, runCli } from "./run-cli.ts";
+import { type CliResult, repoRoot, runCli } from "./run-cli.ts";
 
 describe("hrpipe rppg on a video in which no frame shows a face", () => {
   let dir: string;
@@ -117,6 +119,53 @@ describe("hrpipe rppg on traces and skin patches", () => {
     expect(noFps.stderr).toMatch(/counts samples by frame; pass their rate with --fps/);
     const badLine = await runCli(["rppg", csv, "--rgb", "--fps", "30", "--out", path.join(dir, "f.json")]);
     expect(badLine.stderr).toMatch(/frames\.csv line 3: time, R, G and B must be numbers/);
+  }, 60_000);
+
+  it("--rgb --fps 30 with a frame column: CHROM's pulse equals rPPG-Toolbox's on the same trace (r >= 0.99)", async () => {
+    const fixture = decodeSafetensors(
+      await readFile(path.join(repoRoot, "../shared/fixtures/rppg-toolbox-reference/subject3.safetensors")),
+    );
+    const rgb = getTensor(fixture, "rgb", "F64", 2).data;
+    const theirs = getTensor(fixture, "bvp_chrom", "F64", 1).data;
+    const rows = ["frame,R,G,B"];
+    for (let k = 0; k < rgb.length / 3; k++)
+      rows.push([k, rgb[3 * k], rgb[3 * k + 1], rgb[3 * k + 2]].join(","));
+    const csv = path.join(dir, "subject3.csv");
+    await writeFile(csv, `${rows.join("\n")}\n`);
+    const out = path.join(dir, "subject3.json");
+    const result = await runCli([
+      "rppg",
+      csv,
+      "--rgb",
+      "--fps",
+      "30",
+      "--method",
+      "chrom",
+      "--signal",
+      "--out",
+      out,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const output = JSON.parse(await readFile(out, "utf8")) as RppgOutput;
+    expect(output.fps).toBe(30);
+    const ours = Float64Array.from(output.methods.chrom!.signal!).subarray(0, theirs.length);
+    // One band-pass for both sides, as the in-process parity test compares them.
+    const compared = (pulse: Float64Array) =>
+      sosFiltFilt(butterworthBandpass(3, 0.75, 2.5, 30), detrendSmoothnessPriors(pulse, 100));
+    expect(agreement(compared(ours), compared(theirs)).pearsonR).toBeGreaterThanOrEqual(0.99);
+  }, 60_000);
+
+  it("--rgb with times in seconds under the default --time-unit ms is refused with a hint, not read as 30,000 Hz", async () => {
+    const rows = ["time,R,G,B"];
+    for (let i = 0; i < 600; i++) rows.push([(i / 30).toFixed(4), ...pulsingSkin(i / 30, 70)].join(","));
+    const csv = path.join(dir, "seconds.csv");
+    await writeFile(csv, `${rows.join("\n")}\n`);
+    const result = await runCli(["rppg", csv, "--rgb", "--out", path.join(dir, "s.json")]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toMatch(
+      /^hrpipe: .*seconds\.csv: its time column gives 30000 samples a second, outside 1-1000; if its times are in seconds, pass --time-unit s\.$/,
+    );
+    expect(result.stderr).not.toMatch(/face/);
   }, 60_000);
 
   it("--roi whole-frame measures a video that is all skin patch, with one method", async () => {

@@ -148,6 +148,11 @@ export function parseTable(source: ReferenceSource, text: string): ReferenceSign
   } else if (timeAt >= 0) timeS = Float64Array.from(series, (row) => Number(row[timeAt]));
   else if (source.fsHz && source.fsHz > 0) timeS = Float64Array.from(values, (_, i) => i / source.fsHz!);
   else throw new Error(`${source.file}: give the reference's sampling rate (fs_hz) or its time column.`);
+  const badTime = timeS.findIndex((t) => !Number.isFinite(t));
+  if (badTime >= 0)
+    throw new Error(
+      `${source.file}: time ${badTime + 1} is not a number; fix the file or name the time column.`,
+    );
   const offsetS = source.offsetS ?? 0;
   return { kind: source.kind, timeS: timeS.map((t) => t + offsetS), values };
 }

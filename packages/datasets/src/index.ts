@@ -9,6 +9,7 @@ export * from "./amigos.ts";
 export * from "./generic.ts";
 export * from "./layout.ts";
 export * from "./pure.ts";
+export * from "./rgb-trace.ts";
 export * from "./ubfc-rppg.ts";
 export * from "./videos.ts";
 

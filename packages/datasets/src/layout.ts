@@ -86,12 +86,17 @@ export function basename(file: string): string {
   return file.slice(file.lastIndexOf("/") + 1);
 }
 
-export function numbers(text: string, separator: RegExp): Float64Array {
-  return Float64Array.from(
-    text
-      .trim()
-      .split(separator)
-      .filter((cell) => cell !== ""),
-    Number,
-  );
+/** The numbers of one line of a reference file; a cell that is not a finite number fails naming `where`. */
+export function numbers(text: string, separator: RegExp, where: string): Float64Array {
+  const cells = text
+    .trim()
+    .split(separator)
+    .filter((cell) => cell !== "");
+  const values = Float64Array.from(cells, Number);
+  const bad = values.findIndex((value) => !Number.isFinite(value));
+  if (bad >= 0)
+    throw new Error(
+      `${where}: value ${bad + 1} (${JSON.stringify(cells[bad]!.slice(0, 20))}) is not a number.`,
+    );
+  return values;
 }

@@ -2,9 +2,10 @@ import { steadyRateHz } from "@hrpipe/signal";
 import { basename, type DatasetLayout, dirname, type Listing, type Recording } from "./layout.ts";
 import { naturalOrder } from "./ubfc-rppg.ts";
 
+/** As it arrives: every field is checked before it is used. */
 interface PureJson {
-  "/FullPackage"?: { Timestamp: number; Value: { waveform: number } }[];
-  "/Image"?: { Timestamp: number }[];
+  "/FullPackage"?: { Timestamp?: unknown; Value?: { waveform?: unknown } }[];
+  "/Image"?: { Timestamp?: unknown }[];
 }
 
 /** A PURE frame: Image<capture time in ns>.png. */
@@ -67,19 +68,41 @@ export const pure: DatasetLayout = {
   },
 
   parseReference(source, text) {
-    const json = JSON.parse(text) as PureJson;
-    const pulse = json["/FullPackage"];
-    const images = json["/Image"];
-    if (!pulse?.length || !images?.length)
+    let json: PureJson;
+    try {
+      json = JSON.parse(text) as PureJson;
+    } catch (error) {
+      throw new Error(
+        `${source.file} is not valid JSON (${(error as Error).message}); is it a PURE recording's JSON?`,
+      );
+    }
+    const pulse = json?.["/FullPackage"];
+    const images = json?.["/Image"];
+    if (!Array.isArray(pulse) || !Array.isArray(images) || pulse.length === 0 || images.length === 0)
       throw new Error(
         `${source.file} has no "/FullPackage" or "/Image" entries; is it a PURE recording's JSON?`,
       );
-    const origin = images[0]!.Timestamp;
+    const number = (value: unknown, what: string, index: number): number => {
+      if (typeof value !== "number" || !Number.isFinite(value))
+        throw new Error(
+          `${source.file}: ${what} of entry ${index + 1} is not a number; the file is damaged.`,
+        );
+      return value;
+    };
+    const origin = number(images[0]?.Timestamp, '"/Image" Timestamp', 0);
     return {
       kind: "ppg",
-      timeS: Float64Array.from(pulse, (entry) => (entry.Timestamp - origin) / 1e9),
-      values: Float64Array.from(pulse, (entry) => entry.Value.waveform),
-      frameTimeS: Float64Array.from(images, (entry) => (entry.Timestamp - origin) / 1e9),
+      timeS: Float64Array.from(
+        pulse,
+        (entry, i) => (number(entry?.Timestamp, '"/FullPackage" Timestamp', i) - origin) / 1e9,
+      ),
+      values: Float64Array.from(pulse, (entry, i) =>
+        number(entry?.Value?.waveform, '"/FullPackage" waveform', i),
+      ),
+      frameTimeS: Float64Array.from(
+        images,
+        (entry, i) => (number(entry?.Timestamp, '"/Image" Timestamp', i) - origin) / 1e9,
+      ),
     };
   },
 };

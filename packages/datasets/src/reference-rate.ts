@@ -6,6 +6,7 @@ import {
   ppgHeartRate,
   resampleUniform,
   rrIntervals,
+  sampleCount,
   spectralHrBpm,
   steadyRateHz,
   toolkitVideoHeartRateBpm,
@@ -47,8 +48,8 @@ export class ReferenceRate {
   /** The waveform over a stretch of video time [startS, endS), or null where the reference does not cover it. */
   private segment(startS: number, endS: number): Float64Array | null {
     const { fsHz, startS: firstS, values } = this.uniform!;
-    const from = Math.max(0, Math.ceil((startS - firstS) * fsHz - 1e-9));
-    const to = Math.min(values.length, Math.ceil((endS - firstS) * fsHz - 1e-9));
+    const from = Math.max(0, sampleCount(startS - firstS, fsHz, "up"));
+    const to = Math.min(values.length, sampleCount(endS - firstS, fsHz, "up"));
     if (to - from < 0.9 * (endS - startS) * fsHz) return null;
     return values.subarray(from, to);
   }

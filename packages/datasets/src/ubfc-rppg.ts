@@ -62,8 +62,8 @@ export const ubfcRppg: DatasetLayout = {
       const rows = text
         .trim()
         .split(/\r?\n/)
-        .map((line) => numbers(line, /[,\s]+/));
-      const bad = rows.findIndex((row) => row.length < 4 || row.some((v) => !Number.isFinite(v)));
+        .map((line, i) => numbers(line, /[,\s]+/, `${source.file} line ${i + 1}`));
+      const bad = rows.findIndex((row) => row.length < 4);
       if (bad >= 0)
         throw new Error(
           `${source.file} line ${bad + 1}: expected time (ms), HR, SpO2 and PPG, comma-separated.`,
@@ -79,8 +79,8 @@ export const ubfcRppg: DatasetLayout = {
       throw new Error(
         `${source.file} has ${lines.length} lines; UBFC's ground_truth.txt holds the PPG, the HR and the time lines.`,
       );
-    const ppg = numbers(lines[0]!, /\s+/);
-    const timeS = numbers(lines[2]!, /\s+/);
+    const ppg = numbers(lines[0]!, /\s+/, `${source.file} line 1`);
+    const timeS = numbers(lines[2]!, /\s+/, `${source.file} line 3`);
     if (ppg.length !== timeS.length)
       throw new Error(
         `${source.file}: ${ppg.length} PPG samples but ${timeS.length} times; the file is damaged.`,

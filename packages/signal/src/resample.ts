@@ -59,7 +59,7 @@ export function resampleUniform(
         `sample times must not decrease (sample ${i}: ${timeS[i]} after ${timeS[i - 1]}).`,
       );
   const startS = timeS[0]!;
-  const count = Math.floor((timeS[n - 1]! - startS) * fsHz + 1e-9) + 1;
+  const count = sampleCount(timeS[n - 1]! - startS, fsHz, "down") + 1;
   const out = new Float64Array(count * channels);
   let j = 0;
   for (let k = 0; k < count; k++) {
@@ -71,4 +71,16 @@ export function resampleUniform(
       out[k * channels + c] = values[j * channels + c]! * (1 - a) + values[(j + 1) * channels + c]! * a;
   }
   return { fsHz, startS, values: out };
+}
+
+/**
+ * Whole samples in `durationS` at `fsHz`. A product within 1e-6 of a whole number is that number, so
+ * floating-point noise does not flip a count (1.6 s at 30.000000000000004 Hz is 48 samples, not 49);
+ * any other product is rounded up or down as `rounding` says.
+ */
+export function sampleCount(durationS: number, fsHz: number, rounding: "up" | "down"): number {
+  const exact = durationS * fsHz;
+  const nearest = Math.round(exact);
+  if (Math.abs(exact - nearest) < 1e-6) return nearest;
+  return rounding === "up" ? Math.ceil(exact) : Math.floor(exact);
 }

@@ -2,6 +2,7 @@ import { detrendSmoothnessPriors } from "./detrend.ts";
 import { butterworthBandpass, sosFiltFilt } from "./filters.ts";
 import { jadeSources } from "./jade.ts";
 import { solve, symmetricEigen } from "./linalg.ts";
+import { sampleCount } from "./resample.ts";
 
 /**
  * The classical rPPG methods: each a pure function from a mean-skin-colour trace to a pulse signal,
@@ -59,7 +60,7 @@ export function greenPulse(rgb: RgbTrace): Float64Array {
  */
 export function chromPulse(rgb: RgbTrace, fsHz: number, windowS = 1.6): Float64Array {
   const n = rgb.length / 3;
-  let length = Math.ceil(windowS * fsHz);
+  let length = sampleCount(windowS, fsHz, "up");
   length += length % 2;
   const half = length / 2;
   const out = new Float64Array(n);
@@ -95,7 +96,7 @@ export function chromPulse(rgb: RgbTrace, fsHz: number, windowS = 1.6): Float64A
  */
 export function posPulse(rgb: RgbTrace, fsHz: number, windowS = 1.6): Float64Array {
   const n = rgb.length / 3;
-  const length = Math.ceil(windowS * fsHz);
+  const length = sampleCount(windowS, fsHz, "up");
   const h = new Float64Array(n);
   if (n < length) return h;
   const [r, g, b] = [channel(rgb, 0), channel(rgb, 1), channel(rgb, 2)];

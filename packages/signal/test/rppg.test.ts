@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { detrendSmoothnessPriors } from "../src/detrend.ts";
 import { bandSpectrum, harmonicScore, refinePeakHz, spectrumGrid, viterbiTrack } from "../src/pulse-rate.ts";
-import { medianRateHz, resampleUniform, steadyRateHz } from "../src/resample.ts";
+import { medianRateHz, resampleUniform, sampleCount, steadyRateHz } from "../src/resample.ts";
 import { rppgHeartRate, rppgVideoEstimate } from "../src/rppg.ts";
-import { rppgMethods } from "../src/rppg-methods.ts";
+import { chromPulse, rppgMethods } from "../src/rppg-methods.ts";
 import { fft, peakFrequency, periodogram } from "../src/spectrum.ts";
 
 const fsHz = 25;
@@ -194,5 +194,26 @@ describe("resampling irregular sample times", () => {
 
   it("refuses times that go backwards, naming the sample", () => {
     expect(() => resampleUniform([0, 1, 0.5], [1, 2, 3], 1, 10)).toThrow(/sample 2: 0.5 after 1/);
+  });
+});
+
+describe("sampleCount: lengths from seconds x rate", () => {
+  it("does not flip with floating-point noise in the rate", () => {
+    const noisyHz = 1 / (1 / 30) + 4e-15;
+    expect(sampleCount(1.6, noisyHz, "up")).toBe(48);
+    expect(sampleCount(1.6, 30 - 4e-15, "down")).toBe(48);
+    expect(sampleCount(1.61, 30, "up")).toBe(49);
+    expect(sampleCount(1.61, 30, "down")).toBe(48);
+  });
+
+  it("gives CHROM the same pulse at 30 Hz and at 30 Hz plus rounding noise", () => {
+    const rgb = new Float64Array(3 * 300);
+    for (let k = 0; k < 300; k++) {
+      const pulse = Math.sin((2 * Math.PI * 1.2 * k) / 30);
+      rgb.set([120 + 0.3 * pulse, 90 + 0.5 * pulse, 70 + 0.1 * pulse], 3 * k);
+    }
+    const exact = chromPulse(rgb, 30);
+    const noisy = chromPulse(rgb, 30.000000000000004);
+    expect(Math.max(...noisy.map((v, i) => Math.abs(v - exact[i]!)))).toBeLessThan(1e-9);
   });
 });

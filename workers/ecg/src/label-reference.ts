@@ -1,6 +1,6 @@
 import { frameClock, ReferenceRate, type ReferenceSignal, readReference } from "@hrpipe/datasets";
 import type { EcgOptions, TrialLabels, VideoReference } from "@hrpipe/queue";
-import { medianRateHz, rrIntervals } from "@hrpipe/signal";
+import { medianRateHz, rrIntervals, sampleCount } from "@hrpipe/signal";
 
 /** A reference file that cannot be read as its layout says; the message names the file. */
 export class ReferenceInputError extends Error {
@@ -49,7 +49,7 @@ export function labelReference(
   // The recording's own offset (a manifest's offset_s) is applied by its layout's parser; this is the run's.
   const rate = new ReferenceRate(signal, (t) => toFrameClock(t) + options.offsetS);
   const durationS = video.frameCount / video.fps;
-  const frameCount = Math.floor(durationS * options.fps);
+  const frameCount = sampleCount(durationS, options.fps, "down");
   const half = options.windowS / 2;
   const hrBpm: (number | null)[] = [];
   for (let k = 0; k < frameCount; k++) {

@@ -1,6 +1,6 @@
 import { type MatValue, readMat } from "@hrpipe/matfile";
 import type { EcgOptions, TrialLabels } from "@hrpipe/queue";
-import { detectRPeaks, frameHeartRates, rrIntervals } from "@hrpipe/signal";
+import { detectRPeaks, frameHeartRates, rrIntervals, sampleCount } from "@hrpipe/signal";
 
 /** AMIGOS preprocessed data: 128 Hz, joined_data columns 0-13 EEG, 14 ECG right, 15 ECG left, 16 GSR. */
 export const amigosSampleRateHz = 128;
@@ -51,7 +51,7 @@ export function labelTrial(
   if (rr.intervals.length < 2) {
     return `column ${context.column} has no usable ECG: ${beatTimesS.length} beats and ${rr.intervals.length} valid RR intervals in ${round(durationS, 1)} s`;
   }
-  const frameCount = Math.floor(durationS * options.fps);
+  const frameCount = sampleCount(durationS, options.fps, "down");
   const hrBpm = frameHeartRates(rr.intervals, { frameCount, fps: options.fps, windowS: options.windowS });
   const labelled = hrBpm.filter((hr): hr is number => hr !== null);
   if (labelled.length === 0) {

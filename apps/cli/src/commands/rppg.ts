@@ -1,17 +1,10 @@
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
+import { parseRgbTrace, type RgbTraceTable } from "@hrpipe/datasets";
 import { analyseVideo, FaceDetector, frameMean, LandmarkDetector } from "@hrpipe/face";
 import { decodeFrames, probeVideo } from "@hrpipe/media";
 import { faceOptionsSchema } from "@hrpipe/queue";
-import {
-  medianRateHz,
-  type RgbTrace,
-  type RppgMethod,
-  resampleUniform,
-  rppgMethods,
-  rppgPulse,
-  rppgVideoEstimate,
-} from "@hrpipe/signal";
+import { type RgbTrace, type RppgMethod, rppgMethods, rppgPulse, rppgVideoEstimate } from "@hrpipe/signal";
 import { ProgressLine, UserError } from "../output.ts";
 import { isFolder, rppgFolder } from "./rppg-folder.ts";
 
@@ -92,49 +85,23 @@ async function wholeFrameTraces(video: string): Promise<Traces> {
   };
 }
 
-/**
- * Mean-RGB traces from a CSV: a header naming R, G, B and either `time` (in --time-unit, ms by
- * default, as phone PPG apps and the Welltory data write it) or `frame` (at --fps). Irregular sample
- * times are resampled to their median rate.
- */
+/** Mean-RGB traces from a CSV (see parseRgbTrace); every sample counts as skin. */
 export async function csvTraces(file: string, timeUnit: string, fps?: number): Promise<Traces> {
-  const lines = (await readFile(file, "utf8")).split(/\r?\n/).filter((line) => line.trim() !== "");
-  const header = (lines[0] ?? "").split(",").map((name) => name.trim().toLowerCase());
-  const column = (name: string) => header.indexOf(name);
-  const [r, g, b] = [column("r"), column("g"), column("b")];
-  const time = column("time") >= 0 ? column("time") : column("frame");
-  if (r < 0 || g < 0 || b < 0 || time < 0)
-    throw new UserError(
-      `${file}: the header must name the columns R, G, B and time or frame (found ${header.join(", ")}); add them and rerun.`,
-    );
-  const byFrame = header[time] === "frame";
-  if (byFrame && !(fps !== undefined && fps > 0))
-    throw new UserError(`${file} counts samples by frame; pass their rate with --fps.`);
-  const toSeconds = byFrame ? 1 / fps! : { ms: 1e-3, s: 1 }[timeUnit];
-  if (toSeconds === undefined) throw new UserError(`--time-unit must be ms or s, got ${timeUnit}.`);
-  const timeS: number[] = [];
-  const rgb: number[] = [];
-  for (const [row, line] of lines.slice(1).entries()) {
-    const cells = line.split(",").map(Number);
-    const values = [cells[time]!, cells[r]!, cells[g]!, cells[b]!];
-    if (!values.every(Number.isFinite))
-      throw new UserError(
-        `${file} line ${row + 2}: time, R, G and B must be numbers; fix or remove the line.`,
-      );
-    timeS.push(values[0]! * toSeconds);
-    rgb.push(values[1]!, values[2]!, values[3]!);
-  }
-  if (timeS.length < 2)
-    throw new UserError(`${file} holds fewer than 2 samples; pass a trace of at least one window.`);
-  const fsHz = medianRateHz(timeS);
-  let uniform: ReturnType<typeof resampleUniform>;
+  if (timeUnit !== "ms" && timeUnit !== "s")
+    throw new UserError(`--time-unit must be ms or s, got ${timeUnit}.`);
+  let trace: RgbTraceTable;
   try {
-    uniform = resampleUniform(timeS, rgb, 3, fsHz);
+    trace = parseRgbTrace(file, await readFile(file, "utf8"), { timeUnit, fps });
   } catch (error) {
-    throw new UserError(`${file}: ${(error as Error).message} Sort the rows by time.`);
+    throw new UserError((error as Error).message);
   }
-  const frames = uniform.values.length / 3;
-  return { fsHz, durationS: frames / fsHz, rgb: uniform.values, faceFound: new Uint8Array(frames).fill(1) };
+  const frames = trace.rgb.length / 3;
+  return {
+    fsHz: trace.fsHz,
+    durationS: frames / trace.fsHz,
+    rgb: trace.rgb,
+    faceFound: new Uint8Array(frames).fill(1),
+  };
 }
 
 /**
@@ -183,9 +150,12 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
   const ranked = methods.filter((method) => results[method]!.hrBpm !== null);
   if (ranked.length === 0) {
     const withFace = source.faceFound.reduce((sum, found) => sum + found, 0);
-    process.stdout.write(
-      `${options.out}: no heart rate: ${withFace === 0 ? "no frame of the video showed a face" : `no ${windowS}-s window had a face in all of its frames (${withFace} of ${source.faceFound.length} frames with a face)`}.\n`,
-    );
+    const why = options.rgb
+      ? `the trace's ${source.durationS.toFixed(1)} s gave no ${windowS}-s window a heart rate`
+      : withFace === 0
+        ? "no frame of the video showed a face"
+        : `no ${windowS}-s window had a face in all of its frames (${withFace} of ${source.faceFound.length} frames with a face)`;
+    process.stdout.write(`${options.out}: no heart rate: ${why}.\n`);
     return 1;
   }
   for (const method of ranked) {
