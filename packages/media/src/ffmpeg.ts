@@ -27,6 +27,30 @@ function lastLines(stderr: string, count = 3): string {
   return stderr.trim().split("\n").slice(-count).join(" | ").trim();
 }
 
+/**
+ * The containers hrpipe reads, as ffmpeg names its demuxers: QuickTime/MP4, Matroska/WebM, AVI and
+ * MPEG-TS. Anything else (an HLS playlist or a concat list saved as .mov, say) is refused before it
+ * can make ffmpeg open other files.
+ */
+export const videoInputFormats = ["mov", "matroska", "avi", "mpegts"] as const;
+
+/**
+ * The arguments that open one input file and nothing else: the file protocol only, the given
+ * demuxers only (an explicit `format` for hrpipe's own files), and the file as an absolute `file:`
+ * path, so that a name like `-x.mp4` or `concat:a.mp4|b.mp4` is only ever a file name.
+ */
+export function inputArgs(
+  file: string,
+  formats: readonly string[] = videoInputFormats,
+  format?: string,
+): string[] {
+  return [
+    ...["-protocol_whitelist", "file", "-format_whitelist", formats.join(",")],
+    ...(format ? ["-f", format] : []),
+    ...["-i", `file:${path.resolve(file)}`],
+  ];
+}
+
 async function run(tool: "ffmpeg" | "ffprobe", args: string[]): Promise<RunResult> {
   const child = spawn(resolveTool(tool).path, args, { stdio: ["ignore", "pipe", "pipe"] });
   const out: Buffer[] = [];
@@ -89,7 +113,7 @@ export async function probeVideo(
     "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,duration,pix_fmt:stream_tags=rotate:stream_side_data=rotation:format=duration:packet=pts_time,dts_time,flags",
     "-of",
     "json",
-    file,
+    ...inputArgs(file),
   ]);
   if (result.code !== 0)
     throw new MediaError(
@@ -177,8 +201,7 @@ export async function copySegment(
     startS.toFixed(6),
     "-t",
     durationS.toFixed(6),
-    "-i",
-    file,
+    ...inputArgs(file),
     "-map",
     "0:v:0",
     "-c",
@@ -212,7 +235,8 @@ export async function retimeVideo(
     const result = await run("ffmpeg", [
       ...["-v", "error", "-y"],
       ...(timeScale === 1 ? [] : ["-itsscale", timeScale.toFixed(9)]),
-      ...["-i", file, "-map", "0:v:0", "-c", "copy", "-copyts"],
+      ...inputArgs(file),
+      ...["-map", "0:v:0", "-c", "copy", "-copyts"],
       // The first frame's presentation time becomes 0; frames decoded ahead of it keep negative
       // decoding times, which Matroska does not store.
       ...["-output_ts_offset", (-originS * timeScale).toFixed(6), "-avoid_negative_ts", "disabled"],
@@ -237,6 +261,8 @@ export interface DecodeOptions {
   /** Output size; default the stored size. Scaling uses area averaging, which preserves mean colour. */
   width?: number;
   height?: number;
+  /** The container, where the file is hrpipe's own (the decode stage's Matroska chunks): read as that and nothing else. */
+  format?: (typeof videoInputFormats)[number];
 }
 
 /** How long before a range decodeFrames starts: the longest gap between frames it bridges. */
@@ -288,8 +314,7 @@ export async function* decodeFrames(
         "-seek_timestamp",
         "1",
         ...(seekS > 0 ? ["-ss", seekS.toFixed(6)] : []),
-        "-i",
-        file,
+        ...inputArgs(file, options.format ? [options.format] : videoInputFormats, options.format),
         "-map",
         "0:v:0",
         "-vf",
@@ -432,17 +457,8 @@ export async function encodeImageSequence(files: string[], fps: number, out: str
       await symlink(path.resolve(file), path.join(dir, `${String(k).padStart(digits, "0")}${extension}`));
     const result = await run("ffmpeg", [
       ...["-v", "error", "-y", "-framerate", fps.toFixed(9), "-start_number", "0"],
-      ...[
-        "-i",
-        path.join(dir, `%0${digits}d${extension}`),
-        "-c:v",
-        "ffv1",
-        "-level",
-        "3",
-        "-f",
-        "matroska",
-        out,
-      ],
+      ...inputArgs(path.join(dir, `%0${digits}d${extension}`), ["image2"], "image2"),
+      ...["-c:v", "ffv1", "-level", "3", "-f", "matroska", out],
     ]);
     if (result.code !== 0)
       throw new MediaError(

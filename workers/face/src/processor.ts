@@ -63,7 +63,7 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
   try {
     const file = path.join(dir, "chunk.mkv");
     await writeFile(file, chunk);
-    const frames = decodeFrames(file, input, input);
+    const frames = decodeFrames(file, input, input, { format: "matroska" });
     const analysis = await analyseFaces(
       reportProgress(frames, input.frameCount, context.progress),
       input,

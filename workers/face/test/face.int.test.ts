@@ -11,7 +11,7 @@ import {
   LandmarkDetector,
   skinArea,
 } from "@hrpipe/face";
-import { decodeFrames, probeVideo, VideoEncoder } from "@hrpipe/media";
+import { copySegment, decodeFrames, probeVideo, VideoEncoder } from "@hrpipe/media";
 import { BadInputError, decodeSafetensors, FileStorage, faceOptionsSchema, getTensor } from "@hrpipe/queue";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -92,7 +92,10 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
 
   it("turns a chunk into faces and traces shards of the design and deletes the chunk", async () => {
     const info = await probeVideo(source);
-    const bytes = await readFile(source);
+    // A chunk as the decode stage writes it: the source's frames copied into Matroska.
+    const chunk = path.join(dir, "chunk.mkv");
+    await copySegment(source, chunk, 0, info.durationS);
+    const bytes = await readFile(chunk);
     await storage.put("frames/h1/P01/4/0000.mov", bytes);
     const result = await processFaceJob(
       {
@@ -167,7 +170,7 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
   });
 
   it("fails a segment without any face as bad input, writing no shards but a note a re-run reads", async () => {
-    const file = path.join(dir, "noface.mov");
+    const file = path.join(dir, "noface.mkv");
     const encoder = new VideoEncoder(file, { width: 320, height: 240, fps: 25 });
     const frame = new Uint8Array(320 * 240 * 3);
     for (let k = 0; k < 25; k++) {
