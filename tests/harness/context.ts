@@ -43,6 +43,7 @@ export async function createTestServices(name: string): Promise<TestServices> {
   const queuePrefix = `t-${safeName}-${suffix}`;
   const config: HrpipeConfig = {
     redisUrl,
+    dashboardHosts: [],
     storageUrl: `s3://${bucket}/hrpipe`,
     s3: {
       endpoint: s3.endpoint,

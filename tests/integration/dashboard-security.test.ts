@@ -1,6 +1,14 @@
-import type { Server } from "node:http";
+import { request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRedisConnection, type Redis, reportVersion, StageQueues, writeManifest } from "@hrpipe/queue";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  createRedisConnection,
+  listRunIds,
+  type Redis,
+  reportVersion,
+  StageQueues,
+  writeManifest,
+} from "@hrpipe/queue";
 import { renderHtml } from "@hrpipe/report";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDashboardApp, listen } from "../../apps/cli/src/dashboard/server.ts";
@@ -25,6 +33,24 @@ function assertSafe(response: Response, body: string, what: string) {
   expect(response.headers.get("x-content-type-options"), what).toBe("nosniff");
   expect(response.headers.get("x-frame-options"), what).toBe("SAMEORIGIN");
   expect(response.headers.get("x-powered-by"), what).toBeNull();
+}
+
+/** An HTTP request with headers fetch() will not send (Host), answering the status and body. */
+function rawRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? "GET", headers: options.headers }, (res) => {
+      let body = "";
+      res.on("data", (chunk) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.once("error", reject);
+    req.end(options.body);
+  });
 }
 
 describe("the dashboard reflects no input as executable HTML", () => {
@@ -199,5 +225,141 @@ describe("the dashboard reflects no input as executable HTML", () => {
     );
     expect(html).not.toMatch(executable);
     expect(html).toContain("&lt;svg/onload=alert(1)&gt;");
+  });
+});
+
+describe("the dashboard answers only its own host and pages", () => {
+  let services: TestServices;
+  let queues: StageQueues;
+  let connection: Redis;
+  const servers: Server[] = [];
+  let open = "";
+  let writable = "";
+  const auth = { Authorization: `basic ${Buffer.from("ops:s3cret").toString("base64")}` };
+
+  beforeAll(async () => {
+    services = await createTestServices("dashboard-hosts");
+    connection = createRedisConnection(services.redisUrl, "producer");
+    queues = new StageQueues({ connection, prefix: services.queuePrefix });
+    const start = async (options: Partial<Parameters<typeof createDashboardApp>[0]>) => {
+      const app = createDashboardApp({ queues, storage: services.storage, connection, ...options });
+      const server = await listen(app, "127.0.0.1", 0);
+      servers.push(server);
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    };
+    open = await start({});
+    writable = await start({
+      credentials: { user: "ops", password: "s3cret" },
+      allowWrites: true,
+      allowedHosts: ["dash.example.org"],
+    });
+  });
+
+  afterAll(async () => {
+    for (const server of servers) await new Promise((resolve) => server.close(resolve));
+    await queues.close();
+    await services.cleanup();
+  });
+
+  it("refuses a request naming another host (DNS rebinding) on the run pages and bull-board's API", async () => {
+    for (const route of ["/runs", "/queues/api/queues", "/runs/x"]) {
+      const rebound = await rawRequest(`${open}${route}`, { headers: { Host: "attacker.example:8080" } });
+      expect(rebound.status, route).toBe(421);
+      expect(rebound.body).toMatch(
+        /does not answer to the host "attacker\.example"; add it to HRPIPE_DASHBOARD_HOSTS/,
+      );
+    }
+    expect((await rawRequest(`${open}/runs`, { headers: { Host: "localhost:1234" } })).status).toBe(200);
+    expect(
+      (await rawRequest(`${writable}/runs`, { headers: { Host: "dash.example.org", ...auth } })).status,
+    ).toBe(200);
+    // Prometheus and the kubelet scrape by address: counts only, answered to any host.
+    expect((await rawRequest(`${open}/metrics`, { headers: { Host: "10.0.0.7:3000" } })).status).toBe(200);
+  });
+
+  it("refuses a state-changing request whose Origin is foreign or missing, even with credentials", async () => {
+    const add = `${writable}/queues/api/queues/ingest/add`;
+    const body = JSON.stringify({ name: "ingest", data: {} });
+    for (const origin of ["http://attacker.example", undefined]) {
+      const response = await rawRequest(add, {
+        method: "POST",
+        headers: { ...auth, "Content-Type": "text/plain", ...(origin ? { Origin: origin } : {}) },
+        body,
+      });
+      expect(response.status, String(origin)).toBe(403);
+    }
+    expect(await queues.queue("ingest").count()).toBe(0);
+    const own = await rawRequest(add, {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json", Origin: writable },
+      body,
+    });
+    expect(own.status).toBeLessThan(400);
+    expect(await queues.queue("ingest").count()).toBe(1);
+  });
+
+  it("refuses --allow-writes without credentials", () => {
+    expect(() =>
+      createDashboardApp({ queues, storage: services.storage, connection, allowWrites: true }),
+    ).toThrow(/allows writes needs credentials/);
+  });
+
+  it("takes the scheme 'basic' in any case, and refuses a wrong user with the right password", async () => {
+    const credentialsFor = (user: string) => `Basic ${Buffer.from(`${user}:s3cret`).toString("base64")}`;
+    expect((await fetch(`${writable}/runs`, { headers: auth })).status).toBe(200);
+    expect(
+      (await fetch(`${writable}/runs`, { headers: { Authorization: credentialsFor("ops") } })).status,
+    ).toBe(200);
+    expect(
+      (await fetch(`${writable}/runs`, { headers: { Authorization: credentialsFor("opz") } })).status,
+    ).toBe(401);
+  });
+
+  it("answers a malformed escape with 400, not 500", async () => {
+    const response = await rawRequest(`${open}/runs/%E0%A4%A`);
+    expect(response.status).toBe(400);
+  });
+
+  it("lists runs/<id>/manifest.json only: an odd folder neither takes /runs down nor lists a run twice", async () => {
+    const manifest = (runId: string) => ({
+      version: 1,
+      runId,
+      createdAt: new Date().toISOString(),
+      state: "ingested",
+      storageUrl: services.storage.url,
+      datasetPrefix: "ds",
+      options: {},
+      participants: [],
+      videos: [],
+      artifacts: [],
+      excluded: [],
+    });
+    await services.storage.put("runs/run-a/manifest.json", JSON.stringify(manifest("run-a")));
+    await services.storage.put("runs/run-a/reports/x/manifest.json", JSON.stringify(manifest("run-a")));
+    // A key hrpipe would never write, put there by hand with the S3 client.
+    const s3 = new S3Client({
+      endpoint: services.config.s3.endpoint,
+      region: services.config.s3.region,
+      credentials: {
+        accessKeyId: services.config.s3.accessKeyId!,
+        secretAccessKey: services.config.s3.secretAccessKey!,
+      },
+      forcePathStyle: true,
+    });
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: services.bucket,
+        Key: "hrpipe/runs/old run/manifest.json",
+        Body: JSON.stringify(manifest("old run")),
+      }),
+    );
+    s3.destroy();
+    expect(await listRunIds(services.storage)).toEqual(["run-a"]);
+    const skipped: string[] = [];
+    expect(await listRunIds(services.storage, (folder) => skipped.push(folder))).toEqual(["run-a"]);
+    expect(skipped).toEqual(["runs/old run"]);
+    const page = await fetch(`${open}/runs`);
+    expect(page.status).toBe(200);
+    expect((await page.text()).match(/href="\/runs\/run-a"/g)).toHaveLength(1);
   });
 });

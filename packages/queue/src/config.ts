@@ -192,6 +192,11 @@ export const environment = {
     "basic-auth user of the dashboard (required with `--host` off loopback)",
   ),
   HRPIPE_DASHBOARD_PASSWORD: variable(z.string().min(1).optional(), "—", "its password"),
+  HRPIPE_DASHBOARD_HOSTS: variable(
+    z.string().min(1).optional(),
+    "—",
+    "comma-separated host names the dashboard answers to besides loopback and its bound address (an ingress's, a Service's)",
+  ),
   FFMPEG_PATH: variable(z.string().min(1).optional(), "system, then npm-shipped", "the ffmpeg binary"),
   FFPROBE_PATH: variable(z.string().min(1).optional(), "system, then npm-shipped", "the ffprobe binary"),
   LOG_LEVEL: variable(
@@ -250,6 +255,8 @@ export interface HrpipeConfig {
   logLevel: (typeof logLevels)[number];
   /** Basic-auth credentials of the dashboard: both variables set, else none. */
   dashboard?: { user: string; password: string };
+  /** Host names the dashboard answers to besides loopback and its bound address. */
+  dashboardHosts: string[];
 }
 
 /** Reads and validates hrpipe's settings; throws one ConfigError naming the first bad variable. */
@@ -291,6 +298,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
     metricsPort: e.HRPIPE_METRICS_PORT,
     tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME ?? "hrpipe" },
     logLevel: e.LOG_LEVEL,
+    dashboardHosts: (e.HRPIPE_DASHBOARD_HOSTS ?? "")
+      .split(",")
+      .map((name) => name.trim())
+      .filter((name) => name !== ""),
     dashboard:
       e.HRPIPE_DASHBOARD_USER && e.HRPIPE_DASHBOARD_PASSWORD
         ? { user: e.HRPIPE_DASHBOARD_USER, password: e.HRPIPE_DASHBOARD_PASSWORD }

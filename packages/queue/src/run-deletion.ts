@@ -20,12 +20,42 @@ export interface RunSummary {
   hasReport: boolean;
 }
 
-/** Every run whose manifest is in storage, newest first. */
-export async function listRuns(storage: Storage): Promise<RunManifest[]> {
-  const keys = (await storage.list("runs/"))
-    .map((o) => o.key)
-    .filter((k) => /^runs\/[^/]+\/manifest\.json$/.test(k));
-  const manifests = await Promise.all(keys.map((key) => readArtifact(storage, key, runManifestSchema)));
+/**
+ * The ids of the runs in storage: the folders directly under runs/ whose name is a safe id and that
+ * hold a manifest.json. A folder that does not fit (a name with a space, a copy someone left) is
+ * passed to `skip` with the reason, and the listing goes on.
+ */
+export async function listRunIds(
+  storage: Storage,
+  skip: (folder: string, reason: string) => void = () => {},
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (const folder of await storage.listFolders("runs/")) {
+    try {
+      safeId(folder, "run folder");
+    } catch (error) {
+      skip(`runs/${folder}`, (error as Error).message);
+      continue;
+    }
+    if (await storage.exists(artifactKeys.manifest(folder))) ids.push(folder);
+    else skip(`runs/${folder}`, "it holds no manifest.json");
+  }
+  return ids;
+}
+
+/** Every run whose manifest is in storage and readable, newest first; what does not fit goes to `skip`. */
+export async function listRuns(
+  storage: Storage,
+  skip: (folder: string, reason: string) => void = () => {},
+): Promise<RunManifest[]> {
+  const manifests: RunManifest[] = [];
+  for (const runId of await listRunIds(storage, skip)) {
+    try {
+      manifests.push(await readArtifact(storage, artifactKeys.manifest(runId), runManifestSchema));
+    } catch (error) {
+      skip(`runs/${runId}`, (error as Error).message);
+    }
+  }
   return manifests.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 

@@ -18,6 +18,10 @@ export async function dashboardCommand(options: DashboardCommandOptions): Promis
       "HRPIPE_DASHBOARD_USER and HRPIPE_DASHBOARD_PASSWORD go together; set both, or neither for a loopback-only dashboard.",
     );
   }
+  if (options.allowWrites && !config.dashboard)
+    throw new UserError(
+      "--allow-writes needs HRPIPE_DASHBOARD_USER and HRPIPE_DASHBOARD_PASSWORD: without them any page in your browser could change the queues; set both.",
+    );
   if (!isLoopback(options.host) && !config.dashboard) {
     throw new UserError(
       `refusing to serve the dashboard on ${options.host} without HRPIPE_DASHBOARD_USER and HRPIPE_DASHBOARD_PASSWORD; set both, or bind 127.0.0.1.`,
@@ -32,6 +36,7 @@ export async function dashboardCommand(options: DashboardCommandOptions): Promis
     connection,
     credentials: config.dashboard,
     allowWrites: options.allowWrites,
+    allowedHosts: config.dashboardHosts,
   });
   const server = await listen(app, options.host, Number(options.port));
   const address = server.address() as { port: number };

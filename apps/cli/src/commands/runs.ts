@@ -16,7 +16,9 @@ export interface RunsListOptions {
 /** `hrpipe runs list`: every run in storage, newest first; it reads storage only, not Redis. */
 export function runsListCommand(options: RunsListOptions): Promise<number> {
   return withStorage(async (storage) => {
-    const runs = await Promise.all((await listRuns(storage)).map((m) => summariseRun(storage, m)));
+    const skip = (folder: string, reason: string) =>
+      process.stderr.write(`runs: skipped ${folder}: ${reason}\n`);
+    const runs = await Promise.all((await listRuns(storage, skip)).map((m) => summariseRun(storage, m)));
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ runs }, null, 2)}\n`);
       return 0;

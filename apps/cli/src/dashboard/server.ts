@@ -1,10 +1,11 @@
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Server } from "node:http";
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
 import {
   joinKey,
+  listRunIds,
   PipelineMetrics,
   type Redis,
   redisNotReadyReason,
@@ -23,28 +24,31 @@ export interface DashboardOptions {
   storage: Storage;
   connection: Redis;
   credentials?: { user: string; password: string };
-  /** Lets bull-board retry, promote and remove jobs; read-only otherwise. */
+  /** Lets bull-board retry, promote and remove jobs; read-only otherwise. Needs credentials. */
   allowWrites?: boolean;
+  /**
+   * Host names the dashboard answers to besides loopback's and the address it is bound to (an
+   * ingress's name, a Service's): a request naming any other host is refused (DNS rebinding).
+   */
+  allowedHosts?: string[];
 }
 
+/** Equal in constant time, whatever the lengths: digests of both sides are compared. */
 function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(a), digest(b));
 }
 
 function basicAuth(credentials: { user: string; password: string }) {
   return (req: Request, res: Response, next: NextFunction) => {
-    const header = req.headers.authorization ?? "";
-    const [user, password] = Buffer.from(header.replace(/^Basic /, ""), "base64")
+    const match = /^basic\s+(\S*)\s*$/i.exec(req.headers.authorization ?? "");
+    const [user = "", password = ""] = Buffer.from(match?.[1] ?? "", "base64")
       .toString()
       .split(/:(.*)/s);
-    if (
-      header.startsWith("Basic ") &&
-      sameText(user ?? "", credentials.user) &&
-      sameText(password ?? "", credentials.password)
-    )
-      return next();
+    // Both fields are always compared, so the time taken tells nothing of which one was wrong.
+    const userOk = sameText(user, credentials.user);
+    const passwordOk = sameText(password, credentials.password);
+    if (match && userOk && passwordOk) return next();
     res
       .set("WWW-Authenticate", 'Basic realm="hrpipe"')
       .status(401)
@@ -55,6 +59,58 @@ function basicAuth(credentials: { user: string; password: string }) {
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
+
+/** The host name of a Host header or an Origin's host, lower-cased, without port or IPv6 brackets. */
+function hostName(host: string): string {
+  const bracketed = /^\[([^\]]+)\](:\d+)?$/.exec(host);
+  return (bracketed ? bracketed[1]! : host.replace(/:\d+$/, "")).toLowerCase();
+}
+
+/**
+ * Answers only requests addressed to this dashboard by name: loopback's names, the address it is
+ * bound to, and `allowedHosts`. A page on another site that rebinds its own name to 127.0.0.1 sends
+ * its own name as Host, and is refused before it can read a job.
+ */
+function knownHostOnly(allowedHosts: string[]) {
+  const configured = new Set(allowedHosts.map(hostName));
+  return (req: Request, res: Response, next: NextFunction) => {
+    const name = hostName(req.headers.host ?? "");
+    const bound = hostName(req.socket.localAddress ?? "").replace(/^::ffff:/, "");
+    if (isLoopback(name) || name === bound || configured.has(name)) return next();
+    res
+      .status(421)
+      .type("text/plain")
+      .send(
+        `this dashboard does not answer to the host ${JSON.stringify(name.slice(0, 100))}; add it to HRPIPE_DASHBOARD_HOSTS.\n`,
+      );
+  };
+}
+
+/**
+ * A request that changes state must come from the dashboard's own pages: its Origin must name a host
+ * the dashboard answers to. A missing Origin is refused too (browsers send one with every such request).
+ */
+function sameOriginWrites(allowedHosts: string[]) {
+  const configured = new Set(allowedHosts.map(hostName));
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (["GET", "HEAD", "OPTIONS"].includes(req.method)) return next();
+    const origin = req.headers.origin;
+    let name: string | undefined;
+    try {
+      name = origin ? hostName(new URL(origin).host) : undefined;
+    } catch {
+      name = undefined;
+    }
+    const own = hostName(req.headers.host ?? "");
+    if (name !== undefined && (name === own || configured.has(name))) return next();
+    res
+      .status(403)
+      .type("text/plain")
+      .send(
+        `${req.method} needs an Origin of this dashboard (got ${JSON.stringify((origin ?? "none").slice(0, 100))}).\n`,
+      );
+  };
 }
 
 /**
@@ -99,7 +155,14 @@ export function createDashboardApp(options: DashboardOptions): express.Express {
     const { contentType, body } = await metrics.render();
     res.type(contentType).send(body);
   });
+  if (options.allowWrites && !options.credentials)
+    throw new Error(
+      "a dashboard that allows writes needs credentials (HRPIPE_DASHBOARD_USER and HRPIPE_DASHBOARD_PASSWORD).",
+    );
+  const allowedHosts = options.allowedHosts ?? [];
+  app.use(knownHostOnly(allowedHosts));
   if (options.credentials) app.use(basicAuth(options.credentials));
+  app.use(sameOriginWrites(allowedHosts));
 
   const board = new ExpressAdapter();
   board.setBasePath("/queues");
@@ -114,12 +177,16 @@ export function createDashboardApp(options: DashboardOptions): express.Express {
   boardApp.disable("x-powered-by");
   app.use("/queues", boardApp);
 
+  // What does not fit the runs/ layout is logged once, not on every page view.
+  const skipped = new Set<string>();
   const runIds = async () =>
-    (await options.storage.list("runs/"))
-      .filter((o) => o.key.endsWith("/manifest.json"))
-      .map((o) => o.key.split("/")[1]!)
-      .sort()
-      .reverse();
+    (
+      await listRunIds(options.storage, (folder, reason) => {
+        if (skipped.has(folder)) return;
+        skipped.add(folder);
+        process.stderr.write(`dashboard: skipped ${folder}: ${reason}\n`);
+      })
+    ).reverse();
   const reportKey = (runId: string) => joinKey("runs", safeId(runId, "run id"), "reports", "report.html");
 
   app.get("/", (_req, res) => res.redirect("/runs"));
@@ -156,9 +223,11 @@ export function createDashboardApp(options: DashboardOptions): express.Express {
       .send("no such page; the dashboard serves /runs, /queues and /metrics.\n");
   });
   // Errors are plain text: a message naming a bad run id must never be read as HTML.
-  app.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((error: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    // A client's own error (a malformed escape in the path, say) keeps its 4xx status.
+    const clientStatus = error.status !== undefined && error.status >= 400 && error.status < 500;
     res
-      .status(error.name === "UnsafeKeyError" ? 400 : 500)
+      .status(error.name === "UnsafeKeyError" ? 400 : clientStatus ? error.status! : 500)
       .type("text/plain")
       .send(`${error.message}\n`);
   });

@@ -94,6 +94,21 @@ export class FileStorage implements Storage {
     return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  async listFolders(folder: string): Promise<string[]> {
+    const trimmed = folder.replace(/\/+$/, "");
+    try {
+      const entries = await readdir(trimmed === "" ? this.root : this.pathOf(trimmed), {
+        withFileTypes: true,
+      });
+      return entries
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name)
+        .sort();
+    } catch {
+      return [];
+    }
+  }
+
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
   }

@@ -130,6 +130,26 @@ export class S3Storage implements Storage {
     return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  async listFolders(folder: string): Promise<string[]> {
+    const fullPrefix = this.prefix === "" ? folder : `${this.prefix}/${folder}`;
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.location.bucket,
+          Prefix: fullPrefix,
+          Delimiter: "/",
+          ContinuationToken: token,
+        }),
+      );
+      for (const common of page.CommonPrefixes ?? [])
+        if (common.Prefix) names.push(common.Prefix.slice(fullPrefix.length).replace(/\/$/, ""));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return names.sort();
+  }
+
   async delete(key: string): Promise<void> {
     await this.client.send(
       new DeleteObjectCommand({ Bucket: this.location.bucket, Key: this.objectKey(key) }),

@@ -22,6 +22,8 @@ export interface Storage {
   exists(key: string): Promise<boolean>;
   /** Every object whose key starts with the prefix (a folder prefix should end in '/'), sorted by key. */
   list(prefix: string): Promise<ObjectInfo[]>;
+  /** The names of the folders directly under `folder` (a prefix ending in '/'), sorted: one level, as a delimiter lists. */
+  listFolders(folder: string): Promise<string[]>;
   /** Deletes an object; deleting a missing object is not an error. */
   delete(key: string): Promise<void>;
   close(): Promise<void>;
