@@ -259,6 +259,17 @@ export interface HrpipeConfig {
   dashboardHosts: string[];
 }
 
+/** Variables whose value may hold a password, a key or a token (in a URL's user info or query). */
+const secretBearing = new Set<string>([
+  "REDIS_URL",
+  "S3_ENDPOINT",
+  "S3_ACCESS_KEY_ID",
+  "S3_SECRET_ACCESS_KEY",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "HRPIPE_DASHBOARD_USER",
+  "HRPIPE_DASHBOARD_PASSWORD",
+]);
+
 /** Reads and validates hrpipe's settings; throws one ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
   const present = Object.fromEntries(
@@ -268,9 +279,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HrpipeConfig {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0]);
-    throw new ConfigError(
-      `${name}=${JSON.stringify(env[name] ?? "")} is not valid: ${issue.message}; fix or unset ${name}.`,
-    );
+    // A value that did not parse cannot be trusted to redact: a secret-bearing one is not shown at all.
+    const shown = secretBearing.has(name)
+      ? `${name} (not shown: it may hold a credential)`
+      : `${name}=${JSON.stringify(env[name] ?? "")}`;
+    throw new ConfigError(`${shown} is not valid: ${issue.message}; fix or unset ${name}.`);
   }
   const e = parsed.data;
   return {

@@ -63,8 +63,19 @@ export async function openRedis(url: string, role: ConnectionRole, timeoutMs = 5
   return connection;
 }
 
+/** Query parameters that carry a secret (`?password=`, `?token=`, an access key...). */
+const secretParameter = /pass|secret|token|auth|key|cred|sig/i;
+
+/**
+ * A URL fit to print: the password in its user info and the value of every secret-bearing query
+ * parameter replaced by ***. Works on text that is not a valid URL too (it is never parsed).
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, "//$1:***@");
+  return url
+    .replace(/\/\/([^:@/?#]*):([^@/?#]*)@/, "//$1:***@")
+    .replace(/([?&;])([^=&;#]*)=([^&;#]*)/g, (whole, separator: string, name: string) =>
+      secretParameter.test(name) ? `${separator}${name}=***` : whole,
+    );
 }
 
 export interface RedisServerInfo {

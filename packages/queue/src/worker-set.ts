@@ -215,7 +215,7 @@ export async function runWorkerProcess(
       redis: redactUrl(config.redisUrl),
       storage: storage.url,
       prefix: config.queuePrefix,
-      tracing: config.tracing.endpoint ?? "off",
+      tracing: config.tracing.endpoint ? redactUrl(config.tracing.endpoint) : "off",
       stages: bindings.map((binding) => ({
         stage: binding.stage,
         ...resolveWorkerSettings(binding.stage, config, options.flags),

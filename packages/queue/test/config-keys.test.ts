@@ -10,6 +10,7 @@ import {
   parsePayload,
   trainOptionsSchema,
 } from "../src/payloads.ts";
+import { redactUrl } from "../src/redis.ts";
 
 describe("config", () => {
   it("fills defaults and derives path-style for custom endpoints", () => {
@@ -32,11 +33,40 @@ describe("config", () => {
   it("names the variable at fault in one sentence", () => {
     expect(() => loadConfig({ REDIS_URL: "localhost:6379" })).toThrow(ConfigError);
     expect(() => loadConfig({ REDIS_URL: "localhost:6379" })).toThrow(
-      /^REDIS_URL="localhost:6379" is not valid: .*redis:\/\//,
+      /^REDIS_URL \(not shown: it may hold a credential\) is not valid: .*redis:\/\//,
     );
     expect(() => loadConfig({ STORAGE_URL: "ftp://x" })).toThrow(/^STORAGE_URL=.*s3:\/\/bucket/);
     expect(() => loadConfig({ LOG_LEVEL: "loud" })).toThrow(/^LOG_LEVEL=.*one of fatal/);
     expect(() => loadConfig({ S3_FORCE_PATH_STYLE: "maybe" })).toThrow(/^S3_FORCE_PATH_STYLE=/);
+  });
+});
+
+describe("secrets in messages", () => {
+  it("never prints a secret-bearing value that failed to parse", () => {
+    for (const [name, value] of [
+      ["REDIS_URL", "redis://default:hunter2@127.0.0.1:1/ "],
+      ["OTEL_EXPORTER_OTLP_ENDPOINT", "collector?token=hunter2"],
+      ["S3_ENDPOINT", "//admin:hunter2@s3.example:9000"],
+    ] as const) {
+      expect(() => loadConfig({ [name]: value }), name).toThrow(new RegExp(`^${name} \\(not shown`));
+      try {
+        loadConfig({ [name]: value });
+      } catch (error) {
+        expect((error as Error).message).not.toContain("hunter2");
+      }
+    }
+  });
+
+  it("redacts passwords in user info and in query strings alike", () => {
+    expect(redactUrl("redis://default:hunter2@127.0.0.1:6379/0")).toBe(
+      "redis://default:***@127.0.0.1:6379/0",
+    );
+    expect(redactUrl("redis://:hunter2@redis")).toBe("redis://:***@redis");
+    expect(redactUrl("redis://127.0.0.1:1/?password=hunter2&db=2")).toBe(
+      "redis://127.0.0.1:1/?password=***&db=2",
+    );
+    expect(redactUrl("http://otel:4318/?api_key=hunter2")).toBe("http://otel:4318/?api_key=***");
+    expect(redactUrl("not a url ?token=hunter2 ")).not.toContain("hunter2");
   });
 });
 
