@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -37,6 +37,9 @@ describe("hrpipe ingest <local folder>", () => {
       await writeFile(path.join(folder, subject, "ground_truth.txt"), `1 2 3\n70 70 70\n0 0.033 0.066\n`);
     }
     await writeFile(path.join(folder, ".DS_Store"), "finder state");
+    // A link out of the folder: not uploaded, but listed with why.
+    await writeFile(path.join(root, "elsewhere.txt"), "not in the folder");
+    await symlink(path.join(root, "elsewhere.txt"), path.join(folder, "notes.txt"));
   });
 
   afterAll(async () => {
@@ -70,6 +73,18 @@ describe("hrpipe ingest <local folder>", () => {
       datasetIndexSchema,
     );
     expect(index.files.map((f) => f.path)).not.toContain(".DS_Store");
+    // Every entry of the folder is uploaded or listed as left out, and the uploader's path stays home.
+    expect(index.skipped.map((f) => f.path)).toEqual([".DS_Store", "notes.txt"]);
+    expect(index.skipped[1]!.reason).toMatch(/^a symbolic link/);
+    expect(index.source).not.toContain(root);
+    expect(first.stderr).toMatch(/upload: left out notes\.txt: a symbolic link/);
+    expect(manifest.ignored.map((i) => i.reason)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^notes\.txt: a symbolic link/)]),
+    );
+    expect(manifest.files.listed).toBe(6);
+    expect(manifest.files.listed).toBe(
+      manifest.files.planned + manifest.files.excluded + manifest.files.ignored,
+    );
     for (const file of index.files)
       expect(await services.storage.exists(uploadKeys.blob(file.sha256))).toBe(true);
   });

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
+import { pipeline, Transform } from "node:stream";
 import {
   contentHash,
   type DatasetIndex,
@@ -25,18 +26,36 @@ export interface UploadOutcome {
 /** Files whose names say they are nobody's data: the OS's and editors' droppings. */
 const junk = /(^|\/)(\.DS_Store|Thumbs\.db|desktop\.ini|\._[^/]*)$/;
 
-async function listFiles(root: string): Promise<{ path: string; file: string }[]> {
+interface FolderListing {
+  files: { path: string; file: string }[];
+  /** Entries left out, with why: every entry of the folder is uploaded or listed here. */
+  skipped: { path: string; reason: string }[];
+}
+
+async function listFiles(root: string): Promise<FolderListing> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch((error: Error) => {
     throw new UserError(`cannot read the folder ${root} (${error.message}); check the path.`);
   });
-  return entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => {
-      const file = path.join(entry.parentPath, entry.name);
-      return { file, path: path.relative(root, file).split(path.sep).join("/") };
-    })
-    .filter((f) => !junk.test(f.path) && !f.path.split("/").some((part) => part.startsWith(".")))
-    .sort((a, b) => a.path.localeCompare(b.path));
+  const listing: FolderListing = { files: [], skipped: [] };
+  for (const entry of entries) {
+    if (entry.isDirectory()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    const relative = path.relative(root, file).split(path.sep).join("/");
+    const reason = entry.isSymbolicLink()
+      ? "a symbolic link: hrpipe uploads the folder's own files only; copy the file in to use it"
+      : !entry.isFile()
+        ? "not a regular file (a socket, a pipe or a device)"
+        : junk.test(relative)
+          ? "an operating system's or editor's file, not data"
+          : relative.split("/").some((part) => part.startsWith("."))
+            ? "hidden (its name, or a folder's, starts with '.')"
+            : undefined;
+    if (reason) listing.skipped.push({ path: relative, reason });
+    else listing.files.push({ file, path: relative });
+  }
+  listing.files.sort((a, b) => a.path.localeCompare(b.path));
+  listing.skipped.sort((a, b) => a.path.localeCompare(b.path));
+  return listing;
 }
 
 async function sha256OfFile(file: string, onBytes: (n: number) => void): Promise<string> {
@@ -49,14 +68,43 @@ async function sha256OfFile(file: string, onBytes: (n: number) => void): Promise
 }
 
 /**
+ * Stores a file as blobs/<sha256> and hashes the bytes that went up: a file that changed after it was
+ * hashed would be stored under a name that is not its content, so that blob is removed and the upload
+ * refused.
+ */
+async function storeBlob(storage: Storage, file: string, relative: string, sha256: string): Promise<void> {
+  const key = uploadKeys.blob(sha256);
+  const hash = createHash("sha256");
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await storage.write(
+    key,
+    pipeline(createReadStream(file), hashing, () => {}),
+  );
+  const uploaded = hash.digest("hex");
+  if (uploaded !== sha256) {
+    await storage.delete(key);
+    throw new UserError(
+      `${relative} changed while it was being uploaded; upload again once nothing writes to it.`,
+    );
+  }
+}
+
+/**
  * Uploads a local folder into storage, content addressed: each file is stored once as
  * blobs/<sha256> (skipped when it is already there), then the folder's index of paths to blobs. An
  * interrupted upload resumes where it stopped; a second upload of the same folder stores nothing.
  * Hidden files and OS droppings (.DS_Store, Thumbs.db) are not data and are left out.
  */
 export async function uploadFolder(storage: Storage, root: string): Promise<UploadOutcome> {
-  const files = await listFiles(root);
+  const { files, skipped } = await listFiles(root);
   if (files.length === 0) throw new UserError(`${root} holds no files; check the path.`);
+  for (const { path: filePath, reason } of skipped)
+    process.stderr.write(`upload: left out ${filePath}: ${reason}\n`);
   const progress = new ProgressLine("upload  ");
   const hashed: DatasetIndex["files"] = [];
   let hashedBytes = 0;
@@ -76,9 +124,8 @@ export async function uploadFolder(storage: Storage, root: string): Promise<Uplo
         `bytes (${mib(hashedBytes)} of ${mib(totalBytes)}) ${filePath}`,
       );
     });
-    const key = uploadKeys.blob(sha256);
-    if (!(await storage.exists(key))) {
-      await storage.write(key, createReadStream(file));
+    if (!(await storage.exists(uploadKeys.blob(sha256)))) {
+      await storeBlob(storage, file, filePath, sha256);
       uploadedFiles++;
       uploadedBytes += fileBytes;
     }
@@ -86,12 +133,14 @@ export async function uploadFolder(storage: Storage, root: string): Promise<Uplo
   }
   progress.update(totalBytes, totalBytes, `bytes (${mib(totalBytes)}), ${uploadedFiles} files stored`);
   const name = path.basename(path.resolve(root));
+  const fromHere = path.relative(process.cwd(), path.resolve(root));
   const index: DatasetIndex = {
     format: "hrpipe-dataset-index",
     version: 1,
     name,
-    source: path.resolve(root),
+    source: fromHere.startsWith("..") || path.isAbsolute(fromHere) ? name : fromHere || ".",
     files: hashed,
+    skipped,
   };
   // The prefix is named by the files' paths and contents only, so the same folder uploaded from
   // another place (or machine) lands on the same dataset.

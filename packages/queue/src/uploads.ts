@@ -9,7 +9,10 @@ import { joinKey, safeId, safePrefix } from "./keys.ts";
 export const datasetIndexSchema = z.object({
   format: z.literal("hrpipe-dataset-index"),
   version: z.literal(1),
-  /** The folder's name, and where it was uploaded from (for people reading reports). */
+  /**
+   * The folder's name, and where it was uploaded from for people reading reports: relative to the
+   * uploader's working directory when inside it, else the name alone (never an absolute path).
+   */
   name: z.string(),
   source: z.string(),
   files: z.array(
@@ -20,6 +23,8 @@ export const datasetIndexSchema = z.object({
       bytes: z.number().int().min(0),
     }),
   ),
+  /** What the folder holds that was not uploaded (a symbolic link, a hidden file), with why. */
+  skipped: z.array(z.object({ path: z.string().min(1), reason: z.string() })).default([]),
 });
 export type DatasetIndex = z.infer<typeof datasetIndexSchema>;
 

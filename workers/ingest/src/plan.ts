@@ -26,6 +26,8 @@ export interface DatasetFile {
 export interface DatasetLocation {
   storageUrl: string;
   files: DatasetFile[];
+  /** Entries of an uploaded folder that were not uploaded (a symbolic link, a hidden file), with why. */
+  skipped?: { path: string; reason: string }[];
   /** The text of each file a layout reads to list the dataset (the generic layout's manifest.csv), by path. */
   texts: Record<string, string>;
   createdAt: string;
@@ -123,6 +125,9 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
     });
   for (const { file, reason } of listing.ignored)
     ignored.push({ key: keyOf.get(file)!, reason: `${file}: ${reason}.` });
+  // Left out at upload: they have no key, so their path stands in for one.
+  const skipped = dataset.skipped ?? [];
+  for (const { path, reason } of skipped) ignored.push({ key: path, reason: `${path}: ${reason}.` });
 
   const participants = new Map<string, string>();
   const videos: RunManifest["videos"] = [];
@@ -216,8 +221,8 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
     excluded,
     ignored,
     files: {
-      listed: dataset.files.length,
-      planned: dataset.files.length - excludedFiles - ignored.length,
+      listed: dataset.files.length + skipped.length,
+      planned: dataset.files.length + skipped.length - excludedFiles - ignored.length,
       excluded: excludedFiles,
       ignored: ignored.length,
     },

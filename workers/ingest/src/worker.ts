@@ -22,11 +22,11 @@ import { type DatasetLocation, layoutTextFiles, plannedJobs, planRun } from "./p
 /** A dataset's files: an uploaded folder's index (paths to content-addressed blobs), or every key under its prefix. */
 async function locateDataset(storage: Storage, prefix: string): Promise<DatasetLocation> {
   const indexKey = uploadKeys.index(prefix);
-  const files = (await storage.exists(indexKey))
-    ? (await readArtifact(storage, indexKey, datasetIndexSchema)).files.map(({ path, sha256 }) => ({
-        path,
-        key: uploadKeys.blob(sha256),
-      }))
+  const index = (await storage.exists(indexKey))
+    ? await readArtifact(storage, indexKey, datasetIndexSchema)
+    : undefined;
+  const files = index
+    ? index.files.map(({ path, sha256 }) => ({ path, key: uploadKeys.blob(sha256) }))
     : (await storage.list(prefix === "" ? "" : `${prefix}/`)).map(({ key }) => ({
         path: prefix === "" ? key : key.slice(prefix.length + 1),
         key,
@@ -34,7 +34,13 @@ async function locateDataset(storage: Storage, prefix: string): Promise<DatasetL
   const texts: Record<string, string> = {};
   for (const path of layoutTextFiles(files.map((f) => f.path)))
     texts[path] = (await storage.get(files.find((f) => f.path === path)!.key)).toString("utf8");
-  return { storageUrl: storage.url, files, texts, createdAt: new Date().toISOString() };
+  return {
+    storageUrl: storage.url,
+    files,
+    skipped: index?.skipped,
+    texts,
+    createdAt: new Date().toISOString(),
+  };
 }
 
 /**

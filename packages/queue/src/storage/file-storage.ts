@@ -6,6 +6,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 import { safeKey } from "../keys.ts";
+import { checkBlob, checkBlobStream } from "./blob-check.ts";
 import { ArtifactNotFoundError, type ObjectInfo, type Storage } from "./storage.ts";
 
 const tempMarker = ".hrpipe-tmp-";
@@ -47,7 +48,7 @@ export class FileStorage implements Storage {
 
   async get(key: string): Promise<Buffer> {
     try {
-      return await readFile(this.pathOf(key));
+      return checkBlob(this.url, key, await readFile(this.pathOf(key)));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new ArtifactNotFoundError(this.url, key);
       throw error;
@@ -57,7 +58,7 @@ export class FileStorage implements Storage {
   async read(key: string): Promise<Readable> {
     const file = this.pathOf(key);
     if (!(await this.exists(key))) throw new ArtifactNotFoundError(this.url, key);
-    return createReadStream(file);
+    return checkBlobStream(this.url, key, createReadStream(file));
   }
 
   async exists(key: string): Promise<boolean> {

@@ -10,6 +10,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import type { S3Settings } from "../config.ts";
 import { safeKey, safePrefix } from "../keys.ts";
+import { checkBlobStream } from "./blob-check.ts";
 import { ArtifactNotFoundError, type ObjectInfo, type Storage } from "./storage.ts";
 
 export interface S3Location {
@@ -83,7 +84,7 @@ export class S3Storage implements Storage {
       const response = await this.client.send(
         new GetObjectCommand({ Bucket: this.location.bucket, Key: this.objectKey(key) }),
       );
-      return response.Body as Readable;
+      return checkBlobStream(this.url, key, response.Body as Readable);
     } catch (error) {
       if (isNotFound(error)) throw new ArtifactNotFoundError(this.url, key);
       throw error;

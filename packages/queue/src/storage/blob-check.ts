@@ -1,0 +1,43 @@
+import { createHash } from "node:crypto";
+import { type Readable, Transform } from "node:stream";
+
+/** An uploaded file's key, named by the SHA-256 of its bytes (uploadKeys.blob). */
+const blobKey = /^blobs\/[0-9a-f]{2}\/([0-9a-f]{64})$/;
+
+/** A blob whose bytes are not the ones its name promises (changed after upload, or damaged in storage). */
+export class BlobMismatchError extends Error {
+  override name = "BlobMismatchError";
+  constructor(storageUrl: string, key: string, actual: string) {
+    super(
+      `${storageUrl}/${key} holds bytes whose SHA-256 is ${actual.slice(0, 12)}..., not the one its name gives; upload the folder again (hrpipe run or hrpipe ingest re-stores it).`,
+    );
+  }
+}
+
+/** Checks a blob's bytes against its name; any other key passes as it is. */
+export function checkBlob(storageUrl: string, key: string, bytes: Buffer): Buffer {
+  const expected = blobKey.exec(key)?.[1];
+  if (expected === undefined) return bytes;
+  const actual = createHash("sha256").update(bytes).digest("hex");
+  if (actual !== expected) throw new BlobMismatchError(storageUrl, key, actual);
+  return bytes;
+}
+
+/** The same check on a stream: it errors at its end when the bytes that went through are not the blob's. */
+export function checkBlobStream(storageUrl: string, key: string, stream: Readable): Readable {
+  const expected = blobKey.exec(key)?.[1];
+  if (expected === undefined) return stream;
+  const hash = createHash("sha256");
+  const checked = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+    flush(done) {
+      const actual = hash.digest("hex");
+      done(actual === expected ? null : new BlobMismatchError(storageUrl, key, actual));
+    },
+  });
+  stream.once("error", (error) => checked.destroy(error));
+  return stream.pipe(checked);
+}
