@@ -361,11 +361,18 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
       expect((await runCli(["artifacts", "e2e1", "--out", out], shared.env)).code).toBe(0);
       const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
       try {
-        const page = await browser.newPage();
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
         const errors: string[] = [];
         page.on("pageerror", (error) => errors.push(error.message));
         page.on("requestfailed", (request) => errors.push(`request failed: ${request.url()}`));
         await page.goto(`file://${out}/reports/report.html`);
+        // Nothing runs off the right edge at 1280 px (the Bland-Altman row of eight panels did).
+        const overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth");
+        expect(overflow as number).toBeLessThanOrEqual(0);
+        const opening = await page.textContent("p");
+        expect(opening).toMatch(/CNN: frozen DenseNet-161/);
+        expect(opening).toMatch(/POS, CHROM, OMIT, LGI, PBV, ICA and GREEN: classical rPPG/);
+        expect(opening).toMatch(/against the ECG over the same window/);
         const shot = await page.screenshot({ fullPage: true });
         expect(shot.length).toBeGreaterThan(50_000);
         const marks = await page.$$eval(

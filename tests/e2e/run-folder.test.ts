@@ -87,6 +87,11 @@ describe("hrpipe run <folder>", () => {
     expect(report.videos.some((v) => v.methods.cnn?.protocol === "unseen-participants")).toBe(true);
     const html = await readFile(path.join(out, "report.html"), "utf8");
     expect(html).toContain("Heart rate over time");
+    // The opening names this run's estimators and its PPG reference (it said "against the ECG label").
+    const opening = /<p>Report version [^<]*<\/p>/.exec(html)![0];
+    expect(opening).toMatch(/POS, CHROM, OMIT, LGI, PBV, ICA and GREEN: classical rPPG/);
+    expect(opening).toMatch(/against the PPG \(pulse oximeter\)/);
+    expect(opening).not.toMatch(/ECG/);
     expect(result.stdout).toMatch(/per video, whole-video heart rate/);
   }, 600_000);
 

@@ -220,6 +220,7 @@ describe("the dashboard reflects no input as executable HTML", () => {
           figure: null,
         })),
         videoMetrics: {},
+        referenceKinds: [],
       },
       {},
     );

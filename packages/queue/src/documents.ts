@@ -306,5 +306,7 @@ export const runReportSchema = z.object({
   videoMetrics: z.partialRecord(z.enum(estimatorNames), agreementMetricsSchema),
   /** The CNN's features: the backbone and where they were computed (null when nothing was embedded). */
   features: runManifestSchema.shape.features,
+  /** What the run's videos were scored against: ECG (AMIGOS's .mat files, an ECG table), PPG, HR, RR. */
+  referenceKinds: z.array(z.enum(["ecg", "ppg", "hr", "rr"])).default([]),
 });
 export type RunReport = z.output<typeof runReportSchema>;

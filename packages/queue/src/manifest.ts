@@ -15,6 +15,7 @@ import {
   stageNames,
   trainedOnSchema,
   trainOptionsSchema,
+  type VideoReference,
   videoReferenceSchema,
 } from "./payloads.ts";
 import type { Storage } from "./storage/index.ts";
@@ -199,4 +200,11 @@ export function readManifest(storage: Storage, runId: string): Promise<RunManife
 /** Writes a run's manifest; fields with defaults (exclusions, counts, ...) may be left out. */
 export function writeManifest(storage: Storage, manifest: z.input<typeof runManifestSchema>): Promise<void> {
   return writeArtifact(storage, artifactKeys.manifest(manifest.runId), runManifestSchema, manifest);
+}
+
+/** The kinds of reference a run's videos are scored against: their own files', and ECG for AMIGOS's per-participant .mat files. */
+export function referenceKindsOf(manifest: RunManifest): VideoReference["kind"][] {
+  const kinds = new Set(manifest.videos.flatMap((video) => (video.reference ? [video.reference.kind] : [])));
+  if (manifest.participants.length > 0) kinds.add("ecg");
+  return [...kinds].sort();
 }

@@ -89,7 +89,7 @@ function table(header: string[], rows: string[][]): string {
   const body = rows
     .map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell)}</td>`).join("")}</tr>`)
     .join("\n");
-  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+  return `<div class="wide"><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 function protocolSection(report: ProtocolReport, figures: Record<string, string>): string {
@@ -190,6 +190,39 @@ function featuresNote(features: RunReport["features"]): string {
   return `<p>Features: ${escapeHtml(features.weights.kind)} backbone (hash ${escapeHtml(features.weights.weightsHash)}), ONNX Runtime on ${escapeHtml(features.executionProviders.join(", "))}, ${escapeHtml(features.batchSizes.join(", "))} crops per batch.</p>`;
 }
 
+const referenceNames: Record<RunReport["referenceKinds"][number], string> = {
+  ecg: "the ECG",
+  ppg: "the PPG (pulse oximeter)",
+  hr: "the heart-rate trace",
+  rr: "the RR intervals",
+};
+
+/** What the run measured and against what: its estimators and the kinds of its references, from the report itself. */
+function opening(run: RunReport): string {
+  const present = estimatorNames.filter(
+    (name) =>
+      run.videos.some((v) => v.methods[name]) ||
+      // A protocol is the CNN's training and test: where one was evaluated, the CNN was scored.
+      (name === "cnn" && Object.values(run.protocols).some((p) => p !== undefined)),
+  );
+  const methods = present.filter((name) => name !== "cnn").map((name) => estimatorLabels[name]);
+  const list = (items: string[]) =>
+    items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+  const parts: string[] = [];
+  if (present.includes("cnn"))
+    parts.push("CNN: frozen DenseNet-161 features and a 2208-16-32-16-1 regression head.");
+  if (methods.length > 0)
+    parts.push(
+      `${list(methods)}: classical rPPG on the mean skin colour of the same faces${present.includes("cnn") ? ", scored on exactly the same windows" : ""}.`,
+    );
+  parts.push(
+    run.referenceKinds.length > 0
+      ? `Each window is scored against ${list(run.referenceKinds.map((kind) => referenceNames[kind]))} over the same window.`
+      : "The videos have no reference: heart rates are reported, errors are not.",
+  );
+  return parts.join(" ");
+}
+
 export function renderHtml(
   run: RunReport,
   figures: Partial<Record<ProtocolName, Record<string, string>>>,
@@ -211,10 +244,11 @@ export function renderHtml(
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1200px;color:#222;line-height:1.4}
 table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
 th:first-child,td:first-child{text-align:left}thead{background:#f3f3f3}.warn{background:#fff4e5;border-left:4px solid #f5a623;padding:.5rem}
-.figures{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0}
+.figures{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0;max-width:100%}figure svg{max-width:100%;height:auto}
+.wide{overflow-x:auto;max-width:100%}
 </style></head><body>
 <h1>Heart rate from facial video: run ${escapeHtml(run.runId)}</h1>
-<p>Report version ${run.reportVersion}, written ${escapeHtml(run.createdAt)}; run ${escapeHtml(run.state)}. CNN: frozen DenseNet-161 features and a 2208-16-32-16-1 regression head. POS, CHROM and GREEN: classical rPPG on the mean skin colour of the same faces, scored on exactly the same windows against the ECG label at each window's centre.</p>
+<p>Report version ${run.reportVersion}, written ${escapeHtml(run.createdAt)}; run ${escapeHtml(run.state)}. ${escapeHtml(opening(run))}</p>
 ${featuresNote(run.features)}
 ${sections.join("\n")}
 ${videosSection(run, videoFigures)}

@@ -38,7 +38,7 @@ export function scatterSpec(windows: WindowComparison[], protocol: string): TopL
   const domain = [Math.floor(Math.min(40, ...all) / 10) * 10, Math.ceil(Math.max(140, ...all) / 10) * 10];
   return {
     $schema: vegaLiteSchema,
-    title: `Estimated vs ECG heart rate per window, ${protocol}`,
+    title: `Estimated vs reference heart rate per window, ${protocol}`,
     layer: [
       {
         data: {
@@ -54,7 +54,7 @@ export function scatterSpec(windows: WindowComparison[], protocol: string): TopL
         data: { values },
         mark: { type: "point", opacity: 0.6, filled: true, size: 20 },
         encoding: {
-          x: { field: "ecg", type: "quantitative", title: "ECG heart rate (bpm)", scale: { domain } },
+          x: { field: "ecg", type: "quantitative", title: "reference heart rate (bpm)", scale: { domain } },
           y: { field: "estimate", type: "quantitative", title: "estimate (bpm)", scale: { domain } },
           color: colour,
         },
@@ -90,14 +90,14 @@ export function blandAltmanSpec(
     $schema: vegaLiteSchema,
     title: `Bland-Altman per window, ${protocol}`,
     data: { values: [...points, ...rules] },
+    // Wrapped four to a row: eight panels in one row ran off a report's page.
     facet: {
-      column: {
-        field: "estimator",
-        type: "nominal",
-        title: null,
-        sort: estimatorNames.map((n) => estimatorLabels[n]),
-      },
+      field: "estimator",
+      type: "nominal",
+      title: null,
+      sort: estimatorNames.map((n) => estimatorLabels[n]),
     },
+    columns: 4,
     spec: {
       width: 170,
       height: 170,
@@ -109,10 +109,10 @@ export function blandAltmanSpec(
             x: {
               field: "mean",
               type: "quantitative",
-              title: "mean of estimate and ECG (bpm)",
+              title: "mean of estimate and reference (bpm)",
               scale: { zero: false },
             },
-            y: { field: "difference", type: "quantitative", title: "estimate - ECG (bpm)" },
+            y: { field: "difference", type: "quantitative", title: "estimate - reference (bpm)" },
             color: colour,
           },
         },

@@ -12,6 +12,7 @@ import {
   type RunReport,
   readArtifact,
   readManifest,
+  referenceKindsOf,
   reportVersion,
   runReportSchema,
   type Storage,
@@ -94,6 +95,7 @@ export async function processReportJob(
     videos,
     videoMetrics: videoMetrics(videos),
     features: manifest.features,
+    referenceKinds: referenceKindsOf(manifest),
   };
   await writeArtifact(storage, artifactKeys.runReport(input.runId), runReportSchema, run);
   const videoFigures: Record<string, string> = {};
