@@ -58,6 +58,36 @@ async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(info)![1]);
 }
 
+/** Where Redis's memory is: its INFO memory fields that add up to used_memory, and the script cache. */
+async function memoryBreakdown(redis: Redis): Promise<Record<string, number>> {
+  const info = await redis.info("memory");
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1] ?? Number.NaN);
+  const stats = (await redis.call("MEMORY", "STATS")) as unknown[];
+  const statsOf: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < stats.length; i += 2) statsOf[String(stats[i])] = stats[i + 1];
+  const db0 = (statsOf["db.0"] as unknown[] | undefined) ?? [];
+  const hashtable: Record<string, number> = {};
+  for (let i = 0; i + 1 < db0.length; i += 2) hashtable[`db0.${String(db0[i])}`] = Number(db0[i + 1]);
+  return Object.fromEntries([
+    ["keys.count", Number(statsOf["keys.count"])],
+    ["dataset.bytes", Number(statsOf["dataset.bytes"])],
+    ...Object.entries(hashtable),
+    ...[
+      "used_memory",
+      "used_memory_dataset",
+      "used_memory_overhead",
+      "used_memory_startup",
+      "mem_clients_normal",
+      "mem_clients_slaves",
+      "mem_aof_buffer",
+      "used_memory_scripts_eval",
+      "used_memory_vm_eval",
+      "used_memory_functions",
+      "number_of_cached_scripts",
+    ].map((name) => [name, field(name)]),
+  ]);
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -170,6 +200,8 @@ export async function measureScale(): Promise<{ numbers: ScaleNumbers; rows: Ben
     const planned = 1 + amigosShape.participants.length + videos + segments;
     for (const stage of stageNames) await queues.queue(stage).waitUntilReady();
     const baseline = await usedMemory(redis);
+    const memoryAtStart = await memoryBreakdown(redis);
+    log(`Redis at the start: ${JSON.stringify(memoryAtStart)}`);
     log(
       "every per-job processor is a timed no-op (results of the real shape; no video decoded, no face found, no feature computed): this measures the orchestration only",
     );
@@ -291,13 +323,15 @@ export async function measureScale(): Promise<{ numbers: ScaleNumbers; rows: Ben
     await sleep(1_000);
     const afterRun = await usedMemory(redis);
     const redisAfterRunRatio = afterRun / baseline;
+    const memoryAfter = await memoryBreakdown(redis);
+    log(`Redis after the run: ${JSON.stringify(memoryAfter)}`);
     // What the run left in keys, against the growth: the rest is held by Redis itself, not by any key.
     let keysLeft = 0;
     let keyBytes = 0;
     let streamBytes = 0;
     for await (const keys of redis.scanStream({ match: "*", count: 1000 }) as AsyncIterable<string[]>)
       for (const key of keys) {
-        const bytes = Number((await redis.call("MEMORY", "USAGE", key)) ?? 0);
+        const bytes = Number((await redis.call("MEMORY", "USAGE", key, "SAMPLES", "0")) ?? 0);
         keysLeft++;
         keyBytes += bytes;
         if (key.endsWith(":events")) streamBytes += bytes;
@@ -384,6 +418,16 @@ export async function measureScale(): Promise<{ numbers: ScaleNumbers; rows: Ben
         value: streamBytes / 2 ** 20,
         unit: "MiB",
       },
+      {
+        metric: "growth held by BullMQ's Lua scripts in Redis's script cache (loaded once, on first use)",
+        value: (memoryAfter.used_memory_scripts_eval! - memoryAtStart.used_memory_scripts_eval!) / 2 ** 20,
+        unit: "MiB",
+      },
+      {
+        metric: "growth held by client connections (buffers; negative: smaller than at the start)",
+        value: (memoryAfter.mem_clients_normal! - memoryAtStart.mem_clients_normal!) / 2 ** 20,
+        unit: "MiB",
+      },
       { metric: "time inside no-op processors (bench process)", value: noopTime.ms, unit: "ms" },
     );
     return { numbers, rows };
@@ -404,7 +448,7 @@ export async function benchScale(): Promise<BenchResult> {
     name: "scale",
     title: "Orchestration at AMIGOS size (no-op processors)",
     method:
-      "`pnpm bench:scale`: a synthetic AMIGOS-shaped dataset (40 participants x 16 short + 4 long videos, 10-s segments) through a private redis-server, the real ingest plan and gather, and the stages' real fan-out, with every per-job processor replaced by a timed no-op that returns a result of the real shape (no video is decoded, no face found, no feature computed). Enqueue: from adding the ingest job until every decode job (4 at a time, as scaled-out decode workers) has added its face jobs. Memory is Redis's used_memory, per job in Redis with every face job waiting, and after the run has ended (its jobs retired) against the start, with the MEMORY USAGE of every key still there: what the run left in data, as against what Redis keeps for itself (allocations no key holds). Overhead is the no-op worker processes' time per completed face or features job, timed over 6,000 jobs after 500 to warm up (a count, not a time: on a fast machine a time window ran the backlog dry, and the run's end retired its jobs). The gather is timed from the ingest queue's event stream.",
+      "`pnpm bench:scale`: a synthetic AMIGOS-shaped dataset (40 participants x 16 short + 4 long videos, 10-s segments) through a private redis-server, the real ingest plan and gather, and the stages' real fan-out, with every per-job processor replaced by a timed no-op that returns a result of the real shape (no video is decoded, no face found, no feature computed). Enqueue: from adding the ingest job until every decode job (4 at a time, as scaled-out decode workers) has added its face jobs. Memory is Redis's used_memory, per job in Redis with every face job waiting, and after the run has ended (its jobs retired) against the start, with the MEMORY USAGE (SAMPLES 0) of every key still there: what the run left in data, as against what Redis keeps for itself (its Lua script cache, its clients' buffers). hrpipe's Redis runs with latency-tracking off: Redis 7 otherwise keeps a ~30-KB latency histogram for every command name it has run, which made up 1.23 MiB of the 1.4x found after the run before (measured by CONFIG RESETSTAT, which frees them). Overhead is the no-op worker processes' time per completed face or features job, timed over 6,000 jobs after 500 to warm up (a count, not a time: on a fast machine a time window ran the backlog dry, and the run's end retired its jobs). The gather is timed from the ingest queue's event stream.",
     rows,
     measuredAt: new Date().toISOString(),
     machine: machineDescription(),

@@ -1,10 +1,4 @@
-import {
-  readManifest,
-  runProgress,
-  type StageQueues,
-  startStageWorkers,
-  type WorkerSet,
-} from "@hrpipe/queue";
+import { runProgress, type StageQueues, startStageWorkers, type WorkerSet } from "@hrpipe/queue";
 import { synthDataset } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStages } from "../../apps/cli/src/runtime.ts";
@@ -20,6 +14,7 @@ import { waitForRun, waitUntil } from "../harness/processes.ts";
 describe("two overlapping runs of the same dataset", () => {
   let services: TestServices;
   let workers: WorkerSet;
+  let reports: WorkerSet | undefined;
   let queues: StageQueues;
 
   beforeAll(async () => {
@@ -34,15 +29,18 @@ describe("two overlapping runs of the same dataset", () => {
       fps: 25,
       prefix: "shared",
     });
-    workers = startStageWorkers(parseStages(["all"]), {
-      ...services,
-      flags: { decode: { concurrency: 2 }, face: { concurrency: 2 } },
-    });
+    // Every stage but the report: a run waits at its report job, so its jobs stay in Redis (the report
+    // retires them) until the test has read them; the report worker starts after that.
+    workers = startStageWorkers(
+      parseStages(["all"]).filter((binding) => binding.stage !== "report"),
+      { ...services, flags: { decode: { concurrency: 2 }, face: { concurrency: 2 } } },
+    );
     queues = services.queues();
   }, 120_000);
 
   afterAll(async () => {
     await workers.close(true);
+    await reports?.close(true);
     await queues.close();
     await services.cleanup();
   });
@@ -58,29 +56,23 @@ describe("two overlapping runs of the same dataset", () => {
     );
     expect(a!.code, a!.stderr).toBe(0);
     expect(b!.code, b!.stderr).toBe(0);
-    // Each run's face jobs, read once they have all finished (the run is gathered) and before the
-    // ended run retires its jobs from Redis.
+    // Each run's face jobs, read once the run waits at its report job: every face job has finished,
+    // and nothing retires a run's jobs before the report worker starts.
     const faceJobs = [];
     for (const runId of ["overlap-a", "overlap-b"]) {
       await waitUntil(
-        async () => {
-          const manifest = await readManifest(services.storage, runId).catch(() => undefined);
-          return ["training", "done", "failed"].includes(manifest?.state ?? "");
-        },
-        `run ${runId} to be gathered`,
+        async () => (await queues.queue("report").getWaiting()).some((job) => job.data.runId === runId),
+        `run ${runId} to wait at its report job`,
         300_000,
         200,
       );
-      expect(
-        (await readManifest(services.storage, runId)).jobs,
-        `${runId} retired too early to check`,
-      ).toBeNull();
       faceJobs.push(
         ...(await queues.queue("face").getJobs(["completed", "failed"])).filter((job) =>
           job.id?.startsWith(`face.${runId}.`),
         ),
       );
     }
+    reports = startStageWorkers(parseStages(["report"]), services);
     for (const runId of ["overlap-a", "overlap-b"])
       await waitForRun(queues, services.storage, runId, 300_000);
     expect(faceJobs.length).toBeGreaterThan(0);
