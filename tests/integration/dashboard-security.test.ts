@@ -13,6 +13,7 @@ import { renderHtml } from "@hrpipe/report";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDashboardApp, listen } from "../../apps/cli/src/dashboard/server.ts";
 import { createTestServices, type TestServices } from "../harness/context.ts";
+import { plannedRunManifest } from "../harness/manifests.ts";
 
 /** What an attacker would try to get a logged-in browser to run. */
 const payloads = [
@@ -322,19 +323,7 @@ describe("the dashboard answers only its own host and pages", () => {
   });
 
   it("lists runs/<id>/manifest.json only: an odd folder neither takes /runs down nor lists a run twice", async () => {
-    const manifest = (runId: string) => ({
-      version: 1,
-      runId,
-      createdAt: new Date().toISOString(),
-      state: "ingested",
-      storageUrl: services.storage.url,
-      datasetPrefix: "ds",
-      options: {},
-      participants: [],
-      videos: [],
-      artifacts: [],
-      excluded: [],
-    });
+    const manifest = (runId: string) => plannedRunManifest(runId, services.storage.url);
     await services.storage.put("runs/run-a/manifest.json", JSON.stringify(manifest("run-a")));
     await services.storage.put("runs/run-a/reports/x/manifest.json", JSON.stringify(manifest("run-a")));
     // A key hrpipe would never write, put there by hand with the S3 client.

@@ -2,9 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { artifactKeys } from "../src/keys.ts";
-import { writeManifest } from "../src/manifest.ts";
-import { ingestPayloadSchema } from "../src/payloads.ts";
+import { plannedRunManifest } from "../../../tests/harness/manifests.ts";
 import { listRuns } from "../src/run-deletion.ts";
 import { FileStorage } from "../src/storage/index.ts";
 
@@ -19,27 +17,7 @@ describe("listRuns on file storage with folders hrpipe did not write", () => {
   async function put(key: string, runId: string) {
     const file = path.join(root, ...key.split("/"));
     await mkdir(path.dirname(file), { recursive: true });
-    const scratch = new FileStorage(path.join(root, "scratch"));
-    await writeManifest(scratch, {
-      version: 1,
-      runId: "template",
-      createdAt: "2026-12-01T00:00:00.000Z",
-      state: "ingested",
-      storageUrl: scratch.url,
-      datasetPrefix: "ds",
-      options: ingestPayloadSchema.parse({ runId: "template", datasetPrefix: "ds" }),
-      participants: [],
-      videos: [],
-      artifacts: [],
-      splits: {},
-      reused: { labels: 0, faceSegments: 0 },
-      notEvaluated: [],
-      excluded: [],
-    });
-    const text = (await scratch.get(artifactKeys.manifest("template")))
-      .toString()
-      .replaceAll('"template"', JSON.stringify(runId));
-    await writeFile(file, text);
+    await writeFile(file, JSON.stringify(plannedRunManifest(runId, "file:///x")));
   }
 
   it("lists each run once, and skips a folder with an unsafe name or an unreadable manifest, naming it", async () => {

@@ -110,44 +110,38 @@ export class S3Storage implements Storage {
     }
   }
 
-  async list(prefix: string): Promise<ObjectInfo[]> {
-    const found: ObjectInfo[] = [];
-    const strip = this.prefix === "" ? 0 : this.prefix.length + 1;
-    const fullPrefix = this.prefix === "" ? prefix : `${this.prefix}/${prefix}`;
+  /** Every page of a listing under `fullPrefix` (the bucket's own key), one level deep with a delimiter. */
+  private async *listPages(fullPrefix: string, delimiter?: string) {
     let token: string | undefined;
     do {
       const page = await this.client.send(
         new ListObjectsV2Command({
           Bucket: this.location.bucket,
           Prefix: fullPrefix,
+          Delimiter: delimiter,
           ContinuationToken: token,
         }),
       );
-      for (const object of page.Contents ?? []) {
-        if (object.Key) found.push({ key: object.Key.slice(strip), size: object.Size ?? 0 });
-      }
+      yield page;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const found: ObjectInfo[] = [];
+    const strip = this.prefix === "" ? 0 : this.prefix.length + 1;
+    for await (const page of this.listPages(this.prefix === "" ? prefix : `${this.prefix}/${prefix}`))
+      for (const object of page.Contents ?? [])
+        if (object.Key) found.push({ key: object.Key.slice(strip), size: object.Size ?? 0 });
     return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async listFolders(folder: string): Promise<string[]> {
     const fullPrefix = this.prefix === "" ? folder : `${this.prefix}/${folder}`;
     const names: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.location.bucket,
-          Prefix: fullPrefix,
-          Delimiter: "/",
-          ContinuationToken: token,
-        }),
-      );
+    for await (const page of this.listPages(fullPrefix, "/"))
       for (const common of page.CommonPrefixes ?? [])
         if (common.Prefix) names.push(common.Prefix.slice(fullPrefix.length).replace(/\/$/, ""));
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
     return names.sort();
   }
 
