@@ -1,6 +1,6 @@
 import { detrendSmoothnessPriors } from "./detrend.ts";
 import { butterworthBandpass, sosFiltFilt } from "./filters.ts";
-import { bandpassPulse, pulseBandHz } from "./rppg-methods.ts";
+import { bandpassPulse, pulseBandHz } from "./methods/index.ts";
 import { peakFrequency, periodogram } from "./spectrum.ts";
 
 /**

@@ -1,4 +1,5 @@
 import { detrendSmoothnessPriors } from "./detrend.ts";
+import { bandpassPulse, methodPulse, pulseBandHz, type RgbTrace, type RppgMethod } from "./methods/index.ts";
 import { median } from "./metrics.ts";
 import {
   bandSpectrum,
@@ -8,7 +9,6 @@ import {
   spectrumGrid,
   viterbiTrack,
 } from "./pulse-rate.ts";
-import { bandpassPulse, methodPulse, pulseBandHz, type RgbTrace, type RppgMethod } from "./rppg-methods.ts";
 
 /**
  * The pulse signal of a method, post-processed alike for every method: smoothness-priors detrending

@@ -4,8 +4,8 @@ import { decodeSafetensors, getTensor } from "@hrpipe/queue";
 import { describe, expect, it } from "vitest";
 import { detrendSmoothnessPriors } from "../src/detrend.ts";
 import { butterworthBandpass, sosFiltFilt } from "../src/filters.ts";
+import { methodPulse, type RppgMethod, rppgMethods } from "../src/methods/index.ts";
 import { agreement } from "../src/metrics.ts";
-import { methodPulse, type RppgMethod, rppgMethods } from "../src/rppg-methods.ts";
 import { toolkitVideoHeartRateBpm } from "../src/toolkit-heart-rate.ts";
 
 /**

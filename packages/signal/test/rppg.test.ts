@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { detrendSmoothnessPriors } from "../src/detrend.ts";
+import { chromPulse, rppgMethods } from "../src/methods/index.ts";
 import { bandSpectrum, harmonicScore, refinePeakHz, spectrumGrid, viterbiTrack } from "../src/pulse-rate.ts";
 import { medianRateHz, resampleUniform, sampleCount, steadyRateHz } from "../src/resample.ts";
 import { rppgHeartRate, rppgVideoEstimate } from "../src/rppg.ts";
-import { chromPulse, rppgMethods } from "../src/rppg-methods.ts";
 import { fft, peakFrequency, periodogram } from "../src/spectrum.ts";
 
 const fsHz = 25;

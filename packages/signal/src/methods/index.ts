@@ -1,0 +1,36 @@
+import { chromPulse } from "./chrom.ts";
+import type { RgbTrace } from "./common.ts";
+import { greenPulse } from "./green.ts";
+import { icaPulse } from "./ica.ts";
+import { lgiPulse } from "./lgi.ts";
+import { omitPulse } from "./omit.ts";
+import { pbvPulse } from "./pbv.ts";
+import { posPulse } from "./pos.ts";
+
+export { bandpassPulse, channel, pulseBandHz, type RgbTrace } from "./common.ts";
+/**
+ * The classical rPPG methods, one file each as rPPG-Toolbox keeps them: each a pure function from a
+ * mean-skin-colour trace to a pulse signal, written after its paper and checked against the toolbox's
+ * implementation of it (the same RGB in gives the same pulse out, test/rppg-methods.test.ts).
+ */
+export { chromPulse, greenPulse, icaPulse, lgiPulse, omitPulse, pbvPulse, posPulse };
+
+/** Every method, registered once, in the order reports list them: its raw pulse, before the post-processing every method shares. */
+const registry = {
+  pos: posPulse,
+  chrom: chromPulse,
+  omit: omitPulse,
+  lgi: lgiPulse,
+  pbv: pbvPulse,
+  ica: icaPulse,
+  green: greenPulse,
+} satisfies Record<string, (rgb: RgbTrace, fsHz: number) => Float64Array>;
+
+export type RppgMethod = keyof typeof registry;
+/** Every method, in the order reports list them. */
+export const rppgMethods = Object.keys(registry) as RppgMethod[];
+
+/** A method's raw pulse signal, before the post-processing every method shares. */
+export function methodPulse(method: RppgMethod, rgb: RgbTrace, fsHz: number): Float64Array {
+  return registry[method](rgb, fsHz);
+}
