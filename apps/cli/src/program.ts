@@ -1,12 +1,7 @@
 import { readFileSync } from "node:fs";
 // Only light modules at the top: --version and --help must not load BullMQ, the AWS SDK, ONNX Runtime
 // or TensorFlow.js; each command's module is imported when that command runs.
-import {
-  configVariables,
-  datasetLayoutNames,
-  ingestPayloadSchema,
-  stageNames,
-} from "@hrpipe/queue/contracts";
+import { configVariables, ingestPayloadSchema, runFlags, stageNames } from "@hrpipe/queue/contracts";
 import { rppgMethods } from "@hrpipe/signal";
 import { Command } from "commander";
 import type { DashboardCommandOptions } from "./commands/dashboard.ts";
@@ -92,88 +87,25 @@ function syntheticDatasetOptions(
     .option("--seed <n>", "seed of the synthetic dataset", "1");
 }
 
-/** The options of a run, for `ingest` and `run`, with the pipeline's defaults. */
+/** A run option's default as its flag shows it: the payload schema's default at the flag's field. */
+function runFlagDefault(field: string): string | number | undefined {
+  const value = field
+    .split(".")
+    .reduce<unknown>((at, part) => (at as Record<string, unknown> | undefined)?.[part], runDefaults);
+  if (Array.isArray(value)) return value.join(",");
+  return typeof value === "number" || typeof value === "string" ? value : undefined;
+}
+
+/** The options of a run, for `ingest` and `run`: every flag of `runFlags`, with the pipeline's defaults. */
 function runOptions(command: Command): Command {
-  return command
-    .option(
-      "--layout <name>",
-      `dataset layout: ${datasetLayoutNames.join(", ")} (auto: AMIGOS's files, else detected)`,
-      runDefaults.layout,
-    )
-    .option("--protocols <list>", "comma-separated", runDefaults.protocols.join(","))
-    .option(
-      "--cross-dataset <run[:protocol]>",
-      "test the CNN head that run trained (default protocol unseen-participants) on this dataset instead of training one",
-    )
-    .option(
-      "--segment <seconds>",
-      "video segment per face job",
-      num("--segment"),
-      runDefaults.decode.segmentS,
-    )
-    .option(
-      "--column <n>",
-      "joined_data ECG column (14 right, 15 left)",
-      int("--column"),
-      runDefaults.ecg.column,
-    )
-    .option(
-      "--window <seconds>",
-      "heart-rate label window (the study: 24)",
-      num("--window"),
-      runDefaults.ecg.windowS,
-    )
-    .option("--fps <n>", "label frame rate", num("--fps"), runDefaults.ecg.fps)
-    .option("--epochs <n>", "head training epochs", int("--epochs"), runDefaults.train.epochs)
-    .option(
-      "--learning-rate <x>",
-      "head learning rate (Adam)",
-      num("--learning-rate"),
-      runDefaults.train.learningRate,
-    )
-    .option(
-      "--features-fps <n>",
-      "embed at most n face frames per second of video for the CNN (default: every frame, as the study)",
-      num("--features-fps"),
-    )
-    .option(
-      "--features-dtype <type>",
-      "how embeddings are stored: float32, or float16 (half the bytes)",
-      runDefaults.features.dtype,
-    )
-    .option(
-      "--detect-every <k>",
-      "face detection every k frames, tracking in between (1: every frame, as the study)",
-      int("--detect-every"),
-      runDefaults.face.detectEvery,
-    )
-    .option(
-      "--skin-area <where>",
-      "where rPPG measures skin: landmarks (68-point skin area) or box (face-box ellipse, about 3x faster)",
-      runDefaults.face.skinArea,
-    )
-    .option(
-      "--eval-window <seconds>",
-      "evaluation window of every estimator",
-      num("--eval-window"),
-      runDefaults.eval.windowS,
-    )
-    .option(
-      "--eval-stride <seconds>",
-      "step between evaluation windows",
-      num("--eval-stride"),
-      runDefaults.eval.strideS,
-    )
-    .option(
-      "--ecg-offset <seconds>",
-      "seconds added to every reference time to put it on the video's clock",
-      num("--ecg-offset"),
-      runDefaults.ecg.offsetS,
-    )
-    .option(
-      "--ecg-offsets <file>",
-      "a CSV of participant,offset_s: those participants' own offsets in place of --ecg-offset",
-    );
+  for (const { flag, field, value, help } of runFlags) {
+    const name = flag.split(" ")[0]!;
+    const parse = value === "number" ? num(name) : value === "integer" ? int(name) : undefined;
+    const fallback = runFlagDefault(field);
+    if (parse) command.option(flag, help, parse, fallback as number | undefined);
+    else command.option(flag, help, fallback as string | undefined);
+  }
+  return command;
 }
 
 export function buildProgram(): Command {

@@ -1,3 +1,4 @@
+import { runFlags } from "@hrpipe/queue/contracts";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { buildProgram } from "../src/program.ts";
@@ -39,6 +40,18 @@ describe("the hrpipe program, built without running it", () => {
       expect(new Set(flags).size, `${name}: ${flags.join(" ")}`).toBe(flags.length);
       for (const option of command.options)
         expect(option.description, `${name} ${option.flags}`).not.toBe("");
+    }
+  });
+
+  it("gives run and ingest exactly the run flags declared in packages/queue, each once", () => {
+    const byName = new Map(commands(program));
+    for (const name of ["run", "ingest"]) {
+      const longs = byName.get(name)!.options.map((option) => option.long);
+      for (const { flag } of runFlags)
+        expect(
+          longs.filter((long) => long === flag.split(" ")[0]),
+          `${name} ${flag}`,
+        ).toHaveLength(1);
     }
   });
 

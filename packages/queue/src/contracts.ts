@@ -4,4 +4,5 @@
  */
 export * from "./config.ts";
 export * from "./payloads.ts";
+export * from "./run-flags.ts";
 export * from "./stages.ts";

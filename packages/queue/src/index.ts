@@ -18,6 +18,7 @@ export * from "./redis.ts";
 export * from "./redis-server.ts";
 export * from "./results.ts";
 export * from "./run-deletion.ts";
+export * from "./run-flags.ts";
 export * from "./safetensors.ts";
 export * from "./shards.ts";
 export * from "./splits.ts";

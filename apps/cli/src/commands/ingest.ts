@@ -3,19 +3,16 @@ import { parseParticipantOffsets } from "@hrpipe/datasets";
 import {
   artifactKeys,
   contentHash,
-  type DatasetLayoutName,
-  datasetLayoutNames,
   datasetPrefixOf,
   ecgOffsetsSchema,
-  faceOptionsSchema,
-  featuresOptionsSchema,
+  flagOfField,
+  ingestPayloadSchema,
   jobIds,
   newRunId,
   type PayloadInput,
-  type ProtocolName,
   parsePayload,
-  protocolNames,
   readManifest,
+  runFlags,
   runOptionsOf,
   type StageQueues,
   type Storage,
@@ -25,28 +22,18 @@ import { UserError } from "../output.ts";
 import { withPipeline } from "../pipeline.ts";
 import { uploadFolder } from "../upload.ts";
 
-/** The options of a run, shared by `hrpipe ingest` and `hrpipe run`. */
-export interface RunCommandOptions {
-  protocols: string;
-  /** RUN or RUN:protocol: test that run's trained head on this dataset (the cross-dataset protocol). */
-  crossDataset?: string;
-  layout: string;
-  ecgOffset: number;
-  /** A CSV of participant,offset_s: each listed participant's own offset, in place of ecgOffset. */
-  ecgOffsets?: string;
-  segment: number;
-  column: number;
-  window: number;
-  fps: number;
-  epochs: number;
-  learningRate: number;
-  /** Unset: every face frame is embedded. */
-  featuresFps?: number;
-  featuresDtype: string;
-  detectEvery: number;
-  skinArea: string;
-  evalWindow: number;
-  evalStride: number;
+/**
+ * The options of a run, shared by `hrpipe ingest` and `hrpipe run`, as commander names them: each
+ * flag of `runFlags` (packages/queue) by its attribute name (`--learning-rate` -> learningRate).
+ */
+export type RunCommandOptions = Record<string, string | number | boolean | undefined>;
+
+/** The options-object name commander gives a flag: `--learning-rate <x>` -> learningRate. */
+export function attributeOf(flag: string): string {
+  return flag
+    .split(" ")[0]!
+    .replace(/^--/, "")
+    .replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
 export interface IngestCommandOptions extends RunCommandOptions {
@@ -74,40 +61,56 @@ export function prefixOfDatasetUri(
   );
 }
 
+/**
+ * The ingest payload a command's flags describe, validated by the payload schema; an invalid value
+ * is named by its flag. Every flag sets the field `runFlags` declares for it.
+ */
 export async function ingestPayload(
   runId: string,
   datasetPrefix: string,
   options: RunCommandOptions,
 ): Promise<PayloadInput<"ingest">> {
-  const trainedOn = options.crossDataset === undefined ? undefined : parseTrainedOn(options.crossDataset);
+  const payload: Record<string, unknown> = { runId, datasetPrefix };
+  for (const { flag, field, value: kind } of runFlags) {
+    const value = options[attributeOf(flag)];
+    if (value === undefined) continue;
+    if (field === "trainedOn") {
+      payload.trainedOn = parseTrainedOn(String(value));
+    } else if (field === "ecgOffsetsS") {
+      payload.ecgOffsetsS = await readEcgOffsets(String(value));
+    } else {
+      const path = field.split(".");
+      let parent = payload;
+      for (const part of path.slice(0, -1)) {
+        parent[part] ??= {};
+        parent = parent[part] as Record<string, unknown>;
+      }
+      parent[path.at(-1)!] =
+        kind === "list"
+          ? String(value)
+              .split(",")
+              .map((item) => item.trim())
+          : value;
+    }
+  }
   // --cross-dataset alone runs the cross-dataset protocol only: the head is trained elsewhere.
-  const protocols = trainedOn ? ["cross-dataset"] : options.protocols.split(",").map((p) => p.trim());
-  const unknown = protocols.filter((p) => !protocolNames.includes(p as ProtocolName));
-  if (unknown.length > 0)
-    throw new UserError(`--protocols has ${unknown.join(", ")}; choose from ${protocolNames.join(", ")}.`);
-  const skinArea = faceOptionsSchema.shape.skinArea.unwrap().safeParse(options.skinArea);
-  if (!skinArea.success)
-    throw new UserError(`--skin-area must be landmarks or box, got ${options.skinArea}.`);
-  const featuresDtype = featuresOptionsSchema.shape.dtype.unwrap().safeParse(options.featuresDtype);
-  if (!featuresDtype.success)
-    throw new UserError(`--features-dtype must be float32 or float16, got ${options.featuresDtype}.`);
-  if (!datasetLayoutNames.includes(options.layout as DatasetLayoutName))
-    throw new UserError(`--layout must be one of ${datasetLayoutNames.join(", ")}, got ${options.layout}.`);
-  const ecgOffsetsS = options.ecgOffsets === undefined ? {} : await readEcgOffsets(options.ecgOffsets);
-  return {
-    runId,
-    datasetPrefix,
-    layout: options.layout as DatasetLayoutName,
-    protocols: protocols as ProtocolName[],
-    ...(trainedOn ? { trainedOn } : {}),
-    ecg: { column: options.column, fps: options.fps, windowS: options.window, offsetS: options.ecgOffset },
-    ecgOffsetsS,
-    decode: { segmentS: options.segment },
-    face: { detectEvery: options.detectEvery, skinArea: skinArea.data },
-    features: { fps: options.featuresFps ?? null, dtype: featuresDtype.data },
-    train: { epochs: options.epochs, learningRate: options.learningRate },
-    eval: { windowS: options.evalWindow, strideS: options.evalStride },
-  };
+  if (payload.trainedOn) payload.protocols = ["cross-dataset"];
+  const parsed = ingestPayloadSchema.safeParse(payload);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.filter((part) => typeof part === "string").join(".");
+    const flag = flagOfField(field) ?? field;
+    const given = issue.path.reduce<unknown>(
+      (at, part) => (at as Record<PropertyKey, unknown> | undefined)?.[part as PropertyKey],
+      payload,
+    );
+    throw new UserError(
+      issue.code === "invalid_value"
+        ? `${flag} must be one of ${issue.values.join(", ")}, got ${JSON.stringify(given)}.`
+        : `${flag} is invalid (${JSON.stringify(given)}): ${issue.message}.`,
+    );
+  }
+  return payload as PayloadInput<"ingest">;
 }
 
 /** `--ecg-offsets FILE`: per-participant offsets, each within the range --ecg-offset allows. */

@@ -1,0 +1,125 @@
+import { datasetLayoutNames } from "./payloads.ts";
+
+/**
+ * Every option of a run, declared once: the command-line flag, the ingest payload field it sets (a
+ * dotted path), how its value is read and what it means. `hrpipe run` and `hrpipe ingest` derive their
+ * flags, help and parsing from this table, and the payload schema checks the values (its defaults are
+ * the flags' defaults); a test fails when a payload field has no flag here and no reason below.
+ */
+export interface RunFlag {
+  flag: string;
+  field: string;
+  /** number, whole number, text, or a comma-separated list. */
+  value: "number" | "integer" | "text" | "list";
+  help: string;
+}
+
+export const runFlags: readonly RunFlag[] = [
+  {
+    flag: "--layout <name>",
+    field: "layout",
+    value: "text",
+    help: `dataset layout: ${datasetLayoutNames.join(", ")} (auto: AMIGOS's files, else detected)`,
+  },
+  { flag: "--protocols <list>", field: "protocols", value: "list", help: "comma-separated" },
+  {
+    flag: "--cross-dataset <run[:protocol]>",
+    field: "trainedOn",
+    value: "text",
+    help: "test the CNN head that run trained (default protocol unseen-participants) on this dataset instead of training one",
+  },
+  {
+    flag: "--segment <seconds>",
+    field: "decode.segmentS",
+    value: "number",
+    help: "video segment per face job",
+  },
+  {
+    flag: "--column <n>",
+    field: "ecg.column",
+    value: "integer",
+    help: "joined_data ECG column (14 right, 15 left)",
+  },
+  {
+    flag: "--window <seconds>",
+    field: "ecg.windowS",
+    value: "number",
+    help: "heart-rate label window (the study: 24)",
+  },
+  { flag: "--fps <n>", field: "ecg.fps", value: "number", help: "label frame rate" },
+  {
+    flag: "--ecg-offset <seconds>",
+    field: "ecg.offsetS",
+    value: "number",
+    help: "seconds added to every reference time to put it on the video's clock",
+  },
+  {
+    flag: "--ecg-offsets <file>",
+    field: "ecgOffsetsS",
+    value: "text",
+    help: "a CSV of participant,offset_s: those participants' own offsets in place of --ecg-offset",
+  },
+  {
+    flag: "--detect-every <k>",
+    field: "face.detectEvery",
+    value: "integer",
+    help: "face detection every k frames, tracking in between (1: every frame, as the study)",
+  },
+  {
+    flag: "--skin-area <where>",
+    field: "face.skinArea",
+    value: "text",
+    help: "where rPPG measures skin: landmarks (68-point skin area) or box (face-box ellipse, about 3x faster)",
+  },
+  {
+    flag: "--features-fps <n>",
+    field: "features.fps",
+    value: "number",
+    help: "embed at most n face frames per second of video for the CNN (default: every frame, as the study)",
+  },
+  {
+    flag: "--features-dtype <type>",
+    field: "features.dtype",
+    value: "text",
+    help: "how embeddings are stored: float32, or float16 (half the bytes)",
+  },
+  { flag: "--epochs <n>", field: "train.epochs", value: "integer", help: "head training epochs" },
+  {
+    flag: "--learning-rate <x>",
+    field: "train.learningRate",
+    value: "number",
+    help: "head learning rate (Adam)",
+  },
+  {
+    flag: "--eval-window <seconds>",
+    field: "eval.windowS",
+    value: "number",
+    help: "evaluation window of every estimator",
+  },
+  {
+    flag: "--eval-stride <seconds>",
+    field: "eval.strideS",
+    value: "number",
+    help: "step between evaluation windows",
+  },
+];
+
+/** Ingest payload fields no run flag sets, and why. */
+export const runFieldsWithoutFlag: Readonly<Record<string, string>> = {
+  runId: "named by --run-id or made by the command",
+  step: "the ingest job's own progress (plan, then gather)",
+  datasetPrefix: "the command's dataset argument",
+  "face.detector": "the study's tiny detector; ssd is for benchmarks",
+  "face.inputSize": "fixed at 320, which finds faces of 40+ px in 720p frames",
+  "face.landmarkEvery": "a speed setting chosen on the development videos (BENCHMARKS.md)",
+  "face.cropSize": "the study's 128 x 128 crops",
+  "face.keepChunks": "for debugging a decode; chunks are transient",
+  "train.batchSize": "the study's 32",
+  "train.validationSplit": "the study's 80/20 split",
+  "train.seed": "fixed, so that a run is reproducible",
+};
+
+/** The flag that sets a payload field (dotted path), for errors that name what the user typed. */
+export function flagOfField(field: string): string | undefined {
+  return runFlags.find((declared) => declared.field === field)?.flag.split(" ")[0];
+}
