@@ -14,7 +14,7 @@ describe("hrpipe ecg", () => {
   afterAll(() => rm(out, { recursive: true, force: true }));
 
   it("writes one labels file per trial and prints a summary table", async () => {
-    const result = await runCli(["ecg", fixture, "--out", out, "--column", "14", "--window", "24"]);
+    const result = await runCli(["ecg", fixture, "--out", out, "--column", "14", "--label-window", "24"]);
     expect(result.code, result.stderr).toBe(0);
     expect((await readdir(out)).sort()).toEqual([
       ".hrpipe-output.json",

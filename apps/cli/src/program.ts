@@ -96,12 +96,20 @@ function runFlagDefault(field: string): string | number | undefined {
   return typeof value === "number" || typeof value === "string" ? value : undefined;
 }
 
-/** The options of a run, for `ingest` and `run`: every flag of `runFlags`, with the pipeline's defaults. */
-function runOptions(command: Command): Command {
+/**
+ * Flags of `runFlags` on a command, with the pipeline's defaults (or the command's own): every one
+ * (`ingest`, `run`), or those setting the given payload fields (`demo`, `ecg`, `faces`, `rppg`).
+ */
+function runOptions(
+  command: Command,
+  fields?: string[],
+  defaults: Record<string, number | string> = {},
+): Command {
   for (const { flag, field, value, help } of runFlags) {
+    if (fields && !fields.includes(field)) continue;
     const name = flag.split(" ")[0]!;
     const parse = value === "number" ? num(name) : value === "integer" ? int(name) : undefined;
-    const fallback = runFlagDefault(field);
+    const fallback = defaults[field] ?? runFlagDefault(field);
     if (parse) command.option(flag, help, parse, fallback as number | undefined);
     else command.option(flag, help, fallback as string | undefined);
   }
@@ -135,19 +143,13 @@ export function buildProgram(): Command {
     )
     .option("--redis <url>", "use this Redis instead of starting a private redis-server")
     .option("--storage <uri>", "file://dir or s3://bucket/prefix", "file://./.hrpipe");
-  syntheticDatasetOptions(demo, { participants: "4", videos: "2", seconds: "15", size: "320x240" })
-    .option("--epochs <n>", "head training epochs", int("--epochs"), runDefaults.train.epochs)
-    .option(
-      "--features-fps <n>",
-      "face frames per second of video the CNN embeds (the demo's 25-fps videos: 25 is every frame)",
-      num("--features-fps"),
-      demoFeaturesFps,
-    )
-    .action(
-      action(async (options: DemoCommandOptions) =>
-        (await import("./commands/demo.ts")).demoCommand(options),
-      ),
-    );
+  runOptions(
+    syntheticDatasetOptions(demo, { participants: "4", videos: "2", seconds: "15", size: "320x240" }),
+    ["train.epochs", "features.fps"],
+    { "features.fps": demoFeaturesFps },
+  ).action(
+    action(async (options: DemoCommandOptions) => (await import("./commands/demo.ts")).demoCommand(options)),
+  );
 
   const synth = program
     .command("synth")
@@ -320,122 +322,92 @@ export function buildProgram(): Command {
       ),
     );
 
-  program
-    .command("ecg")
-    .description(
-      "label one participant's trials locally: R peaks and per-frame heart rate from an AMIGOS .mat file",
-    )
-    .argument("<matFile>", "Data_Preprocessed_Pxx.mat (MAT v5)")
-    .requiredOption("-o, --out <dir>", "folder for <participant>_<videoId>.labels.json")
-    .option(
-      "--force",
-      "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
-    )
-    .option(
-      "--column <n>",
-      "joined_data column with the ECG lead (14 right, 15 left)",
-      int("--column"),
-      runDefaults.ecg.column,
-    )
-    .option("--fps <n>", "video frame rate the labels are computed for", num("--fps"), runDefaults.ecg.fps)
-    .option(
-      "--window <seconds>",
-      "heart-rate window centred on each frame (the original study: 24)",
-      num("--window"),
-      runDefaults.ecg.windowS,
-    )
-    .option("--participant <id>", "participant id, when the file name does not carry it")
-    .action(
-      action(async (matFile: string, options: EcgCommandOptions) =>
-        (await import("./commands/ecg.ts")).ecgCommand(matFile, options),
-      ),
-    );
+  runOptions(
+    program
+      .command("ecg")
+      .description(
+        "label one participant's trials locally: R peaks and per-frame heart rate from an AMIGOS .mat file",
+      )
+      .argument("<matFile>", "Data_Preprocessed_Pxx.mat (MAT v5)")
+      .requiredOption("-o, --out <dir>", "folder for <participant>_<videoId>.labels.json")
+      .option(
+        "--force",
+        "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
+      )
+      .option("--participant <id>", "participant id, when the file name does not carry it"),
+    ["ecg.column", "ecg.fps", "ecg.windowS"],
+  ).action(
+    action(async (matFile: string, options: EcgCommandOptions) =>
+      (await import("./commands/ecg.ts")).ecgCommand(matFile, options),
+    ),
+  );
 
-  program
-    .command("faces")
-    .description("decode and face-normalise one video locally: face and trace shards plus a contact sheet")
-    .argument("<video>", "a video file (e.g. P01_4_face.mov)")
-    .requiredOption(
-      "-o, --out <dir>",
-      "folder for faces/*.safetensors, traces/*.safetensors and contact-sheet.png",
-    )
-    .option(
-      "--force",
-      "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
-    )
-    .option(
-      "--sample-fps <n>",
-      "rate at which crops are sampled into the contact sheet (at most 60 tiles)",
-      "1",
-    )
-    .option(
-      "--detector <kind>",
-      "tiny (TinyFaceDetector) or ssd (SSD MobileNet v1)",
-      runDefaults.face.detector,
-    )
-    .option(
-      "--detect-every <k>",
-      "run the detector every k frames and track in between (1: detect in every frame, as the study)",
-      int("--detect-every"),
-      runDefaults.face.detectEvery,
-    )
-    .option(
-      "--skin-area <where>",
-      "where rPPG measures skin: landmarks (outlined on the contact sheet) or box (face-box ellipse)",
-      runDefaults.face.skinArea,
-    )
-    .option(
-      "--segment <seconds>",
-      "frames per shard, in seconds",
-      num("--segment"),
-      runDefaults.decode.segmentS,
-    )
-    .action(
-      action(async (video: string, options: FacesCommandOptions) =>
-        (await import("./commands/faces.ts")).facesCommand(video, options),
+  runOptions(
+    program
+      .command("faces")
+      .description("decode and face-normalise one video locally: face and trace shards plus a contact sheet")
+      .argument("<video>", "a video file (e.g. P01_4_face.mov)")
+      .requiredOption(
+        "-o, --out <dir>",
+        "folder for faces/*.safetensors, traces/*.safetensors and contact-sheet.png",
+      )
+      .option(
+        "--force",
+        "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
+      )
+      .option(
+        "--sample-fps <n>",
+        "rate at which crops are sampled into the contact sheet (at most 60 tiles)",
+        "1",
+      )
+      .option(
+        "--detector <kind>",
+        "tiny (TinyFaceDetector) or ssd (SSD MobileNet v1)",
+        runDefaults.face.detector,
       ),
-    );
+    ["face.detectEvery", "face.skinArea", "decode.segmentS"],
+  ).action(
+    action(async (video: string, options: FacesCommandOptions) =>
+      (await import("./commands/faces.ts")).facesCommand(video, options),
+    ),
+  );
 
-  program
-    .command("rppg")
-    .description(
-      "classical rPPG heart rate, per window and per recording, of one video, of every video of a dataset folder against its references, or of a mean-RGB trace (--rgb); local decode and face stages",
-    )
-    .argument(
-      "<input>",
-      "a face video, a folder of videos or a dataset (report of every video), or with --rgb a CSV of time (or frame), R, G, B",
-    )
-    .requiredOption(
-      "-o, --out <file.json>",
-      "{ fps, durationS, methods: { <name>: { hrBpm, windows: [{ startS, endS, hrBpm, snrDb, confidence, lowQuality }] } } }",
-    )
-    .option("--method <m>", `all, or one of ${rppgMethods.join(", ")}`, "all")
-    .option("--window <seconds>", "analysis window", num("--window"), runDefaults.eval.windowS)
-    .option("--stride <seconds>", "step between windows", num("--stride"), runDefaults.eval.strideS)
-    .option(
-      "--roi <where>",
-      "face (landmark skin area), or whole-frame for a video that is already a skin patch",
-      "face",
-    )
-    .option("--rgb", "the input is a CSV trace of mean colours, not a video")
-    .option("--time-unit <unit>", "unit of the CSV's time column: ms or s", "ms")
-    .option("--fps <hz>", "sampling rate of a CSV counted by frame", num("--fps"))
-    .option("--signal", "add each method's pulse signal to the output")
-    .option(
-      "--harmonic-weight <w>",
-      "harmonic check: add w x the power at twice each candidate rate (0: off, the default; see BENCHMARKS.md)",
-      num("--harmonic-weight"),
-      0,
-    )
-    .option(
-      "--layout <name>",
-      "a folder's dataset layout: ubfc-rppg, pure, generic (manifest.csv) or videos; detected when absent",
-    )
-    .action(
-      action(async (input: string, options: RppgCommandOptions) =>
-        (await import("./commands/rppg.ts")).rppgCommand(input, options),
+  runOptions(
+    program
+      .command("rppg")
+      .description(
+        "classical rPPG heart rate, per window and per recording, of one video, of every video of a dataset folder against its references, or of a mean-RGB trace (--rgb); local decode and face stages",
+      )
+      .argument(
+        "<input>",
+        "a face video, a folder of videos or a dataset (report of every video), or with --rgb a CSV of time (or frame), R, G, B",
+      )
+      .requiredOption(
+        "-o, --out <file.json>",
+        "{ fps, durationS, methods: { <name>: { hrBpm, windows: [{ startS, endS, hrBpm, snrDb, confidence, lowQuality }] } } }",
+      )
+      .option("--method <m>", `all, or one of ${rppgMethods.join(", ")}`, "all")
+      .option(
+        "--roi <where>",
+        "face (landmark skin area), or whole-frame for a video that is already a skin patch",
+        "face",
+      )
+      .option("--rgb", "the input is a CSV trace of mean colours, not a video")
+      .option("--time-unit <unit>", "unit of the CSV's time column: ms or s", "ms")
+      .option("--fps <hz>", "sampling rate of a CSV counted by frame", num("--fps"))
+      .option("--signal", "add each method's pulse signal to the output")
+      .option(
+        "--harmonic-weight <w>",
+        "harmonic check: add w x the power at twice each candidate rate (0: off, the default; see BENCHMARKS.md)",
+        num("--harmonic-weight"),
+        0,
       ),
-    );
+    ["eval.windowS", "eval.strideS", "layout"],
+  ).action(
+    action(async (input: string, options: RppgCommandOptions) =>
+      (await import("./commands/rppg.ts")).rppgCommand(input, options),
+    ),
+  );
 
   const model = program
     .command("model")

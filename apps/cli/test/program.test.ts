@@ -55,6 +55,14 @@ describe("the hrpipe program, built without running it", () => {
     }
   });
 
+  it("gives a run flag one meaning in every command that offers it (--window, --label-fps...)", () => {
+    for (const [name, command] of commands(program))
+      for (const option of command.options) {
+        const declared = runFlags.find((flag) => flag.flag.split(" ")[0] === option.long);
+        if (declared) expect(option.description, `${name} ${option.long}`).toBe(declared.help);
+      }
+  });
+
   it("offers --force on every command that writes a folder", () => {
     const byName = new Map(commands(program));
     for (const name of ["run", "artifacts", "faces", "ecg"])

@@ -3,8 +3,10 @@ import { datasetLayoutNames } from "./payloads.ts";
 /**
  * Every option of a run, declared once: the command-line flag, the ingest payload field it sets (a
  * dotted path), how its value is read and what it means. `hrpipe run` and `hrpipe ingest` derive their
- * flags, help and parsing from this table, and the payload schema checks the values (its defaults are
- * the flags' defaults); a test fails when a payload field has no flag here and no reason below.
+ * flags, help and parsing from this table (and `hrpipe ecg` and `hrpipe rppg` the flags they share
+ * with a run), and the payload schema checks the values (its defaults are the flags' defaults); a test
+ * fails when a payload field has no flag here and no reason below. A flag means one thing in every
+ * command: `--window`/`--stride` the estimators' window, `--label-window`/`--label-fps` the labels'.
  */
 export interface RunFlag {
   flag: string;
@@ -41,12 +43,17 @@ export const runFlags: readonly RunFlag[] = [
     help: "joined_data ECG column (14 right, 15 left)",
   },
   {
-    flag: "--window <seconds>",
+    flag: "--label-window <seconds>",
     field: "ecg.windowS",
     value: "number",
-    help: "heart-rate label window (the study: 24)",
+    help: "reference heart-rate window centred on each labelled frame (the study: 24)",
   },
-  { flag: "--fps <n>", field: "ecg.fps", value: "number", help: "label frame rate" },
+  {
+    flag: "--label-fps <n>",
+    field: "ecg.fps",
+    value: "number",
+    help: "frames per second the labels are computed for (AMIGOS's videos: 25)",
+  },
   {
     flag: "--ecg-offset <seconds>",
     field: "ecg.offsetS",
@@ -75,7 +82,7 @@ export const runFlags: readonly RunFlag[] = [
     flag: "--features-fps <n>",
     field: "features.fps",
     value: "number",
-    help: "embed at most n face frames per second of video for the CNN (default: every frame, as the study)",
+    help: "embed at most n face frames per second of video for the CNN (unset: every frame, as the study)",
   },
   {
     flag: "--features-dtype <type>",
@@ -91,16 +98,16 @@ export const runFlags: readonly RunFlag[] = [
     help: "head learning rate (Adam)",
   },
   {
-    flag: "--eval-window <seconds>",
+    flag: "--window <seconds>",
     field: "eval.windowS",
     value: "number",
-    help: "evaluation window of every estimator",
+    help: "the window every estimator's heart rate is measured and scored on",
   },
   {
-    flag: "--eval-stride <seconds>",
+    flag: "--stride <seconds>",
     field: "eval.strideS",
     value: "number",
-    help: "step between evaluation windows",
+    help: "step between windows",
   },
 ];
 

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { ecgOptionsSchema, normaliseParticipant } from "@hrpipe/queue";
+import { ecgOptionsSchema, flagOfField, normaliseParticipant } from "@hrpipe/queue";
 import { labelMatFile } from "@hrpipe/worker-ecg";
 import { formatTable, UserError } from "../output.ts";
 import { OutputFolder } from "../output-folder.ts";
@@ -10,8 +10,8 @@ export interface EcgCommandOptions {
   /** Write into a non-empty folder hrpipe did not make (nothing there is deleted). */
   force?: boolean;
   column: number;
-  fps: number;
-  window: number;
+  labelFps: number;
+  labelWindow: number;
   participant?: string;
 }
 
@@ -25,14 +25,12 @@ function participantFromFileName(file: string): string {
 function parseOptions(options: EcgCommandOptions) {
   const parsed = ecgOptionsSchema.safeParse({
     column: options.column,
-    fps: options.fps,
-    windowS: options.window,
+    fps: options.labelFps,
+    windowS: options.labelWindow,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const flag =
-      { column: "--column", fps: "--fps", windowS: "--window" }[String(issue.path[0])] ??
-      String(issue.path[0]);
+    const flag = flagOfField(`ecg.${String(issue.path[0])}`) ?? String(issue.path[0]);
     throw new UserError(`${flag} is invalid: ${issue.message}.`);
   }
   return parsed.data;

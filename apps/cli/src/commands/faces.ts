@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { analyseFaces, cropMargin, FaceDetector, LandmarkDetector, skinArea, squareCrop } from "@hrpipe/face";
 import { decodeFrames, probeVideo } from "@hrpipe/media";
-import { encodeFacesShard, encodeTracesShard, faceOptionsSchema } from "@hrpipe/queue";
+import { encodeFacesShard, encodeTracesShard, faceOptionsSchema, flagOfField } from "@hrpipe/queue";
 import { planSegments } from "@hrpipe/worker-decode";
 import sharp from "sharp";
 import { formatTable, ProgressLine, UserError } from "../output.ts";
@@ -26,12 +26,6 @@ interface SheetTile {
   /** The skin area measured in this frame, in tile pixels: outline first, then the holes. */
   skin?: Float64Array[];
 }
-
-const flagOf: Record<string, string> = {
-  detector: "--detector",
-  detectEvery: "--detect-every",
-  skinArea: "--skin-area",
-};
 
 const maxTiles = 60;
 const tileLabelHeight = 16;
@@ -102,7 +96,7 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
   });
   if (!parsed.success)
     throw new UserError(
-      `${flagOf[String(parsed.error.issues[0]!.path[0])] ?? "an option"} is invalid: ${parsed.error.issues[0]!.message}.`,
+      `${flagOfField(`face.${String(parsed.error.issues[0]!.path[0])}`) ?? "--detector"} is invalid: ${parsed.error.issues[0]!.message}.`,
     );
   const faceOptions = parsed.data;
   const sampleFps = Number(options.sampleFps);

@@ -68,9 +68,11 @@ export async function rppgFolder(
   traces: VideoTraces,
 ): Promise<number> {
   const files = await listFolder(root);
-  if (options.layout && !layoutNames.includes(options.layout as LayoutName))
-    throw new UserError(`--layout must be one of ${layoutNames.join(", ")}, got ${options.layout}.`);
-  const layout = options.layout ? layouts[options.layout as LayoutName] : detectLayout(files);
+  // "auto", the flag's default as in hrpipe run: the layout the files show.
+  const named = options.layout === "auto" ? undefined : options.layout;
+  if (named && !layoutNames.includes(named as LayoutName))
+    throw new UserError(`--layout must be one of auto, ${layoutNames.join(", ")}, got ${named}.`);
+  const layout = named ? layouts[named as LayoutName] : detectLayout(files);
   if (!layout)
     throw new UserError(
       `${root} holds no videos and no dataset layout hrpipe knows (${layoutNames.join(", ")}); pass a folder of videos or --layout.`,
