@@ -68,26 +68,7 @@ describe("the dashboard reflects no input as executable HTML", () => {
     queues = new StageQueues({ connection, prefix: services.queuePrefix });
     // A run whose manifest carries payloads in every field a page shows: file names, ids, reasons.
     await writeManifest(services.storage, {
-      version: 1,
-      runId: "xss1",
-      createdAt: new Date().toISOString(),
-      state: "ingested",
-      storageUrl: services.storage.url,
-      datasetPrefix: "ds",
-      options: {
-        protocols: ["unseen-videos"],
-        ecg: { column: 15, fps: 25, windowS: 10 },
-        decode: { segmentS: 10 },
-        face: { detector: "tiny", inputSize: 320, detectEvery: 8, cropSize: 128, keepChunks: false },
-        train: { epochs: 1, batchSize: 32, learningRate: 0.001, validationSplit: 0.2, seed: 1 },
-        eval: { windowS: 10, strideS: 1 },
-      },
-      participants: [],
-      videos: [],
-      artifacts: [],
-      splits: {},
-      reused: { labels: 0, faceSegments: 0 },
-      notEvaluated: [],
+      ...plannedRunManifest("xss1", services.storage.url),
       excluded: payloads.map((payload) => ({
         stage: "ingest" as const,
         participant: payload,

@@ -107,7 +107,7 @@ export async function ingestPayload(
     throw new UserError(
       issue.code === "invalid_value"
         ? `${flag} must be one of ${issue.values.join(", ")}, got ${JSON.stringify(given)}.`
-        : `${flag} is invalid (${JSON.stringify(given)}): ${issue.message}.`,
+        : `${flag} is invalid${given === undefined ? "" : ` (${JSON.stringify(given)})`}: ${issue.message}.`,
     );
   }
   return payload as PayloadInput<"ingest">;
