@@ -58,22 +58,35 @@ export async function waitUntil<T>(
  * Waits until a run reaches its final state (done, failed or cancelled) and, unless cancelled, its
  * report job has retired its jobs from Redis (retireRun), and returns its progress.
  */
-export function waitForRun(
+export async function waitForRun(
   queues: StageQueues,
   storage: Storage,
   runId: string,
   timeoutMs: number,
 ): Promise<RunProgress> {
-  return waitUntil(
-    async () => {
-      const progress = await runProgress(queues, storage, runId);
-      const retired = progress.manifest?.jobs || progress.manifest?.state === "cancelled";
-      return progress.finished && retired ? progress : undefined;
-    },
-    `run ${runId} to end`,
-    timeoutMs,
-    500,
-  );
+  let last: RunProgress | undefined;
+  try {
+    return await waitUntil(
+      async () => {
+        last = await runProgress(queues, storage, runId);
+        const retired = last.manifest?.jobs || last.manifest?.state === "cancelled";
+        return last.finished && retired ? last : undefined;
+      },
+      `run ${runId} to end`,
+      timeoutMs,
+      500,
+    );
+  } catch (error) {
+    // Where the run stood when the wait gave up: its state and every stage's counters.
+    const where = last && {
+      state: last.manifest?.state,
+      finished: last.finished,
+      retired: Boolean(last.manifest?.jobs),
+      stages: last.stages,
+      failures: last.failures,
+    };
+    throw new Error(`${(error as Error).message}; the run stood at ${JSON.stringify(where)}`);
+  }
 }
 
 /** Whether a program is on the PATH (suites that need one run only where it is). */
