@@ -46,12 +46,6 @@ const int = (flag: string) => (value: string) => {
   return parsed;
 };
 
-/** Every command that writes a folder takes it (OutputFolder). */
-const forceFlag = [
-  "--force",
-  "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
-] as const;
-
 /** HRPIPE_DEBUG: errors print their stack and cause chain instead of one sentence. */
 const debugErrors = () => ["1", "true", "yes"].includes(process.env.HRPIPE_DEBUG ?? "");
 
@@ -196,7 +190,10 @@ export function buildProgram(): Command {
         "-o, --out <dir>",
         "where report.html, report.json and the figures go (default: hrpipe-runs/<run id>); an earlier report of hrpipe's there is replaced, other files are never deleted",
       )
-      .option(...forceFlag)
+      .option(
+        "--force",
+        "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
+      )
       .option("--redis <url>", "use this Redis instead of starting a private redis-server")
       .option("--storage <uri>", "file://dir or s3://bucket/prefix", "file://./.hrpipe"),
   ).action(
@@ -315,7 +312,10 @@ export function buildProgram(): Command {
     .description("download a run's reports and models from storage")
     .argument("<runId>")
     .requiredOption("-o, --out <dir>", "destination folder")
-    .option(...forceFlag)
+    .option(
+      "--force",
+      "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
+    )
     .action(
       action(async (runId: string, options: ArtifactsCommandOptions) =>
         (await import("./commands/report.ts")).artifactsCommand(runId, options),
@@ -330,7 +330,10 @@ export function buildProgram(): Command {
       )
       .argument("<matFile>", "Data_Preprocessed_Pxx.mat (MAT v5)")
       .requiredOption("-o, --out <dir>", "folder for <participant>_<videoId>.labels.json")
-      .option(...forceFlag)
+      .option(
+        "--force",
+        "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
+      )
       .option("--participant <id>", "participant id, when the file name does not carry it"),
     ["ecg.column", "ecg.fps", "ecg.windowS"],
   ).action(
@@ -348,7 +351,10 @@ export function buildProgram(): Command {
         "-o, --out <dir>",
         "folder for faces/*.safetensors, traces/*.safetensors and contact-sheet.png",
       )
-      .option(...forceFlag)
+      .option(
+        "--force",
+        "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
+      )
       .option(
         "--sample-fps <n>",
         "rate at which crops are sampled into the contact sheet (at most 60 tiles)",

@@ -2,9 +2,8 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
+import { pipeline, Transform } from "node:stream";
 import {
-  BlobMismatchError,
-  checkBlobStream,
   contentHash,
   type DatasetIndex,
   datasetIndexSchema,
@@ -69,19 +68,29 @@ async function sha256OfFile(file: string, onBytes: (n: number) => void): Promise
 }
 
 /**
- * Stores a file as blobs/<sha256>, checking the bytes as they go up against the name: a file that
- * changed after it was hashed fails the write (which is atomic, so no blob appears) and is refused.
+ * Stores a file as blobs/<sha256> and hashes the bytes that went up: a file that changed after it was
+ * hashed would be stored under a name that is not its content, so that blob is removed and the upload
+ * refused.
  */
 async function storeBlob(storage: Storage, file: string, relative: string, sha256: string): Promise<void> {
   const key = uploadKeys.blob(sha256);
-  try {
-    await storage.write(key, checkBlobStream(storage.url, key, createReadStream(file)));
-  } catch (error) {
-    if (error instanceof BlobMismatchError)
-      throw new UserError(
-        `${relative} changed while it was being uploaded; upload again once nothing writes to it.`,
-      );
-    throw error;
+  const hash = createHash("sha256");
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await storage.write(
+    key,
+    pipeline(createReadStream(file), hashing, () => {}),
+  );
+  const uploaded = hash.digest("hex");
+  if (uploaded !== sha256) {
+    await storage.delete(key);
+    throw new UserError(
+      `${relative} changed while it was being uploaded; upload again once nothing writes to it.`,
+    );
   }
 }
 

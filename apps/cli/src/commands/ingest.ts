@@ -18,7 +18,6 @@ import {
   type Storage,
   studyProtocols,
 } from "@hrpipe/queue";
-import { Option } from "commander";
 import { UserError } from "../output.ts";
 import { withPipeline } from "../pipeline.ts";
 import { uploadFolder } from "../upload.ts";
@@ -28,6 +27,14 @@ import { uploadFolder } from "../upload.ts";
  * flag of `runFlags` (packages/queue) by its attribute name (`--learning-rate` -> learningRate).
  */
 export type RunCommandOptions = Record<string, string | number | boolean | undefined>;
+
+/** The options-object name commander gives a flag: `--learning-rate <x>` -> learningRate. */
+export function attributeOf(flag: string): string {
+  return flag
+    .split(" ")[0]!
+    .replace(/^--/, "")
+    .replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
 
 export interface IngestCommandOptions extends RunCommandOptions {
   runId?: string;
@@ -65,7 +72,7 @@ export async function ingestPayload(
 ): Promise<PayloadInput<"ingest">> {
   const payload: Record<string, unknown> = { runId, datasetPrefix };
   for (const { flag, field, value: kind } of runFlags) {
-    const value = options[new Option(flag).attributeName()];
+    const value = options[attributeOf(flag)];
     if (value === undefined) continue;
     if (field === "trainedOn") {
       payload.trainedOn = parseTrainedOn(String(value));
