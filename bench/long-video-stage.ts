@@ -3,8 +3,9 @@
  * `decode <dir> <videoKey>` or `face <dir> <jobs.json>`; prints one JSON line.
  */
 import { readFileSync } from "node:fs";
+import { faceOptionsSchema } from "@hrpipe/contracts";
 import { FaceDetector, LandmarkDetector } from "@hrpipe/face";
-import { FileStorage, faceOptionsSchema } from "@hrpipe/queue";
+import { FileStorage } from "@hrpipe/runtime";
 import { processDecodeJob } from "@hrpipe/worker-decode";
 import { type FaceJobInput, processFaceJob } from "@hrpipe/worker-face";
 

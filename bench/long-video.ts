@@ -4,7 +4,7 @@ import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { resolveTool } from "@hrpipe/media";
-import { FileStorage } from "@hrpipe/queue";
+import { FileStorage } from "@hrpipe/runtime";
 import { synthDataset } from "@hrpipe/synth";
 import { type BenchResult, machineDescription } from "./report.ts";
 

@@ -1,3 +1,4 @@
+import { seededNormal } from "@hrpipe/contracts";
 import {
   type BackboneWeights,
   backboneTensors,
@@ -10,7 +11,6 @@ import {
   selectTfjsBackend,
   trainHead,
 } from "@hrpipe/model";
-import { seededNormal } from "@hrpipe/queue";
 import type { Tensor4D } from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
 import { type BenchResult, machineDescription } from "./report.ts";

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { faceOptionsSchema } from "@hrpipe/contracts";
 import { parseFrameTimes, readReference, recordedFrameRateHz } from "@hrpipe/datasets";
 import { analyseVideo, FaceDetector, LandmarkDetector } from "@hrpipe/face";
-import { faceOptionsSchema } from "@hrpipe/queue";
 import {
   mean,
   type RppgMethod,

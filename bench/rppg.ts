@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { faceOptionsSchema } from "@hrpipe/contracts";
 import { analyseVideo, FaceDetector, LandmarkDetector } from "@hrpipe/face";
-import { faceOptionsSchema } from "@hrpipe/queue";
 import { type RppgMethod, rppgHeartRate, rppgMethods } from "@hrpipe/signal";
 import { knownPulseVideoSpec, knownPulseVideos, renderFaceVideo } from "@hrpipe/synth";
 import { type BenchResult, machineDescription } from "./report.ts";

@@ -10,25 +10,21 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { artifactKeys, jobIds, loadConfig, type StageName, stageNames } from "@hrpipe/contracts";
 import {
-  artifactKeys,
   createLogger,
   createRedisConnection,
   FileStorage,
-  jobIds,
-  loadConfig,
   MetricsServer,
   PipelineMetrics,
   queueCounts,
   type Redis,
   readManifest,
   runProgress,
-  type StageName,
   StageQueues,
-  stageNames,
   startPrivateRedis,
   startStageWorkers,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { ingestStage } from "@hrpipe/worker-ingest";
 import { buildCompiledTree } from "../infra/compiled-tree.ts";
 import { type BenchResult, machineDescription, saveResult } from "./report.ts";

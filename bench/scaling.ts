@@ -3,7 +3,13 @@ import { mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createRedisConnection, FileStorage, freePort, StageQueues, startPrivateRedis } from "@hrpipe/queue";
+import {
+  createRedisConnection,
+  FileStorage,
+  freePort,
+  StageQueues,
+  startPrivateRedis,
+} from "@hrpipe/runtime";
 import { synthDataset } from "@hrpipe/synth";
 import { processDecodeJob } from "@hrpipe/worker-decode";
 import { type BenchResult, machineDescription } from "./report.ts";

@@ -10,14 +10,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import {
-  createRedisConnection,
-  freePort,
-  loadConfig,
-  openStorage,
-  runProgress,
-  StageQueues,
-} from "@hrpipe/queue";
+import { loadConfig } from "@hrpipe/contracts";
+import { createRedisConnection, freePort, openStorage, runProgress, StageQueues } from "@hrpipe/runtime";
 import { parse } from "yaml";
 
 const root = path.resolve(import.meta.dirname, "..");

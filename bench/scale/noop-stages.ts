@@ -7,18 +7,20 @@
 import {
   artifactKeys,
   type DecodedVideo,
-  defineStage,
   type EcgJobResult,
   type FaceJobResult,
   type FeaturesJobResult,
+  segmentName,
+  weightsProvenanceSchema,
+} from "@hrpipe/contracts";
+import {
+  defineStage,
   readManifest,
   retireRun,
   type StageBinding,
-  segmentName,
-  weightsProvenanceSchema,
   writeArtifact,
   writeManifest,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { addDecodedVideoJobs } from "@hrpipe/worker-decode";
 import { addFeaturesJob } from "@hrpipe/worker-face";
 import { amigosShape, videoSeconds } from "./shape.ts";

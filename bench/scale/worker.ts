@@ -1,4 +1,4 @@
-import { runWorkerProcess } from "@hrpipe/queue";
+import { runWorkerProcess } from "@hrpipe/runtime";
 import { noopStages } from "./noop-stages.ts";
 
 // A no-op worker process of the scale benchmark: the stages named in argv, processors replaced.

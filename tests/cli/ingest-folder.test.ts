@@ -1,15 +1,14 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { datasetIndexSchema, uploadKeys } from "@hrpipe/contracts";
 import {
-  datasetIndexSchema,
   readArtifact,
   readManifest,
   type StageQueues,
   startStageWorkers,
-  uploadKeys,
   type WorkerSet,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { ingestStage } from "@hrpipe/worker-ingest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";

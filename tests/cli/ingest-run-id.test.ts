@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { jobIds, readManifest, type StageQueues, startStageWorkers, type WorkerSet } from "@hrpipe/queue";
+import { jobIds } from "@hrpipe/contracts";
+import { readManifest, type StageQueues, startStageWorkers, type WorkerSet } from "@hrpipe/runtime";
 import { ingestStage } from "@hrpipe/worker-ingest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";

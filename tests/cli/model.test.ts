@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { decodeSafetensors, getTensor } from "@hrpipe/queue";
+import { decodeSafetensors, getTensor } from "@hrpipe/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, runCli } from "./run-cli.ts";
 

@@ -1,4 +1,5 @@
-import { type RunManifest, writeManifest } from "@hrpipe/queue";
+import type { RunManifest } from "@hrpipe/contracts";
+import { writeManifest } from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";
 import { runCli } from "./run-cli.ts";

@@ -1,4 +1,5 @@
-import { jobIds, readManifest, type StageQueues } from "@hrpipe/queue";
+import { jobIds } from "@hrpipe/contracts";
+import { readManifest, type StageQueues } from "@hrpipe/runtime";
 import { synthDataset } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../cli/run-cli.ts";

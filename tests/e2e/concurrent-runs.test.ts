@@ -1,4 +1,4 @@
-import { runProgress, type StageQueues, startStageWorkers, type WorkerSet } from "@hrpipe/queue";
+import { runProgress, type StageQueues, startStageWorkers, type WorkerSet } from "@hrpipe/runtime";
 import { synthDataset } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStages } from "../../apps/cli/src/runtime.ts";

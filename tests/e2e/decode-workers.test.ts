@@ -1,4 +1,5 @@
-import { createRedisConnection, jobIds, type StageQueues } from "@hrpipe/queue";
+import { jobIds } from "@hrpipe/contracts";
+import { createRedisConnection, type StageQueues } from "@hrpipe/runtime";
 import { synthDataset } from "@hrpipe/synth";
 import { QueueEvents } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -3,17 +3,9 @@ import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { artifactKeys, estimatorNames, jobIds, runReportSchema } from "@hrpipe/contracts";
 import { VideoEncoder } from "@hrpipe/media";
-import {
-  artifactKeys,
-  estimatorNames,
-  freePort,
-  jobIds,
-  readArtifact,
-  readManifest,
-  runReportSchema,
-  type StageQueues,
-} from "@hrpipe/queue";
+import { freePort, readArtifact, readManifest, type StageQueues } from "@hrpipe/runtime";
 import { synthDataset } from "@hrpipe/synth";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -2,19 +2,17 @@ import type { ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { artifactKeys, runReportSchema, stageNames } from "@hrpipe/contracts";
 import {
-  artifactKeys,
   createRedisConnection,
   FileStorage,
   freePort,
   type RunProgress,
   redisServerBinary,
   runProgress,
-  runReportSchema,
   StageQueues,
   type Storage,
-  stageNames,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../cli/run-cli.ts";
 import { startWorkerProcess, type WorkerProcess, waitUntil } from "../harness/processes.ts";

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type RunReport, runReportSchema } from "@hrpipe/queue";
+import { type RunReport, runReportSchema } from "@hrpipe/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../cli/run-cli.ts";
 import { ubfcAsPure, ubfcClips } from "../harness/ubfc-clips.ts";

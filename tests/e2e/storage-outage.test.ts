@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
-import { createRedisConnection, createS3Client, readManifest, S3Storage, StageQueues } from "@hrpipe/queue";
+import { createRedisConnection, createS3Client, readManifest, S3Storage, StageQueues } from "@hrpipe/runtime";
 import { synthDataset } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCli } from "../cli/run-cli.ts";

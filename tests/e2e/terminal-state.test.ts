@@ -1,12 +1,11 @@
+import { artifactKeys, runReportSchema } from "@hrpipe/contracts";
 import {
-  artifactKeys,
   readArtifact,
   readManifest,
-  runReportSchema,
   type StageQueues,
   startStageWorkers,
   type WorkerSet,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { synthDataset } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStages } from "../../apps/cli/src/runtime.ts";

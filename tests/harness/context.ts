@@ -5,15 +5,15 @@ import {
   DeleteObjectsCommand,
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
+import type { HrpipeConfig } from "@hrpipe/contracts";
 import {
   createLogger,
   createRedisConnection,
   createS3Client,
-  type HrpipeConfig,
   type Logger,
   S3Storage,
   StageQueues,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { inject } from "vitest";
 
 /** What one test works with: its own BullMQ prefix and its own bucket on the harness's servers. */

@@ -1,5 +1,5 @@
 import { rm } from "node:fs/promises";
-import { redisServerBinary } from "@hrpipe/queue";
+import { redisServerBinary } from "@hrpipe/runtime";
 import type { TestProject } from "vitest/node";
 import {
   dockerEngineAnswers,

@@ -1,4 +1,4 @@
-import { parsePayload, type RunManifest, runManifestSchema, runOptionsOf } from "@hrpipe/queue";
+import { parsePayload, type RunManifest, runManifestSchema, runOptionsOf } from "@hrpipe/contracts";
 
 /** The manifest of a run just planned with default options and no videos, as hrpipe writes one. */
 export function plannedRunManifest(runId: string, storageUrl: string): RunManifest {

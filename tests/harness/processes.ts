@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import path from "node:path";
-import { type RunProgress, runProgress, type StageQueues, type Storage } from "@hrpipe/queue";
+import { type RunProgress, runProgress, type StageQueues, type Storage } from "@hrpipe/runtime";
 
 const bin = path.resolve(import.meta.dirname, "../../apps/cli/bin/hrpipe.js");
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createRedisConnection, redisServerBinary } from "@hrpipe/queue";
+import { createRedisConnection, redisServerBinary } from "@hrpipe/runtime";
 import { waitUntil } from "./processes.ts";
 
 /**

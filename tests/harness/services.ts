@@ -2,7 +2,7 @@ import { mkdtemp } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { freePort, startPrivateRedis } from "@hrpipe/queue";
+import { freePort, startPrivateRedis } from "@hrpipe/runtime";
 
 /** A service the test run started, with what it takes to stop it. */
 export interface RunningService {

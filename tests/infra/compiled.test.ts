@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { runReportSchema } from "@hrpipe/queue";
+import { runReportSchema } from "@hrpipe/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCompiledTree } from "../../infra/compiled-tree.ts";
 import { runCli } from "../cli/run-cli.ts";

@@ -1,16 +1,15 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
+import { configVariables, stageNames } from "@hrpipe/contracts";
 import { composeServiceCommands, runComposeLocally } from "@hrpipe/infra";
 import {
-  configVariables,
   createRedisConnection,
   createS3Client,
   metricNames,
   PipelineMetrics,
   StageQueues,
-  stageNames,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
 import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
 import { ConfigMap, Secret, Service } from "kubernetes-models/v1";
@@ -93,7 +92,7 @@ describe("infra/: compose and Kubernetes definitions", () => {
     }
   });
 
-  it("images, env and secret names agree with the config schema of packages/queue", () => {
+  it("images, env and secret names agree with the config schema of packages/contracts", () => {
     const known = new Set<string>([...configVariables, "HRPIPE_DASHBOARD_USER", "HRPIPE_DASHBOARD_PASSWORD"]);
     const configMap = documents.find((d) => d.doc.kind === "ConfigMap")!.doc;
     for (const key of Object.keys(configMap.data!)) expect(known.has(key), `ConfigMap key ${key}`).toBe(true);

@@ -1,15 +1,9 @@
 import { request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import {
-  createRedisConnection,
-  listRunIds,
-  type Redis,
-  reportVersion,
-  StageQueues,
-  writeManifest,
-} from "@hrpipe/queue";
+import { reportVersion } from "@hrpipe/contracts";
 import { renderHtml } from "@hrpipe/report";
+import { createRedisConnection, listRunIds, type Redis, StageQueues, writeManifest } from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDashboardApp, listen } from "../../apps/cli/src/dashboard/server.ts";
 import { createTestServices, type TestServices } from "../harness/context.ts";

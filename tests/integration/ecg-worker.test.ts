@@ -1,13 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import {
-  createRedisConnection,
-  type EcgJobResult,
-  StageQueues,
-  startStageWorkers,
-  type TrialLabels,
-  type WorkerSet,
-} from "@hrpipe/queue";
+import type { EcgJobResult, TrialLabels } from "@hrpipe/contracts";
+import { createRedisConnection, StageQueues, startStageWorkers, type WorkerSet } from "@hrpipe/runtime";
 import { ecgStage } from "@hrpipe/worker-ecg";
 import { QueueEvents } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

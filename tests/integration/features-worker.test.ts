@@ -1,10 +1,5 @@
-import {
-  decodeFeaturesShard,
-  encodeFacesShard,
-  featuresResultSchema,
-  jobIds,
-  type StageQueues,
-} from "@hrpipe/queue";
+import { decodeFeaturesShard, encodeFacesShard, featuresResultSchema, jobIds } from "@hrpipe/contracts";
+import type { StageQueues } from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";
 import { startWorkerProcess, type WorkerProcess, waitUntil } from "../harness/processes.ts";

@@ -1,12 +1,12 @@
+import { InvalidPayloadError } from "@hrpipe/contracts";
 import {
   createRedisConnection,
   createStageWorker,
-  InvalidPayloadError,
   openRedis,
   readRedisServerInfo,
   resolveWorkerSettings,
   StageQueues,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { QueueEvents } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";

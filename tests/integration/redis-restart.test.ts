@@ -9,7 +9,7 @@ import {
   redisServerBinary,
   StageQueues,
   workerProducerConnection,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { afterAll, describe, expect, it } from "vitest";
 import { waitUntil } from "../harness/processes.ts";
 import { startRedisAt } from "../harness/redis-at.ts";

@@ -1,4 +1,4 @@
-import { defineStage, startStageWorkers } from "@hrpipe/queue";
+import { defineStage, startStageWorkers } from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";
 import { waitUntil } from "../harness/processes.ts";

@@ -1,16 +1,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { jobIds, parsePayload, runOptionsOf } from "@hrpipe/contracts";
 import {
   createRedisConnection,
   FileStorage,
-  jobIds,
-  parsePayload,
-  runOptionsOf,
   runProgress,
   type StageQueues,
   writeManifest,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { Worker } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { ArtifactNotFoundError, FileStorage, type Storage, UnsafeKeyError } from "@hrpipe/queue";
+import { UnsafeKeyError } from "@hrpipe/contracts";
+import { ArtifactNotFoundError, FileStorage, type Storage } from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";
 

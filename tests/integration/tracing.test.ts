@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { defineStage, runWorkerProcess } from "@hrpipe/queue";
+import { defineStage, runWorkerProcess } from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";
 import { waitUntil } from "../harness/processes.ts";

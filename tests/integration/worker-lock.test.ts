@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { createRedisConnection, type Redis, type StageQueues, stageGraph } from "@hrpipe/queue";
+import { stageGraph } from "@hrpipe/contracts";
+import { createRedisConnection, type Redis, type StageQueues } from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";
 import { waitUntil } from "../harness/processes.ts";

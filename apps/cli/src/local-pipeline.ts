@@ -1,25 +1,27 @@
 import {
   artifactKeys,
+  type HrpipeConfig,
+  loadConfig,
+  type RunReport,
+  runReportSchema,
+  type StageName,
+  stageNames,
+} from "@hrpipe/contracts";
+import {
   createLogger,
   createRedisConnection,
-  type HrpipeConfig,
   type Logger,
-  loadConfig,
   openStorage,
   type PrivateRedis,
   type RunProgress,
-  type RunReport,
   readArtifact,
   runProgress,
-  runReportSchema,
-  type StageName,
   StageQueues,
   type Storage,
-  stageNames,
   startPrivateRedis,
   startStageWorkers,
   type WorkerSet,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { formatTable, ProgressLine } from "./output.ts";
 import { parseStages } from "./runtime.ts";
 

@@ -1,12 +1,5 @@
-import {
-  type HrpipeConfig,
-  loadConfig,
-  openRedis,
-  openStorage,
-  type Redis,
-  StageQueues,
-  type Storage,
-} from "@hrpipe/queue";
+import { type HrpipeConfig, loadConfig } from "@hrpipe/contracts";
+import { openRedis, openStorage, type Redis, StageQueues, type Storage } from "@hrpipe/runtime";
 import { UserError } from "./output.ts";
 
 /** What a command that talks to a running pipeline needs: its queues and its storage. */

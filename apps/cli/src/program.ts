@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 // Only light modules at the top: --version and --help must not load BullMQ, the AWS SDK, ONNX Runtime
 // or TensorFlow.js; each command's module is imported when that command runs.
-import { configVariables, ingestPayloadSchema, runFlags, stageNames } from "@hrpipe/queue/contracts";
+import { configVariables, ingestPayloadSchema, runFlags, stageNames } from "@hrpipe/contracts";
 import { rppgMethods } from "@hrpipe/signal";
 import { Command } from "commander";
 import type { DashboardCommandOptions } from "./commands/dashboard.ts";

@@ -1,4 +1,5 @@
-import { type StageBinding, type StageName, stageNames } from "@hrpipe/queue";
+import { type StageName, stageNames } from "@hrpipe/contracts";
+import type { StageBinding } from "@hrpipe/runtime";
 import { decodeStage } from "@hrpipe/worker-decode";
 import { ecgStage } from "@hrpipe/worker-ecg";
 import { evalStage } from "@hrpipe/worker-eval";

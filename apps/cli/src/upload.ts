@@ -3,14 +3,8 @@ import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { pipeline, Transform } from "node:stream";
-import {
-  contentHash,
-  type DatasetIndex,
-  datasetIndexSchema,
-  type Storage,
-  uploadKeys,
-  writeArtifact,
-} from "@hrpipe/queue";
+import { contentHash, type DatasetIndex, datasetIndexSchema, uploadKeys } from "@hrpipe/contracts";
+import { type Storage, writeArtifact } from "@hrpipe/runtime";
 import { ProgressLine, UserError } from "./output.ts";
 
 export interface UploadOutcome {

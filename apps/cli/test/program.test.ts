@@ -1,4 +1,4 @@
-import { runFlags } from "@hrpipe/queue/contracts";
+import { runFlags } from "@hrpipe/contracts";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { buildProgram } from "../src/program.ts";
@@ -43,7 +43,7 @@ describe("the hrpipe program, built without running it", () => {
     }
   });
 
-  it("gives run and ingest exactly the run flags declared in packages/queue, each once", () => {
+  it("gives run and ingest exactly the run flags declared in packages/contracts, each once", () => {
     const byName = new Map(commands(program));
     for (const name of ["run", "ingest"]) {
       const longs = byName.get(name)!.options.map((option) => option.long);

@@ -2,7 +2,8 @@ import { appendFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { BlobMismatchError, FileStorage, uploadKeys } from "@hrpipe/queue";
+import { uploadKeys } from "@hrpipe/contracts";
+import { BlobMismatchError, FileStorage } from "@hrpipe/runtime";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { uploadFolder } from "../src/upload.ts";
 

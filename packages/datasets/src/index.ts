@@ -1,6 +1,7 @@
+import type { LayoutName } from "@hrpipe/contracts";
 import { amigos } from "./amigos.ts";
 import { generic, parseFrameTimes } from "./generic.ts";
-import type { DatasetLayout, LayoutName, ReferenceSignal, ReferenceSource } from "./layout.ts";
+import type { DatasetLayout, ReferenceSignal, ReferenceSource } from "./layout.ts";
 import { pure } from "./pure.ts";
 import { ubfcRppg } from "./ubfc-rppg.ts";
 import { videos } from "./videos.ts";

@@ -5,6 +5,8 @@
  * its exact file format.
  */
 
+import type { LayoutName } from "@hrpipe/contracts";
+
 /** What a reference file measures: a waveform (ecg, ppg), a heart-rate trace (hr) or beat intervals (rr). */
 export type ReferenceKind = "ecg" | "ppg" | "hr" | "rr";
 
@@ -61,9 +63,6 @@ export interface Listing {
   /** Files meant as data but unusable as they are (misnamed, duplicated), with how to fix them. */
   excluded?: { file: string; subject?: string; reason: string }[];
 }
-
-export const layoutNames = ["amigos", "ubfc-rppg", "pure", "generic", "videos"] as const;
-export type LayoutName = (typeof layoutNames)[number];
 
 export interface DatasetLayout {
   name: LayoutName;

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
-import type { HrpipeConfig, Logger, WeightsProvenance } from "@hrpipe/queue";
+import type { HrpipeConfig, LogSink, WeightsProvenance } from "@hrpipe/contracts";
 import type { Embedder, FeatureExtractorOptions } from "./feature-extractor.ts";
 
 /** Messages between a BackboneThread and its thread (backbone-thread-main.ts). */
@@ -73,7 +73,7 @@ export class BackboneThread implements Embedder {
     });
   }
 
-  static start(options: ThreadOptions, logger?: Logger): Promise<BackboneThread> {
+  static start(options: ThreadOptions, logger?: LogSink): Promise<BackboneThread> {
     const entry = threadEntry();
     const worker = new Worker(entry.url, { workerData: options, execArgv: entry.execArgv });
     return new Promise((resolve, reject) => {
@@ -132,7 +132,7 @@ export class BackboneThread implements Embedder {
 /** One DenseNet-161 backbone per process, on its own thread, from HRPIPE_DENSENET_WEIGHTS or randomly initialised. */
 export function backboneLoader(
   config: Pick<HrpipeConfig, "densenetWeights" | "featuresBatch">,
-  logger: Logger,
+  logger: LogSink,
 ): (() => Promise<BackboneThread>) & { close(): Promise<void> } {
   let backbone: Promise<BackboneThread> | undefined;
   const load = () => {

@@ -1,4 +1,4 @@
-import { seededNormal } from "@hrpipe/queue";
+import { seededNormal } from "@hrpipe/contracts";
 import type { OnnxInitializer, OnnxModel, OnnxNode } from "./onnx/graph.ts";
 
 /** A DenseNet in torchvision's layout (torchvision.models.densenet.DenseNet). */

@@ -1,5 +1,10 @@
 import { createHash } from "node:crypto";
-import { decodeSafetensors, type Logger, type SafetensorsFile, type WeightsProvenance } from "@hrpipe/queue";
+import {
+  decodeSafetensors,
+  type LogSink,
+  type SafetensorsFile,
+  type WeightsProvenance,
+} from "@hrpipe/contracts";
 import * as ort from "onnxruntime-node";
 import {
   type BackboneWeights,
@@ -64,7 +69,7 @@ export interface FeatureExtractorOptions {
   executionProviders?: ("cuda" | "cpu")[];
   /** Threads for one convolution; default: ONNX Runtime's choice (all cores). */
   intraOpThreads?: number;
-  logger?: Logger;
+  logger?: LogSink;
 }
 
 /** What embeds face crops: the backbone in this thread (FeatureExtractor) or in its own (BackboneThread). */

@@ -5,7 +5,7 @@ import {
   layersModelSchema,
   type TensorMap,
   tensor,
-} from "@hrpipe/queue";
+} from "@hrpipe/contracts";
 import type * as tfTypes from "@tensorflow/tfjs";
 import type { TrainedHead } from "./head.ts";
 import { selectTfjsBackend } from "./tfjs-backend.ts";

@@ -1,5 +1,4 @@
-import type { EpochCurve, TrainOptions } from "@hrpipe/queue";
-import { seededPermutation } from "@hrpipe/queue";
+import { type EpochCurve, seededPermutation, type TrainOptions } from "@hrpipe/contracts";
 import type * as tfTypes from "@tensorflow/tfjs";
 import { selectTfjsBackend, type TfjsBackendName } from "./tfjs-backend.ts";
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { decodeSafetensors, getTensor } from "@hrpipe/queue";
+import { decodeSafetensors, getTensor } from "@hrpipe/contracts";
 import { describe, expect, it } from "vitest";
 import { BackboneThread } from "../src/backbone-thread.ts";
 import { backboneParameterCount, type DenseNetConfig, densenet161, featureDim } from "../src/densenet.ts";

@@ -1,4 +1,4 @@
-import { seededNormal } from "@hrpipe/queue";
+import { seededNormal } from "@hrpipe/contracts";
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { predictHead, trainHead } from "../src/head.ts";

@@ -1,4 +1,4 @@
-import { estimatorLabels, estimatorNames, type VideoReport } from "@hrpipe/queue";
+import { estimatorLabels, estimatorNames, type VideoReport } from "@hrpipe/contracts";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 

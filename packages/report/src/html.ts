@@ -5,7 +5,7 @@ import {
   type ProtocolName,
   type ProtocolReport,
   type RunReport,
-} from "@hrpipe/queue";
+} from "@hrpipe/contracts";
 import type { AgreementMetrics } from "@hrpipe/signal";
 
 /** The published numbers of the study this project reproduces, for side-by-side reading. */

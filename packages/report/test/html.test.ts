@@ -1,4 +1,4 @@
-import { estimatorNames, type RunReport, reportVersion } from "@hrpipe/queue";
+import { estimatorNames, type RunReport, reportVersion } from "@hrpipe/contracts";
 import { describe, expect, it } from "vitest";
 import { renderHtml } from "../src/html.ts";
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { decodeSafetensors, getTensor } from "@hrpipe/queue";
+import { decodeSafetensors, getTensor } from "@hrpipe/contracts";
 import { describe, expect, it } from "vitest";
 import { detrendSmoothnessPriors } from "../src/detrend.ts";
 import { butterworthBandpass, sosFiltFilt } from "../src/filters.ts";

@@ -1,8 +1,9 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { joinKey, seededUniform } from "@hrpipe/contracts";
 import { writeMat } from "@hrpipe/matfile";
-import { joinKey, type Storage, seededUniform } from "@hrpipe/queue";
+import type { Storage } from "@hrpipe/runtime";
 import { amigosMatVariables, ecgSampleRateHz, ecgTrial } from "./ecg.ts";
 import { type PortraitSpec, renderFaceVideo } from "./face-video.ts";
 import { beatTimesS, cardiacPhase, heartTrajectory } from "./pulse.ts";

@@ -1,5 +1,5 @@
+import { seededNormal } from "@hrpipe/contracts";
 import type { MatWritable } from "@hrpipe/matfile";
-import { seededNormal } from "@hrpipe/queue";
 
 export const ecgSampleRateHz = 128;
 

@@ -1,4 +1,4 @@
-import { runWorkerProcess } from "@hrpipe/queue";
+import { runWorkerProcess } from "@hrpipe/runtime";
 import { decodeStage } from "./worker.ts";
 
 // Entry point of a dedicated decode worker process: `node --import tsx workers/decode/src/main.ts`.

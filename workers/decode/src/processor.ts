@@ -3,6 +3,17 @@ import { createWriteStream } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
+import {
+  addresses,
+  artifactKeys,
+  type DecodedVideo,
+  type DecodeJobResult,
+  type DecodeOptions,
+  type FaceOptions,
+  facelessSegmentSchema,
+  imageSequenceSchema,
+  type VideoReference,
+} from "@hrpipe/contracts";
 import { readReference, recordedFrameRateHz } from "@hrpipe/datasets";
 import {
   copySegment,
@@ -15,20 +26,11 @@ import {
 } from "@hrpipe/media";
 import {
   ArtifactNotFoundError,
-  addresses,
-  artifactKeys,
   BadInputError,
-  type DecodedVideo,
-  type DecodeJobResult,
-  type DecodeOptions,
-  type FaceOptions,
-  facelessSegmentSchema,
-  imageSequenceSchema,
   type Logger,
   readArtifact,
   type Storage,
-  type VideoReference,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { planSegments, type SegmentPlan } from "./plan.ts";
 
 export interface DecodeJobInput {

@@ -1,13 +1,6 @@
+import { artifactKeys, type DecodedVideo, jobIds, type Payload } from "@hrpipe/contracts";
 import { sweepStaleScratchDirsAtStart } from "@hrpipe/media";
-import {
-  artifactKeys,
-  type DecodedVideo,
-  defineStage,
-  jobIds,
-  type ParentOptions,
-  type Payload,
-  type StageQueues,
-} from "@hrpipe/queue";
+import { defineStage, type ParentOptions, type StageQueues } from "@hrpipe/runtime";
 import { processDecodeJob } from "./processor.ts";
 
 /**

@@ -3,14 +3,9 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { type DecodedVideo, faceOptionsSchema, type VideoReference } from "@hrpipe/contracts";
 import { decodeFrames, probeVideo, resolveTool } from "@hrpipe/media";
-import {
-  BadInputError,
-  type DecodedVideo,
-  FileStorage,
-  faceOptionsSchema,
-  type VideoReference,
-} from "@hrpipe/queue";
+import { BadInputError, FileStorage } from "@hrpipe/runtime";
 import { cachedFaceVideo, faceVideoSpec, readBarcode } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processDecodeJob } from "../src/processor.ts";

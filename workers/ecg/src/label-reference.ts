@@ -1,5 +1,5 @@
+import type { EcgOptions, TrialLabels, VideoReference } from "@hrpipe/contracts";
 import { frameClock, ReferenceRate, type ReferenceSignal, readReference } from "@hrpipe/datasets";
-import type { EcgOptions, TrialLabels, VideoReference } from "@hrpipe/queue";
 import { medianRateHz, rrIntervals, sampleCount } from "@hrpipe/signal";
 
 /** A reference file that cannot be read as its layout says; the message names the file. */

@@ -1,5 +1,5 @@
+import type { EcgOptions, TrialLabels } from "@hrpipe/contracts";
 import { type MatValue, readMat } from "@hrpipe/matfile";
-import type { EcgOptions, TrialLabels } from "@hrpipe/queue";
 import { detectRPeaks, frameHeartRates, rrIntervals, sampleCount } from "@hrpipe/signal";
 
 /** AMIGOS preprocessed data: 128 Hz, joined_data columns 0-13 EEG, 14 ECG right, 15 ECG left, 16 GSR. */

@@ -1,4 +1,4 @@
-import { runWorkerProcess } from "@hrpipe/queue";
+import { runWorkerProcess } from "@hrpipe/runtime";
 import { ecgStage } from "./worker.ts";
 
 // Entry point of a dedicated ECG worker process: `node --import tsx workers/ecg/src/main.ts`.

@@ -1,19 +1,21 @@
 import {
-  ArtifactNotFoundError,
   addresses,
   artifactKeys,
-  BadInputError,
   type EcgJobResult,
   type EcgOptions,
   ecgResultSchema,
-  type Logger,
-  readArtifact,
-  type Storage,
   sha256Of,
   trialLabelsSchema,
   type VideoReference,
+} from "@hrpipe/contracts";
+import {
+  ArtifactNotFoundError,
+  BadInputError,
+  type Logger,
+  readArtifact,
+  type Storage,
   writeArtifact,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { labelReference, ReferenceInputError } from "./label-reference.ts";
 import { EcgInputError, labelMatFile } from "./label-trials.ts";
 

@@ -1,4 +1,4 @@
-import { defineStage } from "@hrpipe/queue";
+import { defineStage } from "@hrpipe/runtime";
 import { processEcg } from "./processor.ts";
 
 /** Binds the ECG processor to the `ecg` queue. */

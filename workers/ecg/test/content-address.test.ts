@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ecgOptionsSchema, FileStorage } from "@hrpipe/queue";
+import { ecgOptionsSchema } from "@hrpipe/contracts";
+import { FileStorage } from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processEcg } from "../src/processor.ts";
 

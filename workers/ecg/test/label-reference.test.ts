@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { ecgOptionsSchema, type VideoReference } from "@hrpipe/contracts";
 import { readReference, recordedFrameRateHz } from "@hrpipe/datasets";
-import { ecgOptionsSchema, type VideoReference } from "@hrpipe/queue";
 import { describe, expect, it } from "vitest";
 import { labelReference, ReferenceInputError } from "../src/label-reference.ts";
 

@@ -1,4 +1,5 @@
-import { type EstimatorName, estimatorNames, type FrameSet, type ProtocolMetrics } from "@hrpipe/queue";
+import { type EstimatorName, estimatorNames, type ProtocolMetrics } from "@hrpipe/contracts";
+import type { FrameSet } from "@hrpipe/runtime";
 import {
   type AgreementMetrics,
   agreement,

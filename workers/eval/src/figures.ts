@@ -1,4 +1,4 @@
-import { type EpochCurve, estimatorLabels, estimatorNames, type ProtocolMetrics } from "@hrpipe/queue";
+import { type EpochCurve, estimatorLabels, estimatorNames, type ProtocolMetrics } from "@hrpipe/contracts";
 import { estimatorColour as colour, type TopLevelSpec, vegaLiteSchema } from "@hrpipe/report";
 import type { WindowComparison } from "./evaluate.ts";
 

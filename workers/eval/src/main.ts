@@ -1,4 +1,4 @@
-import { runWorkerProcess } from "@hrpipe/queue";
+import { runWorkerProcess } from "@hrpipe/runtime";
 import { evalStage } from "./worker.ts";
 
 // Entry point of a dedicated eval worker process: `node --import tsx workers/eval/src/main.ts`.

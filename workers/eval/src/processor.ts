@@ -1,32 +1,34 @@
-import { type LoadedHead, loadHead, predictHead } from "@hrpipe/model";
 import {
   artifactKeys,
-  BadInputError,
   cnnWindowsSchema,
   type EvalJobResult,
   type EvalOptions,
-  type FrameSet,
   headSummarySchema,
-  type Logger,
   layersModelSchema,
-  loadFrameSet,
-  loadVideoTraces,
   modelProvenanceSchema,
   type ProtocolName,
   type ProtocolReport,
   protocolReportSchema,
-  readArtifact,
-  readManifest,
   referenceKindsOf,
   reportVersion,
-  type Storage,
   splitVideos,
   type TrainingCurves,
   trainingCurvesSchema,
   trialLabelsSchema,
-  writeArtifact,
-} from "@hrpipe/queue";
+} from "@hrpipe/contracts";
+import { type LoadedHead, loadHead, predictHead } from "@hrpipe/model";
 import { publishedRmse, renderHtml, renderSvg } from "@hrpipe/report";
+import {
+  BadInputError,
+  type FrameSet,
+  type Logger,
+  loadFrameSet,
+  loadVideoTraces,
+  readArtifact,
+  readManifest,
+  type Storage,
+  writeArtifact,
+} from "@hrpipe/runtime";
 import { compareWindows, protocolMetrics, type TestVideo, type WindowComparison } from "./evaluate.ts";
 import { blandAltmanSpec, rmseBarsSpec, scatterSpec, trainingCurvesSpec } from "./figures.ts";
 

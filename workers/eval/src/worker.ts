@@ -1,4 +1,4 @@
-import { defineStage } from "@hrpipe/queue";
+import { defineStage } from "@hrpipe/runtime";
 import { processEvalJob } from "./processor.ts";
 
 /** Binds the eval processor to the `eval` queue; it reads the features stage's shards, no backbone. */

@@ -1,4 +1,4 @@
-import { estimatorNames } from "@hrpipe/queue";
+import { estimatorNames } from "@hrpipe/contracts";
 import { rppgMethods } from "@hrpipe/signal";
 import { describe, expect, it } from "vitest";
 

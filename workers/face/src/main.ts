@@ -1,4 +1,4 @@
-import { runWorkerProcess } from "@hrpipe/queue";
+import { runWorkerProcess } from "@hrpipe/runtime";
 import { faceStage } from "./worker.ts";
 
 // Entry point of a dedicated face worker process: `node --import tsx workers/face/src/main.ts`.

@@ -1,20 +1,17 @@
 import { createHash } from "node:crypto";
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { analyseFaces, type Detector, type FrameWindow, type LandmarkLocator } from "@hrpipe/face";
-import { decodeFrames, MediaError, scratchDir } from "@hrpipe/media";
 import {
   artifactKeys,
-  BadInputError,
   encodeFacesShard,
   encodeTracesShard,
   type FaceJobResult,
   type FaceOptions,
   facelessSegmentSchema,
-  type Logger,
-  type Storage,
-  writeArtifact,
-} from "@hrpipe/queue";
+} from "@hrpipe/contracts";
+import { analyseFaces, type Detector, type FrameWindow, type LandmarkLocator } from "@hrpipe/face";
+import { decodeFrames, MediaError, scratchDir } from "@hrpipe/media";
+import { BadInputError, type Logger, type Storage, writeArtifact } from "@hrpipe/runtime";
 
 export interface FaceJobInput extends FrameWindow {
   participant: string;

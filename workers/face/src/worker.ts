@@ -1,13 +1,7 @@
+import { type FaceJobResult, jobIds, type Payload } from "@hrpipe/contracts";
 import { FaceDetector, LandmarkDetector } from "@hrpipe/face";
 import { sweepStaleScratchDirsAtStart } from "@hrpipe/media";
-import {
-  defineStage,
-  type FaceJobResult,
-  jobIds,
-  type ParentOptions,
-  type Payload,
-  type StageQueues,
-} from "@hrpipe/queue";
+import { defineStage, type ParentOptions, type StageQueues } from "@hrpipe/runtime";
 import { processFaceJob } from "./processor.ts";
 
 /**

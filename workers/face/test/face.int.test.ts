@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { decodeSafetensors, faceOptionsSchema, getTensor } from "@hrpipe/contracts";
 import {
   analyseFaces,
   analyseVideo,
@@ -12,7 +13,7 @@ import {
   skinArea,
 } from "@hrpipe/face";
 import { copySegment, decodeFrames, probeVideo, VideoEncoder } from "@hrpipe/media";
-import { BadInputError, decodeSafetensors, FileStorage, faceOptionsSchema, getTensor } from "@hrpipe/queue";
+import { BadInputError, FileStorage } from "@hrpipe/runtime";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processFaceJob } from "../src/processor.ts";

@@ -1,4 +1,4 @@
-import { runWorkerProcess } from "@hrpipe/queue";
+import { runWorkerProcess } from "@hrpipe/runtime";
 import { featuresStage } from "./worker.ts";
 
 // Entry point of a dedicated features worker process: `node --import tsx workers/features/src/main.ts`.

@@ -1,4 +1,3 @@
-import type { Embedder } from "@hrpipe/model";
 import {
   addresses,
   artifactKeys,
@@ -6,11 +5,10 @@ import {
   encodeFeaturesShard,
   type FeaturesJobResult,
   type FeaturesOptions,
-  type Logger,
-  type Storage,
   weightsProvenanceSchema,
-  writeArtifact,
-} from "@hrpipe/queue";
+} from "@hrpipe/contracts";
+import type { Embedder } from "@hrpipe/model";
+import { type Logger, type Storage, writeArtifact } from "@hrpipe/runtime";
 
 export interface FeaturesJobInput {
   participant: string;

@@ -1,5 +1,5 @@
 import { backboneLoader } from "@hrpipe/model";
-import { defineStage, type StageServices } from "@hrpipe/queue";
+import { defineStage, type StageServices } from "@hrpipe/runtime";
 import { processFeaturesJob } from "./processor.ts";
 
 const backbone = ({ shared, config, logger }: StageServices) =>

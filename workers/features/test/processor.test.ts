@@ -1,17 +1,16 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { FeatureExtractor } from "@hrpipe/model";
 import {
   artifactKeys,
   decodeFeaturesShard,
   encodeFacesShard,
   type FeaturesOptions,
-  FileStorage,
   featuresOptionsSchema,
-  readArtifact,
   weightsProvenanceSchema,
-} from "@hrpipe/queue";
+} from "@hrpipe/contracts";
+import { FeatureExtractor } from "@hrpipe/model";
+import { FileStorage, readArtifact } from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FeaturesJobInput, featuresKeyFor, processFeaturesJob, rowsAtRate } from "../src/processor.ts";
 

@@ -1,6 +1,5 @@
 import {
   artifactKeys,
-  BadInputError,
   type DecodeJobResult,
   decodeResultSchema,
   type Exclusion,
@@ -18,7 +17,8 @@ import {
   type VideoArtifacts,
   videoRef,
   type WeightsProvenance,
-} from "@hrpipe/queue";
+} from "@hrpipe/contracts";
+import { BadInputError } from "@hrpipe/runtime";
 
 /** Children results by job key (`prefix:queue:jobId`), as BullMQ's getChildrenValues returns them. */
 export type ChildResults = Record<string, unknown>;

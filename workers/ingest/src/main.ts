@@ -1,4 +1,4 @@
-import { runWorkerProcess } from "@hrpipe/queue";
+import { runWorkerProcess } from "@hrpipe/runtime";
 import { ingestStage } from "./worker.ts";
 
 // Entry point of a dedicated ingest worker process: `node --import tsx workers/ingest/src/main.ts`.

@@ -1,7 +1,5 @@
 import { createHash } from "node:crypto";
-import { basename, type DatasetLayout, detectLayout, genericManifestName, layouts } from "@hrpipe/datasets";
 import {
-  BadInputError,
   datasetLayoutNames,
   datasetPrefixOf,
   type Exclusion,
@@ -14,7 +12,9 @@ import {
   runOptionsOf,
   safeKey,
   uploadKeys,
-} from "@hrpipe/queue";
+} from "@hrpipe/contracts";
+import { basename, type DatasetLayout, detectLayout, genericManifestName, layouts } from "@hrpipe/datasets";
+import { BadInputError } from "@hrpipe/runtime";
 
 /** One file of a dataset: its path as the dataset names it, and the storage key that holds it. */
 export interface DatasetFile {

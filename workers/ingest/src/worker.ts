@@ -2,19 +2,21 @@ import {
   artifactKeys,
   datasetIndexSchema,
   datasetPrefixOf,
-  defineStage,
   imageSequenceSchema,
   jobIds,
   type PayloadInput,
-  readArtifact,
-  readManifest,
-  type Storage,
   uploadKeys,
   type WeightsProvenance,
   weightsProvenanceSchema,
+} from "@hrpipe/contracts";
+import {
+  defineStage,
+  readArtifact,
+  readManifest,
+  type Storage,
   writeArtifact,
   writeManifest,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { WaitingChildrenError } from "bullmq";
 import { backboneHashes, gatherRun } from "./gather.ts";
 import { type DatasetLocation, layoutTextFiles, plannedJobs, planRun } from "./plan.ts";

@@ -6,7 +6,7 @@ import {
   type FeaturesJobResult,
   imageSequenceSchema,
   parsePayload,
-} from "@hrpipe/queue";
+} from "@hrpipe/contracts";
 import { describe, expect, it } from "vitest";
 import { gatherRun } from "../src/gather.ts";
 import { plannedJobs, planRun } from "../src/plan.ts";

@@ -1,4 +1,4 @@
-import { runWorkerProcess } from "@hrpipe/queue";
+import { runWorkerProcess } from "@hrpipe/runtime";
 import { reportStage } from "./worker.ts";
 
 // Entry point of a dedicated report worker process: `node --import tsx workers/report/src/main.ts`.

@@ -2,26 +2,28 @@ import {
   artifactKeys,
   type CnnWindows,
   cnnWindowsSchema,
-  type Logger,
-  loadVideoTraces,
   type ProtocolName,
   type ProtocolReport,
   protocolReportSchema,
   type ReportJobResult,
   type RunManifest,
   type RunReport,
-  readArtifact,
-  readManifest,
   referenceKindsOf,
   reportVersion,
   runReportSchema,
-  type Storage,
   trialLabelsSchema,
   type VideoReport,
+} from "@hrpipe/contracts";
+import { hrOverTimeSpec, renderHtml, renderSvg } from "@hrpipe/report";
+import {
+  type Logger,
+  loadVideoTraces,
+  readArtifact,
+  readManifest,
+  type Storage,
   writeArtifact,
   writeManifest,
-} from "@hrpipe/queue";
-import { hrOverTimeSpec, renderHtml, renderSvg } from "@hrpipe/report";
+} from "@hrpipe/runtime";
 import { videoMetrics, videoReport } from "./videos.ts";
 
 export interface ReportJobInput {

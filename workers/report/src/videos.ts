@@ -8,9 +8,9 @@ import {
   type VideoArtifacts,
   type VideoEstimate,
   type VideoReport,
-  type VideoTraces,
   videoRef,
-} from "@hrpipe/queue";
+} from "@hrpipe/contracts";
+import type { VideoTraces } from "@hrpipe/runtime";
 import { agreement, median, rppgMethods, rppgVideoEstimate } from "@hrpipe/signal";
 
 /** What the report knows of one planned video: its artifacts, labels and traces where it reached them. */

@@ -1,11 +1,5 @@
-import {
-  defineStage,
-  jobIds,
-  type ProtocolName,
-  parseJobId,
-  retireRun,
-  type StageQueues,
-} from "@hrpipe/queue";
+import { jobIds, type ProtocolName, parseJobId } from "@hrpipe/contracts";
+import { defineStage, retireRun, type StageQueues } from "@hrpipe/runtime";
 import { processReportJob } from "./processor.ts";
 
 /** Why each protocol's eval job failed; when its train job failed first, that job's own reason. */

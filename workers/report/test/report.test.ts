@@ -1,16 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  artifactKeys,
-  FileStorage,
-  parsePayload,
-  readArtifact,
-  readManifest,
-  runOptionsOf,
-  runReportSchema,
-  writeManifest,
-} from "@hrpipe/queue";
+import { artifactKeys, parsePayload, runOptionsOf, runReportSchema } from "@hrpipe/contracts";
+import { FileStorage, readArtifact, readManifest, writeManifest } from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processReportJob } from "../src/processor.ts";
 

@@ -1,4 +1,4 @@
-import type { RunManifest, TrialLabels, VideoArtifacts } from "@hrpipe/queue";
+import type { RunManifest, TrialLabels, VideoArtifacts } from "@hrpipe/contracts";
 import { describe, expect, it } from "vitest";
 import { videoMetrics, videoReport } from "../src/videos.ts";
 

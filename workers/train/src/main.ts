@@ -1,4 +1,4 @@
-import { runWorkerProcess } from "@hrpipe/queue";
+import { runWorkerProcess } from "@hrpipe/runtime";
 import { trainStage } from "./worker.ts";
 
 // Entry point of a dedicated train worker process: `node --import tsx workers/train/src/main.ts`.

@@ -1,18 +1,11 @@
-import { serialiseHead, trainHead } from "@hrpipe/model";
 import {
   addresses,
   artifactKeys,
-  BadInputError,
   headFiles,
   headSummarySchema,
-  type Logger,
   layersModelSchema,
-  loadFrameSet,
   modelProvenanceSchema,
   type ProtocolName,
-  readArtifact,
-  readManifest,
-  type Storage,
   splitVideos,
   type TrainedOn,
   type TrainJobResult,
@@ -20,8 +13,17 @@ import {
   trainingCurvesSchema,
   trainingSamplesSchema,
   videoRef,
+} from "@hrpipe/contracts";
+import { serialiseHead, trainHead } from "@hrpipe/model";
+import {
+  BadInputError,
+  type Logger,
+  loadFrameSet,
+  readArtifact,
+  readManifest,
+  type Storage,
   writeArtifact,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 
 export interface TrainJobInput {
   runId: string;

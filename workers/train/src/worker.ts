@@ -1,4 +1,4 @@
-import { defineStage } from "@hrpipe/queue";
+import { defineStage } from "@hrpipe/runtime";
 import { processTrainJob } from "./processor.ts";
 
 /** Binds the train processor to the `train` queue; it reads the features stage's shards, no backbone. */

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { artifactKeys, BadInputError, FileStorage, headFiles, trainOptionsSchema } from "@hrpipe/queue";
+import { artifactKeys, headFiles, trainOptionsSchema } from "@hrpipe/contracts";
+import { BadInputError, FileStorage } from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processTrainJob } from "../src/processor.ts";
 

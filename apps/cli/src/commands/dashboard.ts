@@ -1,4 +1,5 @@
-import { loadConfig, openRedis, openStorage, StageQueues } from "@hrpipe/queue";
+import { loadConfig } from "@hrpipe/contracts";
+import { openRedis, openStorage, StageQueues } from "@hrpipe/runtime";
 import { createDashboardApp, isLoopback, listen } from "../dashboard/server.ts";
 import { UserError } from "../output.ts";
 

@@ -1,4 +1,4 @@
-import { artifactKeys, newRunId } from "@hrpipe/queue";
+import { artifactKeys, newRunId } from "@hrpipe/contracts";
 import { synthDataset } from "@hrpipe/synth";
 import { LocalPipeline, phaseTable } from "../local-pipeline.ts";
 import { ProgressLine } from "../output.ts";

@@ -2,18 +2,11 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { configVariables, type HrpipeConfig, loadConfig, redactUrl } from "@hrpipe/contracts";
 import { faceModelsDir, missingFaceModels } from "@hrpipe/face";
 import { decodeFrames, resolveTool, toolVersion, VideoEncoder } from "@hrpipe/media";
 import { defaultBatchSize, onnxRuntimeInfo, selectTfjsBackend } from "@hrpipe/model";
-import {
-  configVariables,
-  type HrpipeConfig,
-  loadConfig,
-  openRedis,
-  openStorage,
-  readRedisServerInfo,
-  redactUrl,
-} from "@hrpipe/queue";
+import { openRedis, openStorage, readRedisServerInfo } from "@hrpipe/runtime";
 import { formatTable } from "../output.ts";
 
 export interface Check {

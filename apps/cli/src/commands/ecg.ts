@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { ecgOptionsSchema, flagOfField, normaliseParticipant } from "@hrpipe/queue";
+import { ecgOptionsSchema, flagOfField, normaliseParticipant } from "@hrpipe/contracts";
 import { labelMatFile } from "@hrpipe/worker-ecg";
 import { formatTable, UserError } from "../output.ts";
 import { OutputFolder } from "../output-folder.ts";

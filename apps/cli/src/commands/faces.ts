@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
+import { encodeFacesShard, encodeTracesShard, faceOptionsSchema, flagOfField } from "@hrpipe/contracts";
 import { analyseFaces, cropMargin, FaceDetector, LandmarkDetector, skinArea, squareCrop } from "@hrpipe/face";
 import { decodeFrames, probeVideo } from "@hrpipe/media";
-import { encodeFacesShard, encodeTracesShard, faceOptionsSchema, flagOfField } from "@hrpipe/queue";
 import { planSegments } from "@hrpipe/worker-decode";
 import sharp from "sharp";
 import { formatTable, ProgressLine, UserError } from "../output.ts";

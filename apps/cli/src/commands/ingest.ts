@@ -1,5 +1,4 @@
 import { readFile, stat } from "node:fs/promises";
-import { parseParticipantOffsets } from "@hrpipe/datasets";
 import {
   artifactKeys,
   contentHash,
@@ -11,20 +10,19 @@ import {
   newRunId,
   type PayloadInput,
   parsePayload,
-  readManifest,
   runFlags,
   runOptionsOf,
-  type StageQueues,
-  type Storage,
   studyProtocols,
-} from "@hrpipe/queue";
+} from "@hrpipe/contracts";
+import { parseParticipantOffsets } from "@hrpipe/datasets";
+import { readManifest, type StageQueues, type Storage } from "@hrpipe/runtime";
 import { UserError } from "../output.ts";
 import { withPipeline } from "../pipeline.ts";
 import { uploadFolder } from "../upload.ts";
 
 /**
  * The options of a run, shared by `hrpipe ingest` and `hrpipe run`, as commander names them: each
- * flag of `runFlags` (packages/queue) by its attribute name (`--learning-rate` -> learningRate).
+ * flag of `runFlags` (packages/contracts) by its attribute name (`--learning-rate` -> learningRate).
  */
 export type RunCommandOptions = Record<string, string | number | boolean | undefined>;
 

@@ -1,12 +1,5 @@
-import {
-  loadConfig,
-  MetricsServer,
-  openRedis,
-  PipelineMetrics,
-  redisNotReadyReason,
-  StageQueues,
-  stageNames,
-} from "@hrpipe/queue";
+import { loadConfig, stageNames } from "@hrpipe/contracts";
+import { MetricsServer, openRedis, PipelineMetrics, redisNotReadyReason, StageQueues } from "@hrpipe/runtime";
 import { UserError } from "../output.ts";
 
 export interface MetricsCommandOptions {

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
+import { decodeSafetensors, encodeSafetensors, getTensor, tensor } from "@hrpipe/contracts";
 import { type DenseNetConfig, densenet161, FeatureExtractor } from "@hrpipe/model";
-import { createLogger, decodeSafetensors, encodeSafetensors, getTensor, tensor } from "@hrpipe/queue";
+import { createLogger } from "@hrpipe/runtime";
 import { ProgressLine, UserError } from "../output.ts";
 
 export const densenet161Url =

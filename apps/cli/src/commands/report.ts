@@ -6,14 +6,12 @@ import {
   artifactKeys,
   joinKey,
   loadConfig,
-  openStorage,
   type RunReport,
-  readArtifact,
   runReportSchema,
-  type Storage,
   safeId,
-} from "@hrpipe/queue";
+} from "@hrpipe/contracts";
 import { metricsHeader, metricsRows, videoMetricsTable, videoTable } from "@hrpipe/report";
+import { openStorage, readArtifact, type Storage } from "@hrpipe/runtime";
 import { formatTable, ProgressLine, UserError } from "../output.ts";
 import { OutputFolder } from "../output-folder.ts";
 

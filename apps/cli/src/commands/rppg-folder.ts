@@ -1,10 +1,9 @@
 import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { type LayoutName, layoutNames } from "@hrpipe/contracts";
 import {
   detectLayout,
   frameClock,
-  type LayoutName,
-  layoutNames,
   layouts,
   ReferenceRate,
   readReference,

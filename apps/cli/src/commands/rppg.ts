@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
+import { faceOptionsSchema } from "@hrpipe/contracts";
 import { parseRgbTrace, type RgbTraceTable } from "@hrpipe/datasets";
 import { analyseVideo, FaceDetector, frameMean, LandmarkDetector } from "@hrpipe/face";
 import { decodeFrames, probeVideo } from "@hrpipe/media";
-import { faceOptionsSchema } from "@hrpipe/queue";
 import { type RgbTrace, type RppgMethod, rppgMethods, rppgPulse, rppgVideoEstimate } from "@hrpipe/signal";
 import { ProgressLine, UserError } from "../output.ts";
 import { isFolder, rppgFolder } from "./rppg-folder.ts";

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { newRunId } from "@hrpipe/queue";
+import { newRunId } from "@hrpipe/contracts";
 import { LocalPipeline, phaseTable } from "../local-pipeline.ts";
 import { UserError } from "../output.ts";
 import { OutputFolder } from "../output-folder.ts";

@@ -5,7 +5,7 @@ import {
   RunInProgressError,
   RunNotFoundError,
   summariseRun,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { formatTable, UserError } from "../output.ts";
 import { withPipeline, withStorage } from "../pipeline.ts";
 

@@ -1,3 +1,4 @@
+import { stageNames } from "@hrpipe/contracts";
 import {
   cancelRun,
   queueCounts,
@@ -5,8 +6,7 @@ import {
   runProgress,
   type StageQueues,
   type Storage,
-  stageNames,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import { formatTable } from "../output.ts";
 import { withPipeline } from "../pipeline.ts";
 

@@ -1,4 +1,5 @@
-import { loadConfig, openStorage } from "@hrpipe/queue";
+import { loadConfig } from "@hrpipe/contracts";
+import { openStorage } from "@hrpipe/runtime";
 import { synthDataset } from "@hrpipe/synth";
 import { ProgressLine, UserError, wholeNumber } from "../output.ts";
 

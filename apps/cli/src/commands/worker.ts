@@ -1,4 +1,4 @@
-import { runWorkerProcess, type StageFlags } from "@hrpipe/queue";
+import { runWorkerProcess, type StageFlags } from "@hrpipe/runtime";
 import { parseStages } from "../runtime.ts";
 
 export interface WorkerCommandOptions {

@@ -1,5 +1,5 @@
-import type { RunProgress } from "@hrpipe/queue";
-import { stageNames } from "@hrpipe/queue";
+import { stageNames } from "@hrpipe/contracts";
+import type { RunProgress } from "@hrpipe/runtime";
 
 function escapeHtml(text: string): string {
   return text.replace(

@@ -3,8 +3,8 @@ import type { Server } from "node:http";
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { ExpressAdapter } from "@bull-board/express";
+import { joinKey, safeId, stageNames } from "@hrpipe/contracts";
 import {
-  joinKey,
   listRunIds,
   PipelineMetrics,
   type Redis,
@@ -12,9 +12,7 @@ import {
   runProgress,
   type StageQueues,
   type Storage,
-  safeId,
-  stageNames,
-} from "@hrpipe/queue";
+} from "@hrpipe/runtime";
 import express, { type NextFunction, type Request, type Response } from "express";
 import helmet from "helmet";
 import { runPage, runsPage } from "./pages.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { addresses, contentHash, formatVersions } from "../src/addresses.ts";
-import { ConfigError, loadConfig } from "../src/config.ts";
+import { ConfigError, loadConfig, redactUrl } from "../src/config.ts";
 import { artifactKeys, normaliseParticipant, safeId, UnsafeKeyError } from "../src/keys.ts";
 import {
   decodeOptionsSchema,
@@ -10,7 +10,6 @@ import {
   parsePayload,
   trainOptionsSchema,
 } from "../src/payloads.ts";
-import { redactUrl } from "../src/redis.ts";
 
 describe("config", () => {
   it("fills defaults and derives path-style for custom endpoints", () => {

@@ -1,9 +1,16 @@
+import {
+  artifactKeys,
+  isFinalRunState,
+  jobIds,
+  modelProvenanceSchema,
+  parseJobId,
+  type RunManifest,
+  runManifestSchema,
+  type StageName,
+  safeId,
+  stageNames,
+} from "@hrpipe/contracts";
 import { readArtifact } from "./artifact-io.ts";
-import { modelProvenanceSchema } from "./documents.ts";
-import { jobIds, parseJobId } from "./job-ids.ts";
-import { artifactKeys, safeId } from "./keys.ts";
-import { isFinalRunState, type RunManifest, runManifestSchema } from "./manifest.ts";
-import { type StageName, stageNames } from "./payloads.ts";
 import type { StageQueues } from "./queues.ts";
 import type { Redis } from "./redis.ts";
 import type { Storage } from "./storage/index.ts";

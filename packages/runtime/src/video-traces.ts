@@ -1,4 +1,4 @@
-import { decodeTracesShard } from "./shards.ts";
+import { decodeTracesShard } from "@hrpipe/contracts";
 import type { Storage } from "./storage/index.ts";
 
 /** A video's skin-colour trace over every segment, as the rPPG methods read it. */

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import type { HrpipeConfig } from "../config.ts";
+import type { HrpipeConfig } from "@hrpipe/contracts";
 import { FileStorage } from "./file-storage.ts";
 import { createS3Client, S3Storage } from "./s3-storage.ts";
 import type { Storage } from "./storage.ts";

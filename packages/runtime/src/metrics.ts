@@ -1,6 +1,6 @@
+import type { StageName } from "@hrpipe/contracts";
 import type { Worker } from "bullmq";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { StageName } from "./payloads.ts";
 import { type JobCounts, queueCounts } from "./progress.ts";
 import type { StageQueues } from "./queues.ts";
 

@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
-import { safeKey } from "../keys.ts";
+import { safeKey } from "@hrpipe/contracts";
 import { checkBlob, checkBlobStream } from "./blob-check.ts";
 import { ArtifactNotFoundError, type ObjectInfo, type Storage } from "./storage.ts";
 

@@ -163,7 +163,7 @@ export const environment = {
   OTEL_EXPORTER_OTLP_ENDPOINT: variable(
     z.url({ message: "must be an http(s) URL such as http://otel-collector:4318" }).optional(),
     "— (off)",
-    "an OTLP/HTTP collector: worker processes trace every job through BullMQ (bullmq-otel) to `<endpoint>/v1/traces`",
+    "an OTLP/HTTP collector: worker processes trace every job through the queues to `<endpoint>/v1/traces`",
   ),
   OTEL_SERVICE_NAME: variable(z.string().min(1).optional(), "`hrpipe`", "the traces' service name"),
   HRPIPE_DENSENET_WEIGHTS: variable(
@@ -202,7 +202,7 @@ export const environment = {
   LOG_LEVEL: variable(
     z.enum(logLevels, { message: `must be one of ${logLevels.join(", ")}` }).default("info"),
     "`info`",
-    "pino level; logs go to stderr (pretty on a terminal, JSON lines otherwise)",
+    "log level (trace, debug, info, warn, error, fatal); logs go to stderr (pretty on a terminal, JSON lines otherwise)",
   ),
   HRPIPE_DEBUG: variable(booleanString.optional(), "—", "`1`: errors print their stack and cause chain"),
 };
@@ -332,4 +332,19 @@ export function environmentTable(): string {
     return `| \`${name}\` | ${defaultText} | ${meaning} |`;
   });
   return ["| variable | default | meaning |", "| --- | --- | --- |", ...rows].join("\n");
+}
+
+/** Query parameters that carry a secret (`?password=`, `?token=`, an access key...). */
+const secretParameter = /pass|secret|token|auth|key|cred|sig/i;
+
+/**
+ * A URL fit to print: the password in its user info and the value of every secret-bearing query
+ * parameter replaced by ***. Works on text that is not a valid URL too (it is never parsed).
+ */
+export function redactUrl(url: string): string {
+  return url
+    .replace(/\/\/([^:@/?#]*):([^@/?#]*)@/, "//$1:***@")
+    .replace(/([?&;])([^=&;#]*)=([^&;#]*)/g, (whole, separator: string, name: string) =>
+      secretParameter.test(name) ? `${separator}${name}=***` : whole,
+    );
 }

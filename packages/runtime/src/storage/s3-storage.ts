@@ -8,8 +8,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import type { S3Settings } from "../config.ts";
-import { safeKey, safePrefix } from "../keys.ts";
+import { type S3Settings, safeKey, safePrefix } from "@hrpipe/contracts";
 import { checkBlobStream } from "./blob-check.ts";
 import { ArtifactNotFoundError, type ObjectInfo, type Storage } from "./storage.ts";
 

@@ -1,7 +1,5 @@
 import { z } from "zod";
-import { readArtifact, writeArtifact } from "./artifact-io.ts";
 import { weightsProvenanceSchema } from "./backbone.ts";
-import { artifactKeys } from "./keys.ts";
 import {
   datasetLayoutNames,
   decodeOptionsSchema,
@@ -18,7 +16,6 @@ import {
   type VideoReference,
   videoReferenceSchema,
 } from "./payloads.ts";
-import type { Storage } from "./storage/index.ts";
 
 /** An item the run could not use, and why; carried into every report. */
 export const exclusionSchema = z.object({
@@ -191,15 +188,6 @@ export function splitVideos(manifest: RunManifest, refs: string[]): LabelledVide
   return manifest.artifacts.filter(
     (v): v is LabelledVideo => v.labelsKey !== null && wanted.has(videoRef(v.participant, v.videoId)),
   );
-}
-
-export function readManifest(storage: Storage, runId: string): Promise<RunManifest> {
-  return readArtifact(storage, artifactKeys.manifest(runId), runManifestSchema);
-}
-
-/** Writes a run's manifest; fields with defaults (exclusions, counts, ...) may be left out. */
-export function writeManifest(storage: Storage, manifest: z.input<typeof runManifestSchema>): Promise<void> {
-  return writeArtifact(storage, artifactKeys.manifest(manifest.runId), runManifestSchema, manifest);
 }
 
 /** The kinds of reference a run's videos are scored against: their own files', and ECG for AMIGOS's per-participant .mat files. */

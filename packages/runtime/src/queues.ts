@@ -1,5 +1,13 @@
 import { hostname } from "node:os";
 import {
+  type Payload,
+  type PayloadInput,
+  parsePayload,
+  type StageName,
+  type StageRuntimeDefaults,
+  stageGraph,
+} from "@hrpipe/contracts";
+import {
   type FlowJob,
   FlowProducer,
   type Job,
@@ -11,8 +19,6 @@ import {
 } from "bullmq";
 import type { Redis } from "ioredis";
 import { jobLogger, type Logger } from "./logger.ts";
-import { type Payload, type PayloadInput, parsePayload, type StageName } from "./payloads.ts";
-import { type StageRuntimeDefaults, stageGraph } from "./stages.ts";
 
 /**
  * Input that no retry can fix (corrupt video, unreadable .mat, no face, no usable ECG). BullMQ fails

@@ -1,3 +1,4 @@
+import { redactUrl } from "@hrpipe/contracts";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "./logger.ts";
 
@@ -61,21 +62,6 @@ export async function openRedis(url: string, role: ConnectionRole, timeoutMs = 5
   // Once connected, reconnect with backoff like any other long-lived connection.
   connection.options.retryStrategy = defaultRetryStrategy;
   return connection;
-}
-
-/** Query parameters that carry a secret (`?password=`, `?token=`, an access key...). */
-const secretParameter = /pass|secret|token|auth|key|cred|sig/i;
-
-/**
- * A URL fit to print: the password in its user info and the value of every secret-bearing query
- * parameter replaced by ***. Works on text that is not a valid URL too (it is never parsed).
- */
-export function redactUrl(url: string): string {
-  return url
-    .replace(/\/\/([^:@/?#]*):([^@/?#]*)@/, "//$1:***@")
-    .replace(/([?&;])([^=&;#]*)=([^&;#]*)/g, (whole, separator: string, name: string) =>
-      secretParameter.test(name) ? `${separator}${name}=***` : whole,
-    );
 }
 
 export interface RedisServerInfo {

@@ -1,7 +1,13 @@
+import {
+  isFinalRunState,
+  jobIds,
+  parseJobId,
+  type RunManifest,
+  type StageName,
+  stageNames,
+} from "@hrpipe/contracts";
 import type { Job } from "bullmq";
-import { jobIds, parseJobId } from "./job-ids.ts";
-import { isFinalRunState, type RunManifest, readManifest, writeManifest } from "./manifest.ts";
-import { type StageName, stageNames } from "./payloads.ts";
+import { readManifest, writeManifest } from "./manifest-io.ts";
 import type { StageQueues } from "./queues.ts";
 import type { Storage } from "./storage/index.ts";
 

@@ -1,12 +1,18 @@
+import {
+  ConfigError,
+  type HrpipeConfig,
+  loadConfig,
+  redactUrl,
+  type StageName,
+  type StageRuntimeDefaults,
+  stageGraph,
+} from "@hrpipe/contracts";
 import type { Telemetry, Worker } from "bullmq";
-import { ConfigError, type HrpipeConfig, loadConfig } from "./config.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { PipelineMetrics } from "./metrics.ts";
 import { MetricsServer, redisNotReadyReason } from "./metrics-server.ts";
-import type { StageName } from "./payloads.ts";
 import { createStageWorker, type StageProcessor, StageQueues } from "./queues.ts";
-import { createRedisConnection, openRedis, type Redis, redactUrl, warnUnlessNoEviction } from "./redis.ts";
-import { type StageRuntimeDefaults, stageGraph } from "./stages.ts";
+import { createRedisConnection, openRedis, type Redis, warnUnlessNoEviction } from "./redis.ts";
 import { openStorage, type Storage } from "./storage/index.ts";
 import { startTracing } from "./tracing.ts";
 

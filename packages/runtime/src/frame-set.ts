@@ -1,7 +1,5 @@
+import { decodeFeaturesShard, type LabelledVideo, trialLabelsSchema } from "@hrpipe/contracts";
 import { readArtifact } from "./artifact-io.ts";
-import { trialLabelsSchema } from "./documents.ts";
-import type { LabelledVideo } from "./manifest.ts";
-import { decodeFeaturesShard } from "./shards.ts";
 import type { Storage } from "./storage/index.ts";
 
 /** Frames of some videos with a face crop and a reference label, joined, with their CNN features. */

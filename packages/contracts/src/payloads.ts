@@ -1,5 +1,5 @@
-import { layoutNames } from "@hrpipe/datasets";
 import { z } from "zod";
+import { layoutNames } from "./layouts.ts";
 
 /** The queues of the pipeline, one per stage, in the order of the data flow (see stages.ts). */
 export const stageNames = ["ingest", "ecg", "decode", "face", "features", "train", "eval", "report"] as const;
