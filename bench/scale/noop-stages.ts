@@ -1,6 +1,6 @@
 /**
  * The pipeline's stages with their processors replaced by no-ops that return results of the real
- * shapes and add the real follow-on jobs (the stage folders' own fan-out functions), so that the
+ * shapes, which lead to the real follow-on jobs (the stages' declared links), so that the
  * scale benchmark exercises the queues, Redis, the ingest plan and the gather exactly as a run
  * does, minus the pixels. Each no-op's own time is recorded, so overhead can be told from work.
  */
@@ -21,8 +21,6 @@ import {
   writeArtifact,
   writeManifest,
 } from "@hrpipe/runtime";
-import { addDecodedVideoJobs } from "@hrpipe/worker-decode";
-import { addFeaturesJob } from "@hrpipe/worker-face";
 import { amigosShape, videoSeconds } from "./shape.ts";
 
 /** Milliseconds spent inside no-op processors in this process. */
@@ -67,63 +65,67 @@ export const noopEcg = defineStage(
     ),
 );
 
-export const noopDecode = defineStage("decode", ({ queues }) => async (payload, { job }) => {
-  const decoded = timed((): DecodedVideo => {
-    const frameCount = Math.round(videoSeconds(payload.participant, payload.videoId) * fps);
-    const perSegment = segmentS * fps;
-    const segments = Array.from({ length: Math.ceil(frameCount / perSegment) }, (_, segment) => ({
-      segment,
-      firstFrame: segment * perSegment,
-      frameCount: Math.min(perSegment, frameCount - segment * perSegment),
-    }));
-    return {
-      participant: payload.participant,
-      videoId: payload.videoId,
-      facesHash: "bench",
-      fps,
-      frameCount,
-      width: 1280,
-      height: 720,
-      segments,
-      done: [],
-      faceless: [],
-      chunkCount: segments.length,
-      chunks: segments.map((segment) => ({
-        ...segment,
-        chunkKey: `frames/bench/${payload.participant}/${payload.videoId}/${segmentName(segment.segment)}.mkv`,
-        chunkSha256: "0".repeat(64),
-        bytes: 0,
-      })),
-      chunkBytesPerVideoS: 0,
-      reused: false,
-    };
-  });
-  await addDecodedVideoJobs(queues, payload, decoded, job.opts.parent);
-  const { chunks: _inFaceJobs, ...result } = decoded;
-  return result;
-});
-
-export const noopFace = defineStage("face", ({ queues }) => async (payload, { job }) => {
-  const result = timed(
-    (): FaceJobResult => ({
-      participant: payload.participant,
-      videoId: payload.videoId,
-      segment: payload.segment,
-      facesKey: artifactKeys.faces(payload.facesHash, payload.participant, payload.videoId, payload.segment),
-      tracesKey: artifactKeys.traces(
-        payload.facesHash,
-        payload.participant,
-        payload.videoId,
-        payload.segment,
-      ),
-      frames: payload.frameCount,
-      facesFound: payload.frameCount,
-      reused: false,
+export const noopDecode = defineStage(
+  "decode",
+  () => async (payload) =>
+    timed((): DecodedVideo => {
+      const frameCount = Math.round(videoSeconds(payload.participant, payload.videoId) * fps);
+      const perSegment = segmentS * fps;
+      const segments = Array.from({ length: Math.ceil(frameCount / perSegment) }, (_, segment) => ({
+        segment,
+        firstFrame: segment * perSegment,
+        frameCount: Math.min(perSegment, frameCount - segment * perSegment),
+      }));
+      return {
+        participant: payload.participant,
+        videoId: payload.videoId,
+        facesHash: "bench",
+        fps,
+        frameCount,
+        width: 1280,
+        height: 720,
+        segments,
+        done: [],
+        faceless: [],
+        chunkCount: segments.length,
+        chunks: segments.map((segment) => ({
+          ...segment,
+          chunkKey: `frames/bench/${payload.participant}/${payload.videoId}/${segmentName(segment.segment)}.mkv`,
+          chunkSha256: "0".repeat(64),
+          bytes: 0,
+        })),
+        chunkBytesPerVideoS: 0,
+        reused: false,
+      };
     }),
-  );
-  await addFeaturesJob(queues, payload, result, job.opts.parent);
-  return result;
-});
+);
+
+export const noopFace = defineStage(
+  "face",
+  () => async (payload) =>
+    timed(
+      (): FaceJobResult => ({
+        participant: payload.participant,
+        videoId: payload.videoId,
+        segment: payload.segment,
+        facesKey: artifactKeys.faces(
+          payload.facesHash,
+          payload.participant,
+          payload.videoId,
+          payload.segment,
+        ),
+        tracesKey: artifactKeys.traces(
+          payload.facesHash,
+          payload.participant,
+          payload.videoId,
+          payload.segment,
+        ),
+        frames: payload.frameCount,
+        facesFound: payload.frameCount,
+        reused: false,
+      }),
+    ),
+);
 
 export const noopFeatures = defineStage("features", ({ storage }) => async (payload) => {
   // As the real stage does: the backbone's provenance once, which the gather reads.

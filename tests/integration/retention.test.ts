@@ -20,7 +20,7 @@ describe("finished jobs are kept by count per stage", () => {
     const config = { ...services.config, worker: { keepCompletedJobs: 2, keepFailedJobs: 1 } };
     const ecg = defineStage("ecg", () => async (payload) => {
       if (payload.participant === "P09") throw new Error("fails on purpose");
-      return {};
+      return { participant: payload.participant, hash: "h", labels: [], excluded: [], reused: false };
     });
     const set = startStageWorkers([ecg], { config, logger: services.logger, storage: services.storage });
     let finished = 0;

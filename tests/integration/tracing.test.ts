@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { defineStage, runWorkerProcess } from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";
+import { plannedRunManifest } from "../harness/manifests.ts";
 import { waitUntil } from "../harness/processes.ts";
 
 interface OtlpSpan {
@@ -53,13 +54,25 @@ describe("tracing jobs with OpenTelemetry", () => {
     const stopSignal = new Promise<string>((resolve) => {
       stop = resolve;
     });
-    // Two stand-in stages: ingest adds an ecg job, as the real ingest stage does.
+    // Two stand-in stages: ingest plans one participant, whose ecg job its links add, as a real plan does.
+    const planned = {
+      ...plannedRunManifest("traced", services.storage.url),
+      participants: [{ participant: "P01", matKey: "ds/P01.mat" }],
+    };
     const bindings = [
-      defineStage("ingest", ({ queues }) => async (payload) => {
-        await queues.add("ecg", { runId: payload.runId, participant: "P01", matKey: "ds/P01.mat" });
-        return {};
-      }),
-      defineStage("ecg", () => async () => ({})),
+      defineStage("ingest", () => async (payload) => ({
+        runId: payload.runId,
+        state: payload.step === "plan" ? "planned" : "cancelled",
+        reused: false as const,
+        ...(payload.step === "plan" ? { manifest: planned } : {}),
+      })),
+      defineStage("ecg", () => async (payload) => ({
+        participant: payload.participant,
+        hash: "h",
+        labels: [],
+        excluded: [],
+        reused: false,
+      })),
     ];
     const running = runWorkerProcess("hrpipe worker ingest ecg", bindings, {
       env: { ...services.env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: "hrpipe-test" },

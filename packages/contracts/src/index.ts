@@ -5,6 +5,7 @@ export * from "./documents.ts";
 export * from "./job-ids.ts";
 export * from "./keys.ts";
 export * from "./layouts.ts";
+export * from "./links.ts";
 export * from "./log.ts";
 export * from "./manifest.ts";
 export * from "./payloads.ts";

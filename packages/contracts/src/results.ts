@@ -13,6 +13,7 @@ export const ingestResultSchema = z.object({
   excluded: z.number().int().optional(),
   reused: z.literal(false),
 });
+export type IngestJobResult = z.infer<typeof ingestResultSchema>;
 
 export const ecgResultSchema = z.object({
   participant: z.string(),

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { decodeLink, faceLink, ingestLink, leadsNowhere, type StageLink } from "./links.ts";
 import { payloadSchemas, type StageName, stageNames } from "./payloads.ts";
 import {
   decodeResultSchema,
@@ -37,8 +38,8 @@ export interface StageRuntimeDefaults {
 }
 
 /** One stage of the pipeline: its contract and its place in the graph. */
-export interface StageDefinition {
-  name: StageName;
+export interface StageDefinition<S extends StageName = StageName> {
+  name: S;
   /** What one job is about. */
   unit: string;
   payload: z.ZodType;
@@ -46,12 +47,10 @@ export interface StageDefinition {
   /** What a job reads and writes (artifact families). */
   reads: string[];
   writes: string[];
-  /** Who adds this stage's jobs (ingest adds ecg and decode when it plans, train and eval when it gathers). */
-  addedBy: StageName | "user";
   /** Its jobs are children of the run's ingest job, whose gather step waits for all of them. */
   gathered: boolean;
-  /** The stages whose jobs follow this one's. */
-  next: StageName[];
+  /** The jobs a job of this stage leads to (links.ts): the runtime adds them, no binding does. */
+  links: StageLink<S>;
   defaults: StageRuntimeDefaults;
 }
 
@@ -73,7 +72,7 @@ const cpuBound: StageRuntimeDefaults = { ...ioBound, lockDurationMs: 15 * 60_000
  * The stage graph, declared once. The ingest flow, `hrpipe status`, the dashboard's queue list, the
  * worker defaults and the README picture all derive from this table.
  */
-export const stageGraph: Record<StageName, StageDefinition> = {
+export const stageGraph: { [S in StageName]: StageDefinition<S> } = {
   ingest: {
     name: "ingest",
     gathered: false,
@@ -82,8 +81,7 @@ export const stageGraph: Record<StageName, StageDefinition> = {
     result: ingestResultSchema,
     reads: ["dataset listing"],
     writes: ["runs/<id>/manifest.json"],
-    addedBy: "user",
-    next: ["ecg", "decode"],
+    links: ingestLink,
     defaults: ioBound,
   },
   ecg: {
@@ -96,8 +94,7 @@ export const stageGraph: Record<StageName, StageDefinition> = {
     result: ecgResultSchema,
     reads: ["Data_Preprocessed_Pxx.mat", "a video's reference file"],
     writes: ["labels/<h>/<subject>/<video>.json"],
-    addedBy: "ingest",
-    next: ["train"],
+    links: leadsNowhere,
     defaults: ioBound,
   },
   decode: {
@@ -108,8 +105,7 @@ export const stageGraph: Record<StageName, StageDefinition> = {
     result: decodeResultSchema,
     reads: ["a video"],
     writes: ["frames/<h>/<subject>/<video>/<seg>-<sha>.mkv (transient)"],
-    addedBy: "ingest",
-    next: ["face"],
+    links: decodeLink,
     defaults: ioBound,
   },
   face: {
@@ -120,8 +116,7 @@ export const stageGraph: Record<StageName, StageDefinition> = {
     result: faceResultSchema,
     reads: ["frames/<h>/..."],
     writes: ["faces/<h>/.../<seg>.safetensors", "traces/<h>/.../<seg>.safetensors"],
-    addedBy: "decode",
-    next: ["features", "train"],
+    links: faceLink,
     defaults: ioBound,
   },
   features: {
@@ -134,8 +129,7 @@ export const stageGraph: Record<StageName, StageDefinition> = {
     result: featuresResultSchema,
     reads: ["faces/<h>/..."],
     writes: ["features/<h>/.../<seg>.safetensors"],
-    addedBy: "face",
-    next: ["train"],
+    links: leadsNowhere,
     // The backbone runs on a thread of its own (ONNX Runtime's run blocks the thread that calls it
     // for a whole batch), so the main thread renews the lock on time: a 30-s lock holds, and a killed
     // worker's job moves on within a minute rather than after minutes.
@@ -149,8 +143,7 @@ export const stageGraph: Record<StageName, StageDefinition> = {
     result: trainResultSchema,
     reads: ["labels", "features/<h>/..."],
     writes: ["heads/<h>/...", "runs/<id>/models/<protocol>/..."],
-    addedBy: "ingest",
-    next: ["eval"],
+    links: leadsNowhere,
     defaults: cpuBound,
   },
   eval: {
@@ -161,8 +154,7 @@ export const stageGraph: Record<StageName, StageDefinition> = {
     result: evalResultSchema,
     reads: ["labels", "traces", "features", "runs/<id>/models/<protocol>/..."],
     writes: ["runs/<id>/reports/<protocol>/..."],
-    addedBy: "ingest",
-    next: ["report"],
+    links: leadsNowhere,
     defaults: cpuBound,
   },
   report: {
@@ -173,8 +165,7 @@ export const stageGraph: Record<StageName, StageDefinition> = {
     result: reportResultSchema,
     reads: ["runs/<id>/reports/<protocol>/...", "runs/<id>/manifest.json", "labels", "traces"],
     writes: ["runs/<id>/reports/report.json|html, videos/*.svg; the run's final state"],
-    addedBy: "ingest",
-    next: [],
+    links: leadsNowhere,
     defaults: ioBound,
   },
 };
@@ -187,34 +178,52 @@ export const gatheredStages: StageName[] = stages
   .filter((stage) => stage.gathered)
   .map((stage) => stage.name);
 
+/** The stages whose jobs a stage's links add, of one kind (gathered by the run or not), in data-flow order. */
+function linkedStages(from: StageName, gathered: boolean): StageDefinition[] {
+  return stages.filter(
+    (stage) => stageGraph[from].links.adds.includes(stage.name) && stage.gathered === gathered,
+  );
+}
+
 /**
- * The stage graph as the README draws it: who adds whose jobs, one job per what, and what each writes.
- * README.md embeds this text; a unit test keeps the two identical.
+ * The stage graph as the README draws it, from the stages' links: whose jobs lead to whose, one job
+ * per what, and what each writes; a stage reached a second time is drawn "(as above)". README.md
+ * embeds this text; a unit test keeps the two identical.
  */
 export function renderStageGraph(): string {
-  const rows: [string, string][] = [];
-  const node = (stage: StageDefinition, prefix: string) =>
-    rows.push([`${prefix}[${stage.name}] one job per ${stage.unit} `, stage.writes.join(", ")]);
-  const addedBy = (parent: StageName, gathered: boolean) =>
-    stages.filter((stage) => stage.addedBy === parent && stage.gathered === gathered);
+  const rows: [string, string | undefined][] = [];
+  const drawn = new Set<StageName>();
+  const node = (stage: StageDefinition, prefix: string) => {
+    const first = !drawn.has(stage.name);
+    drawn.add(stage.name);
+    rows.push(
+      first
+        ? [`${prefix}[${stage.name}] one job per ${stage.unit} `, stage.writes.join(", ")]
+        : [`${prefix}[${stage.name}] (as above)`, undefined],
+    );
+    return first;
+  };
   const tree = (stage: StageDefinition, indent: string) => {
-    const children = stages.filter((child) => child.addedBy === stage.name && child.gathered);
+    const children = linkedStages(stage.name, true);
     children.forEach((child, i) => {
-      node(child, `${indent}${i < children.length - 1 ? "|-> " : "`-> "}`);
-      tree(child, `${indent}    `);
+      const last = i === children.length - 1;
+      if (node(child, `${indent}${last ? "`-> " : "|-> "}`))
+        tree(child, `${indent}${last ? "    " : "|   "}`);
     });
   };
   node(stageGraph.ingest, "");
   tree(stageGraph.ingest, "");
-  const gather = `[gather] when every ${gatheredStages.join(", ")} job has finished or failed`;
+  const planned = rows.length;
   let indent = "";
-  for (const stage of addedBy("ingest", false)) {
+  for (const stage of linkedStages("ingest", false)) {
     node(stage, `${indent}\`-> `);
     indent += "    ";
   }
-  const column = Math.max(...rows.map(([prefix]) => prefix.length)) + 2;
-  const lines = rows.map(([prefix, writes]) => `${prefix.padEnd(column, "-")}> ${writes}`);
-  const planned = 1 + stages.filter((stage) => stage.gathered).length;
+  const column = Math.max(...rows.map(([prefix, writes]) => (writes === undefined ? 0 : prefix.length))) + 2;
+  const lines = rows.map(([prefix, writes]) =>
+    writes === undefined ? prefix : `${prefix.padEnd(column, "-")}> ${writes}`,
+  );
+  const gather = `[gather] when every ${gatheredStages.join(", ")} job has finished or failed`;
   return [
     "hrpipe ingest <dataset>",
     ...lines.slice(0, planned),

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import {
+  type FlowNode,
   type Payload,
   type PayloadInput,
   parsePayload,
@@ -40,18 +41,6 @@ export function stageJobOptions(stage: StageName): JobsOptions {
 
 /** The run a stage's job belongs to (its ingest job), which waits for it; undefined outside a run. */
 export type ParentOptions = JobsOptions["parent"];
-
-/** A job of a flow and the jobs it waits for. */
-export type FlowNode = {
-  [S in StageName]: {
-    stage: S;
-    payload: PayloadInput<S>;
-    jobId: string;
-    /** What this job's failure does to its parent (ignored at the root). */
-    onFailure?: "fail" | "continue";
-    children?: FlowNode[];
-  };
-}[StageName];
 
 export interface StageQueuesOptions {
   /** A producer connection (see createRedisConnection). */
@@ -154,11 +143,19 @@ export class StageQueues {
   }
 }
 
+/** What the jobs a job waited for came to: results by job key, and failures' reasons by job key. */
+export interface ChildOutcomes {
+  results(): Promise<Record<string, unknown>>;
+  failures(): Promise<Record<string, string>>;
+}
+
 export interface StageJobContext {
   job: Job;
   /** The worker's lock token for this job (for steps such as moveToWaitingChildren). */
   token: string | undefined;
   logger: Logger;
+  /** The outcomes of this job's children (a run's ingest job reads them when it gathers). */
+  children: ChildOutcomes;
   /** Reports progress (0-100 or a structured object) to BullMQ and the dashboard. */
   progress(value: number | object): Promise<void>;
 }
@@ -206,6 +203,10 @@ export function createStageWorker<S extends StageName, R>(
         job,
         token,
         logger,
+        children: {
+          results: () => job.getChildrenValues(),
+          failures: () => job.getIgnoredChildrenFailures(),
+        },
         progress: (value) => job.updateProgress(value),
       });
       logger.info({ ms: Math.round(performance.now() - started) }, `${stage} job done`);

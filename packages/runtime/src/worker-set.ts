@@ -4,10 +4,12 @@ import {
   loadConfig,
   redactUrl,
   type StageName,
+  type StageOutputs,
   type StageRuntimeDefaults,
   stageGraph,
 } from "@hrpipe/contracts";
 import type { Telemetry, Worker } from "bullmq";
+import { linkedProcessor } from "./links.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { PipelineMetrics } from "./metrics.ts";
 import { MetricsServer, redisNotReadyReason } from "./metrics-server.ts";
@@ -24,7 +26,7 @@ export interface StageServices {
   config: HrpipeConfig;
   logger: Logger;
   storage: Storage;
-  /** The producer side, for stages that add jobs (ingest adds ecg and decode, decode adds face). */
+  /** The stages' queues, for a stage that reads other jobs (the report stage retires a run's). */
   queues: StageQueues;
   shared<T>(name: string, make: () => T): T;
 }
@@ -32,7 +34,8 @@ export interface StageServices {
 /** A stage folder's binding: how to build its processor from the process's services. */
 export interface StageBinding<S extends StageName = StageName> {
   stage: S;
-  processor(services: StageServices): StageProcessor<S, unknown>;
+  /** Its output's links (stageGraph) say which jobs follow; the worker set adds them. */
+  processor(services: StageServices): StageProcessor<S, StageOutputs[S]>;
   /**
    * Work done before the stage's worker takes its first job, such as loading a model whose
    * synchronous build would otherwise block the event loop while a job's lock needs renewing.
@@ -42,7 +45,7 @@ export interface StageBinding<S extends StageName = StageName> {
 
 export function defineStage<S extends StageName>(
   stage: S,
-  processor: (services: StageServices) => StageProcessor<S, unknown>,
+  processor: (services: StageServices) => StageProcessor<S, StageOutputs[S]>,
   prepare?: (services: StageServices) => Promise<unknown>,
 ): StageBinding<S> {
   return prepare ? { stage, processor, prepare } : { stage, processor };
@@ -125,7 +128,8 @@ export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOp
   const metrics = new PipelineMetrics({ queues, stages: bindings.map((binding) => binding.stage) });
   const preparing: Promise<void>[] = [];
   const workers = bindings.map((binding) => {
-    const worker = createStageWorker(binding.stage, binding.processor(services), {
+    const processor = linkedProcessor(binding.stage, binding.processor(services), queues);
+    const worker = createStageWorker(binding.stage, processor, {
       ...resolveWorkerSettings(binding.stage, config, options.flags),
       connection: track(createRedisConnection(redisUrl, "worker")),
       prefix: config.queuePrefix,

@@ -3,11 +3,8 @@ import {
   datasetLayoutNames,
   datasetPrefixOf,
   type Exclusion,
-  ecgOptionsFor,
   type ImageSequence,
-  jobIds,
   type Payload,
-  type PayloadInput,
   type RunManifest,
   runOptionsOf,
   safeKey,
@@ -229,55 +226,4 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
     notEvaluated: [],
   };
   return { manifest, imageSequences };
-}
-
-/** A job the plan adds as a child of the run's ingest job. */
-export type PlannedJob =
-  | { stage: "ecg"; jobId: string; payload: PayloadInput<"ecg"> }
-  | { stage: "decode"; jobId: string; payload: PayloadInput<"decode"> };
-
-/**
- * The jobs that start a planned run: one ecg job per AMIGOS participant, one decode job per video
- * (which adds the ecg job of a video with its own reference, once it knows the video's clock).
- */
-export function plannedJobs(manifest: RunManifest): PlannedJob[] {
-  const { runId, options } = manifest;
-  return [
-    ...manifest.participants.map(
-      ({ participant, matKey }): PlannedJob => ({
-        stage: "ecg",
-        jobId: jobIds.ecg(runId, participant),
-        payload: {
-          runId,
-          participant,
-          matKey,
-          options: ecgOptionsFor(options.ecg, options.ecgOffsetsS, participant),
-        },
-      }),
-    ),
-    ...manifest.videos.map(
-      (video): PlannedJob => ({
-        stage: "decode",
-        jobId: jobIds.decode(runId, video.participant, video.videoId),
-        payload: {
-          runId,
-          participant: video.participant,
-          videoId: video.videoId,
-          videoKey: video.videoKey,
-          ...(video.imageSequence ? { imageSequence: true } : {}),
-          ...(video.path && video.path !== video.videoKey ? { videoName: video.path } : {}),
-          options: options.decode,
-          face: options.face,
-          // The CNN trains and tests on videos with a reference; an inference-only video needs no features.
-          ...(manifest.layout === "amigos" || video.reference ? { features: options.features } : {}),
-          ...(video.reference
-            ? {
-                reference: video.reference,
-                labels: ecgOptionsFor(options.ecg, options.ecgOffsetsS, video.participant),
-              }
-            : {}),
-        },
-      }),
-    ),
-  ];
 }

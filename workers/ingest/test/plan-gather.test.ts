@@ -6,10 +6,11 @@ import {
   type FeaturesJobResult,
   imageSequenceSchema,
   parsePayload,
+  plannedJobs,
 } from "@hrpipe/contracts";
 import { describe, expect, it } from "vitest";
 import { gatherRun } from "../src/gather.ts";
-import { plannedJobs, planRun } from "../src/plan.ts";
+import { planRun } from "../src/plan.ts";
 
 const payload = parsePayload("ingest", { runId: "r1", datasetPrefix: "ds" });
 const listing = (keys: string[]) => ({

@@ -26,11 +26,11 @@ async function protocolFailures(
 export const reportStage = defineStage(
   "report",
   ({ storage, queues }) =>
-    async (payload, { job, logger }) => {
+    async (payload, { children, logger }) => {
       const result = await processReportJob(
         {
           runId: payload.runId,
-          failures: await protocolFailures(queues, payload.runId, await job.getIgnoredChildrenFailures()),
+          failures: await protocolFailures(queues, payload.runId, await children.failures()),
         },
         { storage, logger },
       );

@@ -1,0 +1,256 @@
+/**
+ * How stages lead to one another: for each stage, a pure function from a job's payload and output to
+ * the jobs that follow it. The runtime adds what these return, so no stage binding adds a job of its
+ * own and the stage graph (stages.ts) is the one table that links stages.
+ */
+
+import { jobIds } from "./job-ids.ts";
+import { artifactKeys } from "./keys.ts";
+import type { RunManifest } from "./manifest.ts";
+import { ecgOptionsFor, type Payload, type PayloadInput, type StageName } from "./payloads.ts";
+import type {
+  DecodedVideo,
+  EcgJobResult,
+  EvalJobResult,
+  FaceJobResult,
+  FeaturesJobResult,
+  IngestJobResult,
+  ReportJobResult,
+  TrainJobResult,
+} from "./results.ts";
+
+/** A job one stage leads to: its stage, payload and id (derived from what it is about, so a retried job adds nothing twice). */
+export type LinkedJob = {
+  [S in StageName]: { stage: S; payload: PayloadInput<S>; jobId: string };
+}[StageName];
+
+/** A job of a flow and the jobs it waits for. */
+export type FlowNode = {
+  [S in StageName]: {
+    stage: S;
+    payload: PayloadInput<S>;
+    jobId: string;
+    /** What this job's failure does to its parent (ignored at the root). */
+    onFailure?: "fail" | "continue";
+    children?: FlowNode[];
+  };
+}[StageName];
+
+/** What one job leads to. */
+export interface StageLinks {
+  /**
+   * Jobs the run waits for: children of the run's ingest job (of this job, when it is the ingest
+   * job), whose failures the run reads rather than fails on.
+   */
+  gathered: LinkedJob[];
+  /** A tree of jobs that starts now under no parent: a run's train -> eval chains under its report job. */
+  flow?: FlowNode;
+  /**
+   * This job waits for the jobs it gathered, then runs again with this payload (ingest: plan, then
+   * gather). Its output until then is not its result.
+   */
+  resumeWith?: Payload<StageName>;
+}
+
+/**
+ * What a stage's processor hands the runtime: the job's result (its stage's result schema keeps what
+ * is stored in Redis) plus what its links need and the result leaves out.
+ */
+export interface StageOutputs {
+  /** The manifest as planned or gathered; absent when the run was cancelled. */
+  ingest: IngestJobResult & { manifest?: RunManifest };
+  ecg: EcgJobResult;
+  decode: DecodedVideo;
+  face: FaceJobResult;
+  features: FeaturesJobResult;
+  train: TrainJobResult;
+  eval: EvalJobResult;
+  report: ReportJobResult;
+}
+
+/** A stage's links: the stages whose jobs it may add, and the function that says which. */
+export interface StageLink<S extends StageName> {
+  adds: readonly StageName[];
+  jobs(payload: Payload<S>, output: StageOutputs[S]): StageLinks;
+}
+
+/** The links of a stage whose jobs lead to none (their parent job follows them instead). */
+export const leadsNowhere = { adds: [], jobs: () => ({ gathered: [] }) } satisfies StageLink<StageName>;
+
+/**
+ * The jobs that start a planned run: one ecg job per AMIGOS participant, one decode job per video
+ * (which leads to the ecg job of a video with its own reference, once it knows the video's clock).
+ */
+export function plannedJobs(manifest: RunManifest): LinkedJob[] {
+  const { runId, options } = manifest;
+  return [
+    ...manifest.participants.map(
+      ({ participant, matKey }): LinkedJob => ({
+        stage: "ecg",
+        jobId: jobIds.ecg(runId, participant),
+        payload: {
+          runId,
+          participant,
+          matKey,
+          options: ecgOptionsFor(options.ecg, options.ecgOffsetsS, participant),
+        },
+      }),
+    ),
+    ...manifest.videos.map(
+      (video): LinkedJob => ({
+        stage: "decode",
+        jobId: jobIds.decode(runId, video.participant, video.videoId),
+        payload: {
+          runId,
+          participant: video.participant,
+          videoId: video.videoId,
+          videoKey: video.videoKey,
+          ...(video.imageSequence ? { imageSequence: true } : {}),
+          ...(video.path && video.path !== video.videoKey ? { videoName: video.path } : {}),
+          options: options.decode,
+          face: options.face,
+          // The CNN trains and tests on videos with a reference; an inference-only video needs no features.
+          ...(manifest.layout === "amigos" || video.reference ? { features: options.features } : {}),
+          ...(video.reference
+            ? {
+                reference: video.reference,
+                labels: ecgOptionsFor(options.ecg, options.ecgOffsetsS, video.participant),
+              }
+            : {}),
+        },
+      }),
+    ),
+  ];
+}
+
+/**
+ * A gathered run's training: per protocol that can be evaluated a train -> eval chain, all under one
+ * report job, which waits for every eval, failed or not, and gives the run its final state.
+ */
+export function trainingFlow(manifest: RunManifest): FlowNode {
+  const { runId, options } = manifest;
+  return {
+    stage: "report",
+    payload: { runId },
+    jobId: jobIds.report(runId),
+    children: options.protocols
+      .filter((protocol) => !manifest.notEvaluated.some((n) => n.protocol === protocol))
+      .map(
+        (protocol): FlowNode => ({
+          stage: "eval",
+          payload: { runId, protocol, options: options.eval },
+          jobId: jobIds.eval(runId, protocol),
+          onFailure: "continue",
+          children: [
+            {
+              stage: "train",
+              payload: {
+                runId,
+                protocol,
+                options: options.train,
+                ...(protocol === "cross-dataset" ? { trainedOn: options.trainedOn } : {}),
+              },
+              jobId: jobIds.train(runId, protocol),
+              onFailure: "fail",
+            },
+          ],
+        }),
+      ),
+  };
+}
+
+/** Ingest plans (the run's first jobs, then it waits) and gathers (the run's training flow). */
+export const ingestLink: StageLink<"ingest"> = {
+  adds: ["ecg", "decode", "train", "eval", "report"],
+  jobs(payload, output) {
+    if (!output.manifest) return { gathered: [] };
+    if (payload.step === "plan")
+      return { gathered: plannedJobs(output.manifest), resumeWith: { ...payload, step: "gather" } };
+    return { gathered: [], flow: trainingFlow(output.manifest) };
+  },
+};
+
+/**
+ * A decoded video leads to its ecg job where it has its own reference (on the clock decode measured),
+ * a face job per chunk, and a features job per segment whose faces an earlier run wrote (where the
+ * CNN uses the video).
+ */
+export const decodeLink: StageLink<"decode"> = {
+  adds: ["face", "ecg", "features"],
+  jobs(payload, result) {
+    const { runId, participant, videoId } = payload;
+    const video = { runId, participant, videoId };
+    const gathered: LinkedJob[] = [];
+    if (payload.reference)
+      gathered.push({
+        stage: "ecg",
+        jobId: jobIds.ecg(runId, participant, videoId),
+        payload: {
+          ...video,
+          reference: payload.reference,
+          video: { fps: result.fps, frameCount: result.frameCount },
+          options: payload.labels,
+        },
+      });
+    for (const chunk of result.chunks)
+      gathered.push({
+        stage: "face",
+        jobId: jobIds.face(runId, participant, videoId, chunk.segment),
+        payload: {
+          ...video,
+          facesHash: result.facesHash,
+          segment: chunk.segment,
+          chunkKey: chunk.chunkKey,
+          chunkSha256: chunk.chunkSha256,
+          firstFrame: chunk.firstFrame,
+          frameCount: chunk.frameCount,
+          fps: result.fps,
+          width: result.width,
+          height: result.height,
+          options: payload.face,
+          ...(payload.features ? { features: payload.features } : {}),
+        },
+      });
+    const features = payload.features;
+    if (features)
+      for (const segment of result.done)
+        gathered.push({
+          stage: "features",
+          jobId: jobIds.features(runId, participant, videoId, segment),
+          payload: {
+            ...video,
+            segment,
+            facesKey: artifactKeys.faces(result.facesHash, participant, videoId, segment),
+            fps: result.fps,
+            options: features,
+          },
+        });
+    return { gathered };
+  },
+};
+
+/** A segment's faces lead to its features job, where the CNN uses the video. */
+export const faceLink: StageLink<"face"> = {
+  adds: ["features"],
+  jobs(payload, result) {
+    if (!payload.features) return { gathered: [] };
+    const { runId, participant, videoId, segment } = payload;
+    return {
+      gathered: [
+        {
+          stage: "features",
+          jobId: jobIds.features(runId, participant, videoId, segment),
+          payload: {
+            runId,
+            participant,
+            videoId,
+            segment,
+            facesKey: result.facesKey,
+            fps: payload.fps,
+            options: payload.features,
+          },
+        },
+      ],
+    };
+  },
+};
