@@ -55,7 +55,7 @@ async function writeSkinPatchVideo(file: string, hrBpm: number, seconds: number)
 /** `hrpipe rppg <dir>` with POS on the whole frame, as the folder tests run it: its result and report.json. */
 async function rppgFolderPos<Report>(dir: string): Promise<{ result: CliResult; report: Report }> {
   const out = path.join(dir, "report.json");
-  const result = await runCli(["rppg", dir, "--roi", "whole-frame", "--method", "pos", "--out", out]);
+  const result = await runCli(["rppg", dir, "--skin-area", "whole-frame", "--method", "pos", "--out", out]);
   expect(result.code, result.stderr).toBe(0);
   return { result, report: JSON.parse(await readFile(out, "utf8")) as Report };
 }
@@ -168,11 +168,20 @@ describe("hrpipe rppg on traces and skin patches", () => {
     expect(result.stderr).not.toMatch(/face/);
   }, 60_000);
 
-  it("--roi whole-frame measures a video that is all skin patch, with one method", async () => {
+  it("--skin-area whole-frame measures a video that is all skin patch, with one method", async () => {
     const video = path.join(dir, "patch.mp4");
     await writeSkinPatchVideo(video, 66, 25);
     const out = path.join(dir, "patch.json");
-    const result = await runCli(["rppg", video, "--roi", "whole-frame", "--method", "chrom", "--out", out]);
+    const result = await runCli([
+      "rppg",
+      video,
+      "--skin-area",
+      "whole-frame",
+      "--method",
+      "chrom",
+      "--out",
+      out,
+    ]);
     expect(result.code).toBe(0);
     const output = JSON.parse(await readFile(out, "utf8")) as RppgOutput;
     expect(Object.keys(output.methods)).toEqual(["chrom"]);

@@ -135,6 +135,35 @@ describe("hrpipe run <folder>", () => {
     expect(cnn.windows.some((w) => w.hrBpm !== null && w.referenceHrBpm !== null)).toBe(true);
   }, 300_000);
 
+  it("hrpipe rppg on the same folder gives the run's rates and references, window for window, with an --ecg-offset", async () => {
+    const one = path.join(root, "one subject");
+    await ubfcClips(one, [subjects[0]!], 16);
+    const options = ["--skin-area", "box", "--ecg-offset", "0.6"];
+    const { report: run } = await hrpipeRun(one, "out one", ["--ecg-offset", "0.6", "--features-fps", "1"]);
+    const rppg = async (args: string[]) => {
+      const out = path.join(root, `rppg ${args.join(" ")}.json`);
+      const result = await runCli(["rppg", one, "--out", out, ...args], { LOG_LEVEL: "error" });
+      expect(result.code, result.stderr).toBe(0);
+      return JSON.parse(await readFile(out, "utf8")) as { videos: RunReport["videos"] };
+    };
+    const [local] = (await rppg(options)).videos;
+    const [piped] = run.videos;
+    expect(local!.referenceHrBpm).toBe(piped!.referenceHrBpm);
+    expect(local!.durationS).toBe(piped!.durationS);
+    for (const method of ["pos", "chrom", "omit", "lgi", "pbv", "ica", "green"] as const) {
+      const windows = (estimate: RunReport["videos"][number]["methods"]["pos"]) =>
+        estimate!.windows.map((w) => [w.startS, w.endS, w.hrBpm, w.referenceHrBpm]);
+      expect(local!.methods[method]!.hrBpm, method).toBe(piped!.methods[method]!.hrBpm);
+      expect(windows(local!.methods[method]), method).toEqual(windows(piped!.methods[method]));
+    }
+    expect(piped!.methods.pos!.windows.some((w) => w.referenceHrBpm !== null)).toBe(true);
+    // The offset reached both: without it, the windows' references move.
+    const [unshifted] = (await rppg(["--skin-area", "box", "--method", "pos"])).videos;
+    expect(unshifted!.methods.pos!.windows.map((w) => w.referenceHrBpm)).not.toEqual(
+      piped!.methods.pos!.windows.map((w) => w.referenceHrBpm),
+    );
+  }, 300_000);
+
   it("ends at once with the plan's reason when the plan refuses the run (an offset for a participant the folder lacks)", async () => {
     const offsets = path.join(root, "offsets.csv");
     await writeFile(offsets, "participant,offset_s\nP99,0.5\n");

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 // Only light modules at the top: --version and --help must not load BullMQ, the AWS SDK, ONNX Runtime
 // or TensorFlow.js; each command's module is imported when that command runs.
-import { configVariables, ingestPayloadSchema, runFlags, stageNames } from "@hrpipe/contracts";
+import { configVariables, runFlagDefault, runFlags, stageNames } from "@hrpipe/contracts";
 import { rppgMethods } from "@hrpipe/signal";
 import { Command } from "commander";
 import type { DashboardCommandOptions } from "./commands/dashboard.ts";
@@ -24,8 +24,6 @@ const { version } = JSON.parse(readFileSync(new URL("../../../package.json", imp
   version: string;
 };
 
-/** The pipeline's option defaults, from the payload schemas: flags and --help show these. */
-const runDefaults = ingestPayloadSchema.parse({ runId: "defaults", datasetPrefix: "" });
 /**
  * The demo embeds 5 face frames per second for the CNN: a 10-s label window still gives it 50 samples,
  * and the backbone, the demo's largest cost on a CPU, runs on a fifth of the frames.
@@ -85,15 +83,6 @@ function syntheticDatasetOptions(
     .option("--seconds <n>", "length of each video", defaults.seconds)
     .option("--size <WxH>", "video frame size", defaults.size)
     .option("--seed <n>", "seed of the synthetic dataset", "1");
-}
-
-/** A run option's default as its flag shows it: the payload schema's default at the flag's field. */
-function runFlagDefault(field: string): string | number | undefined {
-  const value = field
-    .split(".")
-    .reduce<unknown>((at, part) => (at as Record<string, unknown> | undefined)?.[part], runDefaults);
-  if (Array.isArray(value)) return value.join(",");
-  return typeof value === "number" || typeof value === "string" ? value : undefined;
 }
 
 /**
@@ -363,7 +352,7 @@ export function buildProgram(): Command {
       .option(
         "--detector <kind>",
         "tiny (TinyFaceDetector) or ssd (SSD MobileNet v1)",
-        runDefaults.face.detector,
+        String(runFlagDefault("face.detector")),
       ),
     ["face.detectEvery", "face.skinArea", "decode.segmentS"],
   ).action(
@@ -376,7 +365,7 @@ export function buildProgram(): Command {
     program
       .command("rppg")
       .description(
-        "classical rPPG heart rate, per window and per recording, of one video, of every video of a dataset folder against its references, or of a mean-RGB trace (--rgb); local decode and face stages",
+        "classical rPPG heart rate, per window and per recording, of one video, of every video of a dataset folder against its references (the pipeline's own stages in this process, no Redis: the same rates and references as hrpipe run), or of a mean-RGB trace (--rgb)",
       )
       .argument(
         "<input>",
@@ -387,11 +376,6 @@ export function buildProgram(): Command {
         "{ fps, durationS, methods: { <name>: { hrBpm, windows: [{ startS, endS, hrBpm, snrDb, confidence, lowQuality }] } } }",
       )
       .option("--method <m>", `all, or one of ${rppgMethods.join(", ")}`, "all")
-      .option(
-        "--roi <where>",
-        "face (landmark skin area), or whole-frame for a video that is already a skin patch",
-        "face",
-      )
       .option("--rgb", "the input is a CSV trace of mean colours, not a video")
       .option("--time-unit <unit>", "unit of the CSV's time column: ms or s", "ms")
       .option("--fps <hz>", "sampling rate of a CSV counted by frame", num("--fps"))
@@ -402,7 +386,18 @@ export function buildProgram(): Command {
         num("--harmonic-weight"),
         0,
       ),
-    ["eval.windowS", "eval.strideS", "layout"],
+    [
+      "eval.windowS",
+      "eval.strideS",
+      "face.skinArea",
+      "face.detectEvery",
+      "layout",
+      "decode.segmentS",
+      "ecg.windowS",
+      "ecg.fps",
+      "ecg.offsetS",
+      "ecgOffsetsS",
+    ],
   ).action(
     action(async (input: string, options: RppgCommandOptions) =>
       (await import("./commands/rppg.ts")).rppgCommand(input, options),

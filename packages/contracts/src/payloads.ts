@@ -78,9 +78,10 @@ export const faceOptionsSchema = z.object({
    * Where the skin colour the rPPG methods read is measured: "landmarks", the face's skin inside its
    * 68 landmarks less eyes, brows and mouth (10-s window MAE 2.75 bpm with POS on the UBFC-rPPG
    * development videos, BENCHMARKS.md), or "box", an ellipse in the face box less the eye band and
-   * mouth (7.5 bpm there, and about three times faster: no landmark net per frame).
+   * mouth (7.5 bpm there, and about three times faster: no landmark net per frame), or "whole-frame"
+   * for a video that is all skin (a fingertip on the lens): every frame whole, no detector.
    */
-  skinArea: z.enum(["landmarks", "box"]).default("landmarks"),
+  skinArea: z.enum(["landmarks", "box", "whole-frame"]).default("landmarks"),
   /**
    * With skinArea "landmarks": run the landmark net every K frames and move the landmarks with the
    * tracked box in between. K = 2 keeps the refresh rhythm (15 Hz at 30 fps) far above the heart-rate

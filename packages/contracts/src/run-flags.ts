@@ -1,4 +1,4 @@
-import { datasetLayoutNames } from "./payloads.ts";
+import { datasetLayoutNames, ingestPayloadSchema } from "./payloads.ts";
 
 /**
  * Every option of a run, declared once: the command-line flag, the ingest payload field it sets (a
@@ -76,7 +76,7 @@ export const runFlags: readonly RunFlag[] = [
     flag: "--skin-area <where>",
     field: "face.skinArea",
     value: "text",
-    help: "where rPPG measures skin: landmarks (68-point skin area) or box (face-box ellipse, about 3x faster)",
+    help: "where rPPG measures skin: landmarks (68-point skin area), box (face-box ellipse, about 3x faster) or whole-frame (a video that is all skin patch)",
   },
   {
     flag: "--features-fps <n>",
@@ -129,4 +129,29 @@ export const runFieldsWithoutFlag: Readonly<Record<string, string>> = {
 /** The flag that sets a payload field (dotted path), for errors that name what the user typed. */
 export function flagOfField(field: string): string | undefined {
   return runFlags.find((declared) => declared.field === field)?.flag.split(" ")[0];
+}
+
+/** The pipeline's option defaults, from the payload schema: flags, --help and README show these. */
+const runDefaults = ingestPayloadSchema.parse({ runId: "defaults", datasetPrefix: "" });
+
+/** A run option's default as its flag shows it: the payload schema's default at the flag's field. */
+export function runFlagDefault(field: string): string | number | undefined {
+  const value = field
+    .split(".")
+    .reduce<unknown>((at, part) => (at as Record<string, unknown> | undefined)?.[part], runDefaults);
+  if (Array.isArray(value)) return value.join(",");
+  return typeof value === "number" || typeof value === "string" ? value : undefined;
+}
+
+/** README's table of run options, rendered from the declarations (a unit test keeps the two identical). */
+export function runFlagsTable(): string {
+  const cell = (text: string) => text.replaceAll("|", "\\|");
+  return [
+    "| flag | default | payload field | meaning |",
+    "| --- | --- | --- | --- |",
+    ...runFlags.map(({ flag, field, help }) => {
+      const fallback = runFlagDefault(field);
+      return `| \`${cell(flag)}\` | ${fallback === undefined ? "—" : `\`${cell(String(fallback))}\``} | \`${field}\` | ${cell(help)} |`;
+    }),
+  ].join("\n");
 }

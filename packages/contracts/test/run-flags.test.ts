@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ingestPayloadSchema } from "../src/payloads.ts";
-import { runFieldsWithoutFlag, runFlags } from "../src/run-flags.ts";
+import { runFieldsWithoutFlag, runFlags, runFlagsTable } from "../src/run-flags.ts";
 
 /** Every field of an ingest payload as a dotted path: the leaves of its defaults, and its optional fields. */
 function payloadFields(): string[] {
@@ -30,5 +32,17 @@ describe("run options are declared once", () => {
     const names = runFlags.map((declared) => declared.flag.split(" ")[0]);
     expect(new Set(names).size).toBe(names.length);
     expect(new Set(runFlags.map((declared) => declared.field)).size).toBe(runFlags.length);
+  });
+
+  it("README.md's run options table is rendered from the declarations, each flag once", () => {
+    const readme = readFileSync(path.resolve(import.meta.dirname, "../../../README.md"), "utf8");
+    const section = readme.split(/^### Run options$/m)[1]?.split(/^##/m)[0] ?? "";
+    expect(section, `README.md's table should be:\n${runFlagsTable()}`).toContain(runFlagsTable());
+    // Declared in one row: other README lines may show a flag in use, never list its options again.
+    for (const { flag } of runFlags)
+      expect(
+        readme.split("\n").filter((line) => line.startsWith(`| \`${flag.split(" ")[0]} `)),
+        flag,
+      ).toHaveLength(1);
   });
 });

@@ -1,5 +1,12 @@
 import { decodeFrames, probeVideo, type VideoInfo } from "@hrpipe/media";
-import { type Box, skinMean as boxSkinMean, resizeArea, type SkinMean, squareCrop } from "./image.ts";
+import {
+  type Box,
+  skinMean as boxSkinMean,
+  frameMean,
+  resizeArea,
+  type SkinMean,
+  squareCrop,
+} from "./image.ts";
 import { skinArea, skinAreaMean } from "./skin-area.ts";
 import { FaceTracker } from "./tracker.ts";
 
@@ -203,6 +210,46 @@ export async function analyseFaces(
     detectorCalls,
     boxes,
     ...(landmarks ? { landmarks } : {}),
+  };
+}
+
+/**
+ * A frame window of a video that is all skin (a fingertip on the lens, a cropped cheek): every frame's
+ * whole picture is its skin area and its crop, no detector runs. What `--skin-area whole-frame` measures.
+ */
+export async function analyseWholeFrames(
+  frames: AsyncIterable<Uint8Array>,
+  window: FrameWindow,
+  options: Pick<AnalyseOptions, "cropSize">,
+): Promise<FaceAnalysis> {
+  const { frameCount, width, height } = window;
+  const size = options.cropSize;
+  const whole: Box = { x: 0, y: 0, width, height };
+  const rgb = new Float32Array(frameCount * 3).fill(Number.NaN);
+  const faceFound = new Uint8Array(frameCount);
+  const crops: Uint8Array[] = [];
+  let local = 0;
+  for await (const frame of frames) {
+    if (local >= frameCount) break;
+    const mean = frameMean(frame);
+    rgb.set([mean.r, mean.g, mean.b], local * 3);
+    faceFound[local] = 1;
+    crops.push(resizeArea(frame, width, height, whole, size, size));
+    local++;
+  }
+  const images = new Uint8Array(crops.length * size * size * 3);
+  for (const [i, crop] of crops.entries()) images.set(crop, i * size * size * 3);
+  const frameIndex = Int32Array.from({ length: local }, (_, i) => window.firstFrame + i);
+  return {
+    images,
+    frameIndex,
+    timeS: Float32Array.from(frameIndex, (frame) => frame / window.fps),
+    box: Float32Array.from({ length: local * 4 }, (_, i) => [0, 0, width, height][i % 4]!),
+    rgb,
+    traceTimeS: Float32Array.from({ length: frameCount }, (_, i) => (window.firstFrame + i) / window.fps),
+    faceFound,
+    detectorCalls: 0,
+    boxes: Array.from({ length: frameCount }, (_, i) => (i < local ? whole : null)),
   };
 }
 

@@ -1,5 +1,6 @@
 export * from "./artifact-io.ts";
 export * from "./frame-set.ts";
+export * from "./inline-runner.ts";
 export * from "./links.ts";
 export * from "./logger.ts";
 export * from "./manifest-io.ts";

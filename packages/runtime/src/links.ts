@@ -10,29 +10,37 @@ import {
   stageNames,
 } from "@hrpipe/contracts";
 import { type Job, WaitingChildrenError } from "bullmq";
-import type { StageProcessor, StageQueues } from "./queues.ts";
+import type { StageProcessor, StageQueues, WorkerProcessor } from "./queues.ts";
 
 function flowStages(node: FlowNode | undefined): StageName[] {
   return node ? [node.stage, ...(node.children ?? []).flatMap((child) => flowStages(child))] : [];
 }
 
 /**
- * Adds the jobs a job of `stage` leads to: its gathered jobs under the run (under this job itself
- * when it waits for them), one bulk round trip per stage, then its flow. A link may add only the
- * stages its declaration names, so the stage graph stays the true map of the fan-out.
+ * Adds the jobs a job leads to: its gathered jobs under the run (under this job itself when it waits
+ * for them), one bulk round trip per stage, then its flow.
  */
-export async function addLinkedJobs(
-  queues: StageQueues,
-  stage: StageName,
-  links: StageLinks,
-  job: Pick<Job, "id" | "queueQualifiedName" | "opts">,
-): Promise<void> {
+/** What a job of `stage` leads to, checked against its declaration: a link adds only the stages it names. */
+export function declaredLinks<S extends StageName>(
+  stage: S,
+  payload: Payload<S>,
+  output: StageOutputs[S],
+): StageLinks {
+  const links = stageGraph[stage].links.jobs(payload as never, output as never);
   const declared = stageGraph[stage].links.adds;
   for (const target of [...links.gathered.map((linked) => linked.stage), ...flowStages(links.flow)])
     if (!declared.includes(target))
       throw new Error(
         `the ${stage} stage's links returned a job of the ${target} stage, which stageGraph.${stage}.links.adds does not name; declare it there.`,
       );
+  return links;
+}
+
+export async function addLinkedJobs(
+  queues: StageQueues,
+  links: StageLinks,
+  job: Pick<Job, "id" | "queueQualifiedName" | "opts">,
+): Promise<void> {
   const parent = links.resumeWith ? { id: job.id!, queue: job.queueQualifiedName } : job.opts.parent;
   const under = parent ? { parent, ignoreDependencyOnFailure: true } : {};
   for (const target of stageNames) {
@@ -58,11 +66,11 @@ export function linkedProcessor<S extends StageName>(
   stage: S,
   processor: StageProcessor<S, StageOutputs[S]>,
   queues: StageQueues,
-): StageProcessor<S, unknown> {
-  const run: StageProcessor<S, unknown> = async (payload, context) => {
+): WorkerProcessor<S, unknown> {
+  const run: WorkerProcessor<S, unknown> = async (payload, context) => {
     const output = await processor(payload, context);
-    const links = stageGraph[stage].links.jobs(payload as never, output as never);
-    await addLinkedJobs(queues, stage, links, context.job);
+    const links = declaredLinks(stage, payload, output);
+    await addLinkedJobs(queues, links, context.job);
     if (!links.resumeWith) return stageGraph[stage].result.parse(output);
     await context.job.updateData(links.resumeWith);
     if (await context.job.moveToWaitingChildren(context.token!)) throw new WaitingChildrenError();

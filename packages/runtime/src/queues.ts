@@ -149,10 +149,8 @@ export interface ChildOutcomes {
   failures(): Promise<Record<string, string>>;
 }
 
+/** What a stage's processor gets with a job besides its payload; the same with or without Redis. */
 export interface StageJobContext {
-  job: Job;
-  /** The worker's lock token for this job (for steps such as moveToWaitingChildren). */
-  token: string | undefined;
   logger: Logger;
   /** The outcomes of this job's children (a run's ingest job reads them when it gathers). */
   children: ChildOutcomes;
@@ -163,6 +161,19 @@ export interface StageJobContext {
 export type StageProcessor<S extends StageName, R = unknown> = (
   payload: Payload<S>,
   context: StageJobContext,
+) => Promise<R>;
+
+/** A processor's context inside a BullMQ worker: the job itself and its lock token too, for the runtime's own steps. */
+export interface WorkerJobContext extends StageJobContext {
+  job: Job;
+  /** The worker's lock token for this job (for steps such as moveToWaitingChildren). */
+  token: string | undefined;
+}
+
+/** A processor as a BullMQ worker runs it. */
+export type WorkerProcessor<S extends StageName, R = unknown> = (
+  payload: Payload<S>,
+  context: WorkerJobContext,
 ) => Promise<R>;
 
 export interface StageWorkerOptions extends StageRuntimeDefaults {
@@ -181,7 +192,7 @@ export interface StageWorkerOptions extends StageRuntimeDefaults {
  */
 export function createStageWorker<S extends StageName, R>(
   stage: S,
-  processor: StageProcessor<S, R>,
+  processor: WorkerProcessor<S, R>,
   options: StageWorkerOptions,
 ): Worker<Payload<S>, R> {
   return new Worker<Payload<S>, R>(

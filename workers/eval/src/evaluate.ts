@@ -1,4 +1,10 @@
 import { type EstimatorName, estimatorNames, type ProtocolMetrics } from "@hrpipe/contracts";
+import {
+  type EstimationOptions,
+  rppgEstimates,
+  type VideoTraceRows,
+  type WindowLabels,
+} from "@hrpipe/estimation";
 import type { FrameSet } from "@hrpipe/runtime";
 import {
   type AgreementMetrics,
@@ -7,23 +13,15 @@ import {
   mean,
   median,
   type RppgMethod,
-  rppgHeartRate,
   rppgMethods,
 } from "@hrpipe/signal";
 
-/** One video of the test split, as evaluation needs it. */
-export interface TestVideo {
+/** One video of the test split, as evaluation needs it: its traces over every segment and its labels. */
+export interface TestVideo extends VideoTraceRows {
   participant: string;
   videoId: string;
   fps: number;
-  /** ECG label per label frame, bpm, at labelFps. */
-  labelHrBpm: (number | null)[];
-  labelFps: number;
-  /** Concatenated traces of every segment: mean skin colour per frame [frames, 3] and the face flag. */
-  rgb: Float32Array;
-  faceFound: Uint8Array;
-  /** Frame index of the first trace row. */
-  firstFrame: number;
+  labels: WindowLabels;
 }
 
 export interface WindowComparison {
@@ -31,22 +29,17 @@ export interface WindowComparison {
   videoId: string;
   startS: number;
   endS: number;
-  /** The ECG label at the window centre. */
+  /** The reference at the window centre (windowReferenceBpm). */
   referenceBpm: number;
   estimates: Record<EstimatorName, number>;
   /** The rPPG methods whose window fell below the quality floor: scored, and counted in the report. */
   lowQuality: RppgMethod[];
 }
 
-export interface WindowOptions {
-  windowS: number;
-  strideS: number;
-}
-
 /**
  * Every estimator on exactly the same windows: the CNN as the mean of its frame predictions in the
- * window, each rPPG method from its spectrum, all against the ECG label at the window centre. A window
- * counts only where every estimator and the label have a value.
+ * window, each rPPG method's window as the run report has it (rppgEstimates), all against the
+ * reference at the window centre. A window counts only where every estimator and the reference have a value.
  */
 export function compareWindows(
   video: TestVideo,
@@ -56,22 +49,16 @@ export function compareWindows(
     /** Predictions per second of video where every frame shows a face (--features-fps); default every frame. */
     fps?: number;
   },
-  options: WindowOptions,
+  options: EstimationOptions,
 ): WindowComparison[] {
-  const perMethod = Object.fromEntries(
-    rppgMethods.map((method) => [
-      method,
-      rppgHeartRate(method, video.rgb, video.faceFound, video.fps, options),
-    ]),
-  ) as Record<RppgMethod, ReturnType<typeof rppgHeartRate>>;
+  const perMethod = rppgEstimates(video, video.fps, video.labels, options) as Record<
+    RppgMethod,
+    NonNullable<ReturnType<typeof rppgEstimates>[RppgMethod]>
+  >;
   const predicted = new Map(cnnFrames.frameIndex.map((frame, i) => [frame, cnnFrames.predictedBpm[i]!]));
   const windows: WindowComparison[] = [];
-  perMethod.pos.forEach((window, w) => {
-    const startS = window.startS + video.firstFrame / video.fps;
-    const endS = window.endS + video.firstFrame / video.fps;
-    const centreS = (startS + endS) / 2;
-    const referenceBpm = video.labelHrBpm[Math.round(centreS * video.labelFps)];
-    if (referenceBpm === null || referenceBpm === undefined) return;
+  perMethod.pos.windows.forEach(({ startS, endS, referenceHrBpm: referenceBpm }, w) => {
+    if (referenceBpm === null) return;
     const inWindow: number[] = [];
     for (let frame = Math.round(startS * video.fps); frame < Math.round(endS * video.fps); frame++) {
       const value = predicted.get(frame);
@@ -82,7 +69,7 @@ export function compareWindows(
     const estimates = { cnn: mean(inWindow) } as Record<EstimatorName, number>;
     const lowQuality: RppgMethod[] = [];
     for (const method of rppgMethods) {
-      const estimate = perMethod[method][w];
+      const estimate = perMethod[method].windows[w];
       if (estimate?.hrBpm === null || estimate?.hrBpm === undefined) return;
       estimates[method] = estimate.hrBpm;
       if (estimate.lowQuality) lowQuality.push(method);

@@ -94,7 +94,7 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
   for (const video of videos) {
     const labels = await readArtifact(storage, video.labelsKey, trialLabelsSchema);
     const traces = await loadVideoTraces(storage, video);
-    const test: TestVideo = { ...video, labelHrBpm: labels.hrBpm, labelFps: labels.fps, ...traces };
+    const test: TestVideo = { ...video, labels, ...traces };
     const rows = frames.participant.flatMap((p, i) =>
       p === video.participant && frames.videoId[i] === video.videoId ? [i] : [],
     );

@@ -9,7 +9,13 @@ import {
   type FaceOptions,
   facelessSegmentSchema,
 } from "@hrpipe/contracts";
-import { analyseFaces, type Detector, type FrameWindow, type LandmarkLocator } from "@hrpipe/face";
+import {
+  analyseFaces,
+  analyseWholeFrames,
+  type Detector,
+  type FrameWindow,
+  type LandmarkLocator,
+} from "@hrpipe/face";
 import { decodeFrames, MediaError, scratchDir } from "@hrpipe/media";
 import { BadInputError, type Logger, type Storage, writeArtifact } from "@hrpipe/runtime";
 
@@ -25,7 +31,8 @@ export interface FaceJobInput extends FrameWindow {
 
 export interface FaceJobContext {
   storage: Storage;
-  detector: Detector;
+  /** Required unless the job's options measure the whole frame. */
+  detector?: Detector;
   /** Required where the job's options measure skin over the landmarks' skin area. */
   landmarks?: LandmarkLocator;
   logger?: Logger;
@@ -61,16 +68,20 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
     const file = path.join(dir, "chunk.mkv");
     await writeFile(file, chunk);
     const frames = decodeFrames(file, input, input, { format: "matroska" });
-    const analysis = await analyseFaces(
-      reportProgress(frames, input.frameCount, context.progress),
-      input,
-      context.detector,
-      {
-        detectEvery: input.options.detectEvery,
-        cropSize: input.options.cropSize,
-        landmarkEvery: input.options.landmarkEvery,
-      },
-      input.options.skinArea === "landmarks" ? requireLandmarks(context) : undefined,
+    const counted = reportProgress(frames, input.frameCount, context.progress);
+    const analysis = await (input.options.skinArea === "whole-frame"
+      ? analyseWholeFrames(counted, input, input.options)
+      : analyseFaces(
+          counted,
+          input,
+          requireDetector(context),
+          {
+            detectEvery: input.options.detectEvery,
+            cropSize: input.options.cropSize,
+            landmarkEvery: input.options.landmarkEvery,
+          },
+          input.options.skinArea === "landmarks" ? requireLandmarks(context) : undefined,
+        )
     ).catch((error: unknown) => {
       // The worker's scratch copy means nothing to a user: name the chunk in storage instead.
       if (error instanceof MediaError) throw new MediaError(error.message.replaceAll(file, input.chunkKey));
@@ -114,6 +125,14 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+function requireDetector(context: FaceJobContext): Detector {
+  if (!context.detector)
+    throw new Error(
+      "face job options ask for a face (skinArea landmarks or box) but the worker has no face detector; start it with one.",
+    );
+  return context.detector;
 }
 
 function requireLandmarks(context: FaceJobContext): LandmarkLocator {

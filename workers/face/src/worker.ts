@@ -27,7 +27,9 @@ export const faceStage = defineStage("face", ({ storage, logger }) => {
   return async (payload, { logger, progress }) =>
     processFaceJob(payload, {
       storage,
-      detector: await detectorFor(payload.options.detector, payload.options.inputSize),
+      ...(payload.options.skinArea === "whole-frame"
+        ? {}
+        : { detector: await detectorFor(payload.options.detector, payload.options.inputSize) }),
       ...(payload.options.skinArea === "landmarks" ? { landmarks: await landmarkDetector() } : {}),
       logger,
       progress: (done, total) => void progress({ frames: done, of: total }),

@@ -11,20 +11,18 @@ import {
   referenceKindsOf,
   reportVersion,
   runReportSchema,
-  trialLabelsSchema,
   type VideoReport,
 } from "@hrpipe/contracts";
+import { runVideoReports, videoMetrics } from "@hrpipe/estimation";
 import { hrOverTimeSpec, renderHtml, renderSvg } from "@hrpipe/report";
 import {
   type Logger,
-  loadVideoTraces,
   readArtifact,
   readManifest,
   type Storage,
   writeArtifact,
   writeManifest,
 } from "@hrpipe/runtime";
-import { videoMetrics, videoReport } from "./videos.ts";
 
 export interface ReportJobInput {
   runId: string;
@@ -115,8 +113,8 @@ export async function processReportJob(
 }
 
 /**
- * Every planned video of the run, and every one the plan excluded, with each method's heart rate over
- * time and its HR-over-time figure (runs/<runId>/reports/videos/<participant>-<videoId>.svg).
+ * Every video of the run (runVideoReports) with its HR-over-time figure
+ * (runs/<runId>/reports/videos/<participant>-<videoId>.svg) where it has a method's rate.
  */
 async function videoReports(
   storage: Storage,
@@ -124,46 +122,13 @@ async function videoReports(
   cnn: CnnWindows[],
 ): Promise<VideoReport[]> {
   const reports: VideoReport[] = [];
-  for (const video of manifest.videos) {
-    const artifacts = manifest.artifacts.find(
-      (a) => a.participant === video.participant && a.videoId === video.videoId,
-    );
-    const excluded = manifest.excluded.find(
-      (e) => e.participant === video.participant && e.videoId === video.videoId && e.segment === undefined,
-    );
-    const report = videoReport(
-      {
-        video,
-        artifacts,
-        labels: artifacts?.labelsKey
-          ? await readArtifact(storage, artifacts.labelsKey, trialLabelsSchema)
-          : undefined,
-        traces: artifacts ? await loadVideoTraces(storage, artifacts) : undefined,
-        excluded: artifacts ? undefined : excluded?.reason,
-      },
-      cnn,
-      manifest.options.eval,
-    );
+  for (const report of await runVideoReports(storage, manifest, cnn)) {
     let figure: string | null = null;
     if (Object.keys(report.methods).length > 0) {
-      figure = artifactKeys.report(manifest.runId, "videos", `${video.participant}-${video.videoId}.svg`);
+      figure = artifactKeys.report(manifest.runId, "videos", `${report.participant}-${report.videoId}.svg`);
       await storage.put(figure, await renderSvg(hrOverTimeSpec({ ...report, figure })));
     }
     reports.push({ ...report, figure });
-  }
-  for (const exclusion of manifest.excluded) {
-    if (exclusion.stage !== "ingest" || exclusion.videoId === undefined) continue;
-    reports.push({
-      subject: exclusion.participant,
-      video: exclusion.path ?? exclusion.key ?? exclusion.videoId,
-      participant: exclusion.participant,
-      videoId: exclusion.videoId,
-      durationS: null,
-      referenceHrBpm: null,
-      excluded: exclusion.reason,
-      methods: {},
-      figure: null,
-    });
   }
   return reports;
 }

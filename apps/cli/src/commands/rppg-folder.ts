@@ -1,168 +1,90 @@
-import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import path from "node:path";
-import { type LayoutName, layoutNames } from "@hrpipe/contracts";
-import {
-  detectLayout,
-  frameClock,
-  layouts,
-  ReferenceRate,
-  readReference,
-  recordedFrameRateHz,
-} from "@hrpipe/datasets";
-import { encodeImageSequence, scratchDir } from "@hrpipe/media";
-import {
-  agreement,
-  bandAgreement,
-  type RppgMethod,
-  type RppgOptions,
-  type RppgVideoEstimate,
-  rppgVideoEstimate,
-} from "@hrpipe/signal";
+import { rm, stat, writeFile } from "node:fs/promises";
+import { jobIds, loadConfig, newRunId, type VideoReport } from "@hrpipe/contracts";
+import { type EstimationOptions, runVideoReports } from "@hrpipe/estimation";
+import { scratchDir } from "@hrpipe/media";
+import { createLogger, FileStorage, InlineRunner, readManifest } from "@hrpipe/runtime";
+import { agreement, bandAgreement, type RppgMethod } from "@hrpipe/signal";
+import { decodeStage } from "@hrpipe/worker-decode";
+import { ecgStage } from "@hrpipe/worker-ecg";
+import { faceStage } from "@hrpipe/worker-face";
+import { ingestStage } from "@hrpipe/worker-ingest";
 import { formatTable, UserError } from "../output.ts";
-
-/** One video of a folder report: the shape report.json's `videos[]` has (README, "Formats"). */
-export interface VideoReport {
-  subject: string;
-  video: string;
-  durationS: number | null;
-  referenceHrBpm: number | null;
-  excluded: string | null;
-  methods: Partial<
-    Record<
-      RppgMethod,
-      {
-        hrBpm: number | null;
-        windows: (RppgVideoEstimate["windows"][number] & { referenceHrBpm: number | null })[];
-      }
-    >
-  >;
-}
-
-/** Measures one video's skin colour; the rppg command's face path. */
-export type VideoTraces = (
-  file: string,
-) => Promise<{ fsHz: number; durationS: number; rgb: Float32Array | Float64Array; faceFound: Uint8Array }>;
-
-async function listFolder(root: string): Promise<string[]> {
-  const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join("/"))
-    .sort();
-}
+import { uploadFolder } from "../upload.ts";
+import { ingestPayload, type RunCommandOptions } from "./ingest.ts";
 
 function paired(pairs: [number | null, number | null][]): [number[], number[]] {
   const both = pairs.filter((pair): pair is [number, number] => pair[0] !== null && pair[1] !== null);
   return [both.map(([estimate]) => estimate), both.map(([, reference]) => reference)];
 }
 
+/** One video of the folder report: report.json's `videos[]` without the figure, with the methods asked for. */
+type FolderVideo = Omit<VideoReport, "figure">;
+
 /**
- * `hrpipe rppg <folder>`: every video of a dataset folder (its layout given or detected), every
- * method, against the folder's references where it has them; report.json holds `videos[]` and the
+ * `hrpipe rppg <folder>`: the pipeline's own steps on this machine, without Redis (an InlineRunner):
+ * the folder stored by content in a scratch file storage, the ingest plan (its layout given or
+ * detected), decode, the face stage and the references' labels, then every video measured as the run
+ * report measures it (runVideoReports). `hrpipe run` on the same folder with the same options gives
+ * the same rates against the same references; no CNN runs. report.json holds `videos[]` and the
  * methods' agreement with the references per video and per window.
  */
 export async function rppgFolder(
   root: string,
-  options: { out: string; layout?: string; methods: RppgMethod[]; estimate: RppgOptions },
-  traces: VideoTraces,
+  options: {
+    out: string;
+    methods: RppgMethod[];
+    estimate: Pick<EstimationOptions, "harmonicWeight">;
+    run: RunCommandOptions;
+  },
 ): Promise<number> {
-  const files = await listFolder(root);
-  // "auto", the flag's default as in hrpipe run: the layout the files show.
-  const named = options.layout === "auto" ? undefined : options.layout;
-  if (named && !layoutNames.includes(named as LayoutName))
-    throw new UserError(`--layout must be one of auto, ${layoutNames.join(", ")}, got ${named}.`);
-  const layout = named ? layouts[named as LayoutName] : detectLayout(files);
-  if (!layout)
-    throw new UserError(
-      `${root} holds no videos and no dataset layout hrpipe knows (${layoutNames.join(", ")}); pass a folder of videos or --layout.`,
-    );
-  const texts = new Map<string, string>();
-  for (const file of files.filter((f) => /(^|\/)manifest\.csv$/.test(f)))
-    texts.set(file, await readFile(path.join(root, file), "utf8"));
-  let listing: ReturnType<typeof layout.list>;
+  const runId = newRunId();
+  const payload = await ingestPayload(runId, "", options.run);
+  const scratch = await scratchDir("rppg");
   try {
-    listing = layout.list(files, (file) => texts.get(file) ?? "");
-  } catch (error) {
-    throw new UserError(`${root}: ${(error as Error).message}`);
+    const storage = new FileStorage(scratch);
+    const upload = await uploadFolder(storage, root);
+    const logger = createLogger({ level: process.env.LOG_LEVEL ?? "warn" });
+    let jobs = 0;
+    const runner = new InlineRunner([ingestStage, ecgStage, decodeStage, faceStage], {
+      config: loadConfig(),
+      logger,
+      storage,
+      onJob: (job) => {
+        jobs++;
+        if (job.stage === "decode")
+          process.stderr.write(`rppg: ${job.payload.videoName ?? job.payload.videoId} (job ${jobs})\n`);
+      },
+    });
+    const ingest = jobIds.ingest(runId);
+    const outcome = await runner.run({
+      stage: "ingest",
+      jobId: ingest,
+      payload: { ...payload, datasetPrefix: upload.datasetPrefix },
+    });
+    const refused = outcome.failures[`ingest:${ingest}`];
+    if (refused) throw new UserError(`${root}: ${refused}`);
+    const manifest = await readManifest(storage, runId);
+    const videos: FolderVideo[] = (
+      await runVideoReports(storage, manifest, [], { ...manifest.options.eval, ...options.estimate })
+    ).map((video) => ({
+      ...video,
+      methods: Object.fromEntries(
+        options.methods.flatMap((m) => (video.methods[m] ? [[m, video.methods[m]]] : [])),
+      ),
+    }));
+    return await writeFolderReport(root, manifest.layout, videos, manifest.excluded, options);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
-  const videos: VideoReport[] = [];
-  for (const [index, recording] of listing.recordings.entries()) {
-    const report: VideoReport = {
-      subject: recording.subject,
-      video: recording.video,
-      durationS: null,
-      referenceHrBpm: null,
-      excluded: null,
-      methods: {},
-    };
-    videos.push(report);
-    process.stderr.write(`rppg [${index + 1}/${listing.recordings.length}] ${recording.video}\n`);
-    if (recording.excluded) {
-      report.excluded = recording.excluded;
-      continue;
-    }
-    let measured: Awaited<ReturnType<VideoTraces>>;
-    const images = recording.frames === "video" ? undefined : recording.frames;
-    const scratch = images && (await scratchDir("images"));
-    try {
-      let video = path.join(root, recording.video);
-      if (images && scratch) {
-        // A frame folder is measured as the lossless video of its images, frame k being image k.
-        video = path.join(scratch, "frames.mkv");
-        await encodeImageSequence(
-          images.files.map((file) => path.join(root, file)),
-          images.fps,
-          video,
-        );
-      }
-      measured = await traces(video);
-    } catch (error) {
-      report.excluded = `${recording.video} could not be decoded (${(error as Error).message.split("\n")[0]}); the video is left out.`;
-      continue;
-    } finally {
-      if (scratch) await rm(scratch, { recursive: true, force: true });
-    }
-    let reference: ReferenceRate | undefined;
-    if (recording.reference) {
-      try {
-        const read = (file: string) => readFile(path.join(root, file), "utf8");
-        const { signal, frameTimeS } = readReference(
-          { ...recording.reference, layout: layout.name, frameTimes: recording.frameTimes },
-          {
-            reference: await read(recording.reference.file),
-            frameTimes: recording.frameTimes && (await read(recording.frameTimes.file)),
-          },
-        );
-        if (frameTimeS) {
-          // As the decode stage re-times such a video: the same frames, on the rate the record gives.
-          const frameCount = measured.faceFound.length;
-          const rateHz = recordedFrameRateHz(frameTimeS, { fps: measured.fsHz, frameCount });
-          if (rateHz) measured = { ...measured, fsHz: rateHz, durationS: frameCount / rateHz };
-        }
-        reference = new ReferenceRate(signal, frameTimeS && frameClock(frameTimeS, measured.fsHz));
-        report.referenceHrBpm = reference.whole(measured.durationS);
-      } catch (error) {
-        report.excluded = `${recording.reference.file}: ${(error as Error).message}`;
-      }
-    }
-    report.durationS = measured.durationS;
-    for (const method of options.methods) {
-      const estimate = rppgVideoEstimate(
-        method,
-        measured.rgb,
-        measured.faceFound,
-        measured.fsHz,
-        options.estimate,
-      );
-      report.methods[method] = {
-        hrBpm: estimate.hrBpm,
-        windows: estimate.windows.map((w) => ({
-          ...w,
-          referenceHrBpm: reference?.window(w.startS, w.endS)?.hrBpm ?? null,
-        })),
-      };
-    }
-  }
+}
+
+async function writeFolderReport(
+  root: string,
+  layout: string,
+  videos: FolderVideo[],
+  exclusions: unknown[],
+  options: { out: string; methods: RppgMethod[] },
+): Promise<number> {
   const scored = videos.filter((v) => v.excluded === null && v.referenceHrBpm !== null);
   const metricsOf = (method: RppgMethod) => {
     const windows = paired(
@@ -181,12 +103,12 @@ export async function rppgFolder(
   const metrics = Object.fromEntries(options.methods.map((method) => [method, metricsOf(method)]));
   await writeFile(
     options.out,
-    `${JSON.stringify({ source: root, layout: layout.name, createdAt: new Date().toISOString(), videos, metrics, ignored: listing.ignored }, null, 2)}\n`,
+    `${JSON.stringify({ source: root, layout, createdAt: new Date().toISOString(), videos, metrics, exclusions }, null, 2)}\n`,
   );
   const fmt = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : "-");
   const excluded = videos.filter((v) => v.excluded !== null);
   process.stdout.write(
-    `${layout.name}: ${videos.length} videos, ${scored.length} with a reference, ${excluded.length} excluded\n`,
+    `${layout}: ${videos.length} videos, ${scored.length} with a reference, ${excluded.length} excluded\n`,
   );
   for (const v of excluded) process.stdout.write(`  excluded ${v.video}: ${v.excluded}\n`);
   if (scored.length > 0) {
@@ -233,7 +155,7 @@ export async function rppgFolder(
     process.stdout.write(`${formatTable(["subject", "video", ...options.methods], rows)}\n`);
   }
   process.stdout.write(`wrote ${options.out}\n`);
-  return scored.length + videos.filter((v) => v.excluded === null).length > 0 ? 0 : 1;
+  return videos.some((v) => v.excluded === null) ? 0 : 1;
 }
 
 export async function isFolder(input: string): Promise<boolean> {

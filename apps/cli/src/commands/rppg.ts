@@ -1,25 +1,22 @@
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { faceOptionsSchema } from "@hrpipe/contracts";
+import { type FaceOptions, parsePayload } from "@hrpipe/contracts";
 import { parseRgbTrace, type RgbTraceTable } from "@hrpipe/datasets";
-import { analyseVideo, FaceDetector, frameMean, LandmarkDetector } from "@hrpipe/face";
+import { analyseVideo, analyseWholeFrames, FaceDetector, LandmarkDetector, wholeVideo } from "@hrpipe/face";
 import { decodeFrames, probeVideo } from "@hrpipe/media";
 import { type RgbTrace, type RppgMethod, rppgMethods, rppgPulse, rppgVideoEstimate } from "@hrpipe/signal";
 import { ProgressLine, UserError } from "../output.ts";
+import { ingestPayload, type RunCommandOptions } from "./ingest.ts";
 import { isFolder, rppgFolder } from "./rppg-folder.ts";
 
-export interface RppgCommandOptions {
+/** The command's own flags, and the run flags it shares (`--window`, `--skin-area`, `--ecg-offset`...). */
+export interface RppgCommandOptions extends RunCommandOptions {
   out: string;
   method: string;
-  window: number;
-  stride: number;
   rgb?: boolean;
-  roi: string;
   signal?: boolean;
   timeUnit: string;
   fps?: number;
-  /** For a folder: its dataset layout; detected when absent. */
-  layout?: string;
   harmonicWeight: number;
 }
 
@@ -40,48 +37,38 @@ async function* counted<T>(items: AsyncIterable<T>, progress: ProgressLine, tota
   }
 }
 
-/** The face path, its detector and landmark net loaded once for every video it measures. */
-function faceTraces(): (video: string) => Promise<Traces> {
-  let models: Promise<[FaceDetector, LandmarkDetector]> | undefined;
-  return async (video) => {
-    models ??= Promise.all([
-      FaceDetector.create({ kind: "tiny", inputSize: 320 }),
-      LandmarkDetector.create(),
-    ]);
-    const [detector, landmarks] = await models;
-    const progress = new ProgressLine("rppg");
-    const { info, analysis } = await analyseVideo(
-      video,
-      detector,
-      faceOptionsSchema.parse({}),
-      (frames, total) => counted(frames, progress, total),
-      landmarks,
-    );
+/** One video's skin colour over the whole video, measured where the face options say (the face stage's analysis). */
+async function videoTraces(video: string, face: FaceOptions): Promise<Traces> {
+  const progress = new ProgressLine("rppg");
+  if (face.skinArea === "whole-frame") {
+    const info = await probeVideo(video);
+    const window = wholeVideo(info);
+    const frames = counted(decodeFrames(video, window, info), progress, info.frameCount);
+    const analysis = await analyseWholeFrames(frames, window, face);
+    const measured = analysis.frameIndex.length;
     return {
       fsHz: info.fps,
-      durationS: info.frameCount / info.fps,
-      rgb: analysis.rgb,
-      faceFound: analysis.faceFound,
+      durationS: measured / info.fps,
+      rgb: analysis.rgb.subarray(0, measured * 3),
+      faceFound: analysis.faceFound.subarray(0, measured),
     };
-  };
-}
-
-/** For a video that is already a skin patch (a finger on a lens, a cropped cheek): every frame's mean colour. */
-async function wholeFrameTraces(video: string): Promise<Traces> {
-  const info = await probeVideo(video);
-  const progress = new ProgressLine("rppg");
-  const rgb = new Float64Array(info.frameCount * 3);
-  let frames = 0;
-  const window = { firstFrame: 0, frameCount: info.frameCount, fps: info.fps, originS: info.originS };
-  for await (const frame of counted(decodeFrames(video, window, info), progress, info.frameCount)) {
-    const mean = frameMean(frame);
-    rgb.set([mean.r, mean.g, mean.b], frames++ * 3);
   }
+  const [detector, landmarks] = await Promise.all([
+    FaceDetector.create({ kind: face.detector, inputSize: face.inputSize }),
+    face.skinArea === "landmarks" ? LandmarkDetector.create() : undefined,
+  ]);
+  const { info, analysis } = await analyseVideo(
+    video,
+    detector,
+    face,
+    (frames, total) => counted(frames, progress, total),
+    landmarks,
+  );
   return {
     fsHz: info.fps,
-    durationS: frames / info.fps,
-    rgb: rgb.subarray(0, frames * 3),
-    faceFound: new Uint8Array(frames).fill(1),
+    durationS: info.frameCount / info.fps,
+    rgb: analysis.rgb,
+    faceFound: analysis.faceFound,
   };
 }
 
@@ -117,23 +104,21 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
     options.method === "all" ? rppgMethods : rppgMethods.filter((method) => method === options.method);
   if (methods.length === 0)
     throw new UserError(`--method must be all or one of ${rppgMethods.join(", ")}, got ${options.method}.`);
-  if (!["face", "whole-frame"].includes(options.roi))
-    throw new UserError(`--roi must be face or whole-frame, got ${options.roi}.`);
-  const [windowS, strideS] = [options.window, options.stride];
-  if (!(windowS > 0 && strideS > 0))
-    throw new UserError("--window and --stride must be positive numbers of seconds.");
   if (!(options.harmonicWeight >= 0)) throw new UserError("--harmonic-weight must be 0 or more.");
-  const estimateOptions = { windowS, strideS, harmonicWeight: options.harmonicWeight };
-  const videoTraces = options.roi === "whole-frame" ? wholeFrameTraces : faceTraces();
+  // The run flags it shares, checked as a run checks them (an invalid one is named by its flag).
+  const run = parsePayload("ingest", await ingestPayload("rppg", "", options));
+  const { windowS, strideS } = run.eval;
   if (!options.rgb && (await isFolder(input)))
-    return rppgFolder(
-      input,
-      { out: options.out, layout: options.layout, methods, estimate: estimateOptions },
-      videoTraces,
-    );
+    return rppgFolder(input, {
+      out: options.out,
+      methods,
+      estimate: { harmonicWeight: options.harmonicWeight },
+      run: options,
+    });
+  const estimateOptions = { windowS, strideS, harmonicWeight: options.harmonicWeight };
   const source = options.rgb
     ? await csvTraces(input, options.timeUnit, options.fps)
-    : await videoTraces(input);
+    : await videoTraces(input, run.face);
   const results = Object.fromEntries(
     methods.map((method) => {
       const estimate = rppgVideoEstimate(method, source.rgb, source.faceFound, source.fsHz, estimateOptions);
@@ -145,7 +130,7 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
   );
   await writeFile(
     options.out,
-    `${JSON.stringify({ source: input, roi: options.rgb ? "trace" : options.roi, fps: source.fsHz, durationS: source.durationS, methods: results }, null, 2)}\n`,
+    `${JSON.stringify({ source: input, skinArea: options.rgb ? "trace" : run.face.skinArea, fps: source.fsHz, durationS: source.durationS, methods: results }, null, 2)}\n`,
   );
   const ranked = methods.filter((method) => results[method]!.hrBpm !== null);
   if (ranked.length === 0) {

@@ -10,23 +10,80 @@ import {
   type VideoReport,
   videoRef,
 } from "@hrpipe/contracts";
-import type { VideoTraces } from "@hrpipe/runtime";
-import { agreement, median, rppgMethods, rppgVideoEstimate } from "@hrpipe/signal";
+import {
+  agreement,
+  median,
+  type RppgMethod,
+  type RppgOptions,
+  rppgMethods,
+  rppgVideoEstimate,
+} from "@hrpipe/signal";
+
+/** A video's skin-colour traces on its own clock: row i is frame firstFrame + i, at (firstFrame + i) / fps s. */
+export interface VideoTraceRows {
+  rgb: Float32Array | Float64Array;
+  faceFound: Uint8Array;
+  firstFrame: number;
+}
+
+/** A reference as labels on the video's clock: label k is the heart rate around k / fps s. */
+export type WindowLabels = Pick<TrialLabels, "hrBpm" | "fps">;
+
+/**
+ * The one definition of a window's reference, wherever a window is scored (eval, the run report,
+ * `hrpipe rppg <folder>`): the label at the window's centre, which is the reference's rate over the
+ * label window around it (`--label-window`, by default as long as the estimators' window).
+ */
+export function windowReferenceBpm(
+  labels: WindowLabels | undefined,
+  startS: number,
+  endS: number,
+): number | null {
+  if (!labels) return null;
+  return labels.hrBpm[Math.round(((startS + endS) / 2) * labels.fps)] ?? null;
+}
+
+/** How every estimator's windows are laid out and tracked: the run's window and stride, and the rPPG options. */
+export interface EstimationOptions extends RppgOptions {
+  windowS: number;
+  strideS: number;
+}
+
+/**
+ * Every rPPG method on one video: its whole-video rate and its windows in video time, each with its
+ * reference. Eval, the run report and `hrpipe rppg <folder>` all measure a video through this.
+ */
+export function rppgEstimates(
+  traces: VideoTraceRows,
+  fps: number,
+  labels: WindowLabels | undefined,
+  options: EstimationOptions,
+  methods: readonly RppgMethod[] = rppgMethods,
+): Partial<Record<RppgMethod, VideoEstimate>> {
+  const offsetS = traces.firstFrame / fps;
+  const estimates: Partial<Record<RppgMethod, VideoEstimate>> = {};
+  for (const method of methods) {
+    const estimate = rppgVideoEstimate(method, traces.rgb, traces.faceFound, fps, options);
+    estimates[method] = {
+      hrBpm: estimate.hrBpm,
+      windows: estimate.windows.map((w) => {
+        const startS = w.startS + offsetS;
+        const endS = w.endS + offsetS;
+        return { ...w, startS, endS, referenceHrBpm: windowReferenceBpm(labels, startS, endS) };
+      }),
+    };
+  }
+  return estimates;
+}
 
 /** What the report knows of one planned video: its artifacts, labels and traces where it reached them. */
 export interface VideoInputs {
   video: RunManifest["videos"][number];
   artifacts?: VideoArtifacts;
   labels?: TrialLabels;
-  traces?: VideoTraces;
+  traces?: VideoTraceRows;
   /** Why it was left out: the first exclusion naming it. */
   excluded?: string;
-}
-
-/** The label at a window's centre: the reference each method is scored against. */
-function referenceAt(labels: TrialLabels | undefined, startS: number, endS: number): number | null {
-  if (!labels) return null;
-  return labels.hrBpm[Math.round(((startS + endS) / 2) * labels.fps)] ?? null;
 }
 
 /**
@@ -37,7 +94,7 @@ function referenceAt(labels: TrialLabels | undefined, startS: number, endS: numb
 export function videoReport(
   inputs: VideoInputs,
   cnn: CnnWindows[],
-  options: { windowS: number; strideS: number },
+  options: EstimationOptions,
 ): Omit<VideoReport, "figure"> {
   const { video, artifacts, labels, traces } = inputs;
   const report: Omit<VideoReport, "figure"> = {
@@ -54,18 +111,7 @@ export function videoReport(
     report.excluded ??= "the video reached no face traces; see the exclusions.";
     return report;
   }
-  const offsetS = traces.firstFrame / artifacts.fps;
-  for (const method of rppgMethods) {
-    const estimate = rppgVideoEstimate(method, traces.rgb, traces.faceFound, artifacts.fps, options);
-    report.methods[method] = {
-      hrBpm: estimate.hrBpm,
-      windows: estimate.windows.map((w) => {
-        const startS = w.startS + offsetS;
-        const endS = w.endS + offsetS;
-        return { ...w, startS, endS, referenceHrBpm: referenceAt(labels, startS, endS) };
-      }),
-    };
-  }
+  report.methods = rppgEstimates(traces, artifacts.fps, labels, options);
   const ref = videoRef(video.participant, video.videoId);
   for (const protocolWindows of cnn) {
     const own = protocolWindows.windows.filter((w) => videoRef(w.participant, w.videoId) === ref);
@@ -79,7 +125,7 @@ export function videoReport(
         confidence: null,
         snrDb: null,
         lowQuality: false,
-        referenceHrBpm: referenceAt(labels, w.startS, w.endS),
+        referenceHrBpm: windowReferenceBpm(labels, w.startS, w.endS),
       })),
       protocol: protocolWindows.protocol,
     };

@@ -1,6 +1,6 @@
 import type { RunManifest, TrialLabels, VideoArtifacts } from "@hrpipe/contracts";
 import { describe, expect, it } from "vitest";
-import { videoMetrics, videoReport } from "../src/videos.ts";
+import { videoMetrics, videoReport } from "../src/video.ts";
 
 const fps = 30;
 const seconds = 40;

@@ -1,0 +1,2 @@
+export * from "./run-videos.ts";
+export * from "./video.ts";
