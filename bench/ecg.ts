@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { amigosSampleRateHz } from "@hrpipe/datasets";
 import { readMat } from "@hrpipe/matfile";
 import { butterworthBandpass, sosFiltFilt } from "@hrpipe/signal";
-import { amigosSampleRateHz, labelTrial } from "@hrpipe/worker-ecg";
+import { labelTrial } from "@hrpipe/worker-ecg";
 import { type BenchResult, machineDescription } from "./report.ts";
 
 const fixture = path.resolve(

@@ -58,7 +58,7 @@ function ubfcRecording(subject: string): Recording {
       const file = "ground_truth.txt";
       const { frameTimeS } = readReference(
         { layout: "ubfc-rppg", file, kind: "ppg" },
-        { reference: readFileSync(path.join(folder, file), "utf8") },
+        { reference: readFileSync(path.join(folder, file)) },
       );
       return recordedFrameRateHz(frameTimeS!, video) ?? video.fps;
     },

@@ -11,6 +11,9 @@ import {
 import { mean, median, steadyRateHz } from "@hrpipe/signal";
 import { type BenchResult, type BenchRow, machineDescription } from "./report.ts";
 
+/** A reference file's text as the bytes parseReference reads. */
+const bytes = (text: string) => new TextEncoder().encode(text);
+
 const ubfcDir = path.resolve(import.meta.dirname, "../../shared/data/ubfc-rppg-dev");
 const toolkitIndex = path.resolve(
   import.meta.dirname,
@@ -63,7 +66,7 @@ export async function benchUbfcClock(): Promise<BenchResult> {
   for (const subject of subjects) {
     const file = `${subject}/ground_truth.txt`;
     const text = readFileSync(path.join(ubfcDir, file), "utf8");
-    const ppg = ubfcRppg.parseReference({ file, kind: "ppg" }, text);
+    const ppg = ubfcRppg.parseReference!({ file, kind: "ppg" }, bytes(text));
     const frameTimeS = ppg.frameTimeS!;
     const oximeter: ReferenceSignal = {
       kind: "hr",

@@ -6,7 +6,7 @@
 
 import { jobIds } from "./job-ids.ts";
 import { artifactKeys } from "./keys.ts";
-import type { RunManifest } from "./manifest.ts";
+import { hasReference, type RunManifest } from "./manifest.ts";
 import { ecgOptionsFor, type Payload, type PayloadInput, type StageName } from "./payloads.ts";
 import type {
   DecodedVideo,
@@ -110,7 +110,7 @@ export function plannedJobs(manifest: RunManifest): LinkedJob[] {
           options: options.decode,
           face: options.face,
           // The CNN trains and tests on videos with a reference; an inference-only video needs no features.
-          ...(manifest.layout === "amigos" || video.reference ? { features: options.features } : {}),
+          ...(hasReference(manifest, video) ? { features: options.features } : {}),
           ...(video.reference
             ? {
                 reference: video.reference,

@@ -190,6 +190,19 @@ export function splitVideos(manifest: RunManifest, refs: string[]): LabelledVide
   );
 }
 
+/**
+ * Whether a planned video has a reference: a file of its own (UBFC's ground truth, a manifest's
+ * column), or its trial in a file of its participant's (AMIGOS's .mat, labelled once per participant).
+ */
+export function hasReference(
+  manifest: Pick<RunManifest, "participants">,
+  video: RunManifest["videos"][number],
+): boolean {
+  return (
+    video.reference !== undefined || manifest.participants.some((p) => p.participant === video.participant)
+  );
+}
+
 /** The kinds of reference a run's videos are scored against: their own files', and ECG for AMIGOS's per-participant .mat files. */
 export function referenceKindsOf(manifest: RunManifest): VideoReference["kind"][] {
   const kinds = new Set(manifest.videos.flatMap((video) => (video.reference ? [video.reference.kind] : [])));

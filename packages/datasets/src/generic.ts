@@ -7,6 +7,7 @@ import {
   type ReferenceKind,
   type ReferenceSignal,
   type ReferenceSource,
+  utf8,
 } from "./layout.ts";
 
 /** The file that makes a folder a generic-layout dataset. */
@@ -101,7 +102,8 @@ export const generic: DatasetLayout = {
     };
   },
 
-  parseReference(source, text) {
+  parseReference(source, contents) {
+    const text = utf8(contents);
     return parseTable(source, text);
   },
 };

@@ -1,7 +1,7 @@
 import type { LayoutName } from "@hrpipe/contracts";
 import { amigos } from "./amigos.ts";
 import { generic, parseFrameTimes } from "./generic.ts";
-import type { DatasetLayout, ReferenceSignal, ReferenceSource } from "./layout.ts";
+import { type DatasetLayout, type ReferenceSignal, type ReferenceSource, utf8 } from "./layout.ts";
 import { pure } from "./pure.ts";
 import { ubfcRppg } from "./ubfc-rppg.ts";
 import { videos } from "./videos.ts";
@@ -40,13 +40,18 @@ export interface ReferenceFiles extends ReferenceSource {
  */
 export function readReference(
   reference: ReferenceFiles,
-  texts: { reference: string; frameTimes?: string },
+  contents: { reference: Uint8Array; frameTimes?: Uint8Array },
 ): { signal: ReferenceSignal; frameTimeS?: Float64Array } {
-  const signal = layouts[reference.layout].parseReference(reference, texts.reference);
+  const layout = layouts[reference.layout];
+  if (!layout.parseReference)
+    throw new Error(
+      `${reference.file}: the ${layout.name} layout has no references; plan the folder with the layout it is.`,
+    );
+  const signal = layout.parseReference(reference, contents.reference);
   const frameTimeS =
     signal.frameTimeS ??
-    (reference.frameTimes && texts.frameTimes !== undefined
-      ? parseFrameTimes(reference.frameTimes, texts.frameTimes)
+    (reference.frameTimes && contents.frameTimes !== undefined
+      ? parseFrameTimes(reference.frameTimes, utf8(contents.frameTimes))
       : undefined);
   return frameTimeS ? { signal, frameTimeS } : { signal };
 }

@@ -70,8 +70,11 @@ export interface DatasetLayout {
   detect(files: string[]): boolean;
   /** The recordings of a listing; `read` gives a small file's text (the generic layout's manifest). */
   list(files: string[], read: (file: string) => string): Listing;
-  /** Parses a recording's reference file. */
-  parseReference(source: ReferenceSource, text: string): ReferenceSignal;
+  /**
+   * Parses a recording's reference file from its bytes (text for most layouts, a MAT-file for
+   * AMIGOS); absent for a layout whose recordings carry no reference (a folder of videos).
+   */
+  parseReference?(source: ReferenceSource, contents: Uint8Array): ReferenceSignal;
 }
 
 export const videoExtension = /\.(avi|mp4|mov|mkv|webm|m4v)$/i;
@@ -98,4 +101,9 @@ export function numbers(text: string, separator: RegExp, where: string): Float64
       `${where}: value ${bad + 1} (${JSON.stringify(cells[bad]!.slice(0, 20))}) is not a number.`,
     );
   return values;
+}
+
+/** A text reference file's contents as text. */
+export function utf8(contents: Uint8Array): string {
+  return new TextDecoder().decode(contents);
 }

@@ -1,5 +1,5 @@
 import { steadyRateHz } from "@hrpipe/signal";
-import { basename, type DatasetLayout, dirname, type Listing, type Recording } from "./layout.ts";
+import { basename, type DatasetLayout, dirname, type Listing, type Recording, utf8 } from "./layout.ts";
 import { naturalOrder } from "./ubfc-rppg.ts";
 
 /** As it arrives: every field is checked before it is used. */
@@ -67,7 +67,8 @@ export const pure: DatasetLayout = {
     };
   },
 
-  parseReference(source, text) {
+  parseReference(source, contents) {
+    const text = utf8(contents);
     let json: PureJson;
     try {
       json = JSON.parse(text) as PureJson;

@@ -5,6 +5,7 @@ import {
   type Listing,
   numbers,
   type Recording,
+  utf8,
   videoExtension,
 } from "./layout.ts";
 
@@ -57,7 +58,8 @@ export const ubfcRppg: DatasetLayout = {
     return { recordings, ignored };
   },
 
-  parseReference(source, text) {
+  parseReference(source, contents) {
+    const text = utf8(contents);
     if (source.file.endsWith("gtdump.xmp")) {
       const rows = text
         .trim()

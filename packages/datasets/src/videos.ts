@@ -22,8 +22,4 @@ export const videos: DatasetLayout = {
         .map((file) => ({ file, reason: "not a video" })),
     };
   },
-
-  parseReference(source) {
-    throw new Error(`the videos layout has no references (asked for ${source.file}).`);
-  },
 };

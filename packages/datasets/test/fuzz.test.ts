@@ -13,6 +13,9 @@ import {
   ubfcRppg,
 } from "../src/index.ts";
 
+/** A reference file's text as the bytes parseReference reads. */
+const bytes = (text: string) => new TextEncoder().encode(text);
+
 /**
  * Every parser of a user's reference and trace files, fed seeded mutations of real files from
  * ../shared/data: each ends in a result that holds only finite numbers, or in an Error naming the
@@ -53,7 +56,7 @@ describe("reference and trace parsers fuzzed from real files", () => {
       file,
       read(`ubfc-rppg-dev/${file}`),
       300,
-      (t) => ubfcRppg.parseReference({ file, kind: "ppg" }, t),
+      (t) => ubfcRppg.parseReference!({ file, kind: "ppg" }, bytes(t)),
       finiteSignal,
     );
   });
@@ -107,7 +110,7 @@ describe("reference and trace parsers fuzzed from real files", () => {
       "01-01.json",
       new TextEncoder().encode(json),
       400,
-      (t) => pure.parseReference({ file: "01-01.json", kind: "ppg" }, t),
+      (t) => pure.parseReference!({ file: "01-01.json", kind: "ppg" }, bytes(t)),
       finiteSignal,
     );
   });

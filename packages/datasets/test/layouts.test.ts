@@ -3,6 +3,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   amigos,
+  amigosSampleRateHz,
+  amigosTrials,
   detectLayout,
   generic,
   parseFrameTimes,
@@ -12,6 +14,9 @@ import {
   ubfcRppg,
   videos,
 } from "../src/index.ts";
+
+/** A reference file's text as the bytes parseReference reads. */
+const bytes = (text: string) => new TextEncoder().encode(text);
 
 /** A listing and file contents held in memory, as a folder would give them. */
 function folder(files: Record<string, string>) {
@@ -54,9 +59,6 @@ describe("amigos", () => {
     expect(reasons["faces/P01/P01_4 (1)_face.mov"]).toMatch(/rename it, e\.g\. to P01_5_face\.mov/);
     expect(reasons["Data_Preprocessed/P01_extra.mat"]).toMatch(/not named Data_Preprocessed_Pxx\.mat/);
     expect(listing.ignored.map((i) => i.file)).toEqual(["README.txt"]);
-    expect(() => amigos.parseReference({ file: "x.mat", kind: "ecg" }, "")).toThrow(
-      /ecg stage reads every trial/,
-    );
   });
 });
 
@@ -86,15 +88,15 @@ describe("ubfc-rppg", () => {
   });
 
   it("reads DATASET_2's waveform with its per-frame times and DATASET_1's PPG column with times in ms", () => {
-    const two = ubfcRppg.parseReference(
+    const two = ubfcRppg.parseReference!(
       { file: "DATASET_2/subject1/ground_truth.txt", kind: "ppg" },
-      dataset.read("DATASET_2/subject1/ground_truth.txt"),
+      bytes(dataset.read("DATASET_2/subject1/ground_truth.txt")),
     );
     expect(Array.from(two.values)).toEqual([1, 2, 3]);
     expect(Array.from(two.frameTimeS!)).toEqual([0, 0.033, 0.066]);
-    const one = ubfcRppg.parseReference(
+    const one = ubfcRppg.parseReference!(
       { file: "DATASET_1/10-gt/gtdump.xmp", kind: "ppg" },
-      dataset.read("DATASET_1/10-gt/gtdump.xmp"),
+      bytes(dataset.read("DATASET_1/10-gt/gtdump.xmp")),
     );
     expect(Array.from(one.values)).toEqual([512, 530, 541]);
     expect(Array.from(one.timeS)).toEqual([0, 0.033, 0.066]);
@@ -102,7 +104,10 @@ describe("ubfc-rppg", () => {
 
   it("names the file when a ground truth is damaged", () => {
     expect(() =>
-      ubfcRppg.parseReference({ file: "s/ground_truth.txt", kind: "ppg" }, "1 2 3\n90 90 90\n0 0.03\n"),
+      ubfcRppg.parseReference!(
+        { file: "s/ground_truth.txt", kind: "ppg" },
+        bytes("1 2 3\n90 90 90\n0 0.03\n"),
+      ),
     ).toThrow(/s\/ground_truth\.txt: 3 PPG samples but 2 times/);
   });
 });
@@ -153,7 +158,7 @@ describe("pure", () => {
   });
 
   it("reads the waveform and the frame times in seconds from the first frame", () => {
-    const signal = pure.parseReference({ file: "01-01.json", kind: "ppg" }, json);
+    const signal = pure.parseReference!({ file: "01-01.json", kind: "ppg" }, bytes(json));
     expect(Array.from(signal.values)).toEqual([60, 62]);
     expect(signal.timeS[1]).toBeCloseTo(0.016666667, 9);
     expect(signal.frameTimeS![1]).toBeCloseTo(0.033333333, 9);
@@ -206,7 +211,7 @@ describe("generic manifest", () => {
     const listing = generic.list(dataset.files, dataset.read);
     const read = (subject: string) => {
       const source = listing.recordings.find((r) => r.subject === subject)!.reference!;
-      return generic.parseReference(source, dataset.read(source.file));
+      return generic.parseReference!(source, bytes(dataset.read(source.file)));
     };
     const ecg = read("alice");
     expect(Array.from(ecg.values)).toEqual([10, 20, 30]);
@@ -289,9 +294,9 @@ describe.skipIf(!present)("the development data as folders", () => {
       "subject11",
     ]);
     const first = listing.recordings[0]!;
-    const signal = layout.parseReference(
+    const signal = layout.parseReference!(
       first.reference!,
-      readFileSync(path.join(root, first.reference!.file), "utf8"),
+      bytes(readFileSync(path.join(root, first.reference!.file), "utf8")),
     );
     expect(signal.values.length).toBe(signal.frameTimeS!.length);
     expect(signal.values.length).toBeGreaterThan(1500);
@@ -312,11 +317,51 @@ describe.skipIf(!present)("the development data as folders", () => {
       subject: "v01",
       frameTimes: { file: "frames_timestamp.csv", column: "timestamp" },
     });
-    const bvp = layout.parseReference(recording!.reference!, read(recording!.reference!.file));
+    const bvp = layout.parseReference!(recording!.reference!, bytes(read(recording!.reference!.file)));
     const frames = parseFrameTimes(recording!.frameTimes!, read(recording!.frameTimes!.file));
     expect(frames.length).toBe(602);
     // Both clocks are unix time: the oximeter's samples span the video's frames.
     expect(Math.abs(bvp.timeS[0]! - frames[0]!)).toBeLessThan(1);
     expect(bvp.timeS[bvp.timeS.length - 1]!).toBeGreaterThan(frames[frames.length - 1]! - 1);
+  });
+});
+
+describe("the AMIGOS adapter reads a reference like any layout", () => {
+  const matFile = path.resolve(
+    import.meta.dirname,
+    "../../../../shared/fixtures/amigos-mat/Data_Preprocessed_P01.mat",
+  );
+
+  it("parses one trial's ECG column of a participant's .mat, at 128 Hz on the trial's clock", () => {
+    const bytes = readFileSync(matFile);
+    const trials = amigosTrials(bytes, "Data_Preprocessed_P01.mat");
+    const first = trials.find((t) => !("excluded" in t));
+    expect(first, "the fixture has a trial with a matrix").toBeDefined();
+    if (!first || "excluded" in first) return;
+    const source = {
+      file: "Data_Preprocessed_P01.mat",
+      kind: "ecg" as const,
+      trial: first.videoId,
+      column: "14",
+    };
+    const signal = amigos.parseReference!(source, bytes);
+    expect(signal.kind).toBe("ecg");
+    expect(Array.from(signal.values)).toEqual(Array.from(first.column(14)));
+    expect(signal.timeS[1]! - signal.timeS[0]!).toBeCloseTo(1 / amigosSampleRateHz, 12);
+    expect(Array.from(amigos.parseReference!({ ...source, column: undefined }, bytes).values)).toEqual(
+      Array.from(first.column(15)),
+    );
+  });
+
+  it("names the file and the trial it lacks, and the column it cannot give", () => {
+    const bytes = readFileSync(matFile);
+    expect(() => amigos.parseReference!({ file: "P01.mat", kind: "ecg", trial: "999" }, bytes)).toThrow(
+      "P01.mat has no trial 999 in its VideoIDs.",
+    );
+    const [trial] = amigosTrials(bytes, "P01.mat");
+    expect(() =>
+      amigos.parseReference!({ file: "P01.mat", kind: "ecg", trial: trial!.videoId, column: "40" }, bytes),
+    ).toThrow(/P01\.mat trial .* has 17 columns, too few for ECG column 40/);
+    expect(() => amigosTrials(bytes.subarray(0, 200), "P01.mat")).toThrow(/P01\.mat/);
   });
 });

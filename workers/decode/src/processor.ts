@@ -112,16 +112,16 @@ async function recordedRate(
   video: { fps: number; frameCount: number },
 ): Promise<number | undefined> {
   if (!reference) return undefined;
-  const text = async (key: string) => {
+  const read = async (key: string) => {
     if (!(await storage.exists(key))) throw new ArtifactNotFoundError(storage.url, key);
-    return (await storage.get(key)).toString("utf8");
+    return storage.get(key);
   };
-  const texts = {
-    reference: await text(reference.key),
-    ...(reference.frameTimes ? { frameTimes: await text(reference.frameTimes.key) } : {}),
+  const contents = {
+    reference: await read(reference.key),
+    ...(reference.frameTimes ? { frameTimes: await read(reference.frameTimes.key) } : {}),
   };
   try {
-    const { frameTimeS } = readReference(reference, texts);
+    const { frameTimeS } = readReference(reference, contents);
     return frameTimeS && recordedFrameRateHz(frameTimeS, video);
   } catch {
     // A reference that cannot be read fails the video's ecg job, which names what is wrong with it.

@@ -7,10 +7,10 @@ export class ReferenceInputError extends Error {
   override name = "ReferenceInputError";
 }
 
-export interface ReferenceTexts {
-  reference: string;
-  /** The frame-times table, where the recording has one. */
-  frameTimes?: string;
+/** A reference file's bytes, and its frame-times table's where the recording has one. */
+export interface ReferenceContents {
+  reference: Uint8Array;
+  frameTimes?: Uint8Array;
 }
 
 function round(value: number, digits: number): number {
@@ -33,13 +33,13 @@ export function labelReference(
     video: { fps: number; frameCount: number };
     options: EcgOptions;
   },
-  texts: ReferenceTexts,
+  contents: ReferenceContents,
 ): TrialLabels {
   const { reference, video, options } = input;
   let signal: ReferenceSignal;
   let frameTimeS: Float64Array | undefined;
   try {
-    ({ signal, frameTimeS } = readReference(reference, texts));
+    ({ signal, frameTimeS } = readReference(reference, contents));
   } catch (error) {
     throw new ReferenceInputError((error as Error).message);
   }

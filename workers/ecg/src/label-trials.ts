@@ -1,10 +1,6 @@
 import type { EcgOptions, TrialLabels } from "@hrpipe/contracts";
-import { type MatValue, readMat } from "@hrpipe/matfile";
+import { type AmigosTrial, amigosSampleRateHz, amigosTrials } from "@hrpipe/datasets";
 import { detectRPeaks, frameHeartRates, rrIntervals, sampleCount } from "@hrpipe/signal";
-
-/** AMIGOS preprocessed data: 128 Hz, joined_data columns 0-13 EEG, 14 ECG right, 15 ECG left, 16 GSR. */
-export const amigosSampleRateHz = 128;
-export const amigosColumns = 17;
 
 export interface TrialExclusion {
   videoId: string;
@@ -19,10 +15,6 @@ export interface ParticipantLabels {
 /** A .mat file that cannot be labelled at all; the message names the file and the reason. */
 export class EcgInputError extends Error {
   override name = "EcgInputError";
-}
-
-function charText(value: MatValue | undefined): string | undefined {
-  return value?.kind === "char" ? value.text.trim() : undefined;
 }
 
 function round(value: number, digits: number): number {
@@ -96,53 +88,29 @@ export function labelMatFile(
   participant: string,
   options: EcgOptions,
 ): ParticipantLabels {
-  let variables: Record<string, MatValue>;
+  let trials: AmigosTrial[];
   try {
-    variables = readMat(bytes, source).variables;
+    trials = amigosTrials(bytes, source);
   } catch (error) {
     throw new EcgInputError((error as Error).message);
   }
-  const joined = variables["joined_data"];
-  const ids = variables["VideoIDs"];
-  if (joined?.kind !== "cell") {
-    throw new EcgInputError(
-      `${source} has no joined_data cell array; is it an AMIGOS Data_Preprocessed_Pxx.mat file?`,
-    );
-  }
-  if (ids?.kind !== "cell")
-    throw new EcgInputError(
-      `${source} has no VideoIDs cell array; is it an AMIGOS Data_Preprocessed_Pxx.mat file?`,
-    );
-  if (ids.cells.length !== joined.cells.length) {
-    throw new EcgInputError(
-      `${source} has ${joined.cells.length} joined_data trials but ${ids.cells.length} VideoIDs; the file is inconsistent.`,
-    );
-  }
   const result: ParticipantLabels = { trials: [], excluded: [] };
-  joined.cells.forEach((trial, i) => {
-    const videoId = charText(ids.cells[i]) ?? `trial${i + 1}`;
-    if (trial.kind !== "numeric") {
-      result.excluded.push({
-        videoId,
-        reason: `${source} trial ${videoId}: joined_data holds a ${trial.kind}, not a matrix`,
-      });
-      return;
+  for (const trial of trials) {
+    const { videoId } = trial;
+    if ("excluded" in trial) {
+      result.excluded.push({ videoId, reason: trial.excluded });
+      continue;
     }
-    const [rows = 0, columns = 0] = trial.dims;
-    if (rows === 0 || columns === 0) {
-      result.excluded.push({ videoId, reason: `${source} trial ${videoId}: joined_data is empty` });
-      return;
+    let ecg: Float64Array;
+    try {
+      ecg = trial.column(options.column);
+    } catch (error) {
+      throw new EcgInputError((error as Error).message);
     }
-    if (columns <= options.column) {
-      throw new EcgInputError(
-        `${source} trial ${videoId} has ${columns} columns, too few for ECG column ${options.column}; AMIGOS preprocessed trials have ${amigosColumns}.`,
-      );
-    }
-    const ecg = trial.real.subarray(options.column * rows, (options.column + 1) * rows);
     const labels = labelTrial(ecg, { participant, videoId, column: options.column, source }, options);
     if (typeof labels === "string")
       result.excluded.push({ videoId, reason: `${source} trial ${videoId}: ${labels}` });
     else result.trials.push(labels);
-  });
+  }
   return result;
 }

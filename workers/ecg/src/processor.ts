@@ -123,8 +123,8 @@ async function labelVideoReference(
   let labels: ReturnType<typeof labelReference>;
   try {
     labels = labelReference(input, {
-      reference: referenceBytes.toString("utf8"),
-      frameTimes: frameTimesBytes?.toString("utf8"),
+      reference: referenceBytes,
+      frameTimes: frameTimesBytes,
     });
   } catch (error) {
     if (error instanceof ReferenceInputError) throw new BadInputError(error.message);

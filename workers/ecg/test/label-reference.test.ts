@@ -35,7 +35,7 @@ describe("labelReference: a video's own reference as per-frame heart rates on it
         video: { fps: 29.5, frameCount: 29.5 * 40 },
         options,
       },
-      { reference: groundTruth(75, 29.5, 40) },
+      { reference: Buffer.from(groundTruth(75, 29.5, 40)) },
     );
     expect(labels).toMatchObject({ kind: "ppg", source: "subject1/ground_truth.txt", column: null, fps: 25 });
     expect(labels.frameCount).toBe(1000);
@@ -54,20 +54,20 @@ describe("labelReference: a video's own reference as per-frame heart rates on it
       video: { fps: 30, frameCount: 30 * 30 },
       options: { ...options, offsetS: 5 },
     };
-    const shifted = labelReference(input, { reference: groundTruth(60, 30, 30) });
+    const shifted = labelReference(input, { reference: Buffer.from(groundTruth(60, 30, 30)) });
     // Covered from 5 s of video time on: the first labelled frame's window is 90% covered (9 s).
     expect(shifted.hrBpm.findIndex((hr) => hr !== null) / 25).toBeGreaterThanOrEqual(9);
     expect(shifted.hrBpm.findIndex((hr) => hr !== null) / 25).toBeLessThan(9.1);
     expect(() =>
       labelReference(
         { ...input, options: { ...options, offsetS: 100 } },
-        { reference: groundTruth(60, 30, 30) },
+        { reference: Buffer.from(groundTruth(60, 30, 30)) },
       ),
     ).toThrow(ReferenceInputError);
     expect(() =>
       labelReference(
         { ...input, options: { ...options, offsetS: 100 } },
-        { reference: groundTruth(60, 30, 30) },
+        { reference: Buffer.from(groundTruth(60, 30, 30)) },
       ),
     ).toThrow(/s\/ground_truth\.txt gives no 10-s window a heart rate.*check its offset/);
   });
@@ -90,7 +90,7 @@ describe("labelReference: a video's own reference as per-frame heart rates on it
         video: { fps: 30, frameCount: 30 * 30 },
         options,
       },
-      { reference: `ppg\n${ppg.join("\n")}\n` },
+      { reference: Buffer.from(`ppg\n${ppg.join("\n")}\n`) },
     );
     // Covered from 5 s of video time on (not 10 s): the first labelled frame's window is 90% covered at 9 s.
     expect(labels.hrBpm.findIndex((hr) => hr !== null) / 25).toBeGreaterThanOrEqual(9);
@@ -107,7 +107,7 @@ describe("labelReference: a video's own reference as per-frame heart rates on it
         video: { fps: 30, frameCount: 30 * 40 },
         options,
       },
-      { reference: `rr_ms\n${rr.join("\n")}\n` },
+      { reference: Buffer.from(`rr_ms\n${rr.join("\n")}\n`) },
     );
     expect(rrLabels.hrBpm[500]).toBeCloseTo(75, 5);
     const hrLabels = labelReference(
@@ -118,7 +118,7 @@ describe("labelReference: a video's own reference as per-frame heart rates on it
         video: { fps: 30, frameCount: 30 * 40 },
         options,
       },
-      { reference: `hr\n${Array.from({ length: 45 }, () => 64).join("\n")}\n` },
+      { reference: Buffer.from(`hr\n${Array.from({ length: 45 }, () => 64).join("\n")}\n`) },
     );
     expect(hrLabels.hrBpm[500]).toBe(64);
     expect(hrLabels.beatTimesS).toEqual([]);
@@ -156,7 +156,7 @@ describe.skipIf(!existsSync(ubfc))(
         // The decode stage's clock: the camera's rate between dropped frames, by ground_truth.txt's times.
         const { frameTimeS } = readReference(
           { ...ubfcReference(`${subject}/ground_truth.txt`), layout: "ubfc-rppg" },
-          { reference: text },
+          { reference: Buffer.from(text) },
         );
         const rate = recordedFrameRateHz(frameTimeS!, { fps: containerFps, frameCount: frames })!;
         // Dropped frames only lower the average rate the container was written at.
@@ -169,7 +169,7 @@ describe.skipIf(!existsSync(ubfc))(
             video: { fps: rate, frameCount: frames },
             options,
           },
-          { reference: text },
+          { reference: Buffer.from(text) },
         );
         // rPPG-Toolbox takes every UBFC file as 30 fps: on its clock ours is its spectral peak to within
         // one FFT bin (30 * 60 / 2048 bpm)...
@@ -207,7 +207,7 @@ describe.skipIf(!existsSync(physrecorder))("labelReference on PhysRecorder (../s
         video: { fps: 30, frameCount: 602 },
         options,
       },
-      { reference: read("BVP.csv"), frameTimes: read("frames_timestamp.csv") },
+      { reference: Buffer.from(read("BVP.csv")), frameTimes: Buffer.from(read("frames_timestamp.csv")) },
     );
     // Unix time (1.69e9 s) became video time: beats lie within the video's 20 s, labels cover it.
     expect(Math.min(...labels.beatTimesS)).toBeGreaterThanOrEqual(-1);

@@ -9,6 +9,7 @@ import {
   faceResultSchema,
   featuresResultSchema,
   gatheredStages,
+  hasReference,
   parseJobId,
   parseResult,
   protocolSplit,
@@ -89,7 +90,7 @@ export function gatherRun(
     const labelsKey = labels.get(ref);
     const decode = decoded.get(ref);
     // A video without a reference of its own (an inference run) needs no labels: rPPG reports it.
-    const needsLabels = manifest.layout === "amigos" || video.reference !== undefined;
+    const needsLabels = hasReference(manifest, video);
     if ((needsLabels && !labelsKey) || !decode) {
       const failedAlready = excluded.some(
         (e) =>
