@@ -3,7 +3,7 @@ import path from "node:path";
 import { amigosSampleRateHz } from "@hrpipe/datasets";
 import { readMat } from "@hrpipe/matfile";
 import { butterworthBandpass, sosFiltFilt } from "@hrpipe/signal";
-import { labelTrial } from "@hrpipe/worker-ecg";
+import { labelTrial } from "@hrpipe/worker-labels";
 import { type BenchResult, machineDescription } from "./report.ts";
 
 const fixture = path.resolve(

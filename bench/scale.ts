@@ -28,7 +28,7 @@ import {
 import { ingestStage } from "@hrpipe/worker-ingest";
 import { buildCompiledTree } from "../infra/compiled-tree.ts";
 import { type BenchResult, machineDescription, saveResult } from "./report.ts";
-import { noopDecode, noopEcg, noopEval, noopReport, noopTime, noopTrain } from "./scale/noop-stages.ts";
+import { noopDecode, noopEval, noopLabels, noopReport, noopTime, noopTrain } from "./scale/noop-stages.ts";
 import { amigosShape, segmentCount } from "./scale/shape.ts";
 
 const bin = path.resolve(import.meta.dirname, "../apps/cli/bin/hrpipe.js");
@@ -178,12 +178,15 @@ export async function measureScale(): Promise<{ numbers: ScaleNumbers; rows: Ben
   const children: ChildProcess[] = [];
   // Four decode jobs at once, as a deployment scales decode workers out: one would measure BullMQ's
   // job cycle of a single worker (about 3 ms a job) rather than how fast the queues take new jobs.
-  const inProcess = startStageWorkers([ingestStage, noopEcg, noopDecode, noopTrain, noopEval, noopReport], {
-    config,
-    logger,
-    storage,
-    flags: { decode: { concurrency: 4 } },
-  });
+  const inProcess = startStageWorkers(
+    [ingestStage, noopLabels, noopDecode, noopTrain, noopEval, noopReport],
+    {
+      config,
+      logger,
+      storage,
+      flags: { decode: { concurrency: 4 } },
+    },
+  );
   try {
     const datasetPrefix = "datasets/amigos-shape";
     for (const participant of amigosShape.participants) {
@@ -208,8 +211,9 @@ export async function measureScale(): Promise<{ numbers: ScaleNumbers; rows: Ben
     const enqueueStarted = performance.now();
     await queues.add("ingest", { runId, datasetPrefix, layout: "amigos" }, { jobId: jobIds.ingest(runId) });
     await waitFor(
-      async () => (await completed(queues, ["decode", "ecg"])) === videos + amigosShape.participants.length,
-      "every decode and ecg job",
+      async () =>
+        (await completed(queues, ["decode", "labels"])) === videos + amigosShape.participants.length,
+      "every decode and labels job",
       600_000,
     );
     const enqueueS = (performance.now() - enqueueStarted) / 1000;

@@ -7,9 +7,9 @@
 import {
   artifactKeys,
   type DecodedVideo,
-  type EcgJobResult,
   type FaceJobResult,
   type FeaturesJobResult,
+  type LabelsJobResult,
   segmentName,
   weightsProvenanceSchema,
 } from "@hrpipe/contracts";
@@ -47,11 +47,11 @@ const backbone = {
   note: "scale benchmark: no backbone ran (no-op features processor)",
 };
 
-export const noopEcg = defineStage(
-  "ecg",
+export const noopLabels = defineStage(
+  "labels",
   () => async (payload) =>
     timed(
-      (): EcgJobResult => ({
+      (): LabelsJobResult => ({
         participant: payload.participant,
         hash: "bench",
         labels: amigosShape.videoIds.map((videoId) => ({
@@ -190,7 +190,7 @@ export const noopReport = defineStage("report", ({ storage, queues }) => async (
 
 /** The no-op stages by name. */
 export const noopStages: Record<string, StageBinding> = {
-  ecg: noopEcg,
+  labels: noopLabels,
   decode: noopDecode,
   face: noopFace,
   features: noopFeatures,

@@ -21,7 +21,7 @@ function manifest(
     layout: "amigos",
     options: {
       protocols: ["unseen-videos"],
-      ecg: { column: 15, fps: 25, windowS: 10, offsetS: 0 },
+      labels: { column: 15, fps: 25, windowS: 10, offsetS: 0 },
       decode: { segmentS: 10 },
       face: { detector: "tiny", inputSize: 320, detectEvery: 8, cropSize: 128, keepChunks: false },
       train: { epochs: 1, batchSize: 32, learningRate: 0.001, validationSplit: 0.2, seed: 1 },

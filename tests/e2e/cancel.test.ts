@@ -45,7 +45,7 @@ describe("hrpipe cancel", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^run stopme cancelled; 5 queued jobs removed$/m);
     expect(await queues.queue("decode").getWaitingCount()).toBe(0);
-    expect(await queues.queue("ecg").getWaitingCount()).toBe(0);
+    expect(await queues.queue("labels").getWaitingCount()).toBe(0);
     expect(await queues.queue("ingest").getJob(jobIds.ingest("stopme"))).toBeUndefined();
     expect((await readManifest(services.storage, "stopme")).state).toBe("cancelled");
   }, 120_000);

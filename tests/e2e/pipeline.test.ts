@@ -91,7 +91,9 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
   });
 
   it("completes a run with both protocols despite a SIGKILLed face worker and bad inputs", async () => {
-    workers.push(startWorkerProcess(["ingest", "ecg", "decode", "features", "train", "eval", "report"], env));
+    workers.push(
+      startWorkerProcess(["ingest", "labels", "decode", "features", "train", "eval", "report"], env),
+    );
     const victim = startWorkerProcess(["face"], faceEnv);
     workers.push(victim);
     const ingest = await runCli(
@@ -172,7 +174,7 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
     );
     expect(manifest.excluded).toContainEqual(
       expect.objectContaining({
-        stage: "ecg",
+        stage: "labels",
         participant: "P04",
         reason: expect.stringMatching(/Data_Preprocessed_P4\.mat is not a readable MAT-file/),
       }),
@@ -242,14 +244,14 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
     expect(status.code, status.stderr).toBe(0);
     const stages = (JSON.parse(status.stdout) as { run: { stages: Record<string, Record<string, number>> } })
       .run.stages;
-    for (const stage of ["ecg", "decode", "face", "features", "train"])
+    for (const stage of ["labels", "decode", "face", "features", "train"])
       expect(stages[stage]!.computed, stage).toBe(0);
     // Every segment with faces was embedded the first time (videos later excluded for want of labels
     // included): all reused now.
     expect(stages.features!.reused).toBeGreaterThanOrEqual(
       manifest.artifacts.reduce((sum, v) => sum + v.segments.filter((s) => s.featuresKey).length, 0),
     );
-    expect(stages.ecg!.reused).toBe(3);
+    expect(stages.labels!.reused).toBe(3);
     expect(stages.decode!.reused).toBe(manifest.videos.length - 1);
     expect((stages.face?.done ?? 0) + (stages.face?.failed ?? 0)).toBe(0);
     expect(stages.train!.reused).toBe(2);
@@ -318,7 +320,7 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
           const errors: string[] = [];
           page.on("pageerror", (error) => errors.push(error.message));
           await page.goto(`${base}/queues/`);
-          for (const stage of ["ingest", "ecg", "decode", "face", "features", "train", "eval", "report"]) {
+          for (const stage of ["ingest", "labels", "decode", "face", "features", "train", "eval", "report"]) {
             await expect(page.getByText(stage, { exact: true }).first()).toBeTruthy();
           }
           await page.waitForSelector("text=face", { timeout: 30_000 });

@@ -214,7 +214,7 @@ describe("the compose services' commands, run without Docker", () => {
     expect(result.services.sort()).toEqual([
       "dashboard",
       "decode",
-      "ecg",
+      "labels",
       "eval",
       "face",
       "features",

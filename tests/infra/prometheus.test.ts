@@ -167,7 +167,7 @@ describe.runIf((onPath("prometheus") && onPath("promtool")) || process.env.CI)(
     it("every scraped endpoint passes promtool check metrics, as does a worker's own", async () => {
       for (const [name, url] of scraped) expect(await promtoolCheck(url), name).toBe("ok");
       const port = await freePort();
-      const worker = startWorkerProcess(["ecg"], { ...services.env, HRPIPE_METRICS_PORT: String(port) });
+      const worker = startWorkerProcess(["labels"], { ...services.env, HRPIPE_METRICS_PORT: String(port) });
       processes.push(worker);
       const url = `http://127.0.0.1:${port}/metrics`;
       await waitUntil(
@@ -183,7 +183,7 @@ describe.runIf((onPath("prometheus") && onPath("promtool")) || process.env.CI)(
       ])
         expect(body).toContain(name);
       // A worker's endpoint carries its own stage's backlog too, without credentials.
-      expect(body).toMatch(/^hrpipe_queue_backlog\{queue="ecg"\} \d+$/m);
+      expect(body).toMatch(/^hrpipe_queue_backlog\{queue="labels"\} \d+$/m);
       expect(await promtoolCheck(url)).toBe("ok");
     }, 60_000);
   },

@@ -30,24 +30,24 @@ describe("typed queues through the harness's Redis", () => {
     const queues = new StageQueues({ connection: producer, prefix: services.queuePrefix });
     const seen: unknown[] = [];
     const worker = createStageWorker(
-      "ecg",
+      "labels",
       async (payload) => {
         seen.push(payload);
         return { labelled: payload.participant, windowS: payload.options.windowS };
       },
       {
-        ...resolveWorkerSettings("ecg", services.config),
+        ...resolveWorkerSettings("labels", services.config),
         connection: workerConnection,
         prefix: services.queuePrefix,
         logger: services.logger,
       },
     );
-    const events = new QueueEvents("ecg", {
+    const events = new QueueEvents("labels", {
       connection: createRedisConnection(services.redisUrl, "worker"),
       prefix: services.queuePrefix,
     });
     await events.waitUntilReady();
-    const job = await queues.add("ecg", {
+    const job = await queues.add("labels", {
       runId: "run1",
       participant: "P07",
       matKey: "data/Data_Preprocessed_P07.mat",

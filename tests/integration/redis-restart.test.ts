@@ -30,12 +30,12 @@ describe.runIf(binary)("a worker's producer connection across a Redis restart", 
     connections.push(connection);
     const queues = new StageQueues({ connection, prefix: "restart" });
     // The queue reports the outage as events too; the outcome of add() is what is under test.
-    queues.queue("ecg").on("error", () => {});
-    await queues.queue("ecg").waitUntilReady();
+    queues.queue("labels").on("error", () => {});
+    await queues.queue("labels").waitUntilReady();
     children.at(-1)!.kill("SIGKILL");
     await waitUntil(async () => connection.status !== "ready", "the connection to notice", 10_000, 20);
     const added = queues
-      .add("ecg", { runId: "r", participant: "P01", matKey: "m.mat" })
+      .add("labels", { runId: "r", participant: "P01", matKey: "m.mat" })
       .then((job) => ({ ok: true as const, id: job.id }))
       .catch((error: Error) => ({ ok: false as const, error: error.message }));
     await new Promise((resolve) => setTimeout(resolve, 500));

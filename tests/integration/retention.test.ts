@@ -18,7 +18,7 @@ describe("finished jobs are kept by count per stage", () => {
 
   it("keeps the newest completed and failed jobs up to the configured counts", async () => {
     const config = { ...services.config, worker: { keepCompletedJobs: 2, keepFailedJobs: 1 } };
-    const ecg = defineStage("ecg", () => async (payload) => {
+    const ecg = defineStage("labels", () => async (payload) => {
       if (payload.participant === "P09") throw new Error("fails on purpose");
       return { participant: payload.participant, hash: "h", labels: [], excluded: [], reused: false };
     });
@@ -30,16 +30,16 @@ describe("finished jobs are kept by count per stage", () => {
     for (let i = 1; i <= 8; i++) {
       const participant = i <= 5 ? `P0${i}` : "P09";
       await queues.add(
-        "ecg",
+        "labels",
         { runId: "keep", participant, matKey: `ds/${i}.mat` },
-        { jobId: `ecg.keep.${i}`, attempts: 1 },
+        { jobId: `labels.keep.${i}`, attempts: 1 },
       );
     }
     await waitUntil(async () => finished === 8, "every job to finish", 30_000);
-    const counts = await queues.queue("ecg").getJobCounts("completed", "failed");
+    const counts = await queues.queue("labels").getJobCounts("completed", "failed");
     expect(counts).toEqual({ completed: 2, failed: 1 });
-    const kept = await queues.queue("ecg").getJobs(["completed"]);
-    expect(kept.map((job) => job.id).sort()).toEqual(["ecg.keep.4", "ecg.keep.5"]);
+    const kept = await queues.queue("labels").getJobs(["completed"]);
+    expect(kept.map((job) => job.id).sort()).toEqual(["labels.keep.4", "labels.keep.5"]);
     await set.close();
     await queues.close();
   });

@@ -54,7 +54,7 @@ describe("tracing jobs with OpenTelemetry", () => {
     const stopSignal = new Promise<string>((resolve) => {
       stop = resolve;
     });
-    // Two stand-in stages: ingest plans one participant, whose ecg job its links add, as a real plan does.
+    // Two stand-in stages: ingest plans one participant, whose labels job its links add, as a real plan does.
     const planned = {
       ...plannedRunManifest("traced", services.storage.url),
       participants: [{ participant: "P01", matKey: "ds/P01.mat" }],
@@ -66,7 +66,7 @@ describe("tracing jobs with OpenTelemetry", () => {
         reused: false as const,
         ...(payload.step === "plan" ? { manifest: planned } : {}),
       })),
-      defineStage("ecg", () => async (payload) => ({
+      defineStage("labels", () => async (payload) => ({
         participant: payload.participant,
         hash: "h",
         labels: [],
@@ -80,7 +80,11 @@ describe("tracing jobs with OpenTelemetry", () => {
     });
     const queues = services.queues();
     await queues.add("ingest", { runId: "traced", datasetPrefix: "ds" });
-    await waitUntil(async () => (await queues.queue("ecg").getCompletedCount()) === 1, "the ecg job", 30_000);
+    await waitUntil(
+      async () => (await queues.queue("labels").getCompletedCount()) === 1,
+      "the labels job",
+      30_000,
+    );
     stop("test");
     await running;
     await queues.close();
@@ -95,9 +99,9 @@ describe("tracing jobs with OpenTelemetry", () => {
     );
     expect(serviceNames).toContain("hrpipe-test");
     const processIngest = spans.find((s) => /process/i.test(s.name) && s.name.includes("ingest"));
-    const processEcg = spans.find((s) => /process/i.test(s.name) && s.name.includes("ecg"));
+    const processLabels = spans.find((s) => /process/i.test(s.name) && s.name.includes("labels"));
     expect(processIngest, spans.map((s) => s.name).join(", ")).toBeDefined();
-    expect(processEcg, spans.map((s) => s.name).join(", ")).toBeDefined();
-    expect(processEcg!.traceId).toBe(processIngest!.traceId);
+    expect(processLabels, spans.map((s) => s.name).join(", ")).toBeDefined();
+    expect(processLabels!.traceId).toBe(processIngest!.traceId);
   }, 60_000);
 });

@@ -324,7 +324,7 @@ export function buildProgram(): Command {
         "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
       )
       .option("--participant <id>", "participant id, when the file name does not carry it"),
-    ["ecg.column", "ecg.fps", "ecg.windowS"],
+    ["labels.column", "labels.fps", "labels.windowS"],
   ).action(
     action(async (matFile: string, options: EcgCommandOptions) =>
       (await import("./commands/ecg.ts")).ecgCommand(matFile, options),
@@ -393,9 +393,9 @@ export function buildProgram(): Command {
       "face.detectEvery",
       "layout",
       "decode.segmentS",
-      "ecg.windowS",
-      "ecg.fps",
-      "ecg.offsetS",
+      "labels.windowS",
+      "labels.fps",
+      "labels.offsetS",
       "ecgOffsetsS",
     ],
   ).action(

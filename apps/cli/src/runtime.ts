@@ -1,11 +1,11 @@
 import { type StageName, stageNames } from "@hrpipe/contracts";
 import type { StageBinding } from "@hrpipe/runtime";
 import { decodeStage } from "@hrpipe/worker-decode";
-import { ecgStage } from "@hrpipe/worker-ecg";
 import { evalStage } from "@hrpipe/worker-eval";
 import { faceStage } from "@hrpipe/worker-face";
 import { featuresStage } from "@hrpipe/worker-features";
 import { ingestStage } from "@hrpipe/worker-ingest";
+import { labelsStage } from "@hrpipe/worker-labels";
 import { reportStage } from "@hrpipe/worker-report";
 import { trainStage } from "@hrpipe/worker-train";
 import { UserError } from "./output.ts";
@@ -13,7 +13,7 @@ import { UserError } from "./output.ts";
 /** Every stage folder's binding, by stage: what `hrpipe worker`, `demo` and `run` start. */
 export const stageBindings: Record<StageName, StageBinding> = {
   ingest: ingestStage,
-  ecg: ecgStage,
+  labels: labelsStage,
   decode: decodeStage,
   face: faceStage,
   features: featuresStage,

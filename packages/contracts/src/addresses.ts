@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import type { DecodeOptions, EcgOptions, FaceOptions, FeaturesOptions, TrainOptions } from "./payloads.ts";
+import type { DecodeOptions, FaceOptions, FeaturesOptions, LabelOptions, TrainOptions } from "./payloads.ts";
 
 export type FormatVersions = Record<"labels" | "chunks" | "faces" | "features" | "head", number>;
 
@@ -57,7 +57,7 @@ export function sha256Of(bytes: Uint8Array): string {
 export const addresses = {
   labels: (
     /** `reading`: how a recording's own reference is read and onto which video clock (not for AMIGOS's .mat). */
-    input: { sourceSha256: string; options: EcgOptions; reading?: unknown },
+    input: { sourceSha256: string; options: LabelOptions; reading?: unknown },
     versions: FormatVersions = formatVersions,
   ) =>
     contentHash({

@@ -11,7 +11,7 @@ import { protocolNames, trainOptionsSchema } from "./payloads.ts";
 /** JSON has no NaN: metrics that are undefined (a constant series' correlation) are stored as null. */
 const metricNumber = z.union([z.number(), z.nan(), z.null()]).transform((value) => value ?? Number.NaN);
 
-// ---- labels (ecg stage) ----
+// ---- labels (labels stage) ----
 
 export const spanSchema = z.object({ startS: z.number(), endS: z.number() });
 

@@ -5,8 +5,8 @@
 export const jobIds = {
   ingest: (runId: string) => `ingest.${runId}`,
   /** An AMIGOS participant's .mat, or (with its video id) one video's own reference. */
-  ecg: (runId: string, participant: string, videoId?: string) =>
-    videoId === undefined ? `ecg.${runId}.${participant}` : `ecg.${runId}.${participant}.${videoId}`,
+  labels: (runId: string, participant: string, videoId?: string) =>
+    videoId === undefined ? `labels.${runId}.${participant}` : `labels.${runId}.${participant}.${videoId}`,
   decode: (runId: string, participant: string, videoId: string) =>
     `decode.${runId}.${participant}.${videoId}`,
   face: (runId: string, participant: string, videoId: string, segment: number) =>

@@ -51,7 +51,7 @@ export const artifactKeys = {
       safeId(participant, "participant"),
       `${safeId(videoId, "video id")}.json`,
     ),
-  /** Written last by an ecg job: the participant is done (and what it produced). */
+  /** Written last by a labels job: the participant is done (and what it produced). */
   labelsSummary: (hash: string, participant: string) =>
     joinKey("labels", safeId(hash, "hash"), safeId(participant, "participant"), "_summary.json"),
   /**

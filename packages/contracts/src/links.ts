@@ -7,14 +7,14 @@
 import { jobIds } from "./job-ids.ts";
 import { artifactKeys } from "./keys.ts";
 import { hasReference, type RunManifest } from "./manifest.ts";
-import { ecgOptionsFor, type Payload, type PayloadInput, type StageName } from "./payloads.ts";
+import { labelOptionsFor, type Payload, type PayloadInput, type StageName } from "./payloads.ts";
 import type {
   DecodedVideo,
-  EcgJobResult,
   EvalJobResult,
   FaceJobResult,
   FeaturesJobResult,
   IngestJobResult,
+  LabelsJobResult,
   ReportJobResult,
   TrainJobResult,
 } from "./results.ts";
@@ -59,7 +59,7 @@ export interface StageLinks {
 export interface StageOutputs {
   /** The manifest as planned or gathered; absent when the run was cancelled. */
   ingest: IngestJobResult & { manifest?: RunManifest };
-  ecg: EcgJobResult;
+  labels: LabelsJobResult;
   decode: DecodedVideo;
   face: FaceJobResult;
   features: FeaturesJobResult;
@@ -78,21 +78,21 @@ export interface StageLink<S extends StageName> {
 export const leadsNowhere = { adds: [], jobs: () => ({ gathered: [] }) } satisfies StageLink<StageName>;
 
 /**
- * The jobs that start a planned run: one ecg job per AMIGOS participant, one decode job per video
- * (which leads to the ecg job of a video with its own reference, once it knows the video's clock).
+ * The jobs that start a planned run: one labels job per AMIGOS participant, one decode job per video
+ * (which leads to the labels job of a video with its own reference, once it knows the video's clock).
  */
 export function plannedJobs(manifest: RunManifest): LinkedJob[] {
   const { runId, options } = manifest;
   return [
     ...manifest.participants.map(
       ({ participant, matKey }): LinkedJob => ({
-        stage: "ecg",
-        jobId: jobIds.ecg(runId, participant),
+        stage: "labels",
+        jobId: jobIds.labels(runId, participant),
         payload: {
           runId,
           participant,
           matKey,
-          options: ecgOptionsFor(options.ecg, options.ecgOffsetsS, participant),
+          options: labelOptionsFor(options.labels, options.ecgOffsetsS, participant),
         },
       }),
     ),
@@ -114,7 +114,7 @@ export function plannedJobs(manifest: RunManifest): LinkedJob[] {
           ...(video.reference
             ? {
                 reference: video.reference,
-                labels: ecgOptionsFor(options.ecg, options.ecgOffsetsS, video.participant),
+                labels: labelOptionsFor(options.labels, options.ecgOffsetsS, video.participant),
               }
             : {}),
         },
@@ -161,7 +161,7 @@ export function trainingFlow(manifest: RunManifest): FlowNode {
 
 /** Ingest plans (the run's first jobs, then it waits) and gathers (the run's training flow). */
 export const ingestLink: StageLink<"ingest"> = {
-  adds: ["ecg", "decode", "train", "eval", "report"],
+  adds: ["labels", "decode", "train", "eval", "report"],
   jobs(payload, output) {
     if (!output.manifest) return { gathered: [] };
     if (payload.step === "plan")
@@ -171,20 +171,20 @@ export const ingestLink: StageLink<"ingest"> = {
 };
 
 /**
- * A decoded video leads to its ecg job where it has its own reference (on the clock decode measured),
+ * A decoded video leads to its labels job where it has its own reference (on the clock decode measured),
  * a face job per chunk, and a features job per segment whose faces an earlier run wrote (where the
  * CNN uses the video).
  */
 export const decodeLink: StageLink<"decode"> = {
-  adds: ["face", "ecg", "features"],
+  adds: ["face", "labels", "features"],
   jobs(payload, result) {
     const { runId, participant, videoId } = payload;
     const video = { runId, participant, videoId };
     const gathered: LinkedJob[] = [];
     if (payload.reference)
       gathered.push({
-        stage: "ecg",
-        jobId: jobIds.ecg(runId, participant, videoId),
+        stage: "labels",
+        jobId: jobIds.labels(runId, participant, videoId),
         payload: {
           ...video,
           reference: payload.reference,

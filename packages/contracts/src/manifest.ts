@@ -4,10 +4,10 @@ import {
   datasetLayoutNames,
   decodeOptionsSchema,
   ecgOffsetsSchema,
-  ecgOptionsSchema,
   evalOptionsSchema,
   faceOptionsSchema,
   featuresOptionsSchema,
+  labelOptionsSchema,
   type Payload,
   protocolNames,
   stageNames,
@@ -17,9 +17,20 @@ import {
   videoReferenceSchema,
 } from "./payloads.ts";
 
+/**
+ * Manifests written before the labels stage had that name (rounds 1-3) call it ecg, in their
+ * exclusions and options: they are read as labels, so `hrpipe runs`, `status` and reports still open them.
+ */
+const formerEcgStage = (value: unknown) => (value === "ecg" ? "labels" : value);
+const formerEcgOptions = (value: unknown) => {
+  if (value === null || typeof value !== "object" || !("ecg" in value) || "labels" in value) return value;
+  const { ecg, ...rest } = value as Record<string, unknown>;
+  return { ...rest, labels: ecg };
+};
+
 /** An item the run could not use, and why; carried into every report. */
 export const exclusionSchema = z.object({
-  stage: z.enum(stageNames),
+  stage: z.preprocess(formerEcgStage, z.enum(stageNames)),
   participant: z.string(),
   videoId: z.string().optional(),
   segment: z.number().int().optional(),
@@ -71,17 +82,20 @@ export const runManifestSchema = z.object({
   datasetPrefix: z.string(),
   /** The layout the plan read the dataset with (detected when the ingest said auto). */
   layout: z.enum(datasetLayoutNames).default("amigos"),
-  options: z.object({
-    protocols: z.array(z.enum(protocolNames)),
-    ecg: ecgOptionsSchema,
-    ecgOffsetsS: ecgOffsetsSchema.default({}),
-    decode: decodeOptionsSchema,
-    face: faceOptionsSchema,
-    features: featuresOptionsSchema.default(featuresOptionsSchema.parse({})),
-    train: trainOptionsSchema,
-    eval: evalOptionsSchema,
-    trainedOn: trainedOnSchema.optional(),
-  }),
+  options: z.preprocess(
+    formerEcgOptions,
+    z.object({
+      protocols: z.array(z.enum(protocolNames)),
+      labels: labelOptionsSchema,
+      ecgOffsetsS: ecgOffsetsSchema.default({}),
+      decode: decodeOptionsSchema,
+      face: faceOptionsSchema,
+      features: featuresOptionsSchema.default(featuresOptionsSchema.parse({})),
+      train: trainOptionsSchema,
+      eval: evalOptionsSchema,
+      trainedOn: trainedOnSchema.optional(),
+    }),
+  ),
   participants: z.array(z.object({ participant: z.string(), matKey: z.string() })),
   videos: z.array(
     z.object({
@@ -95,7 +109,7 @@ export const runManifestSchema = z.object({
       reference: videoReferenceSchema.optional(),
     }),
   ),
-  /** Filled when every ecg, decode and face job has finished or failed. */
+  /** Filled when every labels, decode and face job has finished or failed. */
   artifacts: z.array(videoArtifactsSchema).default([]),
   splits: z.record(z.string(), splitSchema).default({}),
   /**
@@ -159,10 +173,20 @@ export function isFinalRunState(state: RunManifest["state"] | undefined): boolea
 
 /** The options a run records in its manifest: everything an ingest payload says besides where. */
 export function runOptionsOf(payload: Payload<"ingest">): RunManifest["options"] {
-  const { protocols, ecg, ecgOffsetsS, decode, face, features, train, eval: evaluation, trainedOn } = payload;
+  const {
+    protocols,
+    labels,
+    ecgOffsetsS,
+    decode,
+    face,
+    features,
+    train,
+    eval: evaluation,
+    trainedOn,
+  } = payload;
   return {
     protocols,
-    ecg,
+    labels,
     ecgOffsetsS,
     decode,
     face,

@@ -2,7 +2,16 @@ import { z } from "zod";
 import { layoutNames } from "./layouts.ts";
 
 /** The queues of the pipeline, one per stage, in the order of the data flow (see stages.ts). */
-export const stageNames = ["ingest", "ecg", "decode", "face", "features", "train", "eval", "report"] as const;
+export const stageNames = [
+  "ingest",
+  "labels",
+  "decode",
+  "face",
+  "features",
+  "train",
+  "eval",
+  "report",
+] as const;
 export type StageName = (typeof stageNames)[number];
 
 /**
@@ -31,7 +40,7 @@ const key = z
 /** A subject: AMIGOS's zero-padded P01, or a dataset's own name made safe (subject1, 01-01). */
 const participant = id;
 
-export const ecgOptionsSchema = z.object({
+export const labelOptionsSchema = z.object({
   /** joined_data column holding the ECG lead; AMIGOS: 14 right arm, 15 left arm. */
   column: z.number().int().min(0).max(16).default(15),
   fps: z.number().positive().max(240).default(25),
@@ -47,15 +56,15 @@ export const ecgOptionsSchema = z.object({
  * Per participant (as the plan names them: P05, subject1), seconds that replace the run's offsetS for
  * that participant's references: recordings whose ECG and video started apart by different amounts.
  */
-export const ecgOffsetsSchema = z.record(z.string(), ecgOptionsSchema.shape.offsetS.unwrap());
+export const ecgOffsetsSchema = z.record(z.string(), labelOptionsSchema.shape.offsetS.unwrap());
 
 /** A participant's labelling options: the run's, with that participant's own offset where it has one. */
-export function ecgOptionsFor(
-  ecg: EcgOptions,
+export function labelOptionsFor(
+  labels: LabelOptions,
   offsetsS: Record<string, number>,
   participant: string,
-): EcgOptions {
-  return { ...ecg, offsetS: offsetsS[participant] ?? ecg.offsetS };
+): LabelOptions {
+  return { ...labels, offsetS: offsetsS[participant] ?? labels.offsetS };
 }
 
 export const decodeOptionsSchema = z.object({
@@ -144,7 +153,7 @@ export const ingestPayloadSchema = z
       .default([...studyProtocols]),
     /** With the cross-dataset protocol: the run and protocol whose trained head is tested here. */
     trainedOn: trainedOnSchema.optional(),
-    ecg: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
+    labels: labelOptionsSchema.default(labelOptionsSchema.parse({})),
     ecgOffsetsS: ecgOffsetsSchema.default({}),
     decode: decodeOptionsSchema.default(decodeOptionsSchema.parse({})),
     face: faceOptionsSchema.default(faceOptionsSchema.parse({})),
@@ -182,7 +191,7 @@ const matLabelsPayloadSchema = z.object({
   runId: runIdSchema,
   participant,
   matKey: key,
-  options: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
+  options: labelOptionsSchema.default(labelOptionsSchema.parse({})),
 });
 
 /** One video with its own reference file, on the video's clock as decode measured it. */
@@ -192,11 +201,11 @@ const referenceLabelsPayloadSchema = z.object({
   videoId: id,
   reference: videoReferenceSchema,
   video: z.object({ fps: z.number().positive(), frameCount: z.number().int().min(1) }),
-  options: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
+  options: labelOptionsSchema.default(labelOptionsSchema.parse({})),
 });
 
-/** The ecg stage labels video frames with heart rates from a reference: AMIGOS's .mat or a recording's file. */
-export const ecgPayloadSchema = z.union([matLabelsPayloadSchema, referenceLabelsPayloadSchema]);
+/** The labels stage labels video frames with heart rates from a reference: AMIGOS's .mat or a recording's file. */
+export const labelsPayloadSchema = z.union([matLabelsPayloadSchema, referenceLabelsPayloadSchema]);
 
 export const decodePayloadSchema = z.object({
   runId: runIdSchema,
@@ -211,9 +220,9 @@ export const decodePayloadSchema = z.object({
   face: faceOptionsSchema.default(faceOptionsSchema.parse({})),
   /** Present when the CNN trains or tests on this video: each segment with faces gets a features job. */
   features: featuresOptionsSchema.optional(),
-  /** The video's own reference: decode adds its ecg job once the video's clock is known. */
+  /** The video's own reference: decode adds its labels job once the video's clock is known. */
   reference: videoReferenceSchema.optional(),
-  labels: ecgOptionsSchema.default(ecgOptionsSchema.parse({})),
+  labels: labelOptionsSchema.default(labelOptionsSchema.parse({})),
 });
 
 export const facePayloadSchema = z.object({
@@ -268,7 +277,7 @@ export const reportPayloadSchema = z.object({
 
 export const payloadSchemas = {
   ingest: ingestPayloadSchema,
-  ecg: ecgPayloadSchema,
+  labels: labelsPayloadSchema,
   decode: decodePayloadSchema,
   face: facePayloadSchema,
   features: featuresPayloadSchema,
@@ -282,7 +291,7 @@ export type Payload<S extends StageName> = z.output<(typeof payloadSchemas)[S]>;
 /** What a caller may pass when adding a job; defaults may be omitted. */
 export type PayloadInput<S extends StageName> = z.input<(typeof payloadSchemas)[S]>;
 
-export type EcgOptions = z.output<typeof ecgOptionsSchema>;
+export type LabelOptions = z.output<typeof labelOptionsSchema>;
 export type DecodeOptions = z.output<typeof decodeOptionsSchema>;
 export type FaceOptions = z.output<typeof faceOptionsSchema>;
 export type FeaturesOptions = z.output<typeof featuresOptionsSchema>;

@@ -15,7 +15,7 @@ export const ingestResultSchema = z.object({
 });
 export type IngestJobResult = z.infer<typeof ingestResultSchema>;
 
-export const ecgResultSchema = z.object({
+export const labelsResultSchema = z.object({
   participant: z.string(),
   /** Content address of the participant's label files. */
   hash: z.string(),
@@ -23,7 +23,7 @@ export const ecgResultSchema = z.object({
   excluded: z.array(z.object({ videoId: z.string(), reason: z.string() })),
   reused: z.boolean(),
 });
-export type EcgJobResult = z.infer<typeof ecgResultSchema>;
+export type LabelsJobResult = z.infer<typeof labelsResultSchema>;
 
 const segmentSchema = z.object({
   segment: z.number().int(),

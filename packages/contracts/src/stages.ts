@@ -3,11 +3,11 @@ import { decodeLink, faceLink, ingestLink, leadsNowhere, type StageLink } from "
 import { payloadSchemas, type StageName, stageNames } from "./payloads.ts";
 import {
   decodeResultSchema,
-  ecgResultSchema,
   evalResultSchema,
   faceResultSchema,
   featuresResultSchema,
   ingestResultSchema,
+  labelsResultSchema,
   reportResultSchema,
   trainResultSchema,
 } from "./results.ts";
@@ -84,14 +84,14 @@ export const stageGraph: { [S in StageName]: StageDefinition<S> } = {
     links: ingestLink,
     defaults: ioBound,
   },
-  ecg: {
-    name: "ecg",
+  labels: {
+    name: "labels",
     gathered: true,
     // AMIGOS: ingest adds one per participant's .mat; a video with its own reference file (UBFC,
     // a manifest.csv) gets its own from decode, which knows the video's clock.
     unit: "participant or referenced video",
-    payload: payloadSchemas.ecg,
-    result: ecgResultSchema,
+    payload: payloadSchemas.labels,
+    result: labelsResultSchema,
     reads: ["Data_Preprocessed_Pxx.mat", "a video's reference file"],
     writes: ["labels/<h>/<subject>/<video>.json"],
     links: leadsNowhere,

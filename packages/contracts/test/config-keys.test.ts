@@ -4,9 +4,9 @@ import { ConfigError, loadConfig, redactUrl } from "../src/config.ts";
 import { artifactKeys, normaliseParticipant, safeId, UnsafeKeyError } from "../src/keys.ts";
 import {
   decodeOptionsSchema,
-  ecgOptionsSchema,
   faceOptionsSchema,
   featuresOptionsSchema,
+  labelOptionsSchema,
   parsePayload,
   trainOptionsSchema,
 } from "../src/payloads.ts";
@@ -118,7 +118,7 @@ describe("content addresses", () => {
   });
 
   it("labels: source bytes, ECG options and the labels version each change it", () => {
-    const options = ecgOptionsSchema.parse({});
+    const options = labelOptionsSchema.parse({});
     const base = addresses.labels({ sourceSha256: sha("a"), options });
     for (const variant of [
       addresses.labels({ sourceSha256: sha("b"), options }),
@@ -165,7 +165,7 @@ describe("content addresses", () => {
 
 describe("payload schemas", () => {
   it("fill stage defaults and name the bad field", () => {
-    const ecg = parsePayload("ecg", {
+    const ecg = parsePayload("labels", {
       runId: "r1",
       participant: "P01",
       matKey: "d/Data_Preprocessed_P01.mat",

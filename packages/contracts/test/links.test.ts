@@ -52,17 +52,17 @@ const decoded: DecodedVideo = {
 describe("decode's links (a decoded video -> its jobs), pure", () => {
   const run = { runId: "r1", participant: "subject1", videoId: "vid", videoKey: "blobs/v" };
 
-  it("leads to the video's ecg job on decode's clock, a face job per chunk and a features job per reused segment", () => {
+  it("leads to the video's labels job on decode's clock, a face job per chunk and a features job per reused segment", () => {
     const payload = parsePayload("decode", { ...run, reference, features: {}, labels: { offsetS: 0.5 } });
     const links = stageGraph.decode.links.jobs(payload, decoded);
     expectWellFormed("decode", links);
     expect(links.gathered.map((job) => job.jobId)).toEqual([
-      "ecg.r1.subject1.vid",
+      "labels.r1.subject1.vid",
       "face.r1.subject1.vid.0",
       "face.r1.subject1.vid.1",
       "features.r1.subject1.vid.2",
     ]);
-    const ecg = parsePayload("ecg", links.gathered[0]!.payload);
+    const ecg = parsePayload("labels", links.gathered[0]!.payload);
     expect(ecg).toMatchObject({ video: { fps: 30, frameCount: 900 }, reference, options: { offsetS: 0.5 } });
     const face = parsePayload("face", links.gathered[2]!.payload);
     expect(face).toMatchObject({ segment: 1, chunkKey: "frames/x/1.mkv", firstFrame: 300, facesHash: "fh" });
@@ -132,7 +132,7 @@ describe("ingest's links (plan -> the run's jobs, gather -> its training), pure"
     videos: [{ participant: "P01", videoId: "4", videoKey: "ds/P01_4_face.mov" }],
   };
 
-  it("plan: one ecg job per participant and one decode job per video, then waits and gathers", () => {
+  it("plan: one labels job per participant and one decode job per video, then waits and gathers", () => {
     const payload = parsePayload("ingest", { runId: "r1", datasetPrefix: "ds" });
     const links = stageGraph.ingest.links.jobs(payload, {
       runId: "r1",
@@ -141,7 +141,7 @@ describe("ingest's links (plan -> the run's jobs, gather -> its training), pure"
       manifest: planned,
     });
     expectWellFormed("ingest", links);
-    expect(links.gathered.map((job) => job.jobId)).toEqual(["ecg.r1.P01", "decode.r1.P01.4"]);
+    expect(links.gathered.map((job) => job.jobId)).toEqual(["labels.r1.P01", "decode.r1.P01.4"]);
     expect(links.resumeWith).toEqual({ ...payload, step: "gather" });
     expect(links.flow).toBeUndefined();
   });

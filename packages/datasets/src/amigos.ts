@@ -79,7 +79,7 @@ export function amigosParticipant(id: string): string {
  * holds one trial per video (ECG in columns 14 and 15 at 128 Hz) named by VideoIDs, and per video
  * `Pxx_<videoId>_face.mov`, in any sub-folders. Video ids are 4..138 for the 16 short videos and N1,
  * P1, B1, U1 for the 4 long ones; P1 and P01 are the same person and video 04 is video 4. A video's
- * reference is its trial of its participant's .mat: the ecg stage labels every trial of a participant
+ * reference is its trial of its participant's .mat: the labels stage labels every trial of a participant
  * at once (amigosTrials); parseReference reads one trial's ECG column.
  */
 export const amigos: DatasetLayout = {

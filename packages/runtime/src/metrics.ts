@@ -29,7 +29,7 @@ export function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** From a tenth of a second (an ecg job) to half an hour (a train job on a large split). */
+/** From a tenth of a second (a labels job) to half an hour (a train job on a large split). */
 const durationBucketsS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
 export interface PipelineMetricsOptions {

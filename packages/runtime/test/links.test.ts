@@ -21,8 +21,8 @@ const decodeJob = {
   opts: { parent: { id: "ingest.r1", queue: "bull:ingest" } },
 };
 const ecgJob: LinkedJob = {
-  stage: "ecg",
-  jobId: "ecg.r1.P01",
+  stage: "labels",
+  jobId: "labels.r1.P01",
   payload: { runId: "r1", participant: "P01", matKey: "ds/P01.mat" },
 };
 const faceJob = (segment: number): LinkedJob => ({
@@ -72,7 +72,7 @@ describe("addLinkedJobs (what a job leads to -> queued jobs)", () => {
     };
     await addLinkedJobs(queues, links, run);
     expect(bulks[0]!.jobs[0]!.options).toEqual({
-      jobId: "ecg.r1.P01",
+      jobId: "labels.r1.P01",
       parent: { id: "ingest.r1", queue: "bull:ingest" },
       ignoreDependencyOnFailure: true,
     });
@@ -82,7 +82,7 @@ describe("addLinkedJobs (what a job leads to -> queued jobs)", () => {
     const { queues, bulks, flows } = recordingQueues();
     const flow: FlowNode = { stage: "report", payload: { runId: "r1" }, jobId: "report.r1" };
     await addLinkedJobs(queues, { gathered: [ecgJob], flow }, run);
-    expect(bulks[0]!.jobs[0]!.options).toEqual({ jobId: "ecg.r1.P01" });
+    expect(bulks[0]!.jobs[0]!.options).toEqual({ jobId: "labels.r1.P01" });
     expect(flows).toEqual([flow]);
   });
 
@@ -91,7 +91,7 @@ describe("addLinkedJobs (what a job leads to -> queued jobs)", () => {
     stageGraph.face.links = { adds: declared.adds, jobs: () => ({ gathered: [ecgJob] }) };
     try {
       expect(() => declaredLinks("face", {} as never, {} as never)).toThrow(
-        "the face stage's links returned a job of the ecg stage, which stageGraph.face.links.adds does not name; declare it there.",
+        "the face stage's links returned a job of the labels stage, which stageGraph.face.links.adds does not name; declare it there.",
       );
     } finally {
       stageGraph.face.links = declared;

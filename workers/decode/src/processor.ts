@@ -124,7 +124,7 @@ async function recordedRate(
     const { frameTimeS } = readReference(reference, contents);
     return frameTimeS && recordedFrameRateHz(frameTimeS, video);
   } catch {
-    // A reference that cannot be read fails the video's ecg job, which names what is wrong with it.
+    // A reference that cannot be read fails the video's labels job, which names what is wrong with it.
     return undefined;
   }
 }

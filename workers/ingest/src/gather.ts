@@ -3,13 +3,13 @@ import {
   type DecodeJobResult,
   decodeResultSchema,
   type Exclusion,
-  ecgResultSchema,
   type FaceJobResult,
   type FeaturesJobResult,
   faceResultSchema,
   featuresResultSchema,
   gatheredStages,
   hasReference,
+  labelsResultSchema,
   parseJobId,
   parseResult,
   protocolSplit,
@@ -47,14 +47,15 @@ export function gatherRun(
   let reusedSegments = 0;
   for (const [jobKey, value] of Object.entries(results)) {
     const queue = parseJobId(jobKey).stage;
-    if (queue === "ecg") {
-      const ecg = parseResult(ecgResultSchema, value, jobKey);
-      if (ecg.reused) reusedLabels += ecg.labels.length;
-      for (const label of ecg.labels) labels.set(videoRef(ecg.participant, label.videoId), label.key);
-      for (const trial of ecg.excluded)
+    if (queue === "labels") {
+      const labelled = parseResult(labelsResultSchema, value, jobKey);
+      if (labelled.reused) reusedLabels += labelled.labels.length;
+      for (const label of labelled.labels)
+        labels.set(videoRef(labelled.participant, label.videoId), label.key);
+      for (const trial of labelled.excluded)
         excluded.push({
-          stage: "ecg",
-          participant: ecg.participant,
+          stage: "labels",
+          participant: labelled.participant,
           videoId: trial.videoId,
           reason: trial.reason,
         });
@@ -98,7 +99,7 @@ export function gatherRun(
       );
       if (!failedAlready) {
         excluded.push({
-          stage: labelsKey ? "decode" : "ecg",
+          stage: labelsKey ? "decode" : "labels",
           participant: video.participant,
           videoId: video.videoId,
           key: video.videoKey,

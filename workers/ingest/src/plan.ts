@@ -75,7 +75,7 @@ function imageSequenceOf(
  * layout the ingest names or the one its files show (packages/datasets). Every listed file ends up in
  * the plan, in the exclusions (meant as data but unusable, with how to fix it) or among the ignored
  * files (not part of the layout), with a reason. A video with its own reference file carries it to
- * decode, which adds its ecg job; AMIGOS's per-participant .mat files get one ecg job each.
+ * decode, which adds its labels job; AMIGOS's per-participant .mat files get one labels job each.
  */
 export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): RunPlan {
   const where = `${dataset.storageUrl}/${datasetPrefixOf(payload)}`;

@@ -54,7 +54,7 @@ async function locateDataset(storage: Storage, prefix: string): Promise<DatasetL
 
 /**
  * A run's ingest job, in two steps around two pure functions. plan: list the dataset and write the
- * manifest (planRun); its links add one ecg job per participant and one decode job per video under
+ * manifest (planRun); its links add one labels job per participant and one decode job per video under
  * this job, which waits for them and every job they lead to. gather: fold every child's result or
  * failure into the manifest (gatherRun); its links add the run's train -> eval chains under one
  * report job.

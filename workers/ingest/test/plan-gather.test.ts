@@ -1,10 +1,10 @@
 import {
   artifactKeys,
   type DecodeJobResult,
-  type EcgJobResult,
   type FaceJobResult,
   type FeaturesJobResult,
   imageSequenceSchema,
+  type LabelsJobResult,
   parsePayload,
   plannedJobs,
 } from "@hrpipe/contracts";
@@ -42,12 +42,12 @@ describe("planRun (dataset listing -> manifest), pure", () => {
       "ds/P02_4_face.mov",
     ]);
     const offsets = (ecgOffsetsS: Record<string, number>) =>
-      parsePayload("ingest", { runId: "r5", datasetPrefix: "ds", ecg: { offsetS: 0.5 }, ecgOffsetsS });
+      parsePayload("ingest", { runId: "r5", datasetPrefix: "ds", labels: { offsetS: 0.5 }, ecgOffsetsS });
     const { manifest: offset } = planRun(offsets({ P02: -1.25 }), listed);
     expect(
       plannedJobs(offset)
-        .filter((job) => job.stage === "ecg")
-        .map((job) => [job.payload.participant, parsePayload("ecg", job.payload).options.offsetS]),
+        .filter((job) => job.stage === "labels")
+        .map((job) => [job.payload.participant, parsePayload("labels", job.payload).options.offsetS]),
     ).toEqual([
       ["P01", 0.5],
       ["P02", -1.25],
@@ -79,11 +79,11 @@ describe("planRun (dataset listing -> manifest), pure", () => {
     expect(manifest.options.eval).toEqual({ windowS: 10, strideS: 1 });
   });
 
-  it("adds one ecg job per participant and one decode job per video, with deterministic ids", () => {
+  it("adds one labels job per participant and one decode job per video, with deterministic ids", () => {
     const jobs = plannedJobs(manifest);
     expect(jobs.map((j) => j.jobId)).toEqual([
-      "ecg.r1.P01",
-      "ecg.r1.P02",
+      "labels.r1.P01",
+      "labels.r1.P02",
       "decode.r1.P01.4",
       "decode.r1.P01.N1",
       "decode.r1.P02.4",
@@ -107,7 +107,7 @@ describe("gatherRun (stage results -> train and eval inputs), pure", () => {
       "ds/P02_5_face.mov",
     ]),
   );
-  const ecg = (participant: string, reused: boolean): EcgJobResult => ({
+  const ecg = (participant: string, reused: boolean): LabelsJobResult => ({
     participant,
     hash: "l",
     labels: ["4", "5"].map((videoId) => ({
@@ -180,8 +180,8 @@ describe("gatherRun (stage results -> train and eval inputs), pure", () => {
   const gathered = gatherRun(
     manifest,
     {
-      [key("ecg.r1.P01")]: ecg("P01", false),
-      [key("ecg.r1.P02")]: ecg("P02", true),
+      [key("labels.r1.P01")]: ecg("P01", false),
+      [key("labels.r1.P02")]: ecg("P02", true),
       [key("decode.r1.P01.4")]: decode("P01", "4"),
       [key("decode.r1.P01.5")]: decode("P01", "5", { done: [0, 1], reused: true }),
       [key("decode.r1.P02.4")]: decode("P02", "4", {
@@ -264,8 +264,8 @@ describe("gatherRun (stage results -> train and eval inputs), pure", () => {
   });
 
   it("refuses a child result of another shape, naming the job", () => {
-    expect(() => gatherRun(manifest, { [key("ecg.r1.P01")]: { participant: "P01" } }, {})).toThrow(
-      /ecg\.r1\.P01 does not match its stage's result schema/,
+    expect(() => gatherRun(manifest, { [key("labels.r1.P01")]: { participant: "P01" } }, {})).toThrow(
+      /labels\.r1\.P01 does not match its stage's result schema/,
     );
   });
 });
@@ -378,7 +378,7 @@ describe("planRun with a layout of packages/datasets", () => {
     for (const job of jobs) {
       const decode = parsePayload("decode", job.payload);
       expect(decode.reference?.file).toMatch(/ground_truth\.txt$/);
-      expect(decode.labels).toEqual(manifest.options.ecg);
+      expect(decode.labels).toEqual(manifest.options.labels);
     }
     // A recording's own reference takes its participant's offset too, through the decode job.
     const offset = planRun(
@@ -535,7 +535,7 @@ describe("the cross-dataset protocol", () => {
     const gathered = gatherRun(
       manifest,
       {
-        "bull:ecg:ecg.c1.P01": {
+        "bull:labels:labels.c1.P01": {
           participant: "P01",
           hash: "l",
           labels: [{ videoId: "4", key: artifactKeys.labels("l", "P01", "4"), labelledShare: 1 }],

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { ecgOptionsSchema, flagOfField, normaliseParticipant } from "@hrpipe/contracts";
-import { labelMatFile } from "@hrpipe/worker-ecg";
+import { flagOfField, labelOptionsSchema, normaliseParticipant } from "@hrpipe/contracts";
+import { labelMatFile } from "@hrpipe/worker-labels";
 import { formatTable, UserError } from "../output.ts";
 import { OutputFolder } from "../output-folder.ts";
 
@@ -23,7 +23,7 @@ function participantFromFileName(file: string): string {
 }
 
 function parseOptions(options: EcgCommandOptions) {
-  const parsed = ecgOptionsSchema.safeParse({
+  const parsed = labelOptionsSchema.safeParse({
     column: options.column,
     fps: options.labelFps,
     windowS: options.labelWindow,

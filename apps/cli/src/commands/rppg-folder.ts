@@ -5,9 +5,9 @@ import { scratchDir } from "@hrpipe/media";
 import { createLogger, FileStorage, InlineRunner, readManifest } from "@hrpipe/runtime";
 import { agreement, bandAgreement, type RppgMethod } from "@hrpipe/signal";
 import { decodeStage } from "@hrpipe/worker-decode";
-import { ecgStage } from "@hrpipe/worker-ecg";
 import { faceStage } from "@hrpipe/worker-face";
 import { ingestStage } from "@hrpipe/worker-ingest";
+import { labelsStage } from "@hrpipe/worker-labels";
 import { formatTable, UserError } from "../output.ts";
 import { uploadFolder } from "../upload.ts";
 import { ingestPayload, type RunCommandOptions } from "./ingest.ts";
@@ -45,7 +45,7 @@ export async function rppgFolder(
     const upload = await uploadFolder(storage, root);
     const logger = createLogger({ level: process.env.LOG_LEVEL ?? "warn" });
     let jobs = 0;
-    const runner = new InlineRunner([ingestStage, ecgStage, decodeStage, faceStage], {
+    const runner = new InlineRunner([ingestStage, labelsStage, decodeStage, faceStage], {
       config: loadConfig(),
       logger,
       storage,

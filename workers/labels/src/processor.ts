@@ -1,9 +1,9 @@
 import {
   addresses,
   artifactKeys,
-  type EcgJobResult,
-  type EcgOptions,
-  ecgResultSchema,
+  type LabelOptions,
+  type LabelsJobResult,
+  labelsResultSchema,
   sha256Of,
   trialLabelsSchema,
   type VideoReference,
@@ -20,17 +20,17 @@ import { labelReference, ReferenceInputError } from "./label-reference.ts";
 import { EcgInputError, labelMatFile } from "./label-trials.ts";
 
 /** An AMIGOS participant's .mat (every trial), or one video's own reference file. */
-export type EcgProcessorInput =
-  | { participant: string; matKey: string; options: EcgOptions }
+export type LabelsJobInput =
+  | { participant: string; matKey: string; options: LabelOptions }
   | {
       participant: string;
       videoId: string;
       reference: VideoReference;
       video: { fps: number; frameCount: number };
-      options: EcgOptions;
+      options: LabelOptions;
     };
 
-export interface EcgProcessorContext {
+export interface LabelsJobContext {
   storage: Storage;
   logger?: Logger;
 }
@@ -41,10 +41,10 @@ export interface EcgProcessorContext {
  * options, so a re-run on the same bytes finds the summary and skips the work, and a file replaced by
  * other bytes is labelled afresh. Bad input fails as BadInputError before anything is written.
  */
-export async function processEcg(
-  input: EcgProcessorInput,
-  context: EcgProcessorContext,
-): Promise<EcgJobResult> {
+export async function processLabelsJob(
+  input: LabelsJobInput,
+  context: LabelsJobContext,
+): Promise<LabelsJobResult> {
   if ("reference" in input) return labelVideoReference(input, context);
   const { storage, logger } = context;
   if (!(await storage.exists(input.matKey))) throw new ArtifactNotFoundError(storage.url, input.matKey);
@@ -52,7 +52,7 @@ export async function processEcg(
   const hash = addresses.labels({ sourceSha256: sha256Of(bytes), options: input.options });
   const summary = artifactKeys.labelsSummary(hash, input.participant);
   if (await storage.exists(summary)) {
-    const done = await readArtifact(storage, summary, ecgResultSchema);
+    const done = await readArtifact(storage, summary, labelsResultSchema);
     logger?.info({ participant: input.participant, hash }, "labels exist; skipping");
     return { ...done, reused: true };
   }
@@ -69,21 +69,21 @@ export async function processEcg(
     throw new BadInputError(`${input.matKey} has no trial with usable ECG (${reasons || "no trials"}).`);
   }
 
-  const labels: EcgJobResult["labels"] = [];
+  const labels: LabelsJobResult["labels"] = [];
   for (const trial of labelled.trials) {
     const key = artifactKeys.labels(hash, input.participant, trial.videoId);
     await writeArtifact(storage, key, trialLabelsSchema, trial);
     labels.push({ videoId: trial.videoId, key, labelledShare: trial.quality.labelledShare });
   }
   for (const exclusion of labelled.excluded) logger?.warn({ videoId: exclusion.videoId }, exclusion.reason);
-  const result: EcgJobResult = {
+  const result: LabelsJobResult = {
     participant: input.participant,
     hash,
     labels,
     excluded: labelled.excluded,
     reused: false,
   };
-  await writeArtifact(storage, summary, ecgResultSchema, result);
+  await writeArtifact(storage, summary, labelsResultSchema, result);
   return result;
 }
 
@@ -92,9 +92,9 @@ export async function processEcg(
  * they are read and the video's clock, so a re-run finds its labels and skips the work.
  */
 async function labelVideoReference(
-  input: Extract<EcgProcessorInput, { reference: VideoReference }>,
-  context: EcgProcessorContext,
-): Promise<EcgJobResult> {
+  input: Extract<LabelsJobInput, { reference: VideoReference }>,
+  context: LabelsJobContext,
+): Promise<LabelsJobResult> {
   const { storage, logger } = context;
   const { reference } = input;
   const read = async (key: string) => {
@@ -116,7 +116,7 @@ async function labelVideoReference(
   });
   const summary = artifactKeys.labelsSummary(hash, input.participant);
   if (await storage.exists(summary)) {
-    const done = await readArtifact(storage, summary, ecgResultSchema);
+    const done = await readArtifact(storage, summary, labelsResultSchema);
     logger?.info({ participant: input.participant, videoId: input.videoId, hash }, "labels exist; skipping");
     return { ...done, reused: true };
   }
@@ -132,13 +132,13 @@ async function labelVideoReference(
   }
   const key = artifactKeys.labels(hash, input.participant, input.videoId);
   await writeArtifact(storage, key, trialLabelsSchema, labels);
-  const result: EcgJobResult = {
+  const result: LabelsJobResult = {
     participant: input.participant,
     hash,
     labels: [{ videoId: input.videoId, key, labelledShare: labels.quality.labelledShare }],
     excluded: [],
     reused: false,
   };
-  await writeArtifact(storage, summary, ecgResultSchema, result);
+  await writeArtifact(storage, summary, labelsResultSchema, result);
   return result;
 }

@@ -2,10 +2,10 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ecgOptionsSchema } from "@hrpipe/contracts";
+import { labelOptionsSchema } from "@hrpipe/contracts";
 import { FileStorage } from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { processEcg } from "../src/processor.ts";
+import { processLabelsJob } from "../src/processor.ts";
 
 const fixture = readFileSync(
   path.resolve(import.meta.dirname, "../../../../shared/fixtures/amigos-mat/Data_Preprocessed_P01.mat"),
@@ -15,8 +15,8 @@ const fixture = readFileSync(
 describe("ecg labels' content address", () => {
   let dir: string;
   let storage: FileStorage;
-  const options = ecgOptionsSchema.parse({});
-  const label = (matKey: string) => processEcg({ participant: "P01", matKey, options }, { storage });
+  const options = labelOptionsSchema.parse({});
+  const label = (matKey: string) => processLabelsJob({ participant: "P01", matKey, options }, { storage });
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "hrpipe-ecg-address-"));

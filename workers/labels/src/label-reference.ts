@@ -1,4 +1,4 @@
-import type { EcgOptions, TrialLabels, VideoReference } from "@hrpipe/contracts";
+import type { LabelOptions, TrialLabels, VideoReference } from "@hrpipe/contracts";
 import { frameClock, ReferenceRate, type ReferenceSignal, readReference } from "@hrpipe/datasets";
 import { medianRateHz, rrIntervals, sampleCount } from "@hrpipe/signal";
 
@@ -31,7 +31,7 @@ export function labelReference(
     videoId: string;
     reference: VideoReference;
     video: { fps: number; frameCount: number };
-    options: EcgOptions;
+    options: LabelOptions;
   },
   contents: ReferenceContents,
 ): TrialLabels {

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { EcgJobResult, TrialLabels } from "@hrpipe/contracts";
+import type { LabelsJobResult, TrialLabels } from "@hrpipe/contracts";
 import { createRedisConnection, StageQueues, startStageWorkers, type WorkerSet } from "@hrpipe/runtime";
-import { ecgStage } from "@hrpipe/worker-ecg";
+import { labelsStage } from "@hrpipe/worker-labels";
 import { QueueEvents } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestServices, type TestServices } from "../harness/context.ts";
@@ -12,7 +12,7 @@ const fixture = path.resolve(
   "../../../shared/fixtures/amigos-mat/Data_Preprocessed_P01.mat",
 );
 
-describe("ecg worker through the harness's Redis and S3", () => {
+describe("labels worker through the harness's Redis and S3", () => {
   let services: TestServices;
   let queues: StageQueues;
   let worker: WorkerSet;
@@ -20,10 +20,10 @@ describe("ecg worker through the harness's Redis and S3", () => {
   const producer = () => createRedisConnection(services.redisUrl, "producer");
 
   beforeAll(async () => {
-    services = await createTestServices("ecg-worker");
+    services = await createTestServices("labels-worker");
     queues = new StageQueues({ connection: producer(), prefix: services.queuePrefix });
-    worker = startStageWorkers([ecgStage], services);
-    events = new QueueEvents("ecg", {
+    worker = startStageWorkers([labelsStage], services);
+    events = new QueueEvents("labels", {
       connection: createRedisConnection(services.redisUrl, "worker"),
       prefix: services.queuePrefix,
     });
@@ -43,11 +43,11 @@ describe("ecg worker through the harness's Redis and S3", () => {
     await services.cleanup();
   });
 
-  it("turns an ecg job into one label object per trial, then skips an identical second job", async () => {
+  it("turns a labels job into one label object per trial, then skips an identical second job", async () => {
     const payload = { runId: "run-ecg", participant: "P01", matKey: "amigos/Data_Preprocessed_P01.mat" };
     const first = (await (
-      await queues.add("ecg", payload)
-    ).waitUntilFinished(events, 30_000)) as EcgJobResult;
+      await queues.add("labels", payload)
+    ).waitUntilFinished(events, 30_000)) as LabelsJobResult;
     expect(first.reused).toBe(false);
     expect(first.excluded).toEqual([]);
     expect(first.labels.map((l) => l.videoId)).toEqual(["4", "5", "9", "N1"]);
@@ -75,21 +75,21 @@ describe("ecg worker through the harness's Redis and S3", () => {
     expect(label.quality.meanHrBpm).toBeLessThan(115);
 
     const second = (await (
-      await queues.add("ecg", payload)
-    ).waitUntilFinished(events, 30_000)) as EcgJobResult;
+      await queues.add("labels", payload)
+    ).waitUntilFinished(events, 30_000)) as LabelsJobResult;
     expect(second.reused).toBe(true);
     expect(second.hash).toBe(first.hash);
     expect(await services.storage.list("labels/")).toEqual(objects);
 
     const otherWindow = (await (
-      await queues.add("ecg", { ...payload, options: { windowS: 24 } })
-    ).waitUntilFinished(events, 30_000)) as EcgJobResult;
+      await queues.add("labels", { ...payload, options: { windowS: 24 } })
+    ).waitUntilFinished(events, 30_000)) as LabelsJobResult;
     expect(otherWindow.reused).toBe(false);
     expect(otherWindow.hash).not.toBe(first.hash);
   });
 
   it("fails a corrupt file at once with the key and the reason, writing nothing", async () => {
-    const job = await queues.add("ecg", {
+    const job = await queues.add("labels", {
       runId: "run-ecg",
       participant: "P02",
       matKey: "amigos/Data_Preprocessed_P02.mat",
@@ -97,7 +97,7 @@ describe("ecg worker through the harness's Redis and S3", () => {
     await expect(job.waitUntilFinished(events, 30_000)).rejects.toThrow(
       /amigos\/Data_Preprocessed_P02\.mat is not a readable MAT-file: .*(truncated|inflate)/,
     );
-    const failed = await queues.queue("ecg").getJob(job.id!);
+    const failed = await queues.queue("labels").getJob(job.id!);
     expect(failed?.attemptsMade).toBe(1);
     expect(await failed?.isFailed()).toBe(true);
     expect((await services.storage.list("labels/")).filter((o) => o.key.includes("/P02/"))).toEqual([]);

@@ -1,4 +1,4 @@
-import type { EcgOptions, TrialLabels } from "@hrpipe/contracts";
+import type { LabelOptions, TrialLabels } from "@hrpipe/contracts";
 import { type AmigosTrial, amigosSampleRateHz, amigosTrials } from "@hrpipe/datasets";
 import { detectRPeaks, frameHeartRates, rrIntervals, sampleCount } from "@hrpipe/signal";
 
@@ -26,7 +26,7 @@ function round(value: number, digits: number): number {
 export function labelTrial(
   ecg: Float64Array,
   context: { participant: string; videoId: string; column: number; source: string },
-  options: EcgOptions,
+  options: LabelOptions,
 ): TrialLabels | string {
   const fsHz = amigosSampleRateHz;
   const durationS = ecg.length / fsHz;
@@ -86,7 +86,7 @@ export function labelMatFile(
   bytes: Uint8Array,
   source: string,
   participant: string,
-  options: EcgOptions,
+  options: LabelOptions,
 ): ParticipantLabels {
   let trials: AmigosTrial[];
   try {

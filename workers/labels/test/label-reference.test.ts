@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { ecgOptionsSchema, type VideoReference } from "@hrpipe/contracts";
+import { labelOptionsSchema, type VideoReference } from "@hrpipe/contracts";
 import { readReference, recordedFrameRateHz } from "@hrpipe/datasets";
 import { describe, expect, it } from "vitest";
 import { labelReference, ReferenceInputError } from "../src/label-reference.ts";
 
-const options = ecgOptionsSchema.parse({});
+const options = labelOptionsSchema.parse({});
 const ubfcReference = (file: string): VideoReference => ({
   layout: "ubfc-rppg",
   key: "k",
