@@ -2,9 +2,8 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { pipeline, Transform } from "node:stream";
 import { contentHash, type DatasetIndex, datasetIndexSchema, uploadKeys } from "@hrpipe/contracts";
-import { type Storage, writeArtifact } from "@hrpipe/runtime";
+import { BlobMismatchError, checkBlobStream, type Storage, writeArtifact } from "@hrpipe/runtime";
 import { ProgressLine, UserError } from "./output.ts";
 
 export interface UploadOutcome {
@@ -68,19 +67,11 @@ async function sha256OfFile(file: string, onBytes: (n: number) => void): Promise
  */
 async function storeBlob(storage: Storage, file: string, relative: string, sha256: string): Promise<void> {
   const key = uploadKeys.blob(sha256);
-  const hash = createHash("sha256");
-  const hashing = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      done(null, chunk);
-    },
-  });
-  await storage.write(
-    key,
-    pipeline(createReadStream(file), hashing, () => {}),
-  );
-  const uploaded = hash.digest("hex");
-  if (uploaded !== sha256) {
+  try {
+    // The bytes are checked against the hash the file had when it was listed as they go up.
+    await storage.write(key, checkBlobStream(storage.url, key, createReadStream(file)));
+  } catch (error) {
+    if (!(error instanceof BlobMismatchError)) throw error;
     await storage.delete(key);
     throw new UserError(
       `${relative} changed while it was being uploaded; upload again once nothing writes to it.`,

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
 
 /** An uploaded file's key, named by the SHA-256 of its bytes (uploadKeys.blob). */
 const blobKey = /^blobs\/[0-9a-f]{2}\/([0-9a-f]{64})$/;
@@ -23,21 +23,23 @@ export function checkBlob(storageUrl: string, key: string, bytes: Buffer): Buffe
   return bytes;
 }
 
-/** The same check on a stream: it errors at its end when the bytes that went through are not the blob's. */
+/**
+ * The same check on a stream: it fails with BlobMismatchError at its end when the bytes that went
+ * through are not the blob's. The bytes are pulled as its consumer reads them, so the failure reaches
+ * that consumer; a Transform's flush would run once a small file had been read into its buffer,
+ * before anyone listened, and take the process down.
+ */
 export function checkBlobStream(storageUrl: string, key: string, stream: Readable): Readable {
   const expected = blobKey.exec(key)?.[1];
   if (expected === undefined) return stream;
-  const hash = createHash("sha256");
-  const checked = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      done(null, chunk);
-    },
-    flush(done) {
-      const actual = hash.digest("hex");
-      done(actual === expected ? null : new BlobMismatchError(storageUrl, key, actual));
-    },
-  });
-  stream.once("error", (error) => checked.destroy(error));
-  return stream.pipe(checked);
+  async function* checked() {
+    const hash = createHash("sha256");
+    for await (const chunk of stream) {
+      hash.update(chunk as Buffer);
+      yield chunk as Buffer;
+    }
+    const actual = hash.digest("hex");
+    if (actual !== expected) throw new BlobMismatchError(storageUrl, key, actual);
+  }
+  return Readable.from(checked(), { objectMode: false });
 }

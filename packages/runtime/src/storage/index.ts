@@ -4,7 +4,7 @@ import { FileStorage } from "./file-storage.ts";
 import { createS3Client, S3Storage } from "./s3-storage.ts";
 import type { Storage } from "./storage.ts";
 
-export { BlobMismatchError } from "./blob-check.ts";
+export { BlobMismatchError, checkBlobStream } from "./blob-check.ts";
 export { FileStorage } from "./file-storage.ts";
 export { createS3Client, type S3Location, S3Storage } from "./s3-storage.ts";
 export * from "./storage.ts";
