@@ -44,6 +44,9 @@ const int = (flag: string) => (value: string) => {
   return parsed;
 };
 
+/** The one meaning of --force, in every command that writes an --out folder (see OutputFolder). */
+const forceHelp = "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)";
+
 /** HRPIPE_DEBUG: errors print their stack and cause chain instead of one sentence. */
 const debugErrors = () => ["1", "true", "yes"].includes(process.env.HRPIPE_DEBUG ?? "");
 
@@ -179,10 +182,7 @@ export function buildProgram(): Command {
         "-o, --out <dir>",
         "where report.html, report.json and the figures go (default: hrpipe-runs/<run id>); an earlier report of hrpipe's there is replaced, other files are never deleted",
       )
-      .option(
-        "--force",
-        "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
-      )
+      .option("--force", forceHelp)
       .option("--redis <url>", "use this Redis instead of starting a private redis-server")
       .option("--storage <uri>", "file://dir or s3://bucket/prefix", "file://./.hrpipe"),
   ).action(
@@ -301,10 +301,7 @@ export function buildProgram(): Command {
     .description("download a run's reports and models from storage")
     .argument("<runId>")
     .requiredOption("-o, --out <dir>", "destination folder")
-    .option(
-      "--force",
-      "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
-    )
+    .option("--force", forceHelp)
     .action(
       action(async (runId: string, options: ArtifactsCommandOptions) =>
         (await import("./commands/report.ts")).artifactsCommand(runId, options),
@@ -319,10 +316,7 @@ export function buildProgram(): Command {
       )
       .argument("<matFile>", "Data_Preprocessed_Pxx.mat (MAT v5)")
       .requiredOption("-o, --out <dir>", "folder for <participant>_<videoId>.labels.json")
-      .option(
-        "--force",
-        "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
-      )
+      .option("--force", forceHelp)
       .option("--participant <id>", "participant id, when the file name does not carry it"),
     ["labels.column", "labels.fps", "labels.windowS"],
   ).action(
@@ -340,10 +334,7 @@ export function buildProgram(): Command {
         "-o, --out <dir>",
         "folder for faces/*.safetensors, traces/*.safetensors and contact-sheet.png",
       )
-      .option(
-        "--force",
-        "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)",
-      )
+      .option("--force", forceHelp)
       .option(
         "--sample-fps <n>",
         "rate at which crops are sampled into the contact sheet (at most 60 tiles)",

@@ -158,9 +158,9 @@ export interface StageJobContext {
   progress(value: number | object): Promise<void>;
 }
 
-export type StageProcessor<S extends StageName, R = unknown> = (
+export type StageProcessor<S extends StageName, R = unknown, C extends StageJobContext = StageJobContext> = (
   payload: Payload<S>,
-  context: StageJobContext,
+  context: C,
 ) => Promise<R>;
 
 /** A processor's context inside a BullMQ worker: the job itself and its lock token too, for the runtime's own steps. */
@@ -171,10 +171,7 @@ export interface WorkerJobContext extends StageJobContext {
 }
 
 /** A processor as a BullMQ worker runs it. */
-export type WorkerProcessor<S extends StageName, R = unknown> = (
-  payload: Payload<S>,
-  context: WorkerJobContext,
-) => Promise<R>;
+export type WorkerProcessor<S extends StageName, R = unknown> = StageProcessor<S, R, WorkerJobContext>;
 
 export interface StageWorkerOptions extends StageRuntimeDefaults {
   /** A worker connection (maxRetriesPerRequest null, see createRedisConnection). */

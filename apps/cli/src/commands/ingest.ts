@@ -16,6 +16,7 @@ import {
 } from "@hrpipe/contracts";
 import { parseParticipantOffsets } from "@hrpipe/datasets";
 import { readManifest, type StageQueues, type Storage } from "@hrpipe/runtime";
+import { Option } from "commander";
 import { UserError } from "../output.ts";
 import { withPipeline } from "../pipeline.ts";
 import { uploadFolder } from "../upload.ts";
@@ -26,12 +27,9 @@ import { uploadFolder } from "../upload.ts";
  */
 export type RunCommandOptions = Record<string, string | number | boolean | undefined>;
 
-/** The options-object name commander gives a flag: `--learning-rate <x>` -> learningRate. */
+/** The options-object name commander gives a flag (`--learning-rate <x>` -> learningRate), by commander's own rule. */
 export function attributeOf(flag: string): string {
-  return flag
-    .split(" ")[0]!
-    .replace(/^--/, "")
-    .replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+  return new Option(flag).attributeName();
 }
 
 export interface IngestCommandOptions extends RunCommandOptions {
