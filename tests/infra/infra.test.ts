@@ -214,11 +214,11 @@ describe("the compose services' commands, run without Docker", () => {
     expect(result.services.sort()).toEqual([
       "dashboard",
       "decode",
-      "labels",
       "eval",
       "face",
       "features",
       "ingest",
+      "labels",
       "metrics",
       "report",
       "train",
