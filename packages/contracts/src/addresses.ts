@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { DecodeOptions, FaceOptions, FeaturesOptions, LabelOptions, TrainOptions } from "./payloads.ts";
 
-export type FormatVersions = Record<"labels" | "chunks" | "faces" | "features" | "head", number>;
+export type FormatVersions = Record<"labels" | "chunks" | "faces" | "features" | "head" | "neural", number>;
 
 /**
  * The format version of every cached artifact family. Bump one whenever the bytes its stage writes
@@ -20,6 +20,8 @@ export const formatVersions: Readonly<FormatVersions> = {
   features: 2,
   /** heads/<hash>/...: the regression head, its training and its files. */
   head: 1,
+  /** models/<hash>/...: an imported network's ONNX graph as hrpipe builds it from the checkpoint. */
+  neural: 1,
 };
 
 function canonicalJson(value: unknown): string {
@@ -55,6 +57,11 @@ export function sha256Of(bytes: Uint8Array): string {
  * same size, under the same key) is always recomputed, and the same bytes under another key are reused.
  */
 export const addresses = {
+  /** An imported network: its architecture and the SHA-256 of the checkpoint it was built from. */
+  neuralModel: (
+    input: { architecture: string; sourceSha256: string },
+    versions: FormatVersions = formatVersions,
+  ) => contentHash({ ...input, neural: versions.neural }),
   labels: (
     /** `reading`: how a recording's own reference is read and onto which video clock (not for AMIGOS's .mat). */
     input: { sourceSha256: string; options: LabelOptions; reading?: unknown },

@@ -8,6 +8,7 @@ export * from "./layouts.ts";
 export * from "./links.ts";
 export * from "./log.ts";
 export * from "./manifest.ts";
+export * from "./neural.ts";
 export * from "./payloads.ts";
 export * from "./random.ts";
 export * from "./results.ts";

@@ -71,6 +71,11 @@ export const artifactKeys = {
     joinKey("features", hash, participant, videoId, `${segmentName(segment)}.safetensors`),
   /** Where a backbone's weights came from, stored once by the first features job that uses it. */
   backbone: (weightsHash: string) => joinKey("backbones", `${safeId(weightsHash, "weights hash")}.json`),
+  /** An imported network under its content address: model.json, model.onnx and weights.safetensors. */
+  neuralModel: (hash: string, file: "model.json" | "model.onnx" | "weights.safetensors") =>
+    joinKey("models", safeId(hash, "hash"), file),
+  /** The content address a model name points at. */
+  neuralModelName: (name: string) => joinKey("models", "names", `${safeId(name, "model name")}.json`),
   /** A trained head under its content address; a run's models folder holds a copy. */
   head: (hash: string, file: HeadFile) => joinKey("heads", safeId(hash, "hash"), file),
   model: (runId: string, protocol: string, file: HeadFile | ModelFile) =>

@@ -1,0 +1,43 @@
+import { z } from "zod";
+
+/** The temporal rPPG networks hrpipe builds as ONNX graphs from a checkpoint's weights. */
+export const neuralArchitectures = ["physnet"] as const;
+export type NeuralArchitecture = (typeof neuralArchitectures)[number];
+
+/** A model name as `--model` and `--neural` take it, and as storage keys hold it. */
+export const neuralModelName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,62}$/,
+    "must be 1-63 lower-case letters, digits or '-', starting with a letter or digit",
+  );
+
+/**
+ * An imported network (models/<hash>/model.json): what it is, where its weights came from and how its
+ * input is made. Written last, after its graph and weights, so that its presence means a whole model.
+ */
+export const neuralModelSchema = z.object({
+  format: z.literal("hrpipe-neural-model"),
+  version: z.literal(1),
+  name: neuralModelName,
+  architecture: z.enum(neuralArchitectures),
+  /** The content address: architecture, weights and the graph builder's format version. */
+  hash: z.string(),
+  /** What the weights were trained on, as the user says (PURE, SCAMPS, ...), or null when unsaid. */
+  trainedOn: z.string().nullable(),
+  source: z.object({ file: z.string(), sha256: z.string(), bytes: z.number().int() }),
+  /** The clip the network takes: [N, 3, frames, size, size], and how crops become its input. */
+  input: z.object({
+    frames: z.number().int(),
+    size: z.number().int(),
+    normalisation: z.enum(["diff-normalized"]),
+  }),
+  /** Tensors taken from the checkpoint, and parameters in them. */
+  tensors: z.number().int(),
+  parameters: z.number().int(),
+  importedAt: z.string(),
+});
+export type NeuralModel = z.infer<typeof neuralModelSchema>;
+
+/** models/names/<name>.json: which content address a name points at (the last import under that name). */
+export const neuralModelNameSchema = z.object({ name: neuralModelName, hash: z.string() });

@@ -1,0 +1,124 @@
+import { type NeuralArchitecture, neuralArchitectures, type TensorMap, tensor } from "@hrpipe/contracts";
+import { encodeOnnxModel, type OnnxModel } from "./onnx/graph.ts";
+import { buildPhysNetGraph, ignoredTensor, physnetDefaults, physnetTensors } from "./physnet.ts";
+import { type CheckpointTensor, readTorchCheckpoint } from "./torch/checkpoint.ts";
+
+/** A checkpoint that does not fit the architecture it was imported as; the message names the tensor. */
+export class NeuralImportError extends Error {
+  override name = "NeuralImportError";
+}
+
+/** What hrpipe knows of each architecture: its tensors, its graph and the clip it takes. */
+interface ArchitectureSpec {
+  tensors(): { name: string; shape: number[] }[];
+  build(weights: Map<string, CheckpointTensor>): OnnxModel;
+  input: { frames: number; size: number; normalisation: "diff-normalized" };
+}
+
+const architectures: Record<NeuralArchitecture, ArchitectureSpec> = {
+  physnet: {
+    tensors: physnetTensors,
+    build: (weights) => buildPhysNetGraph(weights),
+    input: { ...physnetDefaults, normalisation: "diff-normalized" },
+  },
+};
+
+export interface ImportedNetwork {
+  architecture: NeuralArchitecture;
+  input: ArchitectureSpec["input"];
+  /** The checkpoint's weights, by the state_dict's names, as safetensors holds them. */
+  weights: TensorMap;
+  /** The ONNX graph with the weights inside. */
+  graph: Uint8Array;
+  parameters: number;
+}
+
+/**
+ * Reads a PyTorch checkpoint as the given architecture: every tensor it needs must be there with its
+ * shape, and no other (BatchNorm's num_batches_tracked aside); then its ONNX graph is built.
+ */
+export function importCheckpoint(bytes: Uint8Array, file: string, architecture: string): ImportedNetwork {
+  if (!neuralArchitectures.includes(architecture as NeuralArchitecture))
+    throw new NeuralImportError(
+      `--arch ${architecture} is not an architecture hrpipe builds; choose one of ${neuralArchitectures.join(", ")}.`,
+    );
+  const spec = architectures[architecture as NeuralArchitecture];
+  const checkpoint = readTorchCheckpoint(bytes, file);
+  const expected = spec.tensors();
+  const weights = new Map<string, CheckpointTensor>();
+  for (const { name, shape } of expected) {
+    const found = checkpoint.get(name);
+    if (!found)
+      throw new NeuralImportError(
+        `${file} lacks tensor ${name} of ${architecture}; is it a ${architecture} checkpoint?`,
+      );
+    if (found.dtype !== "F32" || found.shape.join(",") !== shape.join(","))
+      throw new NeuralImportError(
+        `${file}: tensor ${name} is ${found.dtype} [${found.shape.join(", ")}], ${architecture} needs F32 [${shape.join(", ")}].`,
+      );
+    weights.set(name, found);
+  }
+  const known = new Set(expected.map((t) => t.name));
+  const extra = [...checkpoint.keys()].filter((name) => !known.has(name) && !ignoredTensor.test(name));
+  if (extra.length > 0)
+    throw new NeuralImportError(
+      `${file} holds tensor${extra.length > 1 ? "s" : ""} ${extra.slice(0, 5).join(", ")}${extra.length > 5 ? ", ..." : ""} that ${architecture} does not have; is it another architecture?`,
+    );
+  const tensors: TensorMap = {};
+  let parameters = 0;
+  for (const [name, value] of weights) {
+    tensors[name] = tensor("F32", value.shape, value.data as Float32Array);
+    parameters += value.data.length;
+  }
+  return {
+    architecture: architecture as NeuralArchitecture,
+    input: spec.input,
+    weights: tensors,
+    graph: encodeOnnxModel(spec.build(weights), architecture),
+    parameters,
+  };
+}
+
+/**
+ * rPPG-Toolbox's DiffNormalized input from face crops [frames, size, size, 3] (u8): each frame's
+ * normalised difference to the next, (x[t+1] - x[t]) / (x[t+1] + x[t] + 1e-7), divided by the standard
+ * deviation of all of them, the last frame zero; returned as clips [clips, 3, clipFrames, size, size]
+ * of consecutive frames (frames must be a multiple of clipFrames).
+ */
+export function diffNormalizedClips(
+  crops: Uint8Array,
+  frames: number,
+  size: number,
+  clipFrames: number,
+): Float32Array {
+  const pixels = size * size * 3;
+  if (crops.length !== frames * pixels)
+    throw new Error(
+      `diffNormalizedClips: ${crops.length} bytes are not ${frames} crops of ${size}x${size}x3.`,
+    );
+  if (frames % clipFrames !== 0)
+    throw new Error(`diffNormalizedClips: ${frames} frames are not whole clips of ${clipFrames}.`);
+  const diff = new Float64Array(frames * pixels);
+  let sum = 0;
+  const count = (frames - 1) * pixels;
+  for (let i = 0; i < count; i++) {
+    const a = crops[i]!;
+    const b = crops[i + pixels]!;
+    diff[i] = (b - a) / (b + a + 1e-7);
+    sum += diff[i]!;
+  }
+  const mean = sum / count;
+  let squares = 0;
+  for (let i = 0; i < count; i++) squares += (diff[i]! - mean) ** 2;
+  const std = Math.sqrt(squares / count) || 1;
+  const out = new Float32Array(frames * pixels);
+  const plane = size * size;
+  for (let frame = 0; frame < frames; frame++) {
+    const clip = Math.floor(frame / clipFrames);
+    const t = frame % clipFrames;
+    for (let p = 0; p < plane; p++)
+      for (let c = 0; c < 3; c++)
+        out[((clip * 3 + c) * clipFrames + t) * plane + p] = diff[frame * pixels + p * 3 + c]! / std;
+  }
+  return out;
+}

@@ -1,0 +1,138 @@
+import type { OnnxInitializer, OnnxModel, OnnxNode } from "./onnx/graph.ts";
+import type { CheckpointTensor } from "./torch/checkpoint.ts";
+
+/**
+ * PhysNet (Yu, Li and Zhao, BMVC 2019) as rPPG-Toolbox releases it, `PhysNet_padding_Encoder_Decoder_MAX`:
+ * 3-D convolutions over a clip of face crops [N, 3, T, 72, 72] to a pulse [N, T]. The ONNX graph is
+ * built here from the layer list below, as the toolbox's module defines it, so any checkpoint of that
+ * module (trained on PURE, SCAMPS or a user's data) runs in ONNX Runtime without Python.
+ */
+export interface PhysNetConfig {
+  /** Frames per clip (the toolbox: 128). */
+  frames: number;
+  /** Crop side in pixels (the toolbox: 72). */
+  size: number;
+}
+
+export const physnetDefaults: PhysNetConfig = { frames: 128, size: 72 };
+
+/** PyTorch's BatchNorm3d default. */
+const batchNormEpsilon = 1e-5;
+
+/** The convolution blocks: [input channels, output channels, kernel (T, H, W), padding (T, H, W)]. */
+const convBlocks: [number, number, number[], number[]][] = [
+  [3, 16, [1, 5, 5], [0, 2, 2]],
+  [16, 32, [3, 3, 3], [1, 1, 1]],
+  [32, 64, [3, 3, 3], [1, 1, 1]],
+  ...Array.from({ length: 6 }, (): [number, number, number[], number[]] => [64, 64, [3, 3, 3], [1, 1, 1]]),
+];
+
+/** Every tensor a PhysNet state_dict holds, with its shape (num_batches_tracked, a counter, is not used). */
+export function physnetTensors(): { name: string; shape: number[] }[] {
+  const bn = (prefix: string, channels: number) =>
+    ["weight", "bias", "running_mean", "running_var"].map((p) => ({
+      name: `${prefix}.${p}`,
+      shape: [channels],
+    }));
+  return [
+    ...convBlocks.flatMap(([input, output, kernel], i) => [
+      { name: `ConvBlock${i + 1}.0.weight`, shape: [output, input, ...kernel] },
+      { name: `ConvBlock${i + 1}.0.bias`, shape: [output] },
+      ...bn(`ConvBlock${i + 1}.1`, output),
+    ]),
+    ...["upsample", "upsample2"].flatMap((block) => [
+      { name: `${block}.0.weight`, shape: [64, 64, 4, 1, 1] },
+      { name: `${block}.0.bias`, shape: [64] },
+      ...bn(`${block}.1`, 64),
+    ]),
+    { name: "ConvBlock10.weight", shape: [1, 64, 1, 1, 1] },
+    { name: "ConvBlock10.bias", shape: [1] },
+  ];
+}
+
+/** Tensors of a state_dict that carry no weight (BatchNorm's update counter). */
+export const ignoredTensor = /\.num_batches_tracked$/;
+
+/**
+ * The graph of PhysNet's forward pass with these weights: input `input` F32 [N, 3, T, size, size],
+ * output `output` F32 [N, T]. The weights must be a PhysNet state_dict (see physnetTensors).
+ */
+export function buildPhysNetGraph(
+  weights: Map<string, CheckpointTensor>,
+  config: PhysNetConfig = physnetDefaults,
+): OnnxModel {
+  const nodes: OnnxNode[] = [];
+  const initializers: OnnxInitializer[] = [];
+  let counter = 0;
+  const param = (name: string): string => {
+    const tensor = weights.get(name);
+    if (!tensor || tensor.dtype !== "F32") throw new Error(`PhysNet weights lack float tensor ${name}.`);
+    initializers.push({ name, dims: tensor.shape, type: "float", data: tensor.data as Float32Array });
+    return name;
+  };
+  const node = (op: string, inputs: string[], attributes?: OnnxNode["attributes"]): string => {
+    const output = `${op.toLowerCase()}_${counter++}`;
+    nodes.push({ op, inputs, outputs: [output], attributes });
+    return output;
+  };
+  const bn = (x: string, prefix: string) =>
+    node(
+      "BatchNormalization",
+      ["weight", "bias", "running_mean", "running_var"].reduce(
+        (inputs, p) => [...inputs, param(`${prefix}.${p}`)],
+        [x],
+      ),
+      { epsilon: { float: batchNormEpsilon } },
+    );
+  const block = (x: string, index: number) => {
+    const [, , kernel, pad] = convBlocks[index - 1]!;
+    const conv = node("Conv", [x, param(`ConvBlock${index}.0.weight`), param(`ConvBlock${index}.0.bias`)], {
+      kernel_shape: kernel,
+      pads: [...pad, ...pad],
+    });
+    return node("Relu", [bn(conv, `ConvBlock${index}.1`)]);
+  };
+  const maxPool = (x: string, kernel: number[]) =>
+    node("MaxPool", [x], { kernel_shape: kernel, strides: kernel });
+  // Doubles the time axis: ConvTranspose3d(kernel [4, 1, 1], stride [2, 1, 1], padding [1, 0, 0]).
+  const upsample = (x: string, prefix: string) => {
+    const up = node("ConvTranspose", [x, param(`${prefix}.0.weight`), param(`${prefix}.0.bias`)], {
+      kernel_shape: [4, 1, 1],
+      strides: [2, 1, 1],
+      pads: [1, 0, 0, 1, 0, 0],
+    });
+    return node("Elu", [bn(up, `${prefix}.1`)], { alpha: { float: 1 } });
+  };
+
+  let x = block("input", 1);
+  x = maxPool(x, [1, 2, 2]);
+  x = block(x, 2);
+  x = block(x, 3);
+  x = maxPool(x, [2, 2, 2]);
+  x = block(x, 4);
+  x = block(x, 5);
+  x = maxPool(x, [2, 2, 2]);
+  x = block(x, 6);
+  x = block(x, 7);
+  x = maxPool(x, [1, 2, 2]);
+  x = block(x, 8);
+  x = block(x, 9);
+  x = upsample(x, "upsample");
+  x = upsample(x, "upsample2");
+  // AdaptiveAvgPool3d((T, 1, 1)) on a clip whose time axis is back to T: the spatial mean.
+  x = node("ReduceMean", [x], { axes: [3, 4], keepdims: 1 });
+  x = node("Conv", [x, param("ConvBlock10.weight"), param("ConvBlock10.bias")], { kernel_shape: [1, 1, 1] });
+  initializers.push({
+    name: "output.shape",
+    dims: [2],
+    type: "int64",
+    data: BigInt64Array.from([-1n, BigInt(config.frames)]),
+  });
+  nodes.push({ op: "Reshape", inputs: [x, "output.shape"], outputs: ["output"] });
+  return {
+    nodes,
+    initializers,
+    inputs: [{ name: "input", type: "float", shape: ["batch", 3, config.frames, config.size, config.size] }],
+    outputs: [{ name: "output", type: "float", shape: ["batch", config.frames] }],
+  };
+}

@@ -1,0 +1,101 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { decodeSafetensors } from "@hrpipe/contracts";
+import * as ort from "onnxruntime-node";
+import { describe, expect, it } from "vitest";
+import { diffNormalizedClips, importCheckpoint } from "../src/neural.ts";
+import { CheckpointError, readTorchCheckpoint } from "../src/torch/checkpoint.ts";
+
+const shared = path.resolve(import.meta.dirname, "../../../../shared");
+const checkpoint = (name: string) => readFileSync(path.join(shared, "models/rppg-toolbox", `${name}.pth`));
+const fixture = decodeSafetensors(
+  readFileSync(path.join(shared, "fixtures/rppg-toolbox-neural/subject3-first-256-frames.safetensors")),
+);
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+};
+
+describe("PhysNet imported from rPPG-Toolbox's checkpoints, run in ONNX Runtime", () => {
+  for (const name of ["PURE_PhysNet_DiffNormalized", "SCAMPS_PhysNet_DiffNormalized"]) {
+    it(`${name}: ONNX Runtime's pulse equals PyTorch's on the fixture's clips (max abs error <= 1e-4)`, async () => {
+      const network = importCheckpoint(checkpoint(name), `${name}.pth`, "physnet");
+      const session = await ort.InferenceSession.create(network.graph);
+      const input = fixture.tensors.input!;
+      const { output } = await session.run({
+        input: new ort.Tensor("float32", input.data as Float32Array, input.shape),
+      });
+      expect(output!.dims).toEqual([2, 128]);
+      expect(
+        maxAbsDiff(output!.data as Float32Array, fixture.tensors[`output_${name}`]!.data as Float32Array),
+      ).toBeLessThanOrEqual(1e-4);
+    }, 60_000);
+  }
+
+  it("makes the fixture's DiffNormalized input from its crops (max abs error <= 1e-5)", () => {
+    const crops = fixture.tensors.crops!;
+    const [frames, size] = crops.shape as [number, number];
+    const input = diffNormalizedClips(crops.data as Uint8Array, frames, size, 128);
+    expect(maxAbsDiff(input, fixture.tensors.input!.data as Float32Array)).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe("a checkpoint that is not the architecture it is imported as", () => {
+  const pure = () => new Uint8Array(checkpoint("PURE_PhysNet_DiffNormalized"));
+  /** The checkpoint with `from` replaced by `to` (same length) at its first occurrence at or after `after`. */
+  const doctored = (from: number[], to: number[], after = 0) => {
+    const bytes = pure();
+    const at = Buffer.from(bytes).indexOf(Buffer.from(from), after);
+    expect(at, "the pattern to doctor").toBeGreaterThanOrEqual(0);
+    bytes.set(to, at);
+    return bytes;
+  };
+  const text = (s: string) => [...Buffer.from(s)];
+
+  it("is refused naming a missing tensor", () => {
+    const bytes = doctored(text("ConvBlock10.bias"), text("ConvBlock10.bjas"));
+    expect(() => importCheckpoint(bytes, "doctored.pth", "physnet")).toThrow(
+      "doctored.pth lacks tensor ConvBlock10.bias of physnet; is it a physnet checkpoint?",
+    );
+  });
+
+  it("is refused naming a tensor physnet does not have", () => {
+    const bytes = doctored(
+      text("ConvBlock1.1.num_batches_tracked"),
+      text("ConvBlock1.1.num_batches_trackeX"),
+    );
+    expect(() => importCheckpoint(bytes, "doctored.pth", "physnet")).toThrow(
+      "doctored.pth holds tensor ConvBlock1.1.num_batches_trackeX that physnet does not have; is it another architecture?",
+    );
+  });
+
+  it("is refused naming a tensor of the wrong shape", () => {
+    const key = Buffer.from(pure()).indexOf(Buffer.from("ConvBlock10.weight"));
+    // Its shape (1, 64, 1, 1, 1) as BININT1 opcodes, read as (1, 32, 1, 1, 1).
+    const bytes = doctored(
+      [0x4b, 1, 0x4b, 64, 0x4b, 1, 0x4b, 1, 0x4b, 1],
+      [0x4b, 1, 0x4b, 32, 0x4b, 1, 0x4b, 1, 0x4b, 1],
+      key,
+    );
+    expect(() => importCheckpoint(bytes, "doctored.pth", "physnet")).toThrow(
+      "doctored.pth: tensor ConvBlock10.weight is F32 [1, 32, 1, 1, 1], physnet needs F32 [1, 64, 1, 1, 1].",
+    );
+  });
+
+  it("is refused as another architecture (FactorizePhys as physnet), and an unknown architecture names the known", () => {
+    expect(() => importCheckpoint(checkpoint("PURE_FactorizePhys_FSAM_Res"), "f.pth", "physnet")).toThrow(
+      /^f\.pth lacks tensor ConvBlock1\.0\.weight of physnet/,
+    );
+    expect(() => importCheckpoint(pure(), "p.pth", "physformer")).toThrow(
+      "--arch physformer is not an architecture hrpipe builds; choose one of physnet.",
+    );
+  });
+
+  it("is refused with the file named when it is no checkpoint at all", () => {
+    expect(() => readTorchCheckpoint(Buffer.from("not a zip"), "notes.pth")).toThrow(CheckpointError);
+    expect(() => readTorchCheckpoint(Buffer.from("not a zip"), "notes.pth")).toThrow(
+      /^notes\.pth is not a readable ZIP archive/,
+    );
+  });
+});
