@@ -66,7 +66,7 @@ export function buildPhysNetGraph(
   let counter = 0;
   const param = (name: string): string => {
     const tensor = weights.get(name);
-    if (!tensor || tensor.dtype !== "F32") throw new Error(`PhysNet weights lack float tensor ${name}.`);
+    if (tensor?.dtype !== "F32") throw new Error(`PhysNet weights lack float tensor ${name}.`);
     initializers.push({ name, dims: tensor.shape, type: "float", data: tensor.data as Float32Array });
     return name;
   };
@@ -78,10 +78,7 @@ export function buildPhysNetGraph(
   const bn = (x: string, prefix: string) =>
     node(
       "BatchNormalization",
-      ["weight", "bias", "running_mean", "running_var"].reduce(
-        (inputs, p) => [...inputs, param(`${prefix}.${p}`)],
-        [x],
-      ),
+      [x, ...["weight", "bias", "running_mean", "running_var"].map((p) => param(`${prefix}.${p}`))],
       { epsilon: { float: batchNormEpsilon } },
     );
   const block = (x: string, index: number) => {

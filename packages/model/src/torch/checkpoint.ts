@@ -130,10 +130,25 @@ function unpickle(bytes: Uint8Array, file: string): unknown {
   const need = (n: number) => {
     if (at + n > bytes.length) fail("ends early");
   };
-  const u8 = () => (need(1), bytes[at++]!);
-  const u16 = () => (need(2), (at += 2), view.getUint16(at - 2, true));
-  const u32 = () => (need(4), (at += 4), view.getUint32(at - 4, true));
-  const i32 = () => (need(4), (at += 4), view.getInt32(at - 4, true));
+  const u8 = () => {
+    need(1);
+    return bytes[at++]!;
+  };
+  const u16 = () => {
+    need(2);
+    at += 2;
+    return view.getUint16(at - 2, true);
+  };
+  const u32 = () => {
+    need(4);
+    at += 4;
+    return view.getUint32(at - 4, true);
+  };
+  const i32 = () => {
+    need(4);
+    at += 4;
+    return view.getInt32(at - 4, true);
+  };
   const text = (n: number) => {
     need(n);
     at += n;
