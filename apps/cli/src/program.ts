@@ -11,6 +11,7 @@ import type { FacesCommandOptions } from "./commands/faces.ts";
 import type { IngestCommandOptions } from "./commands/ingest.ts";
 import type { MetricsCommandOptions } from "./commands/metrics.ts";
 import type { EmbedOptions, FetchWeightsOptions } from "./commands/model.ts";
+import type { ModelImportOptions, ModelRunOptions, ModelStorageOptions } from "./commands/neural.ts";
 import type { ArtifactsCommandOptions } from "./commands/report.ts";
 import type { RppgCommandOptions } from "./commands/rppg.ts";
 import type { RunFolderOptions } from "./commands/run.ts";
@@ -397,7 +398,46 @@ export function buildProgram(): Command {
 
   const model = program
     .command("model")
-    .description("the DenseNet backbone: ImageNet weights and feature extraction");
+    .description(
+      "networks: import a PyTorch rPPG checkpoint (PhysNet), list and run imported ones; the DenseNet backbone's weights and features",
+    );
+  model
+    .command("import")
+    .description(
+      "read a PyTorch checkpoint (torch.save state_dict) without Python, check it tensor by tensor, build its ONNX graph and store both by content",
+    )
+    .argument("<file.pth>", "the checkpoint, e.g. rPPG-Toolbox's PURE_PhysNet_DiffNormalized.pth")
+    .requiredOption("--arch <name>", "its architecture: physnet")
+    .option("--name <name>", "the name --model and --neural take (default: from the file name)")
+    .option("--trained-on <data>", "what the weights were trained on, for the reports (e.g. PURE, SCAMPS)")
+    .option("--storage <uri>", "file://dir or s3://bucket/prefix (default: STORAGE_URL)")
+    .action(
+      action(async (file: string, options: ModelImportOptions) =>
+        (await import("./commands/neural.ts")).modelImportCommand(file, options),
+      ),
+    );
+  model
+    .command("list")
+    .description("the imported networks: name, architecture, what they were trained on, where from")
+    .option("--json", "as JSON")
+    .option("--storage <uri>", "file://dir or s3://bucket/prefix (default: STORAGE_URL)")
+    .action(
+      action(async (options: ModelStorageOptions & { json?: boolean }) =>
+        (await import("./commands/neural.ts")).modelListCommand(options),
+      ),
+    );
+  model
+    .command("run")
+    .description("run an imported network on a tensor file: input F32 [N,3,T,H,W] to output F32 [N,T]")
+    .requiredOption("--model <name>", "an imported network's name (hrpipe model list)")
+    .requiredOption("--input <st>", "safetensors with input F32 [N,3,T,H,W] at the model's clip size")
+    .requiredOption("--out <st>", "safetensors with output F32 [N,T]")
+    .option("--storage <uri>", "file://dir or s3://bucket/prefix (default: STORAGE_URL)")
+    .action(
+      action(async (options: ModelRunOptions) =>
+        (await import("./commands/neural.ts")).modelRunCommand(options),
+      ),
+    );
   model
     .command("fetch-weights")
     .description("download timm/densenet161.tv_in1k (torchvision ImageNet weights) from the Hugging Face hub")

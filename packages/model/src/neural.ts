@@ -1,4 +1,5 @@
 import { type NeuralArchitecture, neuralArchitectures, type TensorMap, tensor } from "@hrpipe/contracts";
+import * as ort from "onnxruntime-node";
 import { encodeOnnxModel, type OnnxModel } from "./onnx/graph.ts";
 import { buildPhysNetGraph, ignoredTensor, physnetDefaults, physnetTensors } from "./physnet.ts";
 import { type CheckpointTensor, readTorchCheckpoint } from "./torch/checkpoint.ts";
@@ -121,4 +122,22 @@ export function diffNormalizedClips(
         out[((clip * 3 + c) * clipFrames + t) * plane + p] = diff[frame * pixels + p * 3 + c]! / std;
   }
   return out;
+}
+
+/** An imported network's graph in an ONNX Runtime session: clips [N, 3, T, H, W] to pulses [N, T]. */
+export class NetworkSession {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async create(graph: Uint8Array): Promise<NetworkSession> {
+    return new NetworkSession(await ort.InferenceSession.create(graph));
+  }
+
+  async run(input: Float32Array, shape: number[]): Promise<{ data: Float32Array; shape: number[] }> {
+    const { output } = await this.session.run({ input: new ort.Tensor("float32", input, shape) });
+    return { data: output!.data as Float32Array, shape: [...output!.dims] };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
 }

@@ -1,9 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { decodeSafetensors } from "@hrpipe/contracts";
-import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
-import { diffNormalizedClips, importCheckpoint } from "../src/neural.ts";
+import { diffNormalizedClips, importCheckpoint, NetworkSession } from "../src/neural.ts";
 import { CheckpointError, readTorchCheckpoint } from "../src/torch/checkpoint.ts";
 
 const shared = path.resolve(import.meta.dirname, "../../../../shared");
@@ -21,14 +20,13 @@ describe("PhysNet imported from rPPG-Toolbox's checkpoints, run in ONNX Runtime"
   for (const name of ["PURE_PhysNet_DiffNormalized", "SCAMPS_PhysNet_DiffNormalized"]) {
     it(`${name}: ONNX Runtime's pulse equals PyTorch's on the fixture's clips (max abs error <= 1e-4)`, async () => {
       const network = importCheckpoint(checkpoint(name), `${name}.pth`, "physnet");
-      const session = await ort.InferenceSession.create(network.graph);
+      const session = await NetworkSession.create(network.graph);
       const input = fixture.tensors.input!;
-      const { output } = await session.run({
-        input: new ort.Tensor("float32", input.data as Float32Array, input.shape),
-      });
-      expect(output!.dims).toEqual([2, 128]);
+      const output = await session.run(input.data as Float32Array, input.shape);
+      await session.release();
+      expect(output.shape).toEqual([2, 128]);
       expect(
-        maxAbsDiff(output!.data as Float32Array, fixture.tensors[`output_${name}`]!.data as Float32Array),
+        maxAbsDiff(output.data, fixture.tensors[`output_${name}`]!.data as Float32Array),
       ).toBeLessThanOrEqual(1e-4);
     }, 60_000);
   }
