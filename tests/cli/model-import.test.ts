@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { decodeSafetensors, encodeSafetensors, tensor } from "@hrpipe/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ubfcClips } from "../harness/ubfc-clips.ts";
 import { runCli } from "./run-cli.ts";
 
 const shared = path.resolve(import.meta.dirname, "../../../shared");
@@ -55,6 +56,36 @@ describe("hrpipe model import, list and run", () => {
     const want = clips.tensors.output_PURE_PhysNet_DiffNormalized!.data as Float32Array;
     const got = output.data as Float32Array;
     expect(Math.max(...Array.from(want, (w, i) => Math.abs(w - got[i]!)))).toBeLessThanOrEqual(1e-4);
+  }, 120_000);
+
+  it("hrpipe rppg measures a video with an imported network beside the methods, through the same windows", async () => {
+    const clip = path.join(dir, "clip");
+    await ubfcClips(clip, ["subject3"], 16, { videosOnly: true });
+    const out = path.join(dir, "rppg.json");
+    const result = await runCli(
+      ["rppg", path.join(clip, "subject3", "vid.mp4"), "--skin-area", "box", "--out", out],
+      { STORAGE_URL: storage },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const { methods } = JSON.parse(await readFile(out, "utf8")) as {
+      methods: Record<string, { hrBpm: number | null; windows: { startS: number }[] }>;
+    };
+    expect(Object.keys(methods)).toEqual([
+      "pos",
+      "chrom",
+      "omit",
+      "lgi",
+      "pbv",
+      "ica",
+      "green",
+      "physnet-pure",
+    ]);
+    expect(methods["physnet-pure"]!.hrBpm).toBeGreaterThan(40);
+    expect(methods["physnet-pure"]!.hrBpm).toBeLessThan(180);
+    expect(methods["physnet-pure"]!.windows.map((w) => w.startS)).toEqual(
+      methods.pos!.windows.map((w) => w.startS),
+    );
+    expect(result.stdout).toMatch(/^physnet-pure +\d+\.\d bpm/m);
   }, 120_000);
 
   it("refuses an unknown architecture, a bad name and a wrongly shaped input, each in one sentence (exit 2)", async () => {

@@ -13,10 +13,12 @@ import {
 import {
   agreement,
   median,
+  methodSource,
+  type PulseSource,
+  pulseVideoEstimate,
   type RppgMethod,
   type RppgOptions,
   rppgMethods,
-  rppgVideoEstimate,
 } from "@hrpipe/signal";
 
 /** A video's skin-colour traces on its own clock: row i is frame firstFrame + i, at (firstFrame + i) / fps s. */
@@ -60,20 +62,55 @@ export function rppgEstimates(
   options: EstimationOptions,
   methods: readonly RppgMethod[] = rppgMethods,
 ): Partial<Record<RppgMethod, VideoEstimate>> {
-  const offsetS = traces.firstFrame / fps;
   const estimates: Partial<Record<RppgMethod, VideoEstimate>> = {};
-  for (const method of methods) {
-    const estimate = rppgVideoEstimate(method, traces.rgb, traces.faceFound, fps, options);
-    estimates[method] = {
-      hrBpm: estimate.hrBpm,
-      windows: estimate.windows.map((w) => {
-        const startS = w.startS + offsetS;
-        const endS = w.endS + offsetS;
-        return { ...w, startS, endS, referenceHrBpm: windowReferenceBpm(labels, startS, endS) };
-      }),
-    };
-  }
+  for (const method of methods)
+    estimates[method] = sourceEstimate(
+      methodSource(method, traces.rgb, traces.faceFound, fps),
+      traces.firstFrame,
+      fps,
+      labels,
+      options,
+    );
   return estimates;
+}
+
+/**
+ * A network's pulse on one video (one value per frame from firstFrame, usable where a face was found)
+ * measured exactly as the rPPG methods are: the same windows, tracking, SNR and references.
+ */
+export function pulseEstimate(
+  pulse: Float64Array,
+  faceFound: Uint8Array,
+  firstFrame: number,
+  fps: number,
+  labels: WindowLabels | undefined,
+  options: EstimationOptions,
+): VideoEstimate {
+  const source: PulseSource = {
+    frames: pulse.length,
+    usable: (i) => Boolean(faceFound[i]) && Number.isFinite(pulse[i]!),
+    rawPulse: (from, to) => pulse.slice(from, to),
+  };
+  return sourceEstimate(source, firstFrame, fps, labels, options);
+}
+
+function sourceEstimate(
+  source: PulseSource,
+  firstFrame: number,
+  fps: number,
+  labels: WindowLabels | undefined,
+  options: EstimationOptions,
+): VideoEstimate {
+  const offsetS = firstFrame / fps;
+  const estimate = pulseVideoEstimate(source, fps, options);
+  return {
+    hrBpm: estimate.hrBpm,
+    windows: estimate.windows.map((w) => {
+      const startS = w.startS + offsetS;
+      const endS = w.endS + offsetS;
+      return { ...w, startS, endS, referenceHrBpm: windowReferenceBpm(labels, startS, endS) };
+    }),
+  };
 }
 
 /** What the report knows of one planned video: its artifacts, labels and traces where it reached them. */

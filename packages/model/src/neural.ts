@@ -81,47 +81,103 @@ export function importCheckpoint(bytes: Uint8Array, file: string, architecture: 
 }
 
 /**
- * rPPG-Toolbox's DiffNormalized input from face crops [frames, size, size, 3] (u8): each frame's
+ * rPPG-Toolbox's DiffNormalized form of face crops [frames, size, size, 3] (u8): each frame's
  * normalised difference to the next, (x[t+1] - x[t]) / (x[t+1] + x[t] + 1e-7), divided by the standard
- * deviation of all of them, the last frame zero; returned as clips [clips, 3, clipFrames, size, size]
- * of consecutive frames (frames must be a multiple of clipFrames).
+ * deviation of all of them over the whole sequence; the last frame is zero. Same layout as the crops.
  */
-export function diffNormalizedClips(
-  crops: Uint8Array,
-  frames: number,
-  size: number,
-  clipFrames: number,
-): Float32Array {
+export function diffNormalized(crops: Uint8Array, frames: number, size: number): Float32Array {
   const pixels = size * size * 3;
   if (crops.length !== frames * pixels)
-    throw new Error(
-      `diffNormalizedClips: ${crops.length} bytes are not ${frames} crops of ${size}x${size}x3.`,
-    );
-  if (frames % clipFrames !== 0)
-    throw new Error(`diffNormalizedClips: ${frames} frames are not whole clips of ${clipFrames}.`);
+    throw new Error(`diffNormalized: ${crops.length} bytes are not ${frames} crops of ${size}x${size}x3.`);
   const diff = new Float64Array(frames * pixels);
+  const count = Math.max(0, frames - 1) * pixels;
   let sum = 0;
-  const count = (frames - 1) * pixels;
   for (let i = 0; i < count; i++) {
     const a = crops[i]!;
     const b = crops[i + pixels]!;
     diff[i] = (b - a) / (b + a + 1e-7);
     sum += diff[i]!;
   }
-  const mean = sum / count;
+  const mean = sum / (count || 1);
   let squares = 0;
   for (let i = 0; i < count; i++) squares += (diff[i]! - mean) ** 2;
-  const std = Math.sqrt(squares / count) || 1;
-  const out = new Float32Array(frames * pixels);
+  const std = Math.sqrt(squares / (count || 1)) || 1;
+  return Float32Array.from(diff, (v) => v / std);
+}
+
+/** Clips [starts.length, 3, clipFrames, size, size] of a normalised sequence, each from its start frame. */
+export function clipsOf(
+  frames: Float32Array,
+  starts: number[],
+  clipFrames: number,
+  size: number,
+): Float32Array {
   const plane = size * size;
-  for (let frame = 0; frame < frames; frame++) {
-    const clip = Math.floor(frame / clipFrames);
-    const t = frame % clipFrames;
-    for (let p = 0; p < plane; p++)
-      for (let c = 0; c < 3; c++)
-        out[((clip * 3 + c) * clipFrames + t) * plane + p] = diff[frame * pixels + p * 3 + c]! / std;
-  }
+  const pixels = plane * 3;
+  const out = new Float32Array(starts.length * 3 * clipFrames * plane);
+  starts.forEach((start, clip) => {
+    for (let t = 0; t < clipFrames; t++)
+      for (let p = 0; p < plane; p++)
+        for (let c = 0; c < 3; c++)
+          out[((clip * 3 + c) * clipFrames + t) * plane + p] = frames[(start + t) * pixels + p * 3 + c]!;
+  });
   return out;
+}
+
+/** The toolbox's input: DiffNormalized crops as consecutive clips (frames a multiple of clipFrames). */
+export function diffNormalizedClips(
+  crops: Uint8Array,
+  frames: number,
+  size: number,
+  clipFrames: number,
+): Float32Array {
+  if (frames % clipFrames !== 0)
+    throw new Error(`diffNormalizedClips: ${frames} frames are not whole clips of ${clipFrames}.`);
+  const starts = Array.from({ length: frames / clipFrames }, (_, i) => i * clipFrames);
+  return clipsOf(diffNormalized(crops, frames, size), starts, clipFrames, size);
+}
+
+/**
+ * A network's pulse over a whole video's crops [frames, size, size, 3] at its input size: clips of
+ * its length every half clip (the last one ending at the last frame), so that every frame is seen away
+ * from a clip's edge; the clips' outputs are blended with triangular weights that vanish at their
+ * edges. Undefined for a video shorter than one clip.
+ */
+export async function networkPulse(
+  session: NetworkSession,
+  crops: Uint8Array,
+  frames: number,
+  input: { frames: number; size: number },
+  batch = 4,
+): Promise<Float64Array | undefined> {
+  const clip = input.frames;
+  if (frames < clip) return undefined;
+  const hop = clip / 2;
+  const starts: number[] = [];
+  for (let start = 0; start + clip < frames; start += hop) starts.push(start);
+  starts.push(frames - clip);
+  const normalised = diffNormalized(crops, frames, input.size);
+  const sum = new Float64Array(frames);
+  const weight = new Float64Array(frames);
+  for (let first = 0; first < starts.length; first += batch) {
+    const group = starts.slice(first, first + batch);
+    const { data } = await session.run(clipsOf(normalised, group, clip, input.size), [
+      group.length,
+      3,
+      clip,
+      input.size,
+      input.size,
+    ]);
+    group.forEach((start, i) => {
+      for (let t = 0; t < clip; t++) {
+        // Triangular weights, never quite zero so that the video's first and last frames count.
+        const w = 1 - Math.abs((t + 0.5) / clip - 0.5) * 2 + 1e-3;
+        sum[start + t]! += w * data[i * clip + t]!;
+        weight[start + t]! += w;
+      }
+    });
+  }
+  return sum.map((v, i) => v / weight[i]!);
 }
 
 /** An imported network's graph in an ONNX Runtime session: clips [N, 3, T, H, W] to pulses [N, T]. */

@@ -2,7 +2,13 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { decodeSafetensors } from "@hrpipe/contracts";
 import { describe, expect, it } from "vitest";
-import { diffNormalizedClips, importCheckpoint, NetworkSession } from "../src/neural.ts";
+import {
+  diffNormalized,
+  diffNormalizedClips,
+  importCheckpoint,
+  NetworkSession,
+  networkPulse,
+} from "../src/neural.ts";
 import { CheckpointError, readTorchCheckpoint } from "../src/torch/checkpoint.ts";
 
 const shared = path.resolve(import.meta.dirname, "../../../../shared");
@@ -95,5 +101,36 @@ describe("a checkpoint that is not the architecture it is imported as", () => {
     expect(() => readTorchCheckpoint(Buffer.from("not a zip"), "notes.pth")).toThrow(
       /^notes\.pth is not a readable ZIP archive/,
     );
+  });
+});
+
+describe("a network's pulse over a whole video", () => {
+  /** A stand-in network whose output for frame t of a clip is the clip's first input value at t: the frame's own. */
+  const echo = {
+    run: async (input: Float32Array, shape: number[]) => {
+      const [clips, , frames, height, width] = shape as [number, number, number, number, number];
+      const data = new Float32Array(clips * frames);
+      for (let c = 0; c < clips; c++)
+        for (let t = 0; t < frames; t++) data[c * frames + t] = input[(c * 3 * frames + t) * height * width]!;
+      return { data, shape: [clips, frames] };
+    },
+  } as unknown as NetworkSession;
+
+  it("covers every frame with overlapping clips, the last ending at the last frame, and blends them", async () => {
+    const frames = 300;
+    const size = 2;
+    const crops = new Uint8Array(frames * size * size * 3);
+    for (let f = 0; f < frames; f++)
+      crops.fill(100 + (f % 7) * 10, f * size * size * 3, (f + 1) * size * size * 3);
+    const pulse = (await networkPulse(echo, crops, frames, { frames: 128, size }))!;
+    expect(pulse).toHaveLength(frames);
+    // Every clip covering a frame echoes its normalised difference, so the blend gives it back.
+    const normalised = diffNormalized(crops, frames, size);
+    for (let f = 0; f < frames; f++)
+      expect(pulse[f], `frame ${f}`).toBeCloseTo(normalised[f * size * size * 3]!, 5);
+    expect(pulse[frames - 1]).toBe(0);
+    expect(
+      await networkPulse(echo, crops.subarray(0, 100 * size * size * 3), 100, { frames: 128, size }),
+    ).toBeUndefined();
   });
 });

@@ -21,7 +21,40 @@ export function rppgPulse(
   fsHz: number,
   band: { low: number; high: number } = pulseBandHz,
 ): Float64Array {
-  return bandpassPulse(detrendSmoothnessPriors(methodPulse(method, rgb, fsHz)), fsHz, 2, band);
+  return cleanPulse(methodPulse(method, rgb, fsHz), fsHz, band);
+}
+
+/** Any raw pulse (a method's, a network's) detrended and band-passed as every method's is. */
+export function cleanPulse(
+  raw: Float64Array,
+  fsHz: number,
+  band: { low: number; high: number } = pulseBandHz,
+): Float64Array {
+  return bandpassPulse(detrendSmoothnessPriors(raw), fsHz, 2, band);
+}
+
+/**
+ * What a heart rate is measured from: a number of frames, which of them are usable (a face, a finite
+ * colour), and the raw pulse over any run of usable frames [from, to), before cleanPulse.
+ */
+export interface PulseSource {
+  frames: number;
+  usable(frame: number): boolean;
+  rawPulse(from: number, to: number): Float64Array;
+}
+
+/** A method's pulse source over a mean-colour trace. */
+export function methodSource(
+  method: RppgMethod,
+  rgb: RgbTrace,
+  faceFound: ArrayLike<number>,
+  fsHz: number,
+): PulseSource {
+  return {
+    frames: rgb.length / 3,
+    usable: (i) => Boolean(faceFound[i]) && Number.isFinite(rgb[i * 3]!),
+    rawPulse: (from, to) => methodPulse(method, rgb.subarray(from * 3, to * 3), fsHz),
+  };
 }
 
 export interface RppgWindow {
@@ -69,8 +102,13 @@ export function rppgHeartRate(
   fsHz: number,
   options: RppgOptions = {},
 ): RppgWindow[] {
+  return pulseHeartRate(methodSource(method, rgb, faceFound, fsHz), fsHz, options);
+}
+
+/** Heart rate per analysis window from any pulse source, as rppgHeartRate measures a method's. */
+export function pulseHeartRate(source: PulseSource, fsHz: number, options: RppgOptions = {}): RppgWindow[] {
   const { windowS, strideS, changeBpmPerS, minSnrDb, harmonicWeight } = { ...rppgDefaults, ...options };
-  const frames = rgb.length / 3;
+  const frames = source.frames;
   const windowFrames = Math.round(windowS * fsHz);
   const strideFrames = Math.max(1, Math.round(strideS * fsHz));
   const band = { low: pulseBandHz.low, high: Math.min(pulseBandHz.high, fsHz / 2 - 0.1) };
@@ -90,21 +128,21 @@ export function rppgHeartRate(
     });
   // Runs of usable frames: a face found and a finite colour.
   for (let i = 0; i < frames; ) {
-    if (!faceFound[i] || !Number.isFinite(rgb[i * 3]!)) {
+    if (!source.usable(i)) {
       i++;
       continue;
     }
     let j = i;
-    while (j < frames && faceFound[j] && Number.isFinite(rgb[j * 3]!)) j++;
+    while (j < frames && source.usable(j)) j++;
     const [from, to] = [i, j];
     i = j;
     const inRun = windows
       .map((_, w) => w)
       .filter((w) => w * strideFrames >= from && w * strideFrames + windowFrames <= to);
     if (inRun.length === 0) continue;
-    const run = rgb.subarray(from * 3, to * 3);
-    const pulse = rppgPulse(method, run, fsHz);
-    const widePulse = harmonicWeight > 0 ? rppgPulse(method, run, fsHz, wideBand) : undefined;
+    const raw = source.rawPulse(from, to);
+    const pulse = cleanPulse(raw, fsHz);
+    const widePulse = harmonicWeight > 0 ? cleanPulse(raw, fsHz, wideBand) : undefined;
     const segment = (signal: Float64Array, w: number) => {
       const offset = w * strideFrames - from;
       return signal.subarray(offset, offset + windowFrames);
@@ -156,7 +194,16 @@ export function rppgVideoEstimate(
   fsHz: number,
   options: RppgOptions = {},
 ): RppgVideoEstimate {
-  const windows = rppgHeartRate(method, rgb, faceFound, fsHz, options);
+  return pulseVideoEstimate(methodSource(method, rgb, faceFound, fsHz), fsHz, options);
+}
+
+/** A video's heart rate from any pulse source, as rppgVideoEstimate gives a method's. */
+export function pulseVideoEstimate(
+  source: PulseSource,
+  fsHz: number,
+  options: RppgOptions = {},
+): RppgVideoEstimate {
+  const windows = pulseHeartRate(source, fsHz, options);
   const estimated = windows.filter((w) => w.hrBpm !== null);
   const trusted = estimated.filter((w) => !w.lowQuality);
   const rates = (trusted.length > 0 ? trusted : estimated).map((w) => w.hrBpm!);

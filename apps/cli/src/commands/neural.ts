@@ -13,7 +13,14 @@ import {
   sha256Of,
   tensor,
 } from "@hrpipe/contracts";
-import { CheckpointError, importCheckpoint, NetworkSession, NeuralImportError } from "@hrpipe/model";
+import { resizeArea } from "@hrpipe/face";
+import {
+  CheckpointError,
+  importCheckpoint,
+  NetworkSession,
+  NeuralImportError,
+  networkPulse,
+} from "@hrpipe/model";
 import { openStorage, readArtifact, type Storage, writeArtifact } from "@hrpipe/runtime";
 import { formatTable, UserError } from "../output.ts";
 
@@ -34,7 +41,7 @@ export interface ModelRunOptions extends ModelStorageOptions {
   out: string;
 }
 
-function modelStorage(options: ModelStorageOptions): Storage {
+export function modelStorage(options: ModelStorageOptions): Storage {
   const config = loadConfig();
   return openStorage(options.storage ?? config.storageUrl, config);
 }
@@ -104,6 +111,54 @@ export async function modelImportCommand(file: string, options: ModelImportOptio
   }
 }
 
+/** Every imported network's name in the storage, sorted. */
+export async function installedModels(storage: Storage): Promise<string[]> {
+  return (await storage.list("models/names/")).map(({ key }) => path.basename(key, ".json"));
+}
+
+/**
+ * A network's pulse over a video's crops (one per frame with a face, [count, side, side, 3] u8, at the
+ * video's frame indices): resized to the network's input, frames without a face holding the last face
+ * (the pulse there is not used), and run in clips (networkPulse). Undefined for a video shorter than a clip.
+ */
+export async function videoNetworkPulse(
+  storage: Storage,
+  name: string,
+  crops: { images: Uint8Array; frameIndex: Int32Array; side: number },
+  frames: number,
+): Promise<Float64Array | undefined> {
+  const model = await readModel(storage, name);
+  const { size } = model.input;
+  const cropBytes = crops.side * crops.side * 3;
+  const frameBytes = size * size * 3;
+  const sequence = new Uint8Array(frames * frameBytes);
+  let last: Uint8Array | undefined;
+  let next = 0;
+  for (let frame = 0; frame < frames; frame++) {
+    if (next < crops.frameIndex.length && crops.frameIndex[next] === frame) {
+      const crop = crops.images.subarray(next * cropBytes, (next + 1) * cropBytes);
+      last = resizeArea(
+        crop,
+        crops.side,
+        crops.side,
+        { x: 0, y: 0, width: crops.side, height: crops.side },
+        size,
+        size,
+      );
+      next++;
+    }
+    if (last) sequence.set(last, frame * frameBytes);
+  }
+  const session = await NetworkSession.create(
+    await storage.get(artifactKeys.neuralModel(model.hash, "model.onnx")),
+  );
+  try {
+    return await networkPulse(session, sequence, frames, model.input);
+  } finally {
+    await session.release();
+  }
+}
+
 async function readModel(storage: Storage, name: string): Promise<NeuralModel> {
   const key = artifactKeys.neuralModelName(name);
   if (!(await storage.exists(key)))
@@ -119,8 +174,7 @@ export async function modelListCommand(options: ModelStorageOptions & { json?: b
   const storage = modelStorage(options);
   try {
     const models: NeuralModel[] = [];
-    for (const { key } of await storage.list("models/names/"))
-      models.push(await readModel(storage, path.basename(key, ".json")));
+    for (const name of await installedModels(storage)) models.push(await readModel(storage, name));
     if (options.json) {
       process.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
       return 0;

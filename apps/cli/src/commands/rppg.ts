@@ -2,11 +2,21 @@ import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { type FaceOptions, parsePayload } from "@hrpipe/contracts";
 import { parseRgbTrace, type RgbTraceTable } from "@hrpipe/datasets";
+import { pulseEstimate } from "@hrpipe/estimation";
 import { analyseVideo, analyseWholeFrames, FaceDetector, LandmarkDetector, wholeVideo } from "@hrpipe/face";
 import { decodeFrames, probeVideo } from "@hrpipe/media";
-import { type RgbTrace, type RppgMethod, rppgMethods, rppgPulse, rppgVideoEstimate } from "@hrpipe/signal";
+import {
+  cleanPulse,
+  type RgbTrace,
+  type RppgMethod,
+  type RppgVideoEstimate,
+  rppgMethods,
+  rppgPulse,
+  rppgVideoEstimate,
+} from "@hrpipe/signal";
 import { ProgressLine, UserError } from "../output.ts";
 import { ingestPayload, type RunCommandOptions } from "./ingest.ts";
+import { installedModels, modelStorage, videoNetworkPulse } from "./neural.ts";
 import { isFolder, rppgFolder } from "./rppg-folder.ts";
 
 /** The command's own flags, and the run flags it shares (`--window`, `--skin-area`, `--ecg-offset`...). */
@@ -27,6 +37,8 @@ interface Traces {
   /** Mean skin colour per frame, [frames, 3]. */
   rgb: RgbTrace;
   faceFound: Uint8Array;
+  /** A video's face crops, for the networks. */
+  crops?: { images: Uint8Array; frameIndex: Int32Array; side: number };
 }
 
 async function* counted<T>(items: AsyncIterable<T>, progress: ProgressLine, total: number) {
@@ -51,6 +63,7 @@ async function videoTraces(video: string, face: FaceOptions): Promise<Traces> {
       durationS: measured / info.fps,
       rgb: analysis.rgb.subarray(0, measured * 3),
       faceFound: analysis.faceFound.subarray(0, measured),
+      crops: { images: analysis.images, frameIndex: analysis.frameIndex, side: face.cropSize },
     };
   }
   const [detector, landmarks] = await Promise.all([
@@ -69,6 +82,7 @@ async function videoTraces(video: string, face: FaceOptions): Promise<Traces> {
     durationS: info.frameCount / info.fps,
     rgb: analysis.rgb,
     faceFound: analysis.faceFound,
+    crops: { images: analysis.images, frameIndex: analysis.frameIndex, side: face.cropSize },
   };
 }
 
@@ -100,26 +114,36 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
     throw new UserError(
       `${input} does not exist; pass the path of a video file or, with --rgb, of a CSV trace.`,
     );
+  const storage = modelStorage({});
+  const networks = await installedModels(storage).finally(() => storage.close());
   const methods: RppgMethod[] =
     options.method === "all" ? rppgMethods : rppgMethods.filter((method) => method === options.method);
-  if (methods.length === 0)
-    throw new UserError(`--method must be all or one of ${rppgMethods.join(", ")}, got ${options.method}.`);
+  const neural = options.method === "all" ? networks : networks.filter((name) => name === options.method);
+  if (methods.length + neural.length === 0)
+    throw new UserError(
+      `--method must be all or one of ${[...rppgMethods, ...networks].join(", ")} (the imported networks: hrpipe model list), got ${options.method}.`,
+    );
   if (!(options.harmonicWeight >= 0)) throw new UserError("--harmonic-weight must be 0 or more.");
   // The run flags it shares, checked as a run checks them (an invalid one is named by its flag).
   const run = parsePayload("ingest", await ingestPayload("rppg", "", options));
   const { windowS, strideS } = run.eval;
-  if (!options.rgb && (await isFolder(input)))
+  if (!options.rgb && (await isFolder(input))) {
+    if (neural.length > 0 && methods.length === 0)
+      throw new UserError(
+        `--method ${options.method}: a network measures one video for now, not a folder; pass a video.`,
+      );
     return rppgFolder(input, {
       out: options.out,
       methods,
       estimate: { harmonicWeight: options.harmonicWeight },
       run: options,
     });
+  }
   const estimateOptions = { windowS, strideS, harmonicWeight: options.harmonicWeight };
   const source = options.rgb
     ? await csvTraces(input, options.timeUnit, options.fps)
     : await videoTraces(input, run.face);
-  const results = Object.fromEntries(
+  const results: Record<string, RppgVideoEstimate & { signal?: number[] }> = Object.fromEntries(
     methods.map((method) => {
       const estimate = rppgVideoEstimate(method, source.rgb, source.faceFound, source.fsHz, estimateOptions);
       const signal = options.signal
@@ -128,11 +152,27 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
       return [method, { ...estimate, ...signal }];
     }),
   );
+  for (const name of neural) {
+    if (!source.crops)
+      throw new UserError(`--method ${name} needs a video: a network reads face crops, not an --rgb trace.`);
+    const modelsAt = modelStorage({});
+    const pulse = await videoNetworkPulse(modelsAt, name, source.crops, source.faceFound.length).finally(() =>
+      modelsAt.close(),
+    );
+    const estimate: RppgVideoEstimate = pulse
+      ? pulseEstimate(pulse, source.faceFound, 0, source.fsHz, undefined, estimateOptions)
+      : { hrBpm: null, windows: [] };
+    const signal =
+      options.signal && pulse
+        ? { signal: Array.from(cleanPulse(pulse, source.fsHz), (v) => Number(v.toPrecision(6))) }
+        : {};
+    results[name] = { ...estimate, ...signal };
+  }
   await writeFile(
     options.out,
     `${JSON.stringify({ source: input, skinArea: options.rgb ? "trace" : run.face.skinArea, fps: source.fsHz, durationS: source.durationS, methods: results }, null, 2)}\n`,
   );
-  const ranked = methods.filter((method) => results[method]!.hrBpm !== null);
+  const ranked = [...methods, ...neural].filter((method) => results[method]!.hrBpm !== null);
   if (ranked.length === 0) {
     const withFace = source.faceFound.reduce((sum, found) => sum + found, 0);
     const why = options.rgb
@@ -147,7 +187,7 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
     const { hrBpm, windows } = results[method]!;
     const good = windows.filter((w) => w.hrBpm !== null && !w.lowQuality).length;
     process.stdout.write(
-      `${method.padEnd(6)} ${hrBpm!.toFixed(1)} bpm  (${good}/${windows.length} windows above the quality floor)\n`,
+      `${method.padEnd(Math.max(6, ...ranked.map((m) => m.length)))} ${hrBpm!.toFixed(1)} bpm  (${good}/${windows.length} windows above the quality floor)\n`,
     );
   }
   process.stdout.write(`wrote ${options.out}\n`);
