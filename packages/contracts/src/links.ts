@@ -159,6 +159,21 @@ export function trainingFlow(manifest: RunManifest): FlowNode {
   };
 }
 
+/** A segment's features job, once its faces are written (by this run's face job or an earlier run's). */
+function featuresJob(
+  video: { runId: string; participant: string; videoId: string },
+  segment: number,
+  facesKey: string,
+  fps: number,
+  options: NonNullable<Payload<"face">["features"]>,
+): LinkedJob {
+  return {
+    stage: "features",
+    jobId: jobIds.features(video.runId, video.participant, video.videoId, segment),
+    payload: { ...video, segment, facesKey, fps, options },
+  };
+}
+
 /** Ingest plans (the run's first jobs, then it waits) and gathers (the run's training flow). */
 export const ingestLink: StageLink<"ingest"> = {
   adds: ["labels", "decode", "train", "eval", "report"],
@@ -213,18 +228,10 @@ export const decodeLink: StageLink<"decode"> = {
       });
     const features = payload.features;
     if (features)
-      for (const segment of result.done)
-        gathered.push({
-          stage: "features",
-          jobId: jobIds.features(runId, participant, videoId, segment),
-          payload: {
-            ...video,
-            segment,
-            facesKey: artifactKeys.faces(result.facesHash, participant, videoId, segment),
-            fps: result.fps,
-            options: features,
-          },
-        });
+      for (const segment of result.done) {
+        const facesKey = artifactKeys.faces(result.facesHash, participant, videoId, segment);
+        gathered.push(featuresJob(video, segment, facesKey, result.fps, features));
+      }
     return { gathered };
   },
 };
@@ -235,22 +242,7 @@ export const faceLink: StageLink<"face"> = {
   jobs(payload, result) {
     if (!payload.features) return { gathered: [] };
     const { runId, participant, videoId, segment } = payload;
-    return {
-      gathered: [
-        {
-          stage: "features",
-          jobId: jobIds.features(runId, participant, videoId, segment),
-          payload: {
-            runId,
-            participant,
-            videoId,
-            segment,
-            facesKey: result.facesKey,
-            fps: payload.fps,
-            options: payload.features,
-          },
-        },
-      ],
-    };
+    const video = { runId, participant, videoId };
+    return { gathered: [featuresJob(video, segment, result.facesKey, payload.fps, payload.features)] };
   },
 };

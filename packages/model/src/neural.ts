@@ -124,19 +124,6 @@ export function clipsOf(
   return out;
 }
 
-/** The toolbox's input: DiffNormalized crops as consecutive clips (frames a multiple of clipFrames). */
-export function diffNormalizedClips(
-  crops: Uint8Array,
-  frames: number,
-  size: number,
-  clipFrames: number,
-): Float32Array {
-  if (frames % clipFrames !== 0)
-    throw new Error(`diffNormalizedClips: ${frames} frames are not whole clips of ${clipFrames}.`);
-  const starts = Array.from({ length: frames / clipFrames }, (_, i) => i * clipFrames);
-  return clipsOf(diffNormalized(crops, frames, size), starts, clipFrames, size);
-}
-
 /**
  * A network's pulse over a whole video's crops [frames, size, size, 3] at its input size: clips of
  * its length every half clip (the last one ending at the last frame), so that every frame is seen away

@@ -16,10 +16,6 @@ function flowStages(node: FlowNode | undefined): StageName[] {
   return node ? [node.stage, ...(node.children ?? []).flatMap((child) => flowStages(child))] : [];
 }
 
-/**
- * Adds the jobs a job leads to: its gathered jobs under the run (under this job itself when it waits
- * for them), one bulk round trip per stage, then its flow.
- */
 /** What a job of `stage` leads to, checked against its declaration: a link adds only the stages it names. */
 export function declaredLinks<S extends StageName>(
   stage: S,
@@ -36,6 +32,10 @@ export function declaredLinks<S extends StageName>(
   return links;
 }
 
+/**
+ * Adds the jobs a job leads to: its gathered jobs under the run (under this job itself when it waits
+ * for them), one bulk round trip per stage, then its flow.
+ */
 export async function addLinkedJobs(
   queues: StageQueues,
   links: StageLinks,

@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { type FaceOptions, parsePayload } from "@hrpipe/contracts";
+import { type FaceOptions, type Payload, parsePayload } from "@hrpipe/contracts";
 import { parseRgbTrace, type RgbTraceTable } from "@hrpipe/datasets";
 import { pulseEstimate } from "@hrpipe/estimation";
 import { analyseVideo, analyseWholeFrames, FaceDetector, LandmarkDetector, wholeVideo } from "@hrpipe/face";
 import { decodeFrames, probeVideo } from "@hrpipe/media";
+import type { Storage } from "@hrpipe/runtime";
 import {
   cleanPulse,
   type RgbTrace,
@@ -114,31 +115,52 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
     throw new UserError(
       `${input} does not exist; pass the path of a video file or, with --rgb, of a CSV trace.`,
     );
-  const storage = modelStorage({});
-  const networks = await installedModels(storage).finally(() => storage.close());
   const methods: RppgMethod[] =
     options.method === "all" ? rppgMethods : rppgMethods.filter((method) => method === options.method);
-  const neural = options.method === "all" ? networks : networks.filter((name) => name === options.method);
-  if (methods.length + neural.length === 0)
-    throw new UserError(
-      `--method must be all or one of ${[...rppgMethods, ...networks].join(", ")} (the imported networks: hrpipe model list), got ${options.method}.`,
-    );
   if (!(options.harmonicWeight >= 0)) throw new UserError("--harmonic-weight must be 0 or more.");
   // The run flags it shares, checked as a run checks them (an invalid one is named by its flag).
   const run = parsePayload("ingest", await ingestPayload("rppg", "", options));
-  const { windowS, strideS } = run.eval;
-  if (!options.rgb && (await isFolder(input))) {
-    if (neural.length > 0 && methods.length === 0)
-      throw new UserError(
-        `--method ${options.method}: a network measures one video for now, not a folder; pass a video.`,
-      );
+  const folder = !options.rgb && (await isFolder(input));
+  if (methods.length === 0 && (options.rgb || folder))
+    throw new UserError(
+      `--method must be all or one of ${rppgMethods.join(", ")} for ${options.rgb ? "an --rgb trace" : "a folder"}, got ${options.method}; an imported network measures one video for now.`,
+    );
+  if (folder)
     return rppgFolder(input, {
       out: options.out,
       methods,
       estimate: { harmonicWeight: options.harmonicWeight },
       run: options,
     });
+  // The imported networks read a video's face crops: the model store is opened only when they are asked for.
+  const models =
+    !options.rgb && (options.method === "all" || methods.length === 0) ? modelStorage({}) : undefined;
+  try {
+    const networks = models ? await installedModels(models) : [];
+    const neural = options.method === "all" ? networks : networks.filter((name) => name === options.method);
+    if (methods.length + neural.length === 0)
+      throw new UserError(
+        `--method must be all or one of ${[...rppgMethods, ...networks].join(", ")} (the imported networks: hrpipe model list), got ${options.method}.`,
+      );
+    return await measureVideo(input, options, { methods, neural, models, run });
+  } finally {
+    await models?.close();
   }
+}
+
+/** One video or trace by the given methods and imported networks: the estimates written and printed. */
+async function measureVideo(
+  input: string,
+  options: RppgCommandOptions,
+  plan: {
+    methods: RppgMethod[];
+    neural: string[];
+    models: Storage | undefined;
+    run: Payload<"ingest">;
+  },
+): Promise<number> {
+  const { methods, neural, models, run } = plan;
+  const { windowS, strideS } = run.eval;
   const estimateOptions = { windowS, strideS, harmonicWeight: options.harmonicWeight };
   const source = options.rgb
     ? await csvTraces(input, options.timeUnit, options.fps)
@@ -153,12 +175,7 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
     }),
   );
   for (const name of neural) {
-    if (!source.crops)
-      throw new UserError(`--method ${name} needs a video: a network reads face crops, not an --rgb trace.`);
-    const modelsAt = modelStorage({});
-    const pulse = await videoNetworkPulse(modelsAt, name, source.crops, source.faceFound.length).finally(() =>
-      modelsAt.close(),
-    );
+    const pulse = await videoNetworkPulse(models!, name, source.crops!, source.faceFound.length);
     const estimate: RppgVideoEstimate = pulse
       ? pulseEstimate(pulse, source.faceFound, 0, source.fsHz, undefined, estimateOptions)
       : { hrBpm: null, windows: [] };
