@@ -5,6 +5,7 @@ import { benchEcg } from "./ecg.ts";
 import { benchLongVideo } from "./long-video.ts";
 import { benchDecode, benchFace } from "./media.ts";
 import { benchModel } from "./model.ts";
+import { benchNeural } from "./neural.ts";
 import { benchPpg } from "./ppg.ts";
 import { type BenchResult, saveResult } from "./report.ts";
 import { benchResample } from "./resample.ts";
@@ -20,6 +21,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   face: benchFace,
   "long-video": benchLongVideo,
   model: benchModel,
+  neural: benchNeural,
   ppg: benchPpg,
   resample: benchResample,
   rppg: benchRppg,
