@@ -75,19 +75,26 @@ function countDone(stage: StageProgress, returnValue: unknown): void {
   else stage.computed++;
 }
 
-function record(
-  progress: RunProgress,
-  job: Job | undefined,
-  state: string,
-  stage: StageName,
-  reason?: string,
-): void {
+function record(progress: RunProgress, job: Job | undefined, state: string, stage: StageName): void {
   if (!job) return;
   if (state === "completed") countDone(progress.stages[stage], job.returnvalue);
   else if (state === "failed") {
     progress.stages[stage].failed++;
-    progress.failures.push({ stage, job: job.id ?? "", reason: reason ?? job.failedReason });
+    progress.failures.push({ stage, job: job.id ?? "", reason: job.failedReason });
   } else progress.stages[stage].pending++;
+}
+
+/**
+ * A job and its state, the state read first: a job read before it failed has no failedReason yet,
+ * and its state read a moment later would say "failed" without one.
+ */
+async function jobAndState(
+  queues: StageQueues,
+  stage: StageName,
+  jobId: string,
+): Promise<{ job: Job | undefined; state: string }> {
+  const state = await queues.queue(stage).getJobState(jobId);
+  return { job: await queues.queue(stage).getJob(jobId), state };
 }
 
 /** The kinds of a parent job's dependencies, and where BullMQ gives each kind's next page. */
@@ -122,8 +129,7 @@ export async function runProgress(
     progress.finished = true;
     return progress;
   }
-  const ingest = await queues.queue("ingest").getJob(jobIds.ingest(runId));
-  const ingestState = await ingest?.getState();
+  const { job: ingest, state: ingestState } = await jobAndState(queues, "ingest", jobIds.ingest(runId));
   if (ingest && ingestState) {
     record(progress, ingest, ingestState, "ingest");
     // Dependencies come in pages: follow each kind's cursor to its end, asking only for the kinds
@@ -150,12 +156,12 @@ export async function runProgress(
   }
   for (const protocol of progress.manifest?.options.protocols ?? []) {
     for (const stage of ["train", "eval"] as const) {
-      const job = await queues.queue(stage).getJob(jobIds[stage](runId, protocol));
-      if (job) record(progress, job, await job.getState(), stage);
+      const { job, state } = await jobAndState(queues, stage, jobIds[stage](runId, protocol));
+      record(progress, job, state, stage);
     }
   }
-  const report = await queues.queue("report").getJob(jobIds.report(runId));
-  if (report) record(progress, report, await report.getState(), "report");
+  const report = await jobAndState(queues, "report", jobIds.report(runId));
+  record(progress, report.job, report.state, "report");
   // A failed ingest job ends the run whatever its manifest says (a plan that refused the dataset
   // writes none): nothing else is queued after it.
   progress.finished = isFinalRunState(progress.manifest?.state) || ingestState === "failed";
