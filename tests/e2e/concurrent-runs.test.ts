@@ -48,10 +48,7 @@ describe("two overlapping runs of the same dataset", () => {
   it("both finish with no face job retried for a SHA-256 mismatch", async () => {
     const [a, b] = await Promise.all(
       ["overlap-a", "overlap-b"].map((runId) =>
-        runCli(
-          ["ingest", "shared", "--run-id", runId, "--epochs", "2", "--segment", "4", "--features-fps", "5"],
-          services.env,
-        ),
+        runCli(["ingest", "shared", "--run-id", runId, "--segment", "4"], services.env),
       ),
     );
     expect(a!.code, a!.stderr).toBe(0);

@@ -108,6 +108,8 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
         "4",
         "--features-fps",
         "5",
+        "--cnn",
+        "densenet",
       ],
       env,
     );
@@ -197,9 +199,9 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
     for (const protocol of Object.values(report.protocols)) {
       expect(Object.keys(protocol!.metrics.overall.windows).sort()).toEqual([...estimatorNames].sort());
       // Test frames with a CNN prediction: 5 embedded a second (--features-fps 5).
-      expect(protocol!.metrics.overall.frames.n).toBeGreaterThan(20);
+      expect(protocol!.metrics.overall.frames!.n).toBeGreaterThan(20);
       expect(protocol!.windows.count).toBeGreaterThan(0);
-      expect(protocol!.weights.kind).toBe("random-init");
+      expect(protocol!.cnn!.weights.kind).toBe("random-init");
     }
     expect(await services.storage.exists(`runs/${runId}/reports/report.html`)).toBe(true);
     expect(
@@ -227,6 +229,8 @@ describe("end to end: synth, ingest, workers in child processes, report", () => 
         "4",
         "--features-fps",
         "5",
+        "--cnn",
+        "densenet",
       ],
       env,
     );

@@ -58,7 +58,7 @@ describe("hrpipe run <folder>", () => {
       report,
       outDir: out,
     } = await hrpipeRun(folder, "out ubfc", [
-      ...["--features-fps", "5", "--epochs", "2", "--protocols", "unseen-participants"],
+      ...["--cnn", "densenet", "--features-fps", "5", "--epochs", "2", "--protocols", "unseen-participants"],
     ]);
     ubfcReport = report;
     ubfcRunId = /run id: (\S+)/.exec(result.stdout)?.[1];
@@ -98,7 +98,7 @@ describe("hrpipe run <folder>", () => {
   it("reads PURE's layout (the same recording as PNG frames and a JSON: the same reference and rates) and tests the UBFC-rPPG run's head on it (cross-dataset)", async () => {
     const folder = path.join(root, "pure copy");
     await ubfcAsPure(folder, subjects[0]!, 16);
-    const { report } = await hrpipeRun(folder, "out pure", ["--features-fps", "5"]);
+    const { report } = await hrpipeRun(folder, "out pure", []);
     expect(report.layout).toBe("pure");
     expect(report.videos).toHaveLength(1);
     const [video] = report.videos as [RunReport["videos"][number]];
@@ -124,9 +124,9 @@ describe("hrpipe run <folder>", () => {
     ]);
 
     // cross-dataset: the head the UBFC-rPPG run trained, tested on this PURE folder; nothing is
-    // uploaded, decoded, tracked or embedded again.
+    // uploaded, decoded or tracked again (the run above had no CNN: its faces are embedded now).
     const { result: cross, report: crossReport } = await hrpipeRun(folder, "out cross", [
-      ...["--features-fps", "5", "--cross-dataset", `${ubfcRunId}:unseen-participants`],
+      ...["--cnn", "densenet", "--features-fps", "5", "--cross-dataset", `${ubfcRunId}:unseen-participants`],
     ]);
     expect(cross.stderr).toMatch(/0 stored now/);
     expect(Object.keys(crossReport.protocols)).toEqual(["cross-dataset"]);
@@ -139,7 +139,7 @@ describe("hrpipe run <folder>", () => {
     const one = path.join(root, "one subject");
     await ubfcClips(one, [subjects[0]!], 16);
     const options = ["--skin-area", "box", "--ecg-offset", "0.6"];
-    const { report: run } = await hrpipeRun(one, "out one", ["--ecg-offset", "0.6", "--features-fps", "1"]);
+    const { report: run } = await hrpipeRun(one, "out one", ["--ecg-offset", "0.6"]);
     const rppg = async (args: string[]) => {
       const out = path.join(root, `rppg ${args.join(" ")}.json`);
       const result = await runCli(["rppg", one, "--out", out, ...args], { LOG_LEVEL: "error" });

@@ -138,7 +138,7 @@ export function buildProgram(): Command {
     .option("--storage <uri>", "file://dir or s3://bucket/prefix", "file://./.hrpipe");
   runOptions(
     syntheticDatasetOptions(demo, { participants: "4", videos: "2", seconds: "15", size: "320x240" }),
-    ["train.epochs", "features.fps"],
+    ["cnn", "train.epochs", "features.fps"],
     { "features.fps": demoFeaturesFps },
   ).action(
     action(async (options: DemoCommandOptions) => (await import("./commands/demo.ts")).demoCommand(options)),

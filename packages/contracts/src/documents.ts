@@ -157,6 +157,11 @@ export const agreementMetricsSchema = z.object({
 /** The estimators every report compares: the CNN and each classical rPPG method. */
 export const estimatorNames = ["cnn", "pos", "chrom", "omit", "lgi", "pbv", "ica", "green"] as const;
 export type EstimatorName = (typeof estimatorNames)[number];
+/** The estimators a record scores, in estimatorNames' order (a run without a CNN has no cnn entry). */
+export function estimatorsIn(scores: Partial<Record<EstimatorName, unknown>>): EstimatorName[] {
+  return estimatorNames.filter((name) => scores[name] !== undefined && scores[name] !== null);
+}
+
 /** How tables and figures name each estimator. */
 export const estimatorLabels: Record<EstimatorName, string> = {
   cnn: "CNN",
@@ -169,8 +174,17 @@ export const estimatorLabels: Record<EstimatorName, string> = {
   green: "GREEN",
 };
 
+/** The classical methods, scored in every report; the CNN only in runs that ran it (--cnn). */
+const methodNames = estimatorNames.filter((name) => name !== "cnn") as Exclude<EstimatorName, "cnn">[];
+
 const perEstimator = <T extends z.ZodType>(schema: T) =>
-  z.object(Object.fromEntries(estimatorNames.map((name) => [name, schema])) as Record<EstimatorName, T>);
+  z.object({
+    ...(Object.fromEntries(methodNames.map((name) => [name, schema])) as Record<
+      Exclude<EstimatorName, "cnn">,
+      T
+    >),
+    cnn: schema.optional(),
+  });
 
 const rmseSummarySchema = z.object({ meanRmse: metricNumber, medianRmse: metricNumber });
 
@@ -187,23 +201,24 @@ export const protocolMetricsSchema = z.object({
   participants: z.array(
     z.object({
       participant: z.string(),
-      frames: agreementMetricsSchema,
+      /** The CNN's frame predictions; null without a CNN. */
+      frames: agreementMetricsSchema.nullable(),
       windows: perEstimator(agreementMetricsSchema),
     }),
   ),
   overall: z.object({
-    frames: agreementMetricsSchema,
+    frames: agreementMetricsSchema.nullable(),
     windows: perEstimator(agreementMetricsSchema),
     /** Per rPPG method, the scored windows whose SNR fell below the quality floor. */
     lowQualityWindows: z.partialRecord(z.enum(estimatorNames), z.number().int()),
     windowBands: perEstimator(bandAgreementSchema),
   }),
   /** The study's headline numbers: mean and median over participants of the per-participant RMSE. */
-  headline: z.object({ cnnFrames: rmseSummarySchema, windows: perEstimator(rmseSummarySchema) }),
+  headline: z.object({ cnnFrames: rmseSummarySchema.nullable(), windows: perEstimator(rmseSummarySchema) }),
 });
 export type ProtocolMetrics = z.output<typeof protocolMetricsSchema>;
 
-export const reportVersion = 3;
+export const reportVersion = 4;
 
 /** runs/<runId>/reports/<protocol>/report.json. */
 export const protocolReportSchema = z.object({
@@ -213,14 +228,19 @@ export const protocolReportSchema = z.object({
   createdAt: z.string(),
   split: splitSchema,
   options: runManifestSchema.shape.options,
-  weights: weightsProvenanceSchema,
-  training: z.object({
-    samples: z.number().int(),
-    bestEpoch: z.number().int(),
-    valRmseBpm: metricNumber,
-    backend: z.string(),
-  }),
-  testFrames: z.number().int(),
+  /** The CNN as this protocol trained and tested it; null when the run has none (--cnn none). */
+  cnn: z
+    .object({
+      weights: weightsProvenanceSchema,
+      training: z.object({
+        samples: z.number().int(),
+        bestEpoch: z.number().int(),
+        valRmseBpm: metricNumber,
+        backend: z.string(),
+      }),
+      testFrames: z.number().int(),
+    })
+    .nullable(),
   windows: z.object({ count: z.number().int(), windowS: z.number(), strideS: z.number() }),
   metrics: protocolMetricsSchema,
   /** The study's number for this protocol; null where it published none (cross-dataset). */

@@ -110,7 +110,9 @@ export function plannedJobs(manifest: RunManifest): LinkedJob[] {
           options: options.decode,
           face: options.face,
           // The CNN trains and tests on videos with a reference; an inference-only video needs no features.
-          ...(hasReference(manifest, video) ? { features: options.features } : {}),
+          ...(options.cnn === "densenet" && hasReference(manifest, video)
+            ? { features: options.features }
+            : {}),
           ...(video.reference
             ? {
                 reference: video.reference,
@@ -124,8 +126,9 @@ export function plannedJobs(manifest: RunManifest): LinkedJob[] {
 }
 
 /**
- * A gathered run's training: per protocol that can be evaluated a train -> eval chain, all under one
- * report job, which waits for every eval, failed or not, and gives the run its final state.
+ * A gathered run's training: per protocol that can be evaluated a train -> eval chain (eval alone
+ * where the run has no CNN to train), all under one report job, which waits for every eval, failed
+ * or not, and gives the run its final state.
  */
 export function trainingFlow(manifest: RunManifest): FlowNode {
   const { runId, options } = manifest;
@@ -141,19 +144,22 @@ export function trainingFlow(manifest: RunManifest): FlowNode {
           payload: { runId, protocol, options: options.eval },
           jobId: jobIds.eval(runId, protocol),
           onFailure: "continue",
-          children: [
-            {
-              stage: "train",
-              payload: {
-                runId,
-                protocol,
-                options: options.train,
-                ...(protocol === "cross-dataset" ? { trainedOn: options.trainedOn } : {}),
-              },
-              jobId: jobIds.train(runId, protocol),
-              onFailure: "fail",
-            },
-          ],
+          children:
+            options.cnn === "densenet"
+              ? [
+                  {
+                    stage: "train",
+                    payload: {
+                      runId,
+                      protocol,
+                      options: options.train,
+                      ...(protocol === "cross-dataset" ? { trainedOn: options.trainedOn } : {}),
+                    },
+                    jobId: jobIds.train(runId, protocol),
+                    onFailure: "fail",
+                  },
+                ]
+              : [],
         }),
       ),
   };

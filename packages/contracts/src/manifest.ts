@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { weightsProvenanceSchema } from "./backbone.ts";
 import {
+  cnnNames,
   datasetLayoutNames,
   decodeOptionsSchema,
   ecgOffsetsSchema,
@@ -90,6 +91,8 @@ export const runManifestSchema = z.object({
       ecgOffsetsS: ecgOffsetsSchema.default({}),
       decode: decodeOptionsSchema,
       face: faceOptionsSchema,
+      /** Runs from before --cnn existed embedded every face: they read as densenet. */
+      cnn: z.enum(cnnNames).default("densenet"),
       features: featuresOptionsSchema.default(featuresOptionsSchema.parse({})),
       train: trainOptionsSchema,
       eval: evalOptionsSchema,
@@ -179,6 +182,7 @@ export function runOptionsOf(payload: Payload<"ingest">): RunManifest["options"]
     ecgOffsetsS,
     decode,
     face,
+    cnn,
     features,
     train,
     eval: evaluation,
@@ -190,6 +194,7 @@ export function runOptionsOf(payload: Payload<"ingest">): RunManifest["options"]
     ecgOffsetsS,
     decode,
     face,
+    cnn,
     features,
     train,
     eval: evaluation,

@@ -29,6 +29,14 @@ export const trainedOnSchema = z.object({
 });
 export type TrainedOn = z.output<typeof trainedOnSchema>;
 
+/**
+ * The study's CNN, a per-frame DenseNet-161 regressor, runs only when asked: with no pretrained
+ * weights on the machine its backbone is random, and embedding every face took most of a run's time
+ * for a model that scored 34 bpm per-video MAE on held-out UBFC-rPPG faces (BENCHMARKS.md).
+ */
+export const cnnNames = ["none", "densenet"] as const;
+export type CnnName = (typeof cnnNames)[number];
+
 /** Subject and video ids appear inside job ids (`<stage>.<runId>.<participant>.<videoId>`), so they hold no '.'. */
 const id = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/, "must be 1-64 letters, digits, '-' or '_'");
 /** Run ids appear inside job ids (`<stage>.<runId>....`), so they hold no '.'. */
@@ -157,6 +165,7 @@ export const ingestPayloadSchema = z
     ecgOffsetsS: ecgOffsetsSchema.default({}),
     decode: decodeOptionsSchema.default(decodeOptionsSchema.parse({})),
     face: faceOptionsSchema.default(faceOptionsSchema.parse({})),
+    cnn: z.enum(cnnNames).default("none"),
     features: featuresOptionsSchema.default(featuresOptionsSchema.parse({})),
     train: trainOptionsSchema.default(trainOptionsSchema.parse({})),
     eval: evalOptionsSchema.default(evalOptionsSchema.parse({})),
@@ -165,6 +174,10 @@ export const ingestPayloadSchema = z
     message:
       "the cross-dataset protocol needs trainedOn (the run whose head it tests), and trainedOn needs it",
     path: ["trainedOn"],
+  })
+  .refine((payload) => payload.trainedOn === undefined || payload.cnn !== "none", {
+    message: "the cross-dataset protocol tests the CNN head another run trained; add --cnn densenet",
+    path: ["cnn"],
   });
 
 /**

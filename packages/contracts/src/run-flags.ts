@@ -79,6 +79,12 @@ export const runFlags: readonly RunFlag[] = [
     help: "where rPPG measures skin: landmarks (68-point skin area), box (face-box ellipse, about 3x faster) or whole-frame (a video that is all skin patch)",
   },
   {
+    flag: "--cnn <model>",
+    field: "cnn",
+    value: "text",
+    help: "the study's per-frame CNN: densenet (DenseNet-161 features of every face and a trained head; it learns little without ImageNet weights in HRPIPE_DENSENET_WEIGHTS) or none",
+  },
+  {
     flag: "--features-fps <n>",
     field: "features.fps",
     value: "number",

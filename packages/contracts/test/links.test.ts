@@ -144,13 +144,26 @@ describe("ingest's links (plan -> the run's jobs, gather -> its training), pure"
     expect(links.gathered.map((job) => job.jobId)).toEqual(["labels.r1.P01", "decode.r1.P01.4"]);
     expect(links.resumeWith).toEqual({ ...payload, step: "gather" });
     expect(links.flow).toBeUndefined();
+    // No CNN unless asked (--cnn densenet): the decode job leads to no features jobs.
+    expect("features" in links.gathered[1]!.payload).toBe(false);
+    const withCnn = stageGraph.ingest.links.jobs(payload, {
+      runId: "r1",
+      state: "planned",
+      reused: false,
+      manifest: { ...planned, options: { ...planned.options, cnn: "densenet" } },
+    });
+    expect(parsePayload("decode", withCnn.gathered[1]!.payload).features).toEqual(planned.options.features);
   });
 
   it("gather: a train -> eval chain per protocol that can be evaluated, under one report job", () => {
     const payload = parsePayload("ingest", { runId: "r1", datasetPrefix: "ds", step: "gather" });
     const gathered = {
       ...planned,
-      options: { ...planned.options, protocols: ["unseen-participants" as const, "unseen-videos" as const] },
+      options: {
+        ...planned.options,
+        cnn: "densenet" as const,
+        protocols: ["unseen-participants" as const, "unseen-videos" as const],
+      },
       notEvaluated: [{ protocol: "unseen-participants" as const, reason: "one participant" }],
     };
     const links = stageGraph.ingest.links.jobs(payload, {
@@ -174,6 +187,16 @@ describe("ingest's links (plan -> the run's jobs, gather -> its training), pure"
         },
       ],
     });
+    // Without a CNN there is nothing to train: eval scores the methods on the protocol's test split.
+    const rppgOnly = stageGraph.ingest.links.jobs(payload, {
+      runId: "r1",
+      state: "training",
+      reused: false,
+      manifest: { ...gathered, options: { ...gathered.options, cnn: "none" } },
+    });
+    expect(rppgOnly.flow?.children).toEqual([
+      expect.objectContaining({ jobId: "eval.r1.unseen-videos", children: [] }),
+    ]);
   });
 
   it("leads nowhere from a cancelled run (no manifest in its output)", () => {

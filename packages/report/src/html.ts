@@ -2,6 +2,7 @@ import {
   type EstimatorName,
   estimatorLabels,
   estimatorNames,
+  estimatorsIn,
   type ProtocolName,
   type ProtocolReport,
   type RunReport,
@@ -13,6 +14,10 @@ export const publishedRmse: Partial<Record<ProtocolName, { mean: number; median?
   "unseen-participants": { mean: 27.17 },
   "unseen-videos": { mean: 16.96, median: 12.32 },
 };
+
+/** Why a report has no CNN row, and how to add one. */
+export const noCnnNote =
+  "No CNN row: this run did not ask for the study's DenseNet-161 regressor (--cnn densenet). Without ImageNet weights its backbone is random and learns little; fetch them with `hrpipe model fetch-weights` and set HRPIPE_DENSENET_WEIGHTS.";
 
 function fmt(value: number, digits = 2): string {
   return Number.isFinite(value) ? value.toFixed(digits) : "-";
@@ -38,33 +43,36 @@ function agreementCells(m: AgreementMetrics): string[] {
 }
 
 /**
- * The metrics table users read first: the CNN's frames, then one row per estimator ranked by window
- * RMSE (best first), the study's headline columns first.
+ * The metrics table users read first: the CNN's frames (where the run has a CNN), then one row per
+ * estimator ranked by window RMSE (best first), the study's headline columns first.
  */
 export function metricsRows(report: ProtocolReport): string[][] {
   const rows: string[][] = [];
   const frames = report.metrics.overall.frames;
-  rows.push([
-    "CNN (frames)",
-    fmt(report.metrics.headline.cnnFrames.meanRmse),
-    fmt(report.metrics.headline.cnnFrames.medianRmse),
-    ...agreementCells(frames),
-    "-",
-    "-",
-  ]);
+  const cnnFrames = report.metrics.headline.cnnFrames;
+  if (frames && cnnFrames)
+    rows.push([
+      "CNN (frames)",
+      fmt(cnnFrames.meanRmse),
+      fmt(cnnFrames.medianRmse),
+      ...agreementCells(frames),
+      "-",
+      "-",
+    ]);
   const { windows, lowQualityWindows, windowBands } = report.metrics.overall;
   const rmseOf = (name: EstimatorName) =>
-    Number.isFinite(windows[name].rmse) ? windows[name].rmse : Number.POSITIVE_INFINITY;
-  const ranked = [...estimatorNames].sort((a, b) => rmseOf(a) - rmseOf(b));
+    Number.isFinite(windows[name]!.rmse) ? windows[name]!.rmse : Number.POSITIVE_INFINITY;
+  const ranked = estimatorsIn(windows).sort((a, b) => rmseOf(a) - rmseOf(b));
   for (const [rank, name] of ranked.entries()) {
-    const headline = report.metrics.headline.windows[name];
+    const headline = report.metrics.headline.windows[name]!;
+    const bands = windowBands[name]!;
     rows.push([
       `${rank + 1}. ${estimatorLabels[name]} (windows)`,
       fmt(headline.meanRmse),
       fmt(headline.medianRmse),
-      ...agreementCells(windows[name]),
+      ...agreementCells(windows[name]!),
       String(lowQualityWindows[name] ?? "-"),
-      `${fmt(windowBands[name].accuracy)} / ${fmt(windowBands[name].macroF1)}`,
+      `${fmt(bands.accuracy)} / ${fmt(bands.macroF1)}`,
     ]);
   }
   return rows;
@@ -93,31 +101,35 @@ function table(header: string[], rows: string[][]): string {
 }
 
 function protocolSection(report: ProtocolReport, figures: Record<string, string>): string {
+  const { cnn } = report;
+  const scored = estimatorsIn(report.metrics.overall.windows);
   const perParticipant = report.metrics.participants.map((p) => [
     p.participant,
-    fmt(p.frames.rmse),
-    ...estimatorNames.map((name) => fmt(p.windows[name].rmse)),
-    String(p.windows.cnn.n),
+    ...(cnn ? [fmt(p.frames?.rmse ?? Number.NaN)] : []),
+    ...scored.map((name) => fmt(p.windows[name]!.rmse)),
+    String(p.windows.pos.n),
   ]);
-  const weightsNote =
-    report.weights.kind === "random-init"
-      ? `<p class="warn">${escapeHtml(report.weights.note)}</p>`
-      : `<p>Backbone weights: ${escapeHtml(report.weights.source)} (hash ${escapeHtml(report.weights.weightsHash)}).</p>`;
+  const cnnNote = !cnn
+    ? `<p>${escapeHtml(noCnnNote)}</p>`
+    : cnn.weights.kind === "random-init"
+      ? `<p class="warn">${escapeHtml(cnn.weights.note)}</p>`
+      : `<p>Backbone weights: ${escapeHtml(cnn.weights.source)} (hash ${escapeHtml(cnn.weights.weightsHash)}).</p>`;
+  const testFrames = cnn ? ` ${cnn.testFrames} labelled test frames;` : "";
   const published = report.published
     ? `Published CNN RMSE for this protocol: ${fmt(report.published.meanRmse)}${report.published.medianRmse ? ` mean / ${fmt(report.published.medianRmse)} median` : " mean"} bpm.`
     : "The study has no published number for this protocol.";
   return `
 <section id="${report.protocol}">
 <h2>${escapeHtml(report.protocol)}</h2>
-<p>Split: ${escapeHtml(report.split.rule)}. ${report.split.train.length} training and ${report.split.test.length} test videos; ${report.testFrames} labelled test frames; ${report.windows.count} windows of ${report.windows.windowS} s every ${report.windows.strideS} s on which every estimator was scored. ${published}</p>
-${weightsNote}
+<p>Split: ${escapeHtml(report.split.rule)}. ${report.split.train.length} training and ${report.split.test.length} test videos;${testFrames} ${report.windows.count} windows of ${report.windows.windowS} s every ${report.windows.strideS} s on which every estimator was scored. ${published}</p>
+${cnnNote}
 ${table(metricsHeader, metricsRows(report))}
 <h3>Per participant (RMSE, bpm)</h3>
-${table(["participant", "CNN frames", ...estimatorNames.map((n) => `${estimatorLabels[n]} windows`), "windows"], perParticipant)}
+${table(["participant", ...(cnn ? ["CNN frames"] : []), ...scored.map((n) => `${estimatorLabels[n]} windows`), "windows"], perParticipant)}
 <div class="figures">${Object.values(figures)
     .map((svg) => `<figure>${svg}</figure>`)
     .join("\n")}</div>
-<p>Head: best validation epoch ${report.training.bestEpoch}, validation RMSE ${fmt(report.training.valRmseBpm)} bpm on ${report.training.samples} samples, TensorFlow.js backend ${escapeHtml(report.training.backend)}.</p>
+${cnn ? `<p>Head: best validation epoch ${cnn.training.bestEpoch}, validation RMSE ${fmt(cnn.training.valRmseBpm)} bpm on ${cnn.training.samples} samples, TensorFlow.js backend ${escapeHtml(cnn.training.backend)}.</p>` : ""}
 </section>`;
 }
 
@@ -202,8 +214,7 @@ function opening(run: RunReport): string {
   const present = estimatorNames.filter(
     (name) =>
       run.videos.some((v) => v.methods[name]) ||
-      // A protocol is the CNN's training and test: where one was evaluated, the CNN was scored.
-      (name === "cnn" && Object.values(run.protocols).some((p) => p !== undefined)),
+      (name === "cnn" && Object.values(run.protocols).some((p) => p?.cnn)),
   );
   const methods = present.filter((name) => name !== "cnn").map((name) => estimatorLabels[name]);
   const list = (items: string[]) =>

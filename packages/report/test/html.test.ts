@@ -1,6 +1,13 @@
-import { estimatorNames, type RunReport, reportVersion } from "@hrpipe/contracts";
+import {
+  estimatorNames,
+  ingestPayloadSchema,
+  type ProtocolReport,
+  type RunReport,
+  reportVersion,
+  runOptionsOf,
+} from "@hrpipe/contracts";
 import { describe, expect, it } from "vitest";
-import { renderHtml } from "../src/html.ts";
+import { metricsRows, noCnnNote, renderHtml } from "../src/html.ts";
 
 function run(
   referenceKinds: RunReport["referenceKinds"],
@@ -52,5 +59,45 @@ describe("report.html says what the run measured and against what", () => {
     expect(opening(renderHtml(run([], ["pos", "chrom"]), {}))).toContain(
       "The videos have no reference: heart rates are reported, errors are not.",
     );
+  });
+});
+
+/** A protocol scored on 12 windows by the rPPG methods only: a run without --cnn. */
+function rppgOnlyProtocol(): ProtocolReport {
+  const methods = estimatorNames.filter((name) => name !== "cnn");
+  const agreement = { n: 12, rmse: 3, mae: 2, mape: 3, pearsonR: 0.9, bias: 0.5, loaLower: -5, loaUpper: 6 };
+  const band = { bands: ["<60", "60-80", "80-100", ">=100"], confusion: [], accuracy: 0.8, macroF1: 0.7 };
+  const each = <T>(value: T) => Object.fromEntries(methods.map((name) => [name, value])) as never;
+  return {
+    reportVersion,
+    runId: "r1",
+    protocol: "unseen-participants",
+    createdAt: "2026-12-05",
+    split: { train: ["s1/vid"], test: ["s2/vid"], rule: "leave participants out" },
+    options: runOptionsOf(ingestPayloadSchema.parse({ runId: "r1", datasetPrefix: "ds" })),
+    cnn: null,
+    windows: { count: 12, windowS: 10, strideS: 1 },
+    metrics: {
+      participants: [{ participant: "s2", frames: null, windows: each(agreement) }],
+      overall: { frames: null, windows: each(agreement), lowQualityWindows: {}, windowBands: each(band) },
+      headline: { cnnFrames: null, windows: each({ meanRmse: 3, medianRmse: 3 }) },
+    },
+    published: { meanRmse: 27.17 },
+    exclusions: [],
+    figures: {},
+  };
+}
+
+describe("a run without a CNN (--cnn none, the default)", () => {
+  it("ranks the methods without a CNN row and says in one line why it is absent and how to add it", () => {
+    const protocol = rppgOnlyProtocol();
+    const rows = metricsRows(protocol);
+    expect(rows.map((row) => row[0])).toHaveLength(7);
+    expect(rows.some((row) => /CNN/.test(row[0]!))).toBe(false);
+    const html = renderHtml({ ...run(["ppg"], ["pos"]), protocols: { "unseen-participants": protocol } }, {});
+    expect(html).toContain("No CNN row: this run did not ask for");
+    expect(noCnnNote).toMatch(/--cnn densenet/);
+    expect(noCnnNote).toMatch(/HRPIPE_DENSENET_WEIGHTS/);
+    expect(html).not.toMatch(/labelled test frames|Head: best validation epoch/);
   });
 });

@@ -31,42 +31,51 @@ export interface WindowComparison {
   endS: number;
   /** The reference at the window centre (windowReferenceBpm). */
   referenceBpm: number;
-  estimates: Record<EstimatorName, number>;
+  /** Every rPPG method's estimate, and the CNN's where the run has one. */
+  estimates: Partial<Record<EstimatorName, number>>;
   /** The rPPG methods whose window fell below the quality floor: scored, and counted in the report. */
   lowQuality: RppgMethod[];
 }
 
+/** A CNN's predictions for one video's frames. */
+export interface CnnFramePredictions {
+  frameIndex: number[];
+  predictedBpm: number[];
+  /** Predictions per second of video where every frame shows a face (--features-fps); default every frame. */
+  fps?: number;
+}
+
 /**
- * Every estimator on exactly the same windows: the CNN as the mean of its frame predictions in the
- * window, each rPPG method's window as the run report has it (rppgEstimates), all against the
- * reference at the window centre. A window counts only where every estimator and the reference have a value.
+ * Every estimator on exactly the same windows: the CNN (where the run has one) as the mean of its
+ * frame predictions in the window, each rPPG method's window as the run report has it
+ * (rppgEstimates), all against the reference at the window centre. A window counts only where every
+ * estimator and the reference have a value.
  */
 export function compareWindows(
   video: TestVideo,
-  cnnFrames: {
-    frameIndex: number[];
-    predictedBpm: number[];
-    /** Predictions per second of video where every frame shows a face (--features-fps); default every frame. */
-    fps?: number;
-  },
+  cnnFrames: CnnFramePredictions | null,
   options: EstimationOptions,
 ): WindowComparison[] {
   const perMethod = rppgEstimates(video, video.fps, video.labels, options) as Record<
     RppgMethod,
     NonNullable<ReturnType<typeof rppgEstimates>[RppgMethod]>
   >;
-  const predicted = new Map(cnnFrames.frameIndex.map((frame, i) => [frame, cnnFrames.predictedBpm[i]!]));
+  const predicted =
+    cnnFrames && new Map(cnnFrames.frameIndex.map((frame, i) => [frame, cnnFrames.predictedBpm[i]!]));
   const windows: WindowComparison[] = [];
   perMethod.pos.windows.forEach(({ startS, endS, referenceHrBpm: referenceBpm }, w) => {
     if (referenceBpm === null) return;
-    const inWindow: number[] = [];
-    for (let frame = Math.round(startS * video.fps); frame < Math.round(endS * video.fps); frame++) {
-      const value = predicted.get(frame);
-      if (value !== undefined) inWindow.push(value);
+    const estimates: WindowComparison["estimates"] = {};
+    if (cnnFrames && predicted) {
+      const inWindow: number[] = [];
+      for (let frame = Math.round(startS * video.fps); frame < Math.round(endS * video.fps); frame++) {
+        const value = predicted.get(frame);
+        if (value !== undefined) inWindow.push(value);
+      }
+      // At least half the window's frames that could carry a CNN prediction must carry one.
+      if (inWindow.length < 0.5 * (endS - startS) * Math.min(cnnFrames.fps ?? video.fps, video.fps)) return;
+      estimates.cnn = mean(inWindow);
     }
-    // At least half the window's frames that could carry a CNN prediction must carry one.
-    if (inWindow.length < 0.5 * (endS - startS) * Math.min(cnnFrames.fps ?? video.fps, video.fps)) return;
-    const estimates = { cnn: mean(inWindow) } as Record<EstimatorName, number>;
     const lowQuality: RppgMethod[] = [];
     for (const method of rppgMethods) {
       const estimate = perMethod[method].windows[w];
@@ -87,36 +96,52 @@ export function compareWindows(
   return windows;
 }
 
-function windowMetrics(windows: WindowComparison[]): Record<EstimatorName, AgreementMetrics> {
-  const reference = windows.map((w) => w.referenceBpm);
-  return Object.fromEntries(
-    estimatorNames.map((name) => [
-      name,
-      agreement(
-        windows.map((w) => w.estimates[name]),
-        reference,
-      ),
-    ]),
-  ) as Record<EstimatorName, AgreementMetrics>;
+/** The estimators a protocol scores: every rPPG method, and the CNN where the run has one. */
+export function scoredEstimators(withCnn: boolean): EstimatorName[] {
+  return estimatorNames.filter((name) => withCnn || name !== "cnn");
 }
 
-export function protocolMetrics(
-  frames: Pick<FrameSet, "participant" | "hrBpm">,
-  predictedBpm: Float32Array,
-  windows: WindowComparison[],
-): ProtocolMetrics {
-  const ids = [...new Set([...frames.participant, ...windows.map((w) => w.participant)])].sort();
-  const participants = ids.map((participant) => {
-    const rows = frames.participant.flatMap((p, i) => (p === participant ? [i] : []));
-    return {
-      participant,
-      frames: agreement(
-        rows.map((i) => predictedBpm[i]!),
-        rows.map((i) => frames.hrBpm[i]!),
-      ),
-      windows: windowMetrics(windows.filter((w) => w.participant === participant)),
-    };
-  });
+type PerEstimator<T> = Omit<Record<EstimatorName, T>, "cnn"> & { cnn?: T };
+
+function perEstimator<T>(names: EstimatorName[], value: (name: EstimatorName) => T): PerEstimator<T> {
+  return Object.fromEntries(names.map((name) => [name, value(name)])) as PerEstimator<T>;
+}
+
+function windowMetrics(windows: WindowComparison[], names: EstimatorName[]): PerEstimator<AgreementMetrics> {
+  const reference = windows.map((w) => w.referenceBpm);
+  return perEstimator(names, (name) =>
+    agreement(
+      windows.map((w) => w.estimates[name]!),
+      reference,
+    ),
+  );
+}
+
+/** The CNN's frame predictions on a protocol's test frames, beside their labels. */
+export interface CnnTestFrames {
+  frames: Pick<FrameSet, "participant" | "hrBpm">;
+  predictedBpm: Float32Array;
+}
+
+export function protocolMetrics(cnn: CnnTestFrames | null, windows: WindowComparison[]): ProtocolMetrics {
+  const names = scoredEstimators(cnn !== null);
+  const ids = [...new Set([...(cnn?.frames.participant ?? []), ...windows.map((w) => w.participant)])].sort();
+  const cnnAgreement = (rows: (participant: string) => boolean) => {
+    if (!cnn) return null;
+    const picked = cnn.frames.participant.flatMap((p, i) => (rows(p) ? [i] : []));
+    return agreement(
+      picked.map((i) => cnn.predictedBpm[i]!),
+      picked.map((i) => cnn.frames.hrBpm[i]!),
+    );
+  };
+  const participants = ids.map((participant) => ({
+    participant,
+    frames: cnnAgreement((p) => p === participant),
+    windows: windowMetrics(
+      windows.filter((w) => w.participant === participant),
+      names,
+    ),
+  }));
   const summarise = (values: number[]) => {
     const finite = values.filter(Number.isFinite);
     return { meanRmse: mean(finite), medianRmse: median(finite) };
@@ -124,26 +149,21 @@ export function protocolMetrics(
   return {
     participants,
     overall: {
-      frames: agreement(predictedBpm, frames.hrBpm),
-      windows: windowMetrics(windows),
+      frames: cnnAgreement(() => true),
+      windows: windowMetrics(windows, names),
       lowQualityWindows: Object.fromEntries(
         rppgMethods.map((method) => [method, windows.filter((w) => w.lowQuality.includes(method)).length]),
       ),
-      windowBands: Object.fromEntries(
-        estimatorNames.map((name) => [
-          name,
-          bandAgreement(
-            windows.map((w) => w.estimates[name]),
-            windows.map((w) => w.referenceBpm),
-          ),
-        ]),
-      ) as ProtocolMetrics["overall"]["windowBands"],
+      windowBands: perEstimator(names, (name) =>
+        bandAgreement(
+          windows.map((w) => w.estimates[name]!),
+          windows.map((w) => w.referenceBpm),
+        ),
+      ),
     },
     headline: {
-      cnnFrames: summarise(participants.map((p) => p.frames.rmse)),
-      windows: Object.fromEntries(
-        estimatorNames.map((name) => [name, summarise(participants.map((p) => p.windows[name].rmse))]),
-      ) as Record<EstimatorName, { meanRmse: number; medianRmse: number }>,
+      cnnFrames: cnn ? summarise(participants.map((p) => p.frames!.rmse)) : null,
+      windows: perEstimator(names, (name) => summarise(participants.map((p) => p.windows[name]!.rmse))),
     },
   };
 }

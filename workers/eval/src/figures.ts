@@ -1,13 +1,13 @@
-import { type EpochCurve, estimatorLabels, estimatorNames, type ProtocolMetrics } from "@hrpipe/contracts";
+import { type EpochCurve, estimatorLabels, estimatorsIn, type ProtocolMetrics } from "@hrpipe/contracts";
 import { estimatorColour as colour, type TopLevelSpec, vegaLiteSchema } from "@hrpipe/report";
 import type { WindowComparison } from "./evaluate.ts";
 
 export function rmseBarsSpec(metrics: ProtocolMetrics, protocol: string): TopLevelSpec {
   const values = metrics.participants.flatMap((p) =>
-    estimatorNames.map((name) => ({
+    estimatorsIn(p.windows).map((name) => ({
       participant: p.participant,
       estimator: estimatorLabels[name],
-      rmse: p.windows[name].rmse,
+      rmse: p.windows[name]!.rmse,
     })),
   );
   return {
@@ -28,10 +28,10 @@ export function rmseBarsSpec(metrics: ProtocolMetrics, protocol: string): TopLev
 
 export function scatterSpec(windows: WindowComparison[], protocol: string): TopLevelSpec {
   const values = windows.flatMap((w) =>
-    estimatorNames.map((name) => ({
+    estimatorsIn(w.estimates).map((name) => ({
       estimator: estimatorLabels[name],
       ecg: w.referenceBpm,
-      estimate: w.estimates[name],
+      estimate: w.estimates[name]!,
     })),
   );
   const all = values.flatMap((v) => [v.ecg, v.estimate]);
@@ -71,15 +71,16 @@ export function blandAltmanSpec(
   protocol: string,
 ): TopLevelSpec {
   const points = windows.flatMap((w) =>
-    estimatorNames.map((name) => ({
+    estimatorsIn(w.estimates).map((name) => ({
       mark: "point",
       estimator: estimatorLabels[name],
-      mean: (w.estimates[name] + w.referenceBpm) / 2,
-      difference: w.estimates[name] - w.referenceBpm,
+      mean: (w.estimates[name]! + w.referenceBpm) / 2,
+      difference: w.estimates[name]! - w.referenceBpm,
     })),
   );
-  const rules = estimatorNames.flatMap((name) => {
-    const m = metrics.overall.windows[name];
+  const scored = estimatorsIn(metrics.overall.windows);
+  const rules = scored.flatMap((name) => {
+    const m = metrics.overall.windows[name]!;
     return [
       { mark: "rule", estimator: estimatorLabels[name], line: "bias", difference: m.bias },
       { mark: "rule", estimator: estimatorLabels[name], line: "95% limits", difference: m.loaLower },
@@ -95,7 +96,7 @@ export function blandAltmanSpec(
       field: "estimator",
       type: "nominal",
       title: null,
-      sort: estimatorNames.map((n) => estimatorLabels[n]),
+      sort: scored.map((n) => estimatorLabels[n]),
     },
     columns: 4,
     spec: {

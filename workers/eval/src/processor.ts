@@ -9,6 +9,7 @@ import {
   type ProtocolName,
   type ProtocolReport,
   protocolReportSchema,
+  type RunManifest,
   referenceKindsOf,
   reportVersion,
   splitVideos,
@@ -29,7 +30,13 @@ import {
   type Storage,
   writeArtifact,
 } from "@hrpipe/runtime";
-import { compareWindows, protocolMetrics, type TestVideo, type WindowComparison } from "./evaluate.ts";
+import {
+  type CnnFramePredictions,
+  compareWindows,
+  protocolMetrics,
+  type TestVideo,
+  type WindowComparison,
+} from "./evaluate.ts";
 import { blandAltmanSpec, rmseBarsSpec, scatterSpec, trainingCurvesSpec } from "./figures.ts";
 
 export interface EvalJobInput {
@@ -43,18 +50,72 @@ export interface EvalJobContext {
   logger?: Logger;
 }
 
-async function renderFigures(report: ProtocolReport, windows: WindowComparison[], curves: TrainingCurves) {
+async function renderFigures(
+  report: ProtocolReport,
+  windows: WindowComparison[],
+  curves: TrainingCurves | null,
+): Promise<Record<string, string>> {
   return {
     "rmse-by-participant.svg": await renderSvg(rmseBarsSpec(report.metrics, report.protocol)),
     "scatter.svg": await renderSvg(scatterSpec(windows, report.protocol)),
     "bland-altman.svg": await renderSvg(blandAltmanSpec(windows, report.metrics, report.protocol)),
-    "training-curves.svg": await renderSvg(trainingCurvesSpec(curves.epochs, report.protocol)),
+    ...(curves
+      ? { "training-curves.svg": await renderSvg(trainingCurvesSpec(curves.epochs, report.protocol)) }
+      : {}),
+  };
+}
+
+/** The CNN head a protocol trained (or a cross-dataset run names), run on the test videos' features. */
+async function testCnn(
+  storage: Storage,
+  input: EvalJobInput,
+  manifest: RunManifest,
+  videos: ReturnType<typeof splitVideos>,
+) {
+  const modelKey = (file: Parameters<typeof artifactKeys.model>[2]) =>
+    artifactKeys.model(input.runId, input.protocol, file);
+  const info = await readArtifact(storage, modelKey("head.json"), headSummarySchema);
+  const head: LoadedHead = await loadHead({
+    modelJson: await readArtifact(storage, modelKey("model.json"), layersModelSchema),
+    weightsBin: await storage.get(modelKey("weights.bin")),
+    info,
+  });
+  const provenance = await readArtifact(storage, modelKey("provenance.json"), modelProvenanceSchema);
+  const curves = await readArtifact(storage, modelKey("curves.json"), trainingCurvesSchema);
+  const backbone = manifest.features?.weights;
+  if (backbone?.weightsHash !== provenance.weights.weightsHash) {
+    head.model.dispose();
+    throw new BadInputError(
+      backbone
+        ? `the head of run ${input.runId}, ${input.protocol} was trained on backbone ${provenance.weights.weightsHash} but this run's features come from ${backbone.weightsHash}; give the features workers the same HRPIPE_DENSENET_WEIGHTS as the run that trained it.`
+        : `run ${input.runId}, ${input.protocol}: the manifest names no features to test on (every features job failed; see its exclusions).`,
+    );
+  }
+  const frames: FrameSet = await loadFrameSet(storage, videos);
+  const predictedBpm = predictHead(head, frames.features);
+  head.model.dispose();
+  return {
+    info,
+    provenance,
+    curves,
+    frames,
+    predictedBpm,
+    videoPredictions(video: { participant: string; videoId: string; fps: number }): CnnFramePredictions {
+      const rows = frames.participant.flatMap((p, i) =>
+        p === video.participant && frames.videoId[i] === video.videoId ? [i] : [],
+      );
+      return {
+        frameIndex: rows.map((i) => frames.frameIndex[i]!),
+        predictedBpm: rows.map((i) => predictedBpm[i]!),
+        fps: manifest.options.features.fps ?? video.fps,
+      };
+    },
   };
 }
 
 /**
- * Evaluates one protocol on its test split: CNN frame predictions and every rPPG method on the same
- * windows, metrics per participant and overall, report.json, report.html and SVG figures. When every
+ * Evaluates one protocol on its test split: every rPPG method, and the CNN's frame predictions where
+ * the run has one, on the same windows, metrics per participant and overall, report.json, report.html and SVG figures. When every
  * protocol of the run has a report, the run-level report combining them is (re)written too.
  */
 export async function processEvalJob(input: EvalJobInput, context: EvalJobContext): Promise<EvalJobResult> {
@@ -68,49 +129,16 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
     throw new BadInputError(
       `run ${input.runId}, ${input.protocol}: no test video has both labels and faces.`,
     );
-  const modelKey = (file: Parameters<typeof artifactKeys.model>[2]) =>
-    artifactKeys.model(input.runId, input.protocol, file);
-  const info = await readArtifact(storage, modelKey("head.json"), headSummarySchema);
-  const head: LoadedHead = await loadHead({
-    modelJson: await readArtifact(storage, modelKey("model.json"), layersModelSchema),
-    weightsBin: await storage.get(modelKey("weights.bin")),
-    info,
-  });
-  const provenance = await readArtifact(storage, modelKey("provenance.json"), modelProvenanceSchema);
-  const curves = await readArtifact(storage, modelKey("curves.json"), trainingCurvesSchema);
-  const backbone = manifest.features?.weights;
-  if (backbone?.weightsHash !== provenance.weights.weightsHash) {
-    throw new BadInputError(
-      backbone
-        ? `the head of run ${input.runId}, ${input.protocol} was trained on backbone ${provenance.weights.weightsHash} but this run's features come from ${backbone.weightsHash}; give the features workers the same HRPIPE_DENSENET_WEIGHTS as the run that trained it.`
-        : `run ${input.runId}, ${input.protocol}: the manifest names no features to test on (every features job failed; see its exclusions).`,
-    );
-  }
-  const frames: FrameSet = await loadFrameSet(storage, videos);
-  const predicted = predictHead(head, frames.features);
-  head.model.dispose();
+  const cnn = manifest.options.cnn === "densenet" ? await testCnn(storage, input, manifest, videos) : null;
 
   const windows: WindowComparison[] = [];
   for (const video of videos) {
     const labels = await readArtifact(storage, video.labelsKey, trialLabelsSchema);
     const traces = await loadVideoTraces(storage, video);
     const test: TestVideo = { ...video, labels, ...traces };
-    const rows = frames.participant.flatMap((p, i) =>
-      p === video.participant && frames.videoId[i] === video.videoId ? [i] : [],
-    );
-    windows.push(
-      ...compareWindows(
-        test,
-        {
-          frameIndex: rows.map((i) => frames.frameIndex[i]!),
-          predictedBpm: rows.map((i) => predicted[i]!),
-          fps: manifest.options.features.fps ?? video.fps,
-        },
-        input.options,
-      ),
-    );
+    windows.push(...compareWindows(test, cnn?.videoPredictions(video) ?? null, input.options));
   }
-  const metrics = protocolMetrics(frames, predicted, windows);
+  const metrics = protocolMetrics(cnn, windows);
   const report: ProtocolReport = {
     reportVersion,
     runId: input.runId,
@@ -118,14 +146,16 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
     createdAt: new Date().toISOString(),
     split,
     options: manifest.options,
-    weights: provenance.weights,
-    training: {
-      samples: info.samples,
-      bestEpoch: curves.bestEpoch,
-      valRmseBpm: curves.valRmseBpm,
-      backend: provenance.backend,
+    cnn: cnn && {
+      weights: cnn.provenance.weights,
+      training: {
+        samples: cnn.info.samples,
+        bestEpoch: cnn.curves.bestEpoch,
+        valRmseBpm: cnn.curves.valRmseBpm,
+        backend: cnn.provenance.backend,
+      },
+      testFrames: cnn.frames.hrBpm.length,
     },
-    testFrames: frames.hrBpm.length,
     windows: { count: windows.length, ...input.options },
     metrics,
     published: publishedRmse[input.protocol]
@@ -134,27 +164,28 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
     exclusions: manifest.excluded,
     figures: {},
   };
-  const figures = await renderFigures(report, windows, curves);
+  const figures = await renderFigures(report, windows, cnn?.curves ?? null);
   for (const [name, svg] of Object.entries(figures)) {
     const key = artifactKeys.report(input.runId, input.protocol, name);
     await storage.put(key, svg);
     report.figures[name] = key;
   }
-  await writeArtifact(
-    storage,
-    artifactKeys.report(input.runId, input.protocol, "windows.json"),
-    cnnWindowsSchema,
-    {
-      protocol: input.protocol,
-      windows: windows.map(({ participant, videoId, startS, endS, estimates }) => ({
-        participant,
-        videoId,
-        startS,
-        endS,
-        hrBpm: estimates.cnn,
-      })),
-    },
-  );
+  if (cnn)
+    await writeArtifact(
+      storage,
+      artifactKeys.report(input.runId, input.protocol, "windows.json"),
+      cnnWindowsSchema,
+      {
+        protocol: input.protocol,
+        windows: windows.map(({ participant, videoId, startS, endS, estimates }) => ({
+          participant,
+          videoId,
+          startS,
+          endS,
+          hrBpm: estimates.cnn!,
+        })),
+      },
+    );
   const reportKey = artifactKeys.report(input.runId, input.protocol, "report.json");
   const htmlKey = artifactKeys.report(input.runId, input.protocol, "report.html");
   await writeArtifact(storage, reportKey, protocolReportSchema, report);
@@ -180,14 +211,14 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
   );
 
   context.logger?.info(
-    { protocol: input.protocol, windows: windows.length, cnnMeanRmse: metrics.headline.cnnFrames.meanRmse },
+    { protocol: input.protocol, windows: windows.length, cnnMeanRmse: metrics.headline.cnnFrames?.meanRmse },
     "report written",
   );
   return {
     reportKey,
     htmlKey,
     windows: windows.length,
-    featureShards: frames.shards,
+    featureShards: cnn?.frames.shards ?? 0,
     reused: false,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareWindows, type TestVideo } from "../src/evaluate.ts";
+import { compareWindows, protocolMetrics, type TestVideo } from "../src/evaluate.ts";
 
 /** 30 s of skin colour pulsing at 72 bpm, a face in every frame, labelled 72 bpm throughout. */
 function pulsingVideo(fps = 25, seconds = 30): TestVideo {
@@ -50,5 +50,19 @@ describe("compareWindows", () => {
         w.endS,
       ]),
     );
+  });
+
+  it("scores the rPPG methods alone on the same windows when the run has no CNN (--cnn none)", () => {
+    const every = Array.from({ length: 750 }, (_, i) => i);
+    const withCnn = compareWindows(video, { frameIndex: every, predictedBpm: every.map(() => 70) }, options);
+    const without = compareWindows(video, null, options);
+    expect(without.map((w) => [w.startS, w.endS])).toEqual(withCnn.map((w) => [w.startS, w.endS]));
+    expect(without.every((w) => !("cnn" in w.estimates) && Math.abs(w.estimates.pos! - 72) < 2)).toBe(true);
+    const metrics = protocolMetrics(null, without);
+    expect(metrics.headline.cnnFrames).toBeNull();
+    expect(metrics.overall.frames).toBeNull();
+    expect(Object.keys(metrics.overall.windows)).not.toContain("cnn");
+    expect(metrics.overall.windows.pos.n).toBe(without.length);
+    expect(metrics.participants.map((p) => p.participant)).toEqual(["P01"]);
   });
 });

@@ -89,8 +89,12 @@ describe("planRun (dataset listing -> manifest), pure", () => {
       "decode.r1.P02.4",
     ]);
     for (const job of jobs) expect(() => parsePayload(job.stage, job.payload)).not.toThrow();
-    // Every AMIGOS video trains or tests the CNN: its segments get features jobs with the run's options.
+    // No CNN unless asked: no video's segments get features jobs.
     for (const job of jobs.filter((j) => j.stage === "decode"))
+      expect(job.stage === "decode" && job.payload.features).toBeUndefined();
+    // With --cnn densenet every AMIGOS video trains or tests the CNN: features jobs with the run's options.
+    const withCnn = plannedJobs({ ...manifest, options: { ...manifest.options, cnn: "densenet" } });
+    for (const job of withCnn.filter((j) => j.stage === "decode"))
       expect(job.stage === "decode" && job.payload.features).toEqual(manifest.options.features);
   });
 });
@@ -519,6 +523,15 @@ describe("the cross-dataset protocol", () => {
     expect(() =>
       parsePayload("ingest", { runId: "c", datasetPrefix: "d", trainedOn: { runId: "amigos-run" } }),
     ).toThrow(/trainedOn/);
+    // It tests a CNN head: a run without one is refused, naming the flag.
+    expect(() =>
+      parsePayload("ingest", {
+        runId: "c",
+        datasetPrefix: "d",
+        protocols: ["cross-dataset"],
+        trainedOn: { runId: "amigos-run" },
+      }),
+    ).toThrow(/add --cnn densenet/);
   });
 
   it("tests every labelled video with the other run's head and trains nothing", () => {
@@ -527,6 +540,7 @@ describe("the cross-dataset protocol", () => {
       datasetPrefix: "ds",
       protocols: ["cross-dataset"],
       trainedOn: { runId: "amigos-run" },
+      cnn: "densenet",
     });
     const { manifest } = planRun(
       crossPayload,

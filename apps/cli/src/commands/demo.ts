@@ -2,11 +2,11 @@ import { artifactKeys, newRunId } from "@hrpipe/contracts";
 import { synthDataset } from "@hrpipe/synth";
 import { LocalPipeline, phaseTable } from "../local-pipeline.ts";
 import { ProgressLine } from "../output.ts";
-import { startRun } from "./ingest.ts";
+import { ingestPayload, type RunCommandOptions, startRun } from "./ingest.ts";
 import { localPathOf, renderReport } from "./report.ts";
 import { parseSize } from "./synth.ts";
 
-export interface DemoCommandOptions {
+export interface DemoCommandOptions extends RunCommandOptions {
   redis?: string;
   storage: string;
   participants: string;
@@ -14,8 +14,6 @@ export interface DemoCommandOptions {
   seconds: string;
   size: string;
   seed: string;
-  epochs: number;
-  featuresFps: number;
 }
 
 /**
@@ -60,12 +58,7 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
     const synthS = (performance.now() - started) / 1000;
     const runId = newRunId();
     // Every other option is the pipeline's default (the payload schemas fill them in).
-    await startRun(queues, storage, {
-      runId,
-      datasetPrefix,
-      train: { epochs: options.epochs },
-      features: { fps: options.featuresFps },
-    });
+    await startRun(queues, storage, await ingestPayload(runId, datasetPrefix, options));
     process.stderr.write(`demo: run ${runId} queued\n`);
     const run = await pipeline.follow(runId, started);
     if (!run.report) return 1;

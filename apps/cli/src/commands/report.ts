@@ -10,7 +10,7 @@ import {
   runReportSchema,
   safeId,
 } from "@hrpipe/contracts";
-import { metricsHeader, metricsRows, videoMetricsTable, videoTable } from "@hrpipe/report";
+import { metricsHeader, metricsRows, noCnnNote, videoMetricsTable, videoTable } from "@hrpipe/report";
 import { openStorage, readArtifact, type Storage } from "@hrpipe/runtime";
 import { formatTable, ProgressLine, UserError } from "../output.ts";
 import { OutputFolder } from "../output-folder.ts";
@@ -27,11 +27,13 @@ export function renderReport(report: RunReport): string {
         ? `published CNN RMSE ${published.meanRmse} mean / ${published.medianRmse} median bpm`
         : `published CNN RMSE ${published.meanRmse} mean bpm`;
     parts.push(
-      `${protocol.protocol}: ${protocol.split.test.length} test videos, ${protocol.windows.count} windows; ${study}; backbone ${protocol.weights.kind}`,
+      `${protocol.protocol}: ${protocol.split.test.length} test videos, ${protocol.windows.count} windows; ${study}; ${protocol.cnn ? `backbone ${protocol.cnn.weights.kind}` : "no CNN"}`,
       formatTable(metricsHeader, metricsRows(protocol)),
       "",
     );
   }
+  if (Object.values(report.protocols).some((protocol) => protocol && !protocol.cnn))
+    parts.push(noCnnNote, "");
   if (report.videos.length > 0) {
     const { header, rows } = videoTable(report);
     const shown = 40;
