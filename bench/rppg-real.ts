@@ -21,10 +21,18 @@ const toolkitIndex = path.resolve(
   import.meta.dirname,
   "../../shared/fixtures/rppg-toolbox-reference/index.json",
 );
-const ubfcSubjects = ["subject3", "subject4", "subject5", "subject8", "subject9", "subject10", "subject11"];
+export const ubfcSubjects = [
+  "subject3",
+  "subject4",
+  "subject5",
+  "subject8",
+  "subject9",
+  "subject10",
+  "subject11",
+];
 
 /** A reference pulse waveform on a uniform grid, and where video time 0 falls on it. */
-interface Reference {
+export interface Reference {
   fsHz: number;
   /** Video time (s) of the reference's first sample. */
   startS: number;
@@ -33,7 +41,7 @@ interface Reference {
   hrBpm: number;
 }
 
-interface Recording {
+export interface Recording {
   name: string;
   video: string;
   /** The reference, given the video's frame rate (UBFC's waveform has one sample per frame). */
@@ -43,7 +51,7 @@ interface Recording {
 }
 
 /** UBFC-rPPG DATASET_2: ground_truth.txt holds the PPG waveform sampled with every frame (line 1). */
-function ubfcRecording(subject: string): Recording {
+export function ubfcRecording(subject: string): Recording {
   const folder = path.join(dataDir, "ubfc-rppg-dev", subject);
   return {
     name: `UBFC ${subject}`,
@@ -74,7 +82,7 @@ function csvColumns(file: string): number[][] {
 }
 
 /** PhysRecorder: frame times and the oximeter's waveform, both in unix time, aligned on that clock. */
-const physRecorder: Recording = {
+export const physRecorder: Recording = {
   name: "PhysRecorder v01",
   video: path.join(dataDir, "physrecorder-v01", "video_ZIP_H264.avi"),
   reference() {
@@ -102,7 +110,7 @@ const physRecorder: Recording = {
   },
 };
 
-function referenceWindowBpm(reference: Reference, startS: number, endS: number): number | null {
+export function referenceWindowBpm(reference: Reference, startS: number, endS: number): number | null {
   const from = Math.round((startS - reference.startS) * reference.fsHz);
   const to = Math.round((endS - reference.startS) * reference.fsHz);
   if (from < 0 || to > reference.ppg.length) return null;

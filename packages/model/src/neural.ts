@@ -89,20 +89,23 @@ export function diffNormalized(crops: Uint8Array, frames: number, size: number):
   const pixels = size * size * 3;
   if (crops.length !== frames * pixels)
     throw new Error(`diffNormalized: ${crops.length} bytes are not ${frames} crops of ${size}x${size}x3.`);
-  const diff = new Float64Array(frames * pixels);
+  // One output array, written in place pass by pass: a whole video's crops are hundreds of megabytes.
+  const out = new Float32Array(frames * pixels);
   const count = Math.max(0, frames - 1) * pixels;
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const a = crops[i]!;
     const b = crops[i + pixels]!;
-    diff[i] = (b - a) / (b + a + 1e-7);
-    sum += diff[i]!;
+    const d = (b - a) / (b + a + 1e-7);
+    out[i] = d;
+    sum += d;
   }
   const mean = sum / (count || 1);
   let squares = 0;
-  for (let i = 0; i < count; i++) squares += (diff[i]! - mean) ** 2;
-  const std = Math.sqrt(squares / (count || 1)) || 1;
-  return Float32Array.from(diff, (v) => v / std);
+  for (let i = 0; i < count; i++) squares += (out[i]! - mean) ** 2;
+  const scale = 1 / (Math.sqrt(squares / (count || 1)) || 1);
+  for (let i = 0; i < count; i++) out[i]! *= scale;
+  return out;
 }
 
 /** Clips [starts.length, 3, clipFrames, size, size] of a normalised sequence, each from its start frame. */
@@ -124,19 +127,27 @@ export function clipsOf(
   return out;
 }
 
+/** A network's outputs over a whole video, one row per frame. */
+export interface VideoNetworkOutputs {
+  pulse: Float64Array;
+  /** [frames, channels]: what the last layer weighs into the pulse, where the graph gives it (PhysNet). */
+  features?: { data: Float64Array; channels: number };
+}
+
 /**
  * A network's pulse over a whole video's crops [frames, size, size, 3] at its input size: clips of
  * its length every half clip (the last one ending at the last frame), so that every frame is seen away
  * from a clip's edge; the clips' outputs are blended with triangular weights that vanish at their
- * edges. Undefined for a video shorter than one clip.
+ * edges. The last layer's per-frame features are blended alike (the last layer is linear, so the
+ * blended features give the blended pulse). Undefined for a video shorter than one clip.
  */
-export async function networkPulse(
+export async function networkOutputs(
   session: NetworkSession,
   crops: Uint8Array,
   frames: number,
   input: { frames: number; size: number },
   batch = 4,
-): Promise<Float64Array | undefined> {
+): Promise<VideoNetworkOutputs | undefined> {
   const clip = input.frames;
   if (frames < clip) return undefined;
   const hop = clip / 2;
@@ -146,25 +157,42 @@ export async function networkPulse(
   const normalised = diffNormalized(crops, frames, input.size);
   const sum = new Float64Array(frames);
   const weight = new Float64Array(frames);
+  let features: { data: Float64Array; channels: number } | undefined;
   for (let first = 0; first < starts.length; first += batch) {
     const group = starts.slice(first, first + batch);
-    const { data } = await session.run(clipsOf(normalised, group, clip, input.size), [
+    const outputs = await session.run(clipsOf(normalised, group, clip, input.size), [
       group.length,
       3,
       clip,
       input.size,
       input.size,
     ]);
+    const channels = outputs.features?.shape[1] ?? 0;
+    if (outputs.features) features ??= { data: new Float64Array(frames * channels), channels };
     group.forEach((start, i) => {
       for (let t = 0; t < clip; t++) {
         // Triangular weights, never quite zero so that the video's first and last frames count.
         const w = 1 - Math.abs((t + 0.5) / clip - 0.5) * 2 + 1e-3;
-        sum[start + t]! += w * data[i * clip + t]!;
+        sum[start + t]! += w * outputs.data[i * clip + t]!;
         weight[start + t]! += w;
+        for (let c = 0; c < channels; c++)
+          features!.data[(start + t) * channels + c]! +=
+            w * outputs.features!.data[(i * channels + c) * clip + t]!;
       }
     });
   }
-  return sum.map((v, i) => v / weight[i]!);
+  if (features)
+    for (let frame = 0; frame < frames; frame++)
+      for (let c = 0; c < features.channels; c++)
+        features.data[frame * features.channels + c]! /= weight[frame]!;
+  return { pulse: sum.map((v, i) => v / weight[i]!), ...(features ? { features } : {}) };
+}
+
+/** A network's clip outputs: the pulse [N, T] and, where the graph has them, its last layer's features [N, C, T]. */
+export interface ClipOutputs {
+  data: Float32Array;
+  shape: number[];
+  features?: { data: Float32Array; shape: number[] };
 }
 
 /** An imported network's graph in an ONNX Runtime session: clips [N, 3, T, H, W] to pulses [N, T]. */
@@ -175,9 +203,13 @@ export class NetworkSession {
     return new NetworkSession(await ort.InferenceSession.create(graph));
   }
 
-  async run(input: Float32Array, shape: number[]): Promise<{ data: Float32Array; shape: number[] }> {
-    const { output } = await this.session.run({ input: new ort.Tensor("float32", input, shape) });
-    return { data: output!.data as Float32Array, shape: [...output!.dims] };
+  async run(input: Float32Array, shape: number[]): Promise<ClipOutputs> {
+    const { output, features } = await this.session.run({ input: new ort.Tensor("float32", input, shape) });
+    return {
+      data: output!.data as Float32Array,
+      shape: [...output!.dims],
+      ...(features ? { features: { data: features.data as Float32Array, shape: [...features.dims] } } : {}),
+    };
   }
 
   async release(): Promise<void> {

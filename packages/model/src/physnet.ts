@@ -54,8 +54,15 @@ export function physnetTensors(): { name: string; shape: number[] }[] {
 export const ignoredTensor = /\.num_batches_tracked$/;
 
 /**
+ * Channels of the per-frame features ConvBlock10, PhysNet's last layer, weighs into the pulse: what
+ * fine-tuning that layer trains on.
+ */
+export const physnetFeatureChannels = 64;
+
+/**
  * The graph of PhysNet's forward pass with these weights: input `input` F32 [N, 3, T, size, size],
- * output `output` F32 [N, T]. The weights must be a PhysNet state_dict (see physnetTensors).
+ * output `output` F32 [N, T], and `features` F32 [N, 64, T], the spatial means that its last layer
+ * (a 1x1x1 convolution) weighs into `output`. The weights must be a PhysNet state_dict (see physnetTensors).
  */
 export function buildPhysNetGraph(
   weights: Map<string, CheckpointTensor>,
@@ -118,18 +125,28 @@ export function buildPhysNetGraph(
   x = upsample(x, "upsample2");
   // AdaptiveAvgPool3d((T, 1, 1)) on a clip whose time axis is back to T: the spatial mean.
   x = node("ReduceMean", [x], { axes: [3, 4], keepdims: 1 });
-  x = node("Conv", [x, param("ConvBlock10.weight"), param("ConvBlock10.bias")], { kernel_shape: [1, 1, 1] });
-  initializers.push({
-    name: "output.shape",
-    dims: [2],
-    type: "int64",
-    data: BigInt64Array.from([-1n, BigInt(config.frames)]),
+  const shape = (name: string, dims: bigint[]) => {
+    initializers.push({ name, dims: [dims.length], type: "int64", data: BigInt64Array.from(dims) });
+    return name;
+  };
+  nodes.push({
+    op: "Reshape",
+    inputs: [x, shape("features.shape", [-1n, BigInt(physnetFeatureChannels), BigInt(config.frames)])],
+    outputs: ["features"],
   });
-  nodes.push({ op: "Reshape", inputs: [x, "output.shape"], outputs: ["output"] });
+  x = node("Conv", [x, param("ConvBlock10.weight"), param("ConvBlock10.bias")], { kernel_shape: [1, 1, 1] });
+  nodes.push({
+    op: "Reshape",
+    inputs: [x, shape("output.shape", [-1n, BigInt(config.frames)])],
+    outputs: ["output"],
+  });
   return {
     nodes,
     initializers,
     inputs: [{ name: "input", type: "float", shape: ["batch", 3, config.frames, config.size, config.size] }],
-    outputs: [{ name: "output", type: "float", shape: ["batch", config.frames] }],
+    outputs: [
+      { name: "output", type: "float", shape: ["batch", config.frames] },
+      { name: "features", type: "float", shape: ["batch", physnetFeatureChannels, config.frames] },
+    ],
   };
 }

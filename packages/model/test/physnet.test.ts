@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { decodeSafetensors } from "@hrpipe/contracts";
 import { describe, expect, it } from "vitest";
-import { clipsOf, diffNormalized, importCheckpoint, NetworkSession, networkPulse } from "../src/neural.ts";
+import { clipsOf, diffNormalized, importCheckpoint, NetworkSession, networkOutputs } from "../src/neural.ts";
 import { CheckpointError, readTorchCheckpoint } from "../src/torch/checkpoint.ts";
 
 const shared = path.resolve(import.meta.dirname, "../../../../shared");
@@ -28,6 +28,17 @@ describe("PhysNet imported from rPPG-Toolbox's checkpoints, run in ONNX Runtime"
       expect(
         maxAbsDiff(output.data, fixture.tensors[`output_${name}`]!.data as Float32Array),
       ).toBeLessThanOrEqual(1e-4);
+      // The last layer's features, weighed by its weights, give the pulse: what fine-tuning it trains on.
+      expect(output.features!.shape).toEqual([2, 64, 128]);
+      const weight = network.weights["ConvBlock10.weight"]!.data as Float32Array;
+      const bias = (network.weights["ConvBlock10.bias"]!.data as Float32Array)[0]!;
+      const weighed = output.data.map((_, i) => {
+        const [clip, t] = [Math.floor(i / 128), i % 128];
+        let sum = bias;
+        for (let c = 0; c < 64; c++) sum += weight[c]! * output.features!.data[(clip * 64 + c) * 128 + t]!;
+        return sum;
+      });
+      expect(maxAbsDiff(weighed, output.data)).toBeLessThanOrEqual(1e-5);
     }, 60_000);
   }
 
@@ -106,7 +117,14 @@ describe("a network's pulse over a whole video", () => {
       const data = new Float32Array(clips * frames);
       for (let c = 0; c < clips; c++)
         for (let t = 0; t < frames; t++) data[c * frames + t] = input[(c * 3 * frames + t) * height * width]!;
-      return { data, shape: [clips, frames] };
+      // Two feature channels: the echo and its double.
+      const features = new Float32Array(clips * 2 * frames);
+      for (let c = 0; c < clips; c++)
+        for (let t = 0; t < frames; t++) {
+          features[(c * 2 + 0) * frames + t] = data[c * frames + t]!;
+          features[(c * 2 + 1) * frames + t] = 2 * data[c * frames + t]!;
+        }
+      return { data, shape: [clips, frames], features: { data: features, shape: [clips, 2, frames] } };
     },
   } as unknown as NetworkSession;
 
@@ -116,15 +134,20 @@ describe("a network's pulse over a whole video", () => {
     const crops = new Uint8Array(frames * size * size * 3);
     for (let f = 0; f < frames; f++)
       crops.fill(100 + (f % 7) * 10, f * size * size * 3, (f + 1) * size * size * 3);
-    const pulse = (await networkPulse(echo, crops, frames, { frames: 128, size }))!;
+    const { pulse, features } = (await networkOutputs(echo, crops, frames, { frames: 128, size }))!;
     expect(pulse).toHaveLength(frames);
     // Every clip covering a frame echoes its normalised difference, so the blend gives it back.
     const normalised = diffNormalized(crops, frames, size);
-    for (let f = 0; f < frames; f++)
+    for (let f = 0; f < frames; f++) {
       expect(pulse[f], `frame ${f}`).toBeCloseTo(normalised[f * size * size * 3]!, 5);
+      // The features are blended with the same weights, frame by frame.
+      expect(features!.data[f * 2], `frame ${f}`).toBeCloseTo(pulse[f]!, 5);
+      expect(features!.data[f * 2 + 1], `frame ${f}`).toBeCloseTo(2 * pulse[f]!, 5);
+    }
+    expect(features!.channels).toBe(2);
     expect(pulse[frames - 1]).toBe(0);
     expect(
-      await networkPulse(echo, crops.subarray(0, 100 * size * size * 3), 100, { frames: 128, size }),
+      await networkOutputs(echo, crops.subarray(0, 100 * size * size * 3), 100, { frames: 128, size }),
     ).toBeUndefined();
   });
 });

@@ -19,7 +19,8 @@ import {
   importCheckpoint,
   NetworkSession,
   NeuralImportError,
-  networkPulse,
+  networkOutputs,
+  type VideoNetworkOutputs,
 } from "@hrpipe/model";
 import { openStorage, readArtifact, type Storage, writeArtifact } from "@hrpipe/runtime";
 import { formatTable, UserError } from "../output.ts";
@@ -117,16 +118,17 @@ export async function installedModels(storage: Storage): Promise<string[]> {
 }
 
 /**
- * A network's pulse over a video's crops (one per frame with a face, [count, side, side, 3] u8, at the
- * video's frame indices): resized to the network's input, frames without a face holding the last face
- * (the pulse there is not used), and run in clips (networkPulse). Undefined for a video shorter than a clip.
+ * A network's pulse (and its last layer's features) over a video's crops (one per frame with a face,
+ * [count, side, side, 3] u8, at the video's frame indices): resized to the network's input, frames
+ * without a face holding the last face (the pulse there is not used), and run in clips
+ * (networkOutputs). Undefined for a video shorter than a clip.
  */
-export async function videoNetworkPulse(
+export async function videoNetworkOutputs(
   storage: Storage,
   name: string,
   crops: { images: Uint8Array; frameIndex: Int32Array; side: number },
   frames: number,
-): Promise<Float64Array | undefined> {
+): Promise<VideoNetworkOutputs | undefined> {
   const model = await readModel(storage, name);
   const { size } = model.input;
   const cropBytes = crops.side * crops.side * 3;
@@ -153,7 +155,7 @@ export async function videoNetworkPulse(
     await storage.get(artifactKeys.neuralModel(model.hash, "model.onnx")),
   );
   try {
-    return await networkPulse(session, sequence, frames, model.input);
+    return await networkOutputs(session, sequence, frames, model.input);
   } finally {
     await session.release();
   }

@@ -17,7 +17,7 @@ import {
 } from "@hrpipe/signal";
 import { ProgressLine, UserError } from "../output.ts";
 import { ingestPayload, type RunCommandOptions } from "./ingest.ts";
-import { installedModels, modelStorage, videoNetworkPulse } from "./neural.ts";
+import { installedModels, modelStorage, videoNetworkOutputs } from "./neural.ts";
 import { isFolder, rppgFolder } from "./rppg-folder.ts";
 
 /** The command's own flags, and the run flags it shares (`--window`, `--skin-area`, `--ecg-offset`...). */
@@ -32,7 +32,7 @@ export interface RppgCommandOptions extends RunCommandOptions {
 }
 
 /** The mean-colour traces a heart rate is measured on, on a uniform time grid. */
-interface Traces {
+export interface Traces {
   fsHz: number;
   durationS: number;
   /** Mean skin colour per frame, [frames, 3]. */
@@ -51,7 +51,7 @@ async function* counted<T>(items: AsyncIterable<T>, progress: ProgressLine, tota
 }
 
 /** One video's skin colour over the whole video, measured where the face options say (the face stage's analysis). */
-async function videoTraces(video: string, face: FaceOptions): Promise<Traces> {
+export async function videoTraces(video: string, face: FaceOptions): Promise<Traces> {
   const progress = new ProgressLine("rppg");
   if (face.skinArea === "whole-frame") {
     const info = await probeVideo(video);
@@ -175,7 +175,7 @@ async function measureVideo(
     }),
   );
   for (const name of neural) {
-    const pulse = await videoNetworkPulse(models!, name, source.crops!, source.faceFound.length);
+    const pulse = (await videoNetworkOutputs(models!, name, source.crops!, source.faceFound.length))?.pulse;
     const estimate: RppgVideoEstimate = pulse
       ? pulseEstimate(pulse, source.faceFound, 0, source.fsHz, undefined, estimateOptions)
       : { hrBpm: null, windows: [] };

@@ -1,0 +1,107 @@
+import { seededNormal } from "@hrpipe/contracts";
+import { describe, expect, it } from "vitest";
+import {
+  diffNormalizedLabel,
+  lastLayerPulse,
+  type TuningVideo,
+  tuneLastLayer,
+  tuningChunks,
+} from "../src/last-layer.ts";
+
+const fsHz = 30;
+
+/**
+ * A video whose 8 feature channels mix a 72-bpm pulse (channel 0, weakly noisy) with a 130-bpm
+ * distractor (channel 1, strong) and noise (the rest): a last layer that weighs channel 1 finds the
+ * wrong rate, one that weighs channel 0 the right one.
+ */
+function video(seed: number, frames = 900): TuningVideo & { pulse: Float64Array } {
+  const noise = seededNormal(seed);
+  const channels = 8;
+  const features = new Float64Array(frames * channels);
+  const pulse = new Float64Array(frames);
+  for (let t = 0; t < frames; t++) {
+    pulse[t] = Math.sin(2 * Math.PI * 1.2 * (t / fsHz) + seed);
+    features[t * channels] = pulse[t]! + 0.3 * noise();
+    features[t * channels + 1] = 2 * Math.sin(2 * Math.PI * 2.17 * (t / fsHz)) + 0.3 * noise();
+    for (let c = 2; c < channels; c++) features[t * channels + c] = noise();
+  }
+  return { features, channels, target: pulse, pulse };
+}
+
+const pearson = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  const n = a.length;
+  const ma = Array.from(a).reduce((s, v) => s + v, 0) / n;
+  const mb = Array.from(b).reduce((s, v) => s + v, 0) / n;
+  let [ab, aa, bb] = [0, 0, 0];
+  for (let i = 0; i < n; i++) {
+    ab += (a[i]! - ma) * (b[i]! - mb);
+    aa += (a[i]! - ma) ** 2;
+    bb += (b[i]! - mb) ** 2;
+  }
+  return ab / Math.sqrt(aa * bb);
+};
+
+describe("fine-tuning a network's last layer with negative Pearson on cached features", () => {
+  const imported = { weight: Float64Array.from([0.05, 1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]), bias: 0.3 };
+  const train = [video(1), video(2), video(3)];
+  const validation = [video(4)];
+  const test = video(5);
+
+  it("moves the weights from the distractor to the pulse, judged on a video it never saw", () => {
+    const before = pearson(lastLayerPulse(test.features, test.channels, imported), test.pulse);
+    const tuning = tuneLastLayer(train, validation, imported, { seed: 7 });
+    const after = pearson(lastLayerPulse(test.features, test.channels, tuning.layer), test.pulse);
+    expect(before).toBeLessThan(0.2);
+    expect(after).toBeGreaterThan(0.9);
+    expect(tuning.layer.bias).toBe(imported.bias);
+    expect(tuning.curve[0]!.epoch).toBe(0);
+    expect(tuning.curve[tuning.bestEpoch]!.validationLoss).toBeLessThan(tuning.curve[0]!.validationLoss);
+    // 900 frames make 7 chunks of 128 per video.
+    expect([tuning.trainChunks, tuning.validationChunks]).toEqual([21, 7]);
+  });
+
+  it("is reproducible: the same seed gives the same weights, another seed another order", () => {
+    const a = tuneLastLayer(train, validation, imported, { seed: 7, epochs: 20 });
+    const b = tuneLastLayer(train, validation, imported, { seed: 7, epochs: 20 });
+    const c = tuneLastLayer(train, validation, imported, { seed: 8, epochs: 20 });
+    expect(Array.from(a.layer.weight)).toEqual(Array.from(b.layer.weight));
+    expect(Array.from(a.layer.weight)).not.toEqual(Array.from(c.layer.weight));
+  });
+
+  it("stops `patience` epochs after its best validation loss, and keeps the weights of that epoch", () => {
+    // Targets that are noise, and large steps: the validation loss soon stops improving.
+    const noisy = (seed: number) => ({
+      ...video(seed),
+      target: video(seed + 100).features.filter((_, i) => i % 8 === 3),
+    });
+    const tuning = tuneLastLayer([noisy(1), noisy(2)], [noisy(3)], imported, {
+      patience: 5,
+      epochs: 200,
+      learningRate: 0.5,
+    });
+    expect(tuning.curve.length).toBeLessThan(200);
+    expect(tuning.curve.length - 1 - tuning.bestEpoch).toBe(5);
+    const best = Math.min(...tuning.curve.map((entry) => entry.validationLoss));
+    expect(tuning.curve[tuning.bestEpoch]!.validationLoss).toBe(best);
+    // No epoch at all: the imported layer.
+    const none = tuneLastLayer(train, validation, imported, { epochs: 0 });
+    expect(Array.from(none.layer.weight)).toEqual(Array.from(imported.weight));
+  });
+
+  it("uses only chunks of usable frames, and refuses to tune on none", () => {
+    const unusable = { ...video(1), usable: new Uint8Array(900).fill(1) };
+    unusable.usable[200] = 0;
+    // Frames 0-199 hold one chunk (0-127); 201-899 hold five more.
+    expect(tuningChunks([unusable], 128)).toHaveLength(6);
+    expect(() => tuneLastLayer([video(1, 100)], [], imported)).toThrow(
+      /no training chunk of 128 usable frames/,
+    );
+  });
+
+  it("makes PhysNet's DiffNormalized label: the next sample's difference over its standard deviation", () => {
+    const label = diffNormalizedLabel([0, 1, 3, 6, 6]);
+    // Differences 1, 2, 3, 0: mean 1.5, standard deviation sqrt(1.25).
+    expect(Array.from(label)).toEqual([1, 2, 3, 0, 0].map((d, i) => (i < 4 ? d / Math.sqrt(1.25) : 0)));
+  });
+});
