@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { benchCliStartup } from "./cli-startup.ts";
 import { benchEcg } from "./ecg.ts";
+import { benchHrv } from "./hrv.ts";
 import { benchLongVideo } from "./long-video.ts";
 import { benchDecode, benchFace } from "./media.ts";
 import { benchModel } from "./model.ts";
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   ecg: benchEcg,
   decode: benchDecode,
   face: benchFace,
+  hrv: benchHrv,
   "long-video": benchLongVideo,
   model: benchModel,
   neural: benchNeural,

@@ -76,6 +76,15 @@ interface RppgOutput {
       hrBpm: number | null;
       windows: { startS: number; hrBpm: number | null; confidence: number | null; lowQuality: boolean }[];
       signal?: number[];
+      hrv?: {
+        whole: {
+          meanIbiMs: number | null;
+          rmssdMs: number | null;
+          intervals: number;
+          flaggedShare: number | null;
+        };
+        spans: unknown[];
+      };
     }
   >;
 }
@@ -88,7 +97,7 @@ describe("hrpipe rppg on traces and skin patches", () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   // Without light drift: PBV assumes the colour's variation is the pulse's (its signature is estimated from the trace).
-  it("--rgb reads a CSV of time in ms, R, G, B with jittered sample times (the Welltory format) and finds the rate with every method", async () => {
+  it("--rgb reads a CSV of time in ms, R, G, B with jittered sample times (the Welltory format) and finds the rate and the beats with every method", async () => {
     const rows = ["time,R,G,B"];
     for (let i = 0, t = 0; t < 30; i++, t += (1 / 30) * (i % 4 === 0 ? 1.4 : 0.87)) {
       rows.push([Math.round(t * 1000), ...pulsingSkin(t, 84).map((v) => v.toFixed(3))].join(","));
@@ -96,7 +105,7 @@ describe("hrpipe rppg on traces and skin patches", () => {
     const csv = path.join(dir, "trace.csv");
     await writeFile(csv, `${rows.join("\n")}\n`);
     const out = path.join(dir, "trace.json");
-    const result = await runCli(["rppg", csv, "--rgb", "--out", out, "--signal"]);
+    const result = await runCli(["rppg", csv, "--rgb", "--out", out, "--signal", "--hrv"]);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const output = JSON.parse(await readFile(out, "utf8")) as RppgOutput;
@@ -107,8 +116,16 @@ describe("hrpipe rppg on traces and skin patches", () => {
       expect(estimate.windows.length).toBeGreaterThan(15);
       expect(estimate.signal?.length).toBe(Math.round(output.durationS * output.fps));
       for (const window of estimate.windows) expect(window.confidence).toBeGreaterThan(0);
+      // 84 bpm: a beat every 714 ms, about 40 intervals in 30 s, none flagged on a steady pulse.
+      expect(Math.abs(estimate.hrv!.whole.meanIbiMs! - 60_000 / 84), method).toBeLessThan(15);
+      expect(estimate.hrv!.whole.intervals, method).toBeGreaterThan(35);
+      expect(estimate.hrv!.whole.flaggedShare, method).toBeLessThan(0.1);
+      // A 30-s trace holds no whole 60-s span.
+      expect(estimate.hrv!.spans).toEqual([]);
     }
-    expect(result.stdout).toMatch(/^pos +84\.\d bpm/m);
+    expect(result.stdout).toMatch(
+      /^pos +84\.\d bpm .* mean IBI 71\d ms, SDNN \d+ ms, RMSSD \d+ ms, pNN50 \d+% \(\d+ intervals, \d+% flagged\)$/m,
+    );
   }, 60_000);
 
   it("--rgb with a frame column needs --fps, and names a bad line", async () => {

@@ -373,6 +373,10 @@ export function buildProgram(): Command {
       .option("--fps <hz>", "sampling rate of a CSV counted by frame", num("--fps"))
       .option("--signal", "add each method's pulse signal to the output")
       .option(
+        "--hrv",
+        "print each method's beats and heart-rate variability (mean IBI, SDNN, RMSSD, pNN50; the output holds them per recording and per 60 s either way)",
+      )
+      .option(
         "--harmonic-weight <w>",
         "harmonic check: add w x the power at twice each candidate rate (0: off, the default; see BENCHMARKS.md)",
         num("--harmonic-weight"),

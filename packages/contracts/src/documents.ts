@@ -266,6 +266,16 @@ export const cnnWindowsSchema = z.object({
 });
 export type CnnWindows = z.infer<typeof cnnWindowsSchema>;
 
+/** Time-domain HRV of a span of beat intervals (packages/signal, hrvMetrics); null where too few were clean. */
+export const hrvMetricsSchema = z.object({
+  meanIbiMs: z.number().nullable(),
+  sdnnMs: z.number().nullable(),
+  rmssdMs: z.number().nullable(),
+  pnn50: z.number().nullable(),
+  intervals: z.number().int(),
+  flaggedShare: z.number().nullable(),
+});
+
 /** One estimator on one video: its whole-video heart rate and its windows (README, "report.json"). */
 export const videoEstimateSchema = z.object({
   /** The median of the video's confident windows, bpm; null when no window was. */
@@ -286,6 +296,14 @@ export const videoEstimateSchema = z.object({
   ),
   /** For the CNN: the protocol whose test split held the video (its head never saw it). */
   protocol: z.enum(protocolNames).optional(),
+  /** Beats and heart-rate variability from the pulse (rPPG methods and networks; README, "HRV"). */
+  hrv: z
+    .object({
+      whole: hrvMetricsSchema,
+      /** Consecutive 60-s spans from the video's first frame. */
+      spans: z.array(hrvMetricsSchema.extend({ startS: z.number(), endS: z.number() })),
+    })
+    .optional(),
 });
 export type VideoEstimate = z.infer<typeof videoEstimateSchema>;
 

@@ -12,9 +12,11 @@ import {
 } from "@hrpipe/contracts";
 import {
   agreement,
+  bloodVolumeSign,
   median,
   methodSource,
   type PulseSource,
+  pulseHrv,
   pulseVideoEstimate,
   type RppgMethod,
   type RppgOptions,
@@ -70,6 +72,7 @@ export function rppgEstimates(
       fps,
       labels,
       options,
+      bloodVolumeSign[method],
     );
   return estimates;
 }
@@ -94,15 +97,18 @@ export function pulseEstimate(
   return sourceEstimate(source, firstFrame, fps, labels, options);
 }
 
+/** A pulse source's estimate on the video's clock; `sign` orients it for its beats (bloodVolumeSign). */
 function sourceEstimate(
   source: PulseSource,
   firstFrame: number,
   fps: number,
   labels: WindowLabels | undefined,
   options: EstimationOptions,
+  sign: 1 | -1 = 1,
 ): VideoEstimate {
   const offsetS = firstFrame / fps;
   const estimate = pulseVideoEstimate(source, fps, options);
+  const hrv = pulseHrv(source, fps, estimate.windows, { sign });
   return {
     hrBpm: estimate.hrBpm,
     windows: estimate.windows.map((w) => {
@@ -110,6 +116,10 @@ function sourceEstimate(
       const endS = w.endS + offsetS;
       return { ...w, startS, endS, referenceHrBpm: windowReferenceBpm(labels, startS, endS) };
     }),
+    hrv: {
+      whole: hrv.whole,
+      spans: hrv.spans.map((span) => ({ ...span, startS: span.startS + offsetS, endS: span.endS + offsetS })),
+    },
   };
 }
 

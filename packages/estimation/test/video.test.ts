@@ -1,14 +1,14 @@
 import type { RunManifest, TrialLabels, VideoArtifacts } from "@hrpipe/contracts";
 import { describe, expect, it } from "vitest";
-import { videoMetrics, videoReport } from "../src/video.ts";
+import { rppgEstimates, videoMetrics, videoReport } from "../src/video.ts";
 
 const fps = 30;
 const seconds = 40;
 const hrBpm = 72;
 
 /** Skin colour with a pulse at hrBpm (stronger in green, as blood absorbs it) and slow lighting drift. */
-function pulsingTraces(firstFrame: number) {
-  const frames = fps * seconds;
+function pulsingTraces(firstFrame: number, durationS = seconds) {
+  const frames = fps * durationS;
   const rgb = new Float32Array(frames * 3);
   for (let i = 0; i < frames; i++) {
     const t = (firstFrame + i) / fps;
@@ -71,6 +71,20 @@ describe("videoReport: one video of the run report", () => {
     expect(Object.keys(report.methods).sort()).toEqual(
       ["chrom", "cnn", "green", "ica", "lgi", "omit", "pbv", "pos"].sort(),
     );
+  });
+
+  it("gives every rPPG method its beats' HRV, over the video and per 60 s in video time", () => {
+    // A steady 72 bpm: a beat every 833 ms, whichever way up a method's pulse is.
+    for (const method of ["pos", "chrom", "green"] as const) {
+      const { whole } = report.methods[method]!.hrv!;
+      expect(Math.abs(whole.meanIbiMs! - 60_000 / hrBpm), method).toBeLessThan(10);
+      expect(whole.flaggedShare, method).toBe(0);
+    }
+    // 40 s of traces hold no 60-s span; 70 s from frame 60 hold one, starting 2 s into the video.
+    expect(report.methods.pos!.hrv!.spans).toEqual([]);
+    const long = rppgEstimates(pulsingTraces(2 * fps, 70), fps, undefined, options, ["pos"]);
+    expect(long.pos!.hrv!.spans.map((span) => [span.startS, span.endS])).toEqual([[2, 62]]);
+    expect(long.pos!.hrv!.spans[0]!.intervals).toBeGreaterThan(65);
   });
 
   it("takes the CNN's windows of this video only, from the protocol that tested it", () => {

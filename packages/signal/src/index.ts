@@ -2,6 +2,7 @@ export * from "./detrend.ts";
 export * from "./ecg.ts";
 export * from "./filters.ts";
 export * from "./heart-rate.ts";
+export * from "./hrv.ts";
 export * from "./jade.ts";
 export * from "./methods/index.ts";
 export * from "./metrics.ts";

@@ -1,19 +1,22 @@
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { type FaceOptions, type Payload, parsePayload } from "@hrpipe/contracts";
+import { type FaceOptions, type Payload, parsePayload, type VideoEstimate } from "@hrpipe/contracts";
 import { parseRgbTrace, type RgbTraceTable } from "@hrpipe/datasets";
 import { pulseEstimate } from "@hrpipe/estimation";
 import { analyseVideo, analyseWholeFrames, FaceDetector, LandmarkDetector, wholeVideo } from "@hrpipe/face";
 import { decodeFrames, probeVideo } from "@hrpipe/media";
 import type { Storage } from "@hrpipe/runtime";
 import {
+  bloodVolumeSign,
   cleanPulse,
+  methodSource,
+  pulseHrv,
+  pulseVideoEstimate,
   type RgbTrace,
   type RppgMethod,
   type RppgVideoEstimate,
   rppgMethods,
   rppgPulse,
-  rppgVideoEstimate,
 } from "@hrpipe/signal";
 import { ProgressLine, UserError } from "../output.ts";
 import { ingestPayload, type RunCommandOptions } from "./ingest.ts";
@@ -26,6 +29,7 @@ export interface RppgCommandOptions extends RunCommandOptions {
   method: string;
   rgb?: boolean;
   signal?: boolean;
+  hrv?: boolean;
   timeUnit: string;
   fps?: number;
   harmonicWeight: number;
@@ -148,6 +152,15 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
   }
 }
 
+type VideoHrv = NonNullable<VideoEstimate["hrv"]>;
+
+/** A recording's HRV in one line: what `--hrv` prints beside its heart rate. */
+function hrvLine(hrv: VideoHrv["whole"]): string {
+  const ms = (value: number | null) => (value === null ? "-" : `${value.toFixed(0)} ms`);
+  const share = (value: number | null) => (value === null ? "-" : `${(value * 100).toFixed(0)}%`);
+  return `mean IBI ${ms(hrv.meanIbiMs)}, SDNN ${ms(hrv.sdnnMs)}, RMSSD ${ms(hrv.rmssdMs)}, pNN50 ${share(hrv.pnn50)} (${hrv.intervals} intervals, ${share(hrv.flaggedShare)} flagged)`;
+}
+
 /** One video or trace by the given methods and imported networks: the estimates written and printed. */
 async function measureVideo(
   input: string,
@@ -165,18 +178,25 @@ async function measureVideo(
   const source = options.rgb
     ? await csvTraces(input, options.timeUnit, options.fps)
     : await videoTraces(input, run.face);
-  const results: Record<string, RppgVideoEstimate & { signal?: number[] }> = Object.fromEntries(
-    methods.map((method) => {
-      const estimate = rppgVideoEstimate(method, source.rgb, source.faceFound, source.fsHz, estimateOptions);
-      const signal = options.signal
-        ? { signal: Array.from(rppgPulse(method, source.rgb, source.fsHz), (v) => Number(v.toPrecision(6))) }
-        : {};
-      return [method, { ...estimate, ...signal }];
-    }),
-  );
+  const results: Record<string, RppgVideoEstimate & { hrv?: VideoHrv; signal?: number[] }> =
+    Object.fromEntries(
+      methods.map((method) => {
+        const pulseSource = methodSource(method, source.rgb, source.faceFound, source.fsHz);
+        const estimate = pulseVideoEstimate(pulseSource, source.fsHz, estimateOptions);
+        const { whole, spans } = pulseHrv(pulseSource, source.fsHz, estimate.windows, {
+          sign: bloodVolumeSign[method],
+        });
+        const signal = options.signal
+          ? {
+              signal: Array.from(rppgPulse(method, source.rgb, source.fsHz), (v) => Number(v.toPrecision(6))),
+            }
+          : {};
+        return [method, { ...estimate, hrv: { whole, spans }, ...signal }];
+      }),
+    );
   for (const name of neural) {
     const pulse = (await videoNetworkOutputs(models!, name, source.crops!, source.faceFound.length))?.pulse;
-    const estimate: RppgVideoEstimate = pulse
+    const estimate: RppgVideoEstimate & { hrv?: VideoHrv } = pulse
       ? pulseEstimate(pulse, source.faceFound, 0, source.fsHz, undefined, estimateOptions)
       : { hrBpm: null, windows: [] };
     const signal =
@@ -201,10 +221,10 @@ async function measureVideo(
     return 1;
   }
   for (const method of ranked) {
-    const { hrBpm, windows } = results[method]!;
+    const { hrBpm, windows, hrv } = results[method]!;
     const good = windows.filter((w) => w.hrBpm !== null && !w.lowQuality).length;
     process.stdout.write(
-      `${method.padEnd(Math.max(6, ...ranked.map((m) => m.length)))} ${hrBpm!.toFixed(1)} bpm  (${good}/${windows.length} windows above the quality floor)\n`,
+      `${method.padEnd(Math.max(6, ...ranked.map((m) => m.length)))} ${hrBpm!.toFixed(1)} bpm  (${good}/${windows.length} windows above the quality floor)${options.hrv && hrv ? `  ${hrvLine(hrv.whole)}` : ""}\n`,
     );
   }
   process.stdout.write(`wrote ${options.out}\n`);

@@ -27,6 +27,24 @@ const registry = {
 } satisfies Record<string, (rgb: RgbTrace, fsHz: number) => Float64Array>;
 
 export type RppgMethod = keyof typeof registry;
+
+/**
+ * The sign that makes each method's pulse rise with blood volume, as a PPG's does (its systolic peaks
+ * are maxima): GREEN is the skin's green intensity, which falls as blood absorbs more light, and
+ * CHROM's X - alpha Y as the toolbox writes it falls too; POS, OMIT and LGI rise. ICA's component has
+ * no sign of its own (+1 is a convention) and PBV's correlation with a PPG is weak either way. The
+ * heart rate does not depend on it; beat times do. Checked against the PPG of every UBFC-rPPG
+ * development video and PhysRecorder (`pnpm bench hrv`).
+ */
+export const bloodVolumeSign: Record<RppgMethod, 1 | -1> = {
+  pos: 1,
+  chrom: -1,
+  omit: 1,
+  lgi: 1,
+  pbv: 1,
+  ica: 1,
+  green: -1,
+};
 /** Every method, in the order reports list them. */
 export const rppgMethods = Object.keys(registry) as RppgMethod[];
 
