@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { benchCliStartup } from "./cli-startup.ts";
 import { benchEcg } from "./ecg.ts";
 import { benchHrv } from "./hrv.ts";
+import { benchLive } from "./live.ts";
 import { benchLongVideo } from "./long-video.ts";
 import { benchDecode, benchFace } from "./media.ts";
 import { benchModel } from "./model.ts";
@@ -21,6 +22,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   decode: benchDecode,
   face: benchFace,
   hrv: benchHrv,
+  live: benchLive,
   "long-video": benchLongVideo,
   model: benchModel,
   neural: benchNeural,

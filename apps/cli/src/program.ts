@@ -9,6 +9,7 @@ import type { DemoCommandOptions } from "./commands/demo.ts";
 import type { EcgCommandOptions } from "./commands/ecg.ts";
 import type { FacesCommandOptions } from "./commands/faces.ts";
 import type { IngestCommandOptions } from "./commands/ingest.ts";
+import type { LiveCommandOptions } from "./commands/live.ts";
 import type { MetricsCommandOptions } from "./commands/metrics.ts";
 import type { EmbedOptions, FetchWeightsOptions } from "./commands/model.ts";
 import type { ModelImportOptions, ModelRunOptions, ModelStorageOptions } from "./commands/neural.ts";
@@ -350,6 +351,25 @@ export function buildProgram(): Command {
   ).action(
     action(async (video: string, options: FacesCommandOptions) =>
       (await import("./commands/faces.ts")).facesCommand(video, options),
+    ),
+  );
+
+  runOptions(
+    program
+      .command("live")
+      .description(
+        "the heart rate of a camera (/dev/video0), a stream (rtsp://, http(s)://, HLS) or a file as it plays: one JSON line a second { tS, hrBpm, confidence, snrDb, lowQuality, rmssdMs, method, latencyS }",
+      )
+      .argument("<source>", "a V4L2 device, an RTSP/HTTP/HLS URL, or a video file")
+      .option("--method <m>", `one of ${rppgMethods.join(", ")}`, "pos")
+      .option("--realtime", "play a file at its own frame rate, as a camera would deliver it")
+      .option("--duration <seconds>", "stop after this many seconds of video", num("--duration"))
+      .option("--size <WxH>", "frames are letterboxed to this size", "640x480")
+      .option("--fps <n>", "frames per second the source is put on", num("--fps"), 30),
+    ["eval.windowS", "face.skinArea", "face.detectEvery"],
+  ).action(
+    action(async (source: string, options: LiveCommandOptions) =>
+      (await import("./commands/live.ts")).liveCommand(source, options),
     ),
   );
 

@@ -1,2 +1,3 @@
+export * from "./live.ts";
 export * from "./run-videos.ts";
 export * from "./video.ts";

@@ -106,14 +106,93 @@ export interface FaceAnalysis {
   landmarks?: Float32Array;
 }
 
+/** What one frame showed: the face box held there and its skin's mean colour (null without a face). */
+export interface FrameFace {
+  box: Box | null;
+  /** Null where no face was held or its skin area held no pixel. */
+  skin: SkinMean | null;
+  /** With a landmark locator, the 68 landmarks [68 x 2] where a face was held. */
+  landmarks?: Float32Array;
+}
+
 /**
- * Finds the face in every frame: the largest face is detected in the whole frame, then tracked by its
- * content (FaceTracker) and looked for again every `detectEvery` frames in the region around it;
- * detections correct the track gently, and a face missed by the detector is held for up to 2 s.
+ * Follows the face from frame to frame: the largest face is detected in the whole frame, then tracked
+ * by its content (FaceTracker) and looked for again every `detectEvery` frames in the region around
+ * it; detections correct the track gently, and a face missed by the detector is held for up to 2 s.
  * `detectEvery` 1 is the study's method instead: a whole-frame detection in every frame, its box
- * used as it is. Frames without a face are flagged, never filled with the whole frame.
- * With a landmark locator, the skin colour is measured over the landmarks' skin area (skin-area.ts);
- * without one, over the face box's ellipse less the eye band and the mouth.
+ * used as it is. With a landmark locator, the skin colour is measured over the landmarks' skin area
+ * (skin-area.ts); without one, over the face box's ellipse less the eye band and the mouth. One
+ * instance per stream of frames, fed in order: a video's frame window, or a live source.
+ */
+export class FaceFollower {
+  detectorCalls = 0;
+  private readonly tracker = new FaceTracker();
+  private lastDetected = -Infinity;
+  private lastLandmarks: { frame: number; box: Box; points: Float32Array } | undefined;
+  private frame = 0;
+
+  constructor(
+    private readonly detector: Detector,
+    private readonly options: AnalyseOptions,
+    private readonly picture: { width: number; height: number; fps: number },
+    private readonly landmarker?: LandmarkLocator,
+  ) {}
+
+  /** The next frame of the stream (RGB24, width x height x 3). */
+  async next(rgb: Uint8Array): Promise<FrameFace> {
+    const local = this.frame++;
+    const step = Math.max(1, this.options.detectEvery);
+    if (step === 1) return this.measure(local, rgb, await this.detectLargest(rgb, undefined));
+    const { width, height } = this.picture;
+    let box = this.tracker.track(rgb, width, height);
+    // Detect on schedule, and on every frame while no face is held.
+    if (!box || local % step === 0) {
+      const detection = await this.detectLargest(rgb, box);
+      if (detection) {
+        box = this.tracker.correct(detection, rgb, width, height);
+        this.lastDetected = local;
+      } else if (local - this.lastDetected > Math.round(this.picture.fps * 2)) {
+        // The face is gone (or was never there); a box is only held through short detector misses.
+        this.tracker.reset();
+        box = undefined;
+      }
+    }
+    return this.measure(local, rgb, box ?? null);
+  }
+
+  /** Around the tracked face when there is one, and in the whole frame when that finds nothing. */
+  private async detectLargest(rgb: Uint8Array, tracked: Box | undefined): Promise<Box | null> {
+    const { width, height } = this.picture;
+    this.detectorCalls++;
+    const near = tracked && (await detectLargestFace(this.detector, rgb, width, height, tracked));
+    if (near) return near;
+    if (tracked) this.detectorCalls++;
+    return detectLargestFace(this.detector, rgb, width, height);
+  }
+
+  private async measure(local: number, rgb: Uint8Array, box: Box | null): Promise<FrameFace> {
+    if (!box) return { box, skin: null };
+    const { width, height } = this.picture;
+    if (!this.landmarker) {
+      const skin = boxSkinMean(rgb, width, height, box);
+      return { box, skin: skin.pixels > 0 ? skin : null };
+    }
+    const every = Math.max(1, this.options.landmarkEvery ?? 1);
+    const last = this.lastLandmarks;
+    const points =
+      last && local - last.frame < every
+        ? movedWithBox(last.points, last.box, box)
+        : await this.landmarker.locate(rgb, width, height, box);
+    if (!last || local - last.frame >= every) this.lastLandmarks = { frame: local, box, points };
+    const skin = skinAreaMean(rgb, width, height, skinArea(points));
+    return { box, skin: skin.pixels > 0 ? skin : null, landmarks: points };
+  }
+}
+
+/**
+ * Finds the face in every frame of a window (FaceFollower) and keeps what the face and traces shards
+ * hold: a crop of every frame with a face, its box, and every frame's skin colour. Frames without a
+ * face are flagged, never filled with the whole frame.
  */
 export async function analyseFaces(
   frames: AsyncIterable<Uint8Array>,
@@ -125,7 +204,6 @@ export async function analyseFaces(
   const { frameCount, width, height } = window;
   const size = options.cropSize;
   const margin = options.cropMargin ?? cropMargin;
-  const step = Math.max(1, options.detectEvery);
   const crops: Uint8Array[] = [];
   const frameIndex: number[] = [];
   const timeS: number[] = [];
@@ -133,67 +211,21 @@ export async function analyseFaces(
   const rgb = new Float32Array(frameCount * 3).fill(Number.NaN);
   const faceFound = new Uint8Array(frameCount);
   const boxes: (Box | null)[] = new Array(frameCount).fill(null);
-  let detectorCalls = 0;
   const landmarks = landmarker ? new Float32Array(frameCount * 136).fill(Number.NaN) : undefined;
-  const landmarkEvery = Math.max(1, options.landmarkEvery ?? 1);
-  let lastLandmarks: { local: number; box: Box; points: Float32Array } | undefined;
-
-  // Around the tracked face when there is one, and in the whole frame when that finds nothing.
-  const detectLargest = async (frame: Uint8Array, tracked: Box | undefined): Promise<Box | null> => {
-    detectorCalls++;
-    const near = tracked && (await detectLargestFace(detector, frame, width, height, tracked));
-    if (near) return near;
-    if (tracked) detectorCalls++;
-    return detectLargestFace(detector, frame, width, height);
-  };
-
-  const emit = async (local: number, frame: Uint8Array, box: Box | null) => {
-    boxes[local] = box;
-    if (!box) return;
-    let skin: SkinMean;
-    if (landmarker && landmarks) {
-      const points =
-        lastLandmarks && local - lastLandmarks.local < landmarkEvery
-          ? movedWithBox(lastLandmarks.points, lastLandmarks.box, box)
-          : await landmarker.locate(frame, width, height, box);
-      if (!lastLandmarks || local - lastLandmarks.local >= landmarkEvery)
-        lastLandmarks = { local, box, points };
-      landmarks.set(points, local * 136);
-      skin = skinAreaMean(frame, width, height, skinArea(points));
-    } else skin = boxSkinMean(frame, width, height, box);
-    if (skin.pixels === 0) return;
-    rgb.set([skin.r, skin.g, skin.b], local * 3);
-    faceFound[local] = 1;
-    crops.push(resizeArea(frame, width, height, squareCrop(box, margin), size, size));
-    frameIndex.push(window.firstFrame + local);
-    timeS.push((window.firstFrame + local) / window.fps);
-    boxList.push(box.x, box.y, box.width, box.height);
-  };
-
-  const tracker = new FaceTracker();
-  let lastDetectedLocal = -Infinity;
-  const holdFrames = Math.round(window.fps * 2);
+  const follower = new FaceFollower(detector, options, window, landmarker);
   let local = 0;
   for await (const frame of frames) {
-    if (step === 1) {
-      // The study's method: the whole frame searched in every frame, each box used as detected.
-      await emit(local++, frame, await detectLargest(frame, undefined));
-      continue;
+    const face = await follower.next(frame);
+    boxes[local] = face.box;
+    if (face.landmarks && landmarks) landmarks.set(face.landmarks, local * 136);
+    if (face.box && face.skin) {
+      rgb.set([face.skin.r, face.skin.g, face.skin.b], local * 3);
+      faceFound[local] = 1;
+      crops.push(resizeArea(frame, width, height, squareCrop(face.box, margin), size, size));
+      frameIndex.push(window.firstFrame + local);
+      timeS.push((window.firstFrame + local) / window.fps);
+      boxList.push(face.box.x, face.box.y, face.box.width, face.box.height);
     }
-    let box = tracker.track(frame, width, height);
-    // Detect on schedule, and on every frame while no face is held.
-    if (!box || local % step === 0) {
-      const detection = await detectLargest(frame, box);
-      if (detection) {
-        box = tracker.correct(detection, frame, width, height);
-        lastDetectedLocal = local;
-      } else if (local - lastDetectedLocal > holdFrames) {
-        // The face is gone (or was never there); a box is only held through short detector misses.
-        tracker.reset();
-        box = undefined;
-      }
-    }
-    await emit(local, frame, box ?? null);
     local++;
   }
 
@@ -207,7 +239,7 @@ export async function analyseFaces(
     rgb,
     traceTimeS: Float32Array.from({ length: frameCount }, (_, i) => (window.firstFrame + i) / window.fps),
     faceFound,
-    detectorCalls,
+    detectorCalls: follower.detectorCalls,
     boxes,
     ...(landmarks ? { landmarks } : {}),
   };

@@ -1,3 +1,4 @@
 export * from "./binaries.ts";
 export * from "./ffmpeg.ts";
+export * from "./live.ts";
 export * from "./scratch.ts";

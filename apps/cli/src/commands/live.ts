@@ -1,0 +1,111 @@
+import { type FaceOptions, parsePayload } from "@hrpipe/contracts";
+import { type LiveEstimate, LiveHeartRate } from "@hrpipe/estimation";
+import { FaceDetector, FaceFollower, frameMean, LandmarkDetector } from "@hrpipe/face";
+import { LiveSourceError, liveFrames, liveSourceKind } from "@hrpipe/media";
+import { median, type RppgMethod, rppgMethods } from "@hrpipe/signal";
+import { UserError } from "../output.ts";
+import { ingestPayload, type RunCommandOptions } from "./ingest.ts";
+import { parseSize } from "./synth.ts";
+
+export interface LiveCommandOptions extends RunCommandOptions {
+  method: string;
+  realtime?: boolean;
+  duration?: number;
+  size: string;
+  fps: number;
+}
+
+/** One line of `hrpipe live`'s output. */
+interface LiveLine extends LiveEstimate {
+  method: RppgMethod;
+  /** Seconds from the newest frame's arrival to this estimate. */
+  latencyS: number;
+}
+
+/** Frames of the source as skin colours: the face followed as the face stage follows it. */
+async function skinReader(face: FaceOptions, picture: { width: number; height: number; fps: number }) {
+  if (face.skinArea === "whole-frame") return async (rgb: Uint8Array) => frameMean(rgb);
+  const [detector, landmarks] = await Promise.all([
+    FaceDetector.create({ kind: face.detector, inputSize: face.inputSize }),
+    face.skinArea === "landmarks" ? LandmarkDetector.create() : undefined,
+  ]);
+  const follower = new FaceFollower(detector, face, picture, landmarks);
+  return async (rgb: Uint8Array) => (await follower.next(rgb)).skin;
+}
+
+/**
+ * `hrpipe live SOURCE`: the heart rate of a camera, a stream or a file as it plays. Every second, once
+ * a window has been seen, one JSON line on stdout: the newest window's rate measured as the offline
+ * path measures it, and how long after the newest frame arrived. Ends with the source, after
+ * `--duration`, or on SIGINT, with a summary on stderr; a source that fails or stalls ends it with
+ * exit code 1 (a LiveSourceError naming it), a bad option with 2.
+ */
+export async function liveCommand(source: string, options: LiveCommandOptions): Promise<number> {
+  if (!rppgMethods.includes(options.method as RppgMethod))
+    throw new UserError(`--method must be one of ${rppgMethods.join(", ")}, got ${options.method}.`);
+  const method = options.method as RppgMethod;
+  // The flags a live view shares with a run (--window, --skin-area, --detect-every), with their defaults.
+  const run = parsePayload("ingest", await ingestPayload("live", "", options));
+  const windowS = run.eval.windowS;
+  const { width, height } = parseSize(options.size);
+  const fps = options.fps;
+  if (liveSourceKind(source) === "file" && !options.realtime)
+    process.stderr.write(
+      `live: ${source} is a file, read as fast as it decodes (--realtime plays it at its own rate)\n`,
+    );
+  const skinOf = await skinReader(run.face, { width, height, fps });
+  const live = new LiveHeartRate({ method, fps, windowS });
+  const lines: LiveLine[] = [];
+  let facesSeen = 0;
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const started = performance.now();
+  try {
+    for await (const frame of liveFrames(source, {
+      width,
+      height,
+      fps,
+      realtime: options.realtime ?? false,
+    })) {
+      const skin = await skinOf(frame.rgb);
+      if (skin) facesSeen++;
+      live.push(skin);
+      if (live.frames % Math.round(fps) === 0) {
+        const estimate = live.estimate();
+        if (estimate) {
+          const round = (value: number | null, digits: number) =>
+            value === null ? null : Number(value.toFixed(digits));
+          const line: LiveLine = {
+            tS: estimate.tS,
+            hrBpm: round(estimate.hrBpm, 1),
+            confidence: round(estimate.confidence, 3),
+            snrDb: round(estimate.snrDb, 2),
+            lowQuality: estimate.lowQuality,
+            rmssdMs: round(estimate.rmssdMs, 1),
+            method,
+            latencyS: round((performance.now() - frame.arrivedMs) / 1000, 3)!,
+          };
+          lines.push(line);
+          process.stdout.write(`${JSON.stringify(line)}\n`);
+        }
+      }
+      if (stopped || (options.duration !== undefined && live.frames >= options.duration * fps)) break;
+    }
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+  const rates = lines.flatMap((line) => (line.hrBpm === null ? [] : [line.hrBpm]));
+  const wallS = (performance.now() - started) / 1000;
+  process.stderr.write(
+    `live: ${source}: ${lines.length} estimates over ${(live.frames / fps).toFixed(1)} s of video in ${wallS.toFixed(1)} s; ` +
+      `median ${rates.length > 0 ? median(rates).toFixed(1) : "-"} bpm (${method}), median latency ${lines.length > 0 ? median(lines.map((l) => l.latencyS)).toFixed(3) : "-"} s, ` +
+      `a face in ${live.frames > 0 ? ((100 * facesSeen) / live.frames).toFixed(0) : 0}% of ${live.frames} frames${stopped ? " (stopped)" : ""}\n`,
+  );
+  if (live.frames === 0) throw new LiveSourceError(`${source} gave no frame; check the device, URL or file.`);
+  return 0;
+}
