@@ -4,6 +4,7 @@ import { benchCliStartup } from "./cli-startup.ts";
 import { benchEcg } from "./ecg.ts";
 import { benchHrv } from "./hrv.ts";
 import { benchLive } from "./live.ts";
+import { benchLiveMemory } from "./live-memory.ts";
 import { benchLongVideo } from "./long-video.ts";
 import { benchDecode, benchFace } from "./media.ts";
 import { benchModel } from "./model.ts";
@@ -23,6 +24,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   face: benchFace,
   hrv: benchHrv,
   live: benchLive,
+  "live-memory": benchLiveMemory,
   "long-video": benchLongVideo,
   model: benchModel,
   neural: benchNeural,
@@ -62,7 +64,9 @@ if (unknown.length > 0) {
   );
   process.exit(2);
 }
-for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {
+/** Benchmarks that take an hour: run only when named. */
+const onlyWhenNamed = new Set(["live-memory"]);
+for (const name of wanted.length > 0 ? wanted : Object.keys(benches).filter((n) => !onlyWhenNamed.has(n))) {
   if (oneCore.has(name) && availableParallelism() > 1 && runPinned(name)) continue;
   console.error(`bench: running ${name}${availableParallelism() === 1 ? " on one core" : ""}...`);
   const result = await benches[name]!();

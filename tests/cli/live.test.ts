@@ -1,12 +1,40 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
+import { chromiumFlags, chromiumPath } from "../harness/chromium.ts";
 import { repoRoot, runCli } from "./run-cli.ts";
 
 const video = path.resolve(repoRoot, "../shared/data/ubfc-rppg-dev/subject3/vid.mp4");
 /** rPPG-Toolbox's whole-video reference for this video (../shared/fixtures/rppg-toolbox-neural/index.json). */
 const referenceHrBpm = 88.8;
+
+/** The live page in headless Chromium: its number shown and changing as events arrive, nothing from elsewhere. */
+async function checkPage(url: string) {
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
+  try {
+    const page = await browser.newPage();
+    const requested: string[] = [];
+    page.on("request", (request) => requested.push(request.url()));
+    const response = await page.goto(url);
+    expect(response!.headers()["content-security-policy"]).toMatch(/script-src 'self'/);
+    const html = await response!.text();
+    // Every script is a file of the page's own: no inline script.
+    expect([...html.matchAll(/<script\b[^>]*>/g)].every(([tag]) => /\bsrc="\/[^"]+"/.test(tag))).toBe(true);
+    // Polled from outside: the page's CSP refuses evaluated strings, as it should.
+    await expect.poll(() => page.textContent("#hr"), { timeout: 20_000 }).toMatch(/^\d+$/);
+    const first = await page.textContent("#quality");
+    await expect.poll(() => page.textContent("#quality"), { timeout: 5_000 }).not.toBe(first);
+    expect(await page.textContent("#quality")).toMatch(/^t \d+ s, pos/);
+    await expect
+      .poll(() => page.$eval("#frame", (img) => (img as unknown as { naturalWidth: number }).naturalWidth))
+      .toBe(640);
+    expect(requested.every((address) => address.startsWith(url))).toBe(true);
+  } finally {
+    await browser.close();
+  }
+}
 
 interface LiveLine {
   tS: number;
@@ -18,10 +46,10 @@ interface LiveLine {
 }
 
 describe.skipIf(!existsSync(video))("hrpipe live", () => {
-  it("plays a real face video in real time: an estimate a second after the first window, near the reference, soon after each frame; SIGINT ends it with a summary", async () => {
+  it("plays a real face video in real time: an estimate a second after the first window, near the reference, soon after each frame, on stdout and on its page; SIGINT ends it with a summary", async () => {
     const child = spawn(
       process.execPath,
-      [path.join(repoRoot, "apps/cli/bin/hrpipe.js"), "live", video, "--realtime"],
+      [path.join(repoRoot, "apps/cli/bin/hrpipe.js"), "live", video, "--realtime", "--http", "0"],
       {
         stdio: ["ignore", "pipe", "pipe"],
       },
@@ -30,8 +58,11 @@ describe.skipIf(!existsSync(video))("hrpipe live", () => {
     const started = performance.now();
     let stdout = "";
     let stderr = "";
+    let pageChecked: Promise<void> | undefined;
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
+      const url = /live: page at (\S+)/.exec(stderr)?.[1];
+      if (url && !pageChecked && existsSync(chromiumPath)) pageChecked = checkPage(url);
     });
     const lines: LiveLine[] = [];
     await new Promise<void>((resolve) => {
@@ -44,6 +75,10 @@ describe.skipIf(!existsSync(video))("hrpipe live", () => {
       void closed.then(() => resolve());
     });
     const elapsedS = (performance.now() - started) / 1000;
+    if (existsSync(chromiumPath)) {
+      expect(pageChecked, stderr).toBeDefined();
+      await pageChecked;
+    }
     child.kill("SIGINT");
     const code = await closed;
     expect(code, stderr).toBe(0);

@@ -10,6 +10,7 @@ import { synthDataset } from "@hrpipe/synth";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../cli/run-cli.ts";
+import { chromiumFlags, chromiumPath } from "../harness/chromium.ts";
 import { createTestServices, type TestServices } from "../harness/context.ts";
 import {
   startHrpipe,
@@ -19,14 +20,6 @@ import {
   waitUntil,
 } from "../harness/processes.ts";
 
-const chromiumPath = "/usr/bin/chromium";
-const chromiumFlags = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--no-first-run",
-];
 /** Shared with the browser suite at the end of the file, which reads the finished run. */
 const shared: { env: Record<string, string> } = { env: {} };
 

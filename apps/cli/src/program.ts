@@ -363,9 +363,15 @@ export function buildProgram(): Command {
       .argument("<source>", "a V4L2 device, an RTSP/HTTP/HLS URL, or a video file")
       .option("--method <m>", `one of ${rppgMethods.join(", ")}`, "pos")
       .option("--realtime", "play a file at its own frame rate, as a camera would deliver it")
+      .option("--loop", "play a file again from its start whenever it ends (with --duration for long runs)")
       .option("--duration <seconds>", "stop after this many seconds of video", num("--duration"))
       .option("--size <WxH>", "frames are letterboxed to this size", "640x480")
-      .option("--fps <n>", "frames per second the source is put on", num("--fps"), 30),
+      .option("--fps <n>", "frames per second the source is put on", num("--fps"), 30)
+      .option(
+        "--http <port>",
+        "serve a page on 127.0.0.1:PORT (0: any free port) with the frame, face box, pulse and heart-rate trend, pushed by Server-Sent Events",
+        int("--http"),
+      ),
     ["eval.windowS", "face.skinArea", "face.detectEvery"],
   ).action(
     action(async (source: string, options: LiveCommandOptions) =>

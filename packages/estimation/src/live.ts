@@ -1,5 +1,6 @@
 import {
   bloodVolumeSign,
+  cleanPulse,
   methodSource,
   type PulseSource,
   pulseHeartRate,
@@ -18,6 +19,8 @@ export interface LiveEstimate {
   lowQuality: boolean;
   /** RMSSD of the clean beat intervals over the last 60 s, ms; null until 60 s have been seen. */
   rmssdMs: number | null;
+  /** The newest window's pulse, cleaned as for the heart rate and turned to rise with blood volume (empty where a frame had no face). */
+  pulse: Float64Array;
 }
 
 export interface LiveHeartRateOptions extends Pick<RppgOptions, "harmonicWeight"> {
@@ -84,11 +87,15 @@ export class LiveHeartRate {
       harmonicWeight: this.options.harmonicWeight,
     });
     const newest = windows.at(-1)!;
+    const sign = bloodVolumeSign[method];
     const rmssdMs =
       frames >= Math.round(hrvSpanS * fps) - strideFrames
-        ? pulseHrv(source, fps, windows, { sign: bloodVolumeSign[method] }).whole.rmssdMs
+        ? pulseHrv(source, fps, windows, { sign }).whole.rmssdMs
         : null;
+    const raw = source.rawPulse(frames - windowFrames, frames);
+    const pulse = raw.every(Number.isFinite) ? cleanPulse(raw, fps).map((v) => sign * v) : new Float64Array();
     return {
+      pulse,
       tS: this.count / fps,
       hrBpm: newest.hrBpm,
       confidence: newest.confidence,

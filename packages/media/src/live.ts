@@ -17,9 +17,9 @@ const streamProtocols = ["http", "https", "tcp", "tls", "crypto", "rtp", "rtsp",
 /**
  * The ffmpeg input arguments of a live source. A file is opened as the pipeline opens files (the file
  * protocol and video demuxers only); with `realtime` it is read at its own frame rate, as a camera
- * would deliver it.
+ * would deliver it, and with `loop` from its start again whenever it ends (for long runs).
  */
-export function liveInputArgs(source: string, options: { realtime: boolean }): string[] {
+export function liveInputArgs(source: string, options: { realtime: boolean; loop?: boolean }): string[] {
   const kind = liveSourceKind(source);
   if (kind === "camera") return ["-f", "v4l2", "-i", source];
   if (kind === "stream")
@@ -30,7 +30,11 @@ export function liveInputArgs(source: string, options: { realtime: boolean }): s
       "-i",
       source,
     ];
-  return [...(options.realtime ? ["-re"] : []), ...inputArgs(source, videoInputFormats)];
+  return [
+    ...(options.realtime ? ["-re"] : []),
+    ...(options.loop ? ["-stream_loop", "-1"] : []),
+    ...inputArgs(source, videoInputFormats),
+  ];
 }
 
 export interface LiveFrameOptions {
@@ -38,6 +42,8 @@ export interface LiveFrameOptions {
   height: number;
   fps: number;
   realtime: boolean;
+  /** A file only: play it again from the start whenever it ends. */
+  loop?: boolean;
   /** No frame for this long is a failed source (default 10 s): the reader ends with an error, never hangs. */
   stallS?: number;
 }
@@ -72,7 +78,7 @@ export async function* liveFrames(source: string, options: LiveFrameOptions): As
     resolveTool("ffmpeg").path,
     [
       ...["-v", "error", "-nostdin"],
-      ...liveInputArgs(source, { realtime: options.realtime }),
+      ...liveInputArgs(source, { realtime: options.realtime, loop: options.loop }),
       ...["-map", "0:v:0", "-vf", filters.join(","), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
     ],
     { stdio: ["ignore", "pipe", "pipe"] },

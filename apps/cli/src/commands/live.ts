@@ -1,8 +1,10 @@
 import { type FaceOptions, parsePayload } from "@hrpipe/contracts";
 import { type LiveEstimate, LiveHeartRate } from "@hrpipe/estimation";
-import { FaceDetector, FaceFollower, frameMean, LandmarkDetector } from "@hrpipe/face";
+import { FaceDetector, FaceFollower, type FrameFace, frameMean, LandmarkDetector } from "@hrpipe/face";
 import { LiveSourceError, liveFrames, liveSourceKind } from "@hrpipe/media";
 import { median, type RppgMethod, rppgMethods } from "@hrpipe/signal";
+import sharp from "sharp";
+import { LivePage } from "../live-page.ts";
 import { UserError } from "../output.ts";
 import { ingestPayload, type RunCommandOptions } from "./ingest.ts";
 import { parseSize } from "./synth.ts";
@@ -13,24 +15,31 @@ export interface LiveCommandOptions extends RunCommandOptions {
   duration?: number;
   size: string;
   fps: number;
+  http?: number;
+  loop?: boolean;
 }
 
 /** One line of `hrpipe live`'s output. */
-interface LiveLine extends LiveEstimate {
+interface LiveLine extends Omit<LiveEstimate, "pulse"> {
   method: RppgMethod;
   /** Seconds from the newest frame's arrival to this estimate. */
   latencyS: number;
 }
 
-/** Frames of the source as skin colours: the face followed as the face stage follows it. */
-async function skinReader(face: FaceOptions, picture: { width: number; height: number; fps: number }) {
-  if (face.skinArea === "whole-frame") return async (rgb: Uint8Array) => frameMean(rgb);
+/** Frames of the source as skin colours and face boxes: the face followed as the face stage follows it. */
+async function faceReader(
+  face: FaceOptions,
+  picture: { width: number; height: number; fps: number },
+): Promise<
+  (rgb: Uint8Array) => Promise<{ box: FrameFace["box"]; skin: { r: number; g: number; b: number } | null }>
+> {
+  if (face.skinArea === "whole-frame") return async (rgb) => ({ box: null, skin: frameMean(rgb) });
   const [detector, landmarks] = await Promise.all([
     FaceDetector.create({ kind: face.detector, inputSize: face.inputSize }),
     face.skinArea === "landmarks" ? LandmarkDetector.create() : undefined,
   ]);
   const follower = new FaceFollower(detector, face, picture, landmarks);
-  return async (rgb: Uint8Array) => (await follower.next(rgb)).skin;
+  return (rgb) => follower.next(rgb);
 }
 
 /**
@@ -49,11 +58,15 @@ export async function liveCommand(source: string, options: LiveCommandOptions): 
   const windowS = run.eval.windowS;
   const { width, height } = parseSize(options.size);
   const fps = options.fps;
+  if (options.loop && liveSourceKind(source) !== "file")
+    throw new UserError(`--loop plays a file again from its start; ${source} is not a file.`);
   if (liveSourceKind(source) === "file" && !options.realtime)
     process.stderr.write(
       `live: ${source} is a file, read as fast as it decodes (--realtime plays it at its own rate)\n`,
     );
-  const skinOf = await skinReader(run.face, { width, height, fps });
+  const faceOf = await faceReader(run.face, { width, height, fps });
+  const view = options.http === undefined ? undefined : await LivePage.start(options.http);
+  if (view) process.stderr.write(`live: page at ${view.url}\n`);
   const live = new LiveHeartRate({ method, fps, windowS });
   const lines: LiveLine[] = [];
   let facesSeen = 0;
@@ -70,8 +83,9 @@ export async function liveCommand(source: string, options: LiveCommandOptions): 
       height,
       fps,
       realtime: options.realtime ?? false,
+      loop: options.loop ?? false,
     })) {
-      const skin = await skinOf(frame.rgb);
+      const { box, skin } = await faceOf(frame.rgb);
       if (skin) facesSeen++;
       live.push(skin);
       if (live.frames % Math.round(fps) === 0) {
@@ -91,6 +105,20 @@ export async function liveCommand(source: string, options: LiveCommandOptions): 
           };
           lines.push(line);
           process.stdout.write(`${JSON.stringify(line)}\n`);
+          if (view) {
+            const jpeg = await sharp(frame.rgb, { raw: { width, height, channels: 3 } })
+              .jpeg({ quality: 70 })
+              .toBuffer();
+            view.page.publish(
+              {
+                ...line,
+                pulse: Array.from(estimate.pulse, (v) => Number(v.toPrecision(4))),
+                box,
+                frame: { width, height, index: frame.index },
+              },
+              jpeg,
+            );
+          }
         }
       }
       if (stopped || (options.duration !== undefined && live.frames >= options.duration * fps)) break;
@@ -98,6 +126,7 @@ export async function liveCommand(source: string, options: LiveCommandOptions): 
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
+    await view?.page.close();
   }
   const rates = lines.flatMap((line) => (line.hrBpm === null ? [] : [line.hrBpm]));
   const wallS = (performance.now() - started) / 1000;

@@ -70,7 +70,11 @@ function hostName(host: string): string {
  * bound to, and `allowedHosts`. A page on another site that rebinds its own name to 127.0.0.1 sends
  * its own name as Host, and is refused before it can read a job.
  */
-function knownHostOnly(allowedHosts: string[]) {
+export function knownHostOnly(
+  allowedHosts: string[],
+  remedy = "add it to HRPIPE_DASHBOARD_HOSTS",
+  server = "this dashboard",
+) {
   const configured = new Set(allowedHosts.map(hostName));
   return (req: Request, res: Response, next: NextFunction) => {
     const name = hostName(req.headers.host ?? "");
@@ -79,9 +83,7 @@ function knownHostOnly(allowedHosts: string[]) {
     res
       .status(421)
       .type("text/plain")
-      .send(
-        `this dashboard does not answer to the host ${JSON.stringify(name.slice(0, 100))}; add it to HRPIPE_DASHBOARD_HOSTS.\n`,
-      );
+      .send(`${server} does not answer to the host ${JSON.stringify(name.slice(0, 100))}; ${remedy}.\n`);
   };
 }
 
@@ -112,6 +114,33 @@ function sameOriginWrites(allowedHosts: string[]) {
 }
 
 /**
+ * The usual security headers and a CSP that runs no script but the page's own files: no input
+ * reflected into a page can ever execute. The dashboard's, and `hrpipe live --http`'s.
+ */
+export function securityHeaders() {
+  return helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // Inline style attributes (bull-board, the report's figures) cannot run code.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", "data:"],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    // Served over plain HTTP on a private network as often as behind TLS.
+    strictTransportSecurity: false,
+  });
+}
+
+/**
  * bull-board for every stage queue and the runs pages, behind basic auth when credentials are set;
  * /metrics and /healthz before it, since Prometheus and the kubelet carry no credentials and the
  * numbers there are counts only.
@@ -119,30 +148,7 @@ function sameOriginWrites(allowedHosts: string[]) {
 export function createDashboardApp(options: DashboardOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
-  // Every response carries the usual security headers and a CSP that runs no script but the
-  // dashboard's own files: no input reflected into a page can ever execute.
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          // Inline style attributes (bull-board, the report's figures) cannot run code.
-          styleSrc: ["'self'", "'unsafe-inline'"],
-          imgSrc: ["'self'", "data:"],
-          fontSrc: ["'self'"],
-          connectSrc: ["'self'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-        },
-      },
-      // The dashboard is served over plain HTTP on a private network as often as behind TLS.
-      strictTransportSecurity: false,
-    }),
-  );
+  app.use(securityHeaders());
   app.get("/healthz", async (_req, res) => {
     const reason = await redisNotReadyReason(options.connection);
     if (reason) res.status(503).json({ ok: false, error: reason });
