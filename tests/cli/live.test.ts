@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
@@ -46,10 +48,14 @@ interface LiveLine {
 }
 
 describe.skipIf(!existsSync(video))("hrpipe live", () => {
-  it("plays a real face video in real time: an estimate a second after the first window, near the reference, soon after each frame, on stdout and on its page; SIGINT ends it with a summary", async () => {
+  it("plays a real face video in real time: an estimate a second after the first window, near the reference, soon after each frame, on stdout, on its page and in its record; SIGINT ends it with a summary", async () => {
+    const record = await mkdtemp(path.join(tmpdir(), "hrpipe-live-record-"));
     const child = spawn(
       process.execPath,
-      [path.join(repoRoot, "apps/cli/bin/hrpipe.js"), "live", video, "--realtime", "--http", "0"],
+      [
+        path.join(repoRoot, "apps/cli/bin/hrpipe.js"),
+        ...["live", video, "--realtime", "--http", "0", "--record", record],
+      ],
       {
         stdio: ["ignore", "pipe", "pipe"],
       },
@@ -96,6 +102,26 @@ describe.skipIf(!existsSync(video))("hrpipe live", () => {
     expect(stderr).toMatch(
       /live: .*vid\.mp4: \d+ estimates over .* median latency .* a face in 100% of \d+ frames \(stopped\)/,
     );
+    // The record holds what was printed, and a trace that `hrpipe rppg --rgb` measures again.
+    const recorded = (await readFile(path.join(record, "estimates.jsonl"), "utf8")).trim().split("\n");
+    expect(recorded).toEqual(stdout.trim().split("\n"));
+    const trace = (await readFile(path.join(record, "trace.csv"), "utf8")).trim().split("\n");
+    expect(trace[0]).toBe("frame,R,G,B");
+    expect(trace.length - 1).toBeGreaterThanOrEqual(13 * 30);
+    const again = await runCli([
+      "rppg",
+      path.join(record, "trace.csv"),
+      "--rgb",
+      "--fps",
+      "30",
+      "--method",
+      "pos",
+      "--out",
+      path.join(record, "again.json"),
+    ]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(Math.abs(Number(/^pos +([\d.]+) bpm/m.exec(again.stdout)![1]) - referenceHrBpm)).toBeLessThan(5);
+    await rm(record, { recursive: true, force: true });
   }, 60_000);
 
   it("ends with a message naming a source that cannot be read, and exit code 1", async () => {

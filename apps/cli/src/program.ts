@@ -47,7 +47,8 @@ const int = (flag: string) => (value: string) => {
 };
 
 /** The one meaning of --force, in every command that writes an --out folder (see OutputFolder). */
-const forceHelp = "write into a non-empty --out folder that hrpipe did not make (nothing in it is deleted)";
+const forceHelp =
+  "write into a non-empty output folder (--out, --record) that hrpipe did not make (nothing in it is deleted)";
 
 /** HRPIPE_DEBUG: errors print their stack and cause chain instead of one sentence. */
 const debugErrors = () => ["1", "true", "yes"].includes(process.env.HRPIPE_DEBUG ?? "");
@@ -364,6 +365,11 @@ export function buildProgram(): Command {
       .option("--method <m>", `one of ${rppgMethods.join(", ")}`, "pos")
       .option("--realtime", "play a file at its own frame rate, as a camera would deliver it")
       .option("--loop", "play a file again from its start whenever it ends (with --duration for long runs)")
+      .option(
+        "--record <dir>",
+        "keep every estimate (estimates.jsonl) and every frame's skin colour (trace.csv) there",
+      )
+      .option("--force", forceHelp)
       .option("--duration <seconds>", "stop after this many seconds of video", num("--duration"))
       .option("--size <WxH>", "frames are letterboxed to this size", "640x480")
       .option("--fps <n>", "frames per second the source is put on", num("--fps"), 30)

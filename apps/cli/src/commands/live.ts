@@ -1,3 +1,4 @@
+import { createWriteStream, type WriteStream } from "node:fs";
 import { type FaceOptions, parsePayload } from "@hrpipe/contracts";
 import { type LiveEstimate, LiveHeartRate } from "@hrpipe/estimation";
 import { FaceDetector, FaceFollower, type FrameFace, frameMean, LandmarkDetector } from "@hrpipe/face";
@@ -6,6 +7,7 @@ import { median, type RppgMethod, rppgMethods } from "@hrpipe/signal";
 import sharp from "sharp";
 import { LivePage } from "../live-page.ts";
 import { UserError } from "../output.ts";
+import { OutputFolder } from "../output-folder.ts";
 import { ingestPayload, type RunCommandOptions } from "./ingest.ts";
 import { parseSize } from "./synth.ts";
 
@@ -17,6 +19,8 @@ export interface LiveCommandOptions extends RunCommandOptions {
   fps: number;
   http?: number;
   loop?: boolean;
+  record?: string;
+  force?: boolean;
 }
 
 /** One line of `hrpipe live`'s output. */
@@ -43,6 +47,42 @@ async function faceReader(
 }
 
 /**
+ * `--record DIR`: every estimate as it was printed (estimates.jsonl) and the skin colour of every
+ * frame with a face (trace.csv, frame,R,G,B), which `hrpipe rppg DIR/trace.csv --rgb --fps N` measures
+ * again offline. Written as they come, so a run that is killed keeps what it saw.
+ */
+class Recording {
+  private constructor(
+    private readonly folder: OutputFolder,
+    private readonly estimates: WriteStream,
+    private readonly trace: WriteStream,
+  ) {}
+
+  static async open(dir: string, force = false): Promise<Recording> {
+    const folder = await OutputFolder.open(dir, { command: "live", force });
+    const trace = createWriteStream(await folder.file("trace.csv"));
+    trace.write("frame,R,G,B\n");
+    return new Recording(folder, createWriteStream(await folder.file("estimates.jsonl")), trace);
+  }
+
+  frame(index: number, skin: { r: number; g: number; b: number } | null): void {
+    if (skin) this.trace.write(`${index},${skin.r.toFixed(4)},${skin.g.toFixed(4)},${skin.b.toFixed(4)}\n`);
+  }
+
+  estimate(line: LiveLine): void {
+    this.estimates.write(`${JSON.stringify(line)}\n`);
+  }
+
+  async close(fps: number): Promise<void> {
+    await Promise.all([this.estimates, this.trace].map((stream) => new Promise((done) => stream.end(done))));
+    await this.folder.finish();
+    process.stderr.write(
+      `live: recorded ${this.folder.dir}/estimates.jsonl and trace.csv (hrpipe rppg ${this.folder.dir}/trace.csv --rgb --fps ${fps} measures it again)\n`,
+    );
+  }
+}
+
+/**
  * `hrpipe live SOURCE`: the heart rate of a camera, a stream or a file as it plays. Every second, once
  * a window has been seen, one JSON line on stdout: the newest window's rate measured as the offline
  * path measures it, and how long after the newest frame arrived. Ends with the source, after
@@ -65,6 +105,8 @@ export async function liveCommand(source: string, options: LiveCommandOptions): 
       `live: ${source} is a file, read as fast as it decodes (--realtime plays it at its own rate)\n`,
     );
   const faceOf = await faceReader(run.face, { width, height, fps });
+  const record =
+    options.record === undefined ? undefined : await Recording.open(options.record, options.force);
   const view = options.http === undefined ? undefined : await LivePage.start(options.http);
   if (view) process.stderr.write(`live: page at ${view.url}\n`);
   const live = new LiveHeartRate({ method, fps, windowS });
@@ -87,6 +129,7 @@ export async function liveCommand(source: string, options: LiveCommandOptions): 
     })) {
       const { box, skin } = await faceOf(frame.rgb);
       if (skin) facesSeen++;
+      record?.frame(frame.index, skin);
       live.push(skin);
       if (live.frames % Math.round(fps) === 0) {
         const estimate = live.estimate();
@@ -105,6 +148,7 @@ export async function liveCommand(source: string, options: LiveCommandOptions): 
           };
           lines.push(line);
           process.stdout.write(`${JSON.stringify(line)}\n`);
+          record?.estimate(line);
           if (view) {
             const jpeg = await sharp(frame.rgb, { raw: { width, height, channels: 3 } })
               .jpeg({ quality: 70 })
@@ -127,6 +171,7 @@ export async function liveCommand(source: string, options: LiveCommandOptions): 
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
     await view?.page.close();
+    await record?.close(fps);
   }
   const rates = lines.flatMap((line) => (line.hrBpm === null ? [] : [line.hrBpm]));
   const wallS = (performance.now() - started) / 1000;
