@@ -53,9 +53,15 @@ async function writeSkinPatchVideo(file: string, hrBpm: number, seconds: number)
 }
 
 /** `hrpipe rppg <dir>` with POS on the whole frame, as the folder tests run it: its result and report.json. */
-async function rppgFolderPos<Report>(dir: string): Promise<{ result: CliResult; report: Report }> {
+async function rppgFolderPos<Report>(
+  dir: string,
+  args: string[] = [],
+): Promise<{ result: CliResult; report: Report }> {
   const out = path.join(dir, "report.json");
-  const result = await runCli(["rppg", dir, "--skin-area", "whole-frame", "--method", "pos", "--out", out]);
+  const result = await runCli([
+    ...["rppg", dir, "--skin-area", "whole-frame", "--method", "pos", "--out", out],
+    ...args,
+  ]);
   expect(result.code, result.stderr).toBe(0);
   return { result, report: JSON.parse(await readFile(out, "utf8")) as Report };
 }
@@ -240,7 +246,13 @@ describe("hrpipe rppg on a dataset folder", () => {
         subject: string;
         referenceHrBpm: number | null;
         excluded: string | null;
-        methods: { pos?: { hrBpm: number; windows: { referenceHrBpm: number | null }[] } };
+        methods: {
+          pos?: {
+            hrBpm: number;
+            windows: { referenceHrBpm: number | null }[];
+            hrv: { whole: { meanIbiMs: number | null; rmssdMs: number | null } };
+          };
+        };
       }[];
       metrics: {
         pos: {
@@ -249,7 +261,7 @@ describe("hrpipe rppg on a dataset folder", () => {
           windowBands: { bands: string[]; accuracy: number; confusion: number[][] };
         };
       };
-    }>(dir);
+    }>(dir, ["--hrv"]);
     expect(report.layout).toBe("generic");
     const [calm, brisk, cut] = report.videos;
     expect(calm!.referenceHrBpm).toBe(66);
@@ -266,6 +278,11 @@ describe("hrpipe rppg on a dataset folder", () => {
       report.metrics.pos.windows.n / 2,
     );
     expect(result.stdout).toMatch(/generic: 3 videos, 2 with a reference, 1 excluded/);
+    // Beats too: 66 bpm is a beat every 909 ms; --hrv prints each video's RMSSD.
+    expect(Math.abs(calm!.methods.pos!.hrv.whole.meanIbiMs! - 60_000 / 66)).toBeLessThan(20);
+    expect(result.stdout).toMatch(
+      /RMSSD per video, ms \(flagged intervals\):\n.*\n.*\n\S+ +\S+ +\d+ \(\d+%\)/,
+    );
   }, 120_000);
 });
 

@@ -1,5 +1,5 @@
 import { rm, stat, writeFile } from "node:fs/promises";
-import { jobIds, loadConfig, newRunId, type VideoReport } from "@hrpipe/contracts";
+import { jobIds, loadConfig, newRunId, type VideoEstimate, type VideoReport } from "@hrpipe/contracts";
 import { type EstimationOptions, runVideoReports } from "@hrpipe/estimation";
 import { scratchDir } from "@hrpipe/media";
 import { createLogger, FileStorage, InlineRunner, readManifest } from "@hrpipe/runtime";
@@ -35,6 +35,8 @@ export async function rppgFolder(
     methods: RppgMethod[];
     estimate: Pick<EstimationOptions, "harmonicWeight">;
     run: RunCommandOptions;
+    /** Print every video's RMSSD per method (--hrv); report.json holds the HRV either way. */
+    hrv?: boolean;
   },
 ): Promise<number> {
   const runId = newRunId();
@@ -83,7 +85,7 @@ async function writeFolderReport(
   layout: string,
   videos: FolderVideo[],
   exclusions: unknown[],
-  options: { out: string; methods: RppgMethod[] },
+  options: { out: string; methods: RppgMethod[]; hrv?: boolean },
 ): Promise<number> {
   const scored = videos.filter((v) => v.excluded === null && v.referenceHrBpm !== null);
   const metricsOf = (method: RppgMethod) => {
@@ -153,6 +155,19 @@ async function writeFolderReport(
         ...options.methods.map((m) => (v.methods[m]?.hrBpm ?? Number.NaN).toFixed(1)),
       ]);
     process.stdout.write(`${formatTable(["subject", "video", ...options.methods], rows)}\n`);
+  }
+  if (options.hrv) {
+    // RMSSD per video and method, with the share of flagged intervals behind it.
+    const cell = (hrv: NonNullable<VideoEstimate["hrv"]> | undefined) =>
+      hrv?.whole.rmssdMs == null
+        ? "-"
+        : `${hrv.whole.rmssdMs.toFixed(0)} (${((hrv.whole.flaggedShare ?? 0) * 100).toFixed(0)}%)`;
+    const rows = videos
+      .filter((v) => v.excluded === null)
+      .map((v) => [v.subject, v.video, ...options.methods.map((m) => cell(v.methods[m]?.hrv))]);
+    process.stdout.write(
+      `RMSSD per video, ms (flagged intervals):\n${formatTable(["subject", "video", ...options.methods], rows)}\n`,
+    );
   }
   process.stdout.write(`wrote ${options.out}\n`);
   return videos.some((v) => v.excluded === null) ? 0 : 1;

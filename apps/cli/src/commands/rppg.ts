@@ -135,6 +135,7 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
       methods,
       estimate: { harmonicWeight: options.harmonicWeight },
       run: options,
+      hrv: options.hrv,
     });
   // The imported networks read a video's face crops: the model store is opened only when they are asked for.
   const models =
