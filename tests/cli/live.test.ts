@@ -56,9 +56,8 @@ describe.skipIf(!existsSync(video))("hrpipe live", () => {
         path.join(repoRoot, "apps/cli/bin/hrpipe.js"),
         ...["live", video, "--realtime", "--http", "0", "--record", record],
       ],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+      // A process group of its own, signalled as a terminal's Ctrl-C signals every process in it.
+      { stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
     const closed = new Promise<number | null>((resolve) => child.once("close", (exit) => resolve(exit)));
     const started = performance.now();
@@ -85,7 +84,7 @@ describe.skipIf(!existsSync(video))("hrpipe live", () => {
       expect(pageChecked, stderr).toBeDefined();
       await pageChecked;
     }
-    child.kill("SIGINT");
+    process.kill(-child.pid!, "SIGINT");
     const code = await closed;
     expect(code, stderr).toBe(0);
     expect(lines.length).toBeGreaterThanOrEqual(4);

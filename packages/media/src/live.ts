@@ -81,7 +81,9 @@ export async function* liveFrames(source: string, options: LiveFrameOptions): As
       ...liveInputArgs(source, { realtime: options.realtime, loop: options.loop }),
       ...["-map", "0:v:0", "-vf", filters.join(","), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    // Its own process group: a terminal's Ctrl-C reaches hrpipe, which ends the stream and stops
+    // ffmpeg itself, rather than ffmpeg dying first and the source looking failed.
+    { stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => {
