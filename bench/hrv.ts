@@ -16,6 +16,7 @@ import {
   pulseHeartRate,
   pulseHrv,
   type RppgMethod,
+  trackedRrS,
 } from "@hrpipe/signal";
 import { type BenchResult, type BenchRow, machineDescription } from "./report.ts";
 import { physRecorder, type Recording, ubfcRecording, ubfcSubjects } from "./rppg-real.ts";
@@ -93,14 +94,7 @@ export async function benchHrv(): Promise<BenchResult> {
     // by the rate its windows track.
     const referenceSource = waveformSource(reference.ppg);
     const referenceWindows = pulseHeartRate(referenceSource, reference.fsHz);
-    const tracked = referenceWindows.filter((w) => w.hrBpm !== null);
-    const expectedRrS = (timeS: number) =>
-      60 /
-      tracked.reduce((best, w) =>
-        Math.abs((w.startS + w.endS) / 2 - timeS) < Math.abs((best.startS + best.endS) / 2 - timeS)
-          ? w
-          : best,
-      ).hrBpm!;
+    const expectedRrS = trackedRrS(referenceWindows)!;
     const referenceBeats = pulseBeats(reference.ppg, reference.fsHz, expectedRrS);
     const referenceHrv = { whole: hrvMetrics(beatIntervals(referenceBeats, expectedRrS)) };
     const referenceBeatsS = referenceBeats.map((t) => t + reference.startS);

@@ -66,8 +66,8 @@ export class LiveHeartRate {
   /** The newest window's estimate; null until a whole window has been seen. */
   estimate(): LiveEstimate | null {
     const { fps, windowS, method } = this.options;
-    if (this.count < Math.round(windowS * fps)) return null;
     const windowFrames = Math.round(windowS * fps);
+    if (this.count < windowFrames) return null;
     const strideFrames = Math.max(1, Math.round(fps));
     // The history in time order, oldest first, trimmed so that the last 1-s step ends at the newest frame.
     const seen = Math.min(this.count, this.capacity);

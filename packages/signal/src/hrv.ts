@@ -1,7 +1,7 @@
 import { pulseBandHz } from "./methods/index.ts";
 import { median } from "./metrics.ts";
 import { elgendiSystolicPeaks, guidedBeats } from "./ppg.ts";
-import { cleanPulse, type PulseSource, type RppgWindow } from "./rppg.ts";
+import { cleanPulse, type PulseSource, type RppgWindow, usableRuns } from "./rppg.ts";
 
 /**
  * Beats, beat-to-beat intervals and heart-rate variability from a pulse waveform (an rPPG method's,
@@ -13,6 +13,19 @@ import { cleanPulse, type PulseSource, type RppgWindow } from "./rppg.ts";
 
 /** The beat interval a tracked heart rate implies at a time, seconds. */
 export type ExpectedRr = (timeS: number) => number;
+
+/** The beat interval the window nearest a time tracked; undefined where no window has a rate. */
+export function trackedRrS(windows: RppgWindow[]): ExpectedRr | undefined {
+  const tracked = windows.filter((w) => w.hrBpm !== null);
+  if (tracked.length === 0) return undefined;
+  const centreS = (w: RppgWindow) => (w.startS + w.endS) / 2;
+  return (timeS) => {
+    let nearest = tracked[0]!;
+    for (const w of tracked)
+      if (Math.abs(centreS(w) - timeS) < Math.abs(centreS(nearest) - timeS)) nearest = w;
+    return 60 / nearest.hrBpm!;
+  };
+}
 
 /** Beat times (s) of a pulse waveform sampled at fsHz: its systolic peaks, between samples, guided by the prior. */
 export function pulseBeats(pulse: Float64Array, fsHz: number, expectedRrS: ExpectedRr): number[] {
@@ -176,33 +189,18 @@ export function pulseHrv(
   windows: RppgWindow[],
   { sign = 1, spanS = 60 }: PulseHrvOptions = {},
 ): PulseHrv {
-  const tracked = windows.filter((w) => w.hrBpm !== null);
-  const expectedRrS: ExpectedRr = (timeS) => {
-    let nearest = tracked[0]!;
-    for (const w of tracked)
-      if (Math.abs((w.startS + w.endS) / 2 - timeS) < Math.abs((nearest.startS + nearest.endS) / 2 - timeS))
-        nearest = w;
-    return 60 / nearest.hrBpm!;
-  };
   const beatsS: number[] = [];
   const intervals: BeatInterval[] = [];
+  const expectedRrS = trackedRrS(windows);
   const minimumRun = Math.round(3 * fsHz);
-  const band = tracked.length > 0 ? beatBandHz(windows) : pulseBandHz;
-  for (let i = 0; tracked.length > 0 && i < source.frames; ) {
-    if (!source.usable(i)) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < source.frames && source.usable(j)) j++;
-    const [from, to] = [i, j];
-    i = j;
+  const band = expectedRrS && beatBandHz(windows);
+  for (const [from, to] of expectedRrS ? usableRuns(source) : []) {
     if (to - from < minimumRun) continue;
     const offsetS = from / fsHz;
     const pulse = cleanPulse(source.rawPulse(from, to), fsHz, band).map((v) => sign * v);
-    const runBeats = pulseBeats(pulse, fsHz, (t) => expectedRrS(t + offsetS)).map((t) => t + offsetS);
+    const runBeats = pulseBeats(pulse, fsHz, (t) => expectedRrS!(t + offsetS)).map((t) => t + offsetS);
     beatsS.push(...runBeats);
-    intervals.push(...beatIntervals(runBeats, expectedRrS));
+    intervals.push(...beatIntervals(runBeats, expectedRrS!));
   }
   const durationS = source.frames / fsHz;
   const spans: PulseHrv["spans"] = [];

@@ -43,6 +43,22 @@ export interface PulseSource {
   rawPulse(from: number, to: number): Float64Array;
 }
 
+/** The runs [from, to) of consecutive usable frames of a source (a face found, a finite colour). */
+export function usableRuns(source: PulseSource): [number, number][] {
+  const runs: [number, number][] = [];
+  for (let i = 0; i < source.frames; ) {
+    if (!source.usable(i)) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < source.frames && source.usable(j)) j++;
+    runs.push([i, j]);
+    i = j;
+  }
+  return runs;
+}
+
 /** A method's pulse source over a mean-colour trace. */
 export function methodSource(
   method: RppgMethod,
@@ -126,16 +142,7 @@ export function pulseHeartRate(source: PulseSource, fsHz: number, options: RppgO
       confidence: null,
       lowQuality: false,
     });
-  // Runs of usable frames: a face found and a finite colour.
-  for (let i = 0; i < frames; ) {
-    if (!source.usable(i)) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < frames && source.usable(j)) j++;
-    const [from, to] = [i, j];
-    i = j;
+  for (const [from, to] of usableRuns(source)) {
     const inRun = windows
       .map((_, w) => w)
       .filter((w) => w * strideFrames >= from && w * strideFrames + windowFrames <= to);
