@@ -1,23 +1,23 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { artifactKeys, ingestPayloadSchema } from "@hrpipe/contracts";
+import { frameClock, ReferenceRate, readReference } from "@hrpipe/datasets";
 import { pulseEstimate } from "@hrpipe/estimation";
 import {
   clipsOf,
   diffNormalized,
-  diffNormalizedLabel,
+  diffNormalizedTarget,
   importCheckpoint,
-  type LastLayer,
   type LastLayerTuning,
-  lastLayerPulse,
   NetworkSession,
   networkOutputs,
   tuneLastLayer,
 } from "@hrpipe/model";
 import { FileStorage } from "@hrpipe/runtime";
-import { mean, type RgbTrace, rppgVideoEstimate } from "@hrpipe/signal";
+import { type LastLayer, lastLayerPulse, mean, type RgbTrace, rppgVideoEstimate } from "@hrpipe/signal";
 import * as ort from "onnxruntime-node";
 import { videoNetworkOutputs } from "../apps/cli/src/commands/neural.ts";
 import { videoTraces } from "../apps/cli/src/commands/rppg.ts";
@@ -50,8 +50,21 @@ interface DevVideo {
   /** The toolbox's whole-video reference (its index.json), for per-video errors. */
   referenceHrBpm: number;
   reference: ReturnType<ReturnType<typeof ubfcRecording>["reference"]>;
+  /** The PPG at every frame on the video's clock, as the labels stage puts it in the labels. */
+  waveform: Float64Array;
   /** Per network: its pulse and last-layer features over every frame. */
   outputs: Record<string, { pulse: Float64Array; features: Float64Array; channels: number }>;
+}
+
+/** A development video's PPG at every frame on its clock, read as the labels stage reads it. */
+function referenceWaveform(subject: string, fps: number, frames: number): Float64Array {
+  const file = "ground_truth.txt";
+  const { signal, frameTimeS } = readReference(
+    { layout: "ubfc-rppg", file, kind: "ppg" },
+    { reference: readFileSync(path.join(shared, "data/ubfc-rppg-dev", subject, file)) },
+  );
+  const toFrameClock = frameTimeS ? frameClock(frameTimeS, fps) : (t: number) => t;
+  return new ReferenceRate(signal, toFrameClock).waveformAtFrames(fps, frames)!;
 }
 
 /** Errors of one estimator: per video (against the toolbox's reference) and per 10-s window. */
@@ -91,14 +104,10 @@ function tunedFolds(videos: DevVideo[], name: string, imported: LastLayer) {
   videos.forEach((test, i) => {
     const validation = videos[(i + 1) % videos.length]!;
     const train = videos.filter((v) => v !== test && v !== validation);
+    // The train stage's target: the labels' PPG waveform, DiffNormalized.
     const asTuning = (video: DevVideo) => {
-      const { features, channels, pulse } = video.outputs[name]!;
-      const waveform = video.reference.ppg.subarray(0, pulse.length);
-      const target = new Float64Array(pulse.length).fill(Number.NaN);
-      target.set(diffNormalizedLabel(waveform));
-      // The label's last sample has no next one: it is not a difference.
-      target[waveform.length - 1] = Number.NaN;
-      return { features, channels, target, usable: video.faceFound };
+      const { features, channels } = video.outputs[name]!;
+      return { features, channels, target: diffNormalizedTarget(video.waveform), usable: video.faceFound };
     };
     const tuning = tuneLastLayer(train.map(asTuning), [asTuning(validation)], imported);
     const { features, channels } = test.outputs[name]!;
@@ -191,6 +200,7 @@ export async function benchNeural(): Promise<BenchResult> {
         rgb: traces.rgb,
         referenceHrBpm: index.subjects[subject]!.referenceHrBpm,
         reference: recording.reference(fps),
+        waveform: referenceWaveform(subject, fps, count),
         outputs,
       });
       process.stderr.write(`neural: ${subject} measured (${count} frames)\n`);
@@ -309,7 +319,7 @@ export async function benchNeural(): Promise<BenchResult> {
     name: "neural",
     title: "PhysNet on the UBFC-rPPG development videos: imported and fine-tuned",
     method:
-      "`pnpm bench neural`: rPPG-Toolbox's PURE and SCAMPS PhysNet checkpoints imported with `hrpipe model import`, run over hrpipe's face crops (default face options, resized to 72x72, DiffNormalized, 128-frame clips every 64 frames, blended) of the 7 development videos of ../shared/data/ubfc-rppg-dev on the dataset's own frame clock; every pulse measured as the methods' are (10-s windows every 1 s, tracking, SNR, the video's rate the median of its confident windows). Per-video errors against rPPG-Toolbox's reference in ../shared/fixtures/rppg-toolbox-neural/index.json (the reference column beside the imported rows: the toolbox's own pipeline with the same weights on the same files, from that index); window errors against the PPG's spectral peak in the same window. Fine-tuned (`-ft`): the last layer (ConvBlock10, 64 weights; the rest frozen, its features cached) trained with negative Pearson against the DiffNormalized PPG on 128-frame chunks, Adam (lr 1e-2, 8 chunks a step, seed 1), early stopping on one validation subject (patience 30, at most 300 epochs); leave-subjects-out: each subject scored by a layer tuned on five others with the next subject in order as validation. Speed: hrpipe's path against a bare ONNX Runtime session on the same graph and clips (512 frames of 72x72, 7 clips, batches of 4), per core = divided by the cores ONNX Runtime used; PyTorch 1.13 ran the same network at 71 frames/s per core on this kind of machine (the issue's measurement, context only).",
+      "`pnpm bench neural`: rPPG-Toolbox's PURE and SCAMPS PhysNet checkpoints imported with `hrpipe model import`, run over hrpipe's face crops (default face options, resized to 72x72, DiffNormalized, 128-frame clips every 64 frames, blended) of the 7 development videos of ../shared/data/ubfc-rppg-dev on the dataset's own frame clock; every pulse measured as the methods' are (10-s windows every 1 s, tracking, SNR, the video's rate the median of its confident windows). Per-video errors against rPPG-Toolbox's reference in ../shared/fixtures/rppg-toolbox-neural/index.json (the reference column beside the imported rows: the toolbox's own pipeline with the same weights on the same files, from that index); window errors against the PPG's spectral peak in the same window. Fine-tuned (`-ft`): the last layer (ConvBlock10, 64 weights; the rest frozen, its features cached) trained with negative Pearson against the DiffNormalized PPG (the labels' waveform at every frame, as the train stage reads it) on 128-frame chunks, Adam (lr 1e-2, 8 chunks a step, seed 1), early stopping on one validation subject (patience 30, at most 300 epochs); leave-subjects-out: each subject scored by a layer tuned on five others with the next subject in order as validation. Speed: hrpipe's path against a bare ONNX Runtime session on the same graph and clips (512 frames of 72x72, 7 clips, batches of 4), per core = divided by the cores ONNX Runtime used; PyTorch 1.13 ran the same network at 71 frames/s per core on this kind of machine (the issue's measurement, context only).",
     rows,
     measuredAt: new Date().toISOString().slice(0, 10),
     machine: machineDescription(),

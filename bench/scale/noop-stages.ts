@@ -151,14 +151,8 @@ export const noopTrain = defineStage(
   () => async () =>
     timed(() => ({
       modelPrefix: "bench",
-      headHash: "bench",
-      trainVideos: 0,
-      samples: 0,
-      valRmseBpm: null,
-      bestEpoch: 0,
-      backend: "none",
-      featureShards: 0,
-      reused: false,
+      head: null,
+      networks: [],
     })),
 );
 

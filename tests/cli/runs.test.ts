@@ -30,6 +30,7 @@ function manifest(
     participants: [{ participant: "P01", matKey: "ds/P01.mat" }],
     videos: [{ participant: "P01", videoId: "4", videoKey: "ds/P01_4_face.mov" }],
     features: null,
+    networks: [],
     jobs: null,
     artifacts: [
       {
@@ -38,6 +39,7 @@ function manifest(
         labelsKey: `labels/${hash}/P01/4.json`,
         fps: 25,
         frameCount: 250,
+        pulses: {},
         segments: [
           {
             segment: 0,

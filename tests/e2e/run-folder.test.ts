@@ -4,7 +4,7 @@ import path from "node:path";
 import { type RunReport, runReportSchema } from "@hrpipe/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../cli/run-cli.ts";
-import { ubfcAsPure, ubfcClips } from "../harness/ubfc-clips.ts";
+import { ubfcAsPure, ubfcClips, ubfcDev } from "../harness/ubfc-clips.ts";
 
 const subjects = ["subject3", "subject8"];
 
@@ -29,6 +29,19 @@ describe("hrpipe run <folder>", () => {
     // A copy cut off after its first bytes, as an interrupted download leaves it.
     const whole = await readFile(path.join(folder, "subject9", "vid.mp4"));
     await writeFile(path.join(folder, "subject9", "vid.mp4"), whole.subarray(0, whole.length / 3));
+    // rPPG-Toolbox's PURE-trained PhysNet, imported as a user imports it, into the runs' storage.
+    const imported = await runCli(
+      [
+        ...[
+          "model",
+          "import",
+          path.resolve(ubfcDev, "../../models/rppg-toolbox/PURE_PhysNet_DiffNormalized.pth"),
+        ],
+        ...["--arch", "physnet", "--name", "physnet-pure", "--trained-on", "PURE", "--storage", storage],
+      ],
+      { LOG_LEVEL: "error" },
+    );
+    expect(imported.code, imported.stderr).toBe(0);
   }, 60_000);
 
   afterAll(async () => {
@@ -52,13 +65,14 @@ describe("hrpipe run <folder>", () => {
     return { result, report, outDir };
   }
 
-  it("detects UBFC-rPPG, reports every video with its PPG reference and every method, and excludes the truncated one", async () => {
+  it("detects UBFC-rPPG, reports every video with its PPG reference, every method and the network (imported and fine-tuned), and excludes the truncated one", async () => {
     const {
       result,
       report,
       outDir: out,
     } = await hrpipeRun(folder, "out ubfc", [
       ...["--cnn", "densenet", "--features-fps", "5", "--epochs", "2", "--protocols", "unseen-participants"],
+      ...["--neural", "physnet-pure"],
     ]);
     ubfcReport = report;
     ubfcRunId = /run id: (\S+)/.exec(result.stdout)?.[1];
@@ -74,7 +88,7 @@ describe("hrpipe run <folder>", () => {
       expect(video.durationS).toBeGreaterThan(15.5);
       expect(video.referenceHrBpm).toBeGreaterThan(50);
       expect(video.referenceHrBpm).toBeLessThan(150);
-      for (const method of ["pos", "chrom", "omit", "lgi", "pbv", "ica", "green"] as const) {
+      for (const method of ["pos", "chrom", "omit", "lgi", "pbv", "ica", "green", "physnet-pure"]) {
         const estimate = video.methods[method]!;
         expect(estimate.windows.length, `${video.video} ${method}`).toBeGreaterThan(0);
         expect(estimate.windows.some((w) => w.referenceHrBpm !== null)).toBe(true);
@@ -83,13 +97,34 @@ describe("hrpipe run <folder>", () => {
         await readFile(path.join(out, "videos", `${video.participant}-${video.videoId}.svg`), "utf8"),
       ).toMatch(/^<svg/);
     }
-    // The unseen-participants protocol tests the CNN on the last subject(s): their videos carry it.
+    // The unseen-participants protocol tests the CNN on the last subject(s): their videos carry it,
+    // and the network as that protocol fine-tuned it on the other subject's PPG.
     expect(report.videos.some((v) => v.methods.cnn?.protocol === "unseen-participants")).toBe(true);
+    const tested = report.videos.filter((v) => v.methods["physnet-pure-ft"]);
+    expect(tested.map((v) => v.methods["physnet-pure-ft"]!.protocol)).toEqual(["unseen-participants"]);
+    const protocol = report.protocols["unseen-participants"]!;
+    expect(Object.keys(protocol.metrics.overall.windows)).toEqual(
+      expect.arrayContaining(["pos", "physnet-pure", "physnet-pure-ft"]),
+    );
+    expect(protocol.networks).toEqual([
+      expect.objectContaining({
+        name: "physnet-pure",
+        trainedOn: "PURE",
+        tuned: expect.objectContaining({
+          layers: ["ConvBlock10"],
+          trainVideos: 1,
+          device: "cpu",
+          from: null,
+        }),
+      }),
+    ]);
     const html = await readFile(path.join(out, "report.html"), "utf8");
     expect(html).toContain("Heart rate over time");
     // The opening names this run's estimators and its PPG reference (it said "against the ECG label").
     const opening = /<p>Report version [^<]*<\/p>/.exec(html)![0];
     expect(opening).toMatch(/POS, CHROM, OMIT, LGI, PBV, ICA and GREEN: classical rPPG/);
+    expect(opening).toMatch(/physnet-pure \(physnet, trained on PURE\): imported temporal networks/);
+    expect(html).toMatch(/physnet-pure-ft: ConvBlock10 trained \(the rest as imported\) on 1 video/);
     expect(opening).toMatch(/against the PPG \(pulse oximeter\)/);
     expect(opening).not.toMatch(/ECG/);
     expect(result.stdout).toMatch(/per video, whole-video heart rate/);
@@ -127,12 +162,18 @@ describe("hrpipe run <folder>", () => {
     // uploaded, decoded or tracked again (the run above had no CNN: its faces are embedded now).
     const { result: cross, report: crossReport } = await hrpipeRun(folder, "out cross", [
       ...["--cnn", "densenet", "--features-fps", "5", "--cross-dataset", `${ubfcRunId}:unseen-participants`],
+      ...["--neural", "physnet-pure"],
     ]);
     expect(cross.stderr).toMatch(/0 stored now/);
     expect(Object.keys(crossReport.protocols)).toEqual(["cross-dataset"]);
     const cnn = crossReport.videos[0]!.methods.cnn!;
     expect(cnn.protocol).toBe("cross-dataset");
     expect(cnn.windows.some((w) => w.hrBpm !== null && w.referenceHrBpm !== null)).toBe(true);
+    // And the network the UBFC-rPPG run fine-tuned, as that run left it.
+    const tuned = crossReport.videos[0]!.methods["physnet-pure-ft"]!;
+    expect(tuned.protocol).toBe("cross-dataset");
+    expect(tuned.windows.some((w) => w.hrBpm !== null && w.referenceHrBpm !== null)).toBe(true);
+    expect(crossReport.protocols["cross-dataset"]!.networks[0]!.tuned?.from).toBe(ubfcRunId);
   }, 300_000);
 
   it("hrpipe rppg on the same folder gives the run's rates and references, window for window, with an --ecg-offset", async () => {
@@ -151,7 +192,7 @@ describe("hrpipe run <folder>", () => {
     expect(local!.referenceHrBpm).toBe(piped!.referenceHrBpm);
     expect(local!.durationS).toBe(piped!.durationS);
     for (const method of ["pos", "chrom", "omit", "lgi", "pbv", "ica", "green"] as const) {
-      const windows = (estimate: RunReport["videos"][number]["methods"]["pos"]) =>
+      const windows = (estimate: RunReport["videos"][number]["methods"][string] | undefined) =>
         estimate!.windows.map((w) => [w.startS, w.endS, w.hrBpm, w.referenceHrBpm]);
       expect(local!.methods[method]!.hrBpm, method).toBe(piped!.methods[method]!.hrBpm);
       expect(windows(local!.methods[method]), method).toEqual(windows(piped!.methods[method]));

@@ -6,6 +6,7 @@ import { faceStage } from "@hrpipe/worker-face";
 import { featuresStage } from "@hrpipe/worker-features";
 import { ingestStage } from "@hrpipe/worker-ingest";
 import { labelsStage } from "@hrpipe/worker-labels";
+import { neuralStage } from "@hrpipe/worker-neural";
 import { reportStage } from "@hrpipe/worker-report";
 import { trainStage } from "@hrpipe/worker-train";
 import { UserError } from "./output.ts";
@@ -17,6 +18,7 @@ export const stageBindings: Record<StageName, StageBinding> = {
   decode: decodeStage,
   face: faceStage,
   features: featuresStage,
+  neural: neuralStage,
   train: trainStage,
   eval: evalStage,
   report: reportStage,

@@ -2,7 +2,10 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { DecodeOptions, FaceOptions, FeaturesOptions, LabelOptions, TrainOptions } from "./payloads.ts";
 
-export type FormatVersions = Record<"labels" | "chunks" | "faces" | "features" | "head" | "neural", number>;
+export type FormatVersions = Record<
+  "labels" | "chunks" | "faces" | "features" | "head" | "neural" | "pulses" | "tuned",
+  number
+>;
 
 /**
  * The format version of every cached artifact family. Bump one whenever the bytes its stage writes
@@ -10,8 +13,8 @@ export type FormatVersions = Record<"labels" | "chunks" | "faces" | "features" |
  * versions of all the stages that shaped it, so nothing stale is ever reused.
  */
 export const formatVersions: Readonly<FormatVersions> = {
-  /** labels/<hash>/...: per-frame HR from a reference (2: any reference kind, beat times, video HR). */
-  labels: 2,
+  /** labels/<hash>/...: per-frame HR from a reference (2: any reference kind, beat times, video HR; 3: PPG waveform). */
+  labels: 3,
   /** frames/<hash>/...: a segment's coded frames (chunk layout and segment plan). */
   chunks: 1,
   /** faces/<hash>/... and traces/<hash>/...: detection, tracking, crops, skin colour (2: landmark skin area). */
@@ -22,6 +25,10 @@ export const formatVersions: Readonly<FormatVersions> = {
   head: 1,
   /** models/<hash>/...: an imported network's ONNX graph as hrpipe builds it from the checkpoint. */
   neural: 1,
+  /** pulses/<hash>/...: a network's pulse and features over a video (crop resizing, clips and blending). */
+  pulses: 1,
+  /** tuned/<hash>.json: a network's fine-tuned last layer (target, loss, optimiser and stopping). */
+  tuned: 1,
 };
 
 function canonicalJson(value: unknown): string {
@@ -101,6 +108,22 @@ export const addresses = {
       options: input.options,
       versions: { features: versions.features },
     }),
+  pulses: (input: { facesKeys: string[]; modelHash: string }, versions: FormatVersions = formatVersions) =>
+    contentHash({
+      // The faces keys hold the faces address, so every version and option behind the crops is in them.
+      faces: input.facesKeys,
+      model: input.modelHash,
+      versions: { pulses: versions.pulses },
+    }),
+  tuned: (
+    input: {
+      /** Every training video's labels and pulse keys, and the validation videos', in a stable order. */
+      train: { labelsKey: string; pulseKey: string }[];
+      validation: { labelsKey: string; pulseKey: string }[];
+      options: unknown;
+    },
+    versions: FormatVersions = formatVersions,
+  ) => contentHash({ ...input, versions: { pulses: versions.pulses, tuned: versions.tuned } }),
   head: (
     input: {
       /** Every training sample source: labels and features keys, in a stable order. */

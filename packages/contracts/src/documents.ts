@@ -34,6 +34,14 @@ export const trialLabelsSchema = z.object({
   frameCount: z.number().int(),
   /** Beat times (ECG R peaks, PPG systolic peaks, RR-interval ends) in s of video time; none for HR traces. */
   beatTimesS: z.array(z.number()),
+  /**
+   * A PPG reference's waveform at every video frame (frame k at k / fps s of the video's own rate),
+   * null outside the recording; what fine-tuning a network targets. null for other reference kinds.
+   */
+  waveform: z
+    .object({ fps: z.number().positive(), values: z.array(z.number().nullable()) })
+    .nullable()
+    .default(null),
   /** Heart rate of frame k (at k / fps seconds), null where the window holds too few valid beats. */
   hrBpm: z.array(z.number().nullable()),
   /**
@@ -154,16 +162,39 @@ export const agreementMetricsSchema = z.object({
   loaUpper: metricNumber,
 });
 
-/** The estimators every report compares: the CNN and each classical rPPG method. */
+/** The estimators hrpipe has itself: the CNN and each classical rPPG method, in the order reports list them. */
 export const estimatorNames = ["cnn", "pos", "chrom", "omit", "lgi", "pbv", "ica", "green"] as const;
-export type EstimatorName = (typeof estimatorNames)[number];
-/** The estimators a record scores, in estimatorNames' order (a run without a CNN has no cnn entry). */
-export function estimatorsIn(scores: Partial<Record<EstimatorName, unknown>>): EstimatorName[] {
-  return estimatorNames.filter((name) => scores[name] !== undefined && scores[name] !== null);
+export type BuiltInEstimator = (typeof estimatorNames)[number];
+/**
+ * An estimator: a built-in one, or an imported network by its name (`physnet-pure`) and as a run
+ * fine-tuned it (`physnet-pure-ft`).
+ */
+export type EstimatorName = string;
+
+/** The name of a network as a protocol fine-tuned it. */
+export const tunedName = (network: string) => `${network}-ft`;
+
+/**
+ * The estimators a record scores: the built-in ones in estimatorNames' order (a run without a CNN has
+ * no cnn entry), then the networks by name, each followed by its fine-tuned form.
+ */
+export function estimatorsIn(scores: Record<string, unknown>): EstimatorName[] {
+  const present = (name: string) => scores[name] !== undefined && scores[name] !== null;
+  const builtIn = new Set<string>(estimatorNames);
+  return [
+    ...estimatorNames.filter(present),
+    ...Object.keys(scores)
+      .filter((name) => !builtIn.has(name) && present(name))
+      .sort(),
+  ];
 }
 
-/** How tables and figures name each estimator. */
-export const estimatorLabels: Record<EstimatorName, string> = {
+/** How tables and figures name an estimator: the built-in ones' labels, a network's own name. */
+export function estimatorLabel(name: EstimatorName): string {
+  return (estimatorLabels as Record<string, string>)[name] ?? name;
+}
+
+const estimatorLabels: Record<BuiltInEstimator, string> = {
   cnn: "CNN",
   pos: "POS",
   chrom: "CHROM",
@@ -174,17 +205,11 @@ export const estimatorLabels: Record<EstimatorName, string> = {
   green: "GREEN",
 };
 
-/** The classical methods, scored in every report; the CNN only in runs that ran it (--cnn). */
-const methodNames = estimatorNames.filter((name) => name !== "cnn") as Exclude<EstimatorName, "cnn">[];
-
-const perEstimator = <T extends z.ZodType>(schema: T) =>
-  z.object({
-    ...(Object.fromEntries(methodNames.map((name) => [name, schema])) as Record<
-      Exclude<EstimatorName, "cnn">,
-      T
-    >),
-    cnn: schema.optional(),
-  });
+/**
+ * Per estimator: the classical methods, scored in every report; the CNN only in runs that ran it
+ * (--cnn); the networks a run named (--neural) by name, and fine-tuned (`<name>-ft`).
+ */
+const perEstimator = <T extends z.ZodType>(schema: T) => z.record(z.string(), schema);
 
 const rmseSummarySchema = z.object({ meanRmse: metricNumber, medianRmse: metricNumber });
 
@@ -210,7 +235,7 @@ export const protocolMetricsSchema = z.object({
     frames: agreementMetricsSchema.nullable(),
     windows: perEstimator(agreementMetricsSchema),
     /** Per rPPG method, the scored windows whose SNR fell below the quality floor. */
-    lowQualityWindows: z.partialRecord(z.enum(estimatorNames), z.number().int()),
+    lowQualityWindows: z.record(z.string(), z.number().int()),
     windowBands: perEstimator(bandAgreementSchema),
   }),
   /** The study's headline numbers: mean and median over participants of the per-participant RMSE. */
@@ -241,6 +266,32 @@ export const protocolReportSchema = z.object({
       testFrames: z.number().int(),
     })
     .nullable(),
+  /** The networks the run named: as imported, and as this protocol fine-tuned them (what was trained, how). */
+  networks: z
+    .array(
+      z.object({
+        name: z.string(),
+        architecture: z.string(),
+        trainedOn: z.string().nullable(),
+        tuned: z
+          .object({
+            layers: z.array(z.string()),
+            loss: z.string(),
+            target: z.string(),
+            bestEpoch: z.number().int(),
+            epochs: z.number().int(),
+            trainVideos: z.number().int(),
+            validationVideos: z.number().int(),
+            trainChunks: z.number().int(),
+            framesPerS: z.number(),
+            device: z.string(),
+            /** cross-dataset: the run whose fine-tuned network this protocol tests. */
+            from: z.string().nullable(),
+          })
+          .nullable(),
+      }),
+    )
+    .default([]),
   windows: z.object({ count: z.number().int(), windowS: z.number(), strideS: z.number() }),
   metrics: protocolMetricsSchema,
   /** The study's number for this protocol; null where it published none (cross-dataset). */
@@ -294,7 +345,7 @@ export const videoEstimateSchema = z.object({
       referenceHrBpm: z.number().nullable(),
     }),
   ),
-  /** For the CNN: the protocol whose test split held the video (its head never saw it). */
+  /** For the CNN and fine-tuned networks: the protocol whose test split held the video (they never saw it). */
   protocol: z.enum(protocolNames).optional(),
   /** Beats and heart-rate variability from the pulse (rPPG methods and networks; README, "HRV"). */
   hrv: z
@@ -320,7 +371,7 @@ export const videoReportSchema = z.object({
   /** Why the video was left out, or null. */
   excluded: z.string().nullable(),
   /** Every rPPG method, and the CNN where a protocol tested the video. */
-  methods: z.partialRecord(z.enum(estimatorNames), videoEstimateSchema),
+  methods: z.record(z.string(), videoEstimateSchema),
   /** Storage key of its HR-over-time figure. */
   figure: z.string().nullable(),
 });
@@ -341,7 +392,7 @@ export const runReportSchema = z.object({
   layout: runManifestSchema.shape.layout,
   videos: z.array(videoReportSchema),
   /** Per estimator, its whole-video heart rates against the references (the field's per-video MAE...). */
-  videoMetrics: z.partialRecord(z.enum(estimatorNames), agreementMetricsSchema),
+  videoMetrics: z.record(z.string(), agreementMetricsSchema),
   /** The CNN's features: the backbone and where they were computed (null when nothing was embedded). */
   features: runManifestSchema.shape.features,
   /** What the run's videos were scored against: ECG (AMIGOS's .mat files, an ECG table), PPG, HR, RR. */

@@ -13,6 +13,8 @@ export const jobIds = {
     `face.${runId}.${participant}.${videoId}.${segment}`,
   features: (runId: string, participant: string, videoId: string, segment: number) =>
     `features.${runId}.${participant}.${videoId}.${segment}`,
+  neural: (runId: string, participant: string, videoId: string, model: string) =>
+    `neural.${runId}.${participant}.${videoId}.${model}`,
   train: (runId: string, protocol: string) => `train.${runId}.${protocol}`,
   eval: (runId: string, protocol: string) => `eval.${runId}.${protocol}`,
   report: (runId: string) => `report.${runId}`,

@@ -76,6 +76,19 @@ export const artifactKeys = {
     joinKey("models", safeId(hash, "hash"), file),
   /** The content address a model name points at. */
   neuralModelName: (name: string) => joinKey("models", "names", `${safeId(name, "model name")}.json`),
+  /** A network's pulse and last-layer features over one video's frames, under its content address. */
+  pulse: (hash: string, participant: string, videoId: string) =>
+    joinKey(
+      "pulses",
+      safeId(hash, "hash"),
+      safeId(participant, "participant"),
+      `${safeId(videoId, "video id")}.safetensors`,
+    ),
+  /** A network's fine-tuned last layer under its content address; a run's models folder holds a copy. */
+  tunedNetwork: (hash: string) => joinKey("tuned", `${safeId(hash, "hash")}.json`),
+  /** A run's copy of a protocol's fine-tuned network (`<name>-ft`). */
+  runTunedNetwork: (runId: string, protocol: string, name: string) =>
+    joinKey("runs", safeId(runId, "run id"), "models", protocol, `${safeId(name, "model name")}-ft.json`),
   /** A trained head under its content address; a run's models folder holds a copy. */
   head: (hash: string, file: HeadFile) => joinKey("heads", safeId(hash, "hash"), file),
   model: (runId: string, protocol: string, file: HeadFile | ModelFile) =>

@@ -15,6 +15,7 @@ import type {
   FeaturesJobResult,
   IngestJobResult,
   LabelsJobResult,
+  NeuralJobResult,
   ReportJobResult,
   TrainJobResult,
 } from "./results.ts";
@@ -63,6 +64,7 @@ export interface StageOutputs {
   decode: DecodedVideo;
   face: FaceJobResult;
   features: FeaturesJobResult;
+  neural: NeuralJobResult;
   train: TrainJobResult;
   eval: EvalJobResult;
   report: ReportJobResult;
@@ -125,10 +127,32 @@ export function plannedJobs(manifest: RunManifest): LinkedJob[] {
   ];
 }
 
+/** A gathered run's network jobs: every named network over every video that reached faces. */
+export function neuralJobs(manifest: RunManifest): LinkedJob[] {
+  const { runId } = manifest;
+  return manifest.networks.flatMap((network) =>
+    manifest.artifacts.map(
+      (video): LinkedJob => ({
+        stage: "neural",
+        jobId: jobIds.neural(runId, video.participant, video.videoId, network.name),
+        payload: {
+          runId,
+          participant: video.participant,
+          videoId: video.videoId,
+          facesKeys: video.segments.map((segment) => segment.facesKey),
+          frameCount: video.frameCount,
+          fps: video.fps,
+          model: { name: network.name, hash: network.hash },
+        },
+      }),
+    ),
+  );
+}
+
 /**
  * A gathered run's training: per protocol that can be evaluated a train -> eval chain (eval alone
- * where the run has no CNN to train), all under one report job, which waits for every eval, failed
- * or not, and gives the run its final state.
+ * where the run has nothing to train: no CNN and no network), all under one report job, which waits
+ * for every eval, failed or not, and gives the run its final state.
  */
 export function trainingFlow(manifest: RunManifest): FlowNode {
   const { runId, options } = manifest;
@@ -145,7 +169,7 @@ export function trainingFlow(manifest: RunManifest): FlowNode {
           jobId: jobIds.eval(runId, protocol),
           onFailure: "continue",
           children:
-            options.cnn === "densenet"
+            options.cnn === "densenet" || manifest.networks.length > 0
               ? [
                   {
                     stage: "train",
@@ -180,14 +204,20 @@ function featuresJob(
   };
 }
 
-/** Ingest plans (the run's first jobs, then it waits) and gathers (the run's training flow). */
+/**
+ * Ingest plans (the run's first jobs, then it waits), gathers (then, where the run names networks,
+ * their jobs and it waits again) and ends with the run's training flow.
+ */
 export const ingestLink: StageLink<"ingest"> = {
-  adds: ["labels", "decode", "train", "eval", "report"],
+  adds: ["labels", "decode", "neural", "train", "eval", "report"],
   jobs(payload, output) {
-    if (!output.manifest) return { gathered: [] };
+    const manifest = output.manifest;
+    if (!manifest) return { gathered: [] };
     if (payload.step === "plan")
-      return { gathered: plannedJobs(output.manifest), resumeWith: { ...payload, step: "gather" } };
-    return { gathered: [], flow: trainingFlow(output.manifest) };
+      return { gathered: plannedJobs(manifest), resumeWith: { ...payload, step: "gather" } };
+    if (payload.step === "gather" && manifest.networks.length > 0 && manifest.artifacts.length > 0)
+      return { gathered: neuralJobs(manifest), resumeWith: { ...payload, step: "networks" } };
+    return { gathered: [], flow: trainingFlow(manifest) };
   },
 };
 

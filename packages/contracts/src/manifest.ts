@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { weightsProvenanceSchema } from "./backbone.ts";
+import { neuralArchitectures } from "./neural.ts";
 import {
   cnnNames,
   datasetLayoutNames,
@@ -51,6 +52,15 @@ const segmentArtifactSchema = z.object({
   frames: z.number().int(),
 });
 
+/** An imported network as a run uses it: the name and the content address it pointed at. */
+export const networkRefSchema = z.object({
+  name: z.string(),
+  hash: z.string(),
+  architecture: z.enum(neuralArchitectures),
+  trainedOn: z.string().nullable(),
+});
+export type NetworkRef = z.infer<typeof networkRefSchema>;
+
 /** One video that reached the end of ingest: its labels and its face and trace shards. */
 export const videoArtifactsSchema = z.object({
   participant: z.string(),
@@ -60,6 +70,8 @@ export const videoArtifactsSchema = z.object({
   fps: z.number(),
   frameCount: z.number().int(),
   segments: z.array(segmentArtifactSchema),
+  /** Each network's pulse over the video (model name -> pulses/<hash>/... key), where it ran. */
+  pulses: z.record(z.string(), z.string()).default({}),
 });
 export type VideoArtifacts = z.infer<typeof videoArtifactsSchema>;
 /** A video with labels: what training and evaluation read. */
@@ -97,8 +109,11 @@ export const runManifestSchema = z.object({
       train: trainOptionsSchema,
       eval: evalOptionsSchema,
       trainedOn: trainedOnSchema.optional(),
+      neural: z.array(z.string()).default([]),
     }),
   ),
+  /** The imported networks the run measures with, as their names pointed when it was planned. */
+  networks: z.array(networkRefSchema).default([]),
   participants: z.array(z.object({ participant: z.string(), matKey: z.string() })),
   videos: z.array(
     z.object({
@@ -187,6 +202,7 @@ export function runOptionsOf(payload: Payload<"ingest">): RunManifest["options"]
     train,
     eval: evaluation,
     trainedOn,
+    neural,
   } = payload;
   return {
     protocols,
@@ -199,6 +215,7 @@ export function runOptionsOf(payload: Payload<"ingest">): RunManifest["options"]
     train,
     eval: evaluation,
     ...(trainedOn ? { trainedOn } : {}),
+    neural,
   };
 }
 

@@ -41,3 +41,38 @@ export type NeuralModel = z.infer<typeof neuralModelSchema>;
 
 /** models/names/<name>.json: which content address a name points at (the last import under that name). */
 export const neuralModelNameSchema = z.object({ name: neuralModelName, hash: z.string() });
+
+/**
+ * A network fine-tuned in a run's train stage (tuned/<hash>.json; the run's models folder holds a
+ * copy named `<name>-ft.json`): which network, what was trained and how, and the trained weights.
+ */
+export const tunedNetworkSchema = z.object({
+  format: z.literal("hrpipe-tuned-network"),
+  version: z.literal(1),
+  network: z.object({ name: neuralModelName, hash: z.string() }),
+  /** The layers trained (the rest stay as imported) and their weights. */
+  layers: z.array(z.string()),
+  weight: z.array(z.number()),
+  bias: z.number(),
+  loss: z.string(),
+  target: z.string(),
+  options: z.object({
+    chunkFrames: z.number().int(),
+    epochs: z.number().int(),
+    patience: z.number().int(),
+    learningRate: z.number(),
+    batchChunks: z.number().int(),
+    seed: z.number().int(),
+  }),
+  trainVideos: z.array(z.string()),
+  validationVideos: z.array(z.string()),
+  bestEpoch: z.number().int(),
+  curve: z.array(
+    z.object({ epoch: z.number().int(), trainLoss: z.number(), validationLoss: z.number().nullable() }),
+  ),
+  trainChunks: z.number().int(),
+  validationChunks: z.number().int(),
+  framesPerS: z.number(),
+  device: z.string(),
+});
+export type TunedNetwork = z.infer<typeof tunedNetworkSchema>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { layoutNames } from "./layouts.ts";
+import { neuralModelName } from "./neural.ts";
 
 /** The queues of the pipeline, one per stage, in the order of the data flow (see stages.ts). */
 export const stageNames = [
@@ -8,6 +9,7 @@ export const stageNames = [
   "decode",
   "face",
   "features",
+  "neural",
   "train",
   "eval",
   "report",
@@ -136,8 +138,11 @@ export const evalOptionsSchema = z.object({
   strideS: z.number().positive().max(120).default(1),
 });
 
-/** The two steps of an ingest job: plan the run and add its jobs, then gather their results. */
-export const ingestSteps = ["plan", "gather"] as const;
+/**
+ * The steps of an ingest job: plan the run and add its jobs, gather their results, and where the run
+ * names networks, run them over every video's faces (networks) before training starts.
+ */
+export const ingestSteps = ["plan", "gather", "networks"] as const;
 
 /** How a dataset's files are laid out: AMIGOS's, one of packages/datasets' layouts, or detected. */
 export const datasetLayoutNames = ["auto", ...layoutNames] as const;
@@ -166,6 +171,8 @@ export const ingestPayloadSchema = z
     decode: decodeOptionsSchema.default(decodeOptionsSchema.parse({})),
     face: faceOptionsSchema.default(faceOptionsSchema.parse({})),
     cnn: z.enum(cnnNames).default("none"),
+    /** Imported networks (hrpipe model list) run over every video's faces, and fine-tuned per protocol. */
+    neural: z.array(neuralModelName).default([]),
     features: featuresOptionsSchema.default(featuresOptionsSchema.parse({})),
     train: trainOptionsSchema.default(trainOptionsSchema.parse({})),
     eval: evalOptionsSchema.default(evalOptionsSchema.parse({})),
@@ -175,10 +182,14 @@ export const ingestPayloadSchema = z
       "the cross-dataset protocol needs trainedOn (the run whose head it tests), and trainedOn needs it",
     path: ["trainedOn"],
   })
-  .refine((payload) => payload.trainedOn === undefined || payload.cnn !== "none", {
-    message: "the cross-dataset protocol tests the CNN head another run trained; add --cnn densenet",
-    path: ["cnn"],
-  });
+  .refine(
+    (payload) => payload.trainedOn === undefined || payload.cnn !== "none" || payload.neural.length > 0,
+    {
+      message:
+        "the cross-dataset protocol tests what another run trained: add --cnn densenet (its CNN head) or --neural NAME (its fine-tuned network)",
+      path: ["cnn"],
+    },
+  );
 
 /**
  * A recording's own reference file (PPG, ECG, HR trace or RR intervals) and how its layout reads it;
@@ -270,6 +281,18 @@ export const featuresPayloadSchema = z.object({
   options: featuresOptionsSchema.default(featuresOptionsSchema.parse({})),
 });
 
+/** One imported network over one video's face crops: its pulse and last-layer features for every frame. */
+export const neuralPayloadSchema = z.object({
+  runId: runIdSchema,
+  participant,
+  videoId: id,
+  /** The video's faces shards in segment order (see artifactKeys.faces). */
+  facesKeys: z.array(key).min(1),
+  frameCount: z.number().int().min(1),
+  fps: z.number().positive(),
+  model: z.object({ name: neuralModelName, hash: id }),
+});
+
 export const trainPayloadSchema = z.object({
   runId: runIdSchema,
   protocol: z.enum(protocolNames),
@@ -294,6 +317,7 @@ export const payloadSchemas = {
   decode: decodePayloadSchema,
   face: facePayloadSchema,
   features: featuresPayloadSchema,
+  neural: neuralPayloadSchema,
   train: trainPayloadSchema,
   eval: evalPayloadSchema,
   report: reportPayloadSchema,

@@ -96,8 +96,18 @@ export const featuresResultSchema = z.object({
 });
 export type FeaturesJobResult = z.infer<typeof featuresResultSchema>;
 
-export const trainResultSchema = z.object({
-  modelPrefix: z.string(),
+export const neuralResultSchema = z.object({
+  participant: z.string(),
+  videoId: z.string(),
+  model: z.string(),
+  pulseKey: z.string(),
+  frames: z.number().int(),
+  executionProvider: z.string(),
+  reused: z.boolean(),
+});
+export type NeuralJobResult = z.infer<typeof neuralResultSchema>;
+
+const headResultSchema = z.object({
   headHash: z.string(),
   trainVideos: z.number().int(),
   samples: z.number().int(),
@@ -107,6 +117,22 @@ export const trainResultSchema = z.object({
   /** Features shards read (the features stage computed them; train never embeds). */
   featureShards: z.number().int(),
   reused: z.boolean(),
+});
+
+export const trainResultSchema = z.object({
+  modelPrefix: z.string(),
+  /** The CNN's regression head; null where the run has no CNN. */
+  head: headResultSchema.nullable(),
+  /** Each network's fine-tuned form (`<name>-ft`). */
+  networks: z.array(
+    z.object({
+      name: z.string(),
+      tunedHash: z.string(),
+      trainVideos: z.number().int(),
+      bestEpoch: z.number().int(),
+      reused: z.boolean(),
+    }),
+  ),
 });
 export type TrainJobResult = z.infer<typeof trainResultSchema>;
 

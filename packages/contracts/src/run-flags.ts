@@ -28,7 +28,7 @@ export const runFlags: readonly RunFlag[] = [
     flag: "--cross-dataset <run[:protocol]>",
     field: "trainedOn",
     value: "text",
-    help: "test the CNN head that run trained (default protocol unseen-participants) on this dataset instead of training one",
+    help: "test what that run trained (default protocol unseen-participants) on this dataset instead of training here: its CNN head (--cnn densenet) and its fine-tuned networks (--neural)",
   },
   {
     flag: "--segment <seconds>",
@@ -83,6 +83,12 @@ export const runFlags: readonly RunFlag[] = [
     field: "cnn",
     value: "text",
     help: "the study's per-frame CNN: densenet (DenseNet-161 features of every face and a trained head; it learns little without ImageNet weights in HRPIPE_DENSENET_WEIGHTS) or none",
+  },
+  {
+    flag: "--neural <list>",
+    field: "neural",
+    value: "list",
+    help: "imported networks (hrpipe model list) to run over every video's faces, fine-tune per protocol (<name>-ft) and score beside the methods, comma-separated",
   },
   {
     flag: "--features-fps <n>",
@@ -145,7 +151,8 @@ export function runFlagDefault(field: string): string | number | undefined {
   const value = field
     .split(".")
     .reduce<unknown>((at, part) => (at as Record<string, unknown> | undefined)?.[part], runDefaults);
-  if (Array.isArray(value)) return value.join(",");
+  // An empty list is no default: the flag is unset unless given.
+  if (Array.isArray(value)) return value.length > 0 ? value.join(",") : undefined;
   return typeof value === "number" || typeof value === "string" ? value : undefined;
 }
 

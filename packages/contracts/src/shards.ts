@@ -139,3 +139,40 @@ export function decodeFeaturesShard(bytes: Uint8Array, source: string): Features
     frameIndex: getTensor(file, "frameIndex", "I32", 1).data,
   };
 }
+
+/** A network's outputs over one video: one row per frame of the video (pulses/<hash>/...). */
+export interface PulseShard {
+  pulse: Float32Array;
+  /** Frames that showed a face: the pulse elsewhere holds the last face and is not used. */
+  faceFound: Uint8Array;
+  /** [frames, channels]: the per-frame features the network's last layer weighs into the pulse. */
+  features: Float32Array | null;
+  channels: number;
+}
+
+/** pulse shard: pulse f32 [T], faceFound u8 [T], features f32 [T, C] where the network gives them. */
+export function encodePulseShard(
+  shard: PulseShard,
+  metadata: { model: string; modelHash: string; participant: string; videoId: string },
+): Buffer {
+  const frames = shard.pulse.length;
+  return encodeSafetensors(
+    {
+      pulse: tensor("F32", [frames], shard.pulse),
+      faceFound: tensor("U8", [frames], shard.faceFound),
+      ...(shard.features ? { features: tensor("F32", [frames, shard.channels], shard.features) } : {}),
+    },
+    { format: "hrpipe-pulse", formatVersion: String(formatVersions.pulses), ...metadata },
+  );
+}
+
+export function decodePulseShard(bytes: Uint8Array, source: string): PulseShard {
+  const file = decodeSafetensors(bytes, source);
+  const features = file.tensors["features"] ? getTensor(file, "features", "F32", 2) : null;
+  return {
+    pulse: getTensor(file, "pulse", "F32", 1).data,
+    faceFound: getTensor(file, "faceFound", "U8", 1).data,
+    features: features?.data ?? null,
+    channels: features?.shape[1] ?? 0,
+  };
+}

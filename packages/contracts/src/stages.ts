@@ -8,6 +8,7 @@ import {
   featuresResultSchema,
   ingestResultSchema,
   labelsResultSchema,
+  neuralResultSchema,
   reportResultSchema,
   trainResultSchema,
 } from "./results.ts";
@@ -49,6 +50,8 @@ export interface StageDefinition<S extends StageName = StageName> {
   writes: string[];
   /** Its jobs are children of the run's ingest job, whose gather step waits for all of them. */
   gathered: boolean;
+  /** Its jobs are added by the gather step (the run's networks), and training waits for them. */
+  afterGather?: true;
   /** The jobs a job of this stage leads to (links.ts): the runtime adds them, no binding does. */
   links: StageLink<S>;
   defaults: StageRuntimeDefaults;
@@ -135,14 +138,27 @@ export const stageGraph: { [S in StageName]: StageDefinition<S> } = {
     // worker's job moves on within a minute rather than after minutes.
     defaults: ioBound,
   },
+  neural: {
+    name: "neural",
+    gathered: true,
+    afterGather: true,
+    unit: "video and network",
+    payload: payloadSchemas.neural,
+    result: neuralResultSchema,
+    reads: ["faces/<h>/...", "models/<h>/model.onnx"],
+    writes: ["pulses/<h>/<subject>/<video>.safetensors"],
+    links: leadsNowhere,
+    // Like the features stage, the network runs on ONNX Runtime's own threads between awaits.
+    defaults: cpuBound,
+  },
   train: {
     name: "train",
     gathered: false,
     unit: "protocol",
     payload: payloadSchemas.train,
     result: trainResultSchema,
-    reads: ["labels", "features/<h>/..."],
-    writes: ["heads/<h>/...", "runs/<id>/models/<protocol>/..."],
+    reads: ["labels", "features/<h>/...", "pulses/<h>/..."],
+    writes: ["heads/<h>/...", "tuned/<h>.json", "runs/<id>/models/<protocol>/..."],
     links: leadsNowhere,
     defaults: cpuBound,
   },
@@ -152,7 +168,7 @@ export const stageGraph: { [S in StageName]: StageDefinition<S> } = {
     unit: "protocol",
     payload: payloadSchemas.eval,
     result: evalResultSchema,
-    reads: ["labels", "traces", "features", "runs/<id>/models/<protocol>/..."],
+    reads: ["labels", "traces", "features", "pulses", "runs/<id>/models/<protocol>/..."],
     writes: ["runs/<id>/reports/<protocol>/..."],
     links: leadsNowhere,
     defaults: cpuBound,
@@ -175,13 +191,19 @@ export const stages: StageDefinition[] = stageNames.map((name) => stageGraph[nam
 
 /** The stages whose jobs a run's gather step waits for. */
 export const gatheredStages: StageName[] = stages
-  .filter((stage) => stage.gathered)
+  .filter((stage) => stage.gathered && !stage.afterGather)
   .map((stage) => stage.name);
 
-/** The stages whose jobs a stage's links add, of one kind (gathered by the run or not), in data-flow order. */
-function linkedStages(from: StageName, gathered: boolean): StageDefinition[] {
+/**
+ * The stages whose jobs a stage's links add, of one kind (gathered by the run or not, added by its
+ * plan or after its gather), in data-flow order.
+ */
+function linkedStages(from: StageName, gathered: boolean, afterGather = false): StageDefinition[] {
   return stages.filter(
-    (stage) => stageGraph[from].links.adds.includes(stage.name) && stage.gathered === gathered,
+    (stage) =>
+      stageGraph[from].links.adds.includes(stage.name) &&
+      stage.gathered === gathered &&
+      Boolean(stage.afterGather) === afterGather,
   );
 }
 
@@ -214,6 +236,7 @@ export function renderStageGraph(): string {
   node(stageGraph.ingest, "");
   tree(stageGraph.ingest, "");
   const planned = rows.length;
+  for (const stage of linkedStages("ingest", true, true)) node(stage, "|-> ");
   let indent = "";
   for (const stage of linkedStages("ingest", false)) {
     node(stage, `${indent}\`-> `);
@@ -227,7 +250,7 @@ export function renderStageGraph(): string {
   return [
     "hrpipe ingest <dataset>",
     ...lines.slice(0, planned),
-    `${gather}: the manifest's artifacts, exclusions and splits`,
+    `${gather}: the manifest's artifacts, exclusions and splits; where the run names networks, training waits for their jobs too`,
     ...lines.slice(planned),
   ].join("\n");
 }

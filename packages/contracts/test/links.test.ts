@@ -199,6 +199,71 @@ describe("ingest's links (plan -> the run's jobs, gather -> its training), pure"
     ]);
   });
 
+  it("gather with networks: one neural job per video and network, then the networks step, then train -> eval", () => {
+    const video = {
+      participant: "P01",
+      videoId: "4",
+      labelsKey: "labels/h/P01/4.json",
+      fps: 25,
+      frameCount: 500,
+      segments: [0, 1].map((segment) => ({
+        segment,
+        facesKey: `faces/fh/P01/4/000${segment}.safetensors`,
+        tracesKey: `traces/fh/P01/4/000${segment}.safetensors`,
+        featuresKey: null,
+        frames: 250,
+      })),
+      pulses: {},
+    };
+    const network = {
+      name: "physnet-pure",
+      hash: "abc",
+      architecture: "physnet" as const,
+      trainedOn: "PURE",
+    };
+    const gathered = {
+      ...planned,
+      options: { ...planned.options, protocols: ["unseen-videos" as const], neural: ["physnet-pure"] },
+      networks: [network],
+      artifacts: [video],
+    };
+    const gather = parsePayload("ingest", { runId: "r1", datasetPrefix: "ds", step: "gather" });
+    const links = stageGraph.ingest.links.jobs(gather, {
+      runId: "r1",
+      state: "ingested",
+      reused: false,
+      manifest: gathered,
+    });
+    expectWellFormed("ingest", links);
+    expect(links.gathered.map((job) => job.jobId)).toEqual(["neural.r1.P01.4.physnet-pure"]);
+    expect(parsePayload("neural", links.gathered[0]!.payload)).toEqual({
+      runId: "r1",
+      participant: "P01",
+      videoId: "4",
+      facesKeys: video.segments.map((s) => s.facesKey),
+      frameCount: 500,
+      fps: 25,
+      model: { name: "physnet-pure", hash: "abc" },
+    });
+    expect(links.resumeWith).toEqual({ ...gather, step: "networks" });
+    expect(links.flow).toBeUndefined();
+    // Once the pulses are in: a train job per protocol (the networks are fine-tuned there) before eval.
+    const networksStep = { ...gather, step: "networks" as const };
+    const training = stageGraph.ingest.links.jobs(networksStep, {
+      runId: "r1",
+      state: "training",
+      reused: false,
+      manifest: gathered,
+    });
+    expect(training.gathered).toEqual([]);
+    expect(training.flow?.children).toEqual([
+      expect.objectContaining({
+        jobId: "eval.r1.unseen-videos",
+        children: [expect.objectContaining({ jobId: "train.r1.unseen-videos" })],
+      }),
+    ]);
+  });
+
   it("leads nowhere from a cancelled run (no manifest in its output)", () => {
     const payload = parsePayload("ingest", { runId: "r1", datasetPrefix: "ds", step: "gather" });
     expect(stageGraph.ingest.links.jobs(payload, { runId: "r1", state: "cancelled", reused: false })).toEqual(

@@ -93,6 +93,24 @@ export class ReferenceRate {
     return guidedBeats(elgendiSystolicPeaks(values, fsHz), expectedRrS).map((t) => t + startS);
   }
 
+  /**
+   * A PPG's waveform at every video frame (frame k at k / fps s, linearly interpolated on the uniform
+   * grid), NaN where the reference does not cover the frame; null for other kinds (no pulse wave).
+   */
+  waveformAtFrames(fps: number, frameCount: number): Float64Array | null {
+    if (this.signal.kind !== "ppg") return null;
+    const { fsHz, startS, values } = this.uniform!;
+    const wave = new Float64Array(frameCount).fill(Number.NaN);
+    for (let frame = 0; frame < frameCount; frame++) {
+      const position = (frame / fps - startS) * fsHz;
+      const below = Math.floor(position);
+      if (below < 0 || below + 1 >= values.length) continue;
+      const fraction = position - below;
+      wave[frame] = values[below]! * (1 - fraction) + values[below + 1]! * fraction;
+    }
+    return wave;
+  }
+
   /** The span of video time the reference covers, s. */
   get coveredS(): { startS: number; endS: number } {
     return { startS: this.videoTimeS[0] ?? 0, endS: this.videoTimeS[this.videoTimeS.length - 1] ?? 0 };

@@ -1,16 +1,80 @@
-import { type CnnWindows, type RunManifest, trialLabelsSchema, type VideoReport } from "@hrpipe/contracts";
+import {
+  artifactKeys,
+  type CnnWindows,
+  decodePulseShard,
+  type ProtocolName,
+  type RunManifest,
+  trialLabelsSchema,
+  tunedName,
+  tunedNetworkSchema,
+  type VideoArtifacts,
+  type VideoReport,
+  videoRef,
+} from "@hrpipe/contracts";
 import { loadVideoTraces, readArtifact, type Storage } from "@hrpipe/runtime";
-import { type EstimationOptions, videoReport } from "./video.ts";
+import { type LastLayer, lastLayerPulse } from "@hrpipe/signal";
+import { type EstimationOptions, type NetworkPulse, videoReport } from "./video.ts";
+
+/** The networks one protocol fine-tuned, and the videos it tested them on (none of which they saw). */
+export interface ProtocolTunedNetworks {
+  protocol: ProtocolName;
+  test: Set<string>;
+  /** Network name -> its fine-tuned last layer. */
+  layers: Record<string, LastLayer>;
+}
+
+/** What a protocol's train stage fine-tuned (runs/<id>/models/<protocol>/<name>-ft.json), where it did. */
+export async function readTunedNetworks(
+  storage: Storage,
+  manifest: RunManifest,
+  protocol: ProtocolName,
+): Promise<ProtocolTunedNetworks> {
+  const layers: Record<string, LastLayer> = {};
+  for (const network of manifest.networks) {
+    const key = artifactKeys.runTunedNetwork(manifest.runId, protocol, network.name);
+    if (!(await storage.exists(key))) continue;
+    const tuned = await readArtifact(storage, key, tunedNetworkSchema);
+    layers[network.name] = { weight: Float64Array.from(tuned.weight), bias: tuned.bias };
+  }
+  return { protocol, test: new Set(manifest.splits[protocol]?.test ?? []), layers };
+}
+
+/**
+ * A video's network pulses: each network as imported, and as fine-tuned by the first protocol that
+ * tested the video (`<name>-ft`, its pulse from the cached features through the tuned last layer).
+ */
+export async function loadNetworkPulses(
+  storage: Storage,
+  video: Pick<VideoArtifacts, "participant" | "videoId" | "pulses">,
+  tuned: ProtocolTunedNetworks[],
+): Promise<Record<string, NetworkPulse>> {
+  const ref = videoRef(video.participant, video.videoId);
+  const pulses: Record<string, NetworkPulse> = {};
+  for (const [name, key] of Object.entries(video.pulses)) {
+    const shard = decodePulseShard(await storage.get(key), key);
+    pulses[name] = { pulse: Float64Array.from(shard.pulse), faceFound: shard.faceFound };
+    const testedBy = tuned.find((protocol) => protocol.test.has(ref) && protocol.layers[name]);
+    if (testedBy && shard.features)
+      pulses[tunedName(name)] = {
+        pulse: lastLayerPulse(Float64Array.from(shard.features), shard.channels, testedBy.layers[name]!),
+        faceFound: shard.faceFound,
+        protocol: testedBy.protocol,
+      };
+  }
+  return pulses;
+}
 
 /**
  * Every planned video of a gathered run, and every one its plan excluded, each with every method's
- * heart rate over time against its labels: what the run report and `hrpipe rppg <folder>` list.
+ * and network's heart rate over time against its labels: what the run report and `hrpipe rppg
+ * <folder>` list.
  */
 export async function runVideoReports(
   storage: Storage,
   manifest: RunManifest,
   cnn: CnnWindows[],
   options: EstimationOptions = manifest.options.eval,
+  tuned: ProtocolTunedNetworks[] = [],
 ): Promise<Omit<VideoReport, "figure">[]> {
   const reports: Omit<VideoReport, "figure">[] = [];
   for (const video of manifest.videos) {
@@ -29,6 +93,7 @@ export async function runVideoReports(
             ? await readArtifact(storage, artifacts.labelsKey, trialLabelsSchema)
             : undefined,
           traces: artifacts ? await loadVideoTraces(storage, artifacts) : undefined,
+          networks: artifacts ? await loadNetworkPulses(storage, artifacts, tuned) : undefined,
           excluded: artifacts ? undefined : excluded?.reason,
         },
         cnn,

@@ -1,7 +1,7 @@
 import {
   type CnnWindows,
-  type EstimatorName,
-  estimatorNames,
+  estimatorsIn,
+  type ProtocolName,
   type RunManifest,
   type RunReport,
   type TrialLabels,
@@ -123,12 +123,39 @@ function sourceEstimate(
   };
 }
 
+/**
+ * A network's pulse over one video (one value per frame from frame 0), by name: as imported, and
+ * fine-tuned (`<name>-ft`) where a protocol tested the video, which `protocol` names.
+ */
+export interface NetworkPulse {
+  pulse: Float64Array;
+  faceFound: Uint8Array;
+  protocol?: ProtocolName;
+}
+
+/** Each network's estimate on one video, measured as the methods' are. */
+export function networkEstimates(
+  networks: Record<string, NetworkPulse>,
+  fps: number,
+  labels: WindowLabels | undefined,
+  options: EstimationOptions,
+): Record<string, VideoEstimate> {
+  return Object.fromEntries(
+    Object.entries(networks).map(([name, { pulse, faceFound, protocol }]) => [
+      name,
+      { ...pulseEstimate(pulse, faceFound, 0, fps, labels, options), ...(protocol ? { protocol } : {}) },
+    ]),
+  );
+}
+
 /** What the report knows of one planned video: its artifacts, labels and traces where it reached them. */
 export interface VideoInputs {
   video: RunManifest["videos"][number];
   artifacts?: VideoArtifacts;
   labels?: TrialLabels;
   traces?: VideoTraceRows;
+  /** The networks' pulses over the video, where the run named networks. */
+  networks?: Record<string, NetworkPulse>;
   /** Why it was left out: the first exclusion naming it. */
   excluded?: string;
 }
@@ -158,7 +185,10 @@ export function videoReport(
     report.excluded ??= "the video reached no face traces; see the exclusions.";
     return report;
   }
-  report.methods = rppgEstimates(traces, artifacts.fps, labels, options);
+  report.methods = {
+    ...rppgEstimates(traces, artifacts.fps, labels, options),
+    ...networkEstimates(inputs.networks ?? {}, artifacts.fps, labels, options),
+  };
   const ref = videoRef(video.participant, video.videoId);
   for (const protocolWindows of cnn) {
     const own = protocolWindows.windows.filter((w) => videoRef(w.participant, w.videoId) === ref);
@@ -190,9 +220,9 @@ export function videoMetrics(
   videos: Pick<VideoReport, "referenceHrBpm" | "methods">[],
 ): RunReport["videoMetrics"] {
   const metrics: RunReport["videoMetrics"] = {};
-  for (const name of estimatorNames) {
+  for (const name of estimatorsIn(Object.assign({}, ...videos.map((v) => v.methods)))) {
     const pairs = videos.flatMap((v) => {
-      const hr = v.methods[name as EstimatorName]?.hrBpm;
+      const hr = v.methods[name]?.hrBpm;
       return hr === null || hr === undefined || v.referenceHrBpm === null
         ? []
         : [[hr, v.referenceHrBpm] as const];

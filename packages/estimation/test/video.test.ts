@@ -34,6 +34,7 @@ const artifacts: VideoArtifacts = {
   fps,
   frameCount: fps * (seconds + 2),
   segments: [],
+  pulses: {},
 };
 const labels = {
   fps: 25,

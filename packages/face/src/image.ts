@@ -100,6 +100,40 @@ export function resizeArea(
 }
 
 /** The square around a face box, enlarged by `margin` (0.2 = 20% wider), centred on the face. */
+/**
+ * A network's input frames from a video's face crops (one per frame with a face, [count, side, side, 3],
+ * at the video frame indices `frameIndex`): every frame resized to `size` by area, and a frame without
+ * a face holding the last face before it (or the first face, before any), so clips stay continuous;
+ * what a network says there is not used (the frame is not usable).
+ */
+export function cropSequence(
+  crops: { images: Uint8Array; frameIndex: ArrayLike<number>; side: number },
+  frames: number,
+  size: number,
+): Uint8Array {
+  const cropBytes = crops.side * crops.side * 3;
+  const frameBytes = size * size * 3;
+  const whole = { x: 0, y: 0, width: crops.side, height: crops.side };
+  const resized = (row: number) =>
+    resizeArea(
+      crops.images.subarray(row * cropBytes, (row + 1) * cropBytes),
+      crops.side,
+      crops.side,
+      whole,
+      size,
+      size,
+    );
+  const sequence = new Uint8Array(frames * frameBytes);
+  if (crops.frameIndex.length === 0) return sequence;
+  let last = resized(0);
+  let next = 0;
+  for (let frame = 0; frame < frames; frame++) {
+    if (next < crops.frameIndex.length && crops.frameIndex[next] === frame) last = resized(next++);
+    sequence.set(last, frame * frameBytes);
+  }
+  return sequence;
+}
+
 export function squareCrop(face: Box, margin: number): Box {
   const side = Math.max(face.width, face.height) * (1 + margin);
   return {

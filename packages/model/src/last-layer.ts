@@ -1,4 +1,5 @@
-import { seededPermutation } from "@hrpipe/contracts";
+import { type NeuralArchitecture, seededPermutation, type TensorMap } from "@hrpipe/contracts";
+import type { LastLayer } from "@hrpipe/signal";
 
 /**
  * Fine-tuning a network's last layer, the linear map from per-frame features to the pulse (PhysNet's
@@ -8,16 +9,30 @@ import { seededPermutation } from "@hrpipe/contracts";
  * chunks of consecutive frames (rPPG-Toolbox's 128), averaged over each batch of chunks. Pearson's r
  * does not see the bias or the scale of the weights, so the bias is kept as imported.
  */
-export interface LastLayer {
-  weight: Float64Array;
-  bias: number;
+
+/** Each architecture's last layer: the module fine-tuning trains, and its tensors in the weights. */
+export const lastLayerModules: Record<NeuralArchitecture, { module: string; weight: string; bias: string }> =
+  {
+    physnet: { module: "ConvBlock10", weight: "ConvBlock10.weight", bias: "ConvBlock10.bias" },
+  };
+
+/** A network's last layer as imported, from its stored weights (models/<hash>/weights.safetensors). */
+export function importedLastLayer(architecture: NeuralArchitecture, weights: TensorMap): LastLayer {
+  const names = lastLayerModules[architecture];
+  const weight = weights[names.weight];
+  const bias = weights[names.bias];
+  if (!weight || !bias)
+    throw new Error(
+      `the ${architecture} weights hold no ${names.weight} and ${names.bias}; import the model again.`,
+    );
+  return { weight: Float64Array.from(weight.data as Float32Array), bias: (bias.data as Float32Array)[0]! };
 }
 
 /** One video for tuning: per-frame features [frames, channels] and the target waveform per frame. */
 export interface TuningVideo {
   features: Float64Array;
   channels: number;
-  /** The pulse the network should give, per frame (for PhysNet: the reference PPG, DiffNormalized). */
+  /** The pulse the network should give, per frame (for PhysNet: DiffNormalized, here from the reference's beats). */
   target: Float64Array;
   /** Frames that may be used (a face, a reference); all when absent. */
   usable?: ArrayLike<number>;
@@ -205,26 +220,46 @@ export function tuneLastLayer(
   };
 }
 
-/** The pulse a last layer gives from per-frame features [frames, channels]. */
-export function lastLayerPulse(features: Float64Array, channels: number, layer: LastLayer): Float64Array {
-  const frames = features.length / channels;
-  const pulse = new Float64Array(frames);
-  for (let t = 0; t < frames; t++) {
-    let x = layer.bias;
-    for (let c = 0; c < channels; c++) x += features[t * channels + c]! * layer.weight[c]!;
-    pulse[t] = x;
+/**
+ * PhysNet's DiffNormalized label of a waveform per frame: each frame's difference to the next over the
+ * differences' standard deviation; NaN where either frame has no value (not used in tuning).
+ */
+export function diffNormalizedTarget(wave: ArrayLike<number>): Float64Array {
+  const diff = new Float64Array(wave.length).fill(Number.NaN);
+  let [sum, squares, count] = [0, 0, 0];
+  for (let frame = 0; frame + 1 < wave.length; frame++) {
+    const d = wave[frame + 1]! - wave[frame]!;
+    if (!Number.isFinite(d)) continue;
+    diff[frame] = d;
+    sum += d;
+    squares += d * d;
+    count++;
   }
-  return pulse;
+  const mean = sum / Math.max(1, count);
+  const std = Math.sqrt(Math.max(0, squares / Math.max(1, count) - mean * mean)) || 1;
+  return diff.map((d) => d / std);
 }
 
-/** A waveform as PhysNet's DiffNormalized label: each sample's difference to the next over their standard deviation, the last 0. */
-export function diffNormalizedLabel(waveform: ArrayLike<number>): Float64Array {
-  const diff = new Float64Array(waveform.length);
-  for (let i = 0; i + 1 < waveform.length; i++) diff[i] = waveform[i + 1]! - waveform[i]!;
-  const count = Math.max(1, waveform.length - 1);
-  const mean = diff.subarray(0, count).reduce((sum, v) => sum + v, 0) / count;
-  let squares = 0;
-  for (let i = 0; i < count; i++) squares += (diff[i]! - mean) ** 2;
-  const std = Math.sqrt(squares / count) || 1;
-  return diff.map((v, i) => (i < count ? v / std : 0));
+/**
+ * A tuning target from a reference's beat times, for references with no pulse wave (ECG R peaks, RR
+ * intervals): a wave that peaks at every beat (the cosine of the phase between consecutive beats, the
+ * shape a pulse has at its fundamental), DiffNormalized. Frames not between two beats at most
+ * `maxGapS` apart are NaN (not used).
+ */
+export function beatPulseTarget(
+  beatTimesS: readonly number[],
+  frames: number,
+  fps: number,
+  maxGapS = 2,
+): Float64Array {
+  const wave = new Float64Array(frames).fill(Number.NaN);
+  let beat = 0;
+  for (let frame = 0; frame < frames; frame++) {
+    const timeS = frame / fps;
+    while (beat + 1 < beatTimesS.length && beatTimesS[beat + 1]! <= timeS) beat++;
+    const [from, to] = [beatTimesS[beat], beatTimesS[beat + 1]];
+    if (from === undefined || to === undefined || timeS < from || to - from > maxGapS) continue;
+    wave[frame] = Math.cos((2 * Math.PI * (timeS - from)) / (to - from));
+  }
+  return diffNormalizedTarget(wave);
 }

@@ -1,6 +1,7 @@
 import { type NeuralArchitecture, neuralArchitectures, type TensorMap, tensor } from "@hrpipe/contracts";
 import * as ort from "onnxruntime-node";
 import { encodeOnnxModel, type OnnxModel } from "./onnx/graph.ts";
+import { cudaProviderInstalled } from "./onnx-runtime.ts";
 import { buildPhysNetGraph, ignoredTensor, physnetDefaults, physnetTensors } from "./physnet.ts";
 import { type CheckpointTensor, readTorchCheckpoint } from "./torch/checkpoint.ts";
 
@@ -195,12 +196,23 @@ export interface ClipOutputs {
   features?: { data: Float32Array; shape: number[] };
 }
 
-/** An imported network's graph in an ONNX Runtime session: clips [N, 3, T, H, W] to pulses [N, T]. */
+/**
+ * An imported network's graph in an ONNX Runtime session: clips [N, 3, T, H, W] to pulses [N, T], on
+ * the CUDA execution provider where it is installed, else on the CPU.
+ */
 export class NetworkSession {
-  private constructor(private readonly session: ort.InferenceSession) {}
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    /** The execution provider the session asked for first. */
+    readonly executionProvider: string,
+  ) {}
 
-  static async create(graph: Uint8Array): Promise<NetworkSession> {
-    return new NetworkSession(await ort.InferenceSession.create(graph));
+  static async create(graph: Uint8Array, executionProviders?: string[]): Promise<NetworkSession> {
+    const wanted = executionProviders ?? (cudaProviderInstalled() ? ["cuda", "cpu"] : ["cpu"]);
+    return new NetworkSession(
+      await ort.InferenceSession.create(graph, { executionProviders: wanted }),
+      wanted[0]!,
+    );
   }
 
   async run(input: Float32Array, shape: number[]): Promise<ClipOutputs> {
@@ -214,5 +226,30 @@ export class NetworkSession {
 
   async release(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/** A process's network sessions, one per imported network, made on first use and released on close. */
+export class NetworkSessions {
+  private readonly sessions = new Map<string, Promise<NetworkSession>>();
+
+  constructor(private readonly graphOf: (hash: string) => Promise<Uint8Array>) {}
+
+  get(hash: string): Promise<NetworkSession> {
+    let session = this.sessions.get(hash);
+    if (!session) {
+      session = this.graphOf(hash).then((graph) => NetworkSession.create(graph));
+      // A failed build is not kept: the next job tries again.
+      session.catch(() => this.sessions.delete(hash));
+      this.sessions.set(hash, session);
+    }
+    return session;
+  }
+
+  async close(): Promise<void> {
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const session of await Promise.allSettled(sessions))
+      if (session.status === "fulfilled") await session.value.release();
   }
 }

@@ -1,8 +1,9 @@
 import { seededNormal } from "@hrpipe/contracts";
+import { lastLayerPulse } from "@hrpipe/signal";
 import { describe, expect, it } from "vitest";
 import {
-  diffNormalizedLabel,
-  lastLayerPulse,
+  beatPulseTarget,
+  diffNormalizedTarget,
   type TuningVideo,
   tuneLastLayer,
   tuningChunks,
@@ -99,9 +100,30 @@ describe("fine-tuning a network's last layer with negative Pearson on cached fea
     );
   });
 
-  it("makes PhysNet's DiffNormalized label: the next sample's difference over its standard deviation", () => {
-    const label = diffNormalizedLabel([0, 1, 3, 6, 6]);
-    // Differences 1, 2, 3, 0: mean 1.5, standard deviation sqrt(1.25).
-    expect(Array.from(label)).toEqual([1, 2, 3, 0, 0].map((d, i) => (i < 4 ? d / Math.sqrt(1.25) : 0)));
+  it("makes PhysNet's DiffNormalized label: the next frame's difference over their standard deviation", () => {
+    const label = diffNormalizedTarget([0, 1, 3, 6, 6, Number.NaN, 2]);
+    // Differences 1, 2, 3, 0: mean 1.5, standard deviation sqrt(1.25); none across the missing frame.
+    expect(Array.from(label.subarray(0, 4))).toEqual(
+      [1, 2, 3, 0].map((d) => (d - 1.5 + 1.5) / Math.sqrt(1.25)),
+    );
+    expect(Array.from(label.subarray(4)).every(Number.isNaN)).toBe(true);
+  });
+
+  it("makes a DiffNormalized target from beats: a wave falling right after each beat, NaN outside them", () => {
+    const fps = 30;
+    // Beats every second from 1 s to 9 s, then a 5-s gap (a lost reference), then two more.
+    const beats = [1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15];
+    const target = beatPulseTarget(beats, 20 * fps, fps);
+    expect(target.subarray(0, fps).every(Number.isNaN)).toBe(true);
+    expect(target.subarray(10 * fps, 13 * fps).every(Number.isNaN)).toBe(true);
+    const inside = Array.from(target.subarray(fps, 9 * fps - 1));
+    expect(inside.every(Number.isFinite)).toBe(true);
+    // Unit standard deviation over the usable frames, and the wave at the beat's rate (1 Hz).
+    const mean = inside.reduce((s, v) => s + v, 0) / inside.length;
+    expect(Math.sqrt(inside.reduce((s, v) => s + (v - mean) ** 2, 0) / inside.length)).toBeCloseTo(1, 1);
+    const quarter = Math.round(fps / 4);
+    // Falling after each beat, rising before the next one.
+    expect(target[2 * fps + quarter]!).toBeLessThan(0);
+    expect(target[3 * fps - quarter]!).toBeGreaterThan(0);
   });
 });

@@ -1,4 +1,4 @@
-import { estimatorLabels, estimatorNames, type VideoReport } from "@hrpipe/contracts";
+import { estimatorLabel, estimatorNames, estimatorsIn, type VideoReport } from "@hrpipe/contracts";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 
@@ -7,13 +7,35 @@ export type { TopLevelSpec };
 export const vegaLiteSchema = "https://vega.github.io/schema/vega-lite/v6.json";
 
 const palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"];
-/** One colour per estimator in every figure of every report. */
-export const estimatorColour = {
-  field: "estimator",
-  type: "nominal",
-  scale: { domain: estimatorNames.map((n) => estimatorLabels[n]), range: palette },
-  title: "estimator",
-} as const;
+/** The networks' colours, in the order of their names (a network and its fine-tuned form side by side). */
+const networkPalette = [
+  "#17becf",
+  "#0b5d66",
+  "#bcbd22",
+  "#6b6b12",
+  "#393b79",
+  "#9c9ede",
+  "#ad494a",
+  "#e7969c",
+];
+
+/**
+ * One colour per estimator in every figure of every report: the built-in ones always the same, the
+ * networks a figure shows after them.
+ */
+export function estimatorColour(shown: readonly string[]) {
+  const builtIn = new Set<string>(estimatorNames);
+  const networks = [...new Set(shown.filter((name) => !builtIn.has(name)))].sort();
+  return {
+    field: "estimator",
+    type: "nominal",
+    scale: {
+      domain: [...estimatorNames.map(estimatorLabel), ...networks],
+      range: [...palette, ...networks.map((_, i) => networkPalette[i % networkPalette.length]!)],
+    },
+    title: "estimator",
+  } as const;
+}
 
 /** Renders a Vega-Lite spec to a standalone SVG string, headless (no browser, no canvas). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
@@ -31,13 +53,14 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
  * up to ±10 bpm), so a confident method reads as a thin line and a guessing one as a wide band.
  */
 export function hrOverTimeSpec(video: VideoReport): TopLevelSpec {
-  const points = estimatorNames.flatMap((name) =>
+  const shown = estimatorsIn(video.methods);
+  const points = shown.flatMap((name) =>
     (video.methods[name]?.windows ?? []).flatMap((w) => {
       if (w.hrBpm === null) return [];
       const doubtBpm = 10 * (1 - (w.confidence ?? 1));
       return [
         {
-          estimator: estimatorLabels[name],
+          estimator: estimatorLabel(name),
           timeS: (w.startS + w.endS) / 2,
           hrBpm: w.hrBpm,
           low: w.hrBpm - doubtBpm,
@@ -67,13 +90,13 @@ export function hrOverTimeSpec(video: VideoReport): TopLevelSpec {
           x,
           y: { field: "low", type: "quantitative" },
           y2: { field: "high" },
-          color: estimatorColour,
+          color: estimatorColour(shown),
         },
       },
       {
         data: { values: points },
         mark: { type: "line", strokeWidth: 1.5 },
-        encoding: { x, y, color: estimatorColour },
+        encoding: { x, y, color: estimatorColour(shown) },
       },
       ...(reference && reference.length > 0
         ? [

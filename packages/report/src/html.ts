@@ -1,11 +1,12 @@
 import {
   type EstimatorName,
-  estimatorLabels,
+  estimatorLabel,
   estimatorNames,
   estimatorsIn,
   type ProtocolName,
   type ProtocolReport,
   type RunReport,
+  tunedName,
 } from "@hrpipe/contracts";
 import type { AgreementMetrics } from "@hrpipe/signal";
 
@@ -67,7 +68,7 @@ export function metricsRows(report: ProtocolReport): string[][] {
     const headline = report.metrics.headline.windows[name]!;
     const bands = windowBands[name]!;
     rows.push([
-      `${rank + 1}. ${estimatorLabels[name]} (windows)`,
+      `${rank + 1}. ${estimatorLabel(name)} (windows)`,
       fmt(headline.meanRmse),
       fmt(headline.medianRmse),
       ...agreementCells(windows[name]!),
@@ -100,6 +101,15 @@ function table(header: string[], rows: string[][]): string {
   return `<div class="wide"><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
+/** What each network's fine-tuned form (`<name>-ft`) was trained on and how, in one line each. */
+export function tuningNotes(report: Pick<ProtocolReport, "networks">): string[] {
+  return report.networks.map(({ name, tuned }) => {
+    if (!tuned) return `${tunedName(name)}: not fine-tuned in this protocol.`;
+    const from = tuned.from ? `, fine-tuned by run ${tuned.from}` : "";
+    return `${tunedName(name)}${from}: ${tuned.layers.join(", ")} trained (the rest as imported) on ${tuned.trainVideos} videos, ${tuned.validationVideos} held out for early stopping; ${tuned.loss} against ${tuned.target}; best epoch ${tuned.bestEpoch} of ${tuned.epochs}, ${tuned.trainChunks} chunks, ${Math.round(tuned.framesPerS).toLocaleString("en")} frames/s on ${tuned.device}.`;
+  });
+}
+
 function protocolSection(report: ProtocolReport, figures: Record<string, string>): string {
   const { cnn } = report;
   const scored = estimatorsIn(report.metrics.overall.windows);
@@ -107,7 +117,7 @@ function protocolSection(report: ProtocolReport, figures: Record<string, string>
     p.participant,
     ...(cnn ? [fmt(p.frames?.rmse ?? Number.NaN)] : []),
     ...scored.map((name) => fmt(p.windows[name]!.rmse)),
-    String(p.windows.pos.n),
+    String(p.windows.pos?.n ?? 0),
   ]);
   const cnnNote = !cnn
     ? `<p>${escapeHtml(noCnnNote)}</p>`
@@ -123,9 +133,12 @@ function protocolSection(report: ProtocolReport, figures: Record<string, string>
 <h2>${escapeHtml(report.protocol)}</h2>
 <p>Split: ${escapeHtml(report.split.rule)}. ${report.split.train.length} training and ${report.split.test.length} test videos;${testFrames} ${report.windows.count} windows of ${report.windows.windowS} s every ${report.windows.strideS} s on which every estimator was scored. ${published}</p>
 ${cnnNote}
+${tuningNotes(report)
+  .map((note) => `<p>${escapeHtml(note)}</p>`)
+  .join("\n")}
 ${table(metricsHeader, metricsRows(report))}
 <h3>Per participant (RMSE, bpm)</h3>
-${table(["participant", ...(cnn ? ["CNN frames"] : []), ...scored.map((n) => `${estimatorLabels[n]} windows`), "windows"], perParticipant)}
+${table(["participant", ...(cnn ? ["CNN frames"] : []), ...scored.map((n) => `${estimatorLabel(n)} windows`), "windows"], perParticipant)}
 <div class="figures">${Object.values(figures)
     .map((svg) => `<figure>${svg}</figure>`)
     .join("\n")}</div>
@@ -139,7 +152,7 @@ export const inlineVideoFigures = 60;
 /** One row per video: the reference and every estimator's whole-video heart rate, or why it was left out. */
 export function videoTable(run: RunReport): { header: string[]; rows: string[][] } {
   const withReference = run.videos.some((v) => v.referenceHrBpm !== null);
-  const shown = estimatorNames.filter((name) => run.videos.some((v) => v.methods[name]));
+  const shown = estimatorsIn(Object.assign({}, ...run.videos.map((v) => v.methods)));
   const hr = (value: number | null | undefined) =>
     value === null || value === undefined ? "-" : fmt(value, 1);
   return {
@@ -148,7 +161,7 @@ export function videoTable(run: RunReport): { header: string[]; rows: string[][]
       "video",
       "duration (s)",
       ...(withReference ? ["reference"] : []),
-      ...shown.map((n) => estimatorLabels[n]),
+      ...shown.map((n) => estimatorLabel(n)),
       "excluded",
     ],
     rows: run.videos.map((v) => [
@@ -164,7 +177,7 @@ export function videoTable(run: RunReport): { header: string[]; rows: string[][]
 
 /** Each estimator's whole-video heart rates against the references, best MAE first. */
 export function videoMetricsTable(run: RunReport): { header: string[]; rows: string[][] } {
-  const scored = estimatorNames.filter((name) => run.videoMetrics[name]);
+  const scored = estimatorsIn(run.videoMetrics);
   const maeOf = (name: EstimatorName) => run.videoMetrics[name]!.mae;
   return {
     header: ["estimator (per video)", "RMSE", "MAE", "MAPE %", "r", "bias [95% LoA]", "videos"],
@@ -172,7 +185,7 @@ export function videoMetricsTable(run: RunReport): { header: string[]; rows: str
       .sort(
         (a, b) => (Number.isFinite(maeOf(a)) ? maeOf(a) : 1e9) - (Number.isFinite(maeOf(b)) ? maeOf(b) : 1e9),
       )
-      .map((name) => [estimatorLabels[name], ...agreementCells(run.videoMetrics[name]!)]),
+      .map((name) => [estimatorLabel(name), ...agreementCells(run.videoMetrics[name]!)]),
   };
 }
 
@@ -216,7 +229,8 @@ function opening(run: RunReport): string {
       run.videos.some((v) => v.methods[name]) ||
       (name === "cnn" && Object.values(run.protocols).some((p) => p?.cnn)),
   );
-  const methods = present.filter((name) => name !== "cnn").map((name) => estimatorLabels[name]);
+  const methods = present.filter((name) => name !== "cnn").map((name) => estimatorLabel(name));
+  const networks = Object.values(run.protocols).find((p) => p && p.networks.length > 0)?.networks ?? [];
   const list = (items: string[]) =>
     items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
   const parts: string[] = [];
@@ -225,6 +239,10 @@ function opening(run: RunReport): string {
   if (methods.length > 0)
     parts.push(
       `${list(methods)}: classical rPPG on the mean skin colour of the same faces${present.includes("cnn") ? ", scored on exactly the same windows" : ""}.`,
+    );
+  if (networks.length > 0)
+    parts.push(
+      `${list(networks.map((n) => `${n.name} (${n.architecture}${n.trainedOn ? `, trained on ${n.trainedOn}` : ""})`))}: imported temporal networks on the same face crops, measured like the methods; each protocol also scores them fine-tuned on its training videos (<name>-ft).`,
     );
   parts.push(
     run.referenceKinds.length > 0

@@ -76,6 +76,7 @@ function rppgOnlyProtocol(): ProtocolReport {
     split: { train: ["s1/vid"], test: ["s2/vid"], rule: "leave participants out" },
     options: runOptionsOf(ingestPayloadSchema.parse({ runId: "r1", datasetPrefix: "ds" })),
     cnn: null,
+    networks: [],
     windows: { count: 12, windowS: 10, strideS: 1 },
     metrics: {
       participants: [{ participant: "s2", frames: null, windows: each(agreement) }],

@@ -6,6 +6,7 @@ export * from "./hrv.ts";
 export * from "./jade.ts";
 export * from "./methods/index.ts";
 export * from "./metrics.ts";
+export * from "./network-pulse.ts";
 export * from "./ppg.ts";
 export * from "./pulse-rate.ts";
 export * from "./resample.ts";

@@ -1,6 +1,8 @@
 import { type EstimatorName, estimatorNames, type ProtocolMetrics } from "@hrpipe/contracts";
 import {
   type EstimationOptions,
+  type NetworkPulse,
+  networkEstimates,
   rppgEstimates,
   type VideoTraceRows,
   type WindowLabels,
@@ -22,6 +24,8 @@ export interface TestVideo extends VideoTraceRows {
   videoId: string;
   fps: number;
   labels: WindowLabels;
+  /** The networks' pulses over the video (as imported and fine-tuned), where the run named networks. */
+  networks?: Record<string, NetworkPulse>;
 }
 
 export interface WindowComparison {
@@ -31,7 +35,7 @@ export interface WindowComparison {
   endS: number;
   /** The reference at the window centre (windowReferenceBpm). */
   referenceBpm: number;
-  /** Every rPPG method's estimate, and the CNN's where the run has one. */
+  /** Every rPPG method's estimate, the CNN's where the run has one, and each network's. */
   estimates: Partial<Record<EstimatorName, number>>;
   /** The rPPG methods whose window fell below the quality floor: scored, and counted in the report. */
   lowQuality: RppgMethod[];
@@ -47,9 +51,9 @@ export interface CnnFramePredictions {
 
 /**
  * Every estimator on exactly the same windows: the CNN (where the run has one) as the mean of its
- * frame predictions in the window, each rPPG method's window as the run report has it
- * (rppgEstimates), all against the reference at the window centre. A window counts only where every
- * estimator and the reference have a value.
+ * frame predictions in the window, each rPPG method's and network's window as the run report has it
+ * (rppgEstimates, networkEstimates), all against the reference at the window centre. A window counts
+ * only where every estimator and the reference have a value.
  */
 export function compareWindows(
   video: TestVideo,
@@ -60,6 +64,12 @@ export function compareWindows(
     RppgMethod,
     NonNullable<ReturnType<typeof rppgEstimates>[RppgMethod]>
   >;
+  const networks = Object.entries(
+    networkEstimates(video.networks ?? {}, video.fps, video.labels, options),
+  ).map(
+    ([name, estimate]) =>
+      [name, new Map(estimate.windows.map((w) => [w.startS.toFixed(3), w.hrBpm]))] as const,
+  );
   const predicted =
     cnnFrames && new Map(cnnFrames.frameIndex.map((frame, i) => [frame, cnnFrames.predictedBpm[i]!]));
   const windows: WindowComparison[] = [];
@@ -83,6 +93,11 @@ export function compareWindows(
       estimates[method] = estimate.hrBpm;
       if (estimate.lowQuality) lowQuality.push(method);
     }
+    for (const [name, byStart] of networks) {
+      const hrBpm = byStart.get(startS.toFixed(3));
+      if (hrBpm === null || hrBpm === undefined) return;
+      estimates[name] = hrBpm;
+    }
     windows.push({
       participant: video.participant,
       videoId: video.videoId,
@@ -96,15 +111,15 @@ export function compareWindows(
   return windows;
 }
 
-/** The estimators a protocol scores: every rPPG method, and the CNN where the run has one. */
-export function scoredEstimators(withCnn: boolean): EstimatorName[] {
-  return estimatorNames.filter((name) => withCnn || name !== "cnn");
+/** The estimators a protocol scores: every rPPG method, the CNN where the run has one, and the networks. */
+export function scoredEstimators(withCnn: boolean, networks: EstimatorName[] = []): EstimatorName[] {
+  return [...estimatorNames.filter((name) => withCnn || name !== "cnn"), ...networks];
 }
 
-type PerEstimator<T> = Omit<Record<EstimatorName, T>, "cnn"> & { cnn?: T };
+type PerEstimator<T> = Record<EstimatorName, T>;
 
 function perEstimator<T>(names: EstimatorName[], value: (name: EstimatorName) => T): PerEstimator<T> {
-  return Object.fromEntries(names.map((name) => [name, value(name)])) as PerEstimator<T>;
+  return Object.fromEntries(names.map((name) => [name, value(name)]));
 }
 
 function windowMetrics(windows: WindowComparison[], names: EstimatorName[]): PerEstimator<AgreementMetrics> {
@@ -123,8 +138,12 @@ export interface CnnTestFrames {
   predictedBpm: Float32Array;
 }
 
-export function protocolMetrics(cnn: CnnTestFrames | null, windows: WindowComparison[]): ProtocolMetrics {
-  const names = scoredEstimators(cnn !== null);
+export function protocolMetrics(
+  cnn: CnnTestFrames | null,
+  windows: WindowComparison[],
+  networks: EstimatorName[] = [],
+): ProtocolMetrics {
+  const names = scoredEstimators(cnn !== null, networks);
   const ids = [...new Set([...(cnn?.frames.participant ?? []), ...windows.map((w) => w.participant)])].sort();
   const cnnAgreement = (rows: (participant: string) => boolean) => {
     if (!cnn) return null;

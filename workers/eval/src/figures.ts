@@ -1,12 +1,13 @@
-import { type EpochCurve, estimatorLabels, estimatorsIn, type ProtocolMetrics } from "@hrpipe/contracts";
+import { type EpochCurve, estimatorLabel, estimatorsIn, type ProtocolMetrics } from "@hrpipe/contracts";
 import { estimatorColour as colour, type TopLevelSpec, vegaLiteSchema } from "@hrpipe/report";
 import type { WindowComparison } from "./evaluate.ts";
 
 export function rmseBarsSpec(metrics: ProtocolMetrics, protocol: string): TopLevelSpec {
+  const shown = estimatorsIn(metrics.overall.windows);
   const values = metrics.participants.flatMap((p) =>
     estimatorsIn(p.windows).map((name) => ({
       participant: p.participant,
-      estimator: estimatorLabels[name],
+      estimator: estimatorLabel(name),
       rmse: p.windows[name]!.rmse,
     })),
   );
@@ -19,7 +20,7 @@ export function rmseBarsSpec(metrics: ProtocolMetrics, protocol: string): TopLev
       x: { field: "participant", type: "nominal", title: "participant" },
       xOffset: { field: "estimator", type: "nominal" },
       y: { field: "rmse", type: "quantitative", title: "RMSE (bpm)" },
-      color: colour,
+      color: colour(shown),
     },
     width: Math.max(240, 60 * metrics.participants.length),
     height: 220,
@@ -27,9 +28,10 @@ export function rmseBarsSpec(metrics: ProtocolMetrics, protocol: string): TopLev
 }
 
 export function scatterSpec(windows: WindowComparison[], protocol: string): TopLevelSpec {
+  const shown = windows[0] ? estimatorsIn(windows[0].estimates) : [];
   const values = windows.flatMap((w) =>
     estimatorsIn(w.estimates).map((name) => ({
-      estimator: estimatorLabels[name],
+      estimator: estimatorLabel(name),
       ecg: w.referenceBpm,
       estimate: w.estimates[name]!,
     })),
@@ -56,7 +58,7 @@ export function scatterSpec(windows: WindowComparison[], protocol: string): TopL
         encoding: {
           x: { field: "ecg", type: "quantitative", title: "reference heart rate (bpm)", scale: { domain } },
           y: { field: "estimate", type: "quantitative", title: "estimate (bpm)", scale: { domain } },
-          color: colour,
+          color: colour(shown),
         },
       },
     ],
@@ -73,7 +75,7 @@ export function blandAltmanSpec(
   const points = windows.flatMap((w) =>
     estimatorsIn(w.estimates).map((name) => ({
       mark: "point",
-      estimator: estimatorLabels[name],
+      estimator: estimatorLabel(name),
       mean: (w.estimates[name]! + w.referenceBpm) / 2,
       difference: w.estimates[name]! - w.referenceBpm,
     })),
@@ -82,9 +84,9 @@ export function blandAltmanSpec(
   const rules = scored.flatMap((name) => {
     const m = metrics.overall.windows[name]!;
     return [
-      { mark: "rule", estimator: estimatorLabels[name], line: "bias", difference: m.bias },
-      { mark: "rule", estimator: estimatorLabels[name], line: "95% limits", difference: m.loaLower },
-      { mark: "rule", estimator: estimatorLabels[name], line: "95% limits", difference: m.loaUpper },
+      { mark: "rule", estimator: estimatorLabel(name), line: "bias", difference: m.bias },
+      { mark: "rule", estimator: estimatorLabel(name), line: "95% limits", difference: m.loaLower },
+      { mark: "rule", estimator: estimatorLabel(name), line: "95% limits", difference: m.loaUpper },
     ].filter((r) => Number.isFinite(r.difference));
   });
   return {
@@ -96,7 +98,7 @@ export function blandAltmanSpec(
       field: "estimator",
       type: "nominal",
       title: null,
-      sort: scored.map((n) => estimatorLabels[n]),
+      sort: scored.map((n) => estimatorLabel(n)),
     },
     columns: 4,
     spec: {
@@ -114,7 +116,7 @@ export function blandAltmanSpec(
               scale: { zero: false },
             },
             y: { field: "difference", type: "quantitative", title: "estimate - reference (bpm)" },
-            color: colour,
+            color: colour(scored),
           },
         },
         {

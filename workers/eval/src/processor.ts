@@ -16,7 +16,11 @@ import {
   type TrainingCurves,
   trainingCurvesSchema,
   trialLabelsSchema,
+  tunedName,
+  tunedNetworkSchema,
+  videoRef,
 } from "@hrpipe/contracts";
+import { loadNetworkPulses, readTunedNetworks } from "@hrpipe/estimation";
 import { type LoadedHead, loadHead, predictHead } from "@hrpipe/model";
 import { publishedRmse, renderHtml, renderSvg } from "@hrpipe/report";
 import {
@@ -113,6 +117,38 @@ async function testCnn(
   };
 }
 
+/** The run's networks, and what this protocol's train stage fine-tuned of each (the report says it). */
+async function protocolNetworks(
+  storage: Storage,
+  manifest: RunManifest,
+  protocol: ProtocolName,
+): Promise<ProtocolReport["networks"]> {
+  const networks: ProtocolReport["networks"] = [];
+  for (const { name, architecture, trainedOn } of manifest.networks) {
+    const key = artifactKeys.runTunedNetwork(manifest.runId, protocol, name);
+    const tuned = (await storage.exists(key)) ? await readArtifact(storage, key, tunedNetworkSchema) : null;
+    networks.push({
+      name,
+      architecture,
+      trainedOn,
+      tuned: tuned && {
+        layers: tuned.layers,
+        loss: tuned.loss,
+        target: tuned.target,
+        bestEpoch: tuned.bestEpoch,
+        epochs: tuned.curve.length - 1,
+        trainVideos: tuned.trainVideos.length,
+        validationVideos: tuned.validationVideos.length,
+        trainChunks: tuned.trainChunks,
+        framesPerS: tuned.framesPerS,
+        device: tuned.device,
+        from: protocol === "cross-dataset" ? (manifest.options.trainedOn?.runId ?? null) : null,
+      },
+    });
+  }
+  return networks;
+}
+
 /**
  * Evaluates one protocol on its test split: every rPPG method, and the CNN's frame predictions where
  * the run has one, on the same windows, metrics per participant and overall, report.json, report.html and SVG figures. When every
@@ -130,15 +166,29 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
       `run ${input.runId}, ${input.protocol}: no test video has both labels and faces.`,
     );
   const cnn = manifest.options.cnn === "densenet" ? await testCnn(storage, input, manifest, videos) : null;
+  const tuned = await readTunedNetworks(storage, manifest, input.protocol);
+  const networkNames = manifest.networks.flatMap(({ name }) =>
+    tuned.layers[name] ? [name, tunedName(name)] : [name],
+  );
 
   const windows: WindowComparison[] = [];
   for (const video of videos) {
     const labels = await readArtifact(storage, video.labelsKey, trialLabelsSchema);
     const traces = await loadVideoTraces(storage, video);
-    const test: TestVideo = { ...video, labels, ...traces };
+    const networks = await loadNetworkPulses(storage, video, [tuned]);
+    const missing = networkNames.filter((name) => !networks[name]);
+    if (missing.length > 0) {
+      // Every estimator is scored on the same windows: a video a network could not measure is left out.
+      context.logger?.warn(
+        { video: videoRef(video.participant, video.videoId), missing },
+        "no network pulse",
+      );
+      continue;
+    }
+    const test: TestVideo = { ...video, labels, ...traces, networks };
     windows.push(...compareWindows(test, cnn?.videoPredictions(video) ?? null, input.options));
   }
-  const metrics = protocolMetrics(cnn, windows);
+  const metrics = protocolMetrics(cnn, windows, networkNames);
   const report: ProtocolReport = {
     reportVersion,
     runId: input.runId,
@@ -156,6 +206,7 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
       },
       testFrames: cnn.frames.hrBpm.length,
     },
+    networks: await protocolNetworks(storage, manifest, input.protocol),
     windows: { count: windows.length, ...input.options },
     metrics,
     published: publishedRmse[input.protocol]

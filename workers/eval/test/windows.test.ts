@@ -62,7 +62,7 @@ describe("compareWindows", () => {
     expect(metrics.headline.cnnFrames).toBeNull();
     expect(metrics.overall.frames).toBeNull();
     expect(Object.keys(metrics.overall.windows)).not.toContain("cnn");
-    expect(metrics.overall.windows.pos.n).toBe(without.length);
+    expect(metrics.overall.windows.pos!.n).toBe(without.length);
     expect(metrics.participants.map((p) => p.participant)).toEqual(["P01"]);
   });
 });

@@ -10,6 +10,7 @@ import {
   gatheredStages,
   hasReference,
   labelsResultSchema,
+  neuralResultSchema,
   parseJobId,
   parseResult,
   protocolSplit,
@@ -161,6 +162,7 @@ export function gatherRun(
       fps: decode.fps,
       frameCount: decode.frameCount,
       segments,
+      pulses: {},
     });
   }
   const labelled = artifacts.filter((video) => video.labelsKey !== null);
@@ -197,6 +199,37 @@ export function gatherRun(
     excluded,
     reused: { labels: reusedLabels, faceSegments: reusedSegments },
     notEvaluated,
+  };
+}
+
+/**
+ * Folds a run's network jobs into its gathered manifest: each video's pulse key per network, and a
+ * network that failed on a video as an exclusion of that video for that network alone.
+ */
+export function gatherPulses(
+  manifest: RunManifest,
+  results: ChildResults,
+  failures: ChildFailures,
+): RunManifest {
+  const pulses = new Map<string, Record<string, string>>();
+  for (const [jobKey, value] of Object.entries(results)) {
+    if (parseJobId(jobKey).stage !== "neural") continue;
+    const result = parseResult(neuralResultSchema, value, jobKey);
+    const ref = videoRef(result.participant, result.videoId);
+    pulses.set(ref, { ...pulses.get(ref), [result.model]: result.pulseKey });
+  }
+  const excluded = [...manifest.excluded];
+  for (const [jobKey, reason] of Object.entries(failures)) {
+    const { stage, participant = "?", videoId } = parseJobId(jobKey);
+    if (stage === "neural") excluded.push({ stage: "neural", participant, videoId, reason });
+  }
+  return {
+    ...manifest,
+    artifacts: manifest.artifacts.map((video) => ({
+      ...video,
+      pulses: pulses.get(videoRef(video.participant, video.videoId)) ?? {},
+    })),
+    excluded,
   };
 }
 

@@ -213,6 +213,7 @@ export function planRun(payload: Payload<"ingest">, dataset: DatasetLocation): R
     artifacts: [],
     splits: {},
     features: null,
+    networks: [],
     jobs: null,
     reused: { labels: 0, faceSegments: 0 },
     excluded,

@@ -3,6 +3,9 @@ import {
   datasetIndexSchema,
   datasetPrefixOf,
   imageSequenceSchema,
+  type NetworkRef,
+  neuralModelNameSchema,
+  neuralModelSchema,
   type Payload,
   type StageOutputs,
   uploadKeys,
@@ -10,6 +13,7 @@ import {
   weightsProvenanceSchema,
 } from "@hrpipe/contracts";
 import {
+  BadInputError,
   type ChildOutcomes,
   type Logger,
   readArtifact,
@@ -18,7 +22,7 @@ import {
   writeArtifact,
   writeManifest,
 } from "@hrpipe/runtime";
-import { backboneHashes, gatherRun } from "./gather.ts";
+import { backboneHashes, gatherPulses, gatherRun } from "./gather.ts";
 import { type DatasetLocation, layoutTextFiles, planRun } from "./plan.ts";
 
 export interface IngestJobOptions {
@@ -52,8 +56,28 @@ async function locateDataset(storage: Storage, prefix: string): Promise<DatasetL
   };
 }
 
+/** The networks a run names, as their names point now: a run keeps measuring with them if a name moves. */
+async function resolveNetworks(storage: Storage, names: string[]): Promise<NetworkRef[]> {
+  const networks: NetworkRef[] = [];
+  for (const name of names) {
+    const key = artifactKeys.neuralModelName(name);
+    if (!(await storage.exists(key)))
+      throw new BadInputError(
+        `--neural ${name}: no model of that name in ${storage.url}; import it with hrpipe model import FILE.pth --arch physnet --name ${name} (hrpipe model list shows the installed ones).`,
+      );
+    const { hash } = await readArtifact(storage, key, neuralModelNameSchema);
+    const model = await readArtifact(
+      storage,
+      artifactKeys.neuralModel(hash, "model.json"),
+      neuralModelSchema,
+    );
+    networks.push({ name, hash, architecture: model.architecture, trainedOn: model.trainedOn });
+  }
+  return networks;
+}
+
 /**
- * A run's ingest job, in two steps around two pure functions. plan: list the dataset and write the
+ * A run's ingest job, in steps around pure functions. plan: list the dataset and write the
  * manifest (planRun); its links add one labels job per participant and one decode job per video under
  * this job, which waits for them and every job they lead to. gather: fold every child's result or
  * failure into the manifest (gatherRun); its links add the run's train -> eval chains under one
@@ -65,10 +89,10 @@ export async function processIngestJob(
 ): Promise<StageOutputs["ingest"]> {
   const runId = payload.runId;
   if (payload.step === "plan") {
-    const { manifest, imageSequences } = planRun(
-      payload,
-      await locateDataset(storage, datasetPrefixOf(payload)),
-    );
+    const networks = await resolveNetworks(storage, payload.neural);
+    const planned = planRun(payload, await locateDataset(storage, datasetPrefixOf(payload)));
+    const manifest = { ...planned.manifest, networks };
+    const { imageSequences } = planned;
     for (const { key, sequence } of imageSequences)
       if (!(await storage.exists(key))) await writeArtifact(storage, key, imageSequenceSchema, sequence);
     await writeManifest(storage, manifest);
@@ -85,13 +109,31 @@ export async function processIngestJob(
   const manifest = await readManifest(storage, runId);
   if (manifest.state === "cancelled") return { runId, state: "cancelled", reused: false };
   const results = await children.results();
+  if (payload.step === "networks") {
+    const measured = {
+      ...gatherPulses(manifest, results, await children.failures()),
+      state: "training" as const,
+    };
+    await writeManifest(storage, measured);
+    logger?.info({ networks: measured.networks.map((n) => n.name) }, "networks measured; training queued");
+    return {
+      runId,
+      state: "training",
+      videos: measured.artifacts.length,
+      excluded: measured.excluded.length,
+      reused: false,
+      manifest: measured,
+    };
+  }
   const backbones: Record<string, WeightsProvenance> = {};
   for (const hash of backboneHashes(results))
     if (await storage.exists(artifactKeys.backbone(hash)))
       backbones[hash] = await readArtifact(storage, artifactKeys.backbone(hash), weightsProvenanceSchema);
+  const folded = gatherRun(manifest, results, await children.failures(), backbones);
+  // With networks to run the manifest stays ingested until their pulses are folded in.
   const gathered = {
-    ...gatherRun(manifest, results, await children.failures(), backbones),
-    state: "training" as const,
+    ...folded,
+    state: folded.networks.length > 0 && folded.artifacts.length > 0 ? folded.state : ("training" as const),
   };
   await writeManifest(storage, gathered);
   logger?.info(
@@ -104,7 +146,7 @@ export async function processIngestJob(
   );
   return {
     runId,
-    state: "training",
+    state: gathered.state,
     videos: gathered.artifacts.length,
     excluded: gathered.excluded.length,
     reused: false,

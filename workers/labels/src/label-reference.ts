@@ -71,6 +71,7 @@ export function labelReference(
   ];
   const rr = rrIntervals(beatTimesS, spansS);
   const videoHrBpm = rate.whole(durationS);
+  const waveform = rate.waveformAtFrames(video.fps, video.frameCount);
   return {
     participant: input.participant,
     videoId: input.videoId,
@@ -83,6 +84,10 @@ export function labelReference(
     durationS,
     frameCount,
     beatTimesS,
+    waveform: waveform && {
+      fps: video.fps,
+      values: Array.from(waveform, (v) => (Number.isFinite(v) ? Number(v.toPrecision(5)) : null)),
+    },
     hrBpm,
     videoHrBpm: videoHrBpm === null ? null : round(videoHrBpm, 3),
     quality: {

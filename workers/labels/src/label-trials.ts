@@ -55,6 +55,8 @@ export function labelTrial(
     videoId: context.videoId,
     kind: "ecg",
     source: context.source,
+    // An ECG has no pulse wave: fine-tuning targets its beats.
+    waveform: null,
     fps: options.fps,
     windowS: options.windowS,
     column: context.column,

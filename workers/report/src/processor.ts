@@ -13,7 +13,12 @@ import {
   runReportSchema,
   type VideoReport,
 } from "@hrpipe/contracts";
-import { runVideoReports, videoMetrics } from "@hrpipe/estimation";
+import {
+  type ProtocolTunedNetworks,
+  readTunedNetworks,
+  runVideoReports,
+  videoMetrics,
+} from "@hrpipe/estimation";
 import { hrOverTimeSpec, renderHtml, renderSvg } from "@hrpipe/report";
 import {
   type Logger,
@@ -75,7 +80,9 @@ export async function processReportJob(
     const key = artifactKeys.report(input.runId, protocol, "windows.json");
     if (await storage.exists(key)) cnn.push(await readArtifact(storage, key, cnnWindowsSchema));
   }
-  const videos = await videoReports(storage, manifest, cnn);
+  const tuned = [];
+  for (const protocol of evaluated) tuned.push(await readTunedNetworks(storage, manifest, protocol));
+  const videos = await videoReports(storage, manifest, cnn, tuned);
   // A run whose data leaves no protocol to queue (no video has a reference, or one subject has them
   // all) is done when it measured at least one video: its rPPG results are what it can give. A queued
   // protocol that failed, with none evaluated, fails the run.
@@ -120,9 +127,10 @@ async function videoReports(
   storage: Storage,
   manifest: RunManifest,
   cnn: CnnWindows[],
+  tuned: ProtocolTunedNetworks[],
 ): Promise<VideoReport[]> {
   const reports: VideoReport[] = [];
-  for (const report of await runVideoReports(storage, manifest, cnn)) {
+  for (const report of await runVideoReports(storage, manifest, cnn, manifest.options.eval, tuned)) {
     let figure: string | null = null;
     if (Object.keys(report.methods).length > 0) {
       figure = artifactKeys.report(manifest.runId, "videos", `${report.participant}-${report.videoId}.svg`);

@@ -1,20 +1,39 @@
 import {
   addresses,
   artifactKeys,
+  decodePulseShard,
+  decodeSafetensors,
   headFiles,
   headSummarySchema,
+  type LabelledVideo,
   layersModelSchema,
   modelProvenanceSchema,
+  type NetworkRef,
   type ProtocolName,
+  type RunManifest,
+  seededPermutation,
   splitVideos,
   type TrainedOn,
   type TrainJobResult,
   type TrainOptions,
+  type TrialLabels,
   trainingCurvesSchema,
   trainingSamplesSchema,
+  trialLabelsSchema,
+  tunedNetworkSchema,
   videoRef,
 } from "@hrpipe/contracts";
-import { serialiseHead, trainHead } from "@hrpipe/model";
+import {
+  beatPulseTarget,
+  diffNormalizedTarget,
+  importedLastLayer,
+  lastLayerModules,
+  lastLayerTuningDefaults,
+  serialiseHead,
+  type TuningVideo,
+  trainHead,
+  tuneLastLayer,
+} from "@hrpipe/model";
 import {
   BadInputError,
   type Logger,
@@ -24,6 +43,9 @@ import {
   type Storage,
   writeArtifact,
 } from "@hrpipe/runtime";
+
+type HeadResult = NonNullable<TrainJobResult["head"]>;
+type TunedResult = TrainJobResult["networks"][number];
 
 export interface TrainJobInput {
   runId: string;
@@ -40,19 +62,45 @@ export interface TrainJobContext {
 }
 
 /**
+ * One protocol's training: the CNN's regression head where the run has a CNN, and each network's
+ * fine-tuned last layer where the run names networks; cross-dataset trains nothing and adopts what
+ * the run it names trained.
+ */
+export async function processTrainJob(
+  input: TrainJobInput,
+  context: TrainJobContext,
+): Promise<TrainJobResult> {
+  const manifest = await readManifest(context.storage, input.runId);
+  const cross = input.protocol === "cross-dataset";
+  const head =
+    manifest.options.cnn === "densenet"
+      ? cross
+        ? await adoptHead(input, context)
+        : await trainCnnHead(input, manifest, context)
+      : null;
+  const networks: TrainJobResult["networks"] = [];
+  for (const network of manifest.networks)
+    networks.push(
+      cross
+        ? await adoptTunedNetwork(input, network, context)
+        : await tuneNetwork(input, manifest, network, context),
+    );
+  return { modelPrefix: `runs/${input.runId}/models/${input.protocol}`, head, networks };
+}
+
+/**
  * Trains the regression head of one protocol: the DenseNet features the features stage wrote for the
  * training videos, joined with their per-frame labels, the head trained with its curves and the list
  * of samples it saw. Nothing is embedded here, so its time does not depend on the backbone. The head
  * is stored under a content address of everything it was trained from (labels, features, options,
  * backbone), so a re-run on the same data reuses it, and the run's models folder gets a copy.
  */
-export async function processTrainJob(
+async function trainCnnHead(
   input: TrainJobInput,
+  manifest: RunManifest,
   context: TrainJobContext,
-): Promise<TrainJobResult> {
-  if (input.protocol === "cross-dataset") return adoptHead(input, context);
+): Promise<HeadResult> {
   const { storage } = context;
-  const manifest = await readManifest(storage, input.runId);
   const split = manifest.splits[input.protocol];
   if (!split)
     throw new BadInputError(
@@ -79,7 +127,6 @@ export async function processTrainJob(
     weightsHash: backbone.weights.weightsHash,
     options: input.options,
   });
-  const modelPrefix = `runs/${input.runId}/models/${input.protocol}`;
   const reused = await storage.exists(artifactKeys.head(headHash, "head.json"));
   let featureShards = 0;
   if (reused) {
@@ -159,7 +206,6 @@ export async function processTrainJob(
     },
   );
   return {
-    modelPrefix,
     headHash,
     trainVideos: videos.length,
     samples: info.samples,
@@ -176,7 +222,7 @@ export async function processTrainJob(
  * into this run's models folder with its provenance, so eval tests it on this run's videos exactly as
  * it tests a head trained here; eval refuses it if its backbone differs from the eval worker's.
  */
-async function adoptHead(input: TrainJobInput, context: TrainJobContext): Promise<TrainJobResult> {
+async function adoptHead(input: TrainJobInput, context: TrainJobContext): Promise<HeadResult> {
   const { storage } = context;
   const source = input.trainedOn;
   if (!source)
@@ -195,7 +241,6 @@ async function adoptHead(input: TrainJobInput, context: TrainJobContext): Promis
   const provenance = await readArtifact(storage, from("provenance.json"), modelProvenanceSchema);
   context.logger?.info({ from: source, headHash: provenance.headHash }, "head of another run adopted");
   return {
-    modelPrefix: `runs/${input.runId}/models/${input.protocol}`,
     headHash: provenance.headHash,
     trainVideos: provenance.trainVideos.length,
     samples: info.samples,
@@ -203,6 +248,189 @@ async function adoptHead(input: TrainJobInput, context: TrainJobContext): Promis
     bestEpoch: info.bestEpoch,
     backend: info.backend,
     featureShards: 0,
+    reused: true,
+  };
+}
+
+/**
+ * The videos that stop a network's tuning early: a seeded share (`validationSplit`) of the training
+ * subjects, at least one, so that no subject is in both; by video where there is only one subject.
+ */
+export function tuningValidation<V extends { participant: string; videoId: string }>(
+  videos: V[],
+  options: Pick<TrainOptions, "validationSplit" | "seed">,
+): { train: V[]; validation: V[] } {
+  const subjects = [...new Set(videos.map((v) => v.participant))].sort();
+  const byVideo = subjects.length < 2;
+  const units = byVideo ? videos.map((v) => videoRef(v.participant, v.videoId)) : subjects;
+  if (units.length < 2 || options.validationSplit === 0) return { train: videos, validation: [] };
+  const count = Math.min(units.length - 1, Math.max(1, Math.round(options.validationSplit * units.length)));
+  const held = new Set(
+    seededPermutation(units.length, options.seed)
+      .slice(0, count)
+      .map((i) => units[i]!),
+  );
+  const isHeld = (v: V) => held.has(byVideo ? videoRef(v.participant, v.videoId) : v.participant);
+  return { train: videos.filter((v) => !isHeld(v)), validation: videos.filter(isHeld) };
+}
+
+/**
+ * The pulse a network should give on a video: a PPG reference's own waveform where the labels carry
+ * it (what PhysNet was trained against), else a wave from the reference's beats (ECG, RR intervals);
+ * DiffNormalized either way.
+ */
+export function tuningTarget(labels: TrialLabels, frames: number, fps: number): Float64Array {
+  if (!labels.waveform) return beatPulseTarget(labels.beatTimesS, frames, fps);
+  const wave = new Float64Array(frames).fill(Number.NaN);
+  labels.waveform.values.slice(0, frames).forEach((value, frame) => {
+    if (value !== null) wave[frame] = value;
+  });
+  return diffNormalizedTarget(wave);
+}
+
+/** A video's network outputs and its reference's target pulse, as tuning reads them. */
+async function tuningVideo(storage: Storage, video: LabelledVideo, pulseKey: string): Promise<TuningVideo> {
+  const shard = decodePulseShard(await storage.get(pulseKey), pulseKey);
+  if (!shard.features)
+    throw new BadInputError(`${pulseKey} holds no features to tune on; run the neural stage again.`);
+  const labels = await readArtifact(storage, video.labelsKey, trialLabelsSchema);
+  return {
+    features: Float64Array.from(shard.features),
+    channels: shard.channels,
+    target: tuningTarget(labels, shard.pulse.length, video.fps),
+    usable: shard.faceFound,
+  };
+}
+
+/**
+ * Fine-tunes a network's last layer for one protocol (tuneLastLayer: negative Pearson against a wave
+ * from the reference's beats, on the features the neural stage cached, early stopping on held-out
+ * training subjects), stored under a content address of its training set and options, so a re-run
+ * on the same data reuses it; the run's models folder gets a copy as `<name>-ft.json`.
+ */
+async function tuneNetwork(
+  input: TrainJobInput,
+  manifest: RunManifest,
+  network: NetworkRef,
+  context: TrainJobContext,
+): Promise<TunedResult> {
+  const { storage } = context;
+  const split = manifest.splits[input.protocol];
+  if (!split)
+    throw new BadInputError(
+      `run ${input.runId} has no ${input.protocol} split in its manifest; re-run the ingest.`,
+    );
+  const videos = splitVideos(manifest, split.train).filter((v) => v.pulses[network.name]);
+  if (videos.length === 0)
+    throw new BadInputError(
+      `run ${input.runId}, ${input.protocol}: no training video has labels and a ${network.name} pulse (see the manifest's exclusions).`,
+    );
+  const { train, validation } = tuningValidation(videos, input.options);
+  const options = { ...lastLayerTuningDefaults, seed: input.options.seed };
+  const keys = (list: LabelledVideo[]) =>
+    list
+      .map((v) => ({ labelsKey: v.labelsKey, pulseKey: v.pulses[network.name]! }))
+      .sort((a, b) => a.pulseKey.localeCompare(b.pulseKey));
+  const tunedHash = addresses.tuned({ train: keys(train), validation: keys(validation), options });
+  const key = artifactKeys.tunedNetwork(tunedHash);
+  const reused = await storage.exists(key);
+  if (!reused) {
+    const weights = decodeSafetensors(
+      await storage.get(artifactKeys.neuralModel(network.hash, "weights.safetensors")),
+      artifactKeys.neuralModel(network.hash, "weights.safetensors"),
+    ).tensors;
+    const imported = importedLastLayer(network.architecture, weights);
+    const load = async (list: LabelledVideo[]) => {
+      const loaded: TuningVideo[] = [];
+      for (const video of list) loaded.push(await tuningVideo(storage, video, video.pulses[network.name]!));
+      return loaded;
+    };
+    let tuning: ReturnType<typeof tuneLastLayer>;
+    try {
+      tuning = tuneLastLayer(await load(train), await load(validation), imported, options);
+    } catch (error) {
+      throw new BadInputError(
+        `run ${input.runId}, ${input.protocol}, ${network.name}: ${(error as Error).message}`,
+      );
+    }
+    const refs = (list: LabelledVideo[]) => list.map((v) => videoRef(v.participant, v.videoId));
+    await writeArtifact(storage, key, tunedNetworkSchema, {
+      format: "hrpipe-tuned-network",
+      version: 1,
+      network: { name: network.name, hash: network.hash },
+      layers: [lastLayerModules[network.architecture].module],
+      weight: Array.from(tuning.layer.weight),
+      bias: tuning.layer.bias,
+      loss: "negative Pearson correlation over 128-frame chunks",
+      target:
+        "the reference's PPG waveform, DiffNormalized (a cosine wave from its beats where it has no PPG)",
+      options,
+      trainVideos: refs(train),
+      validationVideos: refs(validation),
+      bestEpoch: tuning.bestEpoch,
+      curve: tuning.curve.map((entry) => ({
+        ...entry,
+        validationLoss: Number.isFinite(entry.validationLoss) ? entry.validationLoss : null,
+      })),
+      trainChunks: tuning.trainChunks,
+      validationChunks: tuning.validationChunks,
+      framesPerS: tuning.framesPerS,
+      device: "cpu",
+    });
+    context.logger?.info(
+      { network: network.name, bestEpoch: tuning.bestEpoch, trainChunks: tuning.trainChunks },
+      "network fine-tuned",
+    );
+  }
+  const tuned = await readArtifact(storage, key, tunedNetworkSchema);
+  await writeArtifact(
+    storage,
+    artifactKeys.runTunedNetwork(input.runId, input.protocol, network.name),
+    tunedNetworkSchema,
+    tuned,
+  );
+  return {
+    name: network.name,
+    tunedHash,
+    trainVideos: tuned.trainVideos.length,
+    bestEpoch: tuned.bestEpoch,
+    reused,
+  };
+}
+
+/** cross-dataset: the network another run fine-tuned, copied into this run's models folder. */
+async function adoptTunedNetwork(
+  input: TrainJobInput,
+  network: NetworkRef,
+  context: TrainJobContext,
+): Promise<TunedResult> {
+  const { storage } = context;
+  const source = input.trainedOn;
+  if (!source)
+    throw new BadInputError(
+      `run ${input.runId}, cross-dataset: the train job names no run whose network to test.`,
+    );
+  const from = artifactKeys.runTunedNetwork(source.runId, source.protocol, network.name);
+  if (!(await storage.exists(from)))
+    throw new BadInputError(
+      `run ${source.runId} has no fine-tuned ${network.name} for ${source.protocol} in ${storage.url} (${from}); run that dataset with --neural ${network.name} first, then test it here.`,
+    );
+  const tuned = await readArtifact(storage, from, tunedNetworkSchema);
+  if (tuned.network.hash !== network.hash)
+    throw new BadInputError(
+      `run ${source.runId} fine-tuned ${network.name} from model ${tuned.network.hash}, but the name now points at ${network.hash}; import the same checkpoint under another name for this run.`,
+    );
+  await writeArtifact(
+    storage,
+    artifactKeys.runTunedNetwork(input.runId, input.protocol, network.name),
+    tunedNetworkSchema,
+    tuned,
+  );
+  return {
+    name: network.name,
+    tunedHash: "adopted",
+    trainVideos: tuned.trainVideos.length,
+    bestEpoch: tuned.bestEpoch,
     reused: true,
   };
 }

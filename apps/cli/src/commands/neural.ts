@@ -13,7 +13,7 @@ import {
   sha256Of,
   tensor,
 } from "@hrpipe/contracts";
-import { resizeArea } from "@hrpipe/face";
+import { cropSequence } from "@hrpipe/face";
 import {
   CheckpointError,
   importCheckpoint,
@@ -119,9 +119,8 @@ export async function installedModels(storage: Storage): Promise<string[]> {
 
 /**
  * A network's pulse (and its last layer's features) over a video's crops (one per frame with a face,
- * [count, side, side, 3] u8, at the video's frame indices): resized to the network's input, frames
- * without a face holding the last face (the pulse there is not used), and run in clips
- * (networkOutputs). Undefined for a video shorter than a clip.
+ * [count, side, side, 3] u8, at the video's frame indices), as the neural stage computes them
+ * (cropSequence, networkOutputs). Undefined for a video shorter than a clip.
  */
 export async function videoNetworkOutputs(
   storage: Storage,
@@ -130,32 +129,11 @@ export async function videoNetworkOutputs(
   frames: number,
 ): Promise<VideoNetworkOutputs | undefined> {
   const model = await readModel(storage, name);
-  const { size } = model.input;
-  const cropBytes = crops.side * crops.side * 3;
-  const frameBytes = size * size * 3;
-  const sequence = new Uint8Array(frames * frameBytes);
-  let last: Uint8Array | undefined;
-  let next = 0;
-  for (let frame = 0; frame < frames; frame++) {
-    if (next < crops.frameIndex.length && crops.frameIndex[next] === frame) {
-      const crop = crops.images.subarray(next * cropBytes, (next + 1) * cropBytes);
-      last = resizeArea(
-        crop,
-        crops.side,
-        crops.side,
-        { x: 0, y: 0, width: crops.side, height: crops.side },
-        size,
-        size,
-      );
-      next++;
-    }
-    if (last) sequence.set(last, frame * frameBytes);
-  }
   const session = await NetworkSession.create(
     await storage.get(artifactKeys.neuralModel(model.hash, "model.onnx")),
   );
   try {
-    return await networkOutputs(session, sequence, frames, model.input);
+    return await networkOutputs(session, cropSequence(crops, frames, model.input.size), frames, model.input);
   } finally {
     await session.release();
   }

@@ -1,13 +1,30 @@
 import { rm, stat, writeFile } from "node:fs/promises";
-import { jobIds, loadConfig, newRunId, type VideoEstimate, type VideoReport } from "@hrpipe/contracts";
+import {
+  artifactKeys,
+  type EstimatorName,
+  jobIds,
+  loadConfig,
+  neuralModelNameSchema,
+  newRunId,
+  type VideoEstimate,
+  type VideoReport,
+} from "@hrpipe/contracts";
 import { type EstimationOptions, runVideoReports } from "@hrpipe/estimation";
 import { scratchDir } from "@hrpipe/media";
-import { createLogger, FileStorage, InlineRunner, readManifest } from "@hrpipe/runtime";
-import { agreement, bandAgreement, type RppgMethod } from "@hrpipe/signal";
+import {
+  createLogger,
+  FileStorage,
+  InlineRunner,
+  readArtifact,
+  readManifest,
+  type Storage,
+} from "@hrpipe/runtime";
+import { agreement, bandAgreement } from "@hrpipe/signal";
 import { decodeStage } from "@hrpipe/worker-decode";
 import { faceStage } from "@hrpipe/worker-face";
 import { ingestStage } from "@hrpipe/worker-ingest";
 import { labelsStage } from "@hrpipe/worker-labels";
+import { neuralStage } from "@hrpipe/worker-neural";
 import { formatTable, UserError } from "../output.ts";
 import { uploadFolder } from "../upload.ts";
 import { ingestPayload, type RunCommandOptions } from "./ingest.ts";
@@ -25,29 +42,33 @@ type FolderVideo = Omit<VideoReport, "figure">;
  * the folder stored by content in a scratch file storage, the ingest plan (its layout given or
  * detected), decode, the face stage and the references' labels, then every video measured as the run
  * report measures it (runVideoReports). `hrpipe run` on the same folder with the same options gives
- * the same rates against the same references; no CNN runs. report.json holds `videos[]` and the
+ * the same rates against the same references; no CNN runs, and the imported networks asked for run as
+ * imported (the neural stage; fine-tuning needs a run's protocols). report.json holds `videos[]` and the
  * methods' agreement with the references per video and per window.
  */
 export async function rppgFolder(
   root: string,
   options: {
     out: string;
-    methods: RppgMethod[];
+    methods: EstimatorName[];
     estimate: Pick<EstimationOptions, "harmonicWeight">;
     run: RunCommandOptions;
     /** Print every video's RMSSD per method (--hrv); report.json holds the HRV either way. */
     hrv?: boolean;
+    /** Imported networks to run (also named in `methods`), and the storage they were imported into. */
+    networks?: { names: string[]; storage: Storage };
   },
 ): Promise<number> {
   const runId = newRunId();
-  const payload = await ingestPayload(runId, "", options.run);
+  const payload = { ...(await ingestPayload(runId, "", options.run)), neural: options.networks?.names ?? [] };
   const scratch = await scratchDir("rppg");
   try {
     const storage = new FileStorage(scratch);
+    if (options.networks) await copyModels(options.networks.storage, storage, options.networks.names);
     const upload = await uploadFolder(storage, root);
     const logger = createLogger({ level: process.env.LOG_LEVEL ?? "warn" });
     let jobs = 0;
-    const runner = new InlineRunner([ingestStage, labelsStage, decodeStage, faceStage], {
+    const runner = new InlineRunner([ingestStage, labelsStage, decodeStage, faceStage, neuralStage], {
       config: loadConfig(),
       logger,
       storage,
@@ -80,15 +101,29 @@ export async function rppgFolder(
   }
 }
 
+/** The named networks' files, from the storage they were imported into to the folder run's scratch storage. */
+async function copyModels(from: Storage, to: Storage, names: string[]): Promise<void> {
+  for (const name of names) {
+    const nameKey = artifactKeys.neuralModelName(name);
+    const { hash } = await readArtifact(from, nameKey, neuralModelNameSchema);
+    for (const file of ["model.onnx", "weights.safetensors", "model.json"] as const)
+      await to.put(
+        artifactKeys.neuralModel(hash, file),
+        await from.get(artifactKeys.neuralModel(hash, file)),
+      );
+    await to.put(nameKey, await from.get(nameKey));
+  }
+}
+
 async function writeFolderReport(
   root: string,
   layout: string,
   videos: FolderVideo[],
   exclusions: unknown[],
-  options: { out: string; methods: RppgMethod[]; hrv?: boolean },
+  options: { out: string; methods: EstimatorName[]; hrv?: boolean },
 ): Promise<number> {
   const scored = videos.filter((v) => v.excluded === null && v.referenceHrBpm !== null);
-  const metricsOf = (method: RppgMethod) => {
+  const metricsOf = (method: EstimatorName) => {
     const windows = paired(
       scored.flatMap((v) =>
         (v.methods[method]?.windows ?? []).map(

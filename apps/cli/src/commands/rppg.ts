@@ -125,18 +125,10 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
   // The run flags it shares, checked as a run checks them (an invalid one is named by its flag).
   const run = parsePayload("ingest", await ingestPayload("rppg", "", options));
   const folder = !options.rgb && (await isFolder(input));
-  if (methods.length === 0 && (options.rgb || folder))
+  if (methods.length === 0 && options.rgb)
     throw new UserError(
-      `--method must be all or one of ${rppgMethods.join(", ")} for ${options.rgb ? "an --rgb trace" : "a folder"}, got ${options.method}; an imported network measures one video for now.`,
+      `--method must be all or one of ${rppgMethods.join(", ")} for an --rgb trace, got ${options.method}; an imported network reads faces, not a trace.`,
     );
-  if (folder)
-    return rppgFolder(input, {
-      out: options.out,
-      methods,
-      estimate: { harmonicWeight: options.harmonicWeight },
-      run: options,
-      hrv: options.hrv,
-    });
   // The imported networks read a video's face crops: the model store is opened only when they are asked for.
   const models =
     !options.rgb && (options.method === "all" || methods.length === 0) ? modelStorage({}) : undefined;
@@ -147,6 +139,15 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
       throw new UserError(
         `--method must be all or one of ${[...rppgMethods, ...networks].join(", ")} (the imported networks: hrpipe model list), got ${options.method}.`,
       );
+    if (folder)
+      return await rppgFolder(input, {
+        out: options.out,
+        methods: [...methods, ...neural],
+        estimate: { harmonicWeight: options.harmonicWeight },
+        run: options,
+        hrv: options.hrv,
+        ...(models && neural.length > 0 ? { networks: { names: neural, storage: models } } : {}),
+      });
     return await measureVideo(input, options, { methods, neural, models, run });
   } finally {
     await models?.close();

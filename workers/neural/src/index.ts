@@ -1,0 +1,2 @@
+export * from "./processor.ts";
+export * from "./worker.ts";
