@@ -153,6 +153,7 @@ export const noopTrain = defineStage(
       modelPrefix: "bench",
       head: null,
       networks: [],
+      reused: false,
     })),
 );
 

@@ -220,6 +220,7 @@ describe("the compose services' commands, run without Docker", () => {
       "ingest",
       "labels",
       "metrics",
+      "neural",
       "report",
       "train",
     ]);

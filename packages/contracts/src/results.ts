@@ -133,6 +133,8 @@ export const trainResultSchema = z.object({
       reused: z.boolean(),
     }),
   ),
+  /** Nothing was trained here: the head and every network were found already trained (or adopted). */
+  reused: z.boolean(),
 });
 export type TrainJobResult = z.infer<typeof trainResultSchema>;
 

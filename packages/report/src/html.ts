@@ -106,7 +106,8 @@ export function tuningNotes(report: Pick<ProtocolReport, "networks">): string[] 
   return report.networks.map(({ name, tuned }) => {
     if (!tuned) return `${tunedName(name)}: not fine-tuned in this protocol.`;
     const from = tuned.from ? `, fine-tuned by run ${tuned.from}` : "";
-    return `${tunedName(name)}${from}: ${tuned.layers.join(", ")} trained (the rest as imported) on ${tuned.trainVideos} videos, ${tuned.validationVideos} held out for early stopping; ${tuned.loss} against ${tuned.target}; best epoch ${tuned.bestEpoch} of ${tuned.epochs}, ${tuned.trainChunks} chunks, ${Math.round(tuned.framesPerS).toLocaleString("en")} frames/s on ${tuned.device}.`;
+    const videos = (n: number) => `${n} video${n === 1 ? "" : "s"}`;
+    return `${tunedName(name)}${from}: ${tuned.layers.join(", ")} trained (the rest as imported) on ${videos(tuned.trainVideos)}, ${videos(tuned.validationVideos)} held out for early stopping; ${tuned.loss} against ${tuned.target}; best epoch ${tuned.bestEpoch} of ${tuned.epochs}, ${tuned.trainChunks} chunks, ${Math.round(tuned.framesPerS).toLocaleString("en")} frames/s on ${tuned.device}.`;
   });
 }
 

@@ -85,7 +85,12 @@ export async function processTrainJob(
         ? await adoptTunedNetwork(input, network, context)
         : await tuneNetwork(input, manifest, network, context),
     );
-  return { modelPrefix: `runs/${input.runId}/models/${input.protocol}`, head, networks };
+  return {
+    modelPrefix: `runs/${input.runId}/models/${input.protocol}`,
+    head,
+    networks,
+    reused: (head?.reused ?? true) && networks.every((network) => network.reused),
+  };
 }
 
 /**
@@ -279,7 +284,11 @@ export function tuningValidation<V extends { participant: string; videoId: strin
  * it (what PhysNet was trained against), else a wave from the reference's beats (ECG, RR intervals);
  * DiffNormalized either way.
  */
-export function tuningTarget(labels: TrialLabels, frames: number, fps: number): Float64Array {
+export function tuningTarget(
+  labels: Pick<TrialLabels, "waveform" | "beatTimesS">,
+  frames: number,
+  fps: number,
+): Float64Array {
   if (!labels.waveform) return beatPulseTarget(labels.beatTimesS, frames, fps);
   const wave = new Float64Array(frames).fill(Number.NaN);
   labels.waveform.values.slice(0, frames).forEach((value, frame) => {
@@ -289,16 +298,23 @@ export function tuningTarget(labels: TrialLabels, frames: number, fps: number): 
 }
 
 /** A video's network outputs and its reference's target pulse, as tuning reads them. */
-async function tuningVideo(storage: Storage, video: LabelledVideo, pulseKey: string): Promise<TuningVideo> {
+async function tuningVideo(
+  storage: Storage,
+  video: LabelledVideo,
+  pulseKey: string,
+): Promise<{ tuning: TuningVideo; target: "waveform" | "beats" }> {
   const shard = decodePulseShard(await storage.get(pulseKey), pulseKey);
   if (!shard.features)
     throw new BadInputError(`${pulseKey} holds no features to tune on; run the neural stage again.`);
   const labels = await readArtifact(storage, video.labelsKey, trialLabelsSchema);
   return {
-    features: Float64Array.from(shard.features),
-    channels: shard.channels,
-    target: tuningTarget(labels, shard.pulse.length, video.fps),
-    usable: shard.faceFound,
+    tuning: {
+      features: Float64Array.from(shard.features),
+      channels: shard.channels,
+      target: tuningTarget(labels, shard.pulse.length, video.fps),
+      usable: shard.faceFound,
+    },
+    target: labels.waveform ? "waveform" : "beats",
   };
 }
 
@@ -340,14 +356,21 @@ async function tuneNetwork(
       artifactKeys.neuralModel(network.hash, "weights.safetensors"),
     ).tensors;
     const imported = importedLastLayer(network.architecture, weights);
+    const targets = { waveform: 0, beats: 0 };
+    const videoCount = (n: number) => `${n} video${n === 1 ? "" : "s"}`;
     const load = async (list: LabelledVideo[]) => {
       const loaded: TuningVideo[] = [];
-      for (const video of list) loaded.push(await tuningVideo(storage, video, video.pulses[network.name]!));
+      for (const video of list) {
+        const { tuning, target } = await tuningVideo(storage, video, video.pulses[network.name]!);
+        targets[target]++;
+        loaded.push(tuning);
+      }
       return loaded;
     };
     let tuning: ReturnType<typeof tuneLastLayer>;
+    const [trainSet, validationSet] = [await load(train), await load(validation)];
     try {
-      tuning = tuneLastLayer(await load(train), await load(validation), imported, options);
+      tuning = tuneLastLayer(trainSet, validationSet, imported, options);
     } catch (error) {
       throw new BadInputError(
         `run ${input.runId}, ${input.protocol}, ${network.name}: ${(error as Error).message}`,
@@ -362,8 +385,12 @@ async function tuneNetwork(
       weight: Array.from(tuning.layer.weight),
       bias: tuning.layer.bias,
       loss: "negative Pearson correlation over 128-frame chunks",
-      target:
-        "the reference's PPG waveform, DiffNormalized (a cosine wave from its beats where it has no PPG)",
+      target: `${[
+        ...(targets.waveform ? [`the reference PPG waveform (${videoCount(targets.waveform)})`] : []),
+        ...(targets.beats
+          ? [`a cosine wave through the reference's beats (${videoCount(targets.beats)})`]
+          : []),
+      ].join(" and ")}, DiffNormalized`,
       options,
       trainVideos: refs(train),
       validationVideos: refs(validation),

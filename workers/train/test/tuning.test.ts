@@ -32,7 +32,7 @@ describe("fine-tuning a network in the train stage", () => {
     const values = Array.from({ length: frames }, (_, k) =>
       k < 10 ? null : Math.sin((2 * Math.PI * 1.25 * k) / fps),
     );
-    const labels = { beatTimesS: [], waveform: { fps, values } } as never;
+    const labels = { beatTimesS: [], waveform: { fps, values } };
     const target = tuningTarget(labels, frames, fps);
     expect(target.subarray(0, 10).every(Number.isNaN)).toBe(true);
     // DiffNormalized: the next frame's difference, so it leads the wave by a quarter period.
@@ -41,7 +41,7 @@ describe("fine-tuning a network in the train stage", () => {
       Math.sin((2 * Math.PI * 1.25 * (k + 1)) / fps) - Math.sin((2 * Math.PI * 1.25 * k) / fps);
     expect(Math.sign(target[k]!)).toBe(Math.sign(expected));
     const beats = Array.from({ length: 12 }, (_, i) => i * 0.8);
-    const fromBeats = tuningTarget({ beatTimesS: beats, waveform: null } as never, frames, fps);
+    const fromBeats = tuningTarget({ beatTimesS: beats, waveform: null }, frames, fps);
     expect(fromBeats.subarray(0, Math.round(8.8 * fps) - 1).every(Number.isFinite)).toBe(true);
     expect(fromBeats.subarray(Math.round(8.8 * fps)).every(Number.isNaN)).toBe(true);
   });
