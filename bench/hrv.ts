@@ -3,6 +3,7 @@ import path from "node:path";
 import { faceOptionsSchema } from "@hrpipe/contracts";
 import { analyseVideo, FaceDetector, LandmarkDetector } from "@hrpipe/face";
 import {
+  beatAgreement,
   beatIntervals,
   bloodVolumeSign,
   cleanPulse,
@@ -102,14 +103,9 @@ export async function benchHrv(): Promise<BenchResult> {
       const source = methodSource(method, analysis.rgb, analysis.faceFound, fps);
       const rppg = hrvOf(source, fps, bloodVolumeSign[method]);
       const raw = matchBeats(rppg.beatsS, referenceBeatsS, 0.15);
-      // The face's pulse arrives before the finger's: the recording's median lag (beats paired within
-      // 0.4 s) is taken out before matching, as the pulse transit time is not a beat error.
-      const lagS = matchBeats(rppg.beatsS, referenceBeatsS, 0.4).medianLagS ?? 0;
-      const match = matchBeats(
-        rppg.beatsS.map((t) => t - lagS),
-        referenceBeatsS,
-        0.15,
-      );
+      // As the run report compares them: matched after the recording's median lag (the face's pulse
+      // arrives before the finger's, and that transit is not a beat error).
+      const match = beatAgreement(rppg, { beatsS: referenceBeatsS, whole: referenceHrv.whole });
       const frames = Math.min(
         analysis.faceFound.length,
         Math.round((reference.ppg.length / reference.fsHz) * fps),
@@ -130,13 +126,9 @@ export async function benchHrv(): Promise<BenchResult> {
         raw: { sensitivity: raw.sensitivity, positivePredictivity: raw.positivePredictivity },
         sensitivity: match.sensitivity,
         positivePredictivity: match.positivePredictivity,
-        medianLagMs: lagS * 1000,
-        meanIbiErrorMs: Math.abs(
-          (rppg.whole.meanIbiMs ?? Number.NaN) - (referenceHrv.whole.meanIbiMs ?? Number.NaN),
-        ),
-        rmssdErrorMs: Math.abs(
-          (rppg.whole.rmssdMs ?? Number.NaN) - (referenceHrv.whole.rmssdMs ?? Number.NaN),
-        ),
+        medianLagMs: match.lagMs ?? Number.NaN,
+        meanIbiErrorMs: match.meanIbiErrorMs ?? Number.NaN,
+        rmssdErrorMs: match.rmssdErrorMs ?? Number.NaN,
         rppg: rppg.whole,
         reference: referenceHrv.whole,
       });

@@ -1,5 +1,6 @@
 import {
   artifactKeys,
+  type CnnName,
   type HrpipeConfig,
   loadConfig,
   type RunReport,
@@ -32,6 +33,11 @@ export interface LocalPipelineOptions {
   storage: string;
   /** Who is talking, for the lines on stderr (demo, run). */
   name: string;
+  /**
+   * The run's CNN: without one no features worker starts, so no DenseNet backbone is built (the
+   * features stage would have no job anyway).
+   */
+  cnn: CnnName;
 }
 
 /** How a followed run ended: its final progress and when each stage last had nothing pending. */
@@ -73,7 +79,8 @@ export class LocalPipeline {
     const config = loadConfig(env);
     const logger = createLogger({ level: config.logLevel });
     const storage = openStorage(config.storageUrl, config);
-    const workers = startStageWorkers(parseStages(["all"]), {
+    const stages = stageNames.filter((stage) => stage !== "features" || options.cnn === "densenet");
+    const workers = startStageWorkers(parseStages(stages), {
       config,
       logger,
       storage,

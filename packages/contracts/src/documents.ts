@@ -327,6 +327,24 @@ export const hrvMetricsSchema = z.object({
   flaggedShare: z.number().nullable(),
 });
 
+/** A recording's HRV: over the whole of it and per consecutive 60 s from its first frame. */
+const recordingHrvSchema = z.object({
+  whole: hrvMetricsSchema,
+  spans: z.array(hrvMetricsSchema.extend({ startS: z.number(), endS: z.number() })),
+});
+
+/**
+ * An estimator's beats against the reference's (signal's beatAgreement): matched within 150 ms after
+ * the recording's median lag, and the HRV errors.
+ */
+export const beatAgreementSchema = z.object({
+  sensitivity: z.number(),
+  positivePredictivity: z.number(),
+  lagMs: z.number().nullable(),
+  meanIbiErrorMs: z.number().nullable(),
+  rmssdErrorMs: z.number().nullable(),
+});
+
 /** One estimator on one video: its whole-video heart rate and its windows (README, "report.json"). */
 export const videoEstimateSchema = z.object({
   /** The median of the video's confident windows, bpm; null when no window was. */
@@ -348,11 +366,10 @@ export const videoEstimateSchema = z.object({
   /** For the CNN and fine-tuned networks: the protocol whose test split held the video (they never saw it). */
   protocol: z.enum(protocolNames).optional(),
   /** Beats and heart-rate variability from the pulse (rPPG methods and networks; README, "HRV"). */
-  hrv: z
-    .object({
-      whole: hrvMetricsSchema,
-      /** Consecutive 60-s spans from the video's first frame. */
-      spans: z.array(hrvMetricsSchema.extend({ startS: z.number(), endS: z.number() })),
+  hrv: recordingHrvSchema
+    .extend({
+      /** Against the reference's beats, where the video's reference has beats. */
+      reference: beatAgreementSchema.optional(),
     })
     .optional(),
 });
@@ -370,6 +387,8 @@ export const videoReportSchema = z.object({
   referenceHrBpm: z.number().nullable(),
   /** Why the video was left out, or null. */
   excluded: z.string().nullable(),
+  /** The reference's own HRV from its beats (PPG systolic peaks, ECG R peaks); null without beats. */
+  referenceHrv: recordingHrvSchema.extend({ beats: z.number().int() }).nullable().default(null),
   /** Every rPPG method, and the CNN where a protocol tested the video. */
   methods: z.record(z.string(), videoEstimateSchema),
   /** Storage key of its HR-over-time figure. */
@@ -393,6 +412,19 @@ export const runReportSchema = z.object({
   videos: z.array(videoReportSchema),
   /** Per estimator, its whole-video heart rates against the references (the field's per-video MAE...). */
   videoMetrics: z.record(z.string(), agreementMetricsSchema),
+  /** Per estimator, its beats and HRV against the references' beats, averaged over the videos that have both. */
+  hrvAgreement: z
+    .record(
+      z.string(),
+      z.object({
+        videos: z.number().int(),
+        sensitivity: z.number(),
+        positivePredictivity: z.number(),
+        meanIbiErrorMs: z.number().nullable(),
+        rmssdErrorMs: z.number().nullable(),
+      }),
+    )
+    .default({}),
   /** The CNN's features: the backbone and where they were computed (null when nothing was embedded). */
   features: runManifestSchema.shape.features,
   /** What the run's videos were scored against: ECG (AMIGOS's .mat files, an ECG table), PPG, HR, RR. */

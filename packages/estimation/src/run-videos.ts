@@ -111,6 +111,7 @@ export async function runVideoReports(
       durationS: null,
       referenceHrBpm: null,
       excluded: exclusion.reason,
+      referenceHrv: null,
       methods: {},
     });
   }

@@ -12,14 +12,18 @@ import {
 } from "@hrpipe/contracts";
 import {
   agreement,
+  beatAgreement,
+  beatIntervals,
   bloodVolumeSign,
   median,
   methodSource,
   type PulseSource,
   pulseHrv,
   pulseVideoEstimate,
+  type RecordingHrv,
   type RppgMethod,
   type RppgOptions,
+  recordingHrv,
   rppgMethods,
 } from "@hrpipe/signal";
 
@@ -30,8 +34,31 @@ export interface VideoTraceRows {
   firstFrame: number;
 }
 
-/** A reference as labels on the video's clock: label k is the heart rate around k / fps s. */
-export type WindowLabels = Pick<TrialLabels, "hrBpm" | "fps">;
+/**
+ * A reference as labels on the video's clock: label k is the heart rate around k / fps s; its beats
+ * (where it has them) are what the estimators' beats are compared with.
+ */
+export type WindowLabels = Pick<TrialLabels, "hrBpm" | "fps"> & Partial<Pick<TrialLabels, "beatTimesS">>;
+
+/**
+ * The reference's HRV from its beats over the video's `durationS`, its intervals flagged by the rate
+ * the reference itself gives around them (its labels); null where it has fewer than three beats.
+ */
+export function referenceHrv(
+  labels: WindowLabels | undefined,
+  durationS: number,
+): (RecordingHrv & { beatsS: number[] }) | null {
+  const beatsS = labels?.beatTimesS ?? [];
+  if (!labels || beatsS.length < 3) return null;
+  const rates = labels.hrBpm.filter((hr): hr is number => hr !== null);
+  const typicalRrS =
+    rates.length > 0 ? 60 / median(rates) : median(beatsS.slice(1).map((t, i) => t - beatsS[i]!));
+  const expectedRrS = (timeS: number) => {
+    const hr = labels.hrBpm[Math.round(timeS * labels.fps)];
+    return hr ? 60 / hr : typicalRrS;
+  };
+  return { beatsS, ...recordingHrv(beatIntervals(beatsS, expectedRrS), durationS) };
+}
 
 /**
  * The one definition of a window's reference, wherever a window is scored (eval, the run report,
@@ -109,6 +136,8 @@ function sourceEstimate(
   const offsetS = firstFrame / fps;
   const estimate = pulseVideoEstimate(source, fps, options);
   const hrv = pulseHrv(source, fps, estimate.windows, { sign });
+  const reference = referenceHrv(labels, (firstFrame + source.frames) / fps);
+  const beatsS = hrv.beatsS.map((t) => t + offsetS);
   return {
     hrBpm: estimate.hrBpm,
     windows: estimate.windows.map((w) => {
@@ -119,6 +148,7 @@ function sourceEstimate(
     hrv: {
       whole: hrv.whole,
       spans: hrv.spans.map((span) => ({ ...span, startS: span.startS + offsetS, endS: span.endS + offsetS })),
+      ...(reference ? { reference: beatAgreement({ beatsS, whole: hrv.whole }, reference) } : {}),
     },
   };
 }
@@ -179,12 +209,15 @@ export function videoReport(
     durationS: artifacts ? artifacts.frameCount / artifacts.fps : null,
     referenceHrBpm: labels?.videoHrBpm ?? null,
     excluded: inputs.excluded ?? null,
+    referenceHrv: null,
     methods: {},
   };
   if (!artifacts || !traces) {
     report.excluded ??= "the video reached no face traces; see the exclusions.";
     return report;
   }
+  const hrv = referenceHrv(labels, artifacts.frameCount / artifacts.fps);
+  if (hrv) report.referenceHrv = { whole: hrv.whole, spans: hrv.spans, beats: hrv.beatsS.length };
   report.methods = {
     ...rppgEstimates(traces, artifacts.fps, labels, options),
     ...networkEstimates(inputs.networks ?? {}, artifacts.fps, labels, options),
@@ -234,4 +267,31 @@ export function videoMetrics(
       );
   }
   return metrics;
+}
+
+/**
+ * Each estimator's beats and HRV against the references' beats, averaged over the videos where both
+ * have them: what the report's HRV table ranks.
+ */
+export function hrvAgreement(videos: Pick<VideoReport, "methods">[]): RunReport["hrvAgreement"] {
+  const summary: RunReport["hrvAgreement"] = {};
+  const meanOf = (values: (number | null)[]) => {
+    const known = values.filter((v): v is number => v !== null && Number.isFinite(v));
+    return known.length > 0 ? known.reduce((s, v) => s + v, 0) / known.length : null;
+  };
+  for (const name of estimatorsIn(Object.assign({}, ...videos.map((v) => v.methods)))) {
+    const compared = videos.flatMap((v) => {
+      const reference = v.methods[name]?.hrv?.reference;
+      return reference ? [reference] : [];
+    });
+    if (compared.length === 0) continue;
+    summary[name] = {
+      videos: compared.length,
+      sensitivity: meanOf(compared.map((c) => c.sensitivity))!,
+      positivePredictivity: meanOf(compared.map((c) => c.positivePredictivity))!,
+      meanIbiErrorMs: meanOf(compared.map((c) => c.meanIbiErrorMs)),
+      rmssdErrorMs: meanOf(compared.map((c) => c.rmssdErrorMs)),
+    };
+  }
+  return summary;
 }

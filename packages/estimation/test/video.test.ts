@@ -1,6 +1,6 @@
 import type { RunManifest, TrialLabels, VideoArtifacts } from "@hrpipe/contracts";
 import { describe, expect, it } from "vitest";
-import { rppgEstimates, videoMetrics, videoReport } from "../src/video.ts";
+import { hrvAgreement, rppgEstimates, videoMetrics, videoReport } from "../src/video.ts";
 
 const fps = 30;
 const seconds = 40;
@@ -110,5 +110,55 @@ describe("videoReport: one video of the run report", () => {
     ]);
     expect(metrics.pos).toMatchObject({ n: 2, mae: 3 });
     expect(metrics.cnn).toBeUndefined();
+  });
+
+  it("compares every estimator's beats and HRV with the reference's beats, where the reference has them", () => {
+    // The reference's beats: the same 72 bpm, 100 ms after the skin's (the finger lags the face).
+    const beatTimesS = Array.from({ length: 52 }, (_, k) => 2 + 0.1 + (k + 0.25) * (60 / hrBpm));
+    const withBeats = { ...labels, beatTimesS } as TrialLabels;
+    const measured = videoReport(
+      { video, artifacts, labels: withBeats, traces: pulsingTraces(2 * fps) },
+      [],
+      options,
+    );
+    expect(measured.referenceHrv!.beats).toBe(52);
+    expect(Math.abs(measured.referenceHrv!.whole.meanIbiMs! - 60_000 / hrBpm)).toBeLessThan(1);
+    const pos = measured.methods.pos!.hrv!.reference!;
+    // Every beat found and matched once the lag is out; a steady rate leaves no interval error.
+    expect(pos.sensitivity).toBeGreaterThan(0.9);
+    expect(pos.positivePredictivity).toBeGreaterThan(0.9);
+    expect(pos.meanIbiErrorMs!).toBeLessThan(10);
+    const summary = hrvAgreement([measured]);
+    expect(summary.pos).toMatchObject({ videos: 1, sensitivity: pos.sensitivity });
+    // Without beats in the labels (an HR trace), nothing is compared.
+    expect(report.referenceHrv).toBeNull();
+    expect(report.methods.pos!.hrv!.reference).toBeUndefined();
+  });
+
+  it("measures a network's pulse as the methods' and names the protocol that tuned it", () => {
+    const pulse = Float64Array.from({ length: fps * seconds }, (_, i) =>
+      Math.sin((2 * Math.PI * 1.5 * i) / fps),
+    );
+    const faceFound = new Uint8Array(pulse.length).fill(1);
+    const withNetworks = videoReport(
+      {
+        video,
+        artifacts,
+        labels,
+        traces: pulsingTraces(0),
+        networks: {
+          "physnet-pure": { pulse, faceFound },
+          "physnet-pure-ft": { pulse, faceFound, protocol: "unseen-videos" },
+        },
+      },
+      [],
+      options,
+    );
+    expect(withNetworks.methods["physnet-pure"]!.hrBpm).toBeCloseTo(90, 0);
+    expect(withNetworks.methods["physnet-pure"]!.protocol).toBeUndefined();
+    expect(withNetworks.methods["physnet-pure-ft"]).toMatchObject({ protocol: "unseen-videos" });
+    expect(withNetworks.methods["physnet-pure-ft"]!.windows).toEqual(
+      withNetworks.methods["physnet-pure"]!.windows,
+    );
   });
 });

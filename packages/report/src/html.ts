@@ -190,6 +190,62 @@ export function videoMetricsTable(run: RunReport): { header: string[]; rows: str
   };
 }
 
+/**
+ * Beats and HRV against the references' beats: per estimator averaged over the videos (best RMSSD
+ * error first), and per video the reference's RMSSD beside each estimator's.
+ */
+export function hrvTables(run: RunReport): {
+  agreement: { header: string[]; rows: string[][] };
+  videos: { header: string[]; rows: string[][] };
+} | null {
+  const scored = estimatorsIn(run.hrvAgreement);
+  if (scored.length === 0) return null;
+  const ms = (value: number | null | undefined) =>
+    value === null || value === undefined ? "-" : fmt(value, 1);
+  const errorOf = (name: string) => run.hrvAgreement[name]!.rmssdErrorMs ?? Number.POSITIVE_INFINITY;
+  return {
+    agreement: {
+      header: [
+        "estimator",
+        "videos",
+        "beat sensitivity",
+        "positive predictivity",
+        "mean IBI error (ms)",
+        "RMSSD error (ms)",
+      ],
+      rows: [...scored]
+        .sort((a, b) => errorOf(a) - errorOf(b))
+        .map((name) => {
+          const a = run.hrvAgreement[name]!;
+          return [
+            estimatorLabel(name),
+            String(a.videos),
+            fmt(a.sensitivity),
+            fmt(a.positivePredictivity),
+            ms(a.meanIbiErrorMs),
+            ms(a.rmssdErrorMs),
+          ];
+        }),
+    },
+    videos: {
+      header: [
+        "subject",
+        "video",
+        "reference RMSSD (ms)",
+        ...scored.map((n) => `${estimatorLabel(n)} RMSSD`),
+      ],
+      rows: run.videos
+        .filter((v) => v.referenceHrv)
+        .map((v) => [
+          v.subject,
+          v.video,
+          ms(v.referenceHrv!.whole.rmssdMs),
+          ...scored.map((name) => ms(v.methods[name]?.hrv?.whole.rmssdMs)),
+        ]),
+    },
+  };
+}
+
 function videosSection(run: RunReport, videoFigures: Record<string, string>): string {
   if (run.videos.length === 0) return "";
   const withReference = run.videos.some((v) => v.referenceHrBpm !== null);
@@ -203,10 +259,20 @@ function videosSection(run: RunReport, videoFigures: Record<string, string>): st
 <p>Whole-video heart rate (bpm): for each rPPG method the median of its confident windows; for the CNN the median of its windows where a protocol tested the video${withReference ? "; the reference is the whole video's spectral peak (PPG) or mean beat rate (ECG)" : "; the dataset has no reference, so no errors are computed"}. report.json holds every window.</p>
 ${table(header, rows)}
 ${agreement.rows.length > 0 ? `<h3>Per-video agreement with the reference (bpm)</h3>\n${table(agreement.header, agreement.rows)}` : ""}
+${hrvSection(run)}
 <h3>Heart rate over time</h3>
 <p>Each method through its window centres, with a band as wide as its doubt (1 - confidence); the reference in black.${more > 0 ? ` ${more} more figures are stored beside report.json (runs/${escapeHtml(run.runId)}/reports/videos/).` : ""}</p>
 <div class="figures">${drawn.map((v) => `<figure>${videoFigures[v.figure!]}</figure>`).join("\n")}</div>
 </section>`;
+}
+
+function hrvSection(run: RunReport): string {
+  const tables = hrvTables(run);
+  if (!tables) return "";
+  return `<h3>Beats and HRV against the reference</h3>
+<p>Beats are the systolic peaks of each pulse, guided by its tracked heart rate; the reference's are its own (PPG systolic peaks, ECG R peaks). A beat matches a reference beat within 150 ms once the video's median lag between the two is taken out (the face's pulse arrives before the finger's). HRV is over the clean intervals of the whole video; on compressed video rPPG beats jitter by tens of ms, which RMSSD, a beat-to-beat measure, shows first.</p>
+${table(tables.agreement.header, tables.agreement.rows)}
+${table(tables.videos.header, tables.videos.rows)}`;
 }
 
 /** A self-contained HTML page (inline SVG, inline CSS): it opens offline from a downloaded folder. */

@@ -141,13 +141,59 @@ export function matchBeats(detectedS: number[], referenceS: number[], toleranceS
   };
 }
 
-/** HRV of a pulse source over the whole recording and over consecutive spans of it. */
-export interface PulseHrv {
-  beatsS: number[];
-  intervals: BeatInterval[];
+/** HRV over a whole recording and over consecutive spans of it. */
+export interface RecordingHrv {
   whole: HrvMetrics;
   /** Consecutive spans of `spanS` (60 s by default) from the first frame. */
   spans: (HrvMetrics & { startS: number; endS: number })[];
+}
+
+/** The HRV of a recording's intervals: over the whole of its `durationS` and per span of `spanS`. */
+export function recordingHrv(intervals: BeatInterval[], durationS: number, spanS = 60): RecordingHrv {
+  const spans: RecordingHrv["spans"] = [];
+  for (let startS = 0; startS + spanS <= durationS + 1e-9; startS += spanS)
+    spans.push({ startS, endS: startS + spanS, ...hrvMetrics(intervals, startS, startS + spanS) });
+  return { whole: hrvMetrics(intervals), spans };
+}
+
+/** HRV of a pulse source over the whole recording and over consecutive spans of it. */
+export interface PulseHrv extends RecordingHrv {
+  beatsS: number[];
+  intervals: BeatInterval[];
+}
+
+/**
+ * Beats from rPPG against a reference's beats (PPG systolic peaks, ECG R peaks): matched within
+ * 150 ms after the recording's median lag is taken out (beats paired within 0.4 s; the face's pulse
+ * reaches the camera before the finger's reaches an oximeter, and that transit is not a beat error),
+ * and the two recordings' HRV compared.
+ */
+export interface BeatAgreement {
+  sensitivity: number;
+  positivePredictivity: number;
+  lagMs: number | null;
+  meanIbiErrorMs: number | null;
+  rmssdErrorMs: number | null;
+}
+
+export function beatAgreement(
+  detected: { beatsS: number[]; whole: HrvMetrics },
+  reference: { beatsS: number[]; whole: HrvMetrics },
+): BeatAgreement {
+  const lagS = matchBeats(detected.beatsS, reference.beatsS, 0.4).medianLagS ?? 0;
+  const match = matchBeats(
+    detected.beatsS.map((t) => t - lagS),
+    reference.beatsS,
+    0.15,
+  );
+  const error = (a: number | null, b: number | null) => (a === null || b === null ? null : Math.abs(a - b));
+  return {
+    sensitivity: match.sensitivity,
+    positivePredictivity: match.positivePredictivity,
+    lagMs: detected.beatsS.length > 0 && reference.beatsS.length > 0 ? lagS * 1000 : null,
+    meanIbiErrorMs: error(detected.whole.meanIbiMs, reference.whole.meanIbiMs),
+    rmssdErrorMs: error(detected.whole.rmssdMs, reference.whole.rmssdMs),
+  };
 }
 
 export interface PulseHrvOptions {
@@ -202,9 +248,5 @@ export function pulseHrv(
     beatsS.push(...runBeats);
     intervals.push(...beatIntervals(runBeats, expectedRrS!));
   }
-  const durationS = source.frames / fsHz;
-  const spans: PulseHrv["spans"] = [];
-  for (let startS = 0; startS + spanS <= durationS + 1e-9; startS += spanS)
-    spans.push({ startS, endS: startS + spanS, ...hrvMetrics(intervals, startS, startS + spanS) });
-  return { beatsS, intervals, whole: hrvMetrics(intervals), spans };
+  return { beatsS, intervals, ...recordingHrv(intervals, source.frames / fsHz, spanS) };
 }

@@ -255,6 +255,7 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
         features: manifest.features,
         videos: [],
         videoMetrics: {},
+        hrvAgreement: {},
         referenceKinds: referenceKindsOf(manifest),
       },
       { [input.protocol]: figures },

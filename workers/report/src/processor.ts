@@ -14,6 +14,7 @@ import {
   type VideoReport,
 } from "@hrpipe/contracts";
 import {
+  hrvAgreement,
   type ProtocolTunedNetworks,
   readTunedNetworks,
   runVideoReports,
@@ -101,6 +102,7 @@ export async function processReportJob(
     layout: manifest.layout,
     videos,
     videoMetrics: videoMetrics(videos),
+    hrvAgreement: hrvAgreement(videos),
     features: manifest.features,
     referenceKinds: referenceKindsOf(manifest),
   };

@@ -27,6 +27,8 @@ export async function demoCommand(options: DemoCommandOptions): Promise<number> 
     redis: options.redis,
     storage: options.storage,
     name: "demo",
+    // An invalid --cnn is refused by the ingest payload below, naming the flag.
+    cnn: options.cnn === "densenet" ? "densenet" : "none",
   });
   const { storage, queues } = pipeline;
   const { width, height } = parseSize(options.size);

@@ -10,7 +10,15 @@ import {
   runReportSchema,
   safeId,
 } from "@hrpipe/contracts";
-import { metricsHeader, metricsRows, noCnnNote, videoMetricsTable, videoTable } from "@hrpipe/report";
+import {
+  hrvTables,
+  metricsHeader,
+  metricsRows,
+  noCnnNote,
+  tuningNotes,
+  videoMetricsTable,
+  videoTable,
+} from "@hrpipe/report";
 import { openStorage, readArtifact, type Storage } from "@hrpipe/runtime";
 import { formatTable, ProgressLine, UserError } from "../output.ts";
 import { OutputFolder } from "../output-folder.ts";
@@ -29,6 +37,7 @@ export function renderReport(report: RunReport): string {
     parts.push(
       `${protocol.protocol}: ${protocol.split.test.length} test videos, ${protocol.windows.count} windows; ${study}; ${protocol.cnn ? `backbone ${protocol.cnn.weights.kind}` : "no CNN"}`,
       formatTable(metricsHeader, metricsRows(protocol)),
+      ...tuningNotes(protocol),
       "",
     );
   }
@@ -45,6 +54,13 @@ export function renderReport(report: RunReport): string {
     );
     const scored = videoMetricsTable(report);
     if (scored.rows.length > 0) parts.push(formatTable(scored.header, scored.rows), "");
+    const hrv = hrvTables(report);
+    if (hrv)
+      parts.push(
+        "beats and HRV against the reference's beats (150 ms after each video's lag):",
+        formatTable(hrv.agreement.header, hrv.agreement.rows),
+        "",
+      );
   }
   for (const { protocol, reason } of report.notEvaluated) parts.push(`${protocol}: not evaluated: ${reason}`);
   parts.push(`run ${report.runId}: ${report.state}`);

@@ -34,7 +34,12 @@ export async function runFolderCommand(folder: string, options: RunFolderOptions
   const payload = await ingestPayload(runId, "", options);
   const outFolder = await OutputFolder.open(out, { command: "run", force: options.force });
   const started = performance.now();
-  const pipeline = await LocalPipeline.start({ redis: options.redis, storage: options.storage, name: "run" });
+  const pipeline = await LocalPipeline.start({
+    redis: options.redis,
+    storage: options.storage,
+    name: "run",
+    cnn: payload.cnn ?? "none",
+  });
   try {
     const upload = await uploadFolder(pipeline.storage, folder);
     const uploadS = (performance.now() - started) / 1000;
