@@ -25,8 +25,11 @@ export const formatVersions: Readonly<FormatVersions> = {
   head: 1,
   /** models/<hash>/...: an imported network's ONNX graph as hrpipe builds it from the checkpoint. */
   neural: 1,
-  /** pulses/<hash>/...: a network's pulse and features over a video (crop resizing, clips and blending). */
-  pulses: 1,
+  /**
+   * pulses/<hash>/...: a network's pulse and features over a video (crop resizing, clips and blending;
+   * 2: no difference across a cut).
+   */
+  pulses: 2,
   /** tuned/<hash>.json: a network's fine-tuned last layer (target, loss, optimiser and stopping). */
   tuned: 1,
 };

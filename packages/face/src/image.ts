@@ -104,13 +104,16 @@ export function resizeArea(
  * A network's input frames from a video's face crops (one per frame with a face, [count, side, side, 3],
  * at the video frame indices `frameIndex`): every frame resized to `size` by area, and a frame without
  * a face holding the last face before it (or the first face, before any), so clips stay continuous;
- * what a network says there is not used (the frame is not usable).
+ * what a network says there is not used (the frame is not usable). `cuts` are the frames whose crop
+ * does not continue the one before: where a face is found again after frames without one, and the
+ * `segmentStarts` given (a face job follows its own segment's face from a fresh detection).
  */
 export function cropSequence(
   crops: { images: Uint8Array; frameIndex: ArrayLike<number>; side: number },
   frames: number,
   size: number,
-): Uint8Array {
+  segmentStarts: readonly number[] = [],
+): { frames: Uint8Array; cuts: number[] } {
   const cropBytes = crops.side * crops.side * 3;
   const frameBytes = size * size * 3;
   const whole = { x: 0, y: 0, width: crops.side, height: crops.side };
@@ -124,14 +127,18 @@ export function cropSequence(
       size,
     );
   const sequence = new Uint8Array(frames * frameBytes);
-  if (crops.frameIndex.length === 0) return sequence;
+  const cuts = new Set(segmentStarts.filter((frame) => frame > 0 && frame < frames));
+  if (crops.frameIndex.length === 0) return { frames: sequence, cuts: [] };
   let last = resized(0);
   let next = 0;
   for (let frame = 0; frame < frames; frame++) {
-    if (next < crops.frameIndex.length && crops.frameIndex[next] === frame) last = resized(next++);
+    if (next < crops.frameIndex.length && crops.frameIndex[next] === frame) {
+      if (next > 0 && crops.frameIndex[next - 1] !== frame - 1) cuts.add(frame);
+      last = resized(next++);
+    }
     sequence.set(last, frame * frameBytes);
   }
-  return sequence;
+  return { frames: sequence, cuts: [...cuts].sort((a, b) => a - b) };
 }
 
 export function squareCrop(face: Box, margin: number): Box {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { resizeArea, skinMean } from "../src/image.ts";
+import { cropSequence, resizeArea, skinMean } from "../src/image.ts";
 
 function randomImage(width: number, height: number, seed: number): Uint8Array {
   let state = seed;
@@ -68,5 +68,18 @@ describe("skinMean", () => {
     expect([mean.r, mean.g, mean.b]).toEqual(skin);
     expect(mean.pixels).toBeGreaterThan(0.5 * Math.PI * 30 * 40);
     expect(skinMean(image, width, height, { x: 0, y: 0, width: 15, height: 15 }).pixels).toBe(0);
+  });
+});
+
+describe("cropSequence", () => {
+  it("holds the last face over frames without one, and marks where the crops jump", () => {
+    const side = 2;
+    // Faces in frames 0-1 and 4-5 (grey 10, 20, 40, 50); a new segment starts at frame 5.
+    const grey = [10, 20, 40, 50];
+    const images = Uint8Array.from(grey.flatMap((v) => Array(side * side * 3).fill(v)));
+    const { frames, cuts } = cropSequence({ images, frameIndex: [0, 1, 4, 5], side }, 7, 1, [5]);
+    expect(Array.from({ length: 7 }, (_, f) => frames[f * 3])).toEqual([10, 20, 20, 20, 40, 50, 50]);
+    // Frame 4: a face again after none; frame 5: the next segment's own face box.
+    expect(cuts).toEqual([4, 5]);
   });
 });

@@ -85,27 +85,44 @@ export function importCheckpoint(bytes: Uint8Array, file: string, architecture: 
  * rPPG-Toolbox's DiffNormalized form of face crops [frames, size, size, 3] (u8): each frame's
  * normalised difference to the next, (x[t+1] - x[t]) / (x[t+1] + x[t] + 1e-7), divided by the standard
  * deviation of all of them over the whole sequence; the last frame is zero. Same layout as the crops.
+ * `cuts` are frames whose crop does not continue the one before (a face found again, a new segment's
+ * own face box): the difference into them is not a pulse but a jump, so it is zero and not counted.
  */
-export function diffNormalized(crops: Uint8Array, frames: number, size: number): Float32Array {
+export function diffNormalized(
+  crops: Uint8Array,
+  frames: number,
+  size: number,
+  cuts: readonly number[] = [],
+): Float32Array {
   const pixels = size * size * 3;
   if (crops.length !== frames * pixels)
     throw new Error(`diffNormalized: ${crops.length} bytes are not ${frames} crops of ${size}x${size}x3.`);
   // One output array, written in place pass by pass: a whole video's crops are hundreds of megabytes.
   const out = new Float32Array(frames * pixels);
-  const count = Math.max(0, frames - 1) * pixels;
+  const jumps = new Set(cuts);
+  const counted = (frame: number) => frame + 1 < frames && !jumps.has(frame + 1);
   let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const a = crops[i]!;
-    const b = crops[i + pixels]!;
-    const d = (b - a) / (b + a + 1e-7);
-    out[i] = d;
-    sum += d;
+  let count = 0;
+  for (let frame = 0; frame + 1 < frames; frame++) {
+    if (!counted(frame)) continue;
+    const from = frame * pixels;
+    for (let i = from; i < from + pixels; i++) {
+      const a = crops[i]!;
+      const b = crops[i + pixels]!;
+      const d = (b - a) / (b + a + 1e-7);
+      out[i] = d;
+      sum += d;
+    }
+    count += pixels;
   }
   const mean = sum / (count || 1);
   let squares = 0;
-  for (let i = 0; i < count; i++) squares += (out[i]! - mean) ** 2;
+  for (let frame = 0; frame + 1 < frames; frame++) {
+    if (!counted(frame)) continue;
+    for (let i = frame * pixels; i < (frame + 1) * pixels; i++) squares += (out[i]! - mean) ** 2;
+  }
   const scale = 1 / (Math.sqrt(squares / (count || 1)) || 1);
-  for (let i = 0; i < count; i++) out[i]! *= scale;
+  for (let i = 0; i < out.length; i++) out[i]! *= scale;
   return out;
 }
 
@@ -147,7 +164,7 @@ export async function networkOutputs(
   crops: Uint8Array,
   frames: number,
   input: { frames: number; size: number },
-  batch = 4,
+  { cuts = [], batch = 4 }: { cuts?: readonly number[]; batch?: number } = {},
 ): Promise<VideoNetworkOutputs | undefined> {
   const clip = input.frames;
   if (frames < clip) return undefined;
@@ -155,7 +172,7 @@ export async function networkOutputs(
   const starts: number[] = [];
   for (let start = 0; start + clip < frames; start += hop) starts.push(start);
   starts.push(frames - clip);
-  const normalised = diffNormalized(crops, frames, input.size);
+  const normalised = diffNormalized(crops, frames, input.size, cuts);
   const sum = new Float64Array(frames);
   const weight = new Float64Array(frames);
   let features: { data: Float64Array; channels: number } | undefined;

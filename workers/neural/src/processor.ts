@@ -29,7 +29,8 @@ export interface NeuralJobContext {
 
 /**
  * One imported network over one video: the faces shards' crops joined in frame order, resized to the
- * network's input, run in overlapping clips (networkOutputs: no frame is lost at a clip's edge), and
+ * network's input (each shard's first frame a cut: its face box was found afresh, and the jump between
+ * two boxes is not a pulse), run in overlapping clips (networkOutputs: no frame is lost at a clip's edge), and
  * its pulse and last-layer features for every frame written under a content address of the faces and
  * the weights, so another run over the same faces with the same network reads them back.
  */
@@ -59,10 +60,13 @@ export async function processNeuralJob(
   const count = shards.reduce((sum, shard) => sum + shard.frameIndex.length, 0);
   const images = new Uint8Array(count * side * side * 3);
   const frameIndex = new Int32Array(count);
+  // Each faces shard was followed from a fresh detection: its first frame does not continue the last.
+  const segmentStarts: number[] = [];
   let row = 0;
   for (const shard of shards) {
     images.set(shard.images, row * side * side * 3);
     frameIndex.set(shard.frameIndex, row);
+    if (row > 0 && shard.frameIndex.length > 0) segmentStarts.push(shard.frameIndex[0]!);
     row += shard.frameIndex.length;
   }
   const { frames: clip, size } = model.input;
@@ -72,12 +76,10 @@ export async function processNeuralJob(
     );
   const session = await context.session(model);
   const started = performance.now();
-  const outputs = (await networkOutputs(
-    session,
-    cropSequence({ images, frameIndex, side }, input.frameCount, size),
-    input.frameCount,
-    model.input,
-  ))!;
+  const sequence = cropSequence({ images, frameIndex, side }, input.frameCount, size, segmentStarts);
+  const outputs = (await networkOutputs(session, sequence.frames, input.frameCount, model.input, {
+    cuts: sequence.cuts,
+  }))!;
   const faceFound = new Uint8Array(input.frameCount);
   for (const frame of frameIndex) faceFound[frame] = 1;
   await storage.put(

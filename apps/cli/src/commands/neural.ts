@@ -133,7 +133,8 @@ export async function videoNetworkOutputs(
     await storage.get(artifactKeys.neuralModel(model.hash, "model.onnx")),
   );
   try {
-    return await networkOutputs(session, cropSequence(crops, frames, model.input.size), frames, model.input);
+    const sequence = cropSequence(crops, frames, model.input.size);
+    return await networkOutputs(session, sequence.frames, frames, model.input, { cuts: sequence.cuts });
   } finally {
     await session.release();
   }
