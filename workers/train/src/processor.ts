@@ -93,6 +93,16 @@ export async function processTrainJob(
   };
 }
 
+/** The protocol's training videos with labels and faces, as its split in the manifest names them. */
+function trainingVideos(input: TrainJobInput, manifest: RunManifest): LabelledVideo[] {
+  const split = manifest.splits[input.protocol];
+  if (!split)
+    throw new BadInputError(
+      `run ${input.runId} has no ${input.protocol} split in its manifest; re-run the ingest.`,
+    );
+  return splitVideos(manifest, split.train);
+}
+
 /**
  * Trains the regression head of one protocol: the DenseNet features the features stage wrote for the
  * training videos, joined with their per-frame labels, the head trained with its curves and the list
@@ -106,12 +116,7 @@ async function trainCnnHead(
   context: TrainJobContext,
 ): Promise<HeadResult> {
   const { storage } = context;
-  const split = manifest.splits[input.protocol];
-  if (!split)
-    throw new BadInputError(
-      `run ${input.runId} has no ${input.protocol} split in its manifest; re-run the ingest.`,
-    );
-  const videos = splitVideos(manifest, split.train);
+  const videos = trainingVideos(input, manifest);
   if (videos.length === 0) {
     throw new BadInputError(
       `run ${input.runId}, ${input.protocol}: no training video has both labels and faces (see the manifest's exclusions).`,
@@ -331,12 +336,7 @@ async function tuneNetwork(
   context: TrainJobContext,
 ): Promise<TunedResult> {
   const { storage } = context;
-  const split = manifest.splits[input.protocol];
-  if (!split)
-    throw new BadInputError(
-      `run ${input.runId} has no ${input.protocol} split in its manifest; re-run the ingest.`,
-    );
-  const videos = splitVideos(manifest, split.train).filter((v) => v.pulses[network.name]);
+  const videos = trainingVideos(input, manifest).filter((v) => v.pulses[network.name]);
   if (videos.length === 0)
     throw new BadInputError(
       `run ${input.runId}, ${input.protocol}: no training video has labels and a ${network.name} pulse (see the manifest's exclusions).`,

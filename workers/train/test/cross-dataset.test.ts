@@ -73,6 +73,10 @@ describe("the train job of the cross-dataset protocol", () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
+  /** This run's cross-dataset train job, testing what `trainedOn` trained. */
+  const crossDataset = (trainedOn: { runId: string; protocol: "unseen-participants" | "unseen-videos" }) =>
+    processTrainJob({ runId: "ubfc-run", protocol: "cross-dataset", options, trainedOn }, { storage });
+
   /** This run's manifest: a CNN, and the networks it names. */
   async function thisRun(networks: (typeof network)[]) {
     const manifest = plannedRunManifest("ubfc-run", storage.url);
@@ -85,15 +89,7 @@ describe("the train job of the cross-dataset protocol", () => {
 
   it("copies that run's head and provenance into this run's models folder and says nothing was trained", async () => {
     await thisRun([]);
-    const result = await processTrainJob(
-      {
-        runId: "ubfc-run",
-        protocol: "cross-dataset",
-        options,
-        trainedOn: { runId: "amigos-run", protocol: "unseen-participants" },
-      },
-      { storage },
-    );
+    const result = await crossDataset({ runId: "amigos-run", protocol: "unseen-participants" });
     expect(result.head).toMatchObject({ headHash: "h", trainVideos: 2, samples: 5000, reused: true });
     expect(result.networks).toEqual([]);
     for (const file of [...headFiles, "provenance.json" as const])
@@ -104,15 +100,7 @@ describe("the train job of the cross-dataset protocol", () => {
 
   it("refuses a run that trained no such head, naming it and what to do", async () => {
     await thisRun([]);
-    const job = processTrainJob(
-      {
-        runId: "ubfc-run",
-        protocol: "cross-dataset",
-        options,
-        trainedOn: { runId: "amigos-run", protocol: "unseen-videos" },
-      },
-      { storage },
-    );
+    const job = crossDataset({ runId: "amigos-run", protocol: "unseen-videos" });
     await expect(job).rejects.toThrow(BadInputError);
     await expect(job).rejects.toThrow(/run amigos-run has no trained head for unseen-videos.*train it first/);
   });
@@ -123,15 +111,7 @@ describe("the train job of the cross-dataset protocol", () => {
       JSON.stringify(tunedByEarlierRun),
     );
     await thisRun([network]);
-    const result = await processTrainJob(
-      {
-        runId: "ubfc-run",
-        protocol: "cross-dataset",
-        options,
-        trainedOn: { runId: "amigos-run", protocol: "unseen-participants" },
-      },
-      { storage },
-    );
+    const result = await crossDataset({ runId: "amigos-run", protocol: "unseen-participants" });
     expect(result.networks).toEqual([
       { name: "physnet-pure", tunedHash: "adopted", trainVideos: 2, bestEpoch: 12, reused: true },
     ]);
@@ -145,10 +125,8 @@ describe("the train job of the cross-dataset protocol", () => {
   });
 
   it("refuses a network the run did not fine-tune, or one whose name now points at other weights", async () => {
-    const job = (trainedOn: { runId: string; protocol: "unseen-participants" | "unseen-videos" }) =>
-      processTrainJob({ runId: "ubfc-run", protocol: "cross-dataset", options, trainedOn }, { storage });
     await thisRun([network]);
-    await expect(job({ runId: "amigos-run", protocol: "unseen-videos" })).rejects.toThrow(
+    await expect(crossDataset({ runId: "amigos-run", protocol: "unseen-videos" })).rejects.toThrow(
       /run amigos-run has no trained head for unseen-videos/,
     );
     const head = async (runId: string) => {
@@ -159,11 +137,11 @@ describe("the train job of the cross-dataset protocol", () => {
         );
     };
     await head("other-run");
-    await expect(job({ runId: "other-run", protocol: "unseen-participants" })).rejects.toThrow(
+    await expect(crossDataset({ runId: "other-run", protocol: "unseen-participants" })).rejects.toThrow(
       /run other-run has no fine-tuned physnet-pure for unseen-participants .*--neural physnet-pure first/,
     );
     await thisRun([{ ...network, hash: "m2" }]);
-    await expect(job({ runId: "amigos-run", protocol: "unseen-participants" })).rejects.toThrow(
+    await expect(crossDataset({ runId: "amigos-run", protocol: "unseen-participants" })).rejects.toThrow(
       /fine-tuned physnet-pure from model m1, but the name now points at m2/,
     );
   });
