@@ -14,6 +14,7 @@ import {
   type LastLayerTuning,
   NetworkSession,
   networkOutputs,
+  networkThreads,
   tuneLastLayer,
 } from "@hrpipe/model";
 import { FileStorage } from "@hrpipe/runtime";
@@ -125,7 +126,7 @@ async function inferenceSpeed(graph: Uint8Array, crops: Uint8Array, size: number
   const frames = 512;
   const input = { frames: 128, size };
   const session = await NetworkSession.create(graph);
-  const bare = await ort.InferenceSession.create(graph);
+  const bare = await ort.InferenceSession.create(graph, networkThreads);
   const starts = [0, 64, 128, 192, 256, 320, 384];
   const normalised = diffNormalized(crops, frames, size);
   const batches = [0, 4].map((first) => {
