@@ -13,8 +13,11 @@ export type FormatVersions = Record<
  * versions of all the stages that shaped it, so nothing stale is ever reused.
  */
 export const formatVersions: Readonly<FormatVersions> = {
-  /** labels/<hash>/...: per-frame HR from a reference (2: any reference kind, beat times, video HR; 3: PPG waveform). */
-  labels: 3,
+  /**
+   * labels/<hash>/...: per-frame HR from a reference (2: any reference kind, beat times, video HR;
+   * 3: PPG waveform; 4: PPG beats between samples).
+   */
+  labels: 4,
   /** frames/<hash>/...: a segment's coded frames (chunk layout and segment plan). */
   chunks: 1,
   /** faces/<hash>/... and traces/<hash>/...: detection, tracking, crops, skin colour (2: landmark skin area). */

@@ -90,7 +90,11 @@ export class ReferenceRate {
     if (kind === "hr") return [];
     const { fsHz, startS, values } = this.uniform!;
     const expectedRrS = 60 / spectralHrBpm(values, fsHz);
-    return guidedBeats(elgendiSystolicPeaks(values, fsHz), expectedRrS).map((t) => t + startS);
+    // Between samples: a 30-Hz waveform's peaks would otherwise carry 33-ms steps into every interval,
+    // as much as the beat-to-beat differences HRV measures.
+    return guidedBeats(elgendiSystolicPeaks(values, fsHz, { subSample: true }), expectedRrS).map(
+      (t) => t + startS,
+    );
   }
 
   /**
