@@ -36,4 +36,18 @@ describe("hrpipe run --out", () => {
     // Refused before the upload: storage was not even created.
     expect(await readdir(root)).not.toContain("store");
   });
+
+  it("refuses a --neural name that is not imported, before uploading anything, naming how to import it", async () => {
+    const out = path.join(root, "neural out");
+    const result = await runCli(
+      ["run", dataset, "--out", out, "--storage", `file://${root}/neural-store`, "--neural", "physnet-pure"],
+      { LOG_LEVEL: "error" },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /hrpipe: --neural physnet-pure: no model of that name in file:\/\/.*neural-store; import it with hrpipe model import FILE\.pth --arch physnet --name physnet-pure/,
+    );
+    expect(result.stderr).not.toMatch(/files, .* MB/);
+    expect(await readdir(path.join(root, "neural-store")).catch(() => [])).not.toContain("blobs");
+  });
 });

@@ -6,6 +6,7 @@ export * from "./logger.ts";
 export * from "./manifest-io.ts";
 export * from "./metrics.ts";
 export * from "./metrics-server.ts";
+export * from "./networks.ts";
 export * from "./progress.ts";
 export * from "./queues.ts";
 export * from "./redis.ts";

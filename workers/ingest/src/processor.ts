@@ -3,9 +3,6 @@ import {
   datasetIndexSchema,
   datasetPrefixOf,
   imageSequenceSchema,
-  type NetworkRef,
-  neuralModelNameSchema,
-  neuralModelSchema,
   type Payload,
   type StageOutputs,
   uploadKeys,
@@ -13,11 +10,11 @@ import {
   weightsProvenanceSchema,
 } from "@hrpipe/contracts";
 import {
-  BadInputError,
   type ChildOutcomes,
   type Logger,
   readArtifact,
   readManifest,
+  resolveNetworks,
   type Storage,
   writeArtifact,
   writeManifest,
@@ -54,26 +51,6 @@ async function locateDataset(storage: Storage, prefix: string): Promise<DatasetL
     texts,
     createdAt: new Date().toISOString(),
   };
-}
-
-/** The networks a run names, as their names point now: a run keeps measuring with them if a name moves. */
-async function resolveNetworks(storage: Storage, names: string[]): Promise<NetworkRef[]> {
-  const networks: NetworkRef[] = [];
-  for (const name of names) {
-    const key = artifactKeys.neuralModelName(name);
-    if (!(await storage.exists(key)))
-      throw new BadInputError(
-        `--neural ${name}: no model of that name in ${storage.url}; import it with hrpipe model import FILE.pth --arch physnet --name ${name} (hrpipe model list shows the installed ones).`,
-      );
-    const { hash } = await readArtifact(storage, key, neuralModelNameSchema);
-    const model = await readArtifact(
-      storage,
-      artifactKeys.neuralModel(hash, "model.json"),
-      neuralModelSchema,
-    );
-    networks.push({ name, hash, architecture: model.architecture, trainedOn: model.trainedOn });
-  }
-  return networks;
 }
 
 /**

@@ -15,7 +15,13 @@ import {
   studyProtocols,
 } from "@hrpipe/contracts";
 import { parseParticipantOffsets } from "@hrpipe/datasets";
-import { readManifest, type StageQueues, type Storage } from "@hrpipe/runtime";
+import {
+  BadInputError,
+  readManifest,
+  resolveNetworks,
+  type StageQueues,
+  type Storage,
+} from "@hrpipe/runtime";
 import { Option } from "commander";
 import { UserError } from "../output.ts";
 import { withPipeline } from "../pipeline.ts";
@@ -209,6 +215,19 @@ export async function startRun(
   return state === "completed" ? "finished" : "in progress";
 }
 
+/**
+ * The networks a run names must be imported in its storage: checked before any upload (the ingest
+ * job checks again when it plans, and pins each name to its weights).
+ */
+export async function checkNetworks(storage: Storage, payload: PayloadInput<"ingest">): Promise<void> {
+  try {
+    await resolveNetworks(storage, payload.neural ?? []);
+  } catch (error) {
+    if (error instanceof BadInputError) throw new UserError(error.message);
+    throw error;
+  }
+}
+
 /** Whether a dataset argument names a folder on this machine rather than a prefix in storage. */
 export async function isLocalFolder(dataset: string): Promise<boolean> {
   if (/^[a-z0-9]+:\/\//i.test(dataset)) return false;
@@ -225,6 +244,7 @@ export function ingestCommand(dataset: string, options: IngestCommandOptions): P
     const runId = options.runId ?? newRunId();
     // Checked before any work: a bad option should not cost an upload.
     const payload = await ingestPayload(runId, "", options);
+    await checkNetworks(storage, payload);
     let prefix: string;
     if (await isLocalFolder(dataset)) {
       const upload = await uploadFolder(storage, dataset);

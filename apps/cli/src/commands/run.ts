@@ -4,7 +4,7 @@ import { LocalPipeline, phaseTable } from "../local-pipeline.ts";
 import { UserError } from "../output.ts";
 import { OutputFolder } from "../output-folder.ts";
 import { uploadFolder } from "../upload.ts";
-import { ingestPayload, isLocalFolder, type RunCommandOptions, startRun } from "./ingest.ts";
+import { checkNetworks, ingestPayload, isLocalFolder, type RunCommandOptions, startRun } from "./ingest.ts";
 import { downloadRunArtifacts, renderReport } from "./report.ts";
 
 export interface RunFolderOptions extends RunCommandOptions {
@@ -41,6 +41,7 @@ export async function runFolderCommand(folder: string, options: RunFolderOptions
     cnn: payload.cnn ?? "none",
   });
   try {
+    await checkNetworks(pipeline.storage, payload);
     const upload = await uploadFolder(pipeline.storage, folder);
     const uploadS = (performance.now() - started) / 1000;
     process.stderr.write(
