@@ -33,8 +33,8 @@ export const formatVersions: Readonly<FormatVersions> = {
    * 2: no difference across a cut).
    */
   pulses: 2,
-  /** tuned/<hash>.json: a network's fine-tuned last layer (target, loss, optimiser and stopping). */
-  tuned: 1,
+  /** tuned/<hash>.json: a network's fine-tuned last layer (target, loss, optimiser and stopping; 2: its hash inside). */
+  tuned: 2,
 };
 
 function canonicalJson(value: unknown): string {

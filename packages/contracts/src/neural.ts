@@ -49,6 +49,8 @@ export const neuralModelNameSchema = z.object({ name: neuralModelName, hash: z.s
 export const tunedNetworkSchema = z.object({
   format: z.literal("hrpipe-tuned-network"),
   version: z.literal(1),
+  /** Its content address (tuned/<hash>.json): the training set, the options and the format versions. */
+  hash: z.string(),
   network: z.object({ name: neuralModelName, hash: z.string() }),
   /** The layers trained (the rest stay as imported) and their weights. */
   layers: z.array(z.string()),

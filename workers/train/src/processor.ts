@@ -17,6 +17,7 @@ import {
   type TrainJobResult,
   type TrainOptions,
   type TrialLabels,
+  type TunedNetwork,
   trainingCurvesSchema,
   trainingSamplesSchema,
   trialLabelsSchema,
@@ -380,6 +381,7 @@ async function tuneNetwork(
     await writeArtifact(storage, key, tunedNetworkSchema, {
       format: "hrpipe-tuned-network",
       version: 1,
+      hash: tunedHash,
       network: { name: network.name, hash: network.hash },
       layers: [lastLayerModules[network.architecture].module],
       weight: Array.from(tuning.layer.weight),
@@ -409,16 +411,25 @@ async function tuneNetwork(
       "network fine-tuned",
     );
   }
-  const tuned = await readArtifact(storage, key, tunedNetworkSchema);
+  return keepForRun(input, await readArtifact(storage, key, tunedNetworkSchema), reused, context);
+}
+
+/** A fine-tuned network copied into the run's models folder as its protocol's `<name>-ft.json`. */
+async function keepForRun(
+  input: TrainJobInput,
+  tuned: TunedNetwork,
+  reused: boolean,
+  { storage }: TrainJobContext,
+): Promise<TunedResult> {
   await writeArtifact(
     storage,
-    artifactKeys.runTunedNetwork(input.runId, input.protocol, network.name),
+    artifactKeys.runTunedNetwork(input.runId, input.protocol, tuned.network.name),
     tunedNetworkSchema,
     tuned,
   );
   return {
-    name: network.name,
-    tunedHash,
+    name: tuned.network.name,
+    tunedHash: tuned.hash,
     trainVideos: tuned.trainVideos.length,
     bestEpoch: tuned.bestEpoch,
     reused,
@@ -447,17 +458,5 @@ async function adoptTunedNetwork(
     throw new BadInputError(
       `run ${source.runId} fine-tuned ${network.name} from model ${tuned.network.hash}, but the name now points at ${network.hash}; import the same checkpoint under another name for this run.`,
     );
-  await writeArtifact(
-    storage,
-    artifactKeys.runTunedNetwork(input.runId, input.protocol, network.name),
-    tunedNetworkSchema,
-    tuned,
-  );
-  return {
-    name: network.name,
-    tunedHash: "adopted",
-    trainVideos: tuned.trainVideos.length,
-    bestEpoch: tuned.bestEpoch,
-    reused: true,
-  };
+  return keepForRun(input, tuned, true, context);
 }
