@@ -4,6 +4,7 @@ import {
   decodePulseShard,
   type ProtocolName,
   type RunManifest,
+  type TunedNetwork,
   trialLabelsSchema,
   tunedName,
   tunedNetworkSchema,
@@ -21,6 +22,8 @@ export interface ProtocolTunedNetworks {
   test: Set<string>;
   /** Network name -> its fine-tuned last layer. */
   layers: Record<string, LastLayer>;
+  /** Network name -> what was trained and how (the document the layer came from). */
+  documents: Record<string, TunedNetwork>;
 }
 
 /** What a protocol's train stage fine-tuned (runs/<id>/models/<protocol>/<name>-ft.json), where it did. */
@@ -30,13 +33,15 @@ export async function readTunedNetworks(
   protocol: ProtocolName,
 ): Promise<ProtocolTunedNetworks> {
   const layers: Record<string, LastLayer> = {};
+  const documents: Record<string, TunedNetwork> = {};
   for (const network of manifest.networks) {
     const key = artifactKeys.runTunedNetwork(manifest.runId, protocol, network.name);
     if (!(await storage.exists(key))) continue;
     const tuned = await readArtifact(storage, key, tunedNetworkSchema);
+    documents[network.name] = tuned;
     layers[network.name] = { weight: Float64Array.from(tuned.weight), bias: tuned.bias };
   }
-  return { protocol, test: new Set(manifest.splits[protocol]?.test ?? []), layers };
+  return { protocol, test: new Set(manifest.splits[protocol]?.test ?? []), layers, documents };
 }
 
 /**

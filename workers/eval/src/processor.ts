@@ -17,10 +17,9 @@ import {
   trainingCurvesSchema,
   trialLabelsSchema,
   tunedName,
-  tunedNetworkSchema,
   videoRef,
 } from "@hrpipe/contracts";
-import { loadNetworkPulses, readTunedNetworks } from "@hrpipe/estimation";
+import { loadNetworkPulses, type ProtocolTunedNetworks, readTunedNetworks } from "@hrpipe/estimation";
 import { type LoadedHead, loadHead, predictHead } from "@hrpipe/model";
 import { publishedRmse, renderHtml, renderSvg } from "@hrpipe/report";
 import {
@@ -118,16 +117,14 @@ async function testCnn(
 }
 
 /** The run's networks, and what this protocol's train stage fine-tuned of each (the report says it). */
-async function protocolNetworks(
-  storage: Storage,
+function protocolNetworks(
   manifest: RunManifest,
-  protocol: ProtocolName,
-): Promise<ProtocolReport["networks"]> {
-  const networks: ProtocolReport["networks"] = [];
-  for (const { name, architecture, trainedOn } of manifest.networks) {
-    const key = artifactKeys.runTunedNetwork(manifest.runId, protocol, name);
-    const tuned = (await storage.exists(key)) ? await readArtifact(storage, key, tunedNetworkSchema) : null;
-    networks.push({
+  tunedNetworks: ProtocolTunedNetworks,
+): ProtocolReport["networks"] {
+  const { protocol, documents } = tunedNetworks;
+  return manifest.networks.map(({ name, architecture, trainedOn }) => {
+    const tuned = documents[name] ?? null;
+    return {
       name,
       architecture,
       trainedOn,
@@ -144,9 +141,8 @@ async function protocolNetworks(
         device: tuned.device,
         from: protocol === "cross-dataset" ? (manifest.options.trainedOn?.runId ?? null) : null,
       },
-    });
-  }
-  return networks;
+    };
+  });
 }
 
 /**
@@ -206,7 +202,7 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
       },
       testFrames: cnn.frames.hrBpm.length,
     },
-    networks: await protocolNetworks(storage, manifest, input.protocol),
+    networks: protocolNetworks(manifest, tuned),
     windows: { count: windows.length, ...input.options },
     metrics,
     published: publishedRmse[input.protocol]
