@@ -127,6 +127,11 @@ export function plannedJobs(manifest: RunManifest): LinkedJob[] {
   ];
 }
 
+/** Whether a gathered run has network jobs to wait for before training: networks, and faces to run them on. */
+export function measuresNetworks(manifest: RunManifest): boolean {
+  return manifest.networks.length > 0 && manifest.artifacts.length > 0;
+}
+
 /** A gathered run's network jobs: every named network over every video that reached faces. */
 export function neuralJobs(manifest: RunManifest): LinkedJob[] {
   const { runId } = manifest;
@@ -215,7 +220,7 @@ export const ingestLink: StageLink<"ingest"> = {
     if (!manifest) return { gathered: [] };
     if (payload.step === "plan")
       return { gathered: plannedJobs(manifest), resumeWith: { ...payload, step: "gather" } };
-    if (payload.step === "gather" && manifest.networks.length > 0 && manifest.artifacts.length > 0)
+    if (payload.step === "gather" && measuresNetworks(manifest))
       return { gathered: neuralJobs(manifest), resumeWith: { ...payload, step: "networks" } };
     return { gathered: [], flow: trainingFlow(manifest) };
   },

@@ -3,6 +3,7 @@ import {
   datasetIndexSchema,
   datasetPrefixOf,
   imageSequenceSchema,
+  measuresNetworks,
   type Payload,
   type StageOutputs,
   uploadKeys,
@@ -110,7 +111,7 @@ export async function processIngestJob(
   // With networks to run the manifest stays ingested until their pulses are folded in.
   const gathered = {
     ...folded,
-    state: folded.networks.length > 0 && folded.artifacts.length > 0 ? folded.state : ("training" as const),
+    state: measuresNetworks(folded) ? folded.state : ("training" as const),
   };
   await writeManifest(storage, gathered);
   logger?.info(
