@@ -162,7 +162,7 @@ export async function benchHrv(): Promise<BenchResult> {
       {
         metric: `${name} UBFC dev: mean beat sensitivity, 150 ms after each video's lag (as they are: ${fmt(mean(ubfc.map((c) => c.raw.sensitivity)), 2)})`,
         value: mean(ubfc.map((c) => c.sensitivity)),
-        unit: `sensitivity; positive predictivity ${fmt(mean(ubfc.map((c) => c.positivePredictivity)), 2)}; mean IBI error ${fmt(mean(ubfc.map((c) => c.meanIbiErrorMs)), 1)} ms; lags ${ubfc.map((c) => fmt(c.medianLagMs)).join(", ")} ms; ${fmt(mean(ubfc.map((c) => (c.rppg.flaggedShare ?? Number.NaN) * 100)))}% of rPPG intervals flagged`,
+        unit: `sensitivity (per video ${ubfc.map((c) => fmt(c.sensitivity, 2)).join(", ")}); positive predictivity ${fmt(mean(ubfc.map((c) => c.positivePredictivity)), 2)} (${ubfc.map((c) => fmt(c.positivePredictivity, 2)).join(", ")}); mean IBI error ${fmt(mean(ubfc.map((c) => c.meanIbiErrorMs)), 1)} ms (${ubfc.map((c) => fmt(c.meanIbiErrorMs, 1)).join(", ")}); lags ${ubfc.map((c) => fmt(c.medianLagMs)).join(", ")} ms; ${fmt(mean(ubfc.map((c) => (c.rppg.flaggedShare ?? Number.NaN) * 100)))}% of rPPG intervals flagged`,
       },
       {
         metric: `${name}'s blood-volume sign (bloodVolumeSign ${bloodVolumeSign[method] > 0 ? "+1" : "-1"}) agrees with its correlation with the reference`,
