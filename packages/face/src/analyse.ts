@@ -16,7 +16,7 @@ export interface LandmarkLocator {
 }
 
 export interface Detector {
-  /** The longest image side the detector's network looks at; larger frames are reduced to it first. */
+  /** The longest image side the detector's network looks at: frames are padded to a square and resized to it. */
   readonly inputSize: number;
   /** The network size used for a region around a face already found. */
   readonly regionInputSize: number;
@@ -29,9 +29,8 @@ const regionMargin = 1;
 
 /**
  * The largest face in a frame, in frame pixels; with `near`, the largest face in the square twice its
- * size around it. The region (or a frame larger than the detector's input) is reduced and padded to
- * the network's square here, by area averaging, rather than by tfjs ops inside face-api: at 720p
- * that costs a few milliseconds instead of most of the detection time.
+ * size around it, reduced to the detector's region size first (by area averaging, here: at 720p that
+ * costs a few milliseconds).
  */
 export async function detectLargestFace(
   detector: Detector,
@@ -40,18 +39,9 @@ export async function detectLargestFace(
   height: number,
   near?: Box,
 ): Promise<Box | null> {
-  let region: Box;
-  let size: number;
-  if (near) {
-    region = squareCrop(near, regionMargin);
-    size = detector.regionInputSize;
-  } else {
-    const side = Math.max(width, height);
-    if (side <= detector.inputSize) return (await detector.detect(rgb, width, height))[0] ?? null;
-    // The frame at the square's top left, black below or to the right, as face-api would pad it.
-    region = { x: 0, y: 0, width: side, height: side };
-    size = detector.inputSize;
-  }
+  if (!near) return (await detector.detect(rgb, width, height))[0] ?? null;
+  const region = squareCrop(near, regionMargin);
+  const size = detector.regionInputSize;
   const square = resizeArea(rgb, width, height, region, size, size);
   const face = (await detector.detect(square, size, size, size))[0];
   if (!face) return null;

@@ -1,5 +1,6 @@
 export * from "./backbone-thread.ts";
 export * from "./densenet.ts";
+export * from "./face-nets.ts";
 export * from "./feature-extractor.ts";
 export * from "./head.ts";
 export * from "./head-io.ts";
