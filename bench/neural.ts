@@ -184,7 +184,7 @@ export async function benchNeural(): Promise<BenchResult> {
     const videos: DevVideo[] = [];
     for (const subject of ubfcSubjects) {
       const recording = ubfcRecording(subject);
-      const traces = await videoTraces(recording.video, face);
+      const traces = await videoTraces(recording.video, face, true);
       const count = traces.faceFound.length;
       frames += count;
       const fps = recording.frameRateHz({ fps: traces.fsHz, frameCount: count });

@@ -75,6 +75,11 @@ export interface AnalyseOptions {
   cropMargin?: number;
   /** With a landmark locator: run it every this many frames (default 1), moving the last landmarks with the box in between. */
   landmarkEvery?: number;
+  /**
+   * Keep a crop of every frame with a face (default true): the faces shard and the networks read them.
+   * Without, `images` is empty and the frames are not resized for it (the classical methods read the traces only).
+   */
+  crops?: boolean;
 }
 
 /** Face crops and skin traces of one frame window: the content of a faces and a traces shard. */
@@ -211,7 +216,8 @@ export async function analyseFaces(
     if (face.box && face.skin) {
       rgb.set([face.skin.r, face.skin.g, face.skin.b], local * 3);
       faceFound[local] = 1;
-      crops.push(resizeArea(frame, width, height, squareCrop(face.box, margin), size, size));
+      if (options.crops ?? true)
+        crops.push(resizeArea(frame, width, height, squareCrop(face.box, margin), size, size));
       frameIndex.push(window.firstFrame + local);
       timeS.push((window.firstFrame + local) / window.fps);
       boxList.push(face.box.x, face.box.y, face.box.width, face.box.height);

@@ -353,7 +353,7 @@ export class FaceNetSession {
 
   /** The net's output for RGB images 0-255 [N, side, side, 3]. */
   async run(images: Uint8Array, count: number, side: number): Promise<Float32Array> {
-    const input = new ort.Tensor("float32", Float32Array.from(images), [count, side, side, 3]);
+    const input = new ort.Tensor("float32", new Float32Array(images), [count, side, side, 3]);
     const outputs = await this.session.run({ input });
     return outputs[this.output]!.data as Float32Array;
   }

@@ -54,8 +54,11 @@ async function* counted<T>(items: AsyncIterable<T>, progress: ProgressLine, tota
   }
 }
 
-/** One video's skin colour over the whole video, measured where the face options say (the face stage's analysis). */
-export async function videoTraces(video: string, face: FaceOptions): Promise<Traces> {
+/**
+ * One video's skin colour over the whole video, measured where the face options say (the face stage's
+ * analysis), and its face crops where `crops` asks for them (the networks read them).
+ */
+export async function videoTraces(video: string, face: FaceOptions, crops: boolean): Promise<Traces> {
   const progress = new ProgressLine("rppg");
   if (face.skinArea === "whole-frame") {
     const info = await probeVideo(video);
@@ -78,7 +81,7 @@ export async function videoTraces(video: string, face: FaceOptions): Promise<Tra
   const { info, analysis } = await analyseVideo(
     video,
     detector,
-    face,
+    { ...face, crops },
     (frames, total) => counted(frames, progress, total),
     landmarks,
   );
@@ -87,7 +90,9 @@ export async function videoTraces(video: string, face: FaceOptions): Promise<Tra
     durationS: info.frameCount / info.fps,
     rgb: analysis.rgb,
     faceFound: analysis.faceFound,
-    crops: { images: analysis.images, frameIndex: analysis.frameIndex, side: face.cropSize },
+    ...(crops
+      ? { crops: { images: analysis.images, frameIndex: analysis.frameIndex, side: face.cropSize } }
+      : {}),
   };
 }
 
@@ -179,7 +184,7 @@ async function measureVideo(
   const estimateOptions = { windowS, strideS, harmonicWeight: options.harmonicWeight };
   const source = options.rgb
     ? await csvTraces(input, options.timeUnit, options.fps)
-    : await videoTraces(input, run.face);
+    : await videoTraces(input, run.face, neural.length > 0);
   const results: Record<string, RppgVideoEstimate & { hrv?: VideoHrv; signal?: number[] }> =
     Object.fromEntries(
       methods.map((method) => {
