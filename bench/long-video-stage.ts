@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { faceOptionsSchema } from "@hrpipe/contracts";
-import { FaceDetector, LandmarkDetector } from "@hrpipe/face";
+import { LocalFaceAnalyser } from "@hrpipe/face";
 import { FileStorage } from "@hrpipe/runtime";
 import { processDecodeJob } from "@hrpipe/worker-decode";
 import { type FaceJobInput, processFaceJob } from "@hrpipe/worker-face";
@@ -36,12 +36,11 @@ if (stage === "decode") {
   result = { jobs };
 } else {
   const jobs = JSON.parse(readFileSync(arg, "utf8")) as FaceJobInput[];
-  const detector = await FaceDetector.create({ kind: face.detector, inputSize: face.inputSize });
-  const landmarks = await LandmarkDetector.create();
+  const analyser = new LocalFaceAnalyser();
   let frames = 0;
   let facesFound = 0;
   for (const job of jobs) {
-    const done = await processFaceJob(job, { storage, detector, landmarks });
+    const done = await processFaceJob(job, { storage, analyser });
     frames += done.frames;
     facesFound += done.facesFound;
   }

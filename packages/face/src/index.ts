@@ -1,4 +1,5 @@
 export * from "./analyse.ts";
+export * from "./analyser.ts";
 export * from "./face-detector.ts";
 export * from "./face-models.ts";
 export * from "./image.ts";

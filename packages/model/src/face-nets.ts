@@ -351,10 +351,19 @@ export class FaceNetSession {
     return new FaceNetSession(session, graph.outputs[0]!.name);
   }
 
+  /** The input's float copy, kept between calls (the nets run several times a frame), so calls queue. */
+  private input = new Float32Array(0);
+  private previous: Promise<unknown> = Promise.resolve();
+
   /** The net's output for RGB images 0-255 [N, side, side, 3]. */
-  async run(images: Uint8Array, count: number, side: number): Promise<Float32Array> {
-    const input = new ort.Tensor("float32", new Float32Array(images), [count, side, side, 3]);
-    const outputs = await this.session.run({ input });
-    return outputs[this.output]!.data as Float32Array;
+  run(images: Uint8Array, count: number, side: number): Promise<Float32Array> {
+    const output = this.previous.then(async () => {
+      if (this.input.length !== images.length) this.input = new Float32Array(images.length);
+      this.input.set(images);
+      const input = new ort.Tensor("float32", this.input, [count, side, side, 3]);
+      return (await this.session.run({ input }))[this.output]!.data as Float32Array;
+    });
+    this.previous = output.catch(() => undefined);
+    return output;
   }
 }

@@ -9,14 +9,8 @@ import {
   type FaceOptions,
   facelessSegmentSchema,
 } from "@hrpipe/contracts";
-import {
-  analyseFaces,
-  analyseWholeFrames,
-  type Detector,
-  type FrameWindow,
-  type LandmarkLocator,
-} from "@hrpipe/face";
-import { decodeFrames, MediaError, scratchDir } from "@hrpipe/media";
+import type { FaceAnalyser, FrameWindow } from "@hrpipe/face";
+import { MediaError, scratchDir } from "@hrpipe/media";
 import { BadInputError, type Logger, type Storage, writeArtifact } from "@hrpipe/runtime";
 
 export interface FaceJobInput extends FrameWindow {
@@ -31,10 +25,8 @@ export interface FaceJobInput extends FrameWindow {
 
 export interface FaceJobContext {
   storage: Storage;
-  /** Required unless the job's options measure the whole frame. */
-  detector?: Detector;
-  /** Required where the job's options measure skin over the landmarks' skin area. */
-  landmarks?: LandmarkLocator;
+  /** Decodes and analyses the chunk (LocalFaceAnalyser on this thread, FaceAnalysisThreads on others). */
+  analyser: FaceAnalyser;
   logger?: Logger;
   progress?: (done: number, total: number) => void;
 }
@@ -67,26 +59,20 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
   try {
     const file = path.join(dir, "chunk.mkv");
     await writeFile(file, chunk);
-    const frames = decodeFrames(file, input, input, { format: "matroska" });
-    const counted = reportProgress(frames, input.frameCount, context.progress);
-    const analysis = await (input.options.skinArea === "whole-frame"
-      ? analyseWholeFrames(counted, input, input.options)
-      : analyseFaces(
-          counted,
-          input,
-          requireDetector(context),
-          {
-            detectEvery: input.options.detectEvery,
-            cropSize: input.options.cropSize,
-            landmarkEvery: input.options.landmarkEvery,
-          },
-          input.options.skinArea === "landmarks" ? requireLandmarks(context) : undefined,
-        )
-    ).catch((error: unknown) => {
-      // The worker's scratch copy means nothing to a user: name the chunk in storage instead.
-      if (error instanceof MediaError) throw new MediaError(error.message.replaceAll(file, input.chunkKey));
-      throw error;
-    });
+    const { skinArea, detector, inputSize, detectEvery, cropSize, landmarkEvery } = input.options;
+    const analysis = await context.analyser
+      .analyse(
+        file,
+        input,
+        { skinArea, detector, inputSize, detectEvery, cropSize, landmarkEvery },
+        { format: "matroska" },
+        context.progress,
+      )
+      .catch((error: unknown) => {
+        // The worker's scratch copy means nothing to a user: name the chunk in storage instead.
+        if (error instanceof MediaError) throw new MediaError(error.message.replaceAll(file, input.chunkKey));
+        throw error;
+      });
     const facesFound = analysis.frameIndex.length;
     const lastFrame = input.firstFrame + input.frameCount - 1;
     if (facesFound === 0) {
@@ -124,34 +110,5 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
     return { ...identity, facesKey, tracesKey, frames: input.frameCount, facesFound, reused: false };
   } finally {
     await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function requireDetector(context: FaceJobContext): Detector {
-  if (!context.detector)
-    throw new Error(
-      "face job options ask for a face (skinArea landmarks or box) but the worker has no face detector; start it with one.",
-    );
-  return context.detector;
-}
-
-function requireLandmarks(context: FaceJobContext): LandmarkLocator {
-  if (!context.landmarks)
-    throw new Error(
-      "face job options ask for skinArea landmarks but the worker has no landmark locator; start it with one.",
-    );
-  return context.landmarks;
-}
-
-async function* reportProgress<T>(
-  items: AsyncIterable<T>,
-  total: number,
-  progress?: (done: number, total: number) => void,
-) {
-  let done = 0;
-  for await (const item of items) {
-    yield item;
-    done++;
-    if (progress && (done % 25 === 0 || done === total)) progress(done, total);
   }
 }

@@ -7,6 +7,7 @@ import {
   analyseFaces,
   analyseVideo,
   detectLargestFace,
+  FaceAnalysisThreads,
   FaceDetector,
   iou,
   LandmarkDetector,
@@ -26,6 +27,8 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
   let source: string;
   let detector: FaceDetector;
   let landmarks: LandmarkDetector;
+  // Face jobs analyse their chunks on a thread, as a worker does.
+  const analyser = new FaceAnalysisThreads(1);
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "hrpipe-face-test-"));
     storage = new FileStorage(dir);
@@ -33,7 +36,10 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     detector = await FaceDetector.create({ kind: options.detector, inputSize: options.inputSize });
     landmarks = await LandmarkDetector.create();
   }, 120_000);
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await analyser.close();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it("finds a face in >= 99% of frames, tracks within mean IoU >= 0.85 of per-frame detection, one trace row per frame", async () => {
     const { info, window, analysis: tracked } = await analyseVideo(source, detector, options);
@@ -113,7 +119,7 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
         height: info.height,
         options,
       },
-      { storage, detector, landmarks },
+      { storage, analyser },
     );
     expect(result).toMatchObject({
       facesKey: "faces/h1/P01/4/0000.safetensors",
@@ -157,7 +163,7 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
         height: 240,
         options,
       },
-      { storage, detector, landmarks },
+      { storage, analyser },
     );
   }
 
