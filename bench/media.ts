@@ -213,7 +213,11 @@ export async function benchFace(): Promise<BenchResult> {
         { storage, analyser },
       );
     // A warm-up window: the nets' first calls allocate their buffers.
-    await analyser.analyse(source, { ...wholeVideo(info), frameCount: 25 }, faceOptions);
+    await analyser.analyse({
+      file: source,
+      window: { ...wholeVideo(info), frameCount: 25 },
+      options: faceOptions,
+    });
     const job = await timed(faceJob);
     const decode = await timed(() =>
       execFileAsync(resolveTool("ffmpeg").path, ["-v", "error", "-i", chunkFile, "-f", "null", "-"]),

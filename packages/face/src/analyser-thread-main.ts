@@ -6,9 +6,9 @@ import { type AnalysisReply, type AnalysisRequest, analysisBuffers, LocalFaceAna
 const port = parentPort!;
 const analyser = new LocalFaceAnalyser();
 const reply = (message: AnalysisReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
-port.on("message", async ({ id, file, window, options, decode }: AnalysisRequest) => {
+port.on("message", async ({ id, ...task }: AnalysisRequest) => {
   try {
-    const analysis = await analyser.analyse(file, window, options, decode, (done, total) =>
+    const analysis = await analyser.analyse(task, (done, total) =>
       reply({ type: "progress", id, done, total }),
     );
     reply({ type: "analysed", id, analysis }, analysisBuffers(analysis));

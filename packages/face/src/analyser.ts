@@ -20,15 +20,17 @@ export interface WindowAnalysisOptions extends AnalyseOptions {
 /** Frames done of a window's total, as they are analysed. */
 export type AnalysisProgress = (done: number, total: number) => void;
 
+/** A window of a video file to analyse, and how. */
+export interface WindowAnalysis {
+  file: string;
+  window: FrameWindow;
+  options: WindowAnalysisOptions;
+  decode?: DecodeOptions;
+}
+
 /** Decodes a window of a video file and analyses its frames: a face job's work between storage reads and writes. */
 export interface FaceAnalyser {
-  analyse(
-    file: string,
-    window: FrameWindow,
-    options: WindowAnalysisOptions,
-    decode?: DecodeOptions,
-    progress?: AnalysisProgress,
-  ): Promise<FaceAnalysis>;
+  analyse(task: WindowAnalysis, progress?: AnalysisProgress): Promise<FaceAnalysis>;
   close(): Promise<void>;
 }
 
@@ -64,10 +66,7 @@ export class LocalFaceAnalyser implements FaceAnalyser {
   }
 
   async analyse(
-    file: string,
-    window: FrameWindow,
-    options: WindowAnalysisOptions,
-    decode: DecodeOptions = {},
+    { file, window, options, decode }: WindowAnalysis,
     progress?: AnalysisProgress,
   ): Promise<FaceAnalysis> {
     const frames = counted(decodeFrames(file, window, window, decode), window.frameCount, progress);
@@ -82,13 +81,7 @@ export class LocalFaceAnalyser implements FaceAnalyser {
 }
 
 /** Messages between FaceAnalysisThreads and a thread (analyser-thread-main.ts). */
-export type AnalysisRequest = {
-  id: number;
-  file: string;
-  window: FrameWindow;
-  options: WindowAnalysisOptions;
-  decode: DecodeOptions;
-};
+export type AnalysisRequest = WindowAnalysis & { id: number };
 export type AnalysisReply =
   | { type: "progress"; id: number; done: number; total: number }
   | { type: "analysed"; id: number; analysis: FaceAnalysis }
@@ -141,17 +134,11 @@ export class FaceAnalysisThreads implements FaceAnalyser {
 
   constructor(private readonly size = availableParallelism()) {}
 
-  analyse(
-    file: string,
-    window: FrameWindow,
-    options: WindowAnalysisOptions,
-    decode: DecodeOptions = {},
-    progress?: AnalysisProgress,
-  ): Promise<FaceAnalysis> {
+  analyse(task: WindowAnalysis, progress?: AnalysisProgress): Promise<FaceAnalysis> {
     if (this.closed) return Promise.reject(new Error("the face analysis threads are closed."));
     return new Promise((resolve, reject) => {
       this.waiting.push({
-        request: { id: this.nextId++, file, window, options, decode },
+        request: { ...task, id: this.nextId++ },
         resolve,
         reject,
         progress,

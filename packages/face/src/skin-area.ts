@@ -82,13 +82,16 @@ function crossings(polygon: Float64Array, y: number): number[] {
   return xs.sort((a, b) => a - b);
 }
 
-function insideSpans(xs: number[], x: number): boolean {
-  let inside = false;
-  for (const crossing of xs) {
-    if (crossing > x) break;
-    inside = !inside;
+/**
+ * The pixel columns of a row whose centres (x + 0.5) lie inside the spans a polygon's crossings make:
+ * [first, last] pairs, first from crossing 2k, up to but not including crossing 2k + 1.
+ */
+function holeColumns(xs: number[], columns: number[]): void {
+  for (let k = 0; k + 1 < xs.length; k += 2) {
+    const first = Math.ceil(xs[k]! - 0.5);
+    const last = Math.ceil(xs[k + 1]! - 0.5) - 1;
+    if (last >= first) columns.push(first, last);
   }
-  return inside;
 }
 
 /** Mean colour of the pixels whose centres lie inside the outline and outside every hole. */
@@ -103,20 +106,32 @@ export function skinAreaMean(rgb: Uint8Array, width: number, height: number, are
   let g = 0;
   let b = 0;
   let pixels = 0;
+  const holes: number[] = [];
   for (let y = Math.max(0, Math.floor(top)); y < Math.min(height, Math.ceil(bottom)); y++) {
     const centre = y + 0.5;
     const outer = crossings(area.outline, centre);
-    const holes = area.holes.map((hole) => crossings(hole, centre)).filter((xs) => xs.length > 0);
+    // The holes' columns on this row as [first, last] pairs, sorted by first: skipped run by run.
+    holes.length = 0;
+    for (const hole of area.holes) holeColumns(crossings(hole, centre), holes);
+    const order = Array.from({ length: holes.length / 2 }, (_, i) => i).sort(
+      (i, j) => holes[2 * i]! - holes[2 * j]!,
+    );
     for (let k = 0; k + 1 < outer.length; k += 2) {
-      const x0 = Math.max(0, Math.ceil(outer[k]! - 0.5));
+      let x = Math.max(0, Math.ceil(outer[k]! - 0.5));
       const x1 = Math.min(width - 1, Math.floor(outer[k + 1]! - 0.5));
-      for (let x = x0; x <= x1; x++) {
-        if (holes.some((xs) => insideSpans(xs, x + 0.5))) continue;
-        const p = (y * width + x) * 3;
-        r += rgb[p]!;
-        g += rgb[p + 1]!;
-        b += rgb[p + 2]!;
-        pixels++;
+      for (let h = 0; x <= x1; h++) {
+        // The next hole that starts at or after x ends this run; one already begun moves x past it.
+        const next = h < order.length ? order[h]! : -1;
+        const runEnd = next < 0 ? x1 : Math.min(x1, holes[2 * next]! - 1);
+        let p = (y * width + x) * 3;
+        for (; x <= runEnd; x++, p += 3) {
+          r += rgb[p]!;
+          g += rgb[p + 1]!;
+          b += rgb[p + 2]!;
+          pixels++;
+        }
+        if (next >= 0) x = Math.max(x, holes[2 * next + 1]! + 1);
+        else break;
       }
     }
   }

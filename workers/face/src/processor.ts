@@ -62,10 +62,12 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
     const { skinArea, detector, inputSize, detectEvery, cropSize, landmarkEvery } = input.options;
     const analysis = await context.analyser
       .analyse(
-        file,
-        input,
-        { skinArea, detector, inputSize, detectEvery, cropSize, landmarkEvery },
-        { format: "matroska" },
+        {
+          file,
+          window: input,
+          options: { skinArea, detector, inputSize, detectEvery, cropSize, landmarkEvery },
+          decode: { format: "matroska" },
+        },
         context.progress,
       )
       .catch((error: unknown) => {
