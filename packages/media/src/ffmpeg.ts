@@ -314,6 +314,10 @@ export async function* decodeFrames(
         "-seek_timestamp",
         "1",
         ...(seekS > 0 ? ["-ss", seekS.toFixed(6)] : []),
+        // One decoding thread: every consumer here takes longer per frame than the decoder, and frame
+        // threads cost 10-20% more CPU for nothing (a 10-s chunk: 0.56 -> 0.44 CPU-s).
+        "-threads",
+        "1",
         ...inputArgs(file, options.format ? [options.format] : videoInputFormats, options.format),
         "-map",
         "0:v:0",
