@@ -11,7 +11,7 @@ import { declaredLinks } from "./links.ts";
 import type { Logger } from "./logger.ts";
 import type { StageProcessor } from "./queues.ts";
 import type { Storage } from "./storage/index.ts";
-import type { StageBinding, StageServices } from "./worker-set.ts";
+import { resolveWorkerSettings, type StageBinding, type StageServices } from "./worker-set.ts";
 
 /** What a run of jobs in this process came to. */
 export interface InlineOutcome {
@@ -70,7 +70,13 @@ export class InlineRunner {
       },
     };
     for (const binding of bindings)
-      this.processors.set(binding.stage, binding.processor(services) as StageProcessor<StageName, unknown>);
+      this.processors.set(
+        binding.stage,
+        binding.processor(services, resolveWorkerSettings(binding.stage, options.config)) as StageProcessor<
+          StageName,
+          unknown
+        >,
+      );
   }
 
   /** Runs a job and every job it leads to. */

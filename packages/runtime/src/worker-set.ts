@@ -31,22 +31,25 @@ export interface StageServices {
   shared<T>(name: string, make: () => T): T;
 }
 
-/** A stage folder's binding: how to build its processor from the process's services. */
+/**
+ * A stage folder's binding: how to build its processor from the process's services and the stage's
+ * worker settings (its concurrency: how many jobs this process runs at once).
+ */
 export interface StageBinding<S extends StageName = StageName> {
   stage: S;
   /** Its output's links (stageGraph) say which jobs follow; the worker set adds them. */
-  processor(services: StageServices): StageProcessor<S, StageOutputs[S]>;
+  processor(services: StageServices, settings: StageRuntimeDefaults): StageProcessor<S, StageOutputs[S]>;
   /**
    * Work done before the stage's worker takes its first job, such as loading a model whose
    * synchronous build would otherwise block the event loop while a job's lock needs renewing.
    */
-  prepare?(services: StageServices): Promise<unknown>;
+  prepare?(services: StageServices, settings: StageRuntimeDefaults): Promise<unknown>;
 }
 
 export function defineStage<S extends StageName>(
   stage: S,
-  processor: (services: StageServices) => StageProcessor<S, StageOutputs[S]>,
-  prepare?: (services: StageServices) => Promise<unknown>,
+  processor: StageBinding<S>["processor"],
+  prepare?: StageBinding<S>["prepare"],
 ): StageBinding<S> {
   return prepare ? { stage, processor, prepare } : { stage, processor };
 }
@@ -128,9 +131,10 @@ export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOp
   const metrics = new PipelineMetrics({ queues, stages: bindings.map((binding) => binding.stage) });
   const preparing: Promise<void>[] = [];
   const workers = bindings.map((binding) => {
-    const processor = linkedProcessor(binding.stage, binding.processor(services), queues);
+    const settings = resolveWorkerSettings(binding.stage, config, options.flags);
+    const processor = linkedProcessor(binding.stage, binding.processor(services, settings), queues);
     const worker = createStageWorker(binding.stage, processor, {
-      ...resolveWorkerSettings(binding.stage, config, options.flags),
+      ...settings,
       connection: track(createRedisConnection(redisUrl, "worker")),
       prefix: config.queuePrefix,
       logger,
@@ -142,7 +146,7 @@ export function startStageWorkers(bindings: StageBinding[], options: WorkerSetOp
       // same error, which the run reports against the job.
       preparing.push(
         binding
-          .prepare(services)
+          .prepare(services, settings)
           .catch((error: Error) => logger.error({ stage: binding.stage, err: error }, error.message))
           .then(() => {
             if (!worker.closing)
