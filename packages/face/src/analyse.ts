@@ -20,8 +20,11 @@ export interface Detector {
   readonly inputSize: number;
   /** The network size used for a region around a face already found. */
   readonly regionInputSize: number;
-  /** Every face in an RGB24 image, largest first, in pixels of that image, at a network size of `inputSize`. */
-  detect(rgb: Uint8Array, width: number, height: number, inputSize?: number): Promise<Box[]>;
+  /**
+   * Every face in an RGB24 image (or in `region` of it), largest first, in pixels of that image, at a
+   * network size of `inputSize`.
+   */
+  detect(rgb: Uint8Array, width: number, height: number, inputSize?: number, region?: Box): Promise<Box[]>;
 }
 
 /** Margin of the square searched around a tracked face (1: twice its size), room for head motion. */
@@ -29,8 +32,7 @@ const regionMargin = 1;
 
 /**
  * The largest face in a frame, in frame pixels; with `near`, the largest face in the square twice its
- * size around it, reduced to the detector's region size first (by area averaging, here: at 720p that
- * costs a few milliseconds).
+ * size around it, at the detector's region size.
  */
 export async function detectLargestFace(
   detector: Detector,
@@ -39,19 +41,10 @@ export async function detectLargestFace(
   height: number,
   near?: Box,
 ): Promise<Box | null> {
-  if (!near) return (await detector.detect(rgb, width, height))[0] ?? null;
-  const region = squareCrop(near, regionMargin);
-  const size = detector.regionInputSize;
-  const square = resizeArea(rgb, width, height, region, size, size);
-  const face = (await detector.detect(square, size, size, size))[0];
-  if (!face) return null;
-  const scale = region.width / size;
-  return {
-    x: region.x + face.x * scale,
-    y: region.y + face.y * scale,
-    width: face.width * scale,
-    height: face.height * scale,
-  };
+  const faces = near
+    ? await detector.detect(rgb, width, height, detector.regionInputSize, squareCrop(near, regionMargin))
+    : await detector.detect(rgb, width, height);
+  return faces[0] ?? null;
 }
 
 export interface FrameWindow {

@@ -7,10 +7,9 @@ import {
   readFaceApiWeights,
   selectTfjsBackend,
   type TfjsBackendName,
-  tinyFaceBoxes,
 } from "@hrpipe/model";
 import { faceModelsDir } from "./face-models.ts";
-import { type Box, resizeArea, squareCrop } from "./image.ts";
+import { type Box, iou, resizeArea, squareCrop } from "./image.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -62,6 +61,45 @@ const ssdInputSize = 512;
  * about 80 pixels, well inside the detector's range, at a quarter of the cost of a 320 input.
  */
 const tinyRegionInputSize = 160;
+
+/** face-api's TinyFaceDetector anchors (box sizes in cells) and the overlap its non-maximum suppression allows. */
+const tinyFaceAnchors: [number, number][] = [
+  [1.603231, 2.094468],
+  [6.041143, 7.080126],
+  [2.882459, 3.518061],
+  [4.266906, 5.178857],
+  [9.041765, 10.66308],
+];
+const tinyFaceIouThreshold = 0.4;
+
+const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+
+/**
+ * The faces in one image's TinyFaceDetector cells ([S/32, S/32, 25] for an input of side S, per cell
+ * and anchor the box offsets and the score before their sigmoid): boxes scoring above minScore, in
+ * pixels of the input, decoded as face-api does, after its non-maximum suppression.
+ */
+export function tinyFaceBoxes(cells: Float32Array, side: number, minScore: number): FaceBox[] {
+  const count = Math.round(Math.sqrt(cells.length / 25));
+  const found: FaceBox[] = [];
+  for (let row = 0; row < count; row++)
+    for (let col = 0; col < count; col++)
+      for (const [anchor, [anchorW, anchorH]] of tinyFaceAnchors.entries()) {
+        const at = ((row * count + col) * tinyFaceAnchors.length + anchor) * 5;
+        const score = sigmoid(cells[at + 4]!);
+        if (score <= minScore) continue;
+        const width = (Math.exp(cells[at + 2]!) * anchorW) / count;
+        const height = (Math.exp(cells[at + 3]!) * anchorH) / count;
+        const x = (col + sigmoid(cells[at]!)) / count - width / 2;
+        const y = (row + sigmoid(cells[at + 1]!)) / count - height / 2;
+        found.push({ x: x * side, y: y * side, width: width * side, height: height * side, score });
+      }
+  // Highest score first; a box overlapping a kept one by more than the threshold is dropped.
+  const kept: FaceBox[] = [];
+  for (const face of found.sort((a, b) => b.score - a.score))
+    if (kept.every((other) => iou(face, other) <= tinyFaceIouThreshold)) kept.push(face);
+  return kept;
+}
 
 /** Finds the faces in a square RGB image of a network's side. */
 type SquareDetector = (square: Uint8Array, side: number) => Promise<FaceBox[]>;
@@ -120,23 +158,29 @@ export class FaceDetector {
   }
 
   /**
-   * Every face in an RGB24 image, largest first. `inputSize` (a multiple of 32) overrides the
-   * TinyFaceDetector's network size for this call: smaller is quadratically cheaper and suits an
-   * image already reduced around a face. The image is padded to a square (black below or to the
-   * right, as face-api pads it) and resized to the network's side unless it is that square already.
+   * Every face in an RGB24 image, largest first, in pixels of the image. `inputSize` (a multiple of 32)
+   * overrides the TinyFaceDetector's network size for this call: smaller is quadratically cheaper and
+   * suits a region around a face. The network looks at `region` (by default the image padded to a
+   * square, black below or to the right, as face-api pads it), resized by area averaging to its side
+   * unless the image is that square already.
    */
-  async detect(rgb: Uint8Array, width: number, height: number, inputSize?: number): Promise<FaceBox[]> {
+  async detect(
+    rgb: Uint8Array,
+    width: number,
+    height: number,
+    inputSize?: number,
+    region?: Box,
+  ): Promise<FaceBox[]> {
     const side = this.kind === "tiny" ? (inputSize ?? this.inputSize) : ssdInputSize;
     const imageSide = Math.max(width, height);
+    const area = region ?? { x: 0, y: 0, width: imageSide, height: imageSide };
     const square =
-      width === side && height === side
-        ? rgb
-        : resizeArea(rgb, width, height, { x: 0, y: 0, width: imageSide, height: imageSide }, side, side);
-    const scale = imageSide / side;
+      !region && width === side && height === side ? rgb : resizeArea(rgb, width, height, area, side, side);
+    const scale = area.width / side;
     return (await this.detectSquare(square, side))
       .map((f) => ({
-        x: f.x * scale,
-        y: f.y * scale,
+        x: area.x + f.x * scale,
+        y: area.y + f.y * scale,
         width: f.width * scale,
         height: f.height * scale,
         score: f.score,

@@ -241,20 +241,10 @@ export function buildLandmarkNetGraph(weights: Map<string, FaceNetTensor>): Onnx
   };
 }
 
-/** face-api's TinyFaceDetector anchors (box sizes in cells) and the overlap its non-maximum suppression allows. */
-const tinyFaceAnchors: [number, number][] = [
-  [1.603231, 2.094468],
-  [6.041143, 7.080126],
-  [2.882459, 3.518061],
-  [4.266906, 5.178857],
-  [9.041765, 10.66308],
-];
-const tinyFaceIouThreshold = 0.4;
-
 /**
  * face-api's TinyFaceDetector (a Tiny-YOLOv2 of separable convolutions): input `input` F32
  * [N, S, S, 3] (RGB 0-255, S a multiple of 32), output `cells` F32 [N, S/32, S/32, 25], per cell
- * and anchor the box offsets and the face score before their sigmoid (tinyFaceBoxes reads them).
+ * and anchor the box offsets and the face score before their sigmoid (@hrpipe/face decodes them).
  */
 export function buildTinyFaceDetectorGraph(weights: Map<string, FaceNetTensor>): OnnxModel {
   const graph = new FaceNetGraph(weights, "tiny_face_detector_model");
@@ -286,50 +276,6 @@ export function buildTinyFaceDetectorGraph(weights: Map<string, FaceNetTensor>):
     inputs: [{ name: "input", type: "float", shape: ["batch", "side", "side", 3] }],
     outputs: [{ name: "cells", type: "float", shape: ["batch", "cells", "cells", 25] }],
   };
-}
-
-/** A face the detector found, in pixels of its square input. */
-export interface DetectedFace {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  score: number;
-}
-
-const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
-
-/**
- * The faces in one image's `cells` (TinyFaceDetector's output, [S/32, S/32, 25] for an input of side
- * S): boxes scoring above minScore, decoded as face-api does, after its non-maximum suppression.
- */
-export function tinyFaceBoxes(cells: Float32Array, side: number, minScore: number): DetectedFace[] {
-  const count = Math.round(Math.sqrt(cells.length / 25));
-  const found: DetectedFace[] = [];
-  for (let row = 0; row < count; row++)
-    for (let col = 0; col < count; col++)
-      for (const [anchor, [anchorW, anchorH]] of tinyFaceAnchors.entries()) {
-        const at = ((row * count + col) * tinyFaceAnchors.length + anchor) * 5;
-        const score = sigmoid(cells[at + 4]!);
-        if (score <= minScore) continue;
-        const width = (Math.exp(cells[at + 2]!) * anchorW) / count;
-        const height = (Math.exp(cells[at + 3]!) * anchorH) / count;
-        const x = (col + sigmoid(cells[at]!)) / count - width / 2;
-        const y = (row + sigmoid(cells[at + 1]!)) / count - height / 2;
-        found.push({ x: x * side, y: y * side, width: width * side, height: height * side, score });
-      }
-  // Highest score first; a box overlapping a kept one by more than the threshold is dropped.
-  const kept: DetectedFace[] = [];
-  for (const face of found.sort((a, b) => b.score - a.score))
-    if (kept.every((other) => intersectionOverUnion(face, other) <= tinyFaceIouThreshold)) kept.push(face);
-  return kept;
-}
-
-function intersectionOverUnion(a: DetectedFace, b: DetectedFace): number {
-  const width = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
-  const height = Math.max(0, Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y));
-  const overlap = width * height;
-  return overlap / (a.width * a.height + b.width * b.height - overlap);
 }
 
 /**
