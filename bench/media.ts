@@ -8,13 +8,15 @@ import { faceOptionsSchema } from "@hrpipe/contracts";
 import {
   analyseFaces,
   type Box,
+  decodePictures,
   detectLargestFace,
   FaceDetector,
   faceModelsDir,
   iou,
   LandmarkDetector,
   LocalFaceAnalyser,
-  resizeArea,
+  type Picture,
+  RgbPicture,
   squareCrop,
   wholeVideo,
 } from "@hrpipe/face";
@@ -236,21 +238,12 @@ export async function benchFace(): Promise<BenchResult> {
   }
 
   const window = wholeVideo(info);
-  const frames: Uint8Array[] = [];
-  for await (const frame of decodeFrames(source, { ...window, frameCount: 60 }, info))
-    frames.push(frame.slice());
-  const face = (await detectLargestFace(detector, frames[0]!, info.width, info.height))!;
-  const region = squareCrop(face, 1);
-  const square160 = resizeArea(frames[0]!, info.width, info.height, region, 160, 160);
-  const whole320 = resizeArea(
-    frames[0]!,
-    info.width,
-    info.height,
-    { x: 0, y: 0, width: info.width, height: info.width },
-    320,
-    320,
-  );
-  const crop112 = resizeArea(frames[0]!, info.width, info.height, squareCrop(face, 0), 112, 112);
+  let first: Picture | undefined;
+  for await (const picture of decodePictures(source, { ...window, frameCount: 1 })) first = picture;
+  const face = (await detectLargestFace(detector, first!))!;
+  const square160 = first!.resized(squareCrop(face, 1), 160, 160);
+  const whole320 = first!.resized({ x: 0, y: 0, width: info.width, height: info.width }, 320, 320);
+  const crop112 = first!.resized(squareCrop(face, 0), 112, 112);
   const api = await faceApiReference();
   const viaFaceApi = async (run: (input: unknown) => Promise<unknown>, image: Uint8Array, side: number) => {
     const input = api.tf.tensor3d(image, [side, side, 3], "int32");
@@ -265,17 +258,18 @@ export async function benchFace(): Promise<BenchResult> {
   const nets = [
     {
       what: "68-point landmark net, one 112x112 face",
-      ours: () => landmarks.locate(crop112, 112, 112, { x: 0, y: 0, width: 112, height: 112 }),
+      ours: () =>
+        landmarks.locate(new RgbPicture(crop112, 112, 112), { x: 0, y: 0, width: 112, height: 112 }),
       theirs: () => viaFaceApi((input) => api.nets.faceLandmark68Net.detectLandmarks(input), crop112, 112),
     },
     {
       what: "TinyFaceDetector, the region around the face at 160",
-      ours: () => detector.detect(square160, 160, 160, 160),
+      ours: () => detector.detect(new RgbPicture(square160, 160, 160), 160),
       theirs: () => viaFaceApi((input) => api.detectAllFaces(input, tinyOptions(160)), square160, 160),
     },
     {
       what: "TinyFaceDetector, the whole frame at 320",
-      ours: () => detector.detect(whole320, 320, 320, 320),
+      ours: () => detector.detect(new RgbPicture(whole320, 320, 320), 320),
       theirs: () => viaFaceApi((input) => api.detectAllFaces(input, tinyOptions(320)), whole320, 320),
     },
   ];
@@ -292,13 +286,13 @@ export async function benchFace(): Promise<BenchResult> {
 
   const perFrame: (Box | null)[] = [];
   const reference = await timed(async () => {
-    for await (const frame of decodeFrames(source, window, info))
-      perFrame.push(await detectLargestFace(detector, frame, info.width, info.height));
+    for await (const picture of decodePictures(source, window))
+      perFrame.push(await detectLargestFace(detector, picture));
   });
   for (const detectEvery of [4, 8, 16]) {
     const options = { detectEvery, cropSize: 128, landmarkEvery: faceOptions.landmarkEvery };
     const run = await timed(() =>
-      analyseFaces(decodeFrames(source, window, info), window, detector, options, landmarks),
+      analyseFaces(decodePictures(source, window), window, detector, options, landmarks),
     );
     let sum = 0;
     let pairs = 0;

@@ -1,18 +1,12 @@
-import { decodeFrames, probeVideo, type VideoInfo } from "@hrpipe/media";
-import {
-  type Box,
-  skinMean as boxSkinMean,
-  frameMean,
-  resizeArea,
-  type SkinMean,
-  squareCrop,
-} from "./image.ts";
+import { type DecodeOptions, decodeFrames, probeVideo, type VideoInfo } from "@hrpipe/media";
+import { type Box, skinMean as boxSkinMean, frameMean, type SkinMean, squareCrop } from "./image.ts";
+import { Nv12Picture, type Picture } from "./picture.ts";
 import { skinArea, skinAreaMean } from "./skin-area.ts";
 import { FaceTracker } from "./tracker.ts";
 
 /** Finds the 68 landmarks of the face in a box (LandmarkDetector). */
 export interface LandmarkLocator {
-  locate(rgb: Uint8Array, width: number, height: number, box: Box): Promise<Float32Array>;
+  locate(picture: Picture, box: Box): Promise<Float32Array>;
 }
 
 export interface Detector {
@@ -20,11 +14,8 @@ export interface Detector {
   readonly inputSize: number;
   /** The network size used for a region around a face already found. */
   readonly regionInputSize: number;
-  /**
-   * Every face in an RGB24 image (or in `region` of it), largest first, in pixels of that image, at a
-   * network size of `inputSize`.
-   */
-  detect(rgb: Uint8Array, width: number, height: number, inputSize?: number, region?: Box): Promise<Box[]>;
+  /** Every face in a picture (or in `region` of it), largest first, in its pixels, at a network size of `inputSize`. */
+  detect(picture: Picture, inputSize?: number, region?: Box): Promise<Box[]>;
 }
 
 /** Margin of the square searched around a tracked face (1: twice its size), room for head motion. */
@@ -36,14 +27,12 @@ const regionMargin = 1;
  */
 export async function detectLargestFace(
   detector: Detector,
-  rgb: Uint8Array,
-  width: number,
-  height: number,
+  picture: Picture,
   near?: Box,
 ): Promise<Box | null> {
   const faces = near
-    ? await detector.detect(rgb, width, height, detector.regionInputSize, squareCrop(near, regionMargin))
-    : await detector.detect(rgb, width, height);
+    ? await detector.detect(picture, detector.regionInputSize, squareCrop(near, regionMargin))
+    : await detector.detect(picture);
   return faces[0] ?? null;
 }
 
@@ -122,47 +111,44 @@ export class FaceFollower {
   constructor(
     private readonly detector: Detector,
     private readonly options: AnalyseOptions,
-    private readonly picture: { width: number; height: number; fps: number },
+    private readonly video: { width: number; height: number; fps: number },
     private readonly landmarker?: LandmarkLocator,
   ) {}
 
-  /** The next frame of the stream (RGB24, width x height x 3). */
-  async next(rgb: Uint8Array): Promise<FrameFace> {
+  /** The next frame of the stream. */
+  async next(picture: Picture): Promise<FrameFace> {
     const local = this.frame++;
     const step = Math.max(1, this.options.detectEvery);
-    if (step === 1) return this.measure(local, rgb, await this.detectLargest(rgb, undefined));
-    const { width, height } = this.picture;
-    let box = this.tracker.track(rgb, width, height);
+    if (step === 1) return this.measure(local, picture, await this.detectLargest(picture, undefined));
+    let box = this.tracker.track(picture);
     // Detect on schedule, and on every frame while no face is held.
     if (!box || local % step === 0) {
-      const detection = await this.detectLargest(rgb, box);
+      const detection = await this.detectLargest(picture, box);
       if (detection) {
-        box = this.tracker.correct(detection, rgb, width, height);
+        box = this.tracker.correct(detection, picture);
         this.lastDetected = local;
-      } else if (local - this.lastDetected > Math.round(this.picture.fps * 2)) {
+      } else if (local - this.lastDetected > Math.round(this.video.fps * 2)) {
         // The face is gone (or was never there); a box is only held through short detector misses.
         this.tracker.reset();
         box = undefined;
       }
     }
-    return this.measure(local, rgb, box ?? null);
+    return this.measure(local, picture, box ?? null);
   }
 
   /** Around the tracked face when there is one, and in the whole frame when that finds nothing. */
-  private async detectLargest(rgb: Uint8Array, tracked: Box | undefined): Promise<Box | null> {
-    const { width, height } = this.picture;
+  private async detectLargest(picture: Picture, tracked: Box | undefined): Promise<Box | null> {
     this.detectorCalls++;
-    const near = tracked && (await detectLargestFace(this.detector, rgb, width, height, tracked));
+    const near = tracked && (await detectLargestFace(this.detector, picture, tracked));
     if (near) return near;
     if (tracked) this.detectorCalls++;
-    return detectLargestFace(this.detector, rgb, width, height);
+    return detectLargestFace(this.detector, picture);
   }
 
-  private async measure(local: number, rgb: Uint8Array, box: Box | null): Promise<FrameFace> {
+  private async measure(local: number, picture: Picture, box: Box | null): Promise<FrameFace> {
     if (!box) return { box, skin: null };
-    const { width, height } = this.picture;
     if (!this.landmarker) {
-      const skin = boxSkinMean(rgb, width, height, box);
+      const skin = boxSkinMean(picture, box);
       return { box, skin: skin.pixels > 0 ? skin : null };
     }
     const every = Math.max(1, this.options.landmarkEvery ?? 1);
@@ -170,9 +156,9 @@ export class FaceFollower {
     const points =
       last && local - last.frame < every
         ? movedWithBox(last.points, last.box, box)
-        : await this.landmarker.locate(rgb, width, height, box);
+        : await this.landmarker.locate(picture, box);
     if (!last || local - last.frame >= every) this.lastLandmarks = { frame: local, box, points };
-    const skin = skinAreaMean(rgb, width, height, skinArea(points));
+    const skin = skinAreaMean(picture, skinArea(points));
     return { box, skin: skin.pixels > 0 ? skin : null, landmarks: points };
   }
 }
@@ -183,13 +169,13 @@ export class FaceFollower {
  * face are flagged, never filled with the whole frame.
  */
 export async function analyseFaces(
-  frames: AsyncIterable<Uint8Array>,
+  frames: AsyncIterable<Picture>,
   window: FrameWindow,
   detector: Detector,
   options: AnalyseOptions,
   landmarker?: LandmarkLocator,
 ): Promise<FaceAnalysis> {
-  const { frameCount, width, height } = window;
+  const { frameCount } = window;
   const size = options.cropSize;
   const margin = options.cropMargin ?? cropMargin;
   const crops: Uint8Array[] = [];
@@ -209,8 +195,7 @@ export async function analyseFaces(
     if (face.box && face.skin) {
       rgb.set([face.skin.r, face.skin.g, face.skin.b], local * 3);
       faceFound[local] = 1;
-      if (options.crops ?? true)
-        crops.push(resizeArea(frame, width, height, squareCrop(face.box, margin), size, size));
+      if (options.crops ?? true) crops.push(frame.resized(squareCrop(face.box, margin), size, size));
       frameIndex.push(window.firstFrame + local);
       timeS.push((window.firstFrame + local) / window.fps);
       boxList.push(face.box.x, face.box.y, face.box.width, face.box.height);
@@ -239,9 +224,9 @@ export async function analyseFaces(
  * whole picture is its skin area and its crop, no detector runs. What `--skin-area whole-frame` measures.
  */
 export async function analyseWholeFrames(
-  frames: AsyncIterable<Uint8Array>,
+  frames: AsyncIterable<Picture>,
   window: FrameWindow,
-  options: Pick<AnalyseOptions, "cropSize">,
+  options: Pick<AnalyseOptions, "cropSize" | "crops">,
 ): Promise<FaceAnalysis> {
   const { frameCount, width, height } = window;
   const size = options.cropSize;
@@ -255,7 +240,7 @@ export async function analyseWholeFrames(
     const mean = frameMean(frame);
     rgb.set([mean.r, mean.g, mean.b], local * 3);
     faceFound[local] = 1;
-    crops.push(resizeArea(frame, width, height, whole, size, size));
+    if (options.crops ?? true) crops.push(frame.resized(whole, size, size));
     local++;
   }
   const images = new Uint8Array(crops.length * size * size * 3);
@@ -281,6 +266,19 @@ function movedWithBox(points: Float32Array, from: Box, to: Box): Float32Array {
   return points.map((v, i) => (i % 2 === 0 ? to.x + (v - from.x) * sx : to.y + (v - from.y) * sy));
 }
 
+/**
+ * The frames of a window of a video file as the decoder stores them (YUV 4:2:0, BT.601 video range:
+ * see Nv12Picture), each valid until the next is asked for.
+ */
+export async function* decodePictures(
+  file: string,
+  window: FrameWindow,
+  decode: Pick<DecodeOptions, "format"> = {},
+): AsyncGenerator<Picture> {
+  for await (const frame of decodeFrames(file, window, window, { ...decode, pixelFormat: "nv12" }))
+    yield new Nv12Picture(frame, window.width, window.height);
+}
+
 /** The frame window of a whole video. */
 export function wholeVideo(info: VideoInfo): FrameWindow {
   return {
@@ -298,13 +296,13 @@ export async function analyseVideo(
   file: string,
   detector: Detector,
   options: AnalyseOptions,
-  frames: (all: AsyncIterable<Uint8Array>, total: number) => AsyncIterable<Uint8Array> = (all) => all,
+  frames: (all: AsyncIterable<Picture>, total: number) => AsyncIterable<Picture> = (all) => all,
   landmarker?: LandmarkLocator,
 ): Promise<{ info: VideoInfo; window: FrameWindow; analysis: FaceAnalysis }> {
   const info = await probeVideo(file);
   const window = wholeVideo(info);
   const analysis = await analyseFaces(
-    frames(decodeFrames(file, window, info), info.frameCount),
+    frames(decodePictures(file, window), info.frameCount),
     window,
     detector,
     options,

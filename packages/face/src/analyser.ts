@@ -1,10 +1,11 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { type DecodeOptions, decodeFrames, MediaError } from "@hrpipe/media";
+import { type DecodeOptions, MediaError } from "@hrpipe/media";
 import {
   type AnalyseOptions,
   analyseFaces,
   analyseWholeFrames,
+  decodePictures,
   type FaceAnalysis,
   type FrameWindow,
 } from "./analyse.ts";
@@ -25,7 +26,7 @@ export interface WindowAnalysis {
   file: string;
   window: FrameWindow;
   options: WindowAnalysisOptions;
-  decode?: DecodeOptions;
+  decode?: Pick<DecodeOptions, "format">;
 }
 
 /** Decodes a window of a video file and analyses its frames: a face job's work between storage reads and writes. */
@@ -69,7 +70,7 @@ export class LocalFaceAnalyser implements FaceAnalyser {
     { file, window, options, decode }: WindowAnalysis,
     progress?: AnalysisProgress,
   ): Promise<FaceAnalysis> {
-    const frames = counted(decodeFrames(file, window, window, decode), window.frameCount, progress);
+    const frames = counted(decodePictures(file, window, decode), window.frameCount, progress);
     if (options.skinArea === "whole-frame") return analyseWholeFrames(frames, window, options);
     const detector = await this.detector(options.detector, options.inputSize);
     this.landmarks ??= options.skinArea === "landmarks" ? LandmarkDetector.create() : undefined;

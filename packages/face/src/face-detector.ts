@@ -9,7 +9,8 @@ import {
   type TfjsBackendName,
 } from "@hrpipe/model";
 import { faceModelsDir } from "./face-models.ts";
-import { type Box, iou, resizeArea, squareCrop } from "./image.ts";
+import { type Box, iou, squareCrop } from "./image.ts";
+import type { Picture } from "./picture.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -158,24 +159,16 @@ export class FaceDetector {
   }
 
   /**
-   * Every face in an RGB24 image, largest first, in pixels of the image. `inputSize` (a multiple of 32)
+   * Every face in a picture, largest first, in pixels of the picture. `inputSize` (a multiple of 32)
    * overrides the TinyFaceDetector's network size for this call: smaller is quadratically cheaper and
-   * suits a region around a face. The network looks at `region` (by default the image padded to a
-   * square, black below or to the right, as face-api pads it), resized by area averaging to its side
-   * unless the image is that square already.
+   * suits a region around a face. The network looks at `region` (by default the picture padded to a
+   * square, black below or to the right, as face-api pads it), resized by area averaging to its side.
    */
-  async detect(
-    rgb: Uint8Array,
-    width: number,
-    height: number,
-    inputSize?: number,
-    region?: Box,
-  ): Promise<FaceBox[]> {
+  async detect(picture: Picture, inputSize?: number, region?: Box): Promise<FaceBox[]> {
     const side = this.kind === "tiny" ? (inputSize ?? this.inputSize) : ssdInputSize;
-    const imageSide = Math.max(width, height);
+    const imageSide = Math.max(picture.width, picture.height);
     const area = region ?? { x: 0, y: 0, width: imageSide, height: imageSide };
-    const square =
-      !region && width === side && height === side ? rgb : resizeArea(rgb, width, height, area, side, side);
+    const square = picture.resized(area, side, side);
     const scale = area.width / side;
     return (await this.detectSquare(square, side))
       .map((f) => ({
@@ -199,10 +192,10 @@ export class LandmarkDetector {
   }
 
   /** The 68 landmarks of the face in `box`, [x0, y0, ..., x67, y67] in frame pixels. */
-  async locate(rgb: Uint8Array, width: number, height: number, box: Box): Promise<Float32Array> {
+  async locate(picture: Picture, box: Box): Promise<Float32Array> {
     // The net was trained on detector boxes padded to a square; the square around the box is that.
     const square = squareCrop(box, 0);
-    const crop = resizeArea(rgb, width, height, square, landmarkNetInputSize, landmarkNetInputSize);
+    const crop = picture.resized(square, landmarkNetInputSize, landmarkNetInputSize);
     const relative = await this.net.run(crop, 1, landmarkNetInputSize);
     const points = new Float32Array(relative.length);
     for (let i = 0; i < relative.length; i += 2) {

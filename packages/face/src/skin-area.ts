@@ -1,4 +1,5 @@
 import type { SkinMean } from "./image.ts";
+import type { Picture } from "./picture.ts";
 
 /**
  * The skin of a face from its 68 landmarks (iBUG 300-W numbering, as face-api's landmark net
@@ -94,17 +95,24 @@ function holeColumns(xs: number[], columns: number[]): void {
   }
 }
 
-/** Mean colour of the pixels whose centres lie inside the outline and outside every hole. */
-export function skinAreaMean(rgb: Uint8Array, width: number, height: number, area: SkinArea): SkinMean {
+/** The lowest and highest y of a polygon's corners. */
+function verticalExtent(polygon: Float64Array): [number, number] {
   let top = Number.POSITIVE_INFINITY;
   let bottom = Number.NEGATIVE_INFINITY;
-  for (let i = 1; i < area.outline.length; i += 2) {
-    top = Math.min(top, area.outline[i]!);
-    bottom = Math.max(bottom, area.outline[i]!);
+  for (let i = 1; i < polygon.length; i += 2) {
+    top = Math.min(top, polygon[i]!);
+    bottom = Math.max(bottom, polygon[i]!);
   }
-  let r = 0;
-  let g = 0;
-  let b = 0;
+  return [top, bottom];
+}
+
+/** Mean colour of the pixels whose centres lie inside the outline and outside every hole. */
+export function skinAreaMean(picture: Picture, area: SkinArea): SkinMean {
+  const { width, height } = picture;
+  const [top, bottom] = verticalExtent(area.outline);
+  // Most rows cross no hole: a hole's crossings are only looked for within its own rows.
+  const holeExtents = area.holes.map(verticalExtent);
+  const sums = new Float64Array(3);
   let pixels = 0;
   const holes: number[] = [];
   for (let y = Math.max(0, Math.floor(top)); y < Math.min(height, Math.ceil(bottom)); y++) {
@@ -112,7 +120,10 @@ export function skinAreaMean(rgb: Uint8Array, width: number, height: number, are
     const outer = crossings(area.outline, centre);
     // The holes' columns on this row as [first, last] pairs, sorted by first: skipped run by run.
     holes.length = 0;
-    for (const hole of area.holes) holeColumns(crossings(hole, centre), holes);
+    for (const [i, hole] of area.holes.entries()) {
+      const [holeTop, holeBottom] = holeExtents[i]!;
+      if (centre > holeTop && centre < holeBottom) holeColumns(crossings(hole, centre), holes);
+    }
     const order = Array.from({ length: holes.length / 2 }, (_, i) => i).sort(
       (i, j) => holes[2 * i]! - holes[2 * j]!,
     );
@@ -123,12 +134,10 @@ export function skinAreaMean(rgb: Uint8Array, width: number, height: number, are
         // The next hole that starts at or after x ends this run; one already begun moves x past it.
         const next = h < order.length ? order[h]! : -1;
         const runEnd = next < 0 ? x1 : Math.min(x1, holes[2 * next]! - 1);
-        let p = (y * width + x) * 3;
-        for (; x <= runEnd; x++, p += 3) {
-          r += rgb[p]!;
-          g += rgb[p + 1]!;
-          b += rgb[p + 2]!;
-          pixels++;
+        if (runEnd >= x) {
+          picture.addRun(y, x, runEnd, sums);
+          pixels += runEnd - x + 1;
+          x = runEnd + 1;
         }
         if (next >= 0) x = Math.max(x, holes[2 * next + 1]! + 1);
         else break;
@@ -137,5 +146,5 @@ export function skinAreaMean(rgb: Uint8Array, width: number, height: number, are
   }
   return pixels === 0
     ? { r: Number.NaN, g: Number.NaN, b: Number.NaN, pixels }
-    : { r: r / pixels, g: g / pixels, b: b / pixels, pixels };
+    : picture.meanRgb(sums, pixels);
 }

@@ -1,30 +1,18 @@
 import type { Box } from "./image.ts";
+import type { Picture } from "./picture.ts";
 
-/** Samples of the inner part of a box (a side-by-side grid), grey levels, from an RGB24 image. */
+/** Samples of the inner part of a box (a side-by-side grid), grey levels of a picture. */
 export const patchSize = 48;
 /** The inner share of the box that is tracked: the face itself, not the background at its edges. */
 const innerShare = 0.7;
 
-/** Grey level (BT.601 luma) of pixel p of an RGB24 image. */
-function luma(rgb: Uint8Array, p: number): number {
-  return 0.299 * rgb[p]! + 0.587 * rgb[p + 1]! + 0.114 * rgb[p + 2]!;
-}
-
 /** Bilinear samples of the grey image on a patchSize x patchSize grid over the inner box, moved by (dx, dy). */
-function samplePatch(
-  rgb: Uint8Array,
-  width: number,
-  height: number,
-  box: Box,
-  dx: number,
-  dy: number,
-  patch: Float32Array,
-): Float32Array {
+function samplePatch(picture: Picture, box: Box, dx: number, dy: number, patch: Float32Array): Float32Array {
   const stepX = (box.width * innerShare) / patchSize;
   const stepY = (box.height * innerShare) / patchSize;
   const left = box.x + (box.width * (1 - innerShare)) / 2 + dx;
   const top = box.y + (box.height * (1 - innerShare)) / 2 + dy;
-  const rowBytes = width * 3;
+  const { luma, width, height } = picture;
   for (let j = 0; j < patchSize; j++) {
     const cy = Math.min(Math.max(top + (j + 0.5) * stepY, 0), height - 1.001);
     const y0 = Math.floor(cy);
@@ -33,9 +21,9 @@ function samplePatch(
       const cx = Math.min(Math.max(left + (i + 0.5) * stepX, 0), width - 1.001);
       const x0 = Math.floor(cx);
       const fx = cx - x0;
-      const p = y0 * rowBytes + x0 * 3;
-      const upper = (1 - fx) * luma(rgb, p) + fx * luma(rgb, p + 3);
-      const lower = (1 - fx) * luma(rgb, p + rowBytes) + fx * luma(rgb, p + rowBytes + 3);
+      const p = y0 * width + x0;
+      const upper = (1 - fx) * luma[p]! + fx * luma[p + 1]!;
+      const lower = (1 - fx) * luma[p + width]! + fx * luma[p + width + 1]!;
       patch[j * patchSize + i] = (1 - fy) * upper + fy * lower;
     }
   }
@@ -71,17 +59,9 @@ export class FaceTracker {
     this.box = undefined;
   }
 
-  private setTemplate(rgb: Uint8Array, width: number, height: number): void {
+  private setTemplate(picture: Picture): void {
     const box = this.box!;
-    const template = samplePatch(
-      rgb,
-      width,
-      height,
-      box,
-      0,
-      0,
-      this.template ?? new Float32Array(patchSize ** 2),
-    );
+    const template = samplePatch(picture, box, 0, 0, this.template ?? new Float32Array(patchSize ** 2));
     let hxx = 0;
     let hxy = 0;
     let hyy = 0;
@@ -103,7 +83,7 @@ export class FaceTracker {
   }
 
   /** Moves the box with the content of the new frame; returns the tracked box. */
-  track(rgb: Uint8Array, width: number, height: number): Box | undefined {
+  track(picture: Picture): Box | undefined {
     if (!this.box || !this.template) return this.box;
     const box = this.box;
     const stepX = (box.width * innerShare) / patchSize;
@@ -111,7 +91,7 @@ export class FaceTracker {
     let dx = 0;
     let dy = 0;
     for (let iteration = 0; iteration < 8; iteration++) {
-      const warped = samplePatch(rgb, width, height, box, dx, dy, this.warped);
+      const warped = samplePatch(picture, box, dx, dy, this.warped);
       let bx = 0;
       let by = 0;
       for (let k = 0; k < warped.length; k++) {
@@ -127,12 +107,12 @@ export class FaceTracker {
       if (Math.abs(stepI) < 0.01 && Math.abs(stepJ) < 0.01) break;
     }
     this.box = { ...box, x: box.x + dx, y: box.y + dy };
-    this.setTemplate(rgb, width, height);
+    this.setTemplate(picture);
     return this.box;
   }
 
   /** Takes a detection into account: the first one places the box, later ones pull it gently. */
-  correct(detection: Box, rgb: Uint8Array, width: number, height: number): Box {
+  correct(detection: Box, picture: Picture): Box {
     const box = this.box;
     if (box) {
       const centreX =
@@ -149,7 +129,7 @@ export class FaceTracker {
     } else {
       this.box = { x: detection.x, y: detection.y, width: detection.width, height: detection.height };
     }
-    this.setTemplate(rgb, width, height);
+    this.setTemplate(picture);
     return this.box;
   }
 }

@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { FaceDetector } from "../src/face-detector.ts";
 import { faceModelsDir } from "../src/face-models.ts";
 import { resizeArea, squareCrop } from "../src/image.ts";
+import { RgbPicture } from "../src/picture.ts";
 
 interface Tensor {
   dataSync(): Float32Array;
@@ -93,7 +94,7 @@ describe("face-api's nets in ONNX Runtime", () => {
           return { cells, boxes: await api.detectAllFaces(input, options) };
         });
         expect(maxAbsDifference(await net.run(image, 1, side), theirs.cells)).toBeLessThan(1e-4);
-        const ours = await detector.detect(image, side, side, side);
+        const ours = await detector.detect(new RgbPicture(image, side, side), side);
         const expected = theirs.boxes
           .map(({ box }) => [box.x, box.y, box.width, box.height])
           .sort((a, b) => b[2]! * b[3]! - a[2]! * a[3]!);
@@ -115,7 +116,7 @@ describe("face-api's nets in ONNX Runtime", () => {
     const detector = await FaceDetector.create({ kind: "tiny", inputSize: 320 });
     for (const name of photos) {
       const image = photo(name, 320);
-      const [face] = await detector.detect(image, 320, 320);
+      const [face] = await detector.detect(new RgbPicture(image, 320, 320));
       const crop = resizeArea(image, 320, 320, squareCrop(face!, 0), 112, 112);
       const theirs = await viaFaceApi(api, crop, 112, async (input) => {
         const output = await api.nets.faceLandmark68Net.forward(input);

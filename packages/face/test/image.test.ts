@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cropSequence, resizeArea, skinMean } from "../src/image.ts";
+import { RgbPicture } from "../src/picture.ts";
 
 function randomImage(width: number, height: number, seed: number): Uint8Array {
   let state = seed;
@@ -64,10 +65,11 @@ describe("skinMean", () => {
         image.set(colour, (y * width + x) * 3);
       }
     }
-    const mean = skinMean(image, width, height, face);
+    const picture = new RgbPicture(image, width, height);
+    const mean = skinMean(picture, face);
     expect([mean.r, mean.g, mean.b]).toEqual(skin);
     expect(mean.pixels).toBeGreaterThan(0.5 * Math.PI * 30 * 40);
-    expect(skinMean(image, width, height, { x: 0, y: 0, width: 15, height: 15 }).pixels).toBe(0);
+    expect(skinMean(picture, { x: 0, y: 0, width: 15, height: 15 }).pixels).toBe(0);
   });
 });
 

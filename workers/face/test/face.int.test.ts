@@ -6,6 +6,7 @@ import { decodeSafetensors, faceOptionsSchema, getTensor } from "@hrpipe/contrac
 import {
   analyseFaces,
   analyseVideo,
+  decodePictures,
   detectLargestFace,
   FaceAnalysisThreads,
   FaceDetector,
@@ -13,7 +14,7 @@ import {
   LandmarkDetector,
   skinArea,
 } from "@hrpipe/face";
-import { copySegment, decodeFrames, probeVideo, VideoEncoder } from "@hrpipe/media";
+import { copySegment, probeVideo, VideoEncoder } from "@hrpipe/media";
 import { BadInputError, FileStorage } from "@hrpipe/runtime";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,8 +45,8 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
   it("finds a face in >= 99% of frames, tracks within mean IoU >= 0.85 of per-frame detection, one trace row per frame", async () => {
     const { info, window, analysis: tracked } = await analyseVideo(source, detector, options);
     const perFrame = [];
-    for await (const frame of decodeFrames(source, window, info))
-      perFrame.push(await detectLargestFace(detector, frame, info.width, info.height));
+    for await (const picture of decodePictures(source, window))
+      perFrame.push(await detectLargestFace(detector, picture));
     let iouSum = 0;
     let pairs = 0;
     for (const [k, box] of tracked.boxes.entries()) {
@@ -86,13 +87,13 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
   it("with detectEvery 1 uses the study's method: a whole-frame detection in every frame, boxes as detected", async () => {
     const info = await probeVideo(source);
     const window = { firstFrame: 100, frameCount: 20, fps: info.fps, width: info.width, height: info.height };
-    const study = await analyseFaces(decodeFrames(source, window, info), window, detector, {
+    const study = await analyseFaces(decodePictures(source, window), window, detector, {
       detectEvery: 1,
       cropSize: 128,
     });
     const perFrame = [];
-    for await (const frame of decodeFrames(source, window, info))
-      perFrame.push(await detectLargestFace(detector, frame, info.width, info.height));
+    for await (const picture of decodePictures(source, window))
+      perFrame.push(await detectLargestFace(detector, picture));
     expect(study.detectorCalls).toBe(window.frameCount);
     expect(study.boxes).toEqual(perFrame);
   });

@@ -2,8 +2,16 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { encodeFacesShard, encodeTracesShard, faceOptionsSchema, flagOfField } from "@hrpipe/contracts";
-import { analyseFaces, cropMargin, FaceDetector, LandmarkDetector, skinArea, squareCrop } from "@hrpipe/face";
-import { decodeFrames, probeVideo } from "@hrpipe/media";
+import {
+  analyseFaces,
+  cropMargin,
+  decodePictures,
+  FaceDetector,
+  LandmarkDetector,
+  skinArea,
+  squareCrop,
+} from "@hrpipe/face";
+import { probeVideo } from "@hrpipe/media";
 import { planSegments } from "@hrpipe/worker-decode";
 import sharp from "sharp";
 import { formatTable, ProgressLine, UserError } from "../output.ts";
@@ -132,7 +140,7 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
       height: info.height,
     };
     const analysis = await analyseFaces(
-      decodeFrames(video, window, info),
+      decodePictures(video, window),
       window,
       detector,
       faceOptions,

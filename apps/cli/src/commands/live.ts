@@ -1,7 +1,15 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { type FaceOptions, parsePayload } from "@hrpipe/contracts";
 import { type LiveEstimate, LiveHeartRate } from "@hrpipe/estimation";
-import { FaceDetector, FaceFollower, type FrameFace, frameMean, LandmarkDetector } from "@hrpipe/face";
+import {
+  FaceDetector,
+  FaceFollower,
+  type FrameFace,
+  frameMean,
+  LandmarkDetector,
+  type Picture,
+  RgbPicture,
+} from "@hrpipe/face";
 import { LiveSourceError, liveFrames, liveSourceKind } from "@hrpipe/media";
 import { median, type RppgMethod, rppgMethods } from "@hrpipe/signal";
 import sharp from "sharp";
@@ -33,17 +41,17 @@ interface LiveLine extends Omit<LiveEstimate, "pulse"> {
 /** Frames of the source as skin colours and face boxes: the face followed as the face stage follows it. */
 async function faceReader(
   face: FaceOptions,
-  picture: { width: number; height: number; fps: number },
+  video: { width: number; height: number; fps: number },
 ): Promise<
-  (rgb: Uint8Array) => Promise<{ box: FrameFace["box"]; skin: { r: number; g: number; b: number } | null }>
+  (picture: Picture) => Promise<{ box: FrameFace["box"]; skin: { r: number; g: number; b: number } | null }>
 > {
-  if (face.skinArea === "whole-frame") return async (rgb) => ({ box: null, skin: frameMean(rgb) });
+  if (face.skinArea === "whole-frame") return async (picture) => ({ box: null, skin: frameMean(picture) });
   const [detector, landmarks] = await Promise.all([
     FaceDetector.create({ kind: face.detector, inputSize: face.inputSize }),
     face.skinArea === "landmarks" ? LandmarkDetector.create() : undefined,
   ]);
-  const follower = new FaceFollower(detector, face, picture, landmarks);
-  return (rgb) => follower.next(rgb);
+  const follower = new FaceFollower(detector, face, video, landmarks);
+  return (picture) => follower.next(picture);
 }
 
 /**
@@ -127,7 +135,7 @@ export async function liveCommand(source: string, options: LiveCommandOptions): 
       realtime: options.realtime ?? false,
       loop: options.loop ?? false,
     })) {
-      const { box, skin } = await faceOf(frame.rgb);
+      const { box, skin } = await faceOf(new RgbPicture(frame.rgb, width, height));
       if (skin) facesSeen++;
       record?.frame(frame.index, skin);
       live.push(skin);

@@ -3,8 +3,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { type FaceOptions, type Payload, parsePayload, type VideoEstimate } from "@hrpipe/contracts";
 import { parseRgbTrace, type RgbTraceTable } from "@hrpipe/datasets";
 import { pulseEstimate } from "@hrpipe/estimation";
-import { analyseVideo, analyseWholeFrames, FaceDetector, LandmarkDetector, wholeVideo } from "@hrpipe/face";
-import { decodeFrames, probeVideo } from "@hrpipe/media";
+import { LocalFaceAnalyser, wholeVideo } from "@hrpipe/face";
+import { probeVideo } from "@hrpipe/media";
 import type { Storage } from "@hrpipe/runtime";
 import {
   bloodVolumeSign,
@@ -46,44 +46,16 @@ export interface Traces {
   crops?: { images: Uint8Array; frameIndex: Int32Array; side: number };
 }
 
-async function* counted<T>(items: AsyncIterable<T>, progress: ProgressLine, total: number) {
-  let done = 0;
-  for await (const item of items) {
-    yield item;
-    progress.update(++done, total, "frames");
-  }
-}
-
 /**
  * One video's skin colour over the whole video, measured where the face options say (the face stage's
  * analysis), and its face crops where `crops` asks for them (the networks read them).
  */
 export async function videoTraces(video: string, face: FaceOptions, crops: boolean): Promise<Traces> {
   const progress = new ProgressLine("rppg");
-  if (face.skinArea === "whole-frame") {
-    const info = await probeVideo(video);
-    const window = wholeVideo(info);
-    const frames = counted(decodeFrames(video, window, info), progress, info.frameCount);
-    const analysis = await analyseWholeFrames(frames, window, face);
-    const measured = analysis.frameIndex.length;
-    return {
-      fsHz: info.fps,
-      durationS: measured / info.fps,
-      rgb: analysis.rgb.subarray(0, measured * 3),
-      faceFound: analysis.faceFound.subarray(0, measured),
-      crops: { images: analysis.images, frameIndex: analysis.frameIndex, side: face.cropSize },
-    };
-  }
-  const [detector, landmarks] = await Promise.all([
-    FaceDetector.create({ kind: face.detector, inputSize: face.inputSize }),
-    face.skinArea === "landmarks" ? LandmarkDetector.create() : undefined,
-  ]);
-  const { info, analysis } = await analyseVideo(
-    video,
-    detector,
-    { ...face, crops },
-    (frames, total) => counted(frames, progress, total),
-    landmarks,
+  const info = await probeVideo(video);
+  const analysis = await new LocalFaceAnalyser().analyse(
+    { file: video, window: wholeVideo(info), options: { ...face, crops } },
+    (done, total) => progress.update(done, total, "frames"),
   );
   return {
     fsHz: info.fps,
