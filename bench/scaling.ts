@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { faceOptionsSchema } from "@hrpipe/contracts";
 import {
   createRedisConnection,
   FileStorage,
@@ -15,15 +16,8 @@ import { processDecodeJob } from "@hrpipe/worker-decode";
 import { type BenchResult, machineDescription } from "./report.ts";
 
 const bin = path.resolve(import.meta.dirname, "../apps/cli/bin/hrpipe.js");
-const faceOptions = {
-  detector: "tiny" as const,
-  inputSize: 320,
-  detectEvery: 8,
-  skinArea: "landmarks" as const,
-  landmarkEvery: 2,
-  cropSize: 128,
-  keepChunks: true,
-};
+/** The pipeline's face options, with the chunks kept for the next worker count. */
+const faceOptions = faceOptionsSchema.parse({ keepChunks: true });
 
 /** Seconds for `workers` face worker processes to finish every face job of the chunks. */
 async function faceStageSeconds(

@@ -348,7 +348,7 @@ export function buildProgram(): Command {
         "tiny (TinyFaceDetector) or ssd (SSD MobileNet v1)",
         String(runFlagDefault("face.detector")),
       ),
-    ["face.detectEvery", "face.skinArea", "decode.segmentS"],
+    ["face.detectEvery", "face.skinArea", "face.analysisSide", "decode.segmentS"],
   ).action(
     action(async (video: string, options: FacesCommandOptions) =>
       (await import("./commands/faces.ts")).facesCommand(video, options),
@@ -378,7 +378,7 @@ export function buildProgram(): Command {
         "serve a page on 127.0.0.1:PORT (0: any free port) with the frame, face box, pulse and heart-rate trend, pushed by Server-Sent Events",
         int("--http"),
       ),
-    ["eval.windowS", "face.skinArea", "face.detectEvery"],
+    ["eval.windowS", "face.skinArea", "face.detectEvery", "face.analysisSide"],
   ).action(
     action(async (source: string, options: LiveCommandOptions) =>
       (await import("./commands/live.ts")).liveCommand(source, options),

@@ -109,6 +109,14 @@ export const faceOptionsSchema = z.object({
    */
   landmarkEvery: z.number().int().min(1).max(8).default(2),
   cropSize: z.number().int().min(16).max(512).default(128),
+  /**
+   * The longer side frames are analysed at, at least: a larger video is decoded at the largest integer
+   * fraction of its size that keeps its longer side at or above this (1280x720 at 640x360, 1920x1080
+   * at 640x360), boxes and landmarks mapped back to its own pixels. A face filling 40% of a 640x360
+   * frame's height is 144 px: more than the landmark net's 112 and the 128-px crops read, and a
+   * quarter of the pixels to move and resample. 0 analyses every video at its stored size.
+   */
+  analysisSide: z.number().int().min(0).max(8192).default(640),
   keepChunks: z.boolean().default(false),
 });
 

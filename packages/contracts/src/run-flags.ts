@@ -73,6 +73,12 @@ export const runFlags: readonly RunFlag[] = [
     help: "face detection every k frames, tracking in between (1: every frame, as the study)",
   },
   {
+    flag: "--analysis-side <px>",
+    field: "face.analysisSide",
+    value: "integer",
+    help: "analyse larger videos at an integer fraction of their size with at least this longer side (0: as stored)",
+  },
+  {
     flag: "--skin-area <where>",
     field: "face.skinArea",
     value: "text",

@@ -58,6 +58,11 @@ export interface AnalyseOptions {
   /** With a landmark locator: run it every this many frames (default 1), moving the last landmarks with the box in between. */
   landmarkEvery?: number;
   /**
+   * The longer side frames are analysed at, at least (see the face options' analysisSide); default 0,
+   * every frame at its stored size. Boxes and landmarks are given in the video's own pixels either way.
+   */
+  analysisSide?: number;
+  /**
    * Keep a crop of every frame with a face (default true): the faces shard and the networks read them.
    * Without, `images` is empty and the frames are not resized for it (the classical methods read the traces only).
    */
@@ -190,15 +195,29 @@ export async function analyseFaces(
   let local = 0;
   for await (const frame of frames) {
     const face = await follower.next(frame);
-    boxes[local] = face.box;
-    if (face.landmarks && landmarks) landmarks.set(face.landmarks, local * 136);
+    // The follower works in the picture's pixels, which may be a fraction of the video's (analysisSide).
+    const scaleX = window.width / frame.width;
+    const scaleY = window.height / frame.height;
+    const box = face.box && {
+      ...face.box,
+      x: face.box.x * scaleX,
+      y: face.box.y * scaleY,
+      width: face.box.width * scaleX,
+      height: face.box.height * scaleY,
+    };
+    boxes[local] = box;
+    if (face.landmarks && landmarks)
+      landmarks.set(
+        face.landmarks.map((v, i) => v * (i % 2 === 0 ? scaleX : scaleY)),
+        local * 136,
+      );
     if (face.box && face.skin) {
       rgb.set([face.skin.r, face.skin.g, face.skin.b], local * 3);
       faceFound[local] = 1;
       if (options.crops ?? true) crops.push(frame.resized(squareCrop(face.box, margin), size, size));
       frameIndex.push(window.firstFrame + local);
       timeS.push((window.firstFrame + local) / window.fps);
-      boxList.push(face.box.x, face.box.y, face.box.width, face.box.height);
+      boxList.push(box!.x, box!.y, box!.width, box!.height);
     }
     local++;
   }
@@ -267,16 +286,35 @@ function movedWithBox(points: Float32Array, from: Box, to: Box): Float32Array {
 }
 
 /**
- * The frames of a window of a video file as the decoder stores them (YUV 4:2:0, BT.601 video range:
- * see Nv12Picture), each valid until the next is asked for.
+ * The size a video of width x height is analysed at: the largest integer fraction of it whose longer
+ * side is at least `analysisSide` (AnalyseOptions), or its own size.
+ */
+export function analysisSize(
+  width: number,
+  height: number,
+  analysisSide = 0,
+): { width: number; height: number } {
+  const divisor = analysisSide > 0 ? Math.max(1, Math.floor(Math.max(width, height) / analysisSide)) : 1;
+  return { width: Math.floor(width / divisor), height: Math.floor(height / divisor) };
+}
+
+/**
+ * The frames of a window of a video file as the decoder stores them (NV12, BT.601 video range: see
+ * Nv12Picture), at the size `analysisSide` asks for (analysisSize), each valid until the next is asked for.
  */
 export async function* decodePictures(
   file: string,
   window: FrameWindow,
-  decode: Pick<DecodeOptions, "format"> = {},
+  options: Pick<DecodeOptions, "format"> & Pick<AnalyseOptions, "analysisSide"> = {},
 ): AsyncGenerator<Picture> {
-  for await (const frame of decodeFrames(file, window, window, { ...decode, pixelFormat: "nv12" }))
-    yield new Nv12Picture(frame, window.width, window.height);
+  const size = analysisSize(window.width, window.height, options.analysisSide);
+  const decode = {
+    ...size,
+    pixelFormat: "nv12" as const,
+    ...(options.format ? { format: options.format } : {}),
+  };
+  for await (const frame of decodeFrames(file, window, window, decode))
+    yield new Nv12Picture(frame, size.width, size.height);
 }
 
 /** The frame window of a whole video. */
@@ -302,7 +340,7 @@ export async function analyseVideo(
   const info = await probeVideo(file);
   const window = wholeVideo(info);
   const analysis = await analyseFaces(
-    frames(decodePictures(file, window), info.frameCount),
+    frames(decodePictures(file, window, options), info.frameCount),
     window,
     detector,
     options,

@@ -70,7 +70,11 @@ export class LocalFaceAnalyser implements FaceAnalyser {
     { file, window, options, decode }: WindowAnalysis,
     progress?: AnalysisProgress,
   ): Promise<FaceAnalysis> {
-    const frames = counted(decodePictures(file, window, decode), window.frameCount, progress);
+    const frames = counted(
+      decodePictures(file, window, { ...decode, analysisSide: options.analysisSide }),
+      window.frameCount,
+      progress,
+    );
     if (options.skinArea === "whole-frame") return analyseWholeFrames(frames, window, options);
     const detector = await this.detector(options.detector, options.inputSize);
     this.landmarks ??= options.skinArea === "landmarks" ? LandmarkDetector.create() : undefined;

@@ -1,18 +1,14 @@
-import { createRequire } from "node:module";
 import {
   buildLandmarkNetGraph,
   buildTinyFaceDetectorGraph,
   FaceNetSession,
   landmarkNetInputSize,
   readFaceApiWeights,
-  selectTfjsBackend,
-  type TfjsBackendName,
 } from "@hrpipe/model";
+import { loadFaceApi, onFaceApiImage } from "./face-api.ts";
 import { faceModelsDir } from "./face-models.ts";
 import { type Box, iou, squareCrop } from "./image.ts";
-import type { Picture } from "./picture.ts";
-
-const require = createRequire(import.meta.url);
+import { type Picture, RgbPicture } from "./picture.ts";
 
 /** A face box in pixels of the image it was found in. */
 export interface FaceBox {
@@ -30,29 +26,6 @@ export interface FaceDetectorOptions {
   /** TinyFaceDetector input size (multiple of 32): larger finds smaller faces, slower. */
   inputSize?: number;
   minScore?: number;
-}
-
-// face-api ships one build per tfjs flavour; each must share the tfjs engine hrpipe selected.
-const faceApiBuild: Record<TfjsBackendName, string> = {
-  "tensorflow-gpu": "@vladmandic/face-api/dist/face-api.node-gpu.js",
-  tensorflow: "@vladmandic/face-api/dist/face-api.node.js",
-  wasm: "@vladmandic/face-api/dist/face-api.node-wasm.js",
-  cpu: "@vladmandic/face-api/dist/face-api.node-wasm.js",
-};
-
-interface FaceApi {
-  tf: { tensor3d(data: Uint8Array, shape: [number, number, number], dtype: "int32"): { dispose(): void } };
-  nets: { ssdMobilenetv1: { loadFromDisk(dir: string): Promise<void> } };
-  SsdMobilenetv1Options: new (o: { minConfidence: number }) => unknown;
-  detectAllFaces(
-    input: unknown,
-    options: unknown,
-  ): Promise<{ box: { x: number; y: number; width: number; height: number }; score: number }[]>;
-}
-
-async function loadFaceApi(): Promise<FaceApi> {
-  const { name } = await selectTfjsBackend();
-  return require(faceApiBuild[name]) as FaceApi;
 }
 
 /** SSD MobileNet v1 in face-api resizes every input to 512 x 512. */
@@ -138,23 +111,12 @@ export class FaceDetector {
         tinyFaceBoxes(await net.run(square, 1, side), side, minScore);
       return new FaceDetector(detect, kind, inputSize);
     }
-    const api = await loadFaceApi();
-    await api.nets.ssdMobilenetv1.loadFromDisk(faceModelsDir());
+    const api = await loadFaceApi(["ssdMobilenetv1"]);
     const ssdOptions = new api.SsdMobilenetv1Options({ minConfidence: minScore });
-    const detect: SquareDetector = async (square, side) => {
-      const input = api.tf.tensor3d(square, [side, side, 3], "int32");
-      try {
-        return (await api.detectAllFaces(input, ssdOptions)).map(({ box, score }) => ({
-          x: box.x,
-          y: box.y,
-          width: box.width,
-          height: box.height,
-          score,
-        }));
-      } finally {
-        input.dispose();
-      }
-    };
+    const detect: SquareDetector = async (square, side) =>
+      (await onFaceApiImage(api, square, side, (input) => api.detectAllFaces(input, ssdOptions))).map(
+        ({ box, score }) => ({ x: box.x, y: box.y, width: box.width, height: box.height, score }),
+      );
     return new FaceDetector(detect, kind, ssdInputSize);
   }
 
@@ -162,13 +124,18 @@ export class FaceDetector {
    * Every face in a picture, largest first, in pixels of the picture. `inputSize` (a multiple of 32)
    * overrides the TinyFaceDetector's network size for this call: smaller is quadratically cheaper and
    * suits a region around a face. The network looks at `region` (by default the picture padded to a
-   * square, black below or to the right, as face-api pads it), resized by area averaging to its side.
+   * square, black below or to the right, as face-api pads it), resized by area averaging to its side
+   * unless it is that square already.
    */
   async detect(picture: Picture, inputSize?: number, region?: Box): Promise<FaceBox[]> {
     const side = this.kind === "tiny" ? (inputSize ?? this.inputSize) : ssdInputSize;
     const imageSide = Math.max(picture.width, picture.height);
     const area = region ?? { x: 0, y: 0, width: imageSide, height: imageSide };
-    const square = picture.resized(area, side, side);
+    // A square RGB image at the network's side already (a photo) goes in as it is.
+    const square =
+      !region && picture instanceof RgbPicture && picture.width === side && picture.height === side
+        ? picture.rgb
+        : picture.resized(area, side, side);
     const scale = area.width / side;
     return (await this.detectSquare(square, side))
       .map((f) => ({

@@ -1,5 +1,6 @@
 export * from "./analyse.ts";
 export * from "./analyser.ts";
+export * from "./face-api.ts";
 export * from "./face-detector.ts";
 export * from "./face-models.ts";
 export * from "./image.ts";

@@ -7,35 +7,13 @@ import {
   buildTinyFaceDetectorGraph,
   FaceNetSession,
   readFaceApiWeights,
-  selectTfjsBackend,
 } from "@hrpipe/model";
 import { beforeAll, describe, expect, it } from "vitest";
+import { type FaceApi, loadFaceApi, onFaceApiImage } from "../src/face-api.ts";
 import { FaceDetector } from "../src/face-detector.ts";
 import { faceModelsDir } from "../src/face-models.ts";
 import { resizeArea, squareCrop } from "../src/image.ts";
 import { RgbPicture } from "../src/picture.ts";
-
-interface Tensor {
-  dataSync(): Float32Array;
-  dispose(): void;
-}
-
-/** face-api itself on tfjs's WebAssembly backend: the reference the ONNX graphs must reproduce. */
-interface FaceApi {
-  tf: { tensor3d(data: Uint8Array, shape: number[], dtype: "int32"): Tensor };
-  nets: {
-    tinyFaceDetector: {
-      loadFromDisk(dir: string): Promise<void>;
-      forward(input: Tensor, size: number): Promise<Tensor>;
-    };
-    faceLandmark68Net: { loadFromDisk(dir: string): Promise<void>; forward(input: Tensor): Promise<Tensor> };
-  };
-  TinyFaceDetectorOptions: new (o: { inputSize: number; scoreThreshold: number }) => unknown;
-  detectAllFaces(
-    input: Tensor,
-    options: unknown,
-  ): Promise<{ box: { x: number; y: number; width: number; height: number }; score: number }[]>;
-}
 
 const require = createRequire(import.meta.url);
 const samples = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "demo");
@@ -51,30 +29,14 @@ function photo(name: string, side: number): Uint8Array {
   );
 }
 
-async function viaFaceApi<T>(
-  api: FaceApi,
-  image: Uint8Array,
-  side: number,
-  run: (input: Tensor) => Promise<T>,
-) {
-  const input = api.tf.tensor3d(image, [side, side, 3], "int32");
-  try {
-    return await run(input);
-  } finally {
-    input.dispose();
-  }
-}
-
 const maxAbsDifference = (a: Float32Array, b: Float32Array) =>
   a.reduce((max, v, i) => Math.max(max, Math.abs(v - b[i]!)), 0);
 
 describe("face-api's nets in ONNX Runtime", () => {
+  // face-api itself on tfjs's WebAssembly backend: the reference the ONNX graphs must reproduce.
   let api: FaceApi;
   beforeAll(async () => {
-    await selectTfjsBackend(undefined, "wasm");
-    api = require("@vladmandic/face-api/dist/face-api.node-wasm.js") as FaceApi;
-    await api.nets.tinyFaceDetector.loadFromDisk(faceModelsDir());
-    await api.nets.faceLandmark68Net.loadFromDisk(faceModelsDir());
+    api = await loadFaceApi(["tinyFaceDetector", "faceLandmark68Net"], "wasm");
   });
 
   it("TinyFaceDetector gives face-api's outputs and boxes on its sample photos, at 320 and 160", async () => {
@@ -86,7 +48,7 @@ describe("face-api's nets in ONNX Runtime", () => {
     for (const side of [320, 160]) {
       for (const name of photos) {
         const image = photo(name, side);
-        const theirs = await viaFaceApi(api, image, side, async (input) => {
+        const theirs = await onFaceApiImage(api, image, side, async (input) => {
           const output = await api.nets.tinyFaceDetector.forward(input, side);
           const cells = output.dataSync();
           output.dispose();
@@ -118,7 +80,7 @@ describe("face-api's nets in ONNX Runtime", () => {
       const image = photo(name, 320);
       const [face] = await detector.detect(new RgbPicture(image, 320, 320));
       const crop = resizeArea(image, 320, 320, squareCrop(face!, 0), 112, 112);
-      const theirs = await viaFaceApi(api, crop, 112, async (input) => {
+      const theirs = await onFaceApiImage(api, crop, 112, async (input) => {
         const output = await api.nets.faceLandmark68Net.forward(input);
         const landmarks = output.dataSync();
         output.dispose();

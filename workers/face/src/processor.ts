@@ -59,15 +59,9 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
   try {
     const file = path.join(dir, "chunk.mkv");
     await writeFile(file, chunk);
-    const { skinArea, detector, inputSize, detectEvery, cropSize, landmarkEvery } = input.options;
     const analysis = await context.analyser
       .analyse(
-        {
-          file,
-          window: input,
-          options: { skinArea, detector, inputSize, detectEvery, cropSize, landmarkEvery },
-          decode: { format: "matroska" },
-        },
+        { file, window: input, options: input.options, decode: { format: "matroska" } },
         context.progress,
       )
       .catch((error: unknown) => {

@@ -12,6 +12,7 @@ import {
   FaceDetector,
   iou,
   LandmarkDetector,
+  LocalFaceAnalyser,
   skinArea,
 } from "@hrpipe/face";
 import { copySegment, probeVideo, VideoEncoder } from "@hrpipe/media";
@@ -136,6 +137,12 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     const traces = decodeSafetensors(await storage.get(result.tracesKey));
     expect(getTensor(traces, "rgb", "F32").shape).toEqual([100, 3]);
     expect(getTensor(traces, "faceFound", "U8").shape).toEqual([100]);
+    // Every face option reaches the analysis (the 720p frames analysed at 640x360 among them): the
+    // shards hold what the same window of the source gives with the same options.
+    const window = { firstFrame: 50, frameCount: 100, fps: info.fps, width: info.width, height: info.height };
+    const direct = await new LocalFaceAnalyser().analyse({ file: source, window, options });
+    expect(Array.from(getTensor(traces, "rgb", "F32").data)).toEqual(Array.from(direct.rgb));
+    expect(Array.from(getTensor(faces, "box", "F32").data)).toEqual(Array.from(direct.box));
     expect(faces.metadata).toMatchObject({
       participant: "P01",
       videoId: "4",

@@ -25,6 +25,7 @@ export interface FacesCommandOptions {
   detector: string;
   detectEvery: number;
   skinArea: string;
+  analysisSide: number;
   segment: number;
 }
 
@@ -101,6 +102,7 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
     detector: options.detector,
     detectEvery: options.detectEvery,
     skinArea: options.skinArea,
+    analysisSide: options.analysisSide,
   });
   if (!parsed.success)
     throw new UserError(
@@ -140,7 +142,7 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
       height: info.height,
     };
     const analysis = await analyseFaces(
-      decodePictures(video, window),
+      decodePictures(video, window, faceOptions),
       window,
       detector,
       faceOptions,

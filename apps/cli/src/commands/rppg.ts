@@ -2,16 +2,12 @@ import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { type FaceOptions, type Payload, parsePayload, type VideoEstimate } from "@hrpipe/contracts";
 import { parseRgbTrace, type RgbTraceTable } from "@hrpipe/datasets";
-import { pulseEstimate } from "@hrpipe/estimation";
+import { pulseEstimate, rppgEstimates } from "@hrpipe/estimation";
 import { LocalFaceAnalyser, wholeVideo } from "@hrpipe/face";
 import { probeVideo } from "@hrpipe/media";
 import type { Storage } from "@hrpipe/runtime";
 import {
-  bloodVolumeSign,
   cleanPulse,
-  methodSource,
-  pulseHrv,
-  pulseVideoEstimate,
   type RgbTrace,
   type RppgMethod,
   type RppgVideoEstimate,
@@ -157,20 +153,22 @@ async function measureVideo(
   const source = options.rgb
     ? await csvTraces(input, options.timeUnit, options.fps)
     : await videoTraces(input, run.face, neural.length > 0);
+  const estimates = rppgEstimates(
+    { rgb: source.rgb, faceFound: source.faceFound, firstFrame: 0 },
+    source.fsHz,
+    undefined,
+    estimateOptions,
+    methods,
+  );
   const results: Record<string, RppgVideoEstimate & { hrv?: VideoHrv; signal?: number[] }> =
     Object.fromEntries(
       methods.map((method) => {
-        const pulseSource = methodSource(method, source.rgb, source.faceFound, source.fsHz);
-        const estimate = pulseVideoEstimate(pulseSource, source.fsHz, estimateOptions);
-        const { whole, spans } = pulseHrv(pulseSource, source.fsHz, estimate.windows, {
-          sign: bloodVolumeSign[method],
-        });
         const signal = options.signal
           ? {
               signal: Array.from(rppgPulse(method, source.rgb, source.fsHz), (v) => Number(v.toPrecision(6))),
             }
           : {};
-        return [method, { ...estimate, hrv: { whole, spans }, ...signal }];
+        return [method, { ...estimates[method]!, ...signal }];
       }),
     );
   for (const name of neural) {
