@@ -116,7 +116,8 @@ export class FaceFollower {
   constructor(
     private readonly detector: Detector,
     private readonly options: AnalyseOptions,
-    private readonly video: { width: number; height: number; fps: number },
+    /** The stream's frame rate: a face missed for 2 s is let go. */
+    private readonly fps: number,
     private readonly landmarker?: LandmarkLocator,
   ) {}
 
@@ -132,7 +133,7 @@ export class FaceFollower {
       if (detection) {
         box = this.tracker.correct(detection, picture);
         this.lastDetected = local;
-      } else if (local - this.lastDetected > Math.round(this.video.fps * 2)) {
+      } else if (local - this.lastDetected > Math.round(this.fps * 2)) {
         // The face is gone (or was never there); a box is only held through short detector misses.
         this.tracker.reset();
         box = undefined;
@@ -191,7 +192,7 @@ export async function analyseFaces(
   const faceFound = new Uint8Array(frameCount);
   const boxes: (Box | null)[] = new Array(frameCount).fill(null);
   const landmarks = landmarker ? new Float32Array(frameCount * 136).fill(Number.NaN) : undefined;
-  const follower = new FaceFollower(detector, options, window, landmarker);
+  const follower = new FaceFollower(detector, options, window.fps, landmarker);
   let local = 0;
   for await (const frame of frames) {
     const face = await follower.next(frame);

@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs";
+import type * as tfjs from "@tensorflow/tfjs";
 import { registerFastWasmConcat } from "./wasm-concat.ts";
 
 export type TfjsBackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
@@ -29,7 +29,7 @@ export const defaultTfjsCandidates: TfjsBackendCandidate[] = [
 
 export interface TfjsBackendChoice {
   name: TfjsBackendName;
-  tf: typeof tf;
+  tf: typeof tfjs;
   /** The better backends that could not be used, and why. */
   skipped: { name: TfjsBackendName; reason: string }[];
 }
@@ -61,6 +61,9 @@ async function pickBackend(
       `HRPIPE_TFJS_BACKEND=${pinned} is not one of ${candidates.map((c) => c.name).join(", ")}; fix or unset it.`,
     );
   }
+  // Loaded here, not on import: most of hrpipe never touches tfjs (the face nets and DenseNet run in
+  // ONNX Runtime), and loading it costs about 0.3 s of CPU in every process and thread.
+  const tf = await import("@tensorflow/tfjs");
   const skipped: TfjsBackendChoice["skipped"] = [];
   for (const candidate of eligible) {
     try {
@@ -68,7 +71,7 @@ async function pickBackend(
       if (!(await tf.setBackend(candidate.tfjsName)))
         throw new Error(`tfjs could not initialise backend ${candidate.tfjsName}`);
       await tf.ready();
-      if (candidate.tfjsName === "wasm") registerFastWasmConcat();
+      if (candidate.tfjsName === "wasm") registerFastWasmConcat(tf);
       return { name: candidate.name, tf, skipped };
     } catch (error) {
       skipped.push({

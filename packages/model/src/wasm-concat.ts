@@ -1,9 +1,9 @@
-import * as tf from "@tensorflow/tfjs";
+import type * as tfjs from "@tensorflow/tfjs";
 
 /** The two methods of tfjs-backend-wasm's backend that a kernel needs to write its output. */
 interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(tensor: tf.TensorInfo): tf.TypedArray;
+  makeOutput(shape: number[], dtype: tfjs.DataType): tfjs.TensorInfo;
+  typedArrayFromHeap(tensor: tfjs.TensorInfo): tfjs.TypedArray;
 }
 
 /** Blocks up to this many elements are copied element by element; longer ones by the original kernel. */
@@ -19,7 +19,7 @@ let registered = false;
  * short blocks are copied element by element; anything else (strings, empty inputs, long blocks)
  * goes to the original kernel.
  */
-export function registerFastWasmConcat(): void {
+export function registerFastWasmConcat(tf: typeof tfjs): void {
   if (registered) return;
   const original = tf.getKernel(tf.Concat, "wasm");
   if (!original) return;
@@ -28,9 +28,9 @@ export function registerFastWasmConcat(): void {
   tf.registerKernel({
     ...original,
     kernelFunc: (args) => {
-      const inputs = args.inputs as unknown as tf.TensorInfo[];
+      const inputs = args.inputs as unknown as tfjs.TensorInfo[];
       const backend = args.backend as unknown as WasmBackend;
-      const { axis: axisAttr } = args.attrs as unknown as tf.ConcatAttrs;
+      const { axis: axisAttr } = args.attrs as unknown as tfjs.ConcatAttrs;
       const axis = tf.util.parseAxisParam(axisAttr, inputs[0]!.shape)[0]!;
       const blocks = inputs.map((input) => tf.util.sizeFromShape(input.shape.slice(axis)));
       if (

@@ -41,7 +41,7 @@ interface LiveLine extends Omit<LiveEstimate, "pulse"> {
 /** Frames of the source as skin colours and face boxes: the face followed as the face stage follows it. */
 async function faceReader(
   face: FaceOptions,
-  video: { width: number; height: number; fps: number },
+  fps: number,
 ): Promise<
   (picture: Picture) => Promise<{ box: FrameFace["box"]; skin: { r: number; g: number; b: number } | null }>
 > {
@@ -50,7 +50,7 @@ async function faceReader(
     FaceDetector.create({ kind: face.detector, inputSize: face.inputSize }),
     face.skinArea === "landmarks" ? LandmarkDetector.create() : undefined,
   ]);
-  const follower = new FaceFollower(detector, face, video, landmarks);
+  const follower = new FaceFollower(detector, face, fps, landmarks);
   return (picture) => follower.next(picture);
 }
 
@@ -112,7 +112,7 @@ export async function liveCommand(source: string, options: LiveCommandOptions): 
     process.stderr.write(
       `live: ${source} is a file, read as fast as it decodes (--realtime plays it at its own rate)\n`,
     );
-  const faceOf = await faceReader(run.face, { width, height, fps });
+  const faceOf = await faceReader(run.face, fps);
   const record =
     options.record === undefined ? undefined : await Recording.open(options.record, options.force);
   const view = options.http === undefined ? undefined : await LivePage.start(options.http);
