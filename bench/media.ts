@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { faceOptionsSchema } from "@hrpipe/contracts";
 import {
   analyseFaces,
+  analysisSize,
   type Box,
   decodePictures,
   detectLargestFace,
@@ -21,7 +22,7 @@ import {
   squareCrop,
   wholeVideo,
 } from "@hrpipe/face";
-import { decodeFrames, probeVideo, resolveTool } from "@hrpipe/media";
+import { probeVideo, resolveTool } from "@hrpipe/media";
 import { FileStorage } from "@hrpipe/runtime";
 import { median } from "@hrpipe/signal";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
@@ -66,19 +67,13 @@ export async function benchDecode(): Promise<BenchResult> {
     const reference = await timed(() =>
       execFileAsync(resolveTool("ffmpeg").path, ["-v", "error", "-i", source, "-f", "null", "-"]),
     );
-    // The least any consumer of RGB frames can cost: ffmpeg converting to RGB24 and writing to nowhere.
-    const rgbReference = await timed(() =>
+    // What a face job reads: NV12 at the analysis size. The least any consumer of those frames can
+    // cost is ffmpeg making them and writing them to nowhere.
+    const size = analysisSize(info.width, info.height, faceOptions.analysisSide);
+    const framesReference = await timed(() =>
       execFileAsync(resolveTool("ffmpeg").path, [
-        "-v",
-        "error",
-        "-i",
-        source,
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "-y",
-        "/dev/null",
+        ...["-v", "error", "-i", source, "-vf", `scale=${size.width}:${size.height}:flags=area`],
+        ...["-f", "rawvideo", "-pix_fmt", "nv12", "-y", "/dev/null"],
       ]),
     );
     const stage = await timed(() => segmentVideo(storage));
@@ -88,12 +83,14 @@ export async function benchDecode(): Promise<BenchResult> {
       for (const chunk of stage.value.chunks) {
         const file = path.join(dir, `c${chunk.segment}.mkv`);
         await writeFile(file, await storage.get(chunk.chunkKey));
-        for await (const _ of decodeFrames(file, { ...chunk, fps: info.fps }, info)) frames++;
+        const window = { ...chunk, fps: info.fps, width: info.width, height: info.height };
+        const options = { format: "matroska" as const, analysisSide: faceOptions.analysisSide };
+        for await (const _ of decodePictures(file, window, options)) frames++;
       }
       return frames;
     });
     const referenceFps = info.frameCount / reference.seconds;
-    const rawBytesPerS = info.width * info.height * 3 * info.fps;
+    const rawBytesPerS = info.width * info.height * 1.5 * info.fps;
     return {
       name: "decode",
       title: "Decode stage",
@@ -101,8 +98,8 @@ export async function benchDecode(): Promise<BenchResult> {
         `A generated ${info.durationS}-s ${info.width}x${info.height} H.264 .mov at ${info.fps} fps (${info.frameCount} frames), 10-s segments. ` +
         "The decode stage probes, finds keyframes and copies each segment's coded frames into a chunk (no re-encode, bit-exact pixels); " +
         "the reference is `ffmpeg -f null` decoding the whole file, timed in the same run. Pixels are decoded where they are used, " +
-        "in the face stage: decoding the chunks into RGB24 frames in a worker's memory is timed too, against `ffmpeg -f null` and " +
-        "against ffmpeg decoding the file to RGB24 into /dev/null (the conversion alone, no consumer). Both cores are free.",
+        `in the face stage: decoding the chunks into the frames a face job reads (NV12 at the analysis size, ${size.width}x${size.height}) in a worker's memory is timed too, against \`ffmpeg -f null\` and ` +
+        "against ffmpeg decoding the file to the same frames into /dev/null (no consumer). Both cores are free.",
       rows: [
         {
           metric: "decode stage (segmenting)",
@@ -113,25 +110,25 @@ export async function benchDecode(): Promise<BenchResult> {
           met: info.frameCount / stage.seconds >= 0.8 * referenceFps,
         },
         {
-          metric: "chunk -> RGB24 frames in the worker",
+          metric: "chunk -> NV12 frames at the analysis size in the worker",
           value: pixels.value / pixels.seconds,
           unit: "frames/s",
           reference: { what: "ffmpeg -f null", value: referenceFps },
         },
         {
-          metric: "chunk -> RGB24 frames in the worker, against ffmpeg's own RGB24 output",
+          metric: "chunk -> NV12 frames in the worker, against ffmpeg's own output of them",
           value: pixels.value / pixels.seconds,
           unit: "frames/s",
           reference: {
-            what: "ffmpeg to RGB24 into /dev/null",
-            value: info.frameCount / rgbReference.seconds,
+            what: "ffmpeg to NV12 into /dev/null",
+            value: info.frameCount / framesReference.seconds,
           },
         },
         {
           metric: "intermediate bytes",
           value: stage.value.chunkBytesPerVideoS / 1e6,
           unit: "MB per video-second",
-          reference: { what: "raw RGB24", value: rawBytesPerS / 1e6 },
+          reference: { what: "raw YUV 4:2:0 at the stored size", value: rawBytesPerS / 1e6 },
         },
       ],
       measuredAt: new Date().toISOString().slice(0, 10),
