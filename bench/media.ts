@@ -67,13 +67,13 @@ export async function benchDecode(): Promise<BenchResult> {
     const reference = await timed(() =>
       execFileAsync(resolveTool("ffmpeg").path, ["-v", "error", "-i", source, "-f", "null", "-"]),
     );
-    // What a face job reads: NV12 at the analysis size. The least any consumer of those frames can
+    // What a face job reads: RGB24 at the analysis size. The least any consumer of those frames can
     // cost is ffmpeg making them and writing them to nowhere.
     const size = analysisSize(info.width, info.height, faceOptions.analysisSide);
     const framesReference = await timed(() =>
       execFileAsync(resolveTool("ffmpeg").path, [
         ...["-v", "error", "-i", source, "-vf", `scale=${size.width}:${size.height}:flags=area`],
-        ...["-f", "rawvideo", "-pix_fmt", "nv12", "-y", "/dev/null"],
+        ...["-f", "rawvideo", "-pix_fmt", "rgb24", "-y", "/dev/null"],
       ]),
     );
     const stage = await timed(() => segmentVideo(storage));
@@ -90,7 +90,7 @@ export async function benchDecode(): Promise<BenchResult> {
       return frames;
     });
     const referenceFps = info.frameCount / reference.seconds;
-    const rawBytesPerS = info.width * info.height * 1.5 * info.fps;
+    const rawBytesPerS = info.width * info.height * 3 * info.fps;
     return {
       name: "decode",
       title: "Decode stage",
@@ -98,7 +98,7 @@ export async function benchDecode(): Promise<BenchResult> {
         `A generated ${info.durationS}-s ${info.width}x${info.height} H.264 .mov at ${info.fps} fps (${info.frameCount} frames), 10-s segments. ` +
         "The decode stage probes, finds keyframes and copies each segment's coded frames into a chunk (no re-encode, bit-exact pixels); " +
         "the reference is `ffmpeg -f null` decoding the whole file, timed in the same run. Pixels are decoded where they are used, " +
-        `in the face stage: decoding the chunks into the frames a face job reads (NV12 at the analysis size, ${size.width}x${size.height}) in a worker's memory is timed too, against \`ffmpeg -f null\` and ` +
+        `in the face stage: decoding the chunks into the frames a face job reads (RGB24 at the analysis size, ${size.width}x${size.height}) in a worker's memory is timed too, against \`ffmpeg -f null\` and ` +
         "against ffmpeg decoding the file to the same frames into /dev/null (no consumer). Both cores are free.",
       rows: [
         {
@@ -110,17 +110,17 @@ export async function benchDecode(): Promise<BenchResult> {
           met: info.frameCount / stage.seconds >= 0.8 * referenceFps,
         },
         {
-          metric: "chunk -> NV12 frames at the analysis size in the worker",
+          metric: "chunk -> RGB24 frames at the analysis size in the worker",
           value: pixels.value / pixels.seconds,
           unit: "frames/s",
           reference: { what: "ffmpeg -f null", value: referenceFps },
         },
         {
-          metric: "chunk -> NV12 frames in the worker, against ffmpeg's own output of them",
+          metric: "chunk -> RGB24 frames in the worker, against ffmpeg's own output of them",
           value: pixels.value / pixels.seconds,
           unit: "frames/s",
           reference: {
-            what: "ffmpeg to NV12 into /dev/null",
+            what: "ffmpeg to RGB24 into /dev/null",
             value: info.frameCount / framesReference.seconds,
           },
         },
@@ -128,7 +128,7 @@ export async function benchDecode(): Promise<BenchResult> {
           metric: "intermediate bytes",
           value: stage.value.chunkBytesPerVideoS / 1e6,
           unit: "MB per video-second",
-          reference: { what: "raw YUV 4:2:0 at the stored size", value: rawBytesPerS / 1e6 },
+          reference: { what: "raw RGB24 at the stored size", value: rawBytesPerS / 1e6 },
         },
       ],
       measuredAt: new Date().toISOString().slice(0, 10),
@@ -300,7 +300,7 @@ export async function benchFace(): Promise<BenchResult> {
     title: "Face stage (720p, one worker process)",
     method:
       `A generated 10-s ${info.width}x${info.height} video of a real face moving smoothly, cut into its decode-stage chunk. The face job as a worker runs it with the default ` +
-      "options (frames decoded to NV12 at the analysis size, 640x360 for this video, TinyFaceDetector at 320 on the whole frame and 160 in the region around the tracked face every 8 frames, content-based tracking between, the 68-point landmark net every 2 frames for the skin area, " +
+      "options (frames decoded at the analysis size, 640x360 for this video, TinyFaceDetector at 320 on the whole frame and 160 in the region around the tracked face every 8 frames, content-based tracking between, the 68-point landmark net every 2 frames for the skin area, " +
       "128x128 crops and skin traces for every frame): the chunk read from storage and checked, decoded, analysed, both shards written; after a warm-up window, the median of three jobs. " +
       "Wall-clock frames/s of one process pinned to one core together with the ffmpeg child that decodes for it (`pnpm bench face` runs itself under `taskset -c 0`), " +
       "against `ffmpeg -i chunk -f null -` on the same core. The face nets run in ONNX Runtime on graphs built from face-api's shipped weights (parity tests: packages/face/test/face-nets.test.ts); " +

@@ -20,8 +20,11 @@ export const formatVersions: Readonly<FormatVersions> = {
   labels: 4,
   /** frames/<hash>/...: a segment's coded frames (chunk layout and segment plan). */
   chunks: 1,
-  /** faces/<hash>/... and traces/<hash>/...: detection, tracking, crops, skin colour (2: landmark skin area). */
-  faces: 2,
+  /**
+   * faces/<hash>/... and traces/<hash>/...: detection, tracking, crops, skin colour (2: landmark skin
+   * area; 3: large videos analysed at a fraction of their size).
+   */
+  faces: 3,
   /** features/<hash>/...: DenseNet preprocessing, frame selection and feature layout (2: the features stage). */
   features: 2,
   /** heads/<hash>/...: the regression head, its training and its files. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { formatVersions } from "./addresses.ts";
 
 /** The temporal rPPG networks hrpipe builds as ONNX graphs from a checkpoint's weights. */
 export const neuralArchitectures = ["physnet"] as const;
@@ -48,7 +49,8 @@ export const neuralModelNameSchema = z.object({ name: neuralModelName, hash: z.s
  */
 export const tunedNetworkSchema = z.object({
   format: z.literal("hrpipe-tuned-network"),
-  version: z.literal(1),
+  /** formatVersions.tuned when it was written. */
+  version: z.literal(formatVersions.tuned),
   /** Its content address (tuned/<hash>.json): the training set, the options and the format versions. */
   hash: z.string(),
   network: z.object({ name: neuralModelName, hash: z.string() }),

@@ -1,6 +1,6 @@
 import { type DecodeOptions, decodeFrames, probeVideo, type VideoInfo } from "@hrpipe/media";
 import { type Box, skinMean as boxSkinMean, frameMean, type SkinMean, squareCrop } from "./image.ts";
-import { Nv12Picture, type Picture } from "./picture.ts";
+import { type Picture, RgbPicture } from "./picture.ts";
 import { skinArea, skinAreaMean } from "./skin-area.ts";
 import { FaceTracker } from "./tracker.ts";
 
@@ -300,8 +300,8 @@ export function analysisSize(
 }
 
 /**
- * The frames of a window of a video file as the decoder stores them (NV12, BT.601 video range: see
- * Nv12Picture), at the size `analysisSide` asks for (analysisSize), each valid until the next is asked for.
+ * The frames of a window of a video file as RGB24 pictures at the size `analysisSide` asks for
+ * (analysisSize: ffmpeg scales by area averaging), each valid until the next is asked for.
  */
 export async function* decodePictures(
   file: string,
@@ -309,13 +309,9 @@ export async function* decodePictures(
   options: Pick<DecodeOptions, "format"> & Pick<AnalyseOptions, "analysisSide"> = {},
 ): AsyncGenerator<Picture> {
   const size = analysisSize(window.width, window.height, options.analysisSide);
-  const decode = {
-    ...size,
-    pixelFormat: "nv12" as const,
-    ...(options.format ? { format: options.format } : {}),
-  };
+  const decode = { ...size, ...(options.format ? { format: options.format } : {}) };
   for await (const frame of decodeFrames(file, window, window, decode))
-    yield new Nv12Picture(frame, size.width, size.height);
+    yield new RgbPicture(frame, size.width, size.height);
 }
 
 /** The frame window of a whole video. */

@@ -40,102 +40,10 @@ function scratch(length: number): Float32Array {
   return scratchBuffer;
 }
 
-/** An image of `channels` interleaved bytes a pixel, row-major: packed RGB24 (3), a chroma pair (2), one plane (1). */
-export interface Raster {
-  data: Uint8Array;
-  width: number;
-  height: number;
-  channels: 1 | 2 | 3;
-}
-
 /**
- * Crops `box` of a raster (any real-valued rectangle, possibly beyond it) and resamples it to outWidth
- * x outHeight by area averaging into `out` (outWidth x outHeight x channels): every output value is the
- * exact mean of the source area it covers, the part beyond the raster counting as `background`, so
- * mean colours survive any scale.
- */
-export function areaResample(
-  raster: Raster,
-  box: Box,
-  outWidth: number,
-  outHeight: number,
-  out: Float32Array,
-  background = 0,
-): Float32Array {
-  const { data, width, height, channels } = raster;
-  const columns = areaTaps(box.x, box.width, outWidth, width);
-  const rows = areaTaps(box.y, box.height, outHeight, height);
-  const rowFrom = Math.max(0, Math.floor(box.y));
-  const rowTo = Math.min(height, Math.ceil(box.y + box.height));
-  const rowValues = outWidth * channels;
-  // Horizontal pass over the rows the box covers, then the vertical pass into the output.
-  const horizontal = scratch(Math.max(0, rowTo - rowFrom) * rowValues);
-  const { first: columnFirst, count: columnCount, weight: columnWeight, stride: columnStride } = columns;
-  // One loop per layout: a channel loop inside the taps' loop would cost more than the sums.
-  let q = 0;
-  for (let y = rowFrom; y < rowTo; y++) {
-    const rowStart = y * width;
-    for (let o = 0; o < outWidth; o++) {
-      const w0 = o * columnStride;
-      const w1 = w0 + columnCount[o]!;
-      let p = (rowStart + columnFirst[o]!) * channels;
-      if (channels === 1) {
-        let sum = 0;
-        for (let w = w0; w < w1; w++, p++) sum += data[p]! * columnWeight[w]!;
-        horizontal[q++] = sum;
-      } else {
-        let first = 0;
-        let second = 0;
-        let third = 0;
-        for (let w = w0; w < w1; w++, p += channels) {
-          const weight = columnWeight[w]!;
-          first += data[p]! * weight;
-          second += data[p + 1]! * weight;
-          if (channels === 3) third += data[p + 2]! * weight;
-        }
-        horizontal[q++] = first;
-        horizontal[q++] = second;
-        if (channels === 3) horizontal[q++] = third;
-      }
-    }
-  }
-  const { first: rowFirst, count: rowCount, weight: rowWeight, stride: rowStride } = rows;
-  for (let oy = 0; oy < outHeight; oy++) {
-    const at = oy * rowValues;
-    const end = at + rowValues;
-    out.fill(0, at, end);
-    let source = (rowFirst[oy]! - rowFrom) * rowValues;
-    for (let w = oy * rowStride, last = w + rowCount[oy]!; w < last; w++, source += rowValues) {
-      const weight = rowWeight[w]!;
-      for (let i = at, j = source; i < end; i++, j++) out[i] = out[i]! + horizontal[j]! * weight;
-    }
-  }
-  if (background !== 0) {
-    const columnCover = coverage(columns, outWidth);
-    const rowCover = coverage(rows, outHeight);
-    for (let oy = 0, i = 0; oy < outHeight; oy++)
-      for (let o = 0; o < outWidth; o++) {
-        const beyond = background * (1 - rowCover[oy]! * columnCover[o]!);
-        for (let c = 0; c < channels; c++, i++) out[i] = out[i]! + beyond;
-      }
-  }
-  return out;
-}
-
-/** The share of each output pixel's source span that lies inside the image. */
-function coverage(taps: ReturnType<typeof areaTaps>, outSize: number): Float32Array {
-  const share = new Float32Array(outSize);
-  for (let o = 0; o < outSize; o++)
-    for (let w = o * taps.stride, end = w + taps.count[o]!; w < end; w++)
-      share[o] = share[o]! + taps.weight[w]!;
-  return share;
-}
-
-let resampled = new Float32Array(0);
-
-/**
- * Crops `box` (any real-valued rectangle, possibly beyond the image, which counts as black there) of a
- * packed RGB24 image and resizes it to outWidth x outHeight by area averaging (areaResample).
+ * Crops `box` (any real-valued rectangle, possibly beyond the image) and resizes it to outWidth x
+ * outHeight by area averaging: every output pixel is the exact mean of the source area it covers,
+ * so mean colours survive any scale.
  */
 export function resizeArea(
   rgb: Uint8Array,
@@ -145,12 +53,50 @@ export function resizeArea(
   outWidth: number,
   outHeight: number,
 ): Uint8Array {
-  const length = outWidth * outHeight * 3;
-  if (resampled.length < length) resampled = new Float32Array(length);
-  areaResample({ data: rgb, width, height, channels: 3 }, box, outWidth, outHeight, resampled);
-  const result = new Uint8Array(length);
-  // Uint8Array stores truncate: add 0.5 to round to nearest.
-  for (let i = 0; i < length; i++) result[i] = resampled[i]! + 0.5;
+  const columns = areaTaps(box.x, box.width, outWidth, width);
+  const rows = areaTaps(box.y, box.height, outHeight, height);
+  const rowFrom = Math.max(0, Math.floor(box.y));
+  const rowTo = Math.min(height, Math.ceil(box.y + box.height));
+  const rowBytes = outWidth * 3;
+  // Horizontal pass over the rows the box covers, then the vertical pass into the output.
+  const horizontal = scratch(Math.max(0, rowTo - rowFrom) * rowBytes);
+  const { first: columnFirst, count: columnCount, weight: columnWeight, stride: columnStride } = columns;
+  for (let y = rowFrom; y < rowTo; y++) {
+    const rowStart = y * width;
+    let q = (y - rowFrom) * rowBytes;
+    for (let o = 0; o < outWidth; o++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let p = (rowStart + columnFirst[o]!) * 3;
+      const w0 = o * columnStride;
+      const w1 = w0 + columnCount[o]!;
+      for (let w = w0; w < w1; w++) {
+        const weight = columnWeight[w]!;
+        r += rgb[p]! * weight;
+        g += rgb[p + 1]! * weight;
+        b += rgb[p + 2]! * weight;
+        p += 3;
+      }
+      horizontal[q++] = r;
+      horizontal[q++] = g;
+      horizontal[q++] = b;
+    }
+  }
+  const result = new Uint8Array(outHeight * rowBytes);
+  const sum = new Float32Array(rowBytes);
+  const { first: rowFirst, count: rowCount, weight: rowWeight, stride: rowStride } = rows;
+  for (let oy = 0; oy < outHeight; oy++) {
+    sum.fill(0);
+    let source = (rowFirst[oy]! - rowFrom) * rowBytes;
+    for (let w = oy * rowStride, end = w + rowCount[oy]!; w < end; w++, source += rowBytes) {
+      const weight = rowWeight[w]!;
+      for (let i = 0; i < rowBytes; i++) sum[i] = sum[i]! + horizontal[source + i]! * weight;
+    }
+    const out = oy * rowBytes;
+    // Uint8Array stores truncate: add 0.5 to round to nearest.
+    for (let i = 0; i < rowBytes; i++) result[out + i] = sum[i]! + 0.5;
+  }
   return result;
 }
 
@@ -284,5 +230,6 @@ export function iou(a: Box, b: Box): number {
 export function frameMean(picture: Picture): SkinMean {
   const sums = new Float64Array(3);
   for (let y = 0; y < picture.height; y++) picture.addRun(y, 0, picture.width - 1, sums);
-  return picture.meanRgb(sums, picture.width * picture.height);
+  const pixels = picture.width * picture.height;
+  return { r: sums[0]! / pixels, g: sums[1]! / pixels, b: sums[2]! / pixels, pixels };
 }

@@ -146,5 +146,5 @@ export function skinAreaMean(picture: Picture, area: SkinArea): SkinMean {
   }
   return pixels === 0
     ? { r: Number.NaN, g: Number.NaN, b: Number.NaN, pixels }
-    : picture.meanRgb(sums, pixels);
+    : { r: sums[0]! / pixels, g: sums[1]! / pixels, b: sums[2]! / pixels, pixels };
 }

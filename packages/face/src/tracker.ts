@@ -12,7 +12,7 @@ function samplePatch(picture: Picture, box: Box, dx: number, dy: number, patch: 
   const stepY = (box.height * innerShare) / patchSize;
   const left = box.x + (box.width * (1 - innerShare)) / 2 + dx;
   const top = box.y + (box.height * (1 - innerShare)) / 2 + dy;
-  const { luma, width, height } = picture;
+  const { width, height } = picture;
   for (let j = 0; j < patchSize; j++) {
     const cy = Math.min(Math.max(top + (j + 0.5) * stepY, 0), height - 1.001);
     const y0 = Math.floor(cy);
@@ -22,8 +22,8 @@ function samplePatch(picture: Picture, box: Box, dx: number, dy: number, patch: 
       const x0 = Math.floor(cx);
       const fx = cx - x0;
       const p = y0 * width + x0;
-      const upper = (1 - fx) * luma[p]! + fx * luma[p + 1]!;
-      const lower = (1 - fx) * luma[p + width]! + fx * luma[p + width + 1]!;
+      const upper = (1 - fx) * picture.luma(p) + fx * picture.luma(p + 1);
+      const lower = (1 - fx) * picture.luma(p + width) + fx * picture.luma(p + width + 1);
       patch[j * patchSize + i] = (1 - fy) * upper + fy * lower;
     }
   }

@@ -263,20 +263,13 @@ export interface DecodeOptions {
   height?: number;
   /** The container, where the file is hrpipe's own (the decode stage's Matroska chunks): read as that and nothing else. */
   format?: (typeof videoInputFormats)[number];
-  /**
-   * "rgb24" (default): packed RGB, 3 bytes a pixel. "nv12": the YUV 4:2:0 that H.264 and most cameras
-   * store, half the bytes and no conversion: the Y plane (width x height), then U and V interleaved
-   * at half the width and height (rounded up), always BT.601 video range (other matrices and full
-   * range are converted to it).
-   */
-  pixelFormat?: "rgb24" | "nv12";
 }
 
 /** How long before a range decodeFrames starts: the longest gap between frames it bridges. */
 const rangeLeadInS = 1;
 
 /**
- * Decodes a frame range to frames of width x height pixels (RGB24 unless `pixelFormat` says), with backpressure: ffmpeg
+ * Decodes a frame range to RGB24 frames of width x height x 3 bytes, with backpressure: ffmpeg
  * waits while the consumer is busy. Every frame arrives in the same buffer, valid until the next one
  * is requested: copy it (`frame.slice()`) to keep it. Frame k is the picture on screen k / fps after
  * frame 0, give or take half a frame: a constant frame-rate file's k-th coded frame; in a
@@ -293,11 +286,7 @@ export async function* decodeFrames(
 ): AsyncGenerator<Uint8Array> {
   const width = options.width ?? size.width;
   const height = options.height ?? size.height;
-  const pixelFormat = options.pixelFormat ?? "rgb24";
-  const frameBytes =
-    pixelFormat === "rgb24"
-      ? width * height * 3
-      : width * height + 2 * ((width + 1) >> 1) * ((height + 1) >> 1);
+  const frameBytes = width * height * 3;
   // Decoding starts at a keyframe before the range anyway; seeking a second before it also keeps the
   // picture still on screen at the range's start when a variable-rate file has a gap there.
   const firstS = (range.originS ?? 0) + range.firstFrame / range.fps;
@@ -308,12 +297,7 @@ export async function* decodeFrames(
   // or dropped, off the clock.
   const shiftS = seekS - firstS;
   const filters = [`setpts=PTS+(${shiftS.toFixed(9)})/TB`, `fps=fps=${range.fps.toFixed(9)}:start_time=0`];
-  const scale = [
-    ...(width !== size.width || height !== size.height ? [`${width}:${height}:flags=area`] : []),
-    // A no-op for BT.601 video-range input, which most video is.
-    ...(pixelFormat === "nv12" ? ["out_color_matrix=bt601:out_range=tv"] : []),
-  ];
-  if (scale.length > 0) filters.push(`scale=${scale.join(":")}`);
+  if (width !== size.width || height !== size.height) filters.push(`scale=${width}:${height}:flags=area`);
   // Frames come through a named pipe whose reads land straight in one reused frame buffer. Through
   // the child's stdout every 64 KiB read would be a fresh Buffer: 69 MB a second at 720p, whose
   // collection cost more than the face stage's own work on the frames.
@@ -344,7 +328,7 @@ export async function* decodeFrames(
         "-f",
         "rawvideo",
         "-pix_fmt",
-        pixelFormat,
+        "rgb24",
         "-y",
         fifo,
       ],

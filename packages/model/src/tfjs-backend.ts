@@ -1,5 +1,8 @@
+import { createRequire } from "node:module";
 import type * as tfjs from "@tensorflow/tfjs";
 import { registerFastWasmConcat } from "./wasm-concat.ts";
+
+const require = createRequire(import.meta.url);
 
 export type TfjsBackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 
@@ -63,7 +66,9 @@ async function pickBackend(
   }
   // Loaded here, not on import: most of hrpipe never touches tfjs (the face nets and DenseNet run in
   // ONNX Runtime), and loading it costs about 0.3 s of CPU in every process and thread.
-  const tf = await import("@tensorflow/tfjs");
+  // Required (its CommonJS build, the one face-api's builds require too), not imported: an ESM import
+  // of a CommonJS module still loading elsewhere sees its exports before they are set.
+  const tf = require("@tensorflow/tfjs") as typeof tfjs;
   const skipped: TfjsBackendChoice["skipped"] = [];
   for (const candidate of eligible) {
     try {

@@ -3,6 +3,7 @@ import {
   artifactKeys,
   decodePulseShard,
   decodeSafetensors,
+  formatVersions,
   headFiles,
   headSummarySchema,
   type LabelledVideo,
@@ -380,7 +381,7 @@ async function tuneNetwork(
     const refs = (list: LabelledVideo[]) => list.map((v) => videoRef(v.participant, v.videoId));
     await writeArtifact(storage, key, tunedNetworkSchema, {
       format: "hrpipe-tuned-network",
-      version: 1,
+      version: formatVersions.tuned,
       hash: tunedHash,
       network: { name: network.name, hash: network.hash },
       layers: [lastLayerModules[network.architecture].module],

@@ -1,7 +1,13 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { artifactKeys, headFiles, type TunedNetwork, trainOptionsSchema } from "@hrpipe/contracts";
+import {
+  artifactKeys,
+  formatVersions,
+  headFiles,
+  type TunedNetwork,
+  trainOptionsSchema,
+} from "@hrpipe/contracts";
 import { BadInputError, FileStorage, writeManifest } from "@hrpipe/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { plannedRunManifest } from "../../../tests/harness/manifests.ts";
@@ -12,7 +18,7 @@ const network = { name: "physnet-pure", hash: "m1", architecture: "physnet" as c
 /** What an earlier run's train stage leaves for a fine-tuned network. */
 const tunedByEarlierRun: TunedNetwork = {
   format: "hrpipe-tuned-network",
-  version: 1,
+  version: formatVersions.tuned,
   hash: "t1",
   network: { name: "physnet-pure", hash: "m1" },
   layers: ["ConvBlock10"],
