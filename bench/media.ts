@@ -17,8 +17,7 @@ import {
   LocalFaceAnalyser,
   loadFaceApi,
   onFaceApiImage,
-  type Picture,
-  RgbPicture,
+  Picture,
   squareCrop,
   wholeVideo,
 } from "@hrpipe/face";
@@ -228,12 +227,13 @@ export async function benchFace(): Promise<BenchResult> {
   }
 
   const window = wholeVideo(info);
+  // The first frame at the analysis size, copied out of the decoder's reused buffer.
   let first: Picture | undefined;
   for await (const picture of decodePictures(source, { ...window, frameCount: 1 }, faceOptions))
-    first = picture;
+    first = new Picture(picture.rgb.slice(), picture.width, picture.height);
   const face = (await detectLargestFace(detector, first!))!;
   const square160 = first!.resized(squareCrop(face, 1), 160, 160);
-  const whole320 = first!.resized({ x: 0, y: 0, width: info.width, height: info.width }, 320, 320);
+  const whole320 = first!.resized({ x: 0, y: 0, width: first!.width, height: first!.width }, 320, 320);
   const crop112 = first!.resized(squareCrop(face, 0), 112, 112);
   // face-api itself on tfjs's WebAssembly backend: what the face stage ran its nets on before ONNX Runtime.
   const api = await loadFaceApi(["tinyFaceDetector", "faceLandmark68Net"], "wasm");
@@ -244,18 +244,17 @@ export async function benchFace(): Promise<BenchResult> {
   const nets = [
     {
       what: "68-point landmark net, one 112x112 face",
-      ours: () =>
-        landmarks.locate(new RgbPicture(crop112, 112, 112), { x: 0, y: 0, width: 112, height: 112 }),
+      ours: () => landmarks.locate(new Picture(crop112, 112, 112), { x: 0, y: 0, width: 112, height: 112 }),
       theirs: () => viaFaceApi((input) => api.nets.faceLandmark68Net.detectLandmarks(input), crop112, 112),
     },
     {
       what: "TinyFaceDetector, the region around the face at 160",
-      ours: () => detector.detect(new RgbPicture(square160, 160, 160), 160),
+      ours: () => detector.detect(new Picture(square160, 160, 160), 160),
       theirs: () => viaFaceApi((input) => api.detectAllFaces(input, tinyOptions(160)), square160, 160),
     },
     {
       what: "TinyFaceDetector, the whole frame at 320",
-      ours: () => detector.detect(new RgbPicture(whole320, 320, 320), 320),
+      ours: () => detector.detect(new Picture(whole320, 320, 320), 320),
       theirs: () => viaFaceApi((input) => api.detectAllFaces(input, tinyOptions(320)), whole320, 320),
     },
   ];

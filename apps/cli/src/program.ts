@@ -378,7 +378,7 @@ export function buildProgram(): Command {
         "serve a page on 127.0.0.1:PORT (0: any free port) with the frame, face box, pulse and heart-rate trend, pushed by Server-Sent Events",
         int("--http"),
       ),
-    ["eval.windowS", "face.skinArea", "face.detectEvery", "face.analysisSide"],
+    ["eval.windowS", "face.skinArea", "face.detectEvery"],
   ).action(
     action(async (source: string, options: LiveCommandOptions) =>
       (await import("./commands/live.ts")).liveCommand(source, options),
@@ -419,6 +419,7 @@ export function buildProgram(): Command {
       "eval.strideS",
       "face.skinArea",
       "face.detectEvery",
+      "face.analysisSide",
       "layout",
       "decode.segmentS",
       "labels.windowS",

@@ -1,6 +1,6 @@
 import { type DecodeOptions, decodeFrames, probeVideo, type VideoInfo } from "@hrpipe/media";
 import { type Box, skinMean as boxSkinMean, frameMean, type SkinMean, squareCrop } from "./image.ts";
-import { type Picture, RgbPicture } from "./picture.ts";
+import { Picture } from "./picture.ts";
 import { skinArea, skinAreaMean } from "./skin-area.ts";
 import { FaceTracker } from "./tracker.ts";
 
@@ -309,9 +309,8 @@ export async function* decodePictures(
   options: Pick<DecodeOptions, "format"> & Pick<AnalyseOptions, "analysisSide"> = {},
 ): AsyncGenerator<Picture> {
   const size = analysisSize(window.width, window.height, options.analysisSide);
-  const decode = { ...size, ...(options.format ? { format: options.format } : {}) };
-  for await (const frame of decodeFrames(file, window, window, decode))
-    yield new RgbPicture(frame, size.width, size.height);
+  for await (const frame of decodeFrames(file, window, window, { ...size, format: options.format }))
+    yield new Picture(frame, size.width, size.height);
 }
 
 /** The frame window of a whole video. */

@@ -8,7 +8,7 @@ import {
 import { loadFaceApi, onFaceApiImage } from "./face-api.ts";
 import { faceModelsDir } from "./face-models.ts";
 import { type Box, iou, squareCrop } from "./image.ts";
-import { type Picture, RgbPicture } from "./picture.ts";
+import type { Picture } from "./picture.ts";
 
 /** A face box in pixels of the image it was found in. */
 export interface FaceBox {
@@ -131,9 +131,8 @@ export class FaceDetector {
     const side = this.kind === "tiny" ? (inputSize ?? this.inputSize) : ssdInputSize;
     const imageSide = Math.max(picture.width, picture.height);
     const area = region ?? { x: 0, y: 0, width: imageSide, height: imageSide };
-    // A square RGB image at the network's side already (a photo) goes in as it is.
     const square =
-      !region && picture instanceof RgbPicture && picture.width === side && picture.height === side
+      !region && picture.width === side && picture.height === side
         ? picture.rgb
         : picture.resized(area, side, side);
     const scale = area.width / side;

@@ -172,7 +172,7 @@ export interface SkinMean {
  * and the mouth, that pass the skin colour test. Hair, background, eyes and lips are left out.
  */
 export function skinMean(picture: Picture, face: Box): SkinMean {
-  const { width, height } = picture;
+  const { rgb, width, height } = picture;
   let r = 0;
   let g = 0;
   let b = 0;
@@ -194,15 +194,13 @@ export function skinMean(picture: Picture, face: Box): SkinMean {
     const reach = halfWidth * Math.sqrt(1 - dy * dy);
     const x0 = Math.max(0, Math.ceil(cx - reach - 0.5));
     const x1 = Math.min(width - 1, Math.floor(cx + reach - 0.5));
-    if (x1 < x0) continue;
     const mouthRow = v > 0.68 && v < 0.9;
-    const rgb = picture.rowRgb(y, x0, x1);
     for (let x = x0; x <= x1; x++) {
       if (mouthRow && x >= mouthFrom && x <= mouthTo) {
         x = mouthTo;
         continue;
       }
-      const p = (x - x0) * 3;
+      const p = (y * width + x) * 3;
       const pr = rgb[p]!;
       const pg = rgb[p + 1]!;
       const pb = rgb[p + 2]!;

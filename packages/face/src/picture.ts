@@ -1,39 +1,28 @@
 import { type Box, resizeArea } from "./image.ts";
 
 /**
- * A decoded frame as the face analysis reads it: grey levels for the tracker, RGB24 resized to a
- * network's input, and the pixels of row runs for the skin's mean colour.
+ * A decoded frame as the face analysis reads it (packed RGB24, 3 bytes a pixel, row-major): grey
+ * levels for the tracker, RGB24 resized to a network's input, and row runs for the skin's mean colour.
  */
-export interface Picture {
-  readonly width: number;
-  readonly height: number;
-  /** The grey level (BT.601 luma) of pixel `index` (y * width + x). */
-  luma(index: number): number;
-  /** RGB24 of `box` (any real-valued rectangle; black beyond the picture) resized to outWidth x outHeight by area averaging. */
-  resized(box: Box, outWidth: number, outHeight: number): Uint8Array;
-  /** Adds the R, G and B of pixels x0..x1 (inclusive) of row y to `sums`. */
-  addRun(y: number, x0: number, x1: number, sums: Float64Array): void;
-  /** RGB24 of pixels x0..x1 of row y. */
-  rowRgb(y: number, x0: number, x1: number): Uint8Array;
-}
-
-/** Packed RGB24, 3 bytes a pixel, row-major: decoded video frames, photos, live frames. */
-export class RgbPicture implements Picture {
+export class Picture {
   constructor(
     readonly rgb: Uint8Array,
     readonly width: number,
     readonly height: number,
   ) {}
 
+  /** The grey level (BT.601 luma) of pixel `index` (y * width + x). */
   luma(index: number): number {
     const p = index * 3;
     return 0.299 * this.rgb[p]! + 0.587 * this.rgb[p + 1]! + 0.114 * this.rgb[p + 2]!;
   }
 
+  /** RGB24 of `box` (any real-valued rectangle; black beyond the picture) resized to outWidth x outHeight by area averaging. */
   resized(box: Box, outWidth: number, outHeight: number): Uint8Array {
     return resizeArea(this.rgb, this.width, this.height, box, outWidth, outHeight);
   }
 
+  /** Adds the R, G and B of pixels x0..x1 (inclusive) of row y to `sums`. */
   addRun(y: number, x0: number, x1: number, sums: Float64Array): void {
     const { rgb } = this;
     let r = 0;
@@ -47,9 +36,5 @@ export class RgbPicture implements Picture {
     sums[0] = sums[0]! + r;
     sums[1] = sums[1]! + g;
     sums[2] = sums[2]! + b;
-  }
-
-  rowRgb(y: number, x0: number, x1: number): Uint8Array {
-    return this.rgb.subarray((y * this.width + x0) * 3, (y * this.width + x1 + 1) * 3);
   }
 }

@@ -13,7 +13,7 @@ import { type FaceApi, loadFaceApi, onFaceApiImage } from "../src/face-api.ts";
 import { FaceDetector } from "../src/face-detector.ts";
 import { faceModelsDir } from "../src/face-models.ts";
 import { resizeArea, squareCrop } from "../src/image.ts";
-import { RgbPicture } from "../src/picture.ts";
+import { Picture } from "../src/picture.ts";
 
 const require = createRequire(import.meta.url);
 const samples = path.join(path.dirname(require.resolve("@vladmandic/face-api/package.json")), "demo");
@@ -56,7 +56,7 @@ describe("face-api's nets in ONNX Runtime", () => {
           return { cells, boxes: await api.detectAllFaces(input, options) };
         });
         expect(maxAbsDifference(await net.run(image, 1, side), theirs.cells)).toBeLessThan(1e-4);
-        const ours = await detector.detect(new RgbPicture(image, side, side), side);
+        const ours = await detector.detect(new Picture(image, side, side), side);
         const expected = theirs.boxes
           .map(({ box }) => [box.x, box.y, box.width, box.height])
           .sort((a, b) => b[2]! * b[3]! - a[2]! * a[3]!);
@@ -78,7 +78,7 @@ describe("face-api's nets in ONNX Runtime", () => {
     const detector = await FaceDetector.create({ kind: "tiny", inputSize: 320 });
     for (const name of photos) {
       const image = photo(name, 320);
-      const [face] = await detector.detect(new RgbPicture(image, 320, 320));
+      const [face] = await detector.detect(new Picture(image, 320, 320));
       const crop = resizeArea(image, 320, 320, squareCrop(face!, 0), 112, 112);
       const theirs = await onFaceApiImage(api, crop, 112, async (input) => {
         const output = await api.nets.faceLandmark68Net.forward(input);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cropSequence, resizeArea, skinMean } from "../src/image.ts";
-import { RgbPicture } from "../src/picture.ts";
+import { Picture } from "../src/picture.ts";
 
 function randomImage(width: number, height: number, seed: number): Uint8Array {
   let state = seed;
@@ -65,7 +65,7 @@ describe("skinMean", () => {
         image.set(colour, (y * width + x) * 3);
       }
     }
-    const picture = new RgbPicture(image, width, height);
+    const picture = new Picture(image, width, height);
     const mean = skinMean(picture, face);
     expect([mean.r, mean.g, mean.b]).toEqual(skin);
     expect(mean.pixels).toBeGreaterThan(0.5 * Math.PI * 30 * 40);

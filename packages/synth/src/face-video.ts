@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { promisify } from "node:util";
-import { FaceDetector, RgbPicture } from "@hrpipe/face";
+import { FaceDetector, Picture } from "@hrpipe/face";
 import { resolveTool, VideoEncoder } from "@hrpipe/media";
 import { cardiacPhase, type HeartRateTrajectory, pulseWave } from "./pulse.ts";
 
@@ -83,7 +83,7 @@ export async function loadPortrait(
   const file = samplePhoto(spec.photo);
   const photo = await loadImage(file);
   const detector = await FaceDetector.create({ kind: "tiny", inputSize: 608 });
-  const faces = await detector.detect(new RgbPicture(photo.rgb, photo.width, photo.height));
+  const faces = await detector.detect(new Picture(photo.rgb, photo.width, photo.height));
   const face = faces[spec.face];
   if (!face)
     throw new RangeError(

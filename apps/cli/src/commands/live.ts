@@ -7,8 +7,7 @@ import {
   type FrameFace,
   frameMean,
   LandmarkDetector,
-  type Picture,
-  RgbPicture,
+  Picture,
 } from "@hrpipe/face";
 import { LiveSourceError, liveFrames, liveSourceKind } from "@hrpipe/media";
 import { median, type RppgMethod, rppgMethods } from "@hrpipe/signal";
@@ -135,7 +134,7 @@ export async function liveCommand(source: string, options: LiveCommandOptions): 
       realtime: options.realtime ?? false,
       loop: options.loop ?? false,
     })) {
-      const { box, skin } = await faceOf(new RgbPicture(frame.rgb, width, height));
+      const { box, skin } = await faceOf(new Picture(frame.rgb, width, height));
       if (skin) facesSeen++;
       record?.frame(frame.index, skin);
       live.push(skin);
