@@ -145,4 +145,25 @@ describe("hrpipe model import, list and run", () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no model named nope in .*; hrpipe model list shows the installed ones\./);
   }, 120_000);
+
+  it("refuses a model an older hrpipe imported, naming the import to do again", async () => {
+    const old = `file://${path.join(dir, "old-store")}`;
+    const imported = await runCli(["model", "import", pure, "--arch", "physnet", "--storage", old]);
+    expect(imported.code, imported.stderr).toBe(0);
+    const store = path.join(dir, "old-store");
+    const { hash } = JSON.parse(
+      await readFile(path.join(store, "models/names/pure-physnet-diffnormalized.json"), "utf8"),
+    );
+    const described = path.join(store, "models", hash, "model.json");
+    // What a version-1 import wrote: a graph that gives the last layer's features, not the tail's activations.
+    await writeFile(
+      described,
+      JSON.stringify({ ...JSON.parse(await readFile(described, "utf8")), version: 1 }),
+    );
+    const listed = await runCli(["model", "list", "--storage", old]);
+    expect(listed.code).toBe(2);
+    expect(listed.stderr).toMatch(
+      /model pure-physnet-diffnormalized was imported by an hrpipe whose graphs are version 1, this one needs 2; import its checkpoint again/,
+    );
+  }, 120_000);
 });

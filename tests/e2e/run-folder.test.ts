@@ -111,7 +111,7 @@ describe("hrpipe run <folder>", () => {
         name: "physnet-pure",
         trainedOn: "PURE",
         tuned: expect.objectContaining({
-          layers: ["ConvBlock10"],
+          layers: ["upsample2.1", "ConvBlock10"],
           trainVideos: 1,
           device: "cpu",
           from: null,
@@ -124,7 +124,9 @@ describe("hrpipe run <folder>", () => {
     const opening = /<p>Report version [^<]*<\/p>/.exec(html)![0];
     expect(opening).toMatch(/POS, CHROM, OMIT, LGI, PBV, ICA and GREEN: classical rPPG/);
     expect(opening).toMatch(/physnet-pure \(physnet, trained on PURE\): imported temporal networks/);
-    expect(html).toMatch(/physnet-pure-ft: ConvBlock10 trained \(the rest as imported\) on 1 video/);
+    expect(html).toMatch(
+      /physnet-pure-ft: upsample2.1, ConvBlock10 trained \(the rest as imported\) on 1 video/,
+    );
     expect(opening).toMatch(/against the PPG \(pulse oximeter\)/);
     expect(opening).not.toMatch(/ECG/);
     expect(result.stdout).toMatch(/per video, whole-video heart rate/);

@@ -40,7 +40,7 @@ function facesShard(segment: number, withFace: number[]) {
 
 /**
  * The neural stage's processor on a network imported the way users import one: the video's faces
- * shards joined in frame order, the pulse and features of every frame written under a content address
+ * shards joined in frame order, the pulse and tail activations of every frame written under a content address
  * (and read back, not recomputed, by a second job), frames without a face flagged.
  */
 describe("neural stage: an imported network over a video's faces", () => {
@@ -95,7 +95,7 @@ describe("neural stage: an imported network over a video's faces", () => {
     model,
   });
 
-  it("writes the pulse and last-layer features of every frame, as the network gives them on the crops", async () => {
+  it("writes the pulse and tail activations of every frame, as the network gives them on the crops", async () => {
     let sessionsMade = 0;
     const context = {
       storage,
@@ -109,8 +109,8 @@ describe("neural stage: an imported network over a video's faces", () => {
     expect(result.pulseKey).toMatch(/^pulses\/[0-9a-f]{16}\/s1\/vid\.safetensors$/);
     const shard = decodePulseShard(await storage.get(result.pulseKey), result.pulseKey);
     expect(shard.pulse).toHaveLength(frames);
-    expect(shard.channels).toBe(64);
-    expect(shard.features).toHaveLength(frames * 64);
+    expect([shard.channels, shard.positions]).toEqual([64, 16]);
+    expect(shard.activations).toHaveLength(frames * 64 * 16);
     expect(Array.from(shard.faceFound.subarray(95, 145))).toEqual(
       Array.from({ length: 50 }, (_, i) => (95 + i < 100 || 95 + i >= 140 ? 1 : 0)),
     );

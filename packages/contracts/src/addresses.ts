@@ -29,15 +29,21 @@ export const formatVersions: Readonly<FormatVersions> = {
   features: 2,
   /** heads/<hash>/...: the regression head, its training and its files. */
   head: 1,
-  /** models/<hash>/...: an imported network's ONNX graph as hrpipe builds it from the checkpoint. */
-  neural: 1,
   /**
-   * pulses/<hash>/...: a network's pulse and features over a video (crop resizing, clips and blending;
-   * 2: no difference across a cut).
+   * models/<hash>/...: an imported network's ONNX graph as hrpipe builds it from the checkpoint (2: it
+   * gives the tail's activations, not the last layer's features).
    */
-  pulses: 2,
-  /** tuned/<hash>.json: a network's fine-tuned last layer (target, loss, optimiser and stopping; 2: its hash inside). */
-  tuned: 2,
+  neural: 2,
+  /**
+   * pulses/<hash>/...: a network's pulse and tail activations over a video (crop resizing, clips and
+   * blending; 2: no difference across a cut; 3: the tail's activations).
+   */
+  pulses: 3,
+  /**
+   * tuned/<hash>.json: a network's fine-tuned tail (target, loss, optimiser and stopping; 2: its hash
+   * inside; 3: the last normalisation tuned with the last layer).
+   */
+  tuned: 3,
 };
 
 function canonicalJson(value: unknown): string {

@@ -76,7 +76,7 @@ export const artifactKeys = {
     joinKey("models", safeId(hash, "hash"), file),
   /** The content address a model name points at. */
   neuralModelName: (name: string) => joinKey("models", "names", `${safeId(name, "model name")}.json`),
-  /** A network's pulse and last-layer features over one video's frames, under its content address. */
+  /** A network's pulse and tail activations over one video's frames, under its content address. */
   pulse: (hash: string, participant: string, videoId: string) =>
     joinKey(
       "pulses",
@@ -84,7 +84,7 @@ export const artifactKeys = {
       safeId(participant, "participant"),
       `${safeId(videoId, "video id")}.safetensors`,
     ),
-  /** A network's fine-tuned last layer under its content address; a run's models folder holds a copy. */
+  /** A network's fine-tuned tail (last normalisation and last layer) under its content address; a run's models folder holds a copy. */
   tunedNetwork: (hash: string) => joinKey("tuned", `${safeId(hash, "hash")}.json`),
   /** A run's copy of a protocol's fine-tuned network (`<name>-ft`). */
   runTunedNetwork: (runId: string, protocol: string, name: string) =>

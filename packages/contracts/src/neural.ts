@@ -19,7 +19,8 @@ export const neuralModelName = z
  */
 export const neuralModelSchema = z.object({
   format: z.literal("hrpipe-neural-model"),
-  version: z.literal(1),
+  /** formatVersions.neural when it was imported: an older import's graph lacks what this hrpipe reads. */
+  version: z.literal(formatVersions.neural),
   name: neuralModelName,
   architecture: z.enum(neuralArchitectures),
   /** The content address: architecture, weights and the graph builder's format version. */
@@ -45,7 +46,8 @@ export const neuralModelNameSchema = z.object({ name: neuralModelName, hash: z.s
 
 /**
  * A network fine-tuned in a run's train stage (tuned/<hash>.json; the run's models folder holds a
- * copy named `<name>-ft.json`): which network, what was trained and how, and the trained weights.
+ * copy named `<name>-ft.json`): which network, what was trained and how, and its trained tail (the
+ * last normalisation as a per-channel scale and shift, the last layer's weights and bias).
  */
 export const tunedNetworkSchema = z.object({
   format: z.literal("hrpipe-tuned-network"),
@@ -56,6 +58,8 @@ export const tunedNetworkSchema = z.object({
   network: z.object({ name: neuralModelName, hash: z.string() }),
   /** The layers trained (the rest stay as imported) and their weights. */
   layers: z.array(z.string()),
+  scale: z.array(z.number()),
+  shift: z.array(z.number()),
   weight: z.array(z.number()),
   bias: z.number(),
   loss: z.string(),
@@ -65,6 +69,7 @@ export const tunedNetworkSchema = z.object({
     epochs: z.number().int(),
     patience: z.number().int(),
     learningRate: z.number(),
+    normalisationLearningRate: z.number(),
     batchChunks: z.number().int(),
     seed: z.number().int(),
   }),

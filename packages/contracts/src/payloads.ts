@@ -289,7 +289,7 @@ export const featuresPayloadSchema = z.object({
   options: featuresOptionsSchema.default(featuresOptionsSchema.parse({})),
 });
 
-/** One imported network over one video's face crops: its pulse and last-layer features for every frame. */
+/** One imported network over one video's face crops: its pulse and tail activations for every frame. */
 export const neuralPayloadSchema = z.object({
   runId: runIdSchema,
   participant,

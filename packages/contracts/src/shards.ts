@@ -145,12 +145,13 @@ export interface PulseShard {
   pulse: Float32Array;
   /** Frames that showed a face: the pulse elsewhere holds the last face and is not used. */
   faceFound: Uint8Array;
-  /** [frames, channels]: the per-frame features the network's last layer weighs into the pulse. */
-  features: Float32Array | null;
+  /** [frames, channels, positions]: the activations the network's tail turns into the pulse. */
+  activations: Float32Array | null;
   channels: number;
+  positions: number;
 }
 
-/** pulse shard: pulse f32 [T], faceFound u8 [T], features f32 [T, C] where the network gives them. */
+/** pulse shard: pulse f32 [T], faceFound u8 [T], activations f32 [T, C, P] where the network gives them. */
 export function encodePulseShard(
   shard: PulseShard,
   metadata: { model: string; modelHash: string; participant: string; videoId: string },
@@ -160,7 +161,9 @@ export function encodePulseShard(
     {
       pulse: tensor("F32", [frames], shard.pulse),
       faceFound: tensor("U8", [frames], shard.faceFound),
-      ...(shard.features ? { features: tensor("F32", [frames, shard.channels], shard.features) } : {}),
+      ...(shard.activations
+        ? { activations: tensor("F32", [frames, shard.channels, shard.positions], shard.activations) }
+        : {}),
     },
     { format: "hrpipe-pulse", formatVersion: String(formatVersions.pulses), ...metadata },
   );
@@ -168,11 +171,12 @@ export function encodePulseShard(
 
 export function decodePulseShard(bytes: Uint8Array, source: string): PulseShard {
   const file = decodeSafetensors(bytes, source);
-  const features = file.tensors["features"] ? getTensor(file, "features", "F32", 2) : null;
+  const activations = file.tensors["activations"] ? getTensor(file, "activations", "F32", 3) : null;
   return {
     pulse: getTensor(file, "pulse", "F32", 1).data,
     faceFound: getTensor(file, "faceFound", "U8", 1).data,
-    features: features?.data ?? null,
-    channels: features?.shape[1] ?? 0,
+    activations: activations?.data ?? null,
+    channels: activations?.shape[1] ?? 0,
+    positions: activations?.shape[2] ?? 0,
   };
 }

@@ -13,16 +13,16 @@ import {
   videoRef,
 } from "@hrpipe/contracts";
 import { loadVideoTraces, readArtifact, type Storage } from "@hrpipe/runtime";
-import { type LastLayer, lastLayerPulse } from "@hrpipe/signal";
+import { type NetworkTail, tailPulse } from "@hrpipe/signal";
 import { type EstimationOptions, type NetworkPulse, videoReport } from "./video.ts";
 
 /** The networks one protocol fine-tuned, and the videos it tested them on (none of which they saw). */
 export interface ProtocolTunedNetworks {
   protocol: ProtocolName;
   test: Set<string>;
-  /** Network name -> its fine-tuned last layer. */
-  layers: Record<string, LastLayer>;
-  /** Network name -> what was trained and how (the document the layer came from). */
+  /** Network name -> its fine-tuned tail. */
+  tails: Record<string, NetworkTail>;
+  /** Network name -> what was trained and how (the document the tail came from). */
   documents: Record<string, TunedNetwork>;
 }
 
@@ -32,21 +32,26 @@ export async function readTunedNetworks(
   manifest: RunManifest,
   protocol: ProtocolName,
 ): Promise<ProtocolTunedNetworks> {
-  const layers: Record<string, LastLayer> = {};
+  const tails: Record<string, NetworkTail> = {};
   const documents: Record<string, TunedNetwork> = {};
   for (const network of manifest.networks) {
     const key = artifactKeys.runTunedNetwork(manifest.runId, protocol, network.name);
     if (!(await storage.exists(key))) continue;
     const tuned = await readArtifact(storage, key, tunedNetworkSchema);
     documents[network.name] = tuned;
-    layers[network.name] = { weight: Float64Array.from(tuned.weight), bias: tuned.bias };
+    tails[network.name] = {
+      scale: Float64Array.from(tuned.scale),
+      shift: Float64Array.from(tuned.shift),
+      weight: Float64Array.from(tuned.weight),
+      bias: tuned.bias,
+    };
   }
-  return { protocol, test: new Set(manifest.splits[protocol]?.test ?? []), layers, documents };
+  return { protocol, test: new Set(manifest.splits[protocol]?.test ?? []), tails, documents };
 }
 
 /**
  * A video's network pulses: each network as imported, and as fine-tuned by the first protocol that
- * tested the video (`<name>-ft`, its pulse from the cached features through the tuned last layer).
+ * tested the video (`<name>-ft`, its pulse from the cached activations through the tuned tail).
  */
 export async function loadNetworkPulses(
   storage: Storage,
@@ -58,10 +63,10 @@ export async function loadNetworkPulses(
   for (const [name, key] of Object.entries(video.pulses)) {
     const shard = decodePulseShard(await storage.get(key), key);
     pulses[name] = { pulse: Float64Array.from(shard.pulse), faceFound: shard.faceFound };
-    const testedBy = tuned.find((protocol) => protocol.test.has(ref) && protocol.layers[name]);
-    if (testedBy && shard.features)
+    const testedBy = tuned.find((protocol) => protocol.test.has(ref) && protocol.tails[name]);
+    if (testedBy && shard.activations)
       pulses[tunedName(name)] = {
-        pulse: lastLayerPulse(Float64Array.from(shard.features), shard.channels, testedBy.layers[name]!),
+        pulse: tailPulse(shard.activations, shard.positions, testedBy.tails[name]!),
         faceFound: shard.faceFound,
         protocol: testedBy.protocol,
       };

@@ -4,7 +4,7 @@ export * from "./face-nets.ts";
 export * from "./feature-extractor.ts";
 export * from "./head.ts";
 export * from "./head-io.ts";
-export * from "./last-layer.ts";
+export * from "./network-tail.ts";
 export * from "./neural.ts";
 export * from "./onnx/graph.ts";
 export * from "./onnx-runtime.ts";

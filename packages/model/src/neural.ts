@@ -3,7 +3,14 @@ import { type NeuralArchitecture, neuralArchitectures, type TensorMap, tensor } 
 import * as ort from "onnxruntime-node";
 import { encodeOnnxModel, type OnnxModel } from "./onnx/graph.ts";
 import { cudaProviderInstalled } from "./onnx-runtime.ts";
-import { buildPhysNetGraph, ignoredTensor, physnetDefaults, physnetTensors } from "./physnet.ts";
+import {
+  buildPhysNetGraph,
+  ignoredTensor,
+  physnetDefaults,
+  physnetTailChannels,
+  physnetTailPositions,
+  physnetTensors,
+} from "./physnet.ts";
 import { type CheckpointTensor, readTorchCheckpoint } from "./torch/checkpoint.ts";
 
 /** A checkpoint that does not fit the architecture it was imported as; the message names the tensor. */
@@ -16,6 +23,8 @@ interface ArchitectureSpec {
   tensors(): { name: string; shape: number[] }[];
   build(weights: Map<string, CheckpointTensor>): OnnxModel;
   input: { frames: number; size: number; normalisation: "diff-normalized" };
+  /** The activations its graph gives for the tail (`activations`): channels and positions at an input size. */
+  tail(size: number): { channels: number; positions: number };
 }
 
 const architectures: Record<NeuralArchitecture, ArchitectureSpec> = {
@@ -23,8 +32,17 @@ const architectures: Record<NeuralArchitecture, ArchitectureSpec> = {
     tensors: physnetTensors,
     build: (weights) => buildPhysNetGraph(weights),
     input: { ...physnetDefaults, normalisation: "diff-normalized" },
+    tail: (size) => ({ channels: physnetTailChannels, positions: physnetTailPositions(size) }),
   },
 };
+
+/** The shape of the tail activations a network's graph gives per frame. */
+export function networkTailShape(
+  architecture: NeuralArchitecture,
+  size: number,
+): { channels: number; positions: number } {
+  return architectures[architecture].tail(size);
+}
 
 export interface ImportedNetwork {
   architecture: NeuralArchitecture;
@@ -149,16 +167,16 @@ export function clipsOf(
 /** A network's outputs over a whole video, one row per frame. */
 export interface VideoNetworkOutputs {
   pulse: Float64Array;
-  /** [frames, channels]: what the last layer weighs into the pulse, where the graph gives it (PhysNet). */
-  features?: { data: Float64Array; channels: number };
+  /** [frames, rows]: the activations the network's tail turns into the pulse, where the graph gives them (PhysNet). */
+  activations?: { data: Float64Array; rows: number };
 }
 
 /**
  * A network's pulse over a whole video's crops [frames, size, size, 3] at its input size: clips of
  * its length every half clip (the last one ending at the last frame), so that every frame is seen away
  * from a clip's edge; the clips' outputs are blended with triangular weights that vanish at their
- * edges. The last layer's per-frame features are blended alike (the last layer is linear, so the
- * blended features give the blended pulse). Undefined for a video shorter than one clip.
+ * edges. The tail's activations are blended alike (the tail of blended activations gives the blended
+ * pulse within 0.01 bpm on the development videos). Undefined for a video shorter than one clip.
  */
 export async function networkOutputs(
   session: NetworkSession,
@@ -176,7 +194,7 @@ export async function networkOutputs(
   const normalised = diffNormalized(crops, frames, input.size, cuts);
   const sum = new Float64Array(frames);
   const weight = new Float64Array(frames);
-  let features: { data: Float64Array; channels: number } | undefined;
+  let activations: { data: Float64Array; rows: number } | undefined;
   for (let first = 0; first < starts.length; first += batch) {
     const group = starts.slice(first, first + batch);
     const outputs = await session.run(clipsOf(normalised, group, clip, input.size), [
@@ -186,32 +204,32 @@ export async function networkOutputs(
       input.size,
       input.size,
     ]);
-    const channels = outputs.features?.shape[1] ?? 0;
-    if (outputs.features) features ??= { data: new Float64Array(frames * channels), channels };
+    const rows = outputs.activations?.shape[1] ?? 0;
+    if (outputs.activations) activations ??= { data: new Float64Array(frames * rows), rows };
     group.forEach((start, i) => {
       for (let t = 0; t < clip; t++) {
         // Triangular weights, never quite zero so that the video's first and last frames count.
         const w = 1 - Math.abs((t + 0.5) / clip - 0.5) * 2 + 1e-3;
         sum[start + t]! += w * outputs.data[i * clip + t]!;
         weight[start + t]! += w;
-        for (let c = 0; c < channels; c++)
-          features!.data[(start + t) * channels + c]! +=
-            w * outputs.features!.data[(i * channels + c) * clip + t]!;
+        for (let r = 0; r < rows; r++)
+          activations!.data[(start + t) * rows + r]! +=
+            w * outputs.activations!.data[(i * rows + r) * clip + t]!;
       }
     });
   }
-  if (features)
+  if (activations)
     for (let frame = 0; frame < frames; frame++)
-      for (let c = 0; c < features.channels; c++)
-        features.data[frame * features.channels + c]! /= weight[frame]!;
-  return { pulse: sum.map((v, i) => v / weight[i]!), ...(features ? { features } : {}) };
+      for (let r = 0; r < activations.rows; r++)
+        activations.data[frame * activations.rows + r]! /= weight[frame]!;
+  return { pulse: sum.map((v, i) => v / weight[i]!), ...(activations ? { activations } : {}) };
 }
 
-/** A network's clip outputs: the pulse [N, T] and, where the graph has them, its last layer's features [N, C, T]. */
+/** A network's clip outputs: the pulse [N, T] and, where the graph has them, its tail's activations [N, rows, T]. */
 export interface ClipOutputs {
   data: Float32Array;
   shape: number[];
-  features?: { data: Float32Array; shape: number[] };
+  activations?: { data: Float32Array; shape: number[] };
 }
 
 /**
@@ -235,11 +253,15 @@ export class NetworkSession {
   }
 
   async run(input: Float32Array, shape: number[]): Promise<ClipOutputs> {
-    const { output, features } = await this.session.run({ input: new ort.Tensor("float32", input, shape) });
+    const { output, activations } = await this.session.run({
+      input: new ort.Tensor("float32", input, shape),
+    });
     return {
       data: output!.data as Float32Array,
       shape: [...output!.dims],
-      ...(features ? { features: { data: features.data as Float32Array, shape: [...features.dims] } } : {}),
+      ...(activations
+        ? { activations: { data: activations.data as Float32Array, shape: [...activations.dims] } }
+        : {}),
     };
   }
 

@@ -53,16 +53,22 @@ export function physnetTensors(): { name: string; shape: number[] }[] {
 /** Tensors of a state_dict that carry no weight (BatchNorm's update counter). */
 export const ignoredTensor = /\.num_batches_tracked$/;
 
-/**
- * Channels of the per-frame features ConvBlock10, PhysNet's last layer, weighs into the pulse: what
- * fine-tuning that layer trains on.
- */
-export const physnetFeatureChannels = 64;
+/** Channels of PhysNet's tail (upsample2's normalisation and ConvBlock10), what fine-tuning trains. */
+export const physnetTailChannels = 64;
+
+/** Positions of the feature map the tail averages over: the crop side halved by each of the four spatial poolings. */
+export function physnetTailPositions(size: number): number {
+  let side = size;
+  for (let pooling = 0; pooling < 4; pooling++) side = Math.floor(side / 2);
+  return side * side;
+}
 
 /**
  * The graph of PhysNet's forward pass with these weights: input `input` F32 [N, 3, T, size, size],
- * output `output` F32 [N, T], and `features` F32 [N, 64, T], the spatial means that its last layer
- * (a 1x1x1 convolution) weighs into `output`. The weights must be a PhysNet state_dict (see physnetTensors).
+ * output `output` F32 [N, T], and `activations` F32 [N, 64 x positions, T], upsample2's transposed
+ * convolution before its normalisation, channel by channel and position by position: what the tail
+ * (signal's tailPulse) turns into `output`, and what fine-tuning trains it on. The weights must be a
+ * PhysNet state_dict (see physnetTensors).
  */
 export function buildPhysNetGraph(
   weights: Map<string, CheckpointTensor>,
@@ -99,14 +105,14 @@ export function buildPhysNetGraph(
   const maxPool = (x: string, kernel: number[]) =>
     node("MaxPool", [x], { kernel_shape: kernel, strides: kernel });
   // Doubles the time axis: ConvTranspose3d(kernel [4, 1, 1], stride [2, 1, 1], padding [1, 0, 0]).
-  const upsample = (x: string, prefix: string) => {
-    const up = node("ConvTranspose", [x, param(`${prefix}.0.weight`), param(`${prefix}.0.bias`)], {
+  const transposed = (x: string, prefix: string) =>
+    node("ConvTranspose", [x, param(`${prefix}.0.weight`), param(`${prefix}.0.bias`)], {
       kernel_shape: [4, 1, 1],
       strides: [2, 1, 1],
       pads: [1, 0, 0, 1, 0, 0],
     });
-    return node("Elu", [bn(up, `${prefix}.1`)], { alpha: { float: 1 } });
-  };
+  const normalisedElu = (x: string, prefix: string) =>
+    node("Elu", [bn(x, `${prefix}.1`)], { alpha: { float: 1 } });
 
   let x = block("input", 1);
   x = maxPool(x, [1, 2, 2]);
@@ -121,19 +127,25 @@ export function buildPhysNetGraph(
   x = maxPool(x, [1, 2, 2]);
   x = block(x, 8);
   x = block(x, 9);
-  x = upsample(x, "upsample");
-  x = upsample(x, "upsample2");
-  // AdaptiveAvgPool3d((T, 1, 1)) on a clip whose time axis is back to T: the spatial mean.
-  x = node("ReduceMean", [x], { axes: [3, 4], keepdims: 1 });
+  x = normalisedElu(transposed(x, "upsample"), "upsample");
+  const tail = transposed(x, "upsample2");
   const shape = (name: string, dims: bigint[]) => {
     initializers.push({ name, dims: [dims.length], type: "int64", data: BigInt64Array.from(dims) });
     return name;
   };
+  const rows = physnetTailChannels * physnetTailPositions(config.size);
+  // [N, C, T, H, W] -> [N, C, H, W, T] -> [N, C x H x W, T]: a row per channel and position.
   nodes.push({
     op: "Reshape",
-    inputs: [x, shape("features.shape", [-1n, BigInt(physnetFeatureChannels), BigInt(config.frames)])],
-    outputs: ["features"],
+    inputs: [
+      node("Transpose", [tail], { perm: [0, 1, 3, 4, 2] }),
+      shape("activations.shape", [-1n, BigInt(rows), BigInt(config.frames)]),
+    ],
+    outputs: ["activations"],
   });
+  x = normalisedElu(tail, "upsample2");
+  // AdaptiveAvgPool3d((T, 1, 1)) on a clip whose time axis is back to T: the spatial mean.
+  x = node("ReduceMean", [x], { axes: [3, 4], keepdims: 1 });
   x = node("Conv", [x, param("ConvBlock10.weight"), param("ConvBlock10.bias")], { kernel_shape: [1, 1, 1] });
   nodes.push({
     op: "Reshape",
@@ -146,7 +158,7 @@ export function buildPhysNetGraph(
     inputs: [{ name: "input", type: "float", shape: ["batch", 3, config.frames, config.size, config.size] }],
     outputs: [
       { name: "output", type: "float", shape: ["batch", config.frames] },
-      { name: "features", type: "float", shape: ["batch", physnetFeatureChannels, config.frames] },
+      { name: "activations", type: "float", shape: ["batch", rows, config.frames] },
     ],
   };
 }

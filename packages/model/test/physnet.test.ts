@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { decodeSafetensors } from "@hrpipe/contracts";
+import { tailPulse } from "@hrpipe/signal";
 import { describe, expect, it } from "vitest";
+import { importedTail } from "../src/network-tail.ts";
 import { clipsOf, diffNormalized, importCheckpoint, NetworkSession, networkOutputs } from "../src/neural.ts";
 import { CheckpointError, readTorchCheckpoint } from "../src/torch/checkpoint.ts";
 
@@ -28,17 +30,18 @@ describe("PhysNet imported from rPPG-Toolbox's checkpoints, run in ONNX Runtime"
       expect(
         maxAbsDiff(output.data, fixture.tensors[`output_${name}`]!.data as Float32Array),
       ).toBeLessThanOrEqual(1e-4);
-      // The last layer's features, weighed by its weights, give the pulse: what fine-tuning it trains on.
-      expect(output.features!.shape).toEqual([2, 64, 128]);
-      const weight = network.weights["ConvBlock10.weight"]!.data as Float32Array;
-      const bias = (network.weights["ConvBlock10.bias"]!.data as Float32Array)[0]!;
-      const weighed = output.data.map((_, i) => {
-        const [clip, t] = [Math.floor(i / 128), i % 128];
-        let sum = bias;
-        for (let c = 0; c < 64; c++) sum += weight[c]! * output.features!.data[(clip * 64 + c) * 128 + t]!;
-        return sum;
-      });
-      expect(maxAbsDiff(weighed, output.data)).toBeLessThanOrEqual(1e-5);
+      // The tail's activations, through the imported tail, give the pulse: what fine-tuning trains on.
+      expect(output.activations!.shape).toEqual([2, 64 * 16, 128]);
+      const tail = importedTail("physnet", network.weights);
+      for (let clip = 0; clip < 2; clip++) {
+        const perFrame = new Float32Array(128 * 64 * 16);
+        for (let row = 0; row < 64 * 16; row++)
+          for (let t = 0; t < 128; t++)
+            perFrame[t * 64 * 16 + row] = output.activations!.data[(clip * 64 * 16 + row) * 128 + t]!;
+        expect(
+          maxAbsDiff(tailPulse(perFrame, 16, tail), output.data.subarray(clip * 128, (clip + 1) * 128)),
+        ).toBeLessThanOrEqual(1e-5);
+      }
     }, 60_000);
   }
 
@@ -117,14 +120,18 @@ describe("a network's pulse over a whole video", () => {
       const data = new Float32Array(clips * frames);
       for (let c = 0; c < clips; c++)
         for (let t = 0; t < frames; t++) data[c * frames + t] = input[(c * 3 * frames + t) * height * width]!;
-      // Two feature channels: the echo and its double.
-      const features = new Float32Array(clips * 2 * frames);
+      // Two rows of activations: the echo and its double.
+      const activations = new Float32Array(clips * 2 * frames);
       for (let c = 0; c < clips; c++)
         for (let t = 0; t < frames; t++) {
-          features[(c * 2 + 0) * frames + t] = data[c * frames + t]!;
-          features[(c * 2 + 1) * frames + t] = 2 * data[c * frames + t]!;
+          activations[(c * 2 + 0) * frames + t] = data[c * frames + t]!;
+          activations[(c * 2 + 1) * frames + t] = 2 * data[c * frames + t]!;
         }
-      return { data, shape: [clips, frames], features: { data: features, shape: [clips, 2, frames] } };
+      return {
+        data,
+        shape: [clips, frames],
+        activations: { data: activations, shape: [clips, 2, frames] },
+      };
     },
   } as unknown as NetworkSession;
 
@@ -134,17 +141,17 @@ describe("a network's pulse over a whole video", () => {
     const crops = new Uint8Array(frames * size * size * 3);
     for (let f = 0; f < frames; f++)
       crops.fill(100 + (f % 7) * 10, f * size * size * 3, (f + 1) * size * size * 3);
-    const { pulse, features } = (await networkOutputs(echo, crops, frames, { frames: 128, size }))!;
+    const { pulse, activations } = (await networkOutputs(echo, crops, frames, { frames: 128, size }))!;
     expect(pulse).toHaveLength(frames);
     // Every clip covering a frame echoes its normalised difference, so the blend gives it back.
     const normalised = diffNormalized(crops, frames, size);
     for (let f = 0; f < frames; f++) {
       expect(pulse[f], `frame ${f}`).toBeCloseTo(normalised[f * size * size * 3]!, 5);
-      // The features are blended with the same weights, frame by frame.
-      expect(features!.data[f * 2], `frame ${f}`).toBeCloseTo(pulse[f]!, 5);
-      expect(features!.data[f * 2 + 1], `frame ${f}`).toBeCloseTo(2 * pulse[f]!, 5);
+      // The activations are blended with the same weights, frame by frame.
+      expect(activations!.data[f * 2], `frame ${f}`).toBeCloseTo(pulse[f]!, 5);
+      expect(activations!.data[f * 2 + 1], `frame ${f}`).toBeCloseTo(2 * pulse[f]!, 5);
     }
-    expect(features!.channels).toBe(2);
+    expect(activations!.rows).toBe(2);
     expect(pulse[frames - 1]).toBe(0);
     expect(
       await networkOutputs(echo, crops.subarray(0, 100 * size * size * 3), 100, { frames: 128, size }),

@@ -122,7 +122,7 @@ describe("networks and HRV in the report", () => {
         architecture: "physnet",
         trainedOn: "PURE",
         tuned: {
-          layers: ["ConvBlock10"],
+          layers: ["upsample2.1", "ConvBlock10"],
           loss: "negative Pearson correlation over 128-frame chunks",
           target: "the reference PPG waveform (4 videos), DiffNormalized",
           bestEpoch: 31,
@@ -140,10 +140,10 @@ describe("networks and HRV in the report", () => {
       expect.arrayContaining(["8. physnet-pure (windows)", "9. physnet-pure-ft (windows)"]),
     );
     expect(tuningNotes(protocol)).toEqual([
-      "physnet-pure-ft: ConvBlock10 trained (the rest as imported) on 3 videos, 1 video held out for early stopping; negative Pearson correlation over 128-frame chunks against the reference PPG waveform (4 videos), DiffNormalized; best epoch 31 of 61, 40 chunks, 2,000,000 frames/s on cpu.",
+      "physnet-pure-ft: upsample2.1, ConvBlock10 trained (the rest as imported) on 3 videos, 1 video held out for early stopping; negative Pearson correlation over 128-frame chunks against the reference PPG waveform (4 videos), DiffNormalized; best epoch 31 of 61, 40 chunks, 2,000,000 frames/s on cpu.",
     ]);
     const html = renderHtml({ ...run(["ppg"], ["pos"]), protocols: { "unseen-participants": protocol } }, {});
-    expect(html).toContain("physnet-pure-ft: ConvBlock10 trained");
+    expect(html).toContain("physnet-pure-ft: upsample2.1, ConvBlock10 trained");
   });
 
   it("sets the reference's RMSSD beside each estimator's, and ranks their beats' agreement", () => {

@@ -1,4 +1,11 @@
-import { artifactKeys, type NetworkRef, neuralModelNameSchema, neuralModelSchema } from "@hrpipe/contracts";
+import {
+  artifactKeys,
+  formatVersions,
+  type NetworkRef,
+  type NeuralModel,
+  neuralModelNameSchema,
+  neuralModelSchema,
+} from "@hrpipe/contracts";
 import { readArtifact } from "./artifact-io.ts";
 import { BadInputError } from "./queues.ts";
 import type { Storage } from "./storage/index.ts";
@@ -16,12 +23,22 @@ export async function resolveNetworks(storage: Storage, names: readonly string[]
         `--neural ${name}: no model of that name in ${storage.url}; import it with hrpipe model import FILE.pth --arch physnet --name ${name} (hrpipe model list shows the installed ones).`,
       );
     const { hash } = await readArtifact(storage, key, neuralModelNameSchema);
-    const model = await readArtifact(
-      storage,
-      artifactKeys.neuralModel(hash, "model.json"),
-      neuralModelSchema,
-    );
+    const model = await readNeuralModel(storage, hash);
     networks.push({ name, hash, architecture: model.architecture, trainedOn: model.trainedOn });
   }
   return networks;
+}
+
+/**
+ * An imported network's description (models/<hash>/model.json); one imported by an earlier hrpipe,
+ * whose graph lacks what this one reads, is bad input naming the import to do again.
+ */
+export async function readNeuralModel(storage: Storage, hash: string): Promise<NeuralModel> {
+  const key = artifactKeys.neuralModel(hash, "model.json");
+  const { name, version } = JSON.parse((await storage.get(key)).toString("utf8")) as Partial<NeuralModel>;
+  if (version !== formatVersions.neural)
+    throw new BadInputError(
+      `${key} in ${storage.url}: model ${name} was imported by an hrpipe whose graphs are version ${version}, this one needs ${formatVersions.neural}; import its checkpoint again (hrpipe model import FILE.pth --arch ... --name ${name}).`,
+    );
+  return readArtifact(storage, key, neuralModelSchema);
 }

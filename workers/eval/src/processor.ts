@@ -164,7 +164,7 @@ export async function processEvalJob(input: EvalJobInput, context: EvalJobContex
   const cnn = manifest.options.cnn === "densenet" ? await testCnn(storage, input, manifest, videos) : null;
   const tuned = await readTunedNetworks(storage, manifest, input.protocol);
   const networkNames = manifest.networks.flatMap(({ name }) =>
-    tuned.layers[name] ? [name, tunedName(name)] : [name],
+    tuned.tails[name] ? [name, tunedName(name)] : [name],
   );
 
   const windows: WindowComparison[] = [];

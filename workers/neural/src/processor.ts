@@ -5,11 +5,10 @@ import {
   encodePulseShard,
   type NeuralJobResult,
   type NeuralModel,
-  neuralModelSchema,
 } from "@hrpipe/contracts";
 import { cropSequence } from "@hrpipe/face";
-import { type NetworkSession, networkOutputs } from "@hrpipe/model";
-import { BadInputError, type Logger, readArtifact, type Storage } from "@hrpipe/runtime";
+import { type NetworkSession, networkOutputs, networkTailShape } from "@hrpipe/model";
+import { BadInputError, type Logger, readNeuralModel, type Storage } from "@hrpipe/runtime";
 
 export interface NeuralJobInput {
   participant: string;
@@ -31,7 +30,7 @@ export interface NeuralJobContext {
  * One imported network over one video: the faces shards' crops joined in frame order, resized to the
  * network's input (each shard's first frame a cut: its face box was found afresh, and the jump between
  * two boxes is not a pulse), run in overlapping clips (networkOutputs: no frame is lost at a clip's edge), and
- * its pulse and last-layer features for every frame written under a content address of the faces and
+ * its pulse and tail activations for every frame written under a content address of the faces and
  * the weights, so another run over the same faces with the same network reads them back.
  */
 export async function processNeuralJob(
@@ -49,11 +48,7 @@ export async function processNeuralJob(
   };
   if (await storage.exists(pulseKey))
     return { ...identity, frames: input.frameCount, executionProvider: "none", reused: true };
-  const model = await readArtifact(
-    storage,
-    artifactKeys.neuralModel(input.model.hash, "model.json"),
-    neuralModelSchema,
-  );
+  const model = await readNeuralModel(storage, input.model.hash);
   const shards = [];
   for (const key of input.facesKeys) shards.push(decodeFacesShard(await storage.get(key), key));
   const side = shards[0]!.cropSize;
@@ -88,8 +83,8 @@ export async function processNeuralJob(
       {
         pulse: Float32Array.from(outputs.pulse),
         faceFound,
-        features: outputs.features ? Float32Array.from(outputs.features.data) : null,
-        channels: outputs.features?.channels ?? 0,
+        activations: outputs.activations ? Float32Array.from(outputs.activations.data) : null,
+        ...networkTailShape(model.architecture, size),
       },
       { model: model.name, modelHash: model.hash, participant: input.participant, videoId: input.videoId },
     ),

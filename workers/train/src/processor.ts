@@ -28,13 +28,13 @@ import {
 import {
   beatPulseTarget,
   diffNormalizedTarget,
-  importedLastLayer,
-  lastLayerModules,
-  lastLayerTuningDefaults,
+  importedTail,
   serialiseHead,
   type TuningVideo,
+  tailModules,
+  tailTuningDefaults,
   trainHead,
-  tuneLastLayer,
+  tuneTail,
 } from "@hrpipe/model";
 import {
   BadInputError,
@@ -65,7 +65,7 @@ export interface TrainJobContext {
 
 /**
  * One protocol's training: the CNN's regression head where the run has a CNN, and each network's
- * fine-tuned last layer where the run names networks; cross-dataset trains nothing and adopts what
+ * fine-tuned tail where the run names networks; cross-dataset trains nothing and adopts what
  * the run it names trained.
  */
 export async function processTrainJob(
@@ -311,13 +311,13 @@ async function tuningVideo(
   pulseKey: string,
 ): Promise<{ tuning: TuningVideo; target: "waveform" | "beats" }> {
   const shard = decodePulseShard(await storage.get(pulseKey), pulseKey);
-  if (!shard.features)
-    throw new BadInputError(`${pulseKey} holds no features to tune on; run the neural stage again.`);
+  if (!shard.activations)
+    throw new BadInputError(`${pulseKey} holds no activations to tune on; run the neural stage again.`);
   const labels = await readArtifact(storage, video.labelsKey, trialLabelsSchema);
   return {
     tuning: {
-      features: Float64Array.from(shard.features),
-      channels: shard.channels,
+      activations: shard.activations,
+      positions: shard.positions,
       target: tuningTarget(labels, shard.pulse.length, video.fps),
       usable: shard.faceFound,
     },
@@ -326,8 +326,8 @@ async function tuningVideo(
 }
 
 /**
- * Fine-tunes a network's last layer for one protocol (tuneLastLayer: negative Pearson against a wave
- * from the reference's beats, on the features the neural stage cached, early stopping on held-out
+ * Fine-tunes a network's tail for one protocol (tuneTail: negative Pearson against the reference's
+ * waveform or a wave from its beats, on the activations the neural stage cached, early stopping on held-out
  * training subjects), stored under a content address of its training set and options, so a re-run
  * on the same data reuses it; the run's models folder gets a copy as `<name>-ft.json`.
  */
@@ -344,7 +344,7 @@ async function tuneNetwork(
       `run ${input.runId}, ${input.protocol}: no training video has labels and a ${network.name} pulse (see the manifest's exclusions).`,
     );
   const { train, validation } = tuningValidation(videos, input.options);
-  const options = { ...lastLayerTuningDefaults, seed: input.options.seed };
+  const options = { ...tailTuningDefaults, seed: input.options.seed };
   const keys = (list: LabelledVideo[]) =>
     list
       .map((v) => ({ labelsKey: v.labelsKey, pulseKey: v.pulses[network.name]! }))
@@ -357,7 +357,7 @@ async function tuneNetwork(
       await storage.get(artifactKeys.neuralModel(network.hash, "weights.safetensors")),
       artifactKeys.neuralModel(network.hash, "weights.safetensors"),
     ).tensors;
-    const imported = importedLastLayer(network.architecture, weights);
+    const imported = importedTail(network.architecture, weights);
     const targets = { waveform: 0, beats: 0 };
     const videoCount = (n: number) => `${n} video${n === 1 ? "" : "s"}`;
     const load = async (list: LabelledVideo[]) => {
@@ -369,10 +369,10 @@ async function tuneNetwork(
       }
       return loaded;
     };
-    let tuning: ReturnType<typeof tuneLastLayer>;
+    let tuning: ReturnType<typeof tuneTail>;
     const [trainSet, validationSet] = [await load(train), await load(validation)];
     try {
-      tuning = tuneLastLayer(trainSet, validationSet, imported, options);
+      tuning = tuneTail(trainSet, validationSet, imported, options);
     } catch (error) {
       throw new BadInputError(
         `run ${input.runId}, ${input.protocol}, ${network.name}: ${(error as Error).message}`,
@@ -384,9 +384,11 @@ async function tuneNetwork(
       version: formatVersions.tuned,
       hash: tunedHash,
       network: { name: network.name, hash: network.hash },
-      layers: [lastLayerModules[network.architecture].module],
-      weight: Array.from(tuning.layer.weight),
-      bias: tuning.layer.bias,
+      layers: [tailModules[network.architecture].normalisation, tailModules[network.architecture].lastLayer],
+      scale: Array.from(tuning.tail.scale),
+      shift: Array.from(tuning.tail.shift),
+      weight: Array.from(tuning.tail.weight),
+      bias: tuning.tail.bias,
       loss: "negative Pearson correlation over 128-frame chunks",
       target: `${[
         ...(targets.waveform ? [`the reference PPG waveform (${videoCount(targets.waveform)})`] : []),

@@ -5,6 +5,7 @@ import {
   artifactKeys,
   decodeSafetensors,
   encodeSafetensors,
+  formatVersions,
   loadConfig,
   type NeuralModel,
   neuralModelName,
@@ -22,7 +23,14 @@ import {
   networkOutputs,
   type VideoNetworkOutputs,
 } from "@hrpipe/model";
-import { openStorage, readArtifact, type Storage, writeArtifact } from "@hrpipe/runtime";
+import {
+  BadInputError,
+  openStorage,
+  readArtifact,
+  readNeuralModel,
+  type Storage,
+  writeArtifact,
+} from "@hrpipe/runtime";
 import { formatTable, UserError } from "../output.ts";
 
 export interface ModelStorageOptions {
@@ -89,7 +97,7 @@ export async function modelImportCommand(file: string, options: ModelImportOptio
     );
     const model: NeuralModel = {
       format: "hrpipe-neural-model",
-      version: 1,
+      version: formatVersions.neural,
       name,
       architecture: network.architecture,
       hash,
@@ -118,7 +126,7 @@ export async function installedModels(storage: Storage): Promise<string[]> {
 }
 
 /**
- * A network's pulse (and its last layer's features) over a video's crops (one per frame with a face,
+ * A network's pulse (and its tail's activations) over a video's crops (one per frame with a face,
  * [count, side, side, 3] u8, at the video's frame indices), as the neural stage computes them
  * (cropSequence, networkOutputs). Undefined for a video shorter than a clip.
  */
@@ -147,7 +155,9 @@ async function readModel(storage: Storage, name: string): Promise<NeuralModel> {
       `no model named ${name} in ${storage.url}; hrpipe model list shows the installed ones.`,
     );
   const { hash } = await readArtifact(storage, key, neuralModelNameSchema);
-  return readArtifact(storage, artifactKeys.neuralModel(hash, "model.json"), neuralModelSchema);
+  return readNeuralModel(storage, hash).catch((error: unknown) => {
+    throw error instanceof BadInputError ? new UserError(error.message) : error;
+  });
 }
 
 /** `hrpipe model list`: every imported network, by name. */

@@ -1,33 +1,37 @@
 import { seededNormal } from "@hrpipe/contracts";
-import { lastLayerPulse } from "@hrpipe/signal";
+import { type NetworkTail, tailPulse } from "@hrpipe/signal";
 import { describe, expect, it } from "vitest";
 import {
   beatPulseTarget,
   diffNormalizedTarget,
   type TuningVideo,
-  tuneLastLayer,
+  tuneTail,
   tuningChunks,
-} from "../src/last-layer.ts";
+} from "../src/network-tail.ts";
 
 const fsHz = 30;
+const [channels, positions] = [8, 2];
 
 /**
- * A video whose 8 feature channels mix a 72-bpm pulse (channel 0, weakly noisy) with a 130-bpm
- * distractor (channel 1, strong) and noise (the rest): a last layer that weighs channel 1 finds the
- * wrong rate, one that weighs channel 0 the right one.
+ * A video whose tail activations (8 channels at 2 positions) hold a 72-bpm pulse (channel 0, weakly
+ * noisy), a 130-bpm distractor (channel 1, strong) and noise (the rest): a tail that weighs channel 1
+ * finds the wrong rate, one that weighs channel 0 the right one.
  */
 function video(seed: number, frames = 900): TuningVideo & { pulse: Float64Array } {
   const noise = seededNormal(seed);
-  const channels = 8;
-  const features = new Float64Array(frames * channels);
+  const activations = new Float32Array(frames * channels * positions);
   const pulse = new Float64Array(frames);
   for (let t = 0; t < frames; t++) {
     pulse[t] = Math.sin(2 * Math.PI * 1.2 * (t / fsHz) + seed);
-    features[t * channels] = pulse[t]! + 0.3 * noise();
-    features[t * channels + 1] = 2 * Math.sin(2 * Math.PI * 2.17 * (t / fsHz)) + 0.3 * noise();
-    for (let c = 2; c < channels; c++) features[t * channels + c] = noise();
+    const distractor = 2 * Math.sin(2 * Math.PI * 2.17 * (t / fsHz));
+    for (let p = 0; p < positions; p++) {
+      const at = (channel: number) => (t * channels + channel) * positions + p;
+      activations[at(0)] = pulse[t]! + 0.3 * noise();
+      activations[at(1)] = distractor + 0.3 * noise();
+      for (let c = 2; c < channels; c++) activations[at(c)] = noise();
+    }
   }
-  return { features, channels, target: pulse, pulse };
+  return { activations, positions, target: pulse, pulse };
 }
 
 const pearson = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -43,40 +47,60 @@ const pearson = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return ab / Math.sqrt(aa * bb);
 };
 
-describe("fine-tuning a network's last layer with negative Pearson on cached features", () => {
-  const imported = { weight: Float64Array.from([0.05, 1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]), bias: 0.3 };
+const tailOf = (scale: number[], weight: number[]): NetworkTail => ({
+  scale: Float64Array.from(scale),
+  shift: new Float64Array(channels),
+  weight: Float64Array.from(weight),
+  bias: 0.3,
+});
+
+describe("fine-tuning a network's tail (last normalisation and last layer) with negative Pearson on cached activations", () => {
+  const imported = tailOf(Array(channels).fill(1), [0.05, 1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]);
   const train = [video(1), video(2), video(3)];
   const validation = [video(4)];
   const test = video(5);
+  const testR = (tail: NetworkTail) => pearson(tailPulse(test.activations, positions, tail), test.pulse);
 
   it("moves the weights from the distractor to the pulse, judged on a video it never saw", () => {
-    const before = pearson(lastLayerPulse(test.features, test.channels, imported), test.pulse);
-    const tuning = tuneLastLayer(train, validation, imported, { seed: 7 });
-    const after = pearson(lastLayerPulse(test.features, test.channels, tuning.layer), test.pulse);
-    expect(before).toBeLessThan(0.2);
-    expect(after).toBeGreaterThan(0.9);
-    expect(tuning.layer.bias).toBe(imported.bias);
+    const tuning = tuneTail(train, validation, imported, { seed: 7 });
+    expect(testR(imported)).toBeLessThan(0.2);
+    expect(testR(tuning.tail)).toBeGreaterThan(0.9);
+    expect(tuning.tail.bias).toBe(imported.bias);
     expect(tuning.curve[0]!.epoch).toBe(0);
     expect(tuning.curve[tuning.bestEpoch]!.validationLoss).toBeLessThan(tuning.curve[0]!.validationLoss);
     // 900 frames make 7 chunks of 128 per video.
     expect([tuning.trainChunks, tuning.validationChunks]).toEqual([21, 7]);
   });
 
-  it("is reproducible: the same seed gives the same weights, another seed another order", () => {
-    const a = tuneLastLayer(train, validation, imported, { seed: 7, epochs: 20 });
-    const b = tuneLastLayer(train, validation, imported, { seed: 7, epochs: 20 });
-    const c = tuneLastLayer(train, validation, imported, { seed: 8, epochs: 20 });
-    expect(Array.from(a.layer.weight)).toEqual(Array.from(b.layer.weight));
-    expect(Array.from(a.layer.weight)).not.toEqual(Array.from(c.layer.weight));
+  it("trains the normalisation too: with the last layer frozen, rescaling the channels finds the pulse", () => {
+    // Equal weights, but the pulse's channel all but scaled away and the distractor's kept.
+    const muted = tailOf([0.02, 1, 1, 1, 1, 1, 1, 1], [1, 1, 0, 0, 0, 0, 0, 0]);
+    const tuning = tuneTail(train, validation, muted, {
+      seed: 7,
+      learningRate: 0,
+      normalisationLearningRate: 0.02,
+    });
+    expect(Array.from(tuning.tail.weight)).toEqual(Array.from(muted.weight));
+    expect(testR(muted)).toBeLessThan(0.2);
+    expect(testR(tuning.tail)).toBeGreaterThan(0.9);
+    expect(Math.abs(tuning.tail.scale[0]!)).toBeGreaterThan(Math.abs(tuning.tail.scale[1]!));
   });
 
-  it("stops `patience` epochs after its best validation loss, and keeps the weights of that epoch", () => {
+  it("is reproducible: the same seed gives the same tail, another seed another order", () => {
+    const a = tuneTail(train, validation, imported, { seed: 7, epochs: 20 });
+    const b = tuneTail(train, validation, imported, { seed: 7, epochs: 20 });
+    const c = tuneTail(train, validation, imported, { seed: 8, epochs: 20 });
+    expect(a.tail).toEqual(b.tail);
+    expect(Array.from(a.tail.weight)).not.toEqual(Array.from(c.tail.weight));
+  });
+
+  it("stops `patience` epochs after its best validation loss, and keeps the tail of that epoch", () => {
     // Targets that are noise, and large steps: the validation loss soon stops improving.
-    const noisy = (seed: number) => ({
-      ...video(seed),
-      target: video(seed + 100).features.filter((_, i) => i % 8 === 3),
-    });
-    const tuning = tuneLastLayer([noisy(1), noisy(2)], [noisy(3)], imported, {
+    const noisy = (seed: number) => {
+      const noise = seededNormal(seed + 100);
+      return { ...video(seed), target: Float64Array.from({ length: 900 }, () => noise()) };
+    };
+    const tuning = tuneTail([noisy(1), noisy(2)], [noisy(3)], imported, {
       patience: 5,
       epochs: 200,
       learningRate: 0.5,
@@ -85,9 +109,9 @@ describe("fine-tuning a network's last layer with negative Pearson on cached fea
     expect(tuning.curve.length - 1 - tuning.bestEpoch).toBe(5);
     const best = Math.min(...tuning.curve.map((entry) => entry.validationLoss));
     expect(tuning.curve[tuning.bestEpoch]!.validationLoss).toBe(best);
-    // No epoch at all: the imported layer.
-    const none = tuneLastLayer(train, validation, imported, { epochs: 0 });
-    expect(Array.from(none.layer.weight)).toEqual(Array.from(imported.weight));
+    // No epoch at all: the imported tail.
+    const none = tuneTail(train, validation, imported, { epochs: 0 });
+    expect(none.tail).toEqual(imported);
   });
 
   it("uses only chunks of usable frames, and refuses to tune on none", () => {
@@ -95,9 +119,7 @@ describe("fine-tuning a network's last layer with negative Pearson on cached fea
     unusable.usable[200] = 0;
     // Frames 0-199 hold one chunk (0-127); 201-899 hold five more.
     expect(tuningChunks([unusable], 128)).toHaveLength(6);
-    expect(() => tuneLastLayer([video(1, 100)], [], imported)).toThrow(
-      /no training chunk of 128 usable frames/,
-    );
+    expect(() => tuneTail([video(1, 100)], [], imported)).toThrow(/no training chunk of 128 usable frames/);
   });
 
   it("makes PhysNet's DiffNormalized label: the next frame's difference over their standard deviation", () => {
