@@ -12,7 +12,7 @@ import {
   type VideoReport,
   videoRef,
 } from "@hrpipe/contracts";
-import { loadVideoTraces, readArtifact, type Storage } from "@hrpipe/runtime";
+import { loadVideoTraces, readArtifact, type Storage } from "@hrpipe/runtime/storage";
 import { type NetworkTail, tailPulse } from "@hrpipe/signal";
 import { type EstimationOptions, type NetworkPulse, videoReport } from "./video.ts";
 

@@ -1,6 +1,5 @@
-import { UnrecoverableError } from "bullmq";
 import type { z } from "zod";
-import { BadInputError } from "./queues.ts";
+import { BadInputError, UnretryableError } from "./errors.ts";
 import type { Storage } from "./storage/index.ts";
 
 /** A stored document that does not match its schema: stale, foreign or hand-edited. */
@@ -44,7 +43,7 @@ export function writeArtifact<S extends z.ZodType>(
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     // A bug, not a fault: retrying cannot help.
-    throw new UnrecoverableError(
+    throw new UnretryableError(
       `refusing to write ${key}: it does not match its schema at ${issue.path.join(".") || "(document)"} (${issue.message}); this is a bug in the stage that writes it.`,
     );
   }

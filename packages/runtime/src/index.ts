@@ -1,4 +1,5 @@
 export * from "./artifact-io.ts";
+export * from "./errors.ts";
 export * from "./frame-set.ts";
 export * from "./inline-runner.ts";
 export * from "./links.ts";
@@ -13,6 +14,7 @@ export * from "./redis.ts";
 export * from "./redis-server.ts";
 export * from "./run-deletion.ts";
 export * from "./storage/index.ts";
+export { createS3Client, type S3Location, S3Storage } from "./storage/s3-storage.ts";
 export * from "./tracing.ts";
 export * from "./video-traces.ts";
 export * from "./worker-set.ts";

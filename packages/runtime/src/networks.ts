@@ -7,7 +7,7 @@ import {
   neuralModelSchema,
 } from "@hrpipe/contracts";
 import { readArtifact } from "./artifact-io.ts";
-import { BadInputError } from "./queues.ts";
+import { BadInputError } from "./errors.ts";
 import type { Storage } from "./storage/index.ts";
 
 /**

@@ -19,15 +19,8 @@ import {
   Worker,
 } from "bullmq";
 import type { Redis } from "ioredis";
+import { UnretryableError } from "./errors.ts";
 import { jobLogger, type Logger } from "./logger.ts";
-
-/**
- * Input that no retry can fix (corrupt video, unreadable .mat, no face, no usable ECG). BullMQ fails
- * such a job at once instead of retrying it; the message names the file and the reason.
- */
-export class BadInputError extends UnrecoverableError {
-  override name = "BadInputError";
-}
 
 /**
  * A stage's job options: transient faults (Redis, storage, network) are retried with exponential
@@ -183,6 +176,14 @@ export interface StageWorkerOptions extends StageRuntimeDefaults {
   telemetry?: Telemetry;
 }
 
+/** BullMQ's form of a failure no retry can fix, keeping the error's name, message and stack. */
+function asUnrecoverable(error: UnretryableError): UnrecoverableError {
+  const unrecoverable = new UnrecoverableError(error.message);
+  unrecoverable.name = error.name;
+  unrecoverable.stack = error.stack;
+  return unrecoverable;
+}
+
 /**
  * The consumer side: a BullMQ worker for one stage. Payloads are validated again at this boundary
  * (a producer may run another version); an invalid one fails at once as unrecoverable.
@@ -216,6 +217,8 @@ export function createStageWorker<S extends StageName, R>(
           failures: () => job.getIgnoredChildrenFailures(),
         },
         progress: (value) => job.updateProgress(value),
+      }).catch((error: unknown) => {
+        throw error instanceof UnretryableError ? asUnrecoverable(error) : error;
       });
       logger.info({ ms: Math.round(performance.now() - started) }, `${stage} job done`);
       return result;

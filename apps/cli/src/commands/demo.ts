@@ -2,7 +2,8 @@ import { artifactKeys, newRunId } from "@hrpipe/contracts";
 import { synthDataset } from "@hrpipe/synth";
 import { LocalPipeline, phaseTable } from "../local-pipeline.ts";
 import { ProgressLine } from "../output.ts";
-import { ingestPayload, type RunCommandOptions, startRun } from "./ingest.ts";
+import { ingestPayload, type RunCommandOptions } from "../run-options.ts";
+import { startRun } from "./ingest.ts";
 import { localPathOf, renderReport } from "./report.ts";
 import { parseSize } from "./synth.ts";
 

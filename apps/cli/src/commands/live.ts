@@ -15,7 +15,7 @@ import sharp from "sharp";
 import { LivePage } from "../live-page.ts";
 import { UserError } from "../output.ts";
 import { OutputFolder } from "../output-folder.ts";
-import { ingestPayload, type RunCommandOptions } from "./ingest.ts";
+import { ingestPayload, type RunCommandOptions } from "../run-options.ts";
 import { parseSize } from "./synth.ts";
 
 export interface LiveCommandOptions extends RunCommandOptions {

@@ -30,7 +30,7 @@ import {
   readNeuralModel,
   type Storage,
   writeArtifact,
-} from "@hrpipe/runtime";
+} from "@hrpipe/runtime/storage";
 import { formatTable, UserError } from "../output.ts";
 
 export interface ModelStorageOptions {

@@ -1,4 +1,4 @@
-import { rm, stat, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import {
   artifactKeys,
   type EstimatorName,
@@ -26,8 +26,8 @@ import { ingestStage } from "@hrpipe/worker-ingest";
 import { labelsStage } from "@hrpipe/worker-labels";
 import { neuralStage } from "@hrpipe/worker-neural";
 import { formatTable, UserError } from "../output.ts";
+import { ingestPayload, type RunCommandOptions } from "../run-options.ts";
 import { uploadFolder } from "../upload.ts";
-import { ingestPayload, type RunCommandOptions } from "./ingest.ts";
 
 function paired(pairs: [number | null, number | null][]): [number[], number[]] {
   const both = pairs.filter((pair): pair is [number, number] => pair[0] !== null && pair[1] !== null);
@@ -206,8 +206,4 @@ async function writeFolderReport(
   }
   process.stdout.write(`wrote ${options.out}\n`);
   return videos.some((v) => v.excluded === null) ? 0 : 1;
-}
-
-export async function isFolder(input: string): Promise<boolean> {
-  return (await stat(input)).isDirectory();
 }

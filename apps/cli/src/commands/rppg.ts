@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { type FaceOptions, type Payload, parsePayload, type VideoEstimate } from "@hrpipe/contracts";
 import { parseRgbTrace, type RgbTraceTable } from "@hrpipe/datasets";
 import { pulseEstimate, rppgEstimates } from "@hrpipe/estimation";
 import { LocalFaceAnalyser, wholeVideo } from "@hrpipe/face";
 import { probeVideo } from "@hrpipe/media";
-import type { Storage } from "@hrpipe/runtime";
+import type { Storage } from "@hrpipe/runtime/storage";
 import {
   cleanPulse,
   type RgbTrace,
@@ -15,9 +15,8 @@ import {
   rppgPulse,
 } from "@hrpipe/signal";
 import { ProgressLine, UserError } from "../output.ts";
-import { ingestPayload, type RunCommandOptions } from "./ingest.ts";
+import { ingestPayload, type RunCommandOptions } from "../run-options.ts";
 import { installedModels, modelStorage, videoNetworkOutputs } from "./neural.ts";
-import { isFolder, rppgFolder } from "./rppg-folder.ts";
 
 /** The command's own flags, and the run flags it shares (`--window`, `--skin-area`, `--ecg-offset`...). */
 export interface RppgCommandOptions extends RunCommandOptions {
@@ -97,7 +96,7 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
   if (!(options.harmonicWeight >= 0)) throw new UserError("--harmonic-weight must be 0 or more.");
   // The run flags it shares, checked as a run checks them (an invalid one is named by its flag).
   const run = parsePayload("ingest", await ingestPayload("rppg", "", options));
-  const folder = !options.rgb && (await isFolder(input));
+  const folder = !options.rgb && (await stat(input)).isDirectory();
   if (methods.length === 0 && options.rgb)
     throw new UserError(
       `--method must be all or one of ${rppgMethods.join(", ")} for an --rgb trace, got ${options.method}; an imported network reads faces, not a trace.`,
@@ -112,8 +111,9 @@ export async function rppgCommand(input: string, options: RppgCommandOptions): P
       throw new UserError(
         `--method must be all or one of ${[...rppgMethods, ...networks].join(", ")} (the imported networks: hrpipe model list), got ${options.method}.`,
       );
+    // A folder runs the pipeline in process (queues, runners): loaded only for one.
     if (folder)
-      return await rppgFolder(input, {
+      return await (await import("./rppg-folder.ts")).rppgFolder(input, {
         out: options.out,
         methods: [...methods, ...neural],
         estimate: { harmonicWeight: options.harmonicWeight },

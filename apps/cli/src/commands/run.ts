@@ -3,8 +3,9 @@ import { newRunId } from "@hrpipe/contracts";
 import { LocalPipeline, phaseTable } from "../local-pipeline.ts";
 import { UserError } from "../output.ts";
 import { OutputFolder } from "../output-folder.ts";
+import { ingestPayload, type RunCommandOptions } from "../run-options.ts";
 import { uploadFolder } from "../upload.ts";
-import { checkNetworks, ingestPayload, isLocalFolder, type RunCommandOptions, startRun } from "./ingest.ts";
+import { checkNetworks, isLocalFolder, startRun } from "./ingest.ts";
 import { downloadRunArtifacts, renderReport } from "./report.ts";
 
 export interface RunFolderOptions extends RunCommandOptions {

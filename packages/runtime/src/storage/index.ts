@@ -1,12 +1,11 @@
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import type { HrpipeConfig } from "@hrpipe/contracts";
+import { type HrpipeConfig, safePrefix } from "@hrpipe/contracts";
 import { FileStorage } from "./file-storage.ts";
-import { createS3Client, S3Storage } from "./s3-storage.ts";
-import type { Storage } from "./storage.ts";
+import type { ObjectInfo, Storage } from "./storage.ts";
 
 export { BlobMismatchError, checkBlobStream } from "./blob-check.ts";
 export { FileStorage } from "./file-storage.ts";
-export { createS3Client, type S3Location, S3Storage } from "./s3-storage.ts";
 export * from "./storage.ts";
 
 /** Opens `file://dir` or `s3://bucket/prefix` (S3 settings from the config). */
@@ -23,5 +22,56 @@ export function openStorage(storageUrl: string, config: Pick<HrpipeConfig, "s3">
       `STORAGE_URL=${JSON.stringify(storageUrl)} is neither s3://bucket[/prefix] nor file://dir; set it to one of them.`,
     );
   }
-  return new S3Storage(createS3Client(config.s3), { bucket: match[1]!, prefix: match[2]! });
+  const location = { bucket: match[1]!, prefix: safePrefix(match[2]!) };
+  const url = `s3://${location.bucket}${location.prefix === "" ? "" : `/${location.prefix}`}`;
+  return new LazyS3Storage(url, async () => {
+    const { createS3Client, S3Storage } = await import("./s3-storage.ts");
+    return new S3Storage(createS3Client(config.s3), location);
+  });
+}
+
+/**
+ * An S3 storage whose SDK is loaded on first use: the AWS SDK takes a third of a CPU-second to load,
+ * and a command that opens storage may never touch it (`hrpipe rppg` with no imported network).
+ */
+class LazyS3Storage implements Storage {
+  private opened: Promise<Storage> | undefined;
+
+  constructor(
+    readonly url: string,
+    private readonly open: () => Promise<Storage>,
+  ) {}
+
+  private storage(): Promise<Storage> {
+    this.opened ??= this.open();
+    return this.opened;
+  }
+
+  async put(key: string, body: Uint8Array | string): Promise<void> {
+    return (await this.storage()).put(key, body);
+  }
+  async get(key: string): Promise<Buffer> {
+    return (await this.storage()).get(key);
+  }
+  async read(key: string): Promise<Readable> {
+    return (await this.storage()).read(key);
+  }
+  async write(key: string, body: Readable): Promise<void> {
+    return (await this.storage()).write(key, body);
+  }
+  async exists(key: string): Promise<boolean> {
+    return (await this.storage()).exists(key);
+  }
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    return (await this.storage()).list(prefix);
+  }
+  async listFolders(folder: string): Promise<string[]> {
+    return (await this.storage()).listFolders(folder);
+  }
+  async delete(key: string): Promise<void> {
+    return (await this.storage()).delete(key);
+  }
+  async close(): Promise<void> {
+    if (this.opened) await (await this.opened).close();
+  }
 }
