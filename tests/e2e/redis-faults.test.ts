@@ -145,7 +145,17 @@ describe.runIf(redisServerBinary())("a run survives Redis being killed, restarte
     );
     expect(final.manifest?.state).toBe("done");
     expect(final.failures).toEqual([]);
-    const exposition = await (await fetch(metricsUrl)).text();
+    // The run ends inside its report job, so the worker counts that job a moment after the run has
+    // ended: wait for the counter to catch up (a loaded machine failed here reading it at once).
+    const exposition = await waitUntil(
+      async () => {
+        const text = await (await fetch(metricsUrl)).text();
+        return metric(text, "hrpipe_jobs_completed_total", "report") >= final.stages.report.done && text;
+      },
+      "the worker to count the report job",
+      10_000,
+      100,
+    );
     for (const stage of stageNames) {
       const { completed = 0, ...unfinished } = await queues
         .queue(stage)

@@ -32,7 +32,8 @@ export function openStorage(storageUrl: string, config: Pick<HrpipeConfig, "s3">
 
 /**
  * An S3 storage whose SDK is loaded on first use: the AWS SDK takes a third of a CPU-second to load,
- * and a command that opens storage may never touch it (`hrpipe rppg` with no imported network).
+ * and a process that opens the configured storage may end before it reads any (a refused flag, a
+ * video it cannot read), so only the processes that use S3 pay for it.
  */
 class LazyS3Storage implements Storage {
   private opened: Promise<Storage> | undefined;
