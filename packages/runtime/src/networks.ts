@@ -6,7 +6,7 @@ import {
   neuralModelNameSchema,
   neuralModelSchema,
 } from "@hrpipe/contracts";
-import { readArtifact } from "./artifact-io.ts";
+import { ArtifactSchemaError, readArtifact } from "./artifact-io.ts";
 import { BadInputError } from "./errors.ts";
 import type { Storage } from "./storage/index.ts";
 
@@ -35,10 +35,16 @@ export async function resolveNetworks(storage: Storage, names: readonly string[]
  */
 export async function readNeuralModel(storage: Storage, hash: string): Promise<NeuralModel> {
   const key = artifactKeys.neuralModel(hash, "model.json");
-  const { name, version } = JSON.parse((await storage.get(key)).toString("utf8")) as Partial<NeuralModel>;
-  if (version !== formatVersions.neural)
-    throw new BadInputError(
-      `${key} in ${storage.url}: model ${name} was imported by an hrpipe whose graphs are version ${version}, this one needs ${formatVersions.neural}; import its checkpoint again (hrpipe model import FILE.pth --arch ... --name ${name}).`,
-    );
-  return readArtifact(storage, key, neuralModelSchema);
+  try {
+    return await readArtifact(storage, key, neuralModelSchema);
+  } catch (error) {
+    if (!(error instanceof ArtifactSchemaError)) throw error;
+    // Only a refused document is read again, to say why when its version is the reason.
+    const { name, version } = JSON.parse((await storage.get(key)).toString("utf8")) as Partial<NeuralModel>;
+    if (version !== formatVersions.neural)
+      throw new BadInputError(
+        `${key} in ${storage.url}: model ${name} was imported by an hrpipe whose graphs are version ${version}, this one needs ${formatVersions.neural}; import its checkpoint again (hrpipe model import FILE.pth --arch ... --name ${name}).`,
+      );
+    throw error;
+  }
 }
