@@ -58,7 +58,27 @@ describe("hrpipe model import, list and run", () => {
     expect(Math.max(...Array.from(want, (w, i) => Math.abs(w - got[i]!)))).toBeLessThanOrEqual(1e-4);
   }, 120_000);
 
-  it("hrpipe rppg measures a video with an imported network beside the methods, through the same windows", async () => {
+  it("imports rPPG-Toolbox's PURE FactorizePhys: DataParallel's names read, its training-only FSAM left out", async () => {
+    const imported = await runCli([
+      ...["model", "import", path.join(shared, "models/rppg-toolbox/PURE_FactorizePhys_FSAM_Res.pth")],
+      ...[
+        "--arch",
+        "factorizephys",
+        "--name",
+        "factorizephys-pure",
+        "--trained-on",
+        "PURE",
+        "--storage",
+        storage,
+      ],
+    ]);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toMatch(
+      /^imported factorizephys-pure: factorizephys, 12 tensors, 51,\d{3} parameters, input \[N, 3, 160, 72, 72\] frame-differences/,
+    );
+  }, 60_000);
+
+  it("hrpipe rppg measures a video with imported networks beside the methods, through the same windows", async () => {
     const clip = path.join(dir, "clip");
     await ubfcClips(clip, ["subject3"], 16, { videosOnly: true });
     const out = path.join(dir, "rppg.json");
@@ -78,21 +98,24 @@ describe("hrpipe model import, list and run", () => {
       "pbv",
       "ica",
       "green",
+      "factorizephys-pure",
       "physnet-pure",
     ]);
-    expect(methods["physnet-pure"]!.hrBpm).toBeGreaterThan(40);
-    expect(methods["physnet-pure"]!.hrBpm).toBeLessThan(180);
-    expect(methods["physnet-pure"]!.windows.map((w) => w.startS)).toEqual(
-      methods.pos!.windows.map((w) => w.startS),
-    );
-    expect(result.stdout).toMatch(/^physnet-pure +\d+\.\d bpm/m);
+    for (const network of ["factorizephys-pure", "physnet-pure"]) {
+      expect(methods[network]!.hrBpm).toBeGreaterThan(40);
+      expect(methods[network]!.hrBpm).toBeLessThan(180);
+      expect(methods[network]!.windows.map((w) => w.startS)).toEqual(
+        methods.pos!.windows.map((w) => w.startS),
+      );
+      expect(result.stdout).toMatch(new RegExp(`^${network} +\\d+\\.\\d bpm`, "m"));
+    }
   }, 120_000);
 
   it("refuses an unknown architecture, a bad name and a wrongly shaped input, each in one sentence (exit 2)", async () => {
     const arch = await runCli(["model", "import", pure, "--arch", "physformer", "--storage", storage]);
     expect(arch.code).toBe(2);
     expect(arch.stderr).toContain(
-      "--arch physformer is not an architecture hrpipe builds; choose one of physnet.",
+      "--arch physformer is not an architecture hrpipe builds; choose one of physnet, factorizephys.",
     );
     const name = await runCli([
       "model",

@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 // Only light modules at the top: --version and --help must not load BullMQ, the AWS SDK, ONNX Runtime
 // or TensorFlow.js; each command's module is imported when that command runs.
-import { configVariables, runFlagDefault, runFlags, stageNames } from "@hrpipe/contracts";
+import {
+  configVariables,
+  neuralArchitectures,
+  runFlagDefault,
+  runFlags,
+  stageNames,
+} from "@hrpipe/contracts";
 import { rppgMethods } from "@hrpipe/signal";
 import { Command } from "commander";
 import type { DashboardCommandOptions } from "./commands/dashboard.ts";
@@ -443,8 +449,11 @@ export function buildProgram(): Command {
     .description(
       "read a PyTorch checkpoint (torch.save state_dict) without Python, check it tensor by tensor, build its ONNX graph and store both by content",
     )
-    .argument("<file.pth>", "the checkpoint, e.g. rPPG-Toolbox's PURE_PhysNet_DiffNormalized.pth")
-    .requiredOption("--arch <name>", "its architecture: physnet")
+    .argument(
+      "<file.pth>",
+      "the checkpoint, e.g. rPPG-Toolbox's PURE_PhysNet_DiffNormalized.pth or PURE_FactorizePhys_FSAM_Res.pth",
+    )
+    .requiredOption("--arch <name>", `its architecture: ${neuralArchitectures.join(" or ")}`)
     .option("--name <name>", "the name --model and --neural take (default: from the file name)")
     .option("--trained-on <data>", "what the weights were trained on, for the reports (e.g. PURE, SCAMPS)")
     .option("--storage <uri>", "file://dir or s3://bucket/prefix (default: STORAGE_URL)")

@@ -2,8 +2,25 @@ import { z } from "zod";
 import { formatVersions } from "./addresses.ts";
 
 /** The temporal rPPG networks hrpipe builds as ONNX graphs from a checkpoint's weights. */
-export const neuralArchitectures = ["physnet"] as const;
+export const neuralArchitectures = ["physnet", "factorizephys"] as const;
 export type NeuralArchitecture = (typeof neuralArchitectures)[number];
+
+/**
+ * The architectures whose tail the train stage fine-tunes on the activations the neural stage caches;
+ * the others are scored as imported only (FactorizePhys: its last layers' instance normalisation
+ * needs whole clips, which per-frame activations do not give).
+ */
+export const tunableArchitectures = ["physnet"] as const satisfies readonly NeuralArchitecture[];
+export type TunableArchitecture = (typeof tunableArchitectures)[number];
+export const isTunable = (architecture: string): architecture is TunableArchitecture =>
+  (tunableArchitectures as readonly string[]).includes(architecture);
+
+/**
+ * How face crops become a network's input: PhysNet takes rPPG-Toolbox's DiffNormalized frames,
+ * FactorizePhys the frames' plain differences (its own first step, normalised inside the network).
+ */
+export const neuralInputNormalisations = ["diff-normalized", "frame-differences"] as const;
+export type NeuralInputNormalisation = (typeof neuralInputNormalisations)[number];
 
 /** A model name as `--model` and `--neural` take it, and as storage keys hold it. */
 export const neuralModelName = z
@@ -32,7 +49,7 @@ export const neuralModelSchema = z.object({
   input: z.object({
     frames: z.number().int(),
     size: z.number().int(),
-    normalisation: z.enum(["diff-normalized"]),
+    normalisation: z.enum(neuralInputNormalisations),
   }),
   /** Tensors taken from the checkpoint, and parameters in them. */
   tensors: z.number().int(),

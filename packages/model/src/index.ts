@@ -1,6 +1,7 @@
 export * from "./backbone-thread.ts";
 export * from "./densenet.ts";
 export * from "./face-nets.ts";
+export * from "./factorizephys.ts";
 export * from "./feature-extractor.ts";
 export * from "./head.ts";
 export * from "./head-io.ts";

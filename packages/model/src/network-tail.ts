@@ -1,4 +1,4 @@
-import { type NeuralArchitecture, seededPermutation, type TensorMap } from "@hrpipe/contracts";
+import { seededPermutation, type TensorMap, type TunableArchitecture } from "@hrpipe/contracts";
 import { type NetworkTail, normalisedChannelMean } from "@hrpipe/signal";
 
 /**
@@ -17,7 +17,7 @@ import { type NetworkTail, normalisedChannelMean } from "@hrpipe/signal";
 
 /** Each architecture's tail: the modules fine-tuning trains, and their tensors in the weights. */
 export const tailModules: Record<
-  NeuralArchitecture,
+  TunableArchitecture,
   { normalisation: string; lastLayer: string; epsilon: number }
 > = {
   // PyTorch's BatchNorm3d default epsilon.
@@ -25,7 +25,7 @@ export const tailModules: Record<
 };
 
 /** A network's tail as imported, from its stored weights (models/<hash>/weights.safetensors): BatchNorm in inference form. */
-export function importedTail(architecture: NeuralArchitecture, weights: TensorMap): NetworkTail {
+export function importedTail(architecture: TunableArchitecture, weights: TensorMap): NetworkTail {
   const { normalisation, lastLayer, epsilon } = tailModules[architecture];
   const read = (name: string) => {
     const found = weights[name];

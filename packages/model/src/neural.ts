@@ -1,6 +1,18 @@
 import { availableParallelism } from "node:os";
-import { type NeuralArchitecture, neuralArchitectures, type TensorMap, tensor } from "@hrpipe/contracts";
+import {
+  type NeuralArchitecture,
+  type NeuralInputNormalisation,
+  neuralArchitectures,
+  type TensorMap,
+  tensor,
+} from "@hrpipe/contracts";
 import * as ort from "onnxruntime-node";
+import {
+  buildFactorizePhysGraph,
+  factorizephysDefaults,
+  factorizephysTensors,
+  factorizephysTrainingOnly,
+} from "./factorizephys.ts";
 import { encodeOnnxModel, type OnnxModel } from "./onnx/graph.ts";
 import { cudaProviderInstalled } from "./onnx-runtime.ts";
 import {
@@ -21,10 +33,15 @@ export class NeuralImportError extends Error {
 /** What hrpipe knows of each architecture: its tensors, its graph and the clip it takes. */
 interface ArchitectureSpec {
   tensors(): { name: string; shape: number[] }[];
+  /** Tensors a checkpoint may hold that training used and inference does not (left out of the import). */
+  trainingOnly?: RegExp;
   build(weights: Map<string, CheckpointTensor>): OnnxModel;
-  input: { frames: number; size: number; normalisation: "diff-normalized" };
-  /** The activations its graph gives for the tail (`activations`): channels and positions at an input size. */
-  tail(size: number): { channels: number; positions: number };
+  input: { frames: number; size: number; normalisation: NeuralInputNormalisation };
+  /**
+   * The activations its graph gives for the tail (`activations`): channels and positions at an input
+   * size; absent where hrpipe has no tail to fine-tune for the architecture.
+   */
+  tail?(size: number): { channels: number; positions: number };
 }
 
 const architectures: Record<NeuralArchitecture, ArchitectureSpec> = {
@@ -34,14 +51,20 @@ const architectures: Record<NeuralArchitecture, ArchitectureSpec> = {
     input: { ...physnetDefaults, normalisation: "diff-normalized" },
     tail: (size) => ({ channels: physnetTailChannels, positions: physnetTailPositions(size) }),
   },
+  factorizephys: {
+    tensors: factorizephysTensors,
+    trainingOnly: factorizephysTrainingOnly,
+    build: (weights) => buildFactorizePhysGraph(weights),
+    input: { ...factorizephysDefaults, normalisation: "frame-differences" },
+  },
 };
 
-/** The shape of the tail activations a network's graph gives per frame. */
+/** The shape of the tail activations a network's graph gives per frame: none where it has no tail. */
 export function networkTailShape(
   architecture: NeuralArchitecture,
   size: number,
 ): { channels: number; positions: number } {
-  return architectures[architecture].tail(size);
+  return architectures[architecture].tail?.(size) ?? { channels: 0, positions: 0 };
 }
 
 export interface ImportedNetwork {
@@ -56,7 +79,9 @@ export interface ImportedNetwork {
 
 /**
  * Reads a PyTorch checkpoint as the given architecture: every tensor it needs must be there with its
- * shape, and no other (BatchNorm's num_batches_tracked aside); then its ONNX graph is built.
+ * shape, and no other (BatchNorm's num_batches_tracked and the architecture's training-only tensors
+ * aside); then its ONNX graph is built. A checkpoint saved from a model wrapped in DataParallel (rPPG-Toolbox's
+ * FactorizePhys) has every name under `module.`; the names are read without it.
  */
 export function importCheckpoint(bytes: Uint8Array, file: string, architecture: string): ImportedNetwork {
   if (!neuralArchitectures.includes(architecture as NeuralArchitecture))
@@ -64,7 +89,11 @@ export function importCheckpoint(bytes: Uint8Array, file: string, architecture: 
       `--arch ${architecture} is not an architecture hrpipe builds; choose one of ${neuralArchitectures.join(", ")}.`,
     );
   const spec = architectures[architecture as NeuralArchitecture];
-  const checkpoint = readTorchCheckpoint(bytes, file);
+  const saved = readTorchCheckpoint(bytes, file);
+  const wrapped = [...saved.keys()].every((name) => name.startsWith("module."));
+  const checkpoint = wrapped
+    ? new Map([...saved].map(([name, value]) => [name.slice("module.".length), value]))
+    : saved;
   const expected = spec.tensors();
   const weights = new Map<string, CheckpointTensor>();
   for (const { name, shape } of expected) {
@@ -80,7 +109,9 @@ export function importCheckpoint(bytes: Uint8Array, file: string, architecture: 
     weights.set(name, found);
   }
   const known = new Set(expected.map((t) => t.name));
-  const extra = [...checkpoint.keys()].filter((name) => !known.has(name) && !ignoredTensor.test(name));
+  const extra = [...checkpoint.keys()].filter(
+    (name) => !known.has(name) && !ignoredTensor.test(name) && !spec.trainingOnly?.test(name),
+  );
   if (extra.length > 0)
     throw new NeuralImportError(
       `${file} holds tensor${extra.length > 1 ? "s" : ""} ${extra.slice(0, 5).join(", ")}${extra.length > 5 ? ", ..." : ""} that ${architecture} does not have; is it another architecture?`,
@@ -100,68 +131,78 @@ export function importCheckpoint(bytes: Uint8Array, file: string, architecture: 
   };
 }
 
+/** A network's clip: its length, the crops' side and how crops become its input. */
+export type NetworkInputSpec = { frames: number; size: number; normalisation: NeuralInputNormalisation };
+
+/** Writes the clips that start at these frames, [starts.length, 3, clip frames, size, size], into `out` from its start. */
+export type ClipWriter = (starts: readonly number[], out: Float32Array) => void;
+
 /**
- * rPPG-Toolbox's DiffNormalized form of face crops [frames, size, size, 3] (u8): each frame's
- * normalised difference to the next, (x[t+1] - x[t]) / (x[t+1] + x[t] + 1e-7), divided by the standard
- * deviation of all of them over the whole sequence; the last frame is zero. Same layout as the crops.
- * `cuts` are frames whose crop does not continue the one before (a face found again, a new segment's
- * own face box): the difference into them is not a pulse but a jump, so it is zero and not counted.
+ * A network's input clips over a whole video's face crops [frames, size, size, 3] (u8): each frame's
+ * difference to the next, pixel by pixel, in NCDHW order. For `diff-normalized` (rPPG-Toolbox's
+ * DiffNormalized, PhysNet's input) each is (x[t+1] - x[t]) / (x[t+1] + x[t] + 1e-7), divided by their
+ * standard deviation over the whole video; for `frame-differences` (FactorizePhys's first step) it is
+ * x[t+1] - x[t] in pixel levels. The video's last frame has no next one: zero. `cuts` are frames whose
+ * crop does not continue the one before (a face found again, a new segment's own face box): the
+ * difference into them is not a pulse but a jump, so it is zero and not counted. Clips are written
+ * straight from the crops into the caller's buffer: a video-long copy of the differences, fresh
+ * memory every video, cost more in page faults here than the network's own work.
  */
-export function diffNormalized(
+export function videoClips(
   crops: Uint8Array,
   frames: number,
-  size: number,
+  input: NetworkInputSpec,
   cuts: readonly number[] = [],
-): Float32Array {
-  const pixels = size * size * 3;
-  if (crops.length !== frames * pixels)
-    throw new Error(`diffNormalized: ${crops.length} bytes are not ${frames} crops of ${size}x${size}x3.`);
-  // One output array, written in place pass by pass: a whole video's crops are hundreds of megabytes.
-  const out = new Float32Array(frames * pixels);
-  const jumps = new Set(cuts);
-  const counted = (frame: number) => frame + 1 < frames && !jumps.has(frame + 1);
-  let sum = 0;
-  let count = 0;
-  for (let frame = 0; frame + 1 < frames; frame++) {
-    if (!counted(frame)) continue;
-    const from = frame * pixels;
-    for (let i = from; i < from + pixels; i++) {
-      const a = crops[i]!;
-      const b = crops[i + pixels]!;
-      const d = (b - a) / (b + a + 1e-7);
-      out[i] = d;
-      sum += d;
-    }
-    count += pixels;
-  }
-  const mean = sum / (count || 1);
-  let squares = 0;
-  for (let frame = 0; frame + 1 < frames; frame++) {
-    if (!counted(frame)) continue;
-    for (let i = frame * pixels; i < (frame + 1) * pixels; i++) squares += (out[i]! - mean) ** 2;
-  }
-  const scale = 1 / (Math.sqrt(squares / (count || 1)) || 1);
-  for (let i = 0; i < out.length; i++) out[i]! *= scale;
-  return out;
-}
-
-/** Clips [starts.length, 3, clipFrames, size, size] of a normalised sequence, each from its start frame. */
-export function clipsOf(
-  frames: Float32Array,
-  starts: number[],
-  clipFrames: number,
-  size: number,
-): Float32Array {
+): ClipWriter {
+  const { size, frames: clipFrames, normalisation } = input;
   const plane = size * size;
   const pixels = plane * 3;
-  const out = new Float32Array(starts.length * 3 * clipFrames * plane);
-  starts.forEach((start, clip) => {
-    for (let t = 0; t < clipFrames; t++)
-      for (let p = 0; p < plane; p++)
-        for (let c = 0; c < 3; c++)
-          out[((clip * 3 + c) * clipFrames + t) * plane + p] = frames[(start + t) * pixels + p * 3 + c]!;
-  });
-  return out;
+  if (crops.length !== frames * pixels)
+    throw new Error(`network input: ${crops.length} bytes are not ${frames} crops of ${size}x${size}x3.`);
+  const jumps = new Set(cuts);
+  const counted = (frame: number) => frame + 1 < frames && !jumps.has(frame + 1);
+  const relative = normalisation === "diff-normalized";
+  let scale = 1;
+  if (relative) {
+    let [sum, squares, count] = [0, 0, 0];
+    for (let frame = 0; frame + 1 < frames; frame++) {
+      if (!counted(frame)) continue;
+      for (let i = frame * pixels, end = i + pixels; i < end; i++) {
+        const a = crops[i]!;
+        const b = crops[i + pixels]!;
+        const d = (b - a) / (b + a + 1e-7);
+        sum += d;
+        squares += d * d;
+      }
+      count += pixels;
+    }
+    const mean = sum / (count || 1);
+    scale = 1 / (Math.sqrt(Math.max(0, squares / (count || 1) - mean * mean)) || 1);
+  }
+  const channelStride = clipFrames * plane;
+  return (starts, out) => {
+    starts.forEach((start, clip) => {
+      for (let t = 0; t < clipFrames; t++) {
+        const frame = start + t;
+        for (let c = 0; c < 3; c++) {
+          const to = clip * 3 * channelStride + c * channelStride + t * plane;
+          if (!counted(frame)) {
+            out.fill(0, to, to + plane);
+            continue;
+          }
+          // One channel at a time, the branch outside the loops: these loops are the stage's own work.
+          const from = frame * pixels + c;
+          if (relative)
+            for (let p = 0, i = from; p < plane; p++, i += 3) {
+              const a = crops[i]!;
+              const b = crops[i + pixels]!;
+              out[to + p] = ((b - a) / (b + a + 1e-7)) * scale;
+            }
+          else for (let p = 0, i = from; p < plane; p++, i += 3) out[to + p] = crops[i + pixels]! - crops[i]!;
+        }
+      }
+    });
+  };
 }
 
 /** A network's outputs over a whole video, one row per frame. */
@@ -170,6 +211,13 @@ export interface VideoNetworkOutputs {
   /** [frames, rows]: the activations the network's tail turns into the pulse, where the graph gives them (PhysNet). */
   activations?: { data: Float64Array; rows: number };
 }
+
+/**
+ * Clip batch buffers of finished videos, by length, kept for the next video: a fresh 40-MB buffer
+ * cost about 150 ms of page faults on this project's 2-core machines, more than the clips' own
+ * arithmetic. At most one is kept for each video a process ran at once.
+ */
+const spareBatchBuffers = new Map<number, Float32Array[]>();
 
 /**
  * A network's pulse over a whole video's crops [frames, size, size, 3] at its input size: clips of
@@ -182,7 +230,7 @@ export async function networkOutputs(
   session: NetworkSession,
   crops: Uint8Array,
   frames: number,
-  input: { frames: number; size: number },
+  input: NetworkInputSpec,
   { cuts = [], batch = 4 }: { cuts?: readonly number[]; batch?: number } = {},
 ): Promise<VideoNetworkOutputs | undefined> {
   const clip = input.frames;
@@ -191,32 +239,35 @@ export async function networkOutputs(
   const starts: number[] = [];
   for (let start = 0; start + clip < frames; start += hop) starts.push(start);
   starts.push(frames - clip);
-  const normalised = diffNormalized(crops, frames, input.size, cuts);
+  const writeClips = videoClips(crops, frames, input, cuts);
+  const clipValues = 3 * clip * input.size * input.size;
+  const bufferLength = Math.min(batch, starts.length) * clipValues;
+  const buffer = spareBatchBuffers.get(bufferLength)?.pop() ?? new Float32Array(bufferLength);
   const sum = new Float64Array(frames);
   const weight = new Float64Array(frames);
   let activations: { data: Float64Array; rows: number } | undefined;
-  for (let first = 0; first < starts.length; first += batch) {
-    const group = starts.slice(first, first + batch);
-    const outputs = await session.run(clipsOf(normalised, group, clip, input.size), [
-      group.length,
-      3,
-      clip,
-      input.size,
-      input.size,
-    ]);
-    const rows = outputs.activations?.shape[1] ?? 0;
-    if (outputs.activations) activations ??= { data: new Float64Array(frames * rows), rows };
-    group.forEach((start, i) => {
-      for (let t = 0; t < clip; t++) {
-        // Triangular weights, never quite zero so that the video's first and last frames count.
-        const w = 1 - Math.abs((t + 0.5) / clip - 0.5) * 2 + 1e-3;
-        sum[start + t]! += w * outputs.data[i * clip + t]!;
-        weight[start + t]! += w;
-        for (let r = 0; r < rows; r++)
-          activations!.data[(start + t) * rows + r]! +=
-            w * outputs.activations!.data[(i * rows + r) * clip + t]!;
-      }
-    });
+  try {
+    for (let first = 0; first < starts.length; first += batch) {
+      const group = starts.slice(first, first + batch);
+      const clips = buffer.subarray(0, clipValues * group.length);
+      writeClips(group, clips);
+      const outputs = await session.run(clips, [group.length, 3, clip, input.size, input.size]);
+      const rows = outputs.activations?.shape[1] ?? 0;
+      if (outputs.activations) activations ??= { data: new Float64Array(frames * rows), rows };
+      group.forEach((start, i) => {
+        for (let t = 0; t < clip; t++) {
+          // Triangular weights, never quite zero so that the video's first and last frames count.
+          const w = 1 - Math.abs((t + 0.5) / clip - 0.5) * 2 + 1e-3;
+          sum[start + t]! += w * outputs.data[i * clip + t]!;
+          weight[start + t]! += w;
+          for (let r = 0; r < rows; r++)
+            activations!.data[(start + t) * rows + r]! +=
+              w * outputs.activations!.data[(i * rows + r) * clip + t]!;
+        }
+      });
+    }
+  } finally {
+    spareBatchBuffers.set(bufferLength, [...(spareBatchBuffers.get(bufferLength) ?? []), buffer]);
   }
   if (activations)
     for (let frame = 0; frame < frames; frame++)

@@ -4,7 +4,7 @@ import { decodeSafetensors } from "@hrpipe/contracts";
 import { tailPulse } from "@hrpipe/signal";
 import { describe, expect, it } from "vitest";
 import { importedTail } from "../src/network-tail.ts";
-import { clipsOf, diffNormalized, importCheckpoint, NetworkSession, networkOutputs } from "../src/neural.ts";
+import { importCheckpoint, NetworkSession, networkOutputs, videoClips } from "../src/neural.ts";
 import { CheckpointError, readTorchCheckpoint } from "../src/torch/checkpoint.ts";
 
 const shared = path.resolve(import.meta.dirname, "../../../../shared");
@@ -48,7 +48,11 @@ describe("PhysNet imported from rPPG-Toolbox's checkpoints, run in ONNX Runtime"
   it("makes the fixture's DiffNormalized input from its crops (max abs error <= 1e-5)", () => {
     const crops = fixture.tensors.crops!;
     const [frames, size] = crops.shape as [number, number];
-    const input = clipsOf(diffNormalized(crops.data as Uint8Array, frames, size), [0, 128], 128, size);
+    const input = new Float32Array(2 * 3 * 128 * size * size);
+    videoClips(crops.data as Uint8Array, frames, { frames: 128, size, normalisation: "diff-normalized" })(
+      [0, 128],
+      input,
+    );
     expect(maxAbsDiff(input, fixture.tensors.input!.data as Float32Array)).toBeLessThanOrEqual(1e-5);
   });
 });
@@ -100,7 +104,7 @@ describe("a checkpoint that is not the architecture it is imported as", () => {
       /^f\.pth lacks tensor ConvBlock1\.0\.weight of physnet/,
     );
     expect(() => importCheckpoint(pure(), "p.pth", "physformer")).toThrow(
-      "--arch physformer is not an architecture hrpipe builds; choose one of physnet.",
+      "--arch physformer is not an architecture hrpipe builds; choose one of physnet, factorizephys.",
     );
   });
 
@@ -141,12 +145,18 @@ describe("a network's pulse over a whole video", () => {
     const crops = new Uint8Array(frames * size * size * 3);
     for (let f = 0; f < frames; f++)
       crops.fill(100 + (f % 7) * 10, f * size * size * 3, (f + 1) * size * size * 3);
-    const { pulse, activations } = (await networkOutputs(echo, crops, frames, { frames: 128, size }))!;
+    const { pulse, activations } = (await networkOutputs(echo, crops, frames, {
+      frames: 128,
+      size,
+      normalisation: "diff-normalized",
+    }))!;
     expect(pulse).toHaveLength(frames);
     // Every clip covering a frame echoes its normalised difference, so the blend gives it back.
-    const normalised = diffNormalized(crops, frames, size);
+    // The whole video as one clip: each frame's DiffNormalized value at channel 0, pixel 0.
+    const normalised = new Float32Array(3 * frames * size * size);
+    videoClips(crops, frames, { frames, size, normalisation: "diff-normalized" })([0], normalised);
     for (let f = 0; f < frames; f++) {
-      expect(pulse[f], `frame ${f}`).toBeCloseTo(normalised[f * size * size * 3]!, 5);
+      expect(pulse[f], `frame ${f}`).toBeCloseTo(normalised[f * size * size]!, 5);
       // The activations are blended with the same weights, frame by frame.
       expect(activations!.data[f * 2], `frame ${f}`).toBeCloseTo(pulse[f]!, 5);
       expect(activations!.data[f * 2 + 1], `frame ${f}`).toBeCloseTo(2 * pulse[f]!, 5);
@@ -154,7 +164,11 @@ describe("a network's pulse over a whole video", () => {
     expect(activations!.rows).toBe(2);
     expect(pulse[frames - 1]).toBe(0);
     expect(
-      await networkOutputs(echo, crops.subarray(0, 100 * size * size * 3), 100, { frames: 128, size }),
+      await networkOutputs(echo, crops.subarray(0, 100 * size * size * 3), 100, {
+        frames: 128,
+        size,
+        normalisation: "diff-normalized",
+      }),
     ).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@ import {
   formatVersions,
   headFiles,
   headSummarySchema,
+  isTunable,
   type LabelledVideo,
   layersModelSchema,
   modelProvenanceSchema,
@@ -18,6 +19,7 @@ import {
   type TrainJobResult,
   type TrainOptions,
   type TrialLabels,
+  type TunableArchitecture,
   type TunedNetwork,
   trainingCurvesSchema,
   trainingSamplesSchema,
@@ -81,7 +83,11 @@ export async function processTrainJob(
         : await trainCnnHead(input, manifest, context)
       : null;
   const networks: TrainJobResult["networks"] = [];
-  for (const network of manifest.networks)
+  // Networks of other architectures are scored as imported only (the report says so).
+  const tunable = manifest.networks.filter((network): network is TunableNetworkRef =>
+    isTunable(network.architecture),
+  );
+  for (const network of tunable)
     networks.push(
       cross
         ? await adoptTunedNetwork(input, network, context)
@@ -94,6 +100,9 @@ export async function processTrainJob(
     reused: (head?.reused ?? true) && networks.every((network) => network.reused),
   };
 }
+
+/** A run's network whose architecture has a tail hrpipe fine-tunes. */
+type TunableNetworkRef = NetworkRef & { architecture: TunableArchitecture };
 
 /** The protocol's training videos with labels and faces, as its split in the manifest names them. */
 function trainingVideos(input: TrainJobInput, manifest: RunManifest): LabelledVideo[] {
@@ -334,7 +343,7 @@ async function tuningVideo(
 async function tuneNetwork(
   input: TrainJobInput,
   manifest: RunManifest,
-  network: NetworkRef,
+  network: TunableNetworkRef,
   context: TrainJobContext,
 ): Promise<TunedResult> {
   const { storage } = context;
