@@ -41,9 +41,9 @@ export const formatVersions: Readonly<FormatVersions> = {
   pulses: 3,
   /**
    * tuned/<hash>.json: a network's fine-tuned tail (target, loss, optimiser and stopping; 2: its hash
-   * inside; 3: the last normalisation tuned with the last layer).
+   * inside; 3: the last normalisation tuned with the last layer; 4: the tail by kind, FactorizePhys's too).
    */
-  tuned: 3,
+  tuned: 4,
 };
 
 function canonicalJson(value: unknown): string {

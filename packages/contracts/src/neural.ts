@@ -6,16 +6,6 @@ export const neuralArchitectures = ["physnet", "factorizephys"] as const;
 export type NeuralArchitecture = (typeof neuralArchitectures)[number];
 
 /**
- * The architectures whose tail the train stage fine-tunes on the activations the neural stage caches;
- * the others are scored as imported only (FactorizePhys: its last layers' instance normalisation
- * needs whole clips, which per-frame activations do not give).
- */
-export const tunableArchitectures = ["physnet"] as const satisfies readonly NeuralArchitecture[];
-export type TunableArchitecture = (typeof tunableArchitectures)[number];
-export const isTunable = (architecture: string): architecture is TunableArchitecture =>
-  (tunableArchitectures as readonly string[]).includes(architecture);
-
-/**
  * How face crops become a network's input: PhysNet takes rPPG-Toolbox's DiffNormalized frames,
  * FactorizePhys the frames' plain differences (its own first step, normalised inside the network).
  */
@@ -62,9 +52,24 @@ export type NeuralModel = z.infer<typeof neuralModelSchema>;
 export const neuralModelNameSchema = z.object({ name: neuralModelName, hash: z.string() });
 
 /**
+ * A fine-tuned network's trained tail (signal's NetworkTail): PhysNet's last normalisation as a
+ * per-channel scale and shift with its last layer's weights and bias (`normalised-mean`), or
+ * FactorizePhys's last layer, weights [channels, taps, positions] (`temporal-conv`).
+ */
+export const tunedTailSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("normalised-mean"),
+    scale: z.array(z.number()),
+    shift: z.array(z.number()),
+    weight: z.array(z.number()),
+    bias: z.number(),
+  }),
+  z.object({ kind: z.literal("temporal-conv"), weight: z.array(z.number()), taps: z.number().int() }),
+]);
+
+/**
  * A network fine-tuned in a run's train stage (tuned/<hash>.json; the run's models folder holds a
- * copy named `<name>-ft.json`): which network, what was trained and how, and its trained tail (the
- * last normalisation as a per-channel scale and shift, the last layer's weights and bias).
+ * copy named `<name>-ft.json`): which network, what was trained and how, and its trained tail.
  */
 export const tunedNetworkSchema = z.object({
   format: z.literal("hrpipe-tuned-network"),
@@ -75,10 +80,7 @@ export const tunedNetworkSchema = z.object({
   network: z.object({ name: neuralModelName, hash: z.string() }),
   /** The layers trained (the rest stay as imported) and their weights. */
   layers: z.array(z.string()),
-  scale: z.array(z.number()),
-  shift: z.array(z.number()),
-  weight: z.array(z.number()),
-  bias: z.number(),
+  tail: tunedTailSchema,
   loss: z.string(),
   target: z.string(),
   options: z.object({

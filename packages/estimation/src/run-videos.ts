@@ -39,12 +39,16 @@ export async function readTunedNetworks(
     if (!(await storage.exists(key))) continue;
     const tuned = await readArtifact(storage, key, tunedNetworkSchema);
     documents[network.name] = tuned;
-    tails[network.name] = {
-      scale: Float64Array.from(tuned.scale),
-      shift: Float64Array.from(tuned.shift),
-      weight: Float64Array.from(tuned.weight),
-      bias: tuned.bias,
-    };
+    const { tail } = tuned;
+    tails[network.name] =
+      tail.kind === "temporal-conv"
+        ? { ...tail, weight: Float64Array.from(tail.weight) }
+        : {
+            ...tail,
+            scale: Float64Array.from(tail.scale),
+            shift: Float64Array.from(tail.shift),
+            weight: Float64Array.from(tail.weight),
+          };
   }
   return { protocol, test: new Set(manifest.splits[protocol]?.test ?? []), tails, documents };
 }

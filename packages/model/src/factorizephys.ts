@@ -39,6 +39,17 @@ const convBlocks: [string, number, number, number[], number[]][] = [
 
 const lastLayer = "rppg_head.final_layer.2.weight";
 
+/**
+ * FactorizePhys's tail, what fine-tuning trains: the last layer, a 3x3x3 convolution (216 weights, no
+ * bias) over the 8 channels of the last block's normalised output at its 3x3 positions. Those
+ * activations are what its graph gives per frame: they are normalised over each whole clip, so the
+ * normalisation cannot be part of a per-frame tail.
+ */
+export const factorizephysTailChannels = 8;
+export const factorizephysTailPositions = 9;
+/** The last layer's taps along time: frames t - 1, t and t + 1. */
+export const factorizephysTailTaps = 3;
+
 /** Every tensor the inference network takes from a FactorizePhys state_dict, with its shape. */
 export function factorizephysTensors(): { name: string; shape: number[] }[] {
   return [
@@ -56,7 +67,8 @@ export const factorizephysTrainingOnly = /^rppg_head\.(fsam\.|bias1$)/;
 /**
  * The graph of FactorizePhys's inference pass with these weights: input `input` F32 [N, 3, T, 72, 72],
  * the clip's frame differences (the last one zero, as the toolbox's repeated last frame gives), output
- * `output` F32 [N, T].
+ * `output` F32 [N, T], and `activations` F32 [N, 8 x 9, T], the last block's output channel by channel
+ * and position by position, which the last layer (the tail) turns into `output`.
  */
 export function buildFactorizePhysGraph(
   weights: Map<string, CheckpointTensor>,
@@ -94,18 +106,33 @@ export function buildFactorizePhysGraph(
   let x = instanceNorm("input");
   for (const [prefix, , , stride, pad] of convBlocks)
     x = instanceNorm(node("Tanh", [conv(x, `${prefix}.conv_block_3d.0.weight`, stride, pad)]));
-  x = conv(x, lastLayer, [1, 1, 1], [1, 0, 0]);
-  initializers.push({
-    name: "output.shape",
-    dims: [2],
-    type: "int64",
-    data: BigInt64Array.from([-1n, BigInt(config.frames)]),
+  const shape = (name: string, dims: bigint[]) => {
+    initializers.push({ name, dims: [dims.length], type: "int64", data: BigInt64Array.from(dims) });
+    return name;
+  };
+  const rows = factorizephysTailChannels * factorizephysTailPositions;
+  // [N, C, T, H, W] -> [N, C, H, W, T] -> [N, C x H x W, T]: a row per channel and position.
+  nodes.push({
+    op: "Reshape",
+    inputs: [
+      node("Transpose", [x], { perm: [0, 1, 3, 4, 2] }),
+      shape("activations.shape", [-1n, BigInt(rows), BigInt(config.frames)]),
+    ],
+    outputs: ["activations"],
   });
-  nodes.push({ op: "Reshape", inputs: [x, "output.shape"], outputs: ["output"] });
+  x = conv(x, lastLayer, [1, 1, 1], [1, 0, 0]);
+  nodes.push({
+    op: "Reshape",
+    inputs: [x, shape("output.shape", [-1n, BigInt(config.frames)])],
+    outputs: ["output"],
+  });
   return {
     nodes,
     initializers,
     inputs: [{ name: "input", type: "float", shape: ["batch", 3, config.frames, config.size, config.size] }],
-    outputs: [{ name: "output", type: "float", shape: ["batch", config.frames] }],
+    outputs: [
+      { name: "output", type: "float", shape: ["batch", config.frames] },
+      { name: "activations", type: "float", shape: ["batch", rows, config.frames] },
+    ],
   };
 }

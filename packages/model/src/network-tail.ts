@@ -1,5 +1,12 @@
-import { seededPermutation, type TensorMap, type TunableArchitecture } from "@hrpipe/contracts";
-import { type NetworkTail, normalisedChannelMean } from "@hrpipe/signal";
+import { type NeuralArchitecture, seededPermutation, type TensorMap } from "@hrpipe/contracts";
+import {
+  type NetworkTail,
+  normalisedChannelMean,
+  type TemporalConvTail,
+  tailChannels,
+  temporalConvAt,
+} from "@hrpipe/signal";
+import { factorizephysTailTaps } from "./factorizephys.ts";
 
 /**
  * Fine-tuning a network's tail on cached activations: what CPUs allow, since the layers below it stay
@@ -9,39 +16,48 @@ import { type NetworkTail, normalisedChannelMean } from "@hrpipe/signal";
  * network's normalisation to a new domain is the cheapest change that moves every channel's operating
  * point on the ELU (AdaBN, TENT). On the UBFC-rPPG development videos it took PhysNet-PURE's errors
  * left by the last layer alone from 3.55 to 2.52 bpm per video and from 8.06 to 5.68 per window
- * (docs/neural.md). The loss is the one PhysNet was trained with: the negative Pearson correlation
+ * (docs/neural.md). For FactorizePhys it is the last layer (216 weights) on the last block's
+ * normalised output. The loss is the one both were trained with: the negative Pearson correlation
  * between the pulse and the target waveform over chunks of consecutive frames (rPPG-Toolbox's 128),
- * averaged over each batch of chunks. Pearson's r does not see the last layer's bias, so the bias is
+ * averaged over each batch of chunks. Pearson's r does not see a last layer's bias, so the bias is
  * kept as imported.
  */
 
-/** Each architecture's tail: the modules fine-tuning trains, and their tensors in the weights. */
-export const tailModules: Record<
-  TunableArchitecture,
-  { normalisation: string; lastLayer: string; epsilon: number }
-> = {
-  // PyTorch's BatchNorm3d default epsilon.
-  physnet: { normalisation: "upsample2.1", lastLayer: "ConvBlock10", epsilon: 1e-5 },
+/** How a target waveform is labelled for a network: as its training labels were. */
+export type TargetForm = "diff-normalized" | "standardized";
+
+/** Each architecture's tail: the modules fine-tuning trains, and the form of its training labels. */
+export const tailModules: Record<NeuralArchitecture, { layers: string[]; target: TargetForm }> = {
+  physnet: { layers: ["upsample2.1", "ConvBlock10"], target: "diff-normalized" },
+  factorizephys: { layers: ["rppg_head.final_layer.2"], target: "standardized" },
 };
 
-/** A network's tail as imported, from its stored weights (models/<hash>/weights.safetensors): BatchNorm in inference form. */
-export function importedTail(architecture: TunableArchitecture, weights: TensorMap): NetworkTail {
-  const { normalisation, lastLayer, epsilon } = tailModules[architecture];
+/** PyTorch's BatchNorm3d default epsilon, PhysNet's upsample2.1 in inference form. */
+const batchNormEpsilon = 1e-5;
+
+/** A network's tail as imported, from its stored weights (models/<hash>/weights.safetensors). */
+export function importedTail(architecture: NeuralArchitecture, weights: TensorMap): NetworkTail {
   const read = (name: string) => {
     const found = weights[name];
     if (!found) throw new Error(`the ${architecture} weights hold no ${name}; import the model again.`);
     return found.data as Float32Array;
   };
-  const gamma = read(`${normalisation}.weight`);
-  const beta = read(`${normalisation}.bias`);
-  const mean = read(`${normalisation}.running_mean`);
-  const variance = read(`${normalisation}.running_var`);
-  const scale = Float64Array.from(gamma, (g, c) => g / Math.sqrt(variance[c]! + epsilon));
+  if (architecture === "factorizephys")
+    return {
+      kind: "temporal-conv",
+      weight: Float64Array.from(read("rppg_head.final_layer.2.weight")),
+      taps: factorizephysTailTaps,
+    };
+  const gamma = read("upsample2.1.weight");
+  const variance = read("upsample2.1.running_var");
+  const mean = read("upsample2.1.running_mean");
+  const scale = Float64Array.from(gamma, (g, c) => g / Math.sqrt(variance[c]! + batchNormEpsilon));
   return {
+    kind: "normalised-mean",
     scale,
-    shift: Float64Array.from(beta, (b, c) => b - mean[c]! * scale[c]!),
-    weight: Float64Array.from(read(`${lastLayer}.weight`)),
-    bias: read(`${lastLayer}.bias`)[0]!,
+    shift: Float64Array.from(read("upsample2.1.bias"), (b, c) => b - mean[c]! * scale[c]!),
+    weight: Float64Array.from(read("ConvBlock10.weight")),
+    bias: read("ConvBlock10.bias")[0]!,
   };
 }
 
@@ -85,9 +101,9 @@ export const tailTuningDefaults: TailTuningOptions = {
   seed: 1,
 };
 
-export interface TailTuning {
+export interface TailTuning<Tail extends NetworkTail = NetworkTail> {
   /** The tail of the epoch with the lowest validation loss. */
-  tail: NetworkTail;
+  tail: Tail;
   bestEpoch: number;
   /** Per epoch: mean negative Pearson on the training and validation chunks (epoch 0: as imported). */
   curve: { epoch: number; trainLoss: number; validationLoss: number }[];
@@ -138,24 +154,29 @@ export function tuningChunks(videos: TuningVideo[], chunkFrames: number): Chunk[
 
 /**
  * Pearson's r of a chunk's pulse with its target, and, when asked, dr/d(every tail parameter) added
- * into `gradient` (the bias aside).
+ * into `gradient` (a tail of the same kind; the bias aside).
  */
 function chunkPearson(chunk: Chunk, tail: NetworkTail, gradient?: NetworkTail): number {
   const { video, start, target } = chunk;
   const { activations, positions } = video;
-  const channels = tail.weight.length;
+  const channels = tailChannels(tail, positions);
+  const videoFrames = activations.length / (channels * positions);
   const frames = target.length;
-  const means = new Float64Array(frames * channels);
+  // PhysNet's per-channel means, kept for its gradient.
+  const means = tail.kind === "normalised-mean" ? new Float64Array(frames * channels) : undefined;
   const pulse = new Float64Array(frames);
   let pulseMean = 0;
   for (let t = 0; t < frames; t++) {
     let x = 0;
-    for (let c = 0; c < channels; c++) {
-      const offset = ((start + t) * channels + c) * positions;
-      const m = normalisedChannelMean(activations, offset, positions, tail.scale[c]!, tail.shift[c]!);
-      means[t * channels + c] = m;
-      x += tail.weight[c]! * m;
-    }
+    if (tail.kind === "temporal-conv")
+      x = temporalConvAt(activations, videoFrames, positions, tail, start + t);
+    else
+      for (let c = 0; c < channels; c++) {
+        const offset = ((start + t) * channels + c) * positions;
+        const m = normalisedChannelMean(activations, offset, positions, tail.scale[c]!, tail.shift[c]!);
+        means![t * channels + c] = m;
+        x += tail.weight[c]! * m;
+      }
     pulse[t] = x;
     pulseMean += x / frames;
   }
@@ -173,25 +194,52 @@ function chunkPearson(chunk: Chunk, tail: NetworkTail, gradient?: NetworkTail): 
     for (let t = 0; t < frames; t++) {
       // dr/dpulse[t]; the target is centred, so the pulse's centring passes it through unchanged.
       const d = target[t]! / norm - (r * pulse[t]!) / squares;
-      for (let c = 0; c < channels; c++) {
-        gradient.weight[c]! += d * means[t * channels + c]!;
-        const perPosition = (d * tail.weight[c]!) / positions;
-        const [scale, shift] = [tail.scale[c]!, tail.shift[c]!];
-        const offset = ((start + t) * channels + c) * positions;
-        let dScale = 0;
-        let dShift = 0;
-        for (let p = offset; p < offset + positions; p++) {
-          const a = activations[p]!;
-          const z = scale * a + shift;
-          const dz = z > 0 ? perPosition : perPosition * Math.exp(z);
-          dScale += dz * a;
-          dShift += dz;
+      if (tail.kind === "temporal-conv" && gradient.kind === "temporal-conv")
+        temporalConvGradient(activations, videoFrames, positions, tail, start + t, d, gradient);
+      else if (tail.kind === "normalised-mean" && gradient.kind === "normalised-mean")
+        for (let c = 0; c < channels; c++) {
+          gradient.weight[c]! += d * means![t * channels + c]!;
+          const perPosition = (d * tail.weight[c]!) / positions;
+          const [scale, shift] = [tail.scale[c]!, tail.shift[c]!];
+          const offset = ((start + t) * channels + c) * positions;
+          let dScale = 0;
+          let dShift = 0;
+          for (let p = offset; p < offset + positions; p++) {
+            const a = activations[p]!;
+            const z = scale * a + shift;
+            const dz = z > 0 ? perPosition : perPosition * Math.exp(z);
+            dScale += dz * a;
+            dShift += dz;
+          }
+          gradient.scale[c]! += dScale;
+          gradient.shift[c]! += dShift;
         }
-        gradient.scale[c]! += dScale;
-        gradient.shift[c]! += dShift;
-      }
     }
   return r;
+}
+
+/** d(output at frame t)/d(weight) of a temporal-conv tail, times `d`, added into `gradient`. */
+function temporalConvGradient(
+  activations: ArrayLike<number>,
+  frames: number,
+  positions: number,
+  tail: TemporalConvTail,
+  t: number,
+  d: number,
+  gradient: TemporalConvTail,
+): void {
+  const { taps } = tail;
+  const channels = tail.weight.length / (taps * positions);
+  const half = (taps - 1) / 2;
+  for (let k = 0; k < taps; k++) {
+    const frame = t + k - half;
+    if (frame < 0 || frame >= frames) continue;
+    for (let c = 0; c < channels; c++) {
+      const a = (frame * channels + c) * positions;
+      const w = (c * taps + k) * positions;
+      for (let p = 0; p < positions; p++) gradient.weight[w + p]! += d * activations[a + p]!;
+    }
+  }
 }
 
 function meanLoss(chunks: Chunk[], tail: NetworkTail): number {
@@ -199,24 +247,38 @@ function meanLoss(chunks: Chunk[], tail: NetworkTail): number {
   return chunks.reduce((sum, chunk) => sum + (1 - chunkPearson(chunk, tail)), 0) / chunks.length;
 }
 
-const copyTail = (tail: NetworkTail): NetworkTail => ({
-  scale: Float64Array.from(tail.scale),
-  shift: Float64Array.from(tail.shift),
-  weight: Float64Array.from(tail.weight),
-  bias: tail.bias,
-});
+/** A copy of a tail; zeroed, a gradient of its shape. */
+function copyTail<Tail extends NetworkTail>(tail: Tail, zero = false): Tail {
+  const copy = (values: Float64Array) => (zero ? new Float64Array(values.length) : Float64Array.from(values));
+  return tail.kind === "temporal-conv"
+    ? { ...tail, weight: copy(tail.weight) }
+    : { ...tail, scale: copy(tail.scale), shift: copy(tail.shift), weight: copy(tail.weight) };
+}
+
+/** A tail's trained arrays, each with its gradient's and its Adam step. */
+function trainedArrays(tail: NetworkTail, gradient: NetworkTail, settings: TailTuningOptions) {
+  const pairs: { values: Float64Array; gradient: Float64Array; rate: number }[] = [
+    { values: tail.weight, gradient: gradient.weight, rate: settings.learningRate },
+  ];
+  if (tail.kind === "normalised-mean" && gradient.kind === "normalised-mean")
+    pairs.push(
+      { values: tail.scale, gradient: gradient.scale, rate: settings.normalisationLearningRate },
+      { values: tail.shift, gradient: gradient.shift, rate: settings.normalisationLearningRate },
+    );
+  return pairs;
+}
 
 /**
  * Adam on the tail's scale, shift and weights, from the imported ones, over shuffled batches of
  * training chunks (the order from `seed`); after every epoch the validation chunks are scored, and the
  * best epoch's tail is kept (epoch 0, the imported tail, when no epoch beats it).
  */
-export function tuneTail(
+export function tuneTail<Tail extends NetworkTail>(
   train: TuningVideo[],
   validation: TuningVideo[],
-  imported: NetworkTail,
+  imported: Tail,
   options: Partial<TailTuningOptions> = {},
-): TailTuning {
+): TailTuning<Tail> {
   const settings = { ...tailTuningDefaults, ...options };
   const trainChunks = tuningChunks(train, settings.chunkFrames);
   const validationChunks = tuningChunks(validation, settings.chunkFrames);
@@ -225,14 +287,14 @@ export function tuneTail(
       `no training chunk of ${settings.chunkFrames} usable frames; tuning needs videos with faces and references that long.`,
     );
   const tail = copyTail(imported);
-  const channels = tail.weight.length;
-  const parameters = [
-    { values: tail.scale, rate: settings.normalisationLearningRate, key: "scale" as const },
-    { values: tail.shift, rate: settings.normalisationLearningRate, key: "shift" as const },
-    { values: tail.weight, rate: settings.learningRate, key: "weight" as const },
-  ].map((parameter) => ({ ...parameter, m: new Float64Array(channels), v: new Float64Array(channels) }));
+  const gradient = copyTail(imported, true);
+  const parameters = trainedArrays(tail, gradient, settings).map((parameter) => ({
+    ...parameter,
+    m: new Float64Array(parameter.values.length),
+    v: new Float64Array(parameter.values.length),
+  }));
   const [beta1, beta2, epsilon] = [0.9, 0.999, 1e-8];
-  const curve: TailTuning["curve"] = [
+  const curve: TailTuning<Tail>["curve"] = [
     {
       epoch: 0,
       trainLoss: meanLoss(trainChunks, tail),
@@ -248,23 +310,18 @@ export function tuneTail(
     const order = seededPermutation(trainChunks.length, settings.seed + epoch);
     for (let first = 0; first < order.length; first += settings.batchChunks) {
       const batch = order.slice(first, first + settings.batchChunks);
-      const gradient: NetworkTail = {
-        scale: new Float64Array(channels),
-        shift: new Float64Array(channels),
-        weight: new Float64Array(channels),
-        bias: 0,
-      };
+      for (const { gradient: g } of parameters) g.fill(0);
       for (const index of batch) chunkPearson(trainChunks[index]!, tail, gradient);
       step++;
-      for (const { values, rate, key, m, v } of parameters)
-        for (let c = 0; c < channels; c++) {
+      for (const { values, gradient: g, rate, m, v } of parameters)
+        for (let i = 0; i < values.length; i++) {
           // The loss is 1 - r: descend along -dr/dparameter.
-          const g = -gradient[key][c]! / batch.length;
-          m[c] = beta1 * m[c]! + (1 - beta1) * g;
-          v[c] = beta2 * v[c]! + (1 - beta2) * g * g;
-          const mHat = m[c]! / (1 - beta1 ** step);
-          const vHat = v[c]! / (1 - beta2 ** step);
-          values[c]! -= (rate * mHat) / (Math.sqrt(vHat) + epsilon);
+          const descent = -g[i]! / batch.length;
+          m[i] = beta1 * m[i]! + (1 - beta1) * descent;
+          v[i] = beta2 * v[i]! + (1 - beta2) * descent * descent;
+          const mHat = m[i]! / (1 - beta1 ** step);
+          const vHat = v[i]! / (1 - beta2 ** step);
+          values[i]! -= (rate * mHat) / (Math.sqrt(vHat) + epsilon);
         }
     }
     const entry = {
@@ -307,15 +364,33 @@ export function diffNormalizedTarget(wave: ArrayLike<number>): Float64Array {
 }
 
 /**
+ * FactorizePhys's Standardized label of a waveform per frame: centred on its mean and divided by its
+ * standard deviation; NaN where it has no value (not used in tuning).
+ */
+export function standardizedTarget(wave: ArrayLike<number>): Float64Array {
+  const values = Array.from(wave).filter(Number.isFinite);
+  const mean = values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
+  const std =
+    Math.sqrt(values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / Math.max(1, values.length)) || 1;
+  return Float64Array.from(wave, (v) => (v - mean) / std);
+}
+
+/** A waveform per frame labelled as a network's training labels were. */
+export function pulseTarget(wave: ArrayLike<number>, form: TargetForm): Float64Array {
+  return form === "diff-normalized" ? diffNormalizedTarget(wave) : standardizedTarget(wave);
+}
+
+/**
  * A tuning target from a reference's beat times, for references with no pulse wave (ECG R peaks, RR
  * intervals): a wave that peaks at every beat (the cosine of the phase between consecutive beats, the
- * shape a pulse has at its fundamental), DiffNormalized. Frames not between two beats at most
+ * shape a pulse has at its fundamental), labelled in `form`. Frames not between two beats at most
  * `maxGapS` apart are NaN (not used).
  */
 export function beatPulseTarget(
   beatTimesS: readonly number[],
   frames: number,
   fps: number,
+  form: TargetForm = "diff-normalized",
   maxGapS = 2,
 ): Float64Array {
   const wave = new Float64Array(frames).fill(Number.NaN);
@@ -327,5 +402,5 @@ export function beatPulseTarget(
     if (from === undefined || to === undefined || timeS < from || to - from > maxGapS) continue;
     wave[frame] = Math.cos((2 * Math.PI * (timeS - from)) / (to - from));
   }
-  return diffNormalizedTarget(wave);
+  return pulseTarget(wave, form);
 }

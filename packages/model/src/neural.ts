@@ -10,6 +10,8 @@ import * as ort from "onnxruntime-node";
 import {
   buildFactorizePhysGraph,
   factorizephysDefaults,
+  factorizephysTailChannels,
+  factorizephysTailPositions,
   factorizephysTensors,
   factorizephysTrainingOnly,
 } from "./factorizephys.ts";
@@ -37,11 +39,8 @@ interface ArchitectureSpec {
   trainingOnly?: RegExp;
   build(weights: Map<string, CheckpointTensor>): OnnxModel;
   input: { frames: number; size: number; normalisation: NeuralInputNormalisation };
-  /**
-   * The activations its graph gives for the tail (`activations`): channels and positions at an input
-   * size; absent where hrpipe has no tail to fine-tune for the architecture.
-   */
-  tail?(size: number): { channels: number; positions: number };
+  /** The activations its graph gives for the tail (`activations`): channels and positions at an input size. */
+  tail(size: number): { channels: number; positions: number };
 }
 
 const architectures: Record<NeuralArchitecture, ArchitectureSpec> = {
@@ -56,15 +55,16 @@ const architectures: Record<NeuralArchitecture, ArchitectureSpec> = {
     trainingOnly: factorizephysTrainingOnly,
     build: (weights) => buildFactorizePhysGraph(weights),
     input: { ...factorizephysDefaults, normalisation: "frame-differences" },
+    tail: () => ({ channels: factorizephysTailChannels, positions: factorizephysTailPositions }),
   },
 };
 
-/** The shape of the tail activations a network's graph gives per frame: none where it has no tail. */
+/** The shape of the tail activations a network's graph gives per frame. */
 export function networkTailShape(
   architecture: NeuralArchitecture,
   size: number,
 ): { channels: number; positions: number } {
-  return architectures[architecture].tail?.(size) ?? { channels: 0, positions: 0 };
+  return architectures[architecture].tail(size);
 }
 
 export interface ImportedNetwork {

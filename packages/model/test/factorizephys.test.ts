@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { decodeSafetensors } from "@hrpipe/contracts";
+import { tailPulse } from "@hrpipe/signal";
 import { describe, expect, it } from "vitest";
+import { importedTail } from "../src/network-tail.ts";
 import { importCheckpoint, NetworkSession, videoClips } from "../src/neural.ts";
 
 const shared = path.resolve(import.meta.dirname, "../../../../shared");
@@ -46,8 +48,20 @@ describe("FactorizePhys imported from rPPG-Toolbox's checkpoints, run in ONNX Ru
       const output = await session.run(clipInput(), [clipStarts.length, 3, frames, size, size]);
       await session.release();
       expect(output.shape).toEqual([2, 160]);
-      expect(output.activations).toBeUndefined();
       expect(maxAbsDiff(output.data, reference.outputs[name]!.flat())).toBeLessThanOrEqual(1e-4);
+      // The last block's activations, through the imported last layer, give the pulse: what fine-tuning trains on.
+      const rows = 8 * 9;
+      expect(output.activations!.shape).toEqual([2, rows, 160]);
+      const tail = importedTail("factorizephys", network.weights);
+      for (let clip = 0; clip < 2; clip++) {
+        const perFrame = new Float32Array(160 * rows);
+        for (let row = 0; row < rows; row++)
+          for (let t = 0; t < 160; t++)
+            perFrame[t * rows + row] = output.activations!.data[(clip * rows + row) * 160 + t]!;
+        expect(
+          maxAbsDiff(tailPulse(perFrame, 9, tail), output.data.subarray(clip * 160, (clip + 1) * 160)),
+        ).toBeLessThanOrEqual(1e-5);
+      }
     }, 60_000);
   }
 

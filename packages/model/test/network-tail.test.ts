@@ -1,9 +1,10 @@
 import { seededNormal } from "@hrpipe/contracts";
-import { type NetworkTail, tailPulse } from "@hrpipe/signal";
+import { type NetworkTail, type NormalisedMeanTail, tailPulse } from "@hrpipe/signal";
 import { describe, expect, it } from "vitest";
 import {
   beatPulseTarget,
   diffNormalizedTarget,
+  standardizedTarget,
   type TuningVideo,
   tuneTail,
   tuningChunks,
@@ -47,7 +48,8 @@ const pearson = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return ab / Math.sqrt(aa * bb);
 };
 
-const tailOf = (scale: number[], weight: number[]): NetworkTail => ({
+const tailOf = (scale: number[], weight: number[]): NormalisedMeanTail => ({
+  kind: "normalised-mean",
   scale: Float64Array.from(scale),
   shift: new Float64Array(channels),
   weight: Float64Array.from(weight),
@@ -114,6 +116,19 @@ describe("fine-tuning a network's tail (last normalisation and last layer) with 
     expect(none.tail).toEqual(imported);
   });
 
+  it("tunes a last layer that convolves over time (FactorizePhys's) from the distractor to the pulse", () => {
+    // Weights [channels, 3 taps, positions]: the imported layer reads the distractor's channel at frame t.
+    const weight = new Float64Array(channels * 3 * positions);
+    weight[(1 * 3 + 1) * positions] = 1;
+    weight[(0 * 3 + 1) * positions] = 0.05;
+    const conv = { kind: "temporal-conv" as const, weight, taps: 3 };
+    expect(testR(conv)).toBeLessThan(0.2);
+    const tuning = tuneTail(train, validation, conv, { seed: 7 });
+    expect(testR(tuning.tail)).toBeGreaterThan(0.9);
+    expect(tuning.tail.taps).toBe(3);
+    expect(tuning.curve[tuning.bestEpoch]!.validationLoss).toBeLessThan(tuning.curve[0]!.validationLoss);
+  });
+
   it("uses only chunks of usable frames, and refuses to tune on none", () => {
     const unusable = { ...video(1), usable: new Uint8Array(900).fill(1) };
     unusable.usable[200] = 0;
@@ -129,6 +144,14 @@ describe("fine-tuning a network's tail (last normalisation and last layer) with 
       [1, 2, 3, 0].map((d) => (d - 1.5 + 1.5) / Math.sqrt(1.25)),
     );
     expect(Array.from(label.subarray(4)).every(Number.isNaN)).toBe(true);
+  });
+
+  it("makes FactorizePhys's Standardized label: zero mean and unit deviation over the frames with a value", () => {
+    const label = standardizedTarget([1, 3, Number.NaN, 5]);
+    expect(label[0]).toBeCloseTo(-Math.sqrt(1.5), 12);
+    expect(label[1]).toBe(0);
+    expect(label[2]).toBeNaN();
+    expect(label[3]).toBeCloseTo(Math.sqrt(1.5), 12);
   });
 
   it("makes a DiffNormalized target from beats: a wave falling right after each beat, NaN outside them", () => {

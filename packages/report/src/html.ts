@@ -3,11 +3,9 @@ import {
   estimatorLabel,
   estimatorNames,
   estimatorsIn,
-  isTunable,
   type ProtocolName,
   type ProtocolReport,
   type RunReport,
-  tunableArchitectures,
   tunedName,
 } from "@hrpipe/contracts";
 import type { AgreementMetrics } from "@hrpipe/signal";
@@ -105,9 +103,7 @@ function table(header: string[], rows: string[][]): string {
 
 /** What each network's fine-tuned form (`<name>-ft`) was trained on and how, in one line each. */
 export function tuningNotes(report: Pick<ProtocolReport, "networks">): string[] {
-  return report.networks.map(({ name, architecture, tuned }) => {
-    if (!tuned && !isTunable(architecture))
-      return `${tunedName(name)}: none; hrpipe fine-tunes the tail of ${tunableArchitectures.join(", ")} only, and ${name} is ${architecture}.`;
+  return report.networks.map(({ name, tuned }) => {
     if (!tuned) return `${tunedName(name)}: not fine-tuned in this protocol.`;
     const from = tuned.from ? `, fine-tuned by run ${tuned.from}` : "";
     const videos = (n: number) => `${n} video${n === 1 ? "" : "s"}`;
@@ -313,7 +309,7 @@ function opening(run: RunReport): string {
     );
   if (networks.length > 0)
     parts.push(
-      `${list(networks.map((n) => `${n.name} (${n.architecture}${n.trainedOn ? `, trained on ${n.trainedOn}` : ""})`))}: imported temporal networks on the same face crops, measured like the methods; each protocol also scores them fine-tuned on its training videos (<name>-ft) where hrpipe can fine-tune their architecture.`,
+      `${list(networks.map((n) => `${n.name} (${n.architecture}${n.trainedOn ? `, trained on ${n.trainedOn}` : ""})`))}: imported temporal networks on the same face crops, measured like the methods; each protocol also scores them fine-tuned on its training videos (<name>-ft).`,
     );
   parts.push(
     run.referenceKinds.length > 0

@@ -135,14 +135,12 @@ describe("networks and HRV in the report", () => {
           from: null,
         },
       },
-      { name: "factorizephys-pure", architecture: "factorizephys", trainedOn: "PURE", tuned: null },
     ];
     expect(metricsRows(protocol).map((row) => row[0])).toEqual(
       expect.arrayContaining(["8. physnet-pure (windows)", "9. physnet-pure-ft (windows)"]),
     );
     expect(tuningNotes(protocol)).toEqual([
       "physnet-pure-ft: upsample2.1, ConvBlock10 trained (the rest as imported) on 3 videos, 1 video held out for early stopping; negative Pearson correlation over 128-frame chunks against the reference PPG waveform (4 videos), DiffNormalized; best epoch 31 of 61, 40 chunks, 2,000,000 frames/s on cpu.",
-      "factorizephys-pure-ft: none; hrpipe fine-tunes the tail of physnet only, and factorizephys-pure is factorizephys.",
     ]);
     const html = renderHtml({ ...run(["ppg"], ["pos"]), protocols: { "unseen-participants": protocol } }, {});
     expect(html).toContain("physnet-pure-ft: upsample2.1, ConvBlock10 trained");

@@ -6,7 +6,6 @@ import {
   formatVersions,
   headFiles,
   headSummarySchema,
-  isTunable,
   type LabelledVideo,
   layersModelSchema,
   modelProvenanceSchema,
@@ -19,7 +18,6 @@ import {
   type TrainJobResult,
   type TrainOptions,
   type TrialLabels,
-  type TunableArchitecture,
   type TunedNetwork,
   trainingCurvesSchema,
   trainingSamplesSchema,
@@ -29,9 +27,10 @@ import {
 } from "@hrpipe/contracts";
 import {
   beatPulseTarget,
-  diffNormalizedTarget,
   importedTail,
+  pulseTarget,
   serialiseHead,
+  type TargetForm,
   type TuningVideo,
   tailModules,
   tailTuningDefaults,
@@ -83,11 +82,7 @@ export async function processTrainJob(
         : await trainCnnHead(input, manifest, context)
       : null;
   const networks: TrainJobResult["networks"] = [];
-  // Networks of other architectures are scored as imported only (the report says so).
-  const tunable = manifest.networks.filter((network): network is TunableNetworkRef =>
-    isTunable(network.architecture),
-  );
-  for (const network of tunable)
+  for (const network of manifest.networks)
     networks.push(
       cross
         ? await adoptTunedNetwork(input, network, context)
@@ -100,9 +95,6 @@ export async function processTrainJob(
     reused: (head?.reused ?? true) && networks.every((network) => network.reused),
   };
 }
-
-/** A run's network whose architecture has a tail hrpipe fine-tunes. */
-type TunableNetworkRef = NetworkRef & { architecture: TunableArchitecture };
 
 /** The protocol's training videos with labels and faces, as its split in the manifest names them. */
 function trainingVideos(input: TrainJobInput, manifest: RunManifest): LabelledVideo[] {
@@ -297,20 +289,22 @@ export function tuningValidation<V extends { participant: string; videoId: strin
 
 /**
  * The pulse a network should give on a video: a PPG reference's own waveform where the labels carry
- * it (what PhysNet was trained against), else a wave from the reference's beats (ECG, RR intervals);
- * DiffNormalized either way.
+ * it (what the networks were trained against), else a wave from the reference's beats (ECG, RR
+ * intervals); labelled as the network's training labels were (PhysNet DiffNormalized, FactorizePhys
+ * Standardized).
  */
 export function tuningTarget(
   labels: Pick<TrialLabels, "waveform" | "beatTimesS">,
   frames: number,
   fps: number,
+  form: TargetForm = "diff-normalized",
 ): Float64Array {
-  if (!labels.waveform) return beatPulseTarget(labels.beatTimesS, frames, fps);
+  if (!labels.waveform) return beatPulseTarget(labels.beatTimesS, frames, fps, form);
   const wave = new Float64Array(frames).fill(Number.NaN);
   labels.waveform.values.slice(0, frames).forEach((value, frame) => {
     if (value !== null) wave[frame] = value;
   });
-  return diffNormalizedTarget(wave);
+  return pulseTarget(wave, form);
 }
 
 /** A video's network outputs and its reference's target pulse, as tuning reads them. */
@@ -318,6 +312,7 @@ async function tuningVideo(
   storage: Storage,
   video: LabelledVideo,
   pulseKey: string,
+  form: TargetForm,
 ): Promise<{ tuning: TuningVideo; target: "waveform" | "beats" }> {
   const shard = decodePulseShard(await storage.get(pulseKey), pulseKey);
   if (!shard.activations)
@@ -327,7 +322,7 @@ async function tuningVideo(
     tuning: {
       activations: shard.activations,
       positions: shard.positions,
-      target: tuningTarget(labels, shard.pulse.length, video.fps),
+      target: tuningTarget(labels, shard.pulse.length, video.fps, form),
       usable: shard.faceFound,
     },
     target: labels.waveform ? "waveform" : "beats",
@@ -343,7 +338,7 @@ async function tuningVideo(
 async function tuneNetwork(
   input: TrainJobInput,
   manifest: RunManifest,
-  network: TunableNetworkRef,
+  network: NetworkRef,
   context: TrainJobContext,
 ): Promise<TunedResult> {
   const { storage } = context;
@@ -367,12 +362,18 @@ async function tuneNetwork(
       artifactKeys.neuralModel(network.hash, "weights.safetensors"),
     ).tensors;
     const imported = importedTail(network.architecture, weights);
+    const modules = tailModules[network.architecture];
     const targets = { waveform: 0, beats: 0 };
     const videoCount = (n: number) => `${n} video${n === 1 ? "" : "s"}`;
     const load = async (list: LabelledVideo[]) => {
       const loaded: TuningVideo[] = [];
       for (const video of list) {
-        const { tuning, target } = await tuningVideo(storage, video, video.pulses[network.name]!);
+        const { tuning, target } = await tuningVideo(
+          storage,
+          video,
+          video.pulses[network.name]!,
+          modules.target,
+        );
         targets[target]++;
         loaded.push(tuning);
       }
@@ -393,18 +394,23 @@ async function tuneNetwork(
       version: formatVersions.tuned,
       hash: tunedHash,
       network: { name: network.name, hash: network.hash },
-      layers: [tailModules[network.architecture].normalisation, tailModules[network.architecture].lastLayer],
-      scale: Array.from(tuning.tail.scale),
-      shift: Array.from(tuning.tail.shift),
-      weight: Array.from(tuning.tail.weight),
-      bias: tuning.tail.bias,
+      layers: modules.layers,
+      tail:
+        tuning.tail.kind === "temporal-conv"
+          ? { ...tuning.tail, weight: Array.from(tuning.tail.weight) }
+          : {
+              ...tuning.tail,
+              scale: Array.from(tuning.tail.scale),
+              shift: Array.from(tuning.tail.shift),
+              weight: Array.from(tuning.tail.weight),
+            },
       loss: "negative Pearson correlation over 128-frame chunks",
       target: `${[
         ...(targets.waveform ? [`the reference PPG waveform (${videoCount(targets.waveform)})`] : []),
         ...(targets.beats
           ? [`a cosine wave through the reference's beats (${videoCount(targets.beats)})`]
           : []),
-      ].join(" and ")}, DiffNormalized`,
+      ].join(" and ")}, ${modules.target === "diff-normalized" ? "DiffNormalized" : "Standardized"}`,
       options,
       trainVideos: refs(train),
       validationVideos: refs(validation),

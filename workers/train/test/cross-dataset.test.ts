@@ -22,10 +22,13 @@ const tunedByEarlierRun: TunedNetwork = {
   hash: "t1",
   network: { name: "physnet-pure", hash: "m1" },
   layers: ["upsample2.1", "ConvBlock10"],
-  scale: Array.from({ length: 64 }, () => 1),
-  shift: Array.from({ length: 64 }, () => 0),
-  weight: Array.from({ length: 64 }, (_, i) => i / 64),
-  bias: 0.1,
+  tail: {
+    kind: "normalised-mean",
+    scale: Array.from({ length: 64 }, () => 1),
+    shift: Array.from({ length: 64 }, () => 0),
+    weight: Array.from({ length: 64 }, (_, i) => i / 64),
+    bias: 0.1,
+  },
   loss: "negative Pearson correlation over 128-frame chunks",
   target: "the reference's PPG waveform, DiffNormalized",
   options: {
