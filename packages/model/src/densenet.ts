@@ -1,5 +1,6 @@
 import { seededNormal } from "@hrpipe/contracts";
-import type { OnnxInitializer, OnnxModel, OnnxNode } from "./onnx/graph.ts";
+import { OnnxGraphBuilder } from "./onnx/builder.ts";
+import type { OnnxModel } from "./onnx/graph.ts";
 
 /** A DenseNet in torchvision's layout (torchvision.models.densenet.DenseNet). */
 export interface DenseNetConfig {
@@ -112,22 +113,14 @@ export function randomBackboneWeights(config: DenseNetConfig, seed = 1): Backbon
 
 /** Builds the ONNX graph of preprocessing + `features` + ReLU + global average pool from the given weights. */
 export function buildDenseNetGraph(config: DenseNetConfig, weights: BackboneWeights): OnnxModel {
-  const nodes: OnnxNode[] = [];
-  const initializers: OnnxInitializer[] = [];
+  const graph = new OnnxGraphBuilder();
   const shapes = new Map(backboneTensors(config).map((t) => [t.name, t.shape]));
-  let counter = 0;
-  const fresh = (hint: string) => `${hint}_${counter++}`;
   const param = (name: string): string => {
     const data = weights.get(name);
     if (!data) throw new Error(`DenseNet weights lack ${name}.`);
-    initializers.push({ name, dims: shapes.get(name)!, type: "float", data });
-    return name;
+    return graph.constant(name, shapes.get(name)!, "float", data);
   };
-  const node = (op: string, inputs: string[], attributes?: OnnxNode["attributes"]): string => {
-    const output = fresh(op.toLowerCase());
-    nodes.push({ op, inputs, outputs: [output], attributes });
-    return output;
-  };
+  const node = graph.node.bind(graph);
   const bn = (x: string, prefix: string) =>
     node(
       "BatchNormalization",
@@ -153,11 +146,12 @@ export function buildDenseNetGraph(config: DenseNetConfig, weights: BackboneWeig
   // u8 NHWC -> float NCHW, (x / 255 - mean) / std folded into one scale and one shift per channel.
   const scale = Float32Array.from(imagenetStd, (std) => 1 / (255 * std));
   const shift = Float32Array.from(imagenetMean, (mean, c) => -mean / imagenetStd[c]!);
-  initializers.push({ name: "preprocess.scale", dims: [1, 3, 1, 1], type: "float", data: scale });
-  initializers.push({ name: "preprocess.shift", dims: [1, 3, 1, 1], type: "float", data: shift });
   let x = node("Cast", ["images"], { to: 1 });
   x = node("Transpose", [x], { perm: [0, 3, 1, 2] });
-  x = node("Add", [node("Mul", [x, "preprocess.scale"]), "preprocess.shift"]);
+  x = node("Add", [
+    node("Mul", [x, graph.constant("preprocess.scale", [1, 3, 1, 1], "float", scale)]),
+    graph.constant("preprocess.shift", [1, 3, 1, 1], "float", shift),
+  ]);
 
   x = relu(bn(conv(x, "features.conv0.weight", 7, 2, 3), "features.norm0"));
   x = node("MaxPool", [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
@@ -176,11 +170,9 @@ export function buildDenseNetGraph(config: DenseNetConfig, weights: BackboneWeig
   });
   x = relu(bn(x, "features.norm5"));
   x = node("GlobalAveragePool", [x]);
-  nodes.push({ op: "Flatten", inputs: [x], outputs: ["features"], attributes: { axis: 1 } });
-  return {
-    nodes,
-    initializers,
-    inputs: [{ name: "images", type: "uint8", shape: ["batch", "height", "width", 3] }],
-    outputs: [{ name: "features", type: "float", shape: ["batch", featureDim(config)] }],
-  };
+  node("Flatten", [x], { axis: 1 }, "features");
+  return graph.model(
+    [{ name: "images", type: "uint8", shape: ["batch", "height", "width", 3] }],
+    [{ name: "features", type: "float", shape: ["batch", featureDim(config)] }],
+  );
 }

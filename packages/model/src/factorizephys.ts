@@ -1,4 +1,5 @@
-import type { OnnxInitializer, OnnxModel, OnnxNode } from "./onnx/graph.ts";
+import { OnnxGraphBuilder, tailActivations } from "./onnx/builder.ts";
+import type { OnnxModel } from "./onnx/graph.ts";
 import type { CheckpointTensor } from "./torch/checkpoint.ts";
 
 /**
@@ -74,21 +75,10 @@ export function buildFactorizePhysGraph(
   weights: Map<string, CheckpointTensor>,
   config: FactorizePhysConfig = factorizephysDefaults,
 ): OnnxModel {
-  const nodes: OnnxNode[] = [];
-  const initializers: OnnxInitializer[] = [];
-  let counter = 0;
-  const param = (name: string): string => {
-    const tensor = weights.get(name);
-    if (tensor?.dtype !== "F32") throw new Error(`FactorizePhys weights lack float tensor ${name}.`);
-    initializers.push({ name, dims: tensor.shape, type: "float", data: tensor.data as Float32Array });
-    return name;
-  };
-  const node = (op: string, inputs: string[], attributes?: OnnxNode["attributes"]): string => {
-    const output = `${op.toLowerCase()}_${counter++}`;
-    nodes.push({ op, inputs, outputs: [output], attributes });
-    return output;
-  };
-  initializers.push({ name: "epsilon", dims: [], type: "float", data: Float32Array.of(instanceNormEpsilon) });
+  const graph = new OnnxGraphBuilder();
+  const param = (name: string) => graph.checkpointWeight(weights, name, "FactorizePhys");
+  const node = graph.node.bind(graph);
+  const epsilon = graph.constant("epsilon", [], "float", Float32Array.of(instanceNormEpsilon));
   // InstanceNorm3d without affine parameters. Its statistics are means over a whole clip (830,000
   // values a channel at the first layer): ONNX Runtime's InstanceNormalization sums them in float and
   // gave PyTorch's output to 2.4e-4 only (PyTorch sums in double); means over each frame, then over
@@ -98,7 +88,7 @@ export function buildFactorizePhysGraph(
   const instanceNorm = (x: string) => {
     const centred = node("Sub", [x, clipMean(x)]);
     const variance = clipMean(node("Mul", [centred, centred]));
-    return node("Div", [centred, node("Sqrt", [node("Add", [variance, "epsilon"])])]);
+    return node("Div", [centred, node("Sqrt", [node("Add", [variance, epsilon])])]);
   };
   const conv = (x: string, weight: string, stride: number[], pad: number[]) =>
     node("Conv", [x, param(weight)], { kernel_shape: [3, 3, 3], strides: stride, pads: [...pad, ...pad] });
@@ -106,33 +96,14 @@ export function buildFactorizePhysGraph(
   let x = instanceNorm("input");
   for (const [prefix, , , stride, pad] of convBlocks)
     x = instanceNorm(node("Tanh", [conv(x, `${prefix}.conv_block_3d.0.weight`, stride, pad)]));
-  const shape = (name: string, dims: bigint[]) => {
-    initializers.push({ name, dims: [dims.length], type: "int64", data: BigInt64Array.from(dims) });
-    return name;
-  };
   const rows = factorizephysTailChannels * factorizephysTailPositions;
-  // [N, C, T, H, W] -> [N, C, H, W, T] -> [N, C x H x W, T]: a row per channel and position.
-  nodes.push({
-    op: "Reshape",
-    inputs: [
-      node("Transpose", [x], { perm: [0, 1, 3, 4, 2] }),
-      shape("activations.shape", [-1n, BigInt(rows), BigInt(config.frames)]),
-    ],
-    outputs: ["activations"],
-  });
-  x = conv(x, lastLayer, [1, 1, 1], [1, 0, 0]);
-  nodes.push({
-    op: "Reshape",
-    inputs: [x, shape("output.shape", [-1n, BigInt(config.frames)])],
-    outputs: ["output"],
-  });
-  return {
-    nodes,
-    initializers,
-    inputs: [{ name: "input", type: "float", shape: ["batch", 3, config.frames, config.size, config.size] }],
-    outputs: [
+  tailActivations(graph, x, rows, config.frames);
+  graph.reshape(conv(x, lastLayer, [1, 1, 1], [1, 0, 0]), [-1, config.frames], "output");
+  return graph.model(
+    [{ name: "input", type: "float", shape: ["batch", 3, config.frames, config.size, config.size] }],
+    [
       { name: "output", type: "float", shape: ["batch", config.frames] },
       { name: "activations", type: "float", shape: ["batch", rows, config.frames] },
     ],
-  };
+  );
 }

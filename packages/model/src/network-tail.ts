@@ -5,6 +5,7 @@ import {
   type TemporalConvTail,
   tailChannels,
   temporalConvAt,
+  temporalConvRuns,
 } from "@hrpipe/signal";
 import { factorizephysTailTaps } from "./factorizephys.ts";
 
@@ -228,18 +229,9 @@ function temporalConvGradient(
   d: number,
   gradient: TemporalConvTail,
 ): void {
-  const { taps } = tail;
-  const channels = tail.weight.length / (taps * positions);
-  const half = (taps - 1) / 2;
-  for (let k = 0; k < taps; k++) {
-    const frame = t + k - half;
-    if (frame < 0 || frame >= frames) continue;
-    for (let c = 0; c < channels; c++) {
-      const a = (frame * channels + c) * positions;
-      const w = (c * taps + k) * positions;
-      for (let p = 0; p < positions; p++) gradient.weight[w + p]! += d * activations[a + p]!;
-    }
-  }
+  temporalConvRuns(frames, positions, tail, t, (w, a) => {
+    for (let p = 0; p < positions; p++) gradient.weight[w + p]! += d * activations[a + p]!;
+  });
 }
 
 function meanLoss(chunks: Chunk[], tail: NetworkTail): number {

@@ -1,4 +1,5 @@
-import type { OnnxInitializer, OnnxModel, OnnxNode } from "./onnx/graph.ts";
+import { OnnxGraphBuilder, tailActivations } from "./onnx/builder.ts";
+import type { OnnxModel } from "./onnx/graph.ts";
 import type { CheckpointTensor } from "./torch/checkpoint.ts";
 
 /**
@@ -74,20 +75,9 @@ export function buildPhysNetGraph(
   weights: Map<string, CheckpointTensor>,
   config: PhysNetConfig = physnetDefaults,
 ): OnnxModel {
-  const nodes: OnnxNode[] = [];
-  const initializers: OnnxInitializer[] = [];
-  let counter = 0;
-  const param = (name: string): string => {
-    const tensor = weights.get(name);
-    if (tensor?.dtype !== "F32") throw new Error(`PhysNet weights lack float tensor ${name}.`);
-    initializers.push({ name, dims: tensor.shape, type: "float", data: tensor.data as Float32Array });
-    return name;
-  };
-  const node = (op: string, inputs: string[], attributes?: OnnxNode["attributes"]): string => {
-    const output = `${op.toLowerCase()}_${counter++}`;
-    nodes.push({ op, inputs, outputs: [output], attributes });
-    return output;
-  };
+  const graph = new OnnxGraphBuilder();
+  const param = (name: string) => graph.checkpointWeight(weights, name, "PhysNet");
+  const node = graph.node.bind(graph);
   const bn = (x: string, prefix: string) =>
     node(
       "BatchNormalization",
@@ -129,36 +119,18 @@ export function buildPhysNetGraph(
   x = block(x, 9);
   x = normalisedElu(transposed(x, "upsample"), "upsample");
   const tail = transposed(x, "upsample2");
-  const shape = (name: string, dims: bigint[]) => {
-    initializers.push({ name, dims: [dims.length], type: "int64", data: BigInt64Array.from(dims) });
-    return name;
-  };
   const rows = physnetTailChannels * physnetTailPositions(config.size);
-  // [N, C, T, H, W] -> [N, C, H, W, T] -> [N, C x H x W, T]: a row per channel and position.
-  nodes.push({
-    op: "Reshape",
-    inputs: [
-      node("Transpose", [tail], { perm: [0, 1, 3, 4, 2] }),
-      shape("activations.shape", [-1n, BigInt(rows), BigInt(config.frames)]),
-    ],
-    outputs: ["activations"],
-  });
+  tailActivations(graph, tail, rows, config.frames);
   x = normalisedElu(tail, "upsample2");
   // AdaptiveAvgPool3d((T, 1, 1)) on a clip whose time axis is back to T: the spatial mean.
   x = node("ReduceMean", [x], { axes: [3, 4], keepdims: 1 });
   x = node("Conv", [x, param("ConvBlock10.weight"), param("ConvBlock10.bias")], { kernel_shape: [1, 1, 1] });
-  nodes.push({
-    op: "Reshape",
-    inputs: [x, shape("output.shape", [-1n, BigInt(config.frames)])],
-    outputs: ["output"],
-  });
-  return {
-    nodes,
-    initializers,
-    inputs: [{ name: "input", type: "float", shape: ["batch", 3, config.frames, config.size, config.size] }],
-    outputs: [
+  graph.reshape(x, [-1, config.frames], "output");
+  return graph.model(
+    [{ name: "input", type: "float", shape: ["batch", 3, config.frames, config.size, config.size] }],
+    [
       { name: "output", type: "float", shape: ["batch", config.frames] },
       { name: "activations", type: "float", shape: ["batch", rows, config.frames] },
     ],
-  };
+  );
 }

@@ -50,6 +50,27 @@ export function tailChannels(tail: NetworkTail, positions: number): number {
   return tail.kind === "normalised-mean" ? tail.weight.length : tail.weight.length / (tail.taps * positions);
 }
 
+/**
+ * Where a temporal-conv tail's weights and the activations they meet start for its output at frame t,
+ * run by run (one per tap and channel, `positions` long), frames beyond the video left out.
+ */
+export function temporalConvRuns(
+  frames: number,
+  positions: number,
+  tail: TemporalConvTail,
+  t: number,
+  visit: (weightAt: number, activationAt: number) => void,
+): void {
+  const { taps } = tail;
+  const channels = tail.weight.length / (taps * positions);
+  const half = (taps - 1) / 2;
+  for (let k = 0; k < taps; k++) {
+    const frame = t + k - half;
+    if (frame < 0 || frame >= frames) continue;
+    for (let c = 0; c < channels; c++) visit((c * taps + k) * positions, (frame * channels + c) * positions);
+  }
+}
+
 /** A temporal-conv tail's output at frame t of activations holding `frames` frames. */
 export function temporalConvAt(
   activations: ArrayLike<number>,
@@ -58,19 +79,10 @@ export function temporalConvAt(
   tail: TemporalConvTail,
   t: number,
 ): number {
-  const { weight, taps } = tail;
-  const channels = weight.length / (taps * positions);
-  const half = (taps - 1) / 2;
   let x = 0;
-  for (let k = 0; k < taps; k++) {
-    const frame = t + k - half;
-    if (frame < 0 || frame >= frames) continue;
-    for (let c = 0; c < channels; c++) {
-      const a = (frame * channels + c) * positions;
-      const w = (c * taps + k) * positions;
-      for (let p = 0; p < positions; p++) x += weight[w + p]! * activations[a + p]!;
-    }
-  }
+  temporalConvRuns(frames, positions, tail, t, (w, a) => {
+    for (let p = 0; p < positions; p++) x += tail.weight[w + p]! * activations[a + p]!;
+  });
   return x;
 }
 
