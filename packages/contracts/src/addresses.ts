@@ -37,9 +37,9 @@ export const formatVersions: Readonly<FormatVersions> = {
   /**
    * pulses/<hash>/...: a network's pulse and tail activations over a video (crop resizing, clips and
    * blending; 2: no difference across a cut; 3: the tail's activations; 4: FactorizePhys's too, and
-   * PhysNet's DiffNormalized deviation summed in double from the crops).
+   * PhysNet's DiffNormalized deviation summed in double from the crops; 5: no clip across a cut).
    */
-  pulses: 4,
+  pulses: 5,
   /**
    * tuned/<hash>.json: a network's fine-tuned tail (target, loss, optimiser and stopping; 2: its hash
    * inside; 3: the last normalisation tuned with the last layer; 4: the tail by kind, FactorizePhys's too).

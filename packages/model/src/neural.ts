@@ -220,10 +220,32 @@ export interface VideoNetworkOutputs {
 const spareBatchBuffers = new Map<number, Float32Array[]>();
 
 /**
- * A network's pulse over a whole video's crops [frames, size, size, 3] at its input size: clips of
- * its length every half clip (the last one ending at the last frame), so that every frame is seen away
- * from a clip's edge; the clips' outputs are blended with triangular weights that vanish at their
- * edges. The tail's activations are blended alike (the tail of blended activations gives the blended
+ * Where a video's clips start: in every stretch of continuing crops (from a cut to the next) at least a
+ * clip long, a clip every half clip from its first frame, the last ending at its last frame, so that
+ * no clip holds a cut (a face job's fresh box moves every crop; a network whose clip straddles that
+ * sees the face jump); a shorter stretch gets one clip centred on it, within the video.
+ */
+export function clipStarts(frames: number, clip: number, cuts: readonly number[] = []): number[] {
+  const hop = clip / 2;
+  const bounds = [0, ...cuts.filter((cut) => cut > 0 && cut < frames), frames];
+  const starts = new Set<number>();
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const [from, to] = [bounds[i]!, bounds[i + 1]!];
+    if (to - from < clip) {
+      starts.add(Math.max(0, Math.min(frames - clip, Math.round((from + to - clip) / 2))));
+      continue;
+    }
+    for (let start = from; start + clip < to; start += hop) starts.add(start);
+    starts.add(to - clip);
+  }
+  return [...starts].sort((a, b) => a - b);
+}
+
+/**
+ * A network's pulse over a whole video's crops [frames, size, size, 3] at its input size, in clips of
+ * its length (clipStarts: every half clip, none across a cut where the stretch allows), so that every
+ * frame is seen away from a clip's edge; the clips' outputs are blended with triangular weights that
+ * vanish at their edges. The tail's activations are blended alike (the tail of blended activations gives the blended
  * pulse within 0.01 bpm on the development videos). Undefined for a video shorter than one clip.
  */
 export async function networkOutputs(
@@ -235,10 +257,7 @@ export async function networkOutputs(
 ): Promise<VideoNetworkOutputs | undefined> {
   const clip = input.frames;
   if (frames < clip) return undefined;
-  const hop = clip / 2;
-  const starts: number[] = [];
-  for (let start = 0; start + clip < frames; start += hop) starts.push(start);
-  starts.push(frames - clip);
+  const starts = clipStarts(frames, clip, cuts);
   const writeClips = videoClips(crops, frames, input, cuts);
   const clipValues = 3 * clip * input.size * input.size;
   const bufferLength = Math.min(batch, starts.length) * clipValues;

@@ -4,7 +4,7 @@ import { decodeSafetensors } from "@hrpipe/contracts";
 import { tailPulse } from "@hrpipe/signal";
 import { describe, expect, it } from "vitest";
 import { importedTail } from "../src/network-tail.ts";
-import { importCheckpoint, NetworkSession, networkOutputs, videoClips } from "../src/neural.ts";
+import { clipStarts, importCheckpoint, NetworkSession, networkOutputs, videoClips } from "../src/neural.ts";
 import { CheckpointError, readTorchCheckpoint } from "../src/torch/checkpoint.ts";
 
 const shared = path.resolve(import.meta.dirname, "../../../../shared");
@@ -170,5 +170,14 @@ describe("a network's pulse over a whole video", () => {
         normalisation: "diff-normalized",
       }),
     ).toBeUndefined();
+  });
+
+  it("starts clips every half clip within each stretch between cuts, none across a cut where it fits", () => {
+    expect(clipStarts(300, 128)).toEqual([0, 64, 128, 172]);
+    // Three 10-s face segments of a 30-fps video: each is its own run of clips.
+    expect(clipStarts(900, 160, [300, 600])).toEqual([0, 80, 140, 300, 380, 440, 600, 680, 740]);
+    // A stretch shorter than a clip (frames 300-399) gets one clip centred on it; at the end, within the video.
+    expect(clipStarts(1000, 160, [300, 400])).toEqual([0, 80, 140, 270, 400, 480, 560, 640, 720, 800, 840]);
+    expect(clipStarts(700, 160, [300, 600])).toEqual([0, 80, 140, 300, 380, 440, 540]);
   });
 });
