@@ -2,6 +2,7 @@ import { type NeuralArchitecture, seededPermutation, type TensorMap } from "@hrp
 import {
   type NetworkTail,
   normalisedChannelMean,
+  standardised,
   type TemporalConvTail,
   tailChannels,
   temporalConvAt,
@@ -356,20 +357,11 @@ export function diffNormalizedTarget(wave: ArrayLike<number>): Float64Array {
 }
 
 /**
- * FactorizePhys's Standardized label of a waveform per frame: centred on its mean and divided by its
- * standard deviation; NaN where it has no value (not used in tuning).
+ * A waveform per frame labelled as a network's training labels were: PhysNet's DiffNormalized, or
+ * FactorizePhys's Standardized (centred, unit deviation); NaN where it has no value (not used in tuning).
  */
-export function standardizedTarget(wave: ArrayLike<number>): Float64Array {
-  const values = Array.from(wave).filter(Number.isFinite);
-  const mean = values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
-  const std =
-    Math.sqrt(values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / Math.max(1, values.length)) || 1;
-  return Float64Array.from(wave, (v) => (v - mean) / std);
-}
-
-/** A waveform per frame labelled as a network's training labels were. */
 export function pulseTarget(wave: ArrayLike<number>, form: TargetForm): Float64Array {
-  return form === "diff-normalized" ? diffNormalizedTarget(wave) : standardizedTarget(wave);
+  return form === "diff-normalized" ? diffNormalizedTarget(wave) : standardised(wave);
 }
 
 /**

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   beatPulseTarget,
   diffNormalizedTarget,
-  standardizedTarget,
+  pulseTarget,
   type TuningVideo,
   tuneTail,
   tuningChunks,
@@ -147,7 +147,7 @@ describe("fine-tuning a network's tail (last normalisation and last layer) with 
   });
 
   it("makes FactorizePhys's Standardized label: zero mean and unit deviation over the frames with a value", () => {
-    const label = standardizedTarget([1, 3, Number.NaN, 5]);
+    const label = pulseTarget([1, 3, Number.NaN, 5], "standardized");
     expect(label[0]).toBeCloseTo(-Math.sqrt(1.5), 12);
     expect(label[1]).toBe(0);
     expect(label[2]).toBeNaN();

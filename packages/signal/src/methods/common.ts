@@ -35,3 +35,14 @@ export function std(x: ArrayLike<number>): number {
   for (let i = 0; i < x.length; i++) sum += (x[i]! - m) ** 2;
   return Math.sqrt(sum / x.length);
 }
+
+/**
+ * x centred on its mean and divided by its standard deviation (by 1 where it has none); NaN values
+ * are left out of both and stay NaN (a label with frames the reference does not cover).
+ */
+export function standardised(x: ArrayLike<number>): Float64Array {
+  const values = Array.from(x).filter(Number.isFinite);
+  const m = mean(values);
+  const s = std(values) || 1;
+  return Float64Array.from(x, (v) => (v - m) / s);
+}

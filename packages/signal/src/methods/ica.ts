@@ -1,6 +1,6 @@
 import { detrendSmoothnessPriors } from "../detrend.ts";
 import { jadeSources } from "../jade.ts";
-import { bandpassPulse, channel, mean, type RgbTrace, std } from "./common.ts";
+import { bandpassPulse, channel, type RgbTrace, standardised } from "./common.ts";
 
 /**
  * ICA (Poh, McDuff & Picard 2011, "Advancements in noncontact, multiparameter physiological
@@ -9,13 +9,9 @@ import { bandpassPulse, channel, mean, type RgbTrace, std } from "./common.ts";
  * taken as the pulse (the sign and scale of an ICA source are arbitrary).
  */
 export function icaPulse(rgb: RgbTrace, fsHz: number): Float64Array {
-  const standardised = [0, 1, 2].map((k) => {
-    const x = detrendSmoothnessPriors(channel(rgb, k), 100);
-    const m = mean(x);
-    const s = std(x) || 1;
-    return x.map((v) => (v - m) / s);
-  });
-  const sources = jadeSources(standardised);
+  const sources = jadeSources(
+    [0, 1, 2].map((k) => standardised(detrendSmoothnessPriors(channel(rgb, k), 100))),
+  );
   let best = sources[0]!;
   let bestPeak = -1;
   for (const source of sources) {

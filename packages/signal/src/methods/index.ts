@@ -7,7 +7,7 @@ import { omitPulse } from "./omit.ts";
 import { pbvPulse } from "./pbv.ts";
 import { posPulse } from "./pos.ts";
 
-export { bandpassPulse, channel, pulseBandHz, type RgbTrace } from "./common.ts";
+export { bandpassPulse, channel, pulseBandHz, type RgbTrace, standardised } from "./common.ts";
 /**
  * The classical rPPG methods, one file each as rPPG-Toolbox keeps them: each a pure function from a
  * mean-skin-colour trace to a pulse signal, written after its paper and checked against the toolbox's
