@@ -8,7 +8,7 @@ import type { CheckpointTensor } from "./torch/checkpoint.ts";
  * factorisation module (FSAM) shapes the features in training only: the toolbox's inference configs
  * run the network without it (MD_FSAM False), and so does this graph; a checkpoint's FSAM tensors are
  * accepted and left out. The network's first step, the frames' differences, is the input hrpipe
- * gives it (`frameDifferences`), so that the difference into a new face segment can be zero rather
+ * gives it (`videoClips`, `frame-differences`), so that the difference into a new face segment can be zero rather
  * than a jump; the graph starts at the instance normalisation of those differences.
  */
 export interface FactorizePhysConfig {
@@ -58,7 +58,10 @@ export function factorizephysTensors(): { name: string; shape: number[] }[] {
       name: `${prefix}.conv_block_3d.0.weight`,
       shape: [output, input, 3, 3, 3],
     })),
-    { name: lastLayer, shape: [1, 8, 3, 3, 3] },
+    {
+      name: lastLayer,
+      shape: [1, factorizephysTailChannels, factorizephysTailTaps, 3, 3],
+    },
   ];
 }
 

@@ -134,6 +134,9 @@ export function importCheckpoint(bytes: Uint8Array, file: string, architecture: 
 /** A network's clip: its length, the crops' side and how crops become its input. */
 export type NetworkInputSpec = { frames: number; size: number; normalisation: NeuralInputNormalisation };
 
+/** rPPG-Toolbox's DiffNormalized difference of a pixel from one frame (a) to the next (b), before its scaling. */
+const relativeDifference = (a: number, b: number) => (b - a) / (b + a + 1e-7);
+
 /** Writes the clips that start at these frames, [starts.length, 3, clip frames, size, size], into `out` from its start. */
 export type ClipWriter = (starts: readonly number[], out: Float32Array) => void;
 
@@ -168,9 +171,7 @@ export function videoClips(
     for (let frame = 0; frame + 1 < frames; frame++) {
       if (!counted(frame)) continue;
       for (let i = frame * pixels, end = i + pixels; i < end; i++) {
-        const a = crops[i]!;
-        const b = crops[i + pixels]!;
-        const d = (b - a) / (b + a + 1e-7);
+        const d = relativeDifference(crops[i]!, crops[i + pixels]!);
         sum += d;
         squares += d * d;
       }
@@ -193,11 +194,8 @@ export function videoClips(
           // One channel at a time, the branch outside the loops: these loops are the stage's own work.
           const from = frame * pixels + c;
           if (relative)
-            for (let p = 0, i = from; p < plane; p++, i += 3) {
-              const a = crops[i]!;
-              const b = crops[i + pixels]!;
-              out[to + p] = ((b - a) / (b + a + 1e-7)) * scale;
-            }
+            for (let p = 0, i = from; p < plane; p++, i += 3)
+              out[to + p] = relativeDifference(crops[i]!, crops[i + pixels]!) * scale;
           else for (let p = 0, i = from; p < plane; p++, i += 3) out[to + p] = crops[i + pixels]! - crops[i]!;
         }
       }
@@ -286,7 +284,9 @@ export async function networkOutputs(
       });
     }
   } finally {
-    spareBatchBuffers.set(bufferLength, [...(spareBatchBuffers.get(bufferLength) ?? []), buffer]);
+    const spare = spareBatchBuffers.get(bufferLength);
+    if (spare) spare.push(buffer);
+    else spareBatchBuffers.set(bufferLength, [buffer]);
   }
   if (activations)
     for (let frame = 0; frame < frames; frame++)
