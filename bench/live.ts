@@ -1,7 +1,7 @@
-import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { resolveTool } from "@hrpipe/media";
 import { median } from "@hrpipe/signal";
+import { timed } from "./process-time.ts";
 import { type BenchResult, machineDescription } from "./report.ts";
 
 const bin = path.join(import.meta.dirname, "..", "apps", "cli", "bin", "hrpipe.js");
@@ -9,14 +9,6 @@ const video = path.resolve(import.meta.dirname, "../../shared/data/ubfc-rppg-dev
 /** rPPG-Toolbox's whole-video reference for subject3 (../shared/fixtures/rppg-toolbox-neural/index.json). */
 const referenceHrBpm = 88.8;
 const durationS = 30;
-
-/** A command's wall and CPU seconds (its children's included), by GNU time. */
-function timed(command: string[]): { stdout: string; wallS: number; cpuS: number } {
-  const child = spawnSync("/usr/bin/time", ["-f", "time %e %U %S", ...command], { encoding: "utf8" });
-  if (child.status !== 0) throw new Error(`${command.join(" ")} exited ${child.status}: ${child.stderr}`);
-  const [, wall, user, system] = /time ([\d.]+) ([\d.]+) ([\d.]+)\s*$/.exec(child.stderr)!;
-  return { stdout: child.stdout, wallS: Number(wall), cpuS: Number(user) + Number(system) };
-}
 
 /**
  * `hrpipe live VIDEO --realtime --duration 30` on a real 640x480 30 fps face video, against ffmpeg

@@ -5,6 +5,7 @@ import { benchEcg } from "./ecg.ts";
 import { benchHrv } from "./hrv.ts";
 import { benchLive } from "./live.ts";
 import { benchLiveMemory } from "./live-memory.ts";
+import { benchLocalRppg } from "./local-rppg.ts";
 import { benchLongVideo } from "./long-video.ts";
 import { benchDecode, benchFace } from "./media.ts";
 import { benchModel } from "./model.ts";
@@ -25,6 +26,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   hrv: benchHrv,
   live: benchLive,
   "live-memory": benchLiveMemory,
+  "local-rppg": benchLocalRppg,
   "long-video": benchLongVideo,
   model: benchModel,
   neural: benchNeural,

@@ -1,4 +1,10 @@
-import { type DecodeOptions, decodeFrames, probeVideo, type VideoInfo } from "@hrpipe/media";
+import {
+  convertsExactlyFromYuv420,
+  type DecodeOptions,
+  decodeFrames,
+  probeVideo,
+  type VideoInfo,
+} from "@hrpipe/media";
 import { type Box, skinMean as boxSkinMean, frameMean, type SkinMean, squareCrop } from "./image.ts";
 import { Picture } from "./picture.ts";
 import { skinArea, skinAreaMean } from "./skin-area.ts";
@@ -44,6 +50,12 @@ export interface FrameWindow {
   originS?: number;
   width: number;
   height: number;
+  /**
+   * Whether the video's pictures convert exactly from their 4:2:0 planes (convertsExactlyFromYuv420):
+   * then frames at the stored size come from ffmpeg as 4:2:0, half the bytes, and only the pixels
+   * the analysis reads are converted.
+   */
+  yuv420?: boolean;
 }
 
 /** Extra width around the face box in a crop: 20%, forehead and chin included. */
@@ -300,7 +312,7 @@ export function analysisSize(
 }
 
 /**
- * The frames of a window of a video file as RGB24 pictures at the size `analysisSide` asks for
+ * The frames of a window of a video file as pictures at the size `analysisSide` asks for
  * (analysisSize: ffmpeg scales by area averaging), each valid until the next is asked for.
  */
 export async function* decodePictures(
@@ -309,8 +321,15 @@ export async function* decodePictures(
   options: Pick<DecodeOptions, "format"> & Pick<AnalyseOptions, "analysisSide"> = {},
 ): AsyncGenerator<Picture> {
   const size = analysisSize(window.width, window.height, options.analysisSide);
+  const { width, height } = size;
+  if (window.yuv420 && width === window.width && height === window.height) {
+    const rgb = new Uint8Array(width * height * 3);
+    const decoded = decodeFrames(file, window, window, { format: options.format, pixelFormat: "yuv420p" });
+    for await (const planes of decoded) yield Picture.fromYuv420(planes, width, height, rgb);
+    return;
+  }
   for await (const frame of decodeFrames(file, window, window, { ...size, format: options.format }))
-    yield new Picture(frame, size.width, size.height);
+    yield new Picture(frame, width, height);
 }
 
 /** The frame window of a whole video. */
@@ -322,6 +341,7 @@ export function wholeVideo(info: VideoInfo): FrameWindow {
     originS: info.originS,
     width: info.width,
     height: info.height,
+    yuv420: convertsExactlyFromYuv420(info),
   };
 }
 

@@ -172,7 +172,8 @@ export interface SkinMean {
  * and the mouth, that pass the skin colour test. Hair, background, eyes and lips are left out.
  */
 export function skinMean(picture: Picture, face: Box): SkinMean {
-  const { rgb, width, height } = picture;
+  const { width, height } = picture;
+  const rgb = picture.rgbOf(face);
   let r = 0;
   let g = 0;
   let b = 0;

@@ -1,3 +1,4 @@
+import { yuv420RowToRgb24 } from "@hrpipe/media";
 import { describe, expect, it } from "vitest";
 import { cropSequence, resizeArea, skinMean } from "../src/image.ts";
 import { Picture } from "../src/picture.ts";
@@ -83,5 +84,50 @@ describe("cropSequence", () => {
     expect(Array.from({ length: 7 }, (_, f) => frames[f * 3])).toEqual([10, 20, 20, 20, 40, 50, 50]);
     // Frame 4: a face again after none; frame 5: the next segment's own face box.
     expect(cuts).toEqual([4, 5]);
+  });
+});
+
+describe("Picture.fromYuv420", () => {
+  const [width, height] = [40, 30];
+  const planes = randomImage(width, height, 7).subarray(0, (width * height * 3) / 2);
+  /** The same frame converted whole, up front. */
+  function converted(): Picture {
+    const rgb = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++) yuv420RowToRgb24(planes, width, height, y, 0, width, rgb);
+    return new Picture(rgb, width, height);
+  }
+  /** A lazy picture over a buffer holding an earlier frame's pixels, which must never show through. */
+  const lazy = () => Picture.fromYuv420(planes, width, height, new Uint8Array(width * height * 3).fill(77));
+
+  it("reads as the frame converted whole, whatever is read first and in whatever order", () => {
+    const whole = converted();
+    const picture = lazy();
+    const box = { x: 5.5, y: 3.2, width: 17.1, height: 12.6 };
+    expect(picture.resized(box, 8, 6)).toEqual(whole.resized(box, 8, 6));
+    const [sums, expected] = [new Float64Array(3), new Float64Array(3)];
+    for (const [y, x0, x1] of [
+      [4, 2, 9],
+      [4, 12, 30],
+      [4, 0, 39],
+      [29, 31, 39],
+      [0, 0, 0],
+    ] as const) {
+      picture.addRun(y, x0, x1, sums);
+      whole.addRun(y, x0, x1, expected);
+    }
+    expect(sums).toEqual(expected);
+    for (const index of [0, 41, 600, width * height - 1, 333])
+      expect(picture.luma(index)).toBe(whole.luma(index));
+    const face = { x: 20, y: 10, width: 15, height: 18 };
+    expect(skinMean(picture, face)).toEqual(skinMean(whole, face));
+    expect(picture.rgb).toEqual(whole.rgb);
+  });
+
+  it("converts only what is read", () => {
+    const picture = lazy();
+    picture.resized({ x: 10, y: 10, width: 4, height: 4 }, 2, 2);
+    const rgb = picture.rgbOf({ x: 0, y: 0, width: 0, height: 0 });
+    expect(rgb[(0 * width + 0) * 3]).toBe(77);
+    expect(rgb[(10 * width + 10) * 3]).toBe(converted().rgb[(10 * width + 10) * 3]);
   });
 });

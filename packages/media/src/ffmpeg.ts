@@ -8,6 +8,7 @@ import type { Readable, Writable } from "node:stream";
 import { promisify } from "node:util";
 import { resolveTool } from "./binaries.ts";
 import { scratchDir } from "./scratch.ts";
+import { yuv420Bytes } from "./yuv.ts";
 
 const execFileAsync = promisify(execFile);
 const openAsync = promisify(open);
@@ -85,7 +86,10 @@ export interface VideoInfo {
   /** Display rotation in degrees (0, 90, 180, 270). */
   rotation: number;
   codec: string;
+  /** ffprobe's names: yuv420p, say; the colour matrix (bt709, smpte170m, unknown...) and range (tv, pc, unknown). */
   pixelFormat: string;
+  colorSpace: string;
+  colorRange: string;
 }
 
 function parseRate(rate: string | undefined): number {
@@ -110,7 +114,7 @@ export async function probeVideo(
     "-select_streams",
     "v:0",
     "-show_entries",
-    "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,duration,pix_fmt:stream_tags=rotate:stream_side_data=rotation:format=duration:packet=pts_time,dts_time,flags",
+    "stream=codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,duration,pix_fmt,color_space,color_range:stream_tags=rotate:stream_side_data=rotation:format=duration:packet=pts_time,dts_time,flags",
     "-of",
     "json",
     ...inputArgs(file),
@@ -130,6 +134,8 @@ export async function probeVideo(
       nb_frames?: string;
       duration?: string;
       pix_fmt?: string;
+      color_space?: string;
+      color_range?: string;
       tags?: { rotate?: string };
       side_data_list?: { rotation?: number }[];
     }[];
@@ -180,6 +186,8 @@ export async function probeVideo(
     rotation,
     codec: stream.codec_name,
     pixelFormat: stream.pix_fmt ?? "unknown",
+    colorSpace: stream.color_space ?? "unknown",
+    colorRange: stream.color_range ?? "unknown",
   };
 }
 
@@ -263,13 +271,18 @@ export interface DecodeOptions {
   height?: number;
   /** The container, where the file is hrpipe's own (the decode stage's Matroska chunks): read as that and nothing else. */
   format?: (typeof videoInputFormats)[number];
+  /**
+   * What each frame holds: RGB24 (default), or the decoder's 4:2:0 planes (yuv420Bytes) where the
+   * caller converts them (yuv420RowToRgb24; only at the stored size, for a convertsExactlyFromYuv420 video).
+   */
+  pixelFormat?: "rgb24" | "yuv420p";
 }
 
 /** How long before a range decodeFrames starts: the longest gap between frames it bridges. */
 const rangeLeadInS = 1;
 
 /**
- * Decodes a frame range to RGB24 frames of width x height x 3 bytes, with backpressure: ffmpeg
+ * Decodes a frame range to RGB24 frames of width x height x 3 bytes (or 4:2:0, `pixelFormat`), with backpressure: ffmpeg
  * waits while the consumer is busy. Every frame arrives in the same buffer, valid until the next one
  * is requested: copy it (`frame.slice()`) to keep it. Frame k is the picture on screen k / fps after
  * frame 0, give or take half a frame: a constant frame-rate file's k-th coded frame; in a
@@ -286,7 +299,10 @@ export async function* decodeFrames(
 ): AsyncGenerator<Uint8Array> {
   const width = options.width ?? size.width;
   const height = options.height ?? size.height;
-  const frameBytes = width * height * 3;
+  const pixelFormat = options.pixelFormat ?? "rgb24";
+  if (pixelFormat === "yuv420p" && (width !== size.width || height !== size.height))
+    throw new Error(`decodeFrames: ${file} can be decoded to yuv420p only at its stored size.`);
+  const frameBytes = pixelFormat === "yuv420p" ? yuv420Bytes(width, height) : width * height * 3;
   // Decoding starts at a keyframe before the range anyway; seeking a second before it also keeps the
   // picture still on screen at the range's start when a variable-rate file has a gap there.
   const firstS = (range.originS ?? 0) + range.firstFrame / range.fps;
@@ -328,7 +344,7 @@ export async function* decodeFrames(
         "-f",
         "rawvideo",
         "-pix_fmt",
-        "rgb24",
+        pixelFormat,
         "-y",
         fifo,
       ],

@@ -2,3 +2,4 @@ export * from "./binaries.ts";
 export * from "./ffmpeg.ts";
 export * from "./live.ts";
 export * from "./scratch.ts";
+export * from "./yuv.ts";

@@ -1,0 +1,101 @@
+/**
+ * The decoder's own pictures, 8-bit YUV 4:2:0, converted to RGB24 exactly as ffmpeg converts them.
+ * Through a pipe, RGB24 costs twice the bytes of 4:2:0 and ffmpeg's conversion of every pixel, for
+ * pictures of which the face analysis reads a face's worth; carried as 4:2:0 and converted where they
+ * are read, the RGB values are the same to the bit (test: packages/media/test/yuv.test.ts), so every
+ * trace and estimate is too.
+ */
+
+/**
+ * ffmpeg's conversion (libswscale's unscaled 4:2:0 to RGB24, BT.601 limited range) in its own 16-bit
+ * fixed point: each term is the high half of (sample * 8 - offset) x coefficient, and R, G and B are
+ * sums of a luma and chroma terms clamped to 0..255, each chroma sample serving a 2 x 2 block. The coefficients
+ * are BT.601's in units of 2^-13 (1.164 -> 9539, 1.596 -> 13075, 2.017 -> 16525, -0.392 -> -3209,
+ * -0.813 -> -6660), checked on all 2^24 YUV triples against ffmpeg 5.1.
+ */
+function term(sample: number, offset: number, coefficient: number): number {
+  return Math.floor(((sample * 8 - offset) * coefficient) / 65536);
+}
+
+const lumaTerm = Int16Array.from({ length: 256 }, (_, y) => term(y, 128, 9539));
+const redFromV = Int16Array.from({ length: 256 }, (_, v) => term(v, 1024, 13075));
+const greenFromU = Int16Array.from({ length: 256 }, (_, u) => term(u, 1024, -3209));
+const greenFromV = Int16Array.from({ length: 256 }, (_, v) => term(v, 1024, -6660));
+const blueFromU = Int16Array.from({ length: 256 }, (_, u) => term(u, 1024, 16525));
+
+/** What ffprobe says of a video stream's pictures (VideoInfo). */
+export interface PictureFormat {
+  width: number;
+  height: number;
+  rotation: number;
+  pixelFormat: string;
+  colorSpace: string;
+  colorRange: string;
+}
+
+/**
+ * Whether a stream's pictures can be carried as 4:2:0 and converted here to the RGB24 ffmpeg would
+ * give: 8-bit 4:2:0 of even size, BT.601 (or unspecified, which ffmpeg reads as BT.601) limited
+ * range, shown unrotated. Others (BT.709, full range, 4:2:2, a rotation) are converted by ffmpeg.
+ */
+export function convertsExactlyFromYuv420(format: PictureFormat): boolean {
+  return (
+    format.pixelFormat === "yuv420p" &&
+    ["unknown", "smpte170m", "bt470bg"].includes(format.colorSpace) &&
+    ["unknown", "tv"].includes(format.colorRange) &&
+    format.rotation === 0 &&
+    format.width % 2 === 0 &&
+    format.height % 2 === 0
+  );
+}
+
+/** Bytes of a width x height 4:2:0 picture: the Y plane, then the U and V planes at half size each way. */
+export function yuv420Bytes(width: number, height: number): number {
+  return width * height + 2 * (width / 2) * (height / 2);
+}
+
+/** Clamps a sum of terms to 0..255 as ffmpeg's saturating pack does: index sum + clampOffset. */
+const clampOffset = 512;
+const clampTo8Bit = Uint8Array.from({ length: 1536 }, (_, i) => Math.max(0, Math.min(255, i - clampOffset)));
+const offsetLumaTerm = Int32Array.from(lumaTerm, (value) => value + clampOffset);
+
+/**
+ * Writes the RGB24 of pixels x0..x1 - 1 of row y of a 4:2:0 picture (planes Y, U, V one after the
+ * other, as ffmpeg's yuv420p rawvideo) into `rgb` (width x height x 3, the same pixel positions).
+ */
+export function yuv420RowToRgb24(
+  planes: Uint8Array,
+  width: number,
+  height: number,
+  y: number,
+  x0: number,
+  x1: number,
+  rgb: Uint8Array,
+): void {
+  const chromaWidth = width / 2;
+  const lumaRow = y * width;
+  const uRow = width * height + (y >> 1) * chromaWidth;
+  const vRow = uRow + chromaWidth * (height / 2);
+  // Two pixels a chroma sample: its terms are looked up once for both (3 ns a pixel against 4.5);
+  // an odd first or last pixel is the first or last of a pair of one.
+  let x = x0 - (x0 % 2);
+  for (let p = (lumaRow + x) * 3; x < x1; x += 2, p += 6) {
+    const u = planes[uRow + (x >> 1)]!;
+    const v = planes[vRow + (x >> 1)]!;
+    const red = redFromV[v]!;
+    const green = greenFromU[u]! + greenFromV[v]!;
+    const blue = blueFromU[u]!;
+    const luma0 = offsetLumaTerm[planes[lumaRow + x]!]!;
+    const luma1 = offsetLumaTerm[planes[lumaRow + x + 1]!]!;
+    if (x >= x0) {
+      rgb[p] = clampTo8Bit[luma0 + red]!;
+      rgb[p + 1] = clampTo8Bit[luma0 + green]!;
+      rgb[p + 2] = clampTo8Bit[luma0 + blue]!;
+    }
+    if (x + 1 < x1) {
+      rgb[p + 3] = clampTo8Bit[luma1 + red]!;
+      rgb[p + 4] = clampTo8Bit[luma1 + green]!;
+      rgb[p + 5] = clampTo8Bit[luma1 + blue]!;
+    }
+  }
+}

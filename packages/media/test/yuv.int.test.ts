@@ -1,0 +1,89 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeFrames, probeVideo, VideoEncoder } from "../src/ffmpeg.ts";
+import { convertsExactlyFromYuv420, yuv420RowToRgb24 } from "../src/yuv.ts";
+
+const ubfcVideo = path.resolve(import.meta.dirname, "../../../../shared/data/ubfc-rppg-dev/subject3/vid.mp4");
+
+/** The first `frameCount` frames of a file decoded as ffmpeg's RGB24 and as 4:2:0 converted here, frame by frame. */
+async function bothWays(file: string, frameCount: number) {
+  const info = await probeVideo(file);
+  const range = { firstFrame: 0, frameCount, fps: info.fps };
+  const size = { width: info.width, height: info.height };
+  const ffmpegRgb: Uint8Array[] = [];
+  for await (const frame of decodeFrames(file, range, size)) ffmpegRgb.push(frame.slice());
+  const converted: Uint8Array[] = [];
+  for await (const planes of decodeFrames(file, range, size, { pixelFormat: "yuv420p" })) {
+    const rgb = new Uint8Array(size.width * size.height * 3);
+    for (let y = 0; y < size.height; y++)
+      yuv420RowToRgb24(planes, size.width, size.height, y, 0, size.width, rgb);
+    converted.push(rgb);
+  }
+  return { info, ffmpegRgb, converted };
+}
+
+/** How many bytes of two frame lists differ. */
+function differingBytes(a: Uint8Array[], b: Uint8Array[]): number {
+  let count = 0;
+  for (const [k, frame] of a.entries())
+    for (let i = 0; i < frame.length; i++) if (frame[i] !== b[k]![i]) count++;
+  return count;
+}
+
+describe("4:2:0 frames converted where they are read", () => {
+  let dir: string;
+  let colours: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hrpipe-yuv-test-"));
+    colours = path.join(dir, "colours.mp4");
+    // Saturated ramps of every channel and their mixtures: conversions clamp at both ends here.
+    const size = { width: 96, height: 64 };
+    const encoder = new VideoEncoder(colours, { ...size, fps: 25, crf: 0 });
+    for (let k = 0; k < 4; k++) {
+      const frame = new Uint8Array(size.width * size.height * 3);
+      for (let y = 0; y < size.height; y++)
+        for (let x = 0; x < size.width; x++) {
+          const p = (y * size.width + x) * 3;
+          frame[p] = (x * 255) / (size.width - 1);
+          frame[p + 1] = ((y + 16 * k) * 255) / (size.height + 47);
+          frame[p + 2] = ((x + y) % 2) * 255;
+        }
+      await encoder.write(frame);
+    }
+    await encoder.close();
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("are ffmpeg's own RGB24 to the bit, saturated colours included", async () => {
+    const { info, ffmpegRgb, converted } = await bothWays(colours, 4);
+    expect(convertsExactlyFromYuv420(info)).toBe(true);
+    expect(converted).toHaveLength(4);
+    expect(differingBytes(converted, ffmpegRgb)).toBe(0);
+  });
+
+  it("are ffmpeg's own RGB24 to the bit on a real compressed face video (UBFC-rPPG subject3)", async () => {
+    const { info, ffmpegRgb, converted } = await bothWays(ubfcVideo, 30);
+    expect(convertsExactlyFromYuv420(info)).toBe(true);
+    expect(differingBytes(converted, ffmpegRgb)).toBe(0);
+  });
+
+  it("are used only for pictures ffmpeg reads as BT.601 limited-range 4:2:0, unrotated and of even size", () => {
+    const ubfc = {
+      width: 640,
+      height: 480,
+      rotation: 0,
+      pixelFormat: "yuv420p",
+      colorSpace: "unknown",
+      colorRange: "unknown",
+    };
+    expect(convertsExactlyFromYuv420(ubfc)).toBe(true);
+    expect(convertsExactlyFromYuv420({ ...ubfc, colorSpace: "smpte170m", colorRange: "tv" })).toBe(true);
+    expect(convertsExactlyFromYuv420({ ...ubfc, colorSpace: "bt709" })).toBe(false);
+    expect(convertsExactlyFromYuv420({ ...ubfc, pixelFormat: "yuvj420p", colorRange: "pc" })).toBe(false);
+    expect(convertsExactlyFromYuv420({ ...ubfc, pixelFormat: "yuv422p" })).toBe(false);
+    expect(convertsExactlyFromYuv420({ ...ubfc, rotation: 90 })).toBe(false);
+    expect(convertsExactlyFromYuv420({ ...ubfc, width: 641 })).toBe(false);
+  });
+});
