@@ -263,6 +263,7 @@ export const decodeLink: StageLink<"decode"> = {
           fps: result.fps,
           width: result.width,
           height: result.height,
+          ...(result.yuv420 ? { yuv420: true } : {}),
           options: payload.face,
           ...(payload.features ? { features: payload.features } : {}),
         },

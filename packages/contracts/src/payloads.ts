@@ -272,6 +272,11 @@ export const facePayloadSchema = z.object({
   fps: z.number().positive(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
+  /**
+   * The video's pictures convert exactly from 4:2:0 (convertsExactlyFromYuv420 in @hrpipe/media): the
+   * chunk is decoded to 4:2:0, half the bytes of RGB24, and converted where the analysis reads it.
+   */
+  yuv420: z.boolean().optional(),
   options: faceOptionsSchema.default(faceOptionsSchema.parse({})),
   /** Present when the CNN trains or tests on this video: the face job adds the segment's features job. */
   features: featuresOptionsSchema.optional(),

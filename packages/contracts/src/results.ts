@@ -39,6 +39,8 @@ export const decodeResultSchema = z.object({
   frameCount: z.number().int(),
   width: z.number().int(),
   height: z.number().int(),
+  /** Whether its pictures are carried to the face stage as 4:2:0 (convertsExactlyFromYuv420 in @hrpipe/media). */
+  yuv420: z.boolean().optional(),
   /** Every segment of the video. */
   segments: z.array(segmentSchema),
   /** Segments whose shards already existed (no face job was needed). */

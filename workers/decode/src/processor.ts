@@ -16,6 +16,7 @@ import {
 } from "@hrpipe/contracts";
 import { readReference, recordedFrameRateHz } from "@hrpipe/datasets";
 import {
+  convertsExactlyFromYuv420,
   copySegment,
   encodeImageSequence,
   MediaError,
@@ -237,6 +238,7 @@ export async function processDecodeJob(
       frameCount: info.frameCount,
       width: info.width,
       height: info.height,
+      yuv420: convertsExactlyFromYuv420(info),
       segments: plans.map(({ segment, firstFrame, frameCount }) => ({ segment, firstFrame, frameCount })),
       chunkCount: chunks.length,
       chunks: chunks.map(({ segment, firstFrame, frameCount, chunkKey, chunkSha256, bytes }) => ({

@@ -152,6 +152,49 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     expect(await storage.exists("frames/h1/P01/4/0000.mov")).toBe(false);
   }, 120_000);
 
+  it("gives the same shards from a chunk carried as 4:2:0 as from ffmpeg's RGB24 (decode's yuv420)", async () => {
+    const info = await probeVideo(source);
+    const chunk = path.join(dir, "chunk-yuv.mkv");
+    await copySegment(source, chunk, 0, info.durationS);
+    const bytes = await readFile(chunk);
+    // At its stored size (720p, not the 640x360 default analysis size): the one 4:2:0 is carried at.
+    const fullSize = { ...options, analysisSide: 0 };
+    const shards = async (facesHash: string, yuv420: boolean) => {
+      const chunkKey = `frames/${facesHash}/P02/4/0000.mkv`;
+      await storage.put(chunkKey, bytes);
+      const result = await processFaceJob(
+        {
+          participant: "P02",
+          videoId: "4",
+          facesHash,
+          segment: 0,
+          chunkKey,
+          chunkSha256: createHash("sha256").update(bytes).digest("hex"),
+          firstFrame: 50,
+          frameCount: 40,
+          fps: info.fps,
+          width: info.width,
+          height: info.height,
+          ...(yuv420 ? { yuv420 } : {}),
+          options: fullSize,
+        },
+        { storage, analyser },
+      );
+      const faces = decodeSafetensors(await storage.get(result.facesKey));
+      const traces = decodeSafetensors(await storage.get(result.tracesKey));
+      return {
+        images: getTensor(faces, "images", "U8").data,
+        box: Array.from(getTensor(faces, "box", "F32").data),
+        rgb: Array.from(getTensor(traces, "rgb", "F32").data),
+      };
+    };
+    const [rgb24, yuv420] = [await shards("h2", false), await shards("h3", true)];
+    expect(yuv420.rgb.filter(Number.isFinite).length).toBeGreaterThan(100);
+    expect(yuv420.rgb).toEqual(rgb24.rgb);
+    expect(yuv420.box).toEqual(rgb24.box);
+    expect(Buffer.compare(Buffer.from(yuv420.images), Buffer.from(rgb24.images))).toBe(0);
+  }, 120_000);
+
   /** A face job of participant P09 on a 1-s 320x240 segment, its chunk stored first with its SHA-256. */
   async function faceJobOnChunk(
     input: { videoId: string; facesHash: string; chunkKey: string },
