@@ -188,7 +188,7 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
         rgb: Array.from(getTensor(traces, "rgb", "F32").data),
       };
     };
-    const [rgb24, yuv420] = [await shards("h2", false), await shards("h3", true)];
+    const [rgb24, yuv420] = [await shards("rgb24", false), await shards("yuv420", true)];
     expect(yuv420.rgb.filter(Number.isFinite).length).toBeGreaterThan(100);
     expect(yuv420.rgb).toEqual(rgb24.rgb);
     expect(yuv420.box).toEqual(rgb24.box);
