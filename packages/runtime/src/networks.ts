@@ -17,16 +17,22 @@ import type { Storage } from "./storage/index.ts";
 export async function resolveNetworks(storage: Storage, names: readonly string[]): Promise<NetworkRef[]> {
   const networks: NetworkRef[] = [];
   for (const name of names) {
-    const key = artifactKeys.neuralModelName(name);
-    if (!(await storage.exists(key)))
+    const model = await readNamedNetwork(storage, name);
+    if (!model)
       throw new BadInputError(
         `--neural ${name}: no model of that name in ${storage.url}; import it with hrpipe model import FILE.pth --arch physnet --name ${name} (hrpipe model list shows the installed ones).`,
       );
-    const { hash } = await readArtifact(storage, key, neuralModelNameSchema);
-    const model = await readNeuralModel(storage, hash);
-    networks.push({ name, hash, architecture: model.architecture, trainedOn: model.trainedOn });
+    networks.push({ name, hash: model.hash, architecture: model.architecture, trainedOn: model.trainedOn });
   }
   return networks;
+}
+
+/** The network a name points to now (models/names/<name>.json), or undefined where no model has that name. */
+export async function readNamedNetwork(storage: Storage, name: string): Promise<NeuralModel | undefined> {
+  const key = artifactKeys.neuralModelName(name);
+  if (!(await storage.exists(key))) return undefined;
+  const { hash } = await readArtifact(storage, key, neuralModelNameSchema);
+  return readNeuralModel(storage, hash);
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   LandmarkDetector,
   skinArea,
   squareCrop,
+  wholeVideo,
 } from "@hrpipe/face";
 import { probeVideo } from "@hrpipe/media";
 import { planSegments } from "@hrpipe/worker-decode";
@@ -133,14 +134,7 @@ export async function facesCommand(video: string, options: FacesCommandOptions):
   let facesFound = 0;
   const started = performance.now();
   for (const plan of plans) {
-    const window = {
-      firstFrame: plan.firstFrame,
-      frameCount: plan.frameCount,
-      fps: info.fps,
-      originS: info.originS,
-      width: info.width,
-      height: info.height,
-    };
+    const window = { ...wholeVideo(info), firstFrame: plan.firstFrame, frameCount: plan.frameCount };
     const analysis = await analyseFaces(
       decodePictures(video, window, faceOptions),
       window,

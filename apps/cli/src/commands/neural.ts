@@ -26,8 +26,7 @@ import {
 import {
   BadInputError,
   openStorage,
-  readArtifact,
-  readNeuralModel,
+  readNamedNetwork,
   type Storage,
   writeArtifact,
 } from "@hrpipe/runtime/storage";
@@ -149,15 +148,14 @@ export async function videoNetworkOutputs(
 }
 
 async function readModel(storage: Storage, name: string): Promise<NeuralModel> {
-  const key = artifactKeys.neuralModelName(name);
-  if (!(await storage.exists(key)))
+  const model = await readNamedNetwork(storage, name).catch((error: unknown) => {
+    throw error instanceof BadInputError ? new UserError(error.message) : error;
+  });
+  if (!model)
     throw new UserError(
       `no model named ${name} in ${storage.url}; hrpipe model list shows the installed ones.`,
     );
-  const { hash } = await readArtifact(storage, key, neuralModelNameSchema);
-  return readNeuralModel(storage, hash).catch((error: unknown) => {
-    throw error instanceof BadInputError ? new UserError(error.message) : error;
-  });
+  return model;
 }
 
 /** `hrpipe model list`: every imported network, by name. */

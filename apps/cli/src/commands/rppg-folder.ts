@@ -4,7 +4,6 @@ import {
   type EstimatorName,
   jobIds,
   loadConfig,
-  neuralModelNameSchema,
   newRunId,
   type VideoEstimate,
   type VideoReport,
@@ -15,8 +14,8 @@ import {
   createLogger,
   FileStorage,
   InlineRunner,
-  readArtifact,
   readManifest,
+  readNamedNetwork,
   type Storage,
 } from "@hrpipe/runtime";
 import { agreement, bandAgreement } from "@hrpipe/signal";
@@ -105,7 +104,12 @@ export async function rppgFolder(
 async function copyModels(from: Storage, to: Storage, names: string[]): Promise<void> {
   for (const name of names) {
     const nameKey = artifactKeys.neuralModelName(name);
-    const { hash } = await readArtifact(from, nameKey, neuralModelNameSchema);
+    const model = await readNamedNetwork(from, name);
+    if (!model)
+      throw new UserError(
+        `no model named ${name} in ${from.url}; hrpipe model list shows the installed ones.`,
+      );
+    const { hash } = model;
     for (const file of ["model.onnx", "weights.safetensors", "model.json"] as const)
       await to.put(
         artifactKeys.neuralModel(hash, file),
