@@ -109,8 +109,12 @@ export const addresses = {
     contentHash({
       source: input.sourceSha256,
       frameRateHz: input.frameRateHz,
-      // keepChunks decides only whether a transient file is deleted: it never changes a shard.
-      options: { decode: input.decode, face: { ...input.face, keepChunks: undefined } },
+      // keepChunks decides only whether a transient file is deleted: it never changes a shard. Crops
+      // count only where left out, so that shards written before the option existed keep their address.
+      options: {
+        decode: input.decode,
+        face: { ...input.face, keepChunks: undefined, crops: input.face.crops === false ? false : undefined },
+      },
       versions: { chunks: versions.chunks, faces: versions.faces },
     }),
   features: (

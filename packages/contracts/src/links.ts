@@ -110,7 +110,7 @@ export function plannedJobs(manifest: RunManifest): LinkedJob[] {
           ...(video.imageSequence ? { imageSequence: true } : {}),
           ...(video.path && video.path !== video.videoKey ? { videoName: video.path } : {}),
           options: options.decode,
-          face: options.face,
+          face: { ...options.face, crops: options.cnn !== "none" || manifest.networks.length > 0 },
           // The CNN trains and tests on videos with a reference; an inference-only video needs no features.
           ...(options.cnn === "densenet" && hasReference(manifest, video)
             ? { features: options.features }

@@ -110,6 +110,12 @@ export const faceOptionsSchema = z.object({
   landmarkEvery: z.number().int().min(1).max(8).default(2),
   cropSize: z.number().int().min(16).max(512).default(128),
   /**
+   * Keep a cropSize crop of every frame with a face in the faces shard: what the imported networks and
+   * the CNN read. A run with neither (plannedJobs) keeps none: the rPPG methods read the traces only,
+   * and the crops cost a third of the face stage's CPU and 49 KB a frame of storage.
+   */
+  crops: z.boolean().default(true),
+  /**
    * The longer side frames are analysed at, at least: a larger video is decoded at the largest integer
    * fraction of its size that keeps its longer side at or above this (1280x720 at 640x360, 1920x1080
    * at 640x360), boxes and landmarks mapped back to its own pixels. A face filling 40% of a 640x360

@@ -139,6 +139,7 @@ export const runFieldsWithoutFlag: Readonly<Record<string, string>> = {
   "face.landmarkEvery": "a speed setting chosen on the development videos (BENCHMARKS.md)",
   "face.cropSize": "the study's 128 x 128 crops",
   "face.keepChunks": "for debugging a decode; chunks are transient",
+  "face.crops": "set by the run: kept where --neural or --cnn reads them",
   "train.batchSize": "the study's 32",
   "train.validationSplit": "the study's 80/20 split",
   "train.seed": "fixed, so that a run is reproducible",

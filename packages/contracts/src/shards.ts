@@ -24,7 +24,7 @@ export interface FaceShardContext {
 
 /** The crops of the frames that show a face. */
 export interface FacesShard {
-  /** [faces, cropSize, cropSize, 3] RGB. */
+  /** [faces, cropSize, cropSize, 3] RGB; empty, with cropSize 0, where the run kept no crops (face option crops). */
   images: Uint8Array;
   cropSize: number;
   frameIndex: Int32Array;
@@ -66,9 +66,14 @@ export function encodeFacesShard(shard: FacesShard, context: FaceShardContext): 
   );
 }
 
+/** A faces shard's crops and boxes; a shard written without crops is refused, naming it: only the crops' readers decode one. */
 export function decodeFacesShard(bytes: Uint8Array, source: string): FacesShard {
   const file = decodeSafetensors(bytes, source);
   const images = getTensor(file, "images", "U8", 4);
+  if (images.shape[0]! > 0 && images.shape[1] === 0)
+    throw new Error(
+      `${source} holds no face crops (its run read the traces only); a run with --neural or --cnn writes faces with crops under another address.`,
+    );
   return {
     images: images.data,
     cropSize: images.shape[1]!,

@@ -105,6 +105,7 @@ describe("content addresses", () => {
       addresses.faces({ ...facesInput, face: { ...face, detectEvery: 4 } }),
       addresses.faces({ ...facesInput, face: { ...face, detector: "ssd" } }),
       addresses.faces({ ...facesInput, face: { ...face, cropSize: 64 } }),
+      addresses.faces({ ...facesInput, face: { ...face, crops: false } }),
       addresses.faces(facesInput, { ...formatVersions, chunks: formatVersions.chunks + 1 }),
       addresses.faces(facesInput, { ...formatVersions, faces: formatVersions.faces + 1 }),
     ];
@@ -113,6 +114,10 @@ describe("content addresses", () => {
     // Unchanged inputs give the same address, and keepChunks (a clean-up choice) changes no shard.
     expect(addresses.faces({ ...facesInput })).toBe(base);
     expect(addresses.faces({ ...facesInput, face: { ...face, keepChunks: true } })).toBe(base);
+    // Crops kept (the default) is the address shards had before the option existed.
+    const { crops: _, ...withoutCropsOption } = face;
+    expect(face.crops).toBe(true);
+    expect(addresses.faces({ ...facesInput, face: withoutCropsOption as typeof face })).toBe(base);
     // Versions of other families do not invalidate faces.
     expect(addresses.faces(facesInput, { ...formatVersions, labels: 99, head: 99 })).toBe(base);
   });

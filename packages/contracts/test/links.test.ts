@@ -144,8 +144,10 @@ describe("ingest's links (plan -> the run's jobs, gather -> its training), pure"
     expect(links.gathered.map((job) => job.jobId)).toEqual(["labels.r1.P01", "decode.r1.P01.4"]);
     expect(links.resumeWith).toEqual({ ...payload, step: "gather" });
     expect(links.flow).toBeUndefined();
-    // No CNN unless asked (--cnn densenet): the decode job leads to no features jobs.
+    // No CNN unless asked (--cnn densenet): the decode job leads to no features jobs, and with no
+    // network either, its face jobs keep no crops.
     expect("features" in links.gathered[1]!.payload).toBe(false);
+    expect(parsePayload("decode", links.gathered[1]!.payload).face.crops).toBe(false);
     const withCnn = stageGraph.ingest.links.jobs(payload, {
       runId: "r1",
       state: "planned",
@@ -153,6 +155,19 @@ describe("ingest's links (plan -> the run's jobs, gather -> its training), pure"
       manifest: { ...planned, options: { ...planned.options, cnn: "densenet" } },
     });
     expect(parsePayload("decode", withCnn.gathered[1]!.payload).features).toEqual(planned.options.features);
+    expect(parsePayload("decode", withCnn.gathered[1]!.payload).face.crops).toBe(true);
+    const withNetwork = stageGraph.ingest.links.jobs(payload, {
+      runId: "r1",
+      state: "planned",
+      reused: false,
+      manifest: {
+        ...planned,
+        networks: [
+          { name: "physnet-pure", hash: "abc", architecture: "physnet" as const, trainedOn: "PURE" },
+        ],
+      },
+    });
+    expect(parsePayload("decode", withNetwork.gathered[1]!.payload).face.crops).toBe(true);
   });
 
   it("gather: a train -> eval chain per protocol that can be evaluated, under one report job", () => {

@@ -96,7 +96,10 @@ export async function processFaceJob(input: FaceJobInput, context: FaceJobContex
     );
     await storage.put(
       facesKey,
-      encodeFacesShard({ ...analysis, cropSize: input.options.cropSize }, shardContext),
+      encodeFacesShard(
+        { ...analysis, cropSize: input.options.crops ? input.options.cropSize : 0 },
+        shardContext,
+      ),
     );
     await removeChunk();
     context.logger?.info(

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { decodeSafetensors, faceOptionsSchema, getTensor } from "@hrpipe/contracts";
+import { decodeFacesShard, decodeSafetensors, faceOptionsSchema, getTensor } from "@hrpipe/contracts";
 import {
   analyseFaces,
   analyseVideo,
@@ -193,6 +193,47 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     expect(yuv420.rgb).toEqual(rgb24.rgb);
     expect(yuv420.box).toEqual(rgb24.box);
     expect(Buffer.compare(Buffer.from(yuv420.images), Buffer.from(rgb24.images))).toBe(0);
+  }, 120_000);
+
+  it("without crops (a run no network reads) writes the same traces and a faces shard its readers refuse", async () => {
+    const info = await probeVideo(source);
+    const chunk = path.join(dir, "chunk-crops.mkv");
+    await copySegment(source, chunk, 0, info.durationS);
+    const bytes = await readFile(chunk);
+    const job = async (facesHash: string, crops: boolean) => {
+      const chunkKey = `frames/${facesHash}/P03/4/0000.mkv`;
+      await storage.put(chunkKey, bytes);
+      return processFaceJob(
+        {
+          participant: "P03",
+          videoId: "4",
+          facesHash,
+          segment: 0,
+          chunkKey,
+          chunkSha256: createHash("sha256").update(bytes).digest("hex"),
+          firstFrame: 50,
+          frameCount: 30,
+          fps: info.fps,
+          width: info.width,
+          height: info.height,
+          options: { ...options, crops },
+        },
+        { storage, analyser },
+      );
+    };
+    const [withCrops, without] = [await job("crops", true), await job("nocrops", false)];
+    const traces = async (key: string) =>
+      Array.from(getTensor(decodeSafetensors(await storage.get(key)), "rgb", "F32").data);
+    expect(await traces(without.tracesKey)).toEqual(await traces(withCrops.tracesKey));
+    expect(without.facesFound).toBe(withCrops.facesFound);
+    const faces = decodeSafetensors(await storage.get(without.facesKey));
+    expect(getTensor(faces, "images", "U8").shape).toEqual([without.facesFound, 0, 0, 3]);
+    expect(getTensor(faces, "box", "F32").shape).toEqual([without.facesFound, 4]);
+    const stored = await storage.get(without.facesKey);
+    expect(() => decodeFacesShard(stored, without.facesKey)).toThrow(
+      /faces\/nocrops\/P03\/4\/0000\.safetensors holds no face crops .*--neural or --cnn/,
+    );
+    expect(decodeFacesShard(await storage.get(withCrops.facesKey), withCrops.facesKey).cropSize).toBe(128);
   }, 120_000);
 
   /** A face job of participant P09 on a 1-s 320x240 segment, its chunk stored first with its SHA-256. */
