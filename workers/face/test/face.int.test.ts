@@ -152,34 +152,42 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     expect(await storage.exists("frames/h1/P01/4/0000.mov")).toBe(false);
   }, 120_000);
 
-  it("gives the same shards from a chunk carried as 4:2:0 as from ffmpeg's RGB24 (decode's yuv420)", async () => {
+  /**
+   * A face job of participant P02 on frames 50-89 of the source, its chunk copied as the decode stage
+   * does and stored under `facesHash` first; `change` adds to the payload.
+   */
+  async function faceJobOnSource(facesHash: string, change: Partial<Parameters<typeof processFaceJob>[0]>) {
     const info = await probeVideo(source);
-    const chunk = path.join(dir, "chunk-yuv.mkv");
+    const chunk = path.join(dir, `chunk-${facesHash}.mkv`);
     await copySegment(source, chunk, 0, info.durationS);
     const bytes = await readFile(chunk);
+    const chunkKey = `frames/${facesHash}/P02/4/0000.mkv`;
+    await storage.put(chunkKey, bytes);
+    return processFaceJob(
+      {
+        participant: "P02",
+        videoId: "4",
+        facesHash,
+        segment: 0,
+        chunkKey,
+        chunkSha256: createHash("sha256").update(bytes).digest("hex"),
+        firstFrame: 50,
+        frameCount: 40,
+        fps: info.fps,
+        width: info.width,
+        height: info.height,
+        options,
+        ...change,
+      },
+      { storage, analyser },
+    );
+  }
+
+  it("gives the same shards from a chunk carried as 4:2:0 as from ffmpeg's RGB24 (decode's yuv420)", async () => {
     // At its stored size (720p, not the 640x360 default analysis size): the one 4:2:0 is carried at.
     const fullSize = { ...options, analysisSide: 0 };
     const shards = async (facesHash: string, yuv420: boolean) => {
-      const chunkKey = `frames/${facesHash}/P02/4/0000.mkv`;
-      await storage.put(chunkKey, bytes);
-      const result = await processFaceJob(
-        {
-          participant: "P02",
-          videoId: "4",
-          facesHash,
-          segment: 0,
-          chunkKey,
-          chunkSha256: createHash("sha256").update(bytes).digest("hex"),
-          firstFrame: 50,
-          frameCount: 40,
-          fps: info.fps,
-          width: info.width,
-          height: info.height,
-          ...(yuv420 ? { yuv420 } : {}),
-          options: fullSize,
-        },
-        { storage, analyser },
-      );
+      const result = await faceJobOnSource(facesHash, { options: fullSize, ...(yuv420 ? { yuv420 } : {}) });
       const faces = decodeSafetensors(await storage.get(result.facesKey));
       const traces = decodeSafetensors(await storage.get(result.tracesKey));
       return {
@@ -196,32 +204,8 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
   }, 120_000);
 
   it("without crops (a run no network reads) writes the same traces and a faces shard its readers refuse", async () => {
-    const info = await probeVideo(source);
-    const chunk = path.join(dir, "chunk-crops.mkv");
-    await copySegment(source, chunk, 0, info.durationS);
-    const bytes = await readFile(chunk);
-    const job = async (facesHash: string, crops: boolean) => {
-      const chunkKey = `frames/${facesHash}/P03/4/0000.mkv`;
-      await storage.put(chunkKey, bytes);
-      return processFaceJob(
-        {
-          participant: "P03",
-          videoId: "4",
-          facesHash,
-          segment: 0,
-          chunkKey,
-          chunkSha256: createHash("sha256").update(bytes).digest("hex"),
-          firstFrame: 50,
-          frameCount: 30,
-          fps: info.fps,
-          width: info.width,
-          height: info.height,
-          options: { ...options, crops },
-        },
-        { storage, analyser },
-      );
-    };
-    const [withCrops, without] = [await job("crops", true), await job("nocrops", false)];
+    const withCrops = await faceJobOnSource("crops", {});
+    const without = await faceJobOnSource("nocrops", { options: { ...options, crops: false } });
     const traces = async (key: string) =>
       Array.from(getTensor(decodeSafetensors(await storage.get(key)), "rgb", "F32").data);
     expect(await traces(without.tracesKey)).toEqual(await traces(withCrops.tracesKey));
@@ -231,7 +215,7 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     expect(getTensor(faces, "box", "F32").shape).toEqual([without.facesFound, 4]);
     const stored = await storage.get(without.facesKey);
     expect(() => decodeFacesShard(stored, without.facesKey)).toThrow(
-      /faces\/nocrops\/P03\/4\/0000\.safetensors holds no face crops .*--neural or --cnn/,
+      /faces\/nocrops\/P02\/4\/0000\.safetensors holds no face crops .*--neural or --cnn/,
     );
     expect(decodeFacesShard(await storage.get(withCrops.facesKey), withCrops.facesKey).cropSize).toBe(128);
   }, 120_000);
