@@ -1,8 +1,10 @@
+import type { VideoInfo } from "./ffmpeg.ts";
+
 /**
  * The decoder's own pictures, 8-bit YUV 4:2:0, converted to RGB24 exactly as ffmpeg converts them.
  * Through a pipe, RGB24 costs twice the bytes of 4:2:0 and ffmpeg's conversion of every pixel, for
  * pictures of which the face analysis reads a face's worth; carried as 4:2:0 and converted where they
- * are read, the RGB values are the same to the bit (test: packages/media/test/yuv.test.ts), so every
+ * are read, the RGB values are the same to the bit (test: packages/media/test/yuv.int.test.ts), so every
  * trace and estimate is too.
  */
 
@@ -23,22 +25,14 @@ const greenFromU = Int16Array.from({ length: 256 }, (_, u) => term(u, 1024, -320
 const greenFromV = Int16Array.from({ length: 256 }, (_, v) => term(v, 1024, -6660));
 const blueFromU = Int16Array.from({ length: 256 }, (_, u) => term(u, 1024, 16525));
 
-/** What ffprobe says of a video stream's pictures (VideoInfo). */
-export interface PictureFormat {
-  width: number;
-  height: number;
-  rotation: number;
-  pixelFormat: string;
-  colorSpace: string;
-  colorRange: string;
-}
-
 /**
  * Whether a stream's pictures can be carried as 4:2:0 and converted here to the RGB24 ffmpeg would
  * give: 8-bit 4:2:0 of even size, BT.601 (or unspecified, which ffmpeg reads as BT.601) limited
  * range, shown unrotated. Others (BT.709, full range, 4:2:2, a rotation) are converted by ffmpeg.
  */
-export function convertsExactlyFromYuv420(format: PictureFormat): boolean {
+export function convertsExactlyFromYuv420(
+  format: Pick<VideoInfo, "width" | "height" | "rotation" | "pixelFormat" | "colorSpace" | "colorRange">,
+): boolean {
   return (
     format.pixelFormat === "yuv420p" &&
     ["unknown", "smpte170m", "bt470bg"].includes(format.colorSpace) &&

@@ -135,7 +135,7 @@ export async function videoNetworkOutputs(
   crops: { images: Uint8Array; frameIndex: Int32Array; side: number },
   frames: number,
 ): Promise<VideoNetworkOutputs | undefined> {
-  const model = await readModel(storage, name);
+  const model = await readInstalledModel(storage, name);
   const session = await NetworkSession.create(
     await storage.get(artifactKeys.neuralModel(model.hash, "model.onnx")),
   );
@@ -147,7 +147,8 @@ export async function videoNetworkOutputs(
   }
 }
 
-async function readModel(storage: Storage, name: string): Promise<NeuralModel> {
+/** The imported network a name points to, or a user error naming the name and the storage. */
+export async function readInstalledModel(storage: Storage, name: string): Promise<NeuralModel> {
   const model = await readNamedNetwork(storage, name).catch((error: unknown) => {
     throw error instanceof BadInputError ? new UserError(error.message) : error;
   });
@@ -163,7 +164,7 @@ export async function modelListCommand(options: ModelStorageOptions & { json?: b
   const storage = modelStorage(options);
   try {
     const models: NeuralModel[] = [];
-    for (const name of await installedModels(storage)) models.push(await readModel(storage, name));
+    for (const name of await installedModels(storage)) models.push(await readInstalledModel(storage, name));
     if (options.json) {
       process.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
       return 0;
@@ -201,7 +202,7 @@ export async function modelListCommand(options: ModelStorageOptions & { json?: b
 export async function modelRunCommand(options: ModelRunOptions): Promise<number> {
   const storage = modelStorage(options);
   try {
-    const model = await readModel(storage, options.model);
+    const model = await readInstalledModel(storage, options.model);
     const file = decodeSafetensors(
       await readFile(options.input).catch(() => {
         throw new UserError(`${options.input} cannot be read; pass a safetensors file with an input tensor.`);

@@ -10,14 +10,7 @@ import {
 } from "@hrpipe/contracts";
 import { type EstimationOptions, runVideoReports } from "@hrpipe/estimation";
 import { scratchDir } from "@hrpipe/media";
-import {
-  createLogger,
-  FileStorage,
-  InlineRunner,
-  readManifest,
-  readNamedNetwork,
-  type Storage,
-} from "@hrpipe/runtime";
+import { createLogger, FileStorage, InlineRunner, readManifest, type Storage } from "@hrpipe/runtime";
 import { agreement, bandAgreement } from "@hrpipe/signal";
 import { decodeStage } from "@hrpipe/worker-decode";
 import { faceStage } from "@hrpipe/worker-face";
@@ -27,6 +20,7 @@ import { neuralStage } from "@hrpipe/worker-neural";
 import { formatTable, UserError } from "../output.ts";
 import { ingestPayload, type RunCommandOptions } from "../run-options.ts";
 import { uploadFolder } from "../upload.ts";
+import { readInstalledModel } from "./neural.ts";
 
 function paired(pairs: [number | null, number | null][]): [number[], number[]] {
   const both = pairs.filter((pair): pair is [number, number] => pair[0] !== null && pair[1] !== null);
@@ -104,12 +98,7 @@ export async function rppgFolder(
 async function copyModels(from: Storage, to: Storage, names: string[]): Promise<void> {
   for (const name of names) {
     const nameKey = artifactKeys.neuralModelName(name);
-    const model = await readNamedNetwork(from, name);
-    if (!model)
-      throw new UserError(
-        `no model named ${name} in ${from.url}; hrpipe model list shows the installed ones.`,
-      );
-    const { hash } = model;
+    const { hash } = await readInstalledModel(from, name);
     for (const file of ["model.onnx", "weights.safetensors", "model.json"] as const)
       await to.put(
         artifactKeys.neuralModel(hash, file),
