@@ -1,5 +1,6 @@
 import path from "node:path";
-import { newRunId } from "@hrpipe/contracts";
+import { loadConfig, newRunId } from "@hrpipe/contracts";
+import { openStorage } from "@hrpipe/runtime/storage";
 import { LocalPipeline, phaseTable } from "../local-pipeline.ts";
 import { UserError } from "../output.ts";
 import { OutputFolder } from "../output-folder.ts";
@@ -31,8 +32,10 @@ export async function runFolderCommand(folder: string, options: RunFolderOptions
     throw new UserError(
       `--out ${out} is inside the folder being run (${folder}); the next run would take the report for data: pass a folder outside it.`,
     );
-  // Checked before any work: a bad option or a refused --out should not cost an upload.
+  // Checked before any work: a bad option, a network not imported or a refused --out should cost
+  // neither an upload nor a Redis and workers started only to be stopped.
   const payload = await ingestPayload(runId, "", options);
+  await checkNetworks(openStorage(options.storage, loadConfig()), payload);
   const outFolder = await OutputFolder.open(out, { command: "run", force: options.force });
   const started = performance.now();
   const pipeline = await LocalPipeline.start({
@@ -42,7 +45,6 @@ export async function runFolderCommand(folder: string, options: RunFolderOptions
     cnn: payload.cnn ?? "none",
   });
   try {
-    await checkNetworks(pipeline.storage, payload);
     const upload = await uploadFolder(pipeline.storage, folder);
     const uploadS = (performance.now() - started) / 1000;
     process.stderr.write(
