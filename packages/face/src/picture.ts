@@ -1,12 +1,10 @@
 import { yuv420RowToRgb24 } from "@hrpipe/media";
 import { type Box, resizeArea } from "./image.ts";
 
-/** How far a grey-level read beyond the converted pixels converts at once: the tracker reads neighbours. */
-const lumaReach = 32;
-
 /**
- * A decoded frame as the face analysis reads it (packed RGB24, 3 bytes a pixel, row-major): grey
- * levels for the tracker, RGB24 resized to a network's input, and row runs for the skin's mean colour.
+ * A decoded frame as the face analysis reads it (packed RGB24, 3 bytes a pixel, row-major): the RGB24
+ * of a region (the tracker's grey levels), resized to a network's input, and row runs for the skin's
+ * mean colour.
  * A picture of the decoder's 4:2:0 planes (fromYuv420) converts the pixels it is asked for, once
  * each: the analysis reads a face's worth of a frame.
  */
@@ -50,18 +48,6 @@ export class Picture {
       for (let y = Math.max(0, Math.floor(box.y)); y < y1; y++) this.convert(y, x0, x1);
     }
     return this.pixels;
-  }
-
-  /** The grey level (BT.601 luma) of pixel `index` (y * width + x). */
-  luma(index: number): number {
-    if (this.planes) {
-      const y = Math.floor(index / this.width);
-      const x = index - y * this.width;
-      if (x < this.convertedFrom![y]! || x >= this.convertedTo![y]!)
-        this.convert(y, Math.max(0, x - lumaReach), Math.min(this.width, x + lumaReach));
-    }
-    const p = index * 3;
-    return 0.299 * this.pixels[p]! + 0.587 * this.pixels[p + 1]! + 0.114 * this.pixels[p + 2]!;
   }
 
   /** RGB24 of `box` (any real-valued rectangle; black beyond the picture) resized to outWidth x outHeight by area averaging. */

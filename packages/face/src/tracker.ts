@@ -6,6 +6,9 @@ export const patchSize = 48;
 /** The inner share of the box that is tracked: the face itself, not the background at its edges. */
 const innerShare = 0.7;
 
+const columnFirst = new Int32Array(patchSize);
+const columnFraction = new Float64Array(patchSize);
+
 /** Bilinear samples of the grey image on a patchSize x patchSize grid over the inner box, moved by (dx, dy). */
 function samplePatch(picture: Picture, box: Box, dx: number, dy: number, patch: Float32Array): Float32Array {
   const stepX = (box.width * innerShare) / patchSize;
@@ -13,17 +16,32 @@ function samplePatch(picture: Picture, box: Box, dx: number, dy: number, patch: 
   const left = box.x + (box.width * (1 - innerShare)) / 2 + dx;
   const top = box.y + (box.height * (1 - innerShare)) / 2 + dy;
   const { width, height } = picture;
+  // Every row of the grid samples the same columns: their pixels and weights are found once.
+  for (let i = 0; i < patchSize; i++) {
+    const cx = Math.min(Math.max(left + (i + 0.5) * stepX, 0), width - 1.001);
+    columnFirst[i] = Math.floor(cx);
+    columnFraction[i] = cx - columnFirst[i]!;
+  }
+  const rowOf = (j: number) => Math.floor(Math.min(Math.max(top + (j + 0.5) * stepY, 0), height - 1.001));
+  const x0 = columnFirst[0]!;
+  const y0 = rowOf(0);
+  // The grid's pixels and their right and lower neighbours, read straight from the RGB24.
+  const rgb = picture.rgbOf({
+    x: x0,
+    y: y0,
+    width: columnFirst[patchSize - 1]! + 2 - x0,
+    height: rowOf(patchSize - 1) + 2 - y0,
+  });
+  const luma = (p: number) => 0.299 * rgb[p * 3]! + 0.587 * rgb[p * 3 + 1]! + 0.114 * rgb[p * 3 + 2]!;
   for (let j = 0; j < patchSize; j++) {
     const cy = Math.min(Math.max(top + (j + 0.5) * stepY, 0), height - 1.001);
-    const y0 = Math.floor(cy);
-    const fy = cy - y0;
+    const row = Math.floor(cy);
+    const fy = cy - row;
     for (let i = 0; i < patchSize; i++) {
-      const cx = Math.min(Math.max(left + (i + 0.5) * stepX, 0), width - 1.001);
-      const x0 = Math.floor(cx);
-      const fx = cx - x0;
-      const p = y0 * width + x0;
-      const upper = (1 - fx) * picture.luma(p) + fx * picture.luma(p + 1);
-      const lower = (1 - fx) * picture.luma(p + width) + fx * picture.luma(p + width + 1);
+      const fx = columnFraction[i]!;
+      const p = row * width + columnFirst[i]!;
+      const upper = (1 - fx) * luma(p) + fx * luma(p + 1);
+      const lower = (1 - fx) * luma(p + width) + fx * luma(p + width + 1);
       patch[j * patchSize + i] = (1 - fy) * upper + fy * lower;
     }
   }
