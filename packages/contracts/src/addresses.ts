@@ -22,9 +22,10 @@ export const formatVersions: Readonly<FormatVersions> = {
   chunks: 1,
   /**
    * faces/<hash>/... and traces/<hash>/...: detection, tracking, crops, skin colour (2: landmark skin
-   * area; 3: large videos analysed at a fraction of their size).
+   * area; 3: large videos analysed at a fraction of their size; 4: 4:2:0 videos analysed at half
+   * their size halved here, each pixel with a chroma sample of its own).
    */
-  faces: 3,
+  faces: 4,
   /** features/<hash>/...: DenseNet preprocessing, frame selection and feature layout (2: the features stage). */
   features: 2,
   /** heads/<hash>/...: the regression head, its training and its files. */

@@ -52,8 +52,8 @@ export interface FrameWindow {
   height: number;
   /**
    * Whether the video's pictures convert exactly from their 4:2:0 planes (convertsExactlyFromYuv420):
-   * then frames at the stored size come from ffmpeg as 4:2:0, half the bytes, and only the pixels
-   * the analysis reads are converted.
+   * then frames analysed at the stored size or at half of it come from ffmpeg as 4:2:0 at the stored
+   * size, and only the pixels the analysis reads are converted (halved: halvedYuv420RowToRgb24).
    */
   yuv420?: boolean;
 }
@@ -313,7 +313,10 @@ export function analysisSize(
 
 /**
  * The frames of a window of a video file as pictures at the size `analysisSide` asks for
- * (analysisSize: ffmpeg scales by area averaging), each valid until the next is asked for.
+ * (analysisSize), each valid until the next is asked for. A 4:2:0 video (FrameWindow.yuv420) analysed
+ * at its size or at half of it is carried as 4:2:0 and converted (and halved) where read: ffmpeg's
+ * scaling to RGB24 cost more than the whole analysis of the face it holds. Other sizes and videos
+ * come from ffmpeg as RGB24, scaled by area averaging.
  */
 export async function* decodePictures(
   file: string,
@@ -322,10 +325,11 @@ export async function* decodePictures(
 ): AsyncGenerator<Picture> {
   const size = analysisSize(window.width, window.height, options.analysisSide);
   const { width, height } = size;
-  if (window.yuv420 && width === window.width && height === window.height) {
+  const halved = width * 2 === window.width && height * 2 === window.height;
+  if (window.yuv420 && (halved || (width === window.width && height === window.height))) {
     const rgb = new Uint8Array(width * height * 3);
     const decoded = decodeFrames(file, window, window, { format: options.format, pixelFormat: "yuv420p" });
-    for await (const planes of decoded) yield Picture.fromYuv420(planes, width, height, rgb);
+    for await (const planes of decoded) yield Picture.fromYuv420(planes, width, height, rgb, halved);
     return;
   }
   for await (const frame of decodeFrames(file, window, window, { ...size, format: options.format }))

@@ -1,4 +1,4 @@
-import { yuv420RowToRgb24 } from "@hrpipe/media";
+import { halvedYuv420RowToRgb24, yuv420RowToRgb24 } from "@hrpipe/media";
 import { type Box, resizeArea } from "./image.ts";
 
 /**
@@ -19,6 +19,8 @@ export class Picture {
     readonly height: number,
     /** The 4:2:0 planes `pixels` is converted from, where it is. */
     private readonly planes?: Uint8Array,
+    /** How a row's pixels are converted from `planes`. */
+    private readonly convertRow: typeof yuv420RowToRgb24 = yuv420RowToRgb24,
   ) {
     if (planes) {
       this.convertedFrom = new Int32Array(height);
@@ -28,10 +30,17 @@ export class Picture {
 
   /**
    * A picture of 4:2:0 planes (ffmpeg's yuv420p rawvideo) whose RGB24 is written into `rgb` (width x
-   * height x 3 bytes, whose earlier content is never read) where it is read.
+   * height x 3 bytes, whose earlier content is never read) where it is read. `halved`: the planes are
+   * of a picture twice this size each way, halved as halvedYuv420RowToRgb24 halves it.
    */
-  static fromYuv420(planes: Uint8Array, width: number, height: number, rgb: Uint8Array): Picture {
-    return new Picture(rgb, width, height, planes);
+  static fromYuv420(
+    planes: Uint8Array,
+    width: number,
+    height: number,
+    rgb: Uint8Array,
+    halved = false,
+  ): Picture {
+    return new Picture(rgb, width, height, planes, halved ? halvedYuv420RowToRgb24 : yuv420RowToRgb24);
   }
 
   /** The whole frame's RGB24. */
@@ -79,13 +88,13 @@ export class Picture {
     if ((x0 >= from && x1 <= to) || x1 <= x0) return;
     const { planes, width, height, pixels } = this;
     if (from === to) {
-      yuv420RowToRgb24(planes!, width, height, y, x0, x1, pixels);
+      this.convertRow(planes!, width, height, y, x0, x1, pixels);
       this.convertedFrom![y] = x0;
       this.convertedTo![y] = x1;
       return;
     }
-    if (x0 < from) yuv420RowToRgb24(planes!, width, height, y, x0, from, pixels);
-    if (x1 > to) yuv420RowToRgb24(planes!, width, height, y, to, x1, pixels);
+    if (x0 < from) this.convertRow(planes!, width, height, y, x0, from, pixels);
+    if (x1 > to) this.convertRow(planes!, width, height, y, to, x1, pixels);
     this.convertedFrom![y] = Math.min(from, x0);
     this.convertedTo![y] = Math.max(to, x1);
   }

@@ -93,3 +93,37 @@ export function yuv420RowToRgb24(
     }
   }
 }
+
+/**
+ * Writes the RGB24 of pixels x0..x1 - 1 of row y of the half-size picture (width x height) of a 4:2:0
+ * picture of twice that size each way (planes as in yuv420RowToRgb24): each pixel is its 2 x 2 luma
+ * block's mean, rounded (ffmpeg's area scaling to yuv444p gives the same luma), with the block's own
+ * chroma sample, converted as yuv420RowToRgb24 converts. At half size every pixel has a chroma sample
+ * of its own: the colour is not subsampled, where ffmpeg's scaled RGB24 halves it again horizontally.
+ */
+export function halvedYuv420RowToRgb24(
+  planes: Uint8Array,
+  width: number,
+  height: number,
+  y: number,
+  x0: number,
+  x1: number,
+  rgb: Uint8Array,
+): void {
+  const storedWidth = width * 2;
+  const upper = y * 2 * storedWidth;
+  const lower = upper + storedWidth;
+  const uRow = storedWidth * height * 2 + y * width;
+  const vRow = uRow + width * height;
+  for (let x = x0, p = (y * width + x0) * 3; x < x1; x++, p += 3) {
+    const left = x * 2;
+    const sum =
+      planes[upper + left]! + planes[upper + left + 1]! + planes[lower + left]! + planes[lower + left + 1]!;
+    const luma = offsetLumaTerm[(sum + 2) >> 2]!;
+    const u = planes[uRow + x]!;
+    const v = planes[vRow + x]!;
+    rgb[p] = clampTo8Bit[luma + redFromV[v]!]!;
+    rgb[p + 1] = clampTo8Bit[luma + greenFromU[u]! + greenFromV[v]!]!;
+    rgb[p + 2] = clampTo8Bit[luma + blueFromU[u]!]!;
+  }
+}

@@ -1,9 +1,11 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveTool } from "../src/binaries.ts";
 import { decodeFrames, probeVideo, VideoEncoder } from "../src/ffmpeg.ts";
-import { convertsExactlyFromYuv420, yuv420RowToRgb24 } from "../src/yuv.ts";
+import { convertsExactlyFromYuv420, halvedYuv420RowToRgb24, yuv420RowToRgb24 } from "../src/yuv.ts";
 
 const ubfcVideo = path.resolve(import.meta.dirname, "../../../../shared/data/ubfc-rppg-dev/subject3/vid.mp4");
 
@@ -22,6 +24,49 @@ async function bothWays(file: string, frameCount: number) {
     converted.push(rgb);
   }
   return { info, ffmpegRgb, converted };
+}
+
+/**
+ * The first frame of a file halved here, against ffmpeg's own area scaling of it to half size as
+ * 4:4:4 (-vf scale=area -pix_fmt yuv444p) converted by the full-size conversion: a 4:2:0 picture
+ * whose every 2 x 2 luma block is one of ffmpeg's scaled luma samples, and whose chroma is ffmpeg's
+ * scaled chroma, converted (yuv420RowToRgb24) at each block's top left pixel.
+ */
+async function halvedBothWays(file: string) {
+  const info = await probeVideo(file);
+  const [width, height] = [info.width / 2, info.height / 2];
+  let planes: Uint8Array | undefined;
+  const range = { firstFrame: 0, frameCount: 1, fps: info.fps };
+  for await (const frame of decodeFrames(file, range, info, { pixelFormat: "yuv420p" }))
+    planes = frame.slice();
+  const halved = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) halvedYuv420RowToRgb24(planes!, width, height, y, 0, width, halved);
+  const scaled = execFileSync(
+    resolveTool("ffmpeg").path,
+    ["-v", "error", "-i", file, "-frames:v", "1", "-vf", `scale=${width}:${height}:flags=area`].concat([
+      "-pix_fmt",
+      "yuv444p",
+      "-f",
+      "rawvideo",
+      "-",
+    ]),
+    { maxBuffer: 1 << 26 },
+  );
+  const blocks = new Uint8Array(info.width * info.height * 1.5);
+  for (let y = 0; y < info.height; y++)
+    for (let x = 0; x < info.width; x++) blocks[y * info.width + x] = scaled[(y >> 1) * width + (x >> 1)]!;
+  blocks.set(scaled.subarray(width * height), info.width * info.height);
+  const full = new Uint8Array(info.width * info.height * 3);
+  for (let y = 0; y < info.height; y += 2)
+    yuv420RowToRgb24(blocks, info.width, info.height, y, 0, info.width, full);
+  const expected = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      expected.set(
+        full.subarray((2 * y * info.width + 2 * x) * 3, (2 * y * info.width + 2 * x) * 3 + 3),
+        (y * width + x) * 3,
+      );
+  return { halved, expected };
 }
 
 /** How many bytes of two frame lists differ. */
@@ -67,6 +112,14 @@ describe("4:2:0 frames converted where they are read", () => {
     const { info, ffmpegRgb, converted } = await bothWays(ubfcVideo, 30);
     expect(convertsExactlyFromYuv420(info)).toBe(true);
     expect(differingBytes(converted, ffmpegRgb)).toBe(0);
+  });
+
+  it("halve to ffmpeg's area-scaled 4:4:4, converted as at full size (saturated colours, a real face)", async () => {
+    for (const file of [colours, ubfcVideo]) {
+      const { halved, expected } = await halvedBothWays(file);
+      expect(differingBytes([halved], [expected])).toBe(0);
+      expect(halved.some((value) => value !== 0)).toBe(true);
+    }
   });
 
   it("are used only for pictures ffmpeg reads as BT.601 limited-range 4:2:0, unrotated and of even size", () => {

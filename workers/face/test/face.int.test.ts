@@ -183,24 +183,37 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
     );
   }
 
-  it("gives the same shards from a chunk carried as 4:2:0 as from ffmpeg's RGB24 (decode's yuv420)", async () => {
-    // At its stored size (720p, not the 640x360 default analysis size): the one 4:2:0 is carried at.
-    const fullSize = { ...options, analysisSide: 0 };
-    const shards = async (facesHash: string, yuv420: boolean) => {
-      const result = await faceJobOnSource(facesHash, { options: fullSize, ...(yuv420 ? { yuv420 } : {}) });
-      const faces = decodeSafetensors(await storage.get(result.facesKey));
-      const traces = decodeSafetensors(await storage.get(result.tracesKey));
-      return {
-        images: getTensor(faces, "images", "U8").data,
-        box: Array.from(getTensor(faces, "box", "F32").data),
-        rgb: Array.from(getTensor(traces, "rgb", "F32").data),
-      };
+  /** The shards of a face job on the source with `faceOptions`, its chunk carried as 4:2:0 or as RGB24. */
+  async function shards(facesHash: string, faceOptions: typeof options, yuv420: boolean) {
+    const result = await faceJobOnSource(facesHash, { options: faceOptions, ...(yuv420 ? { yuv420 } : {}) });
+    const faces = decodeSafetensors(await storage.get(result.facesKey));
+    const traces = decodeSafetensors(await storage.get(result.tracesKey));
+    return {
+      images: getTensor(faces, "images", "U8").data,
+      box: Array.from(getTensor(faces, "box", "F32").data),
+      rgb: Array.from(getTensor(traces, "rgb", "F32").data),
     };
-    const [rgb24, yuv420] = [await shards("rgb24", false), await shards("yuv420", true)];
+  }
+
+  it("gives the same shards from a chunk carried as 4:2:0 as from ffmpeg's RGB24 (decode's yuv420)", async () => {
+    // At its stored size (720p, not the 640x360 default analysis size).
+    const fullSize = { ...options, analysisSide: 0 };
+    const [rgb24, yuv420] = [await shards("rgb24", fullSize, false), await shards("yuv420", fullSize, true)];
     expect(yuv420.rgb.filter(Number.isFinite).length).toBeGreaterThan(100);
     expect(yuv420.rgb).toEqual(rgb24.rgb);
     expect(yuv420.box).toEqual(rgb24.box);
     expect(Buffer.compare(Buffer.from(yuv420.images), Buffer.from(rgb24.images))).toBe(0);
+  }, 120_000);
+
+  it("finds the same face at half size from a chunk carried as 4:2:0 as from ffmpeg's scaled RGB24", async () => {
+    // 720p analysed at 640x360 (the default): halved here, each pixel with its own chroma sample,
+    // where ffmpeg's scaled RGB24 shares one between two pixels: near, not equal.
+    const [rgb24, yuv420] = [await shards("scaled", options, false), await shards("halved", options, true)];
+    expect(yuv420.box).toHaveLength(rgb24.box.length);
+    expect(Math.max(...yuv420.box.map((value, i) => Math.abs(value - rgb24.box[i]!)))).toBeLessThan(1.5);
+    const levels = yuv420.rgb.map((value, i) => Math.abs(value - rgb24.rgb[i]!)).filter(Number.isFinite);
+    expect(levels.length).toBeGreaterThan(100);
+    expect(Math.max(...levels)).toBeLessThan(2);
   }, 120_000);
 
   it("without crops (a run no network reads) writes the same traces and a faces shard its readers refuse", async () => {
