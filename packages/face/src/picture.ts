@@ -1,4 +1,4 @@
-import { halvedYuv420RowToRgb24, yuv420RowToRgb24 } from "@hrpipe/media";
+import { halvedYuv420RowToRgb24, type Yuv420RowConverter, yuv420RowToRgb24 } from "@hrpipe/media";
 import { type Box, resizeArea } from "./image.ts";
 
 /**
@@ -20,7 +20,7 @@ export class Picture {
     /** The 4:2:0 planes `pixels` is converted from, where it is. */
     private readonly planes?: Uint8Array,
     /** How a row's pixels are converted from `planes`. */
-    private readonly convertRow: typeof yuv420RowToRgb24 = yuv420RowToRgb24,
+    private readonly convertRow: Yuv420RowConverter = yuv420RowToRgb24,
   ) {
     if (planes) {
       this.convertedFrom = new Int32Array(height);

@@ -54,10 +54,10 @@ const clampTo8Bit = Uint8Array.from({ length: 1536 }, (_, i) => Math.max(0, Math
 const offsetLumaTerm = Int32Array.from(lumaTerm, (value) => value + clampOffset);
 
 /**
- * Writes the RGB24 of pixels x0..x1 - 1 of row y of a 4:2:0 picture (planes Y, U, V one after the
- * other, as ffmpeg's yuv420p rawvideo) into `rgb` (width x height x 3, the same pixel positions).
+ * Writes the RGB24 of pixels x0..x1 - 1 of row y of a width x height picture, converted from 4:2:0
+ * planes (Y, U, V one after the other, as ffmpeg's yuv420p rawvideo), into `rgb` (width x height x 3).
  */
-export function yuv420RowToRgb24(
+export type Yuv420RowConverter = (
   planes: Uint8Array,
   width: number,
   height: number,
@@ -65,7 +65,10 @@ export function yuv420RowToRgb24(
   x0: number,
   x1: number,
   rgb: Uint8Array,
-): void {
+) => void;
+
+/** The picture the planes hold, at their size. */
+export const yuv420RowToRgb24: Yuv420RowConverter = (planes, width, height, y, x0, x1, rgb) => {
   const chromaWidth = width / 2;
   const lumaRow = y * width;
   const uRow = width * height + (y >> 1) * chromaWidth;
@@ -92,24 +95,16 @@ export function yuv420RowToRgb24(
       rgb[p + 5] = clampTo8Bit[luma1 + blue]!;
     }
   }
-}
+};
 
 /**
- * Writes the RGB24 of pixels x0..x1 - 1 of row y of the half-size picture (width x height) of a 4:2:0
- * picture of twice that size each way (planes as in yuv420RowToRgb24): each pixel is its 2 x 2 luma
- * block's mean, rounded (ffmpeg's area scaling to yuv444p gives the same luma), with the block's own
- * chroma sample, converted as yuv420RowToRgb24 converts. At half size every pixel has a chroma sample
- * of its own: the colour is not subsampled, where ffmpeg's scaled RGB24 halves it again horizontally.
+ * The picture at half the planes' size each way (width x height are the half size): each pixel is its
+ * 2 x 2 luma block's mean, rounded (ffmpeg's area scaling to yuv444p gives the same luma), with the
+ * block's own chroma sample, converted as yuv420RowToRgb24 converts. At half size every pixel has a
+ * chroma sample of its own: the colour is not subsampled, where ffmpeg's scaled RGB24 halves it again
+ * horizontally.
  */
-export function halvedYuv420RowToRgb24(
-  planes: Uint8Array,
-  width: number,
-  height: number,
-  y: number,
-  x0: number,
-  x1: number,
-  rgb: Uint8Array,
-): void {
+export const halvedYuv420RowToRgb24: Yuv420RowConverter = (planes, width, height, y, x0, x1, rgb) => {
   const storedWidth = width * 2;
   const upper = y * 2 * storedWidth;
   const lower = upper + storedWidth;
@@ -126,4 +121,4 @@ export function halvedYuv420RowToRgb24(
     rgb[p + 1] = clampTo8Bit[luma + greenFromU[u]! + greenFromV[v]!]!;
     rgb[p + 2] = clampTo8Bit[luma + blueFromU[u]!]!;
   }
-}
+};
