@@ -263,7 +263,7 @@ export const decodeLink: StageLink<"decode"> = {
           fps: result.fps,
           width: result.width,
           height: result.height,
-          ...(result.yuv420 ? { yuv420: true } : {}),
+          ...(result.yuv420 ? { yuv420: result.yuv420 } : {}),
           options: payload.face,
           ...(payload.features ? { features: payload.features } : {}),
         },

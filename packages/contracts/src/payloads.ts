@@ -25,6 +25,9 @@ export const protocolNames = [...studyProtocols, "cross-dataset"] as const;
 export type ProtocolName = (typeof protocolNames)[number];
 
 /** Where a cross-dataset run's head comes from: a protocol of an earlier run. */
+/** The colour matrices a 4:2:0 video's pictures are converted with where it is carried as 4:2:0 (YuvMatrix in @hrpipe/media). */
+export const yuvMatrixSchema = z.enum(["bt601", "bt709"]);
+
 export const trainedOnSchema = z.object({
   runId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a run id"),
   protocol: z.enum(studyProtocols).default("unseen-participants"),
@@ -279,10 +282,10 @@ export const facePayloadSchema = z.object({
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   /**
-   * The video's pictures convert exactly from 4:2:0 (convertsExactlyFromYuv420 in @hrpipe/media): the
-   * chunk is decoded to 4:2:0, half the bytes of RGB24, and converted where the analysis reads it.
+   * The matrix of a video whose pictures convert exactly from 4:2:0 (yuv420Matrix in @hrpipe/media):
+   * the chunk is decoded to 4:2:0, half the bytes of RGB24, and converted where the analysis reads it.
    */
-  yuv420: z.boolean().optional(),
+  yuv420: yuvMatrixSchema.optional(),
   options: faceOptionsSchema.default(faceOptionsSchema.parse({})),
   /** Present when the CNN trains or tests on this video: the face job adds the segment's features job. */
   features: featuresOptionsSchema.optional(),

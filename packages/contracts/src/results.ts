@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { yuvMatrixSchema } from "./payloads.ts";
 
 /**
  * What stage jobs return. The ingest job's gather step reads its children's results from BullMQ and
@@ -39,8 +40,8 @@ export const decodeResultSchema = z.object({
   frameCount: z.number().int(),
   width: z.number().int(),
   height: z.number().int(),
-  /** Whether its pictures are carried to the face stage as 4:2:0 (convertsExactlyFromYuv420 in @hrpipe/media). */
-  yuv420: z.boolean().optional(),
+  /** The matrix of pictures carried to the face stage as 4:2:0 (yuv420Matrix in @hrpipe/media), where they are. */
+  yuv420: yuvMatrixSchema.optional(),
   /** Every segment of the video. */
   segments: z.array(segmentSchema),
   /** Segments whose shards already existed (no face job was needed). */

@@ -1,9 +1,10 @@
 import {
-  convertsExactlyFromYuv420,
   type DecodeOptions,
   decodeFrames,
   probeVideo,
   type VideoInfo,
+  type YuvMatrix,
+  yuv420Matrix,
 } from "@hrpipe/media";
 import { type Box, skinMean as boxSkinMean, frameMean, type SkinMean, squareCrop } from "./image.ts";
 import { Picture } from "./picture.ts";
@@ -51,11 +52,11 @@ export interface FrameWindow {
   width: number;
   height: number;
   /**
-   * Whether the video's pictures convert exactly from their 4:2:0 planes (convertsExactlyFromYuv420):
-   * then frames analysed at the stored size or at half of it come from ffmpeg as 4:2:0 at the stored
-   * size, and only the pixels the analysis reads are converted (halved: halvedYuv420RowToRgb24).
+   * The matrix of a video whose pictures convert exactly from their 4:2:0 planes (yuv420Matrix): then
+   * frames analysed at the stored size or at half of it come from ffmpeg as 4:2:0 at the stored size,
+   * and only the pixels the analysis reads are converted (yuv420RowConverter).
    */
-  yuv420?: boolean;
+  yuv420?: YuvMatrix;
 }
 
 /** Extra width around the face box in a crop: 20%, forehead and chin included. */
@@ -329,7 +330,8 @@ export async function* decodePictures(
   if (window.yuv420 && (halved || (width === window.width && height === window.height))) {
     const rgb = new Uint8Array(width * height * 3);
     const decoded = decodeFrames(file, window, window, { format: options.format, pixelFormat: "yuv420p" });
-    for await (const planes of decoded) yield Picture.fromYuv420(planes, width, height, rgb, halved);
+    for await (const planes of decoded)
+      yield Picture.fromYuv420(planes, width, height, rgb, window.yuv420, halved);
     return;
   }
   for await (const frame of decodeFrames(file, window, window, { ...size, format: options.format }))
@@ -345,7 +347,7 @@ export function wholeVideo(info: VideoInfo): FrameWindow {
     originS: info.originS,
     width: info.width,
     height: info.height,
-    yuv420: convertsExactlyFromYuv420(info),
+    yuv420: yuv420Matrix(info),
   };
 }
 

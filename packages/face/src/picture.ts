@@ -1,4 +1,4 @@
-import { halvedYuv420RowToRgb24, type Yuv420RowConverter, yuv420RowToRgb24 } from "@hrpipe/media";
+import { type Yuv420RowConverter, type YuvMatrix, yuv420RowConverter } from "@hrpipe/media";
 import { type Box, resizeArea } from "./image.ts";
 
 /**
@@ -19,8 +19,8 @@ export class Picture {
     readonly height: number,
     /** The 4:2:0 planes `pixels` is converted from, where it is. */
     private readonly planes?: Uint8Array,
-    /** How a row's pixels are converted from `planes`. */
-    private readonly convertRow: Yuv420RowConverter = yuv420RowToRgb24,
+    /** How a row's pixels are converted from `planes`, where it is. */
+    private readonly convertRow?: Yuv420RowConverter,
   ) {
     if (planes) {
       this.convertedFrom = new Int32Array(height);
@@ -29,18 +29,19 @@ export class Picture {
   }
 
   /**
-   * A picture of 4:2:0 planes (ffmpeg's yuv420p rawvideo) whose RGB24 is written into `rgb` (width x
-   * height x 3 bytes, whose earlier content is never read) where it is read. `halved`: the planes are
-   * of a picture twice this size each way, halved as halvedYuv420RowToRgb24 halves it.
+   * A picture of 4:2:0 planes (ffmpeg's yuv420p rawvideo) of `matrix` whose RGB24 is written into
+   * `rgb` (width x height x 3 bytes, whose earlier content is never read) where it is read. `halved`:
+   * the planes are of a picture twice this size each way (yuv420RowConverter).
    */
   static fromYuv420(
     planes: Uint8Array,
     width: number,
     height: number,
     rgb: Uint8Array,
+    matrix: YuvMatrix,
     halved = false,
   ): Picture {
-    return new Picture(rgb, width, height, planes, halved ? halvedYuv420RowToRgb24 : yuv420RowToRgb24);
+    return new Picture(rgb, width, height, planes, yuv420RowConverter(matrix, halved));
   }
 
   /** The whole frame's RGB24. */
@@ -88,13 +89,13 @@ export class Picture {
     if ((x0 >= from && x1 <= to) || x1 <= x0) return;
     const { planes, width, height, pixels } = this;
     if (from === to) {
-      this.convertRow(planes!, width, height, y, x0, x1, pixels);
+      this.convertRow!(planes!, width, height, y, x0, x1, pixels);
       this.convertedFrom![y] = x0;
       this.convertedTo![y] = x1;
       return;
     }
-    if (x0 < from) this.convertRow(planes!, width, height, y, x0, from, pixels);
-    if (x1 > to) this.convertRow(planes!, width, height, y, to, x1, pixels);
+    if (x0 < from) this.convertRow!(planes!, width, height, y, x0, from, pixels);
+    if (x1 > to) this.convertRow!(planes!, width, height, y, to, x1, pixels);
     this.convertedFrom![y] = Math.min(from, x0);
     this.convertedTo![y] = Math.max(to, x1);
   }

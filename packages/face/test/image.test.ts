@@ -1,4 +1,4 @@
-import { yuv420RowToRgb24 } from "@hrpipe/media";
+import { yuv420RowConverter } from "@hrpipe/media";
 import { describe, expect, it } from "vitest";
 import { cropSequence, resizeArea, skinMean } from "../src/image.ts";
 import { Picture } from "../src/picture.ts";
@@ -93,11 +93,13 @@ describe("Picture.fromYuv420", () => {
   /** The same frame converted whole, up front. */
   function converted(): Picture {
     const rgb = new Uint8Array(width * height * 3);
-    for (let y = 0; y < height; y++) yuv420RowToRgb24(planes, width, height, y, 0, width, rgb);
+    const convert = yuv420RowConverter("bt601");
+    for (let y = 0; y < height; y++) convert(planes, width, height, y, 0, width, rgb);
     return new Picture(rgb, width, height);
   }
   /** A lazy picture over a buffer holding an earlier frame's pixels, which must never show through. */
-  const lazy = () => Picture.fromYuv420(planes, width, height, new Uint8Array(width * height * 3).fill(77));
+  const lazy = () =>
+    Picture.fromYuv420(planes, width, height, new Uint8Array(width * height * 3).fill(77), "bt601");
 
   it("reads as the frame converted whole, whatever is read first and in whatever order", () => {
     const whole = converted();

@@ -273,8 +273,8 @@ export interface DecodeOptions {
   format?: (typeof videoInputFormats)[number];
   /**
    * What each frame holds: RGB24 (default), or the decoder's 4:2:0 planes (yuv420Bytes) where the
-   * caller converts them (yuv420RowToRgb24 or halvedYuv420RowToRgb24; only at the stored size, for a
-   * convertsExactlyFromYuv420 video).
+   * caller converts them (yuv420RowConverter; only at the stored size, for a video yuv420Matrix
+   * names a matrix for).
    */
   pixelFormat?: "rgb24" | "yuv420p";
 }

@@ -5,9 +5,13 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveTool } from "../src/binaries.ts";
 import { decodeFrames, probeVideo, VideoEncoder } from "../src/ffmpeg.ts";
-import { convertsExactlyFromYuv420, halvedYuv420RowToRgb24, yuv420RowToRgb24 } from "../src/yuv.ts";
+import { yuv420Matrix, yuv420RowConverter } from "../src/yuv.ts";
 
 const ubfcVideo = path.resolve(import.meta.dirname, "../../../../shared/data/ubfc-rppg-dev/subject3/vid.mp4");
+
+function ffmpeg(args: string[]): Buffer {
+  return execFileSync(resolveTool("ffmpeg").path, ["-v", "error", ...args], { maxBuffer: 1 << 26 });
+}
 
 /** The first `frameCount` frames of a file decoded as ffmpeg's RGB24 and as 4:2:0 converted here, frame by frame. */
 async function bothWays(file: string, frameCount: number) {
@@ -17,10 +21,10 @@ async function bothWays(file: string, frameCount: number) {
   const ffmpegRgb: Uint8Array[] = [];
   for await (const frame of decodeFrames(file, range, size)) ffmpegRgb.push(frame.slice());
   const converted: Uint8Array[] = [];
+  const convert = yuv420RowConverter(yuv420Matrix(info)!);
   for await (const planes of decodeFrames(file, range, size, { pixelFormat: "yuv420p" })) {
     const rgb = new Uint8Array(size.width * size.height * 3);
-    for (let y = 0; y < size.height; y++)
-      yuv420RowToRgb24(planes, size.width, size.height, y, 0, size.width, rgb);
+    for (let y = 0; y < size.height; y++) convert(planes, size.width, size.height, y, 0, size.width, rgb);
     converted.push(rgb);
   }
   return { info, ffmpegRgb, converted };
@@ -30,42 +34,46 @@ async function bothWays(file: string, frameCount: number) {
  * The first frame of a file halved here, against ffmpeg's own area scaling of it to half size as
  * 4:4:4 (-vf scale=area -pix_fmt yuv444p) converted by the full-size conversion: a 4:2:0 picture
  * whose every 2 x 2 luma block is one of ffmpeg's scaled luma samples, and whose chroma is ffmpeg's
- * scaled chroma, converted (yuv420RowToRgb24) at each block's top left pixel.
+ * scaled chroma, converted at full size at each block's top left pixel.
  */
 async function halvedBothWays(file: string) {
   const info = await probeVideo(file);
+  const matrix = yuv420Matrix(info)!;
   const [width, height] = [info.width / 2, info.height / 2];
   let planes: Uint8Array | undefined;
   const range = { firstFrame: 0, frameCount: 1, fps: info.fps };
   for await (const frame of decodeFrames(file, range, info, { pixelFormat: "yuv420p" }))
     planes = frame.slice();
+  const halve = yuv420RowConverter(matrix, true);
   const halved = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) halvedYuv420RowToRgb24(planes!, width, height, y, 0, width, halved);
-  const scaled = execFileSync(
-    resolveTool("ffmpeg").path,
-    ["-v", "error", "-i", file, "-frames:v", "1", "-vf", `scale=${width}:${height}:flags=area`].concat([
-      "-pix_fmt",
-      "yuv444p",
-      "-f",
-      "rawvideo",
-      "-",
-    ]),
-    { maxBuffer: 1 << 26 },
-  );
+  for (let y = 0; y < height; y++) halve(planes!, width, height, y, 0, width, halved);
+  const scale = `scale=${width}:${height}:flags=area`;
+  const scaled = ffmpeg([
+    "-i",
+    file,
+    "-frames:v",
+    "1",
+    "-vf",
+    scale,
+    "-pix_fmt",
+    "yuv444p",
+    "-f",
+    "rawvideo",
+    "-",
+  ]);
   const blocks = new Uint8Array(info.width * info.height * 1.5);
   for (let y = 0; y < info.height; y++)
     for (let x = 0; x < info.width; x++) blocks[y * info.width + x] = scaled[(y >> 1) * width + (x >> 1)]!;
   blocks.set(scaled.subarray(width * height), info.width * info.height);
   const full = new Uint8Array(info.width * info.height * 3);
-  for (let y = 0; y < info.height; y += 2)
-    yuv420RowToRgb24(blocks, info.width, info.height, y, 0, info.width, full);
+  const convert = yuv420RowConverter(matrix);
+  for (let y = 0; y < info.height; y += 2) convert(blocks, info.width, info.height, y, 0, info.width, full);
   const expected = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++)
-      expected.set(
-        full.subarray((2 * y * info.width + 2 * x) * 3, (2 * y * info.width + 2 * x) * 3 + 3),
-        (y * width + x) * 3,
-      );
+    for (let x = 0; x < width; x++) {
+      const at = (2 * y * info.width + 2 * x) * 3;
+      expected.set(full.subarray(at, at + 3), (y * width + x) * 3);
+    }
   return { halved, expected };
 }
 
@@ -80,6 +88,9 @@ function differingBytes(a: Uint8Array[], b: Uint8Array[]): number {
 describe("4:2:0 frames converted where they are read", () => {
   let dir: string;
   let colours: string;
+  /** The same pictures tagged BT.709 (the H.264 stream's own colour description), as HD cameras write them. */
+  let colours709: string;
+  let ubfc709: string;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "hrpipe-yuv-test-"));
     colours = path.join(dir, "colours.mp4");
@@ -98,31 +109,52 @@ describe("4:2:0 frames converted where they are read", () => {
       await encoder.write(frame);
     }
     await encoder.close();
+    const tagged = (file: string, out: string) => {
+      const bt709 = "h264_metadata=colour_primaries=1:transfer_characteristics=1:matrix_coefficients=1";
+      ffmpeg(["-i", file, "-t", "2", "-c", "copy", "-bsf:v", bt709, out]);
+      return out;
+    };
+    colours709 = tagged(colours, path.join(dir, "colours-709.mp4"));
+    ubfc709 = tagged(ubfcVideo, path.join(dir, "ubfc-709.mp4"));
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it("are ffmpeg's own RGB24 to the bit, saturated colours included", async () => {
-    const { info, ffmpegRgb, converted } = await bothWays(colours, 4);
-    expect(convertsExactlyFromYuv420(info)).toBe(true);
-    expect(converted).toHaveLength(4);
-    expect(differingBytes(converted, ffmpegRgb)).toBe(0);
+  it("are ffmpeg's own RGB24 to the bit, saturated colours included, BT.601 and BT.709", async () => {
+    for (const [file, matrix] of [
+      [colours, "bt601"],
+      [colours709, "bt709"],
+    ] as const) {
+      const { info, ffmpegRgb, converted } = await bothWays(file, 4);
+      expect(yuv420Matrix(info)).toBe(matrix);
+      expect(converted).toHaveLength(4);
+      expect(differingBytes(converted, ffmpegRgb)).toBe(0);
+    }
   });
 
-  it("are ffmpeg's own RGB24 to the bit on a real compressed face video (UBFC-rPPG subject3)", async () => {
-    const { info, ffmpegRgb, converted } = await bothWays(ubfcVideo, 30);
-    expect(convertsExactlyFromYuv420(info)).toBe(true);
-    expect(differingBytes(converted, ffmpegRgb)).toBe(0);
+  it("are ffmpeg's own RGB24 to the bit on a real compressed face video (UBFC-rPPG subject3, and tagged BT.709)", async () => {
+    for (const [file, matrix] of [
+      [ubfcVideo, "bt601"],
+      [ubfc709, "bt709"],
+    ] as const) {
+      const { info, ffmpegRgb, converted } = await bothWays(file, 30);
+      expect(yuv420Matrix(info)).toBe(matrix);
+      expect(differingBytes(converted, ffmpegRgb)).toBe(0);
+    }
+    // The matrices differ: BT.709's conversion of the BT.601 video is not ffmpeg's.
+    const { ffmpegRgb } = await bothWays(ubfcVideo, 1);
+    const { converted } = await bothWays(ubfc709, 1);
+    expect(differingBytes(converted, ffmpegRgb)).toBeGreaterThan(10_000);
   });
 
   it("halve to ffmpeg's area-scaled 4:4:4, converted as at full size (saturated colours, a real face)", async () => {
-    for (const file of [colours, ubfcVideo]) {
+    for (const file of [colours, colours709, ubfcVideo, ubfc709]) {
       const { halved, expected } = await halvedBothWays(file);
       expect(differingBytes([halved], [expected])).toBe(0);
       expect(halved.some((value) => value !== 0)).toBe(true);
     }
   });
 
-  it("are used only for pictures ffmpeg reads as BT.601 limited-range 4:2:0, unrotated and of even size", () => {
+  it("are used only for pictures ffmpeg reads as BT.601 or BT.709 limited-range 4:2:0, unrotated and of even size", () => {
     const ubfc = {
       width: 640,
       height: 480,
@@ -131,12 +163,14 @@ describe("4:2:0 frames converted where they are read", () => {
       colorSpace: "unknown",
       colorRange: "unknown",
     };
-    expect(convertsExactlyFromYuv420(ubfc)).toBe(true);
-    expect(convertsExactlyFromYuv420({ ...ubfc, colorSpace: "smpte170m", colorRange: "tv" })).toBe(true);
-    expect(convertsExactlyFromYuv420({ ...ubfc, colorSpace: "bt709" })).toBe(false);
-    expect(convertsExactlyFromYuv420({ ...ubfc, pixelFormat: "yuvj420p", colorRange: "pc" })).toBe(false);
-    expect(convertsExactlyFromYuv420({ ...ubfc, pixelFormat: "yuv422p" })).toBe(false);
-    expect(convertsExactlyFromYuv420({ ...ubfc, rotation: 90 })).toBe(false);
-    expect(convertsExactlyFromYuv420({ ...ubfc, width: 641 })).toBe(false);
+    expect(yuv420Matrix(ubfc)).toBe("bt601");
+    expect(yuv420Matrix({ ...ubfc, colorSpace: "smpte170m", colorRange: "tv" })).toBe("bt601");
+    expect(yuv420Matrix({ ...ubfc, colorSpace: "bt709" })).toBe("bt709");
+    expect(yuv420Matrix({ ...ubfc, colorSpace: "bt2020nc" })).toBeUndefined();
+    expect(yuv420Matrix({ ...ubfc, pixelFormat: "yuvj420p", colorRange: "pc" })).toBeUndefined();
+    expect(yuv420Matrix({ ...ubfc, colorSpace: "bt709", colorRange: "pc" })).toBeUndefined();
+    expect(yuv420Matrix({ ...ubfc, pixelFormat: "yuv422p" })).toBeUndefined();
+    expect(yuv420Matrix({ ...ubfc, rotation: 90 })).toBeUndefined();
+    expect(yuv420Matrix({ ...ubfc, width: 641 })).toBeUndefined();
   });
 });

@@ -16,7 +16,6 @@ import {
 } from "@hrpipe/contracts";
 import { readReference, recordedFrameRateHz } from "@hrpipe/datasets";
 import {
-  convertsExactlyFromYuv420,
   copySegment,
   encodeImageSequence,
   MediaError,
@@ -24,6 +23,7 @@ import {
   retimeVideo,
   scratchDir,
   type VideoInfo,
+  yuv420Matrix,
 } from "@hrpipe/media";
 import {
   ArtifactNotFoundError,
@@ -238,7 +238,7 @@ export async function processDecodeJob(
       frameCount: info.frameCount,
       width: info.width,
       height: info.height,
-      yuv420: convertsExactlyFromYuv420(info),
+      yuv420: yuv420Matrix(info),
       segments: plans.map(({ segment, firstFrame, frameCount }) => ({ segment, firstFrame, frameCount })),
       chunkCount: chunks.length,
       chunks: chunks.map(({ segment, firstFrame, frameCount, chunkKey, chunkSha256, bytes }) => ({

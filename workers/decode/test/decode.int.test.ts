@@ -104,8 +104,8 @@ describe("decode stage on a generated 30-s 720p H.264 .mov at 25 fps", () => {
     const info = await probeVideo(stutter);
     expect(info.variableFrameRate).toBe(true);
     const result = await decodeStored("phone", "stutter", "phone/stutter.mp4", 2);
-    // H.264 4:2:0 of unspecified colour, as phones and webcams record: carried to the face stage as 4:2:0.
-    expect(result).toMatchObject({ fps: info.fps, frameCount: info.frameCount, yuv420: true });
+    // H.264 4:2:0 of unspecified colour (read as BT.601): carried to the face stage as 4:2:0.
+    expect(result).toMatchObject({ fps: info.fps, frameCount: info.frameCount, yuv420: "bt601" });
     const fromChunks = await chunkBarcodes(result);
     const whole: number[] = [];
     // Frame 0 was dropped: the stream starts at 0.04 s, and decode re-timed it to start at 0.

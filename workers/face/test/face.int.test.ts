@@ -15,7 +15,7 @@ import {
   LocalFaceAnalyser,
   skinArea,
 } from "@hrpipe/face";
-import { copySegment, probeVideo, VideoEncoder } from "@hrpipe/media";
+import { copySegment, probeVideo, VideoEncoder, yuv420Matrix } from "@hrpipe/media";
 import { BadInputError, FileStorage } from "@hrpipe/runtime";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -185,7 +185,10 @@ describe("face stage on a generated 720p video of a real face moving smoothly", 
 
   /** The shards of a face job on the source with `faceOptions`, its chunk carried as 4:2:0 or as RGB24. */
   async function shards(facesHash: string, faceOptions: typeof options, yuv420: boolean) {
-    const result = await faceJobOnSource(facesHash, { options: faceOptions, ...(yuv420 ? { yuv420 } : {}) });
+    const result = await faceJobOnSource(facesHash, {
+      options: faceOptions,
+      ...(yuv420 ? { yuv420: yuv420Matrix(await probeVideo(source)) } : {}),
+    });
     const faces = decodeSafetensors(await storage.get(result.facesKey));
     const traces = decodeSafetensors(await storage.get(result.tracesKey));
     return {
