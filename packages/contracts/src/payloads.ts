@@ -24,10 +24,10 @@ export const studyProtocols = ["unseen-participants", "unseen-videos"] as const;
 export const protocolNames = [...studyProtocols, "cross-dataset"] as const;
 export type ProtocolName = (typeof protocolNames)[number];
 
-/** Where a cross-dataset run's head comes from: a protocol of an earlier run. */
 /** The colour matrices a 4:2:0 video's pictures are converted with where it is carried as 4:2:0 (YuvMatrix in @hrpipe/media). */
 export const yuvMatrixSchema = z.enum(["bt601", "bt709"]);
 
+/** Where a cross-dataset run's head comes from: a protocol of an earlier run. */
 export const trainedOnSchema = z.object({
   runId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a run id"),
   protocol: z.enum(studyProtocols).default("unseen-participants"),

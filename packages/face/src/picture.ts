@@ -1,4 +1,4 @@
-import { type Yuv420RowConverter, type YuvMatrix, yuv420RowConverter } from "@hrpipe/media";
+import { type YuvMatrix, yuv420RowConverter } from "@hrpipe/media";
 import { type Box, resizeArea } from "./image.ts";
 
 /**
@@ -17,12 +17,10 @@ export class Picture {
     private readonly pixels: Uint8Array,
     readonly width: number,
     readonly height: number,
-    /** The 4:2:0 planes `pixels` is converted from, where it is. */
-    private readonly planes?: Uint8Array,
-    /** How a row's pixels are converted from `planes`, where it is. */
-    private readonly convertRow?: Yuv420RowConverter,
+    /** Writes pixels [x0, x1) of row y into `pixels`, for a picture converted where it is read. */
+    private readonly convertRow?: (y: number, x0: number, x1: number) => void,
   ) {
-    if (planes) {
+    if (convertRow) {
       this.convertedFrom = new Int32Array(height);
       this.convertedTo = new Int32Array(height);
     }
@@ -41,7 +39,8 @@ export class Picture {
     matrix: YuvMatrix,
     halved = false,
   ): Picture {
-    return new Picture(rgb, width, height, planes, yuv420RowConverter(matrix, halved));
+    const convert = yuv420RowConverter(matrix, halved);
+    return new Picture(rgb, width, height, (y, x0, x1) => convert(planes, width, height, y, x0, x1, rgb));
   }
 
   /** The whole frame's RGB24. */
@@ -51,7 +50,7 @@ export class Picture {
 
   /** The frame's RGB24, valid at least within `box` (any real-valued rectangle). */
   rgbOf(box: Box): Uint8Array {
-    if (this.planes) {
+    if (this.convertRow) {
       const x0 = Math.max(0, Math.floor(box.x));
       const x1 = Math.min(this.width, Math.ceil(box.x + box.width));
       const y1 = Math.min(this.height, Math.ceil(box.y + box.height));
@@ -67,7 +66,7 @@ export class Picture {
 
   /** Adds the R, G and B of pixels x0..x1 (inclusive) of row y to `sums`. */
   addRun(y: number, x0: number, x1: number, sums: Float64Array): void {
-    if (this.planes) this.convert(y, x0, x1 + 1);
+    if (this.convertRow) this.convert(y, x0, x1 + 1);
     const { pixels } = this;
     let r = 0;
     let g = 0;
@@ -87,15 +86,14 @@ export class Picture {
     const from = this.convertedFrom![y]!;
     const to = this.convertedTo![y]!;
     if ((x0 >= from && x1 <= to) || x1 <= x0) return;
-    const { planes, width, height, pixels } = this;
     if (from === to) {
-      this.convertRow!(planes!, width, height, y, x0, x1, pixels);
+      this.convertRow!(y, x0, x1);
       this.convertedFrom![y] = x0;
       this.convertedTo![y] = x1;
       return;
     }
-    if (x0 < from) this.convertRow!(planes!, width, height, y, x0, from, pixels);
-    if (x1 > to) this.convertRow!(planes!, width, height, y, to, x1, pixels);
+    if (x0 < from) this.convertRow!(y, x0, from);
+    if (x1 > to) this.convertRow!(y, to, x1);
     this.convertedFrom![y] = Math.min(from, x0);
     this.convertedTo![y] = Math.max(to, x1);
   }

@@ -22,19 +22,19 @@ function samplePatch(picture: Picture, box: Box, dx: number, dy: number, patch: 
     columnFirst[i] = Math.floor(cx);
     columnFraction[i] = cx - columnFirst[i]!;
   }
-  const rowOf = (j: number) => Math.floor(Math.min(Math.max(top + (j + 0.5) * stepY, 0), height - 1.001));
+  const centreY = (j: number) => Math.min(Math.max(top + (j + 0.5) * stepY, 0), height - 1.001);
   const x0 = columnFirst[0]!;
-  const y0 = rowOf(0);
+  const y0 = Math.floor(centreY(0));
   // The grid's pixels and their right and lower neighbours, read straight from the RGB24.
   const rgb = picture.rgbOf({
     x: x0,
     y: y0,
     width: columnFirst[patchSize - 1]! + 2 - x0,
-    height: rowOf(patchSize - 1) + 2 - y0,
+    height: Math.floor(centreY(patchSize - 1)) + 2 - y0,
   });
   const luma = (p: number) => 0.299 * rgb[p * 3]! + 0.587 * rgb[p * 3 + 1]! + 0.114 * rgb[p * 3 + 2]!;
   for (let j = 0; j < patchSize; j++) {
-    const cy = Math.min(Math.max(top + (j + 0.5) * stepY, 0), height - 1.001);
+    const cy = centreY(j);
     const row = Math.floor(cy);
     const fy = cy - row;
     for (let i = 0; i < patchSize; i++) {
