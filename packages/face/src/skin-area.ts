@@ -72,23 +72,33 @@ export function skinArea(landmarks: Landmarks68): SkinArea {
   return { outline, holes };
 }
 
-/** Where a polygon crosses the horizontal line at y, sorted: inside spans are [x0, x1], [x2, x3], ... */
-function crossings(polygon: Float64Array, y: number): number[] {
+/**
+ * Where a polygon crosses the horizontal line at y, sorted, written to `xs` from its start: inside
+ * spans are [x0, x1], [x2, x3], ... Returns how many. Called for every row of every frame, so it
+ * allocates nothing.
+ */
+function crossings(polygon: Float64Array, y: number, xs: Float64Array): number {
   const n = polygon.length / 2;
-  const xs: number[] = [];
+  let count = 0;
   for (let i = 0, j = n - 1; i < n; j = i++) {
-    const [xi, yi, xj, yj] = [polygon[i * 2]!, polygon[i * 2 + 1]!, polygon[j * 2]!, polygon[j * 2 + 1]!];
-    if (yi > y !== yj > y) xs.push(xi + ((y - yi) / (yj - yi)) * (xj - xi));
+    const yi = polygon[i * 2 + 1]!;
+    const yj = polygon[j * 2 + 1]!;
+    if (yi > y === yj > y) continue;
+    const xi = polygon[i * 2]!;
+    const x = xi + ((y - yi) / (yj - yi)) * (polygon[j * 2]! - xi);
+    let k = count++;
+    for (; k > 0 && xs[k - 1]! > x; k--) xs[k] = xs[k - 1]!;
+    xs[k] = x;
   }
-  return xs.sort((a, b) => a - b);
+  return count;
 }
 
 /**
  * The pixel columns of a row whose centres (x + 0.5) lie inside the spans a polygon's crossings make:
  * [first, last] pairs, first from crossing 2k, up to but not including crossing 2k + 1.
  */
-function holeColumns(xs: number[], columns: number[]): void {
-  for (let k = 0; k + 1 < xs.length; k += 2) {
+function holeColumns(xs: Float64Array, count: number, columns: number[]): void {
+  for (let k = 0; k + 1 < count; k += 2) {
     const first = Math.ceil(xs[k]! - 0.5);
     const last = Math.ceil(xs[k + 1]! - 0.5) - 1;
     if (last >= first) columns.push(first, last);
@@ -115,24 +125,32 @@ export function skinAreaMean(picture: Picture, area: SkinArea): SkinMean {
   const sums = new Float64Array(3);
   let pixels = 0;
   const holes: number[] = [];
+  const xs = new Float64Array(Math.max(area.outline.length, ...area.holes.map((hole) => hole.length)) / 2);
+  const outer = new Float64Array(area.outline.length / 2);
+  let order = new Int32Array(0);
   for (let y = Math.max(0, Math.floor(top)); y < Math.min(height, Math.ceil(bottom)); y++) {
     const centre = y + 0.5;
-    const outer = crossings(area.outline, centre);
-    // The holes' columns on this row as [first, last] pairs, sorted by first: skipped run by run.
+    const outerCount = crossings(area.outline, centre, outer);
+    // The holes' columns on this row as [first, last] pairs, skipped run by run in order of first.
     holes.length = 0;
-    for (const [i, hole] of area.holes.entries()) {
+    for (let i = 0; i < area.holes.length; i++) {
       const [holeTop, holeBottom] = holeExtents[i]!;
-      if (centre > holeTop && centre < holeBottom) holeColumns(crossings(hole, centre), holes);
+      if (centre > holeTop && centre < holeBottom)
+        holeColumns(xs, crossings(area.holes[i]!, centre, xs), holes);
     }
-    const order = Array.from({ length: holes.length / 2 }, (_, i) => i).sort(
-      (i, j) => holes[2 * i]! - holes[2 * j]!,
-    );
-    for (let k = 0; k + 1 < outer.length; k += 2) {
+    const holeCount = holes.length / 2;
+    if (order.length < holeCount) order = new Int32Array(holes.length);
+    for (let i = 0; i < holeCount; i++) {
+      let k = i;
+      for (; k > 0 && holes[2 * order[k - 1]!]! > holes[2 * i]!; k--) order[k] = order[k - 1]!;
+      order[k] = i;
+    }
+    for (let k = 0; k + 1 < outerCount; k += 2) {
       let x = Math.max(0, Math.ceil(outer[k]! - 0.5));
       const x1 = Math.min(width - 1, Math.floor(outer[k + 1]! - 0.5));
       for (let h = 0; x <= x1; h++) {
         // The next hole that starts at or after x ends this run; one already begun moves x past it.
-        const next = h < order.length ? order[h]! : -1;
+        const next = h < holeCount ? order[h]! : -1;
         const runEnd = next < 0 ? x1 : Math.min(x1, holes[2 * next]! - 1);
         if (runEnd >= x) {
           picture.addRun(y, x, runEnd, sums);
