@@ -1,5 +1,6 @@
 // The entry point: runs the program and exits. The program itself (program.ts) has no side effects
 // on import, so tests build and inspect it.
+import { launcher } from "@hrpipe/media/launcher";
 import { CommanderError } from "commander";
 import { UserError } from "./output.ts";
 import { buildProgram } from "./program.ts";
@@ -14,5 +15,7 @@ try {
     process.exitCode = 2;
   } else throw error;
 }
-// A finished command leaves nothing worth waiting for (retrying sockets, tfjs threads); workers never get here.
+// A finished command leaves nothing worth waiting for (retrying sockets, tfjs threads) but the helper
+// that started its ffmpeg, which is waited for so that its CPU time counts as the command's.
+await launcher.close();
 process.exit(process.exitCode ?? 0);

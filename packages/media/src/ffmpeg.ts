@@ -1,4 +1,4 @@
-import { type ChildProcess, type ChildProcessByStdio, execFile, spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, open, openSync } from "node:fs";
 import { rm, symlink } from "node:fs/promises";
@@ -7,21 +7,15 @@ import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { promisify } from "node:util";
 import { resolveTool } from "./binaries.ts";
+import { type LaunchResult, launcher } from "./launcher.ts";
 import { scratchDir } from "./scratch.ts";
 import { yuv420Bytes } from "./yuv.ts";
 
-const execFileAsync = promisify(execFile);
 const openAsync = promisify(open);
 
 /** ffmpeg or ffprobe failed; the message carries the file and ffmpeg's own last words. */
 export class MediaError extends Error {
   override name = "MediaError";
-}
-
-interface RunResult {
-  stdout: Buffer;
-  stderr: string;
-  code: number | null;
 }
 
 function lastLines(stderr: string, count = 3): string {
@@ -52,16 +46,8 @@ export function inputArgs(
   ];
 }
 
-async function run(tool: "ffmpeg" | "ffprobe", args: string[]): Promise<RunResult> {
-  const child = spawn(resolveTool(tool).path, args, { stdio: ["ignore", "pipe", "pipe"] });
-  const out: Buffer[] = [];
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const [code] = (await once(child, "close")) as [number | null];
-  return { stdout: Buffer.concat(out), stderr, code };
+function run(tool: "ffmpeg" | "ffprobe", args: string[]): Promise<LaunchResult> {
+  return launcher.launch(resolveTool(tool).path, args, { stdout: true }).result;
 }
 
 export interface VideoInfo {
@@ -322,46 +308,35 @@ export async function* decodeFrames(
   const fifo = path.join(dir, "frames.rgb");
   try {
     await makeFifo(fifo);
-    const child: ChildProcessByStdio<null, null, Readable> = spawn(
-      resolveTool("ffmpeg").path,
-      [
-        "-v",
-        "error",
-        // Seek by the stored timestamps: a chunk starts at its keyframe's time, not at zero.
-        "-seek_timestamp",
-        "1",
-        ...(seekS > 0 ? ["-ss", seekS.toFixed(6)] : []),
-        // One decoding thread: every consumer here takes longer per frame than the decoder, and frame
-        // threads cost 10-20% more CPU for nothing (a 10-s chunk: 0.56 -> 0.44 CPU-s).
-        "-threads",
-        "1",
-        ...inputArgs(file, options.format ? [options.format] : videoInputFormats, options.format),
-        "-map",
-        "0:v:0",
-        "-vf",
-        filters.join(","),
-        "-frames:v",
-        String(range.frameCount),
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        pixelFormat,
-        "-y",
-        fifo,
-      ],
-      { stdio: ["ignore", "ignore", "pipe"] },
+    const ffmpeg = launcher.launch(resolveTool("ffmpeg").path, [
+      "-v",
+      "error",
+      // Seek by the stored timestamps: a chunk starts at its keyframe's time, not at zero.
+      "-seek_timestamp",
+      "1",
+      ...(seekS > 0 ? ["-ss", seekS.toFixed(6)] : []),
+      // One decoding thread: every consumer here takes longer per frame than the decoder, and frame
+      // threads cost 10-20% more CPU for nothing (a 10-s chunk: 0.56 -> 0.44 CPU-s).
+      "-threads",
+      "1",
+      ...inputArgs(file, options.format ? [options.format] : videoInputFormats, options.format),
+      "-map",
+      "0:v:0",
+      "-vf",
+      filters.join(","),
+      "-frames:v",
+      String(range.frameCount),
+      "-f",
+      "rawvideo",
+      "-pix_fmt",
+      pixelFormat,
+      "-y",
+      fifo,
+    ]);
+    const ffmpegEnded = ffmpeg.result.then(
+      (result) => ({ result }),
+      (startFailure: Error) => ({ startFailure }),
     );
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    let startFailure: Error | undefined;
-    const exited = new Promise<number | null>((resolve) => {
-      child.once("close", resolve).once("error", (error) => {
-        startFailure = error;
-        resolve(null);
-      });
-    });
     const frame = new Uint8Array(frameBytes);
     let filled = 0;
     let produced = 0;
@@ -379,7 +354,7 @@ export async function* decodeFrames(
       },
     };
     const reader = new Socket({
-      fd: await openForReading(fifo, child),
+      fd: await openForReading(fifo, ffmpegEnded),
       readable: true,
       writable: false,
       onread,
@@ -411,15 +386,16 @@ export async function* decodeFrames(
         reader.resume();
       }
     } finally {
-      if (child.exitCode === null) child.kill("SIGKILL");
+      ffmpeg.kill();
       reader.destroy();
     }
-    const code = await exited;
-    if (startFailure)
+    const outcome = await ffmpegEnded;
+    if ("startFailure" in outcome)
       throw new MediaError(
-        `ffmpeg could not be started to decode ${file} (${startFailure.message}); install ffmpeg or fix FFMPEG_PATH.`,
+        `ffmpeg could not be started to decode ${file} (${outcome.startFailure.message}); install ffmpeg or fix FFMPEG_PATH.`,
       );
     if (produced < range.frameCount) {
+      const { code, stderr } = outcome.result;
       const why = lastLines(stderr) || (code === 0 ? "the stream ended early" : `ffmpeg exited ${code}`);
       throw new MediaError(
         `${file} yielded ${produced} of ${range.frameCount} frames from frame ${range.firstFrame} (truncated or corrupt?): ${why}.`,
@@ -431,17 +407,16 @@ export async function* decodeFrames(
 }
 
 /**
- * Opens a named pipe for reading, which waits for its writer. If ffmpeg exits (or cannot start)
- * before the reader is open, a writer opened here releases the reader and is closed once the reader
- * is open, so that the reader sees end of file.
+ * Opens a named pipe for reading, which waits for its writer. If ffmpeg ends (or cannot start) before
+ * the reader is open, a writer opened here releases the reader and is closed once the reader is open,
+ * so that the reader sees end of file.
  */
-async function openForReading(fifo: string, writer: ChildProcess): Promise<number> {
+async function openForReading(fifo: string, writerEnded: Promise<unknown>): Promise<number> {
   let opened = false;
   let releaser: number | undefined;
-  const release = () => {
-    if (!opened && releaser === undefined) releaser = openSync(fifo, "r+");
-  };
-  writer.once("exit", release).once("error", release);
+  void writerEnded.then(() => {
+    if (!opened) releaser = openSync(fifo, "r+");
+  });
   const fd = await openAsync(fifo, "r");
   opened = true;
   if (releaser !== undefined) closeSync(releaser);
@@ -449,13 +424,15 @@ async function openForReading(fifo: string, writer: ChildProcess): Promise<numbe
 }
 
 async function makeFifo(file: string): Promise<void> {
-  try {
-    await execFileAsync("mkfifo", [file]);
-  } catch (error) {
+  const failure = await launcher.launch("mkfifo", [file]).result.then(
+    (result) =>
+      result.code === 0 ? undefined : lastLines(result.stderr, 1) || `mkfifo exited ${result.code}`,
+    (error: Error) => error.message,
+  );
+  if (failure !== undefined)
     throw new MediaError(
-      `cannot create the named pipe ${file} for decoded frames (${(error as Error).message.split("\n")[0]}); hrpipe needs mkfifo (coreutils) on the PATH.`,
+      `cannot create the named pipe ${file} for decoded frames (${failure}); hrpipe needs mkfifo (coreutils) on the PATH.`,
     );
-  }
 }
 
 /**
