@@ -1,8 +1,6 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { faceOptionsSchema } from "@hrpipe/contracts";
 import {
   analyseFaces,
@@ -21,7 +19,7 @@ import {
   squareCrop,
   wholeVideo,
 } from "@hrpipe/face";
-import { probeVideo, resolveTool } from "@hrpipe/media";
+import { launcher, probeVideo, resolveTool } from "@hrpipe/media";
 import { FileStorage } from "@hrpipe/runtime";
 import { median } from "@hrpipe/signal";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
@@ -29,7 +27,14 @@ import { processDecodeJob } from "@hrpipe/worker-decode";
 import { processFaceJob } from "@hrpipe/worker-face";
 import { type BenchResult, machineDescription } from "./report.ts";
 
-const execFileAsync = promisify(execFile);
+/**
+ * Runs ffmpeg as the workers do, through the process launcher: forked from this process, which holds
+ * the face nets, it would slow the face job timed after it (docs/profiles.md).
+ */
+async function ffmpeg(args: string[]): Promise<void> {
+  const result = await launcher.launch(resolveTool("ffmpeg").path, args).result;
+  if (result.code !== 0) throw new Error(`ffmpeg ${args.join(" ")} failed: ${result.stderr.trim()}`);
+}
 /** The pipeline's face options (tiny detector at 320, detect every 8, 128-px crops). */
 const faceOptions = faceOptionsSchema.parse({});
 
@@ -63,14 +68,12 @@ export async function benchDecode(): Promise<BenchResult> {
   try {
     const storage = new FileStorage(dir);
     await storage.put(benchVideoKey, await readFile(source));
-    const reference = await timed(() =>
-      execFileAsync(resolveTool("ffmpeg").path, ["-v", "error", "-i", source, "-f", "null", "-"]),
-    );
+    const reference = await timed(() => ffmpeg(["-v", "error", "-i", source, "-f", "null", "-"]));
     // What a face job reads: RGB24 at the analysis size. The least any consumer of those frames can
     // cost is ffmpeg making them and writing them to nowhere.
     const size = analysisSize(info.width, info.height, faceOptions.analysisSide);
     const framesReference = await timed(() =>
-      execFileAsync(resolveTool("ffmpeg").path, [
+      ffmpeg([
         ...["-v", "error", "-i", source, "-vf", `scale=${size.width}:${size.height}:flags=area`],
         ...["-f", "rawvideo", "-pix_fmt", "rgb24", "-y", "/dev/null"],
       ]),
@@ -210,11 +213,7 @@ export async function benchFace(): Promise<BenchResult> {
         jobSeconds[kind].push((await timed(() => faceJob(jobStorage, options))).seconds);
       }
       decodeSeconds.push(
-        (
-          await timed(() =>
-            execFileAsync(resolveTool("ffmpeg").path, ["-v", "error", "-i", chunkFile, "-f", "null", "-"]),
-          )
-        ).seconds,
+        (await timed(() => ffmpeg(["-v", "error", "-i", chunkFile, "-f", "null", "-"]))).seconds,
       );
     }
     const decodeFps = chunk.frameCount / median(decodeSeconds);

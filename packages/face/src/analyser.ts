@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type DecodeOptions, MediaError } from "@hrpipe/media";
@@ -85,7 +86,7 @@ export class LocalFaceAnalyser implements FaceAnalyser {
   async close(): Promise<void> {}
 }
 
-/** Messages between FaceAnalysisThreads and a thread (analyser-thread-main.ts). */
+/** Messages between FaceAnalysisThreads and a thread (analyser-thread-main.ts), which also takes "close". */
 export type AnalysisRequest = WindowAnalysis & { id: number };
 export type AnalysisReply =
   | { type: "progress"; id: number; done: number; total: number }
@@ -208,6 +209,19 @@ export class FaceAnalysisThreads implements FaceAnalyser {
     for (const pending of [...this.waiting.splice(0), ...this.busy.values()]) pending.reject(closing);
     const workers = [...this.idle.splice(0), ...this.busy.keys()];
     this.busy.clear();
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    await Promise.all(workers.map((worker) => endThread(worker)));
   }
+}
+
+/** How long a thread asked to close may take (ending its ffmpeg, if any) before it is terminated. */
+const threadCloseMs = 5000;
+
+/** Asks a thread to close (its process launcher first), terminating it if it has not ended in time. */
+async function endThread(worker: Worker): Promise<void> {
+  const exited = once(worker, "exit");
+  worker.ref();
+  worker.postMessage("close");
+  const timer = setTimeout(() => void worker.terminate(), threadCloseMs);
+  await exited;
+  clearTimeout(timer);
 }

@@ -1,4 +1,5 @@
-import { probeVideo } from "@hrpipe/media";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { launcher, probeVideo } from "@hrpipe/media";
 import { cachedFaceVideo, faceVideoSpec } from "@hrpipe/synth";
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -62,5 +63,38 @@ describe("FaceAnalysisThreads", () => {
       options,
     });
     expect(analysis.faceFound.length).toBe(10);
+  }, 60_000);
+});
+
+/** This process's children running the process launcher's helper, by /proc (Linux). */
+function launcherHelpers(): number[] {
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        return (
+          parent === process.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("launcher-main")
+        );
+      } catch {
+        return false; // ended while listed
+      }
+    })
+    .map(Number)
+    .filter((pid) => pid !== launcher.helperPid);
+}
+
+describe.skipIf(!existsSync("/proc/self/stat"))("FaceAnalysisThreads closing", () => {
+  it("ends the helpers that started the threads' ffmpeg and waits for them (none left, not even as zombies)", async () => {
+    const threads = new FaceAnalysisThreads(1);
+    const file = await cachedFaceVideo(faceVideoSpec({ durationS: 10 }));
+    const info = await probeVideo(file);
+    const window = { firstFrame: 0, frameCount: 5, fps: info.fps, width: info.width, height: info.height };
+    await threads.analyse({ file, window, options });
+    const helpers = launcherHelpers();
+    expect(helpers).toHaveLength(1);
+    await threads.close();
+    expect(helpers.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
   }, 60_000);
 });
