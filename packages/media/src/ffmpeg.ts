@@ -335,7 +335,7 @@ export async function* decodeFrames(
     ]);
     const ffmpegEnded = ffmpeg.result.then(
       (result) => ({ result }),
-      (startFailure: Error) => ({ startFailure }),
+      (failure: Error) => ({ failure }),
     );
     const frame = new Uint8Array(frameBytes);
     let filled = 0;
@@ -390,9 +390,12 @@ export async function* decodeFrames(
       reader.destroy();
     }
     const outcome = await ffmpegEnded;
-    if ("startFailure" in outcome)
+    if ("failure" in outcome)
       throw new MediaError(
-        `ffmpeg could not be started to decode ${file} (${outcome.startFailure.message}); install ffmpeg or fix FFMPEG_PATH.`,
+        // A system error code (ENOENT, EACCES) is the binary's; without one, the launcher went.
+        "code" in outcome.failure
+          ? `ffmpeg could not be started to decode ${file} (${outcome.failure.message}); install ffmpeg or fix FFMPEG_PATH.`
+          : `decoding ${file} stopped: ${outcome.failure.message}`,
       );
     if (produced < range.frameCount) {
       const { code, stderr } = outcome.result;
