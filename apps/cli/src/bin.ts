@@ -1,6 +1,6 @@
 // The entry point: runs the program and exits. The program itself (program.ts) has no side effects
 // on import, so tests build and inspect it.
-import { launcher } from "@hrpipe/media/launcher";
+import { launcher } from "@hrpipe/media";
 import { CommanderError } from "commander";
 import { UserError } from "./output.ts";
 import { buildProgram } from "./program.ts";

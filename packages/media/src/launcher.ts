@@ -15,11 +15,10 @@ export interface LaunchOptions {
 
 /** A process started through the launcher. */
 export class LaunchedProcess {
-  /** What it has written to stderr so far. */
-  stderr = "";
-  running = true;
   /** Settles when the process has ended; rejects with the system's error when it could not be started. */
   readonly result: Promise<LaunchResult>;
+  private ended = false;
+  private stderr = "";
   private readonly stdoutChunks: Buffer[] = [];
   private settle!: { resolve(result: LaunchResult): void; reject(error: Error): void };
 
@@ -27,13 +26,17 @@ export class LaunchedProcess {
     this.result = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
     });
-    // Callers that only kill or only read `stderr` must not see an unhandled rejection.
+    // Callers that only kill it must not see an unhandled rejection.
     this.result.catch(() => undefined);
+  }
+
+  get running(): boolean {
+    return !this.ended;
   }
 
   /** Ends the process at once (SIGKILL); nothing happens if it has ended. */
   kill(): void {
-    if (this.running) this.killer();
+    if (!this.ended) this.killer();
   }
 
   /** @internal The launcher's reports. */
@@ -42,8 +45,8 @@ export class LaunchedProcess {
     else if (message.type === "stderr") this.stderr += message.text;
     else if (message.type === "error")
       this.fail(Object.assign(new Error(message.message), { code: message.code }));
-    else if (this.running) {
-      this.running = false;
+    else if (!this.ended) {
+      this.ended = true;
       this.settle.resolve({
         code: message.code,
         stdout: Buffer.concat(this.stdoutChunks),
@@ -54,8 +57,8 @@ export class LaunchedProcess {
 
   /** @internal */
   fail(error: Error): void {
-    if (!this.running) return;
-    this.running = false;
+    if (this.ended) return;
+    this.ended = true;
     this.settle.reject(error);
   }
 }
